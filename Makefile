@@ -1,0 +1,59 @@
+# Tandem: `make demo` runs it, `make test` tests it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Test runs keep their files out of the developer's var/.
+TEST_VAR := $(CURDIR)/var/test
+PYTEST := TANDEM_VAR_DIR=$(TEST_VAR) $(BIN)/pytest
+
+.PHONY: install demo up test lint typecheck contracts migrations-check \
+        test-crm test-engagement test-e2e test-db bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/tandem demo
+
+up: install
+	$(BIN)/tandem up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy tandem config
+
+contracts: install
+	$(BIN)/lint-imports
+
+migrations-check: install
+	TANDEM_VAR_DIR=$(TEST_VAR) $(BIN)/tandem crm makemigrations --check --dry-run
+	TANDEM_VAR_DIR=$(TEST_VAR) $(BIN)/tandem engagement makemigrations --check --dry-run
+
+test-crm: install
+	TANDEM_SERVICE=crm $(PYTEST) tests/core tests/crm tests/quality
+
+test-engagement: install
+	TANDEM_SERVICE=engagement $(PYTEST) tests/engagement
+
+test-e2e: install
+	$(PYTEST) tests/e2e
+
+# The suites that touch a database or a broker (run twice by CI: SQLite, then PostgreSQL).
+test-db: test-crm test-engagement test-e2e
+
+test: lint typecheck contracts migrations-check test-db
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,198 @@
+"""The only settings module: every value comes from a TANDEM_* environment variable.
+
+TANDEM_SERVICE selects the service (crm or engagement): its URLconf, apps and database.
+"""
+
+from __future__ import annotations
+
+import dj_database_url
+
+from tandem.core.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+    env_url,
+    secret_from_file,
+)
+from tandem.core.paths import PROJECT_ROOT, var_dir
+
+BASE_DIR = PROJECT_ROOT
+VAR_DIR = var_dir()
+
+SERVICE = env_choice("TANDEM_SERVICE", "crm", ("crm", "engagement"))
+DEBUG = env_bool("TANDEM_DEBUG", False)
+SECRET_KEY = env_optional("TANDEM_SECRET_KEY") or secret_from_file(VAR_DIR / "secret_key")
+ALLOWED_HOSTS = env_list("TANDEM_ALLOWED_HOSTS", ["localhost", ".localhost", "127.0.0.1", "[::1]"])
+
+# Public base URLs: how each service is reached by browsers and by the other service.
+CRM_URL = env_url("TANDEM_CRM_URL", "http://localhost:8001", schemes=("http", "https"))
+ENGAGEMENT_URL = env_url(
+    "TANDEM_ENGAGEMENT_URL", "http://localhost:8002", schemes=("http", "https")
+)
+
+# --- Applications --------------------------------------------------------------------------
+
+COMMON_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "tandem.core",
+]
+SERVICE_APPS = {
+    "crm": ["tandem.crm.apps.CrmConfig"],
+    "engagement": ["tandem.engagement.apps.EngagementConfig"],
+}
+INSTALLED_APPS = COMMON_APPS + SERVICE_APPS[SERVICE]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tandem.core.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = f"config.urls_{SERVICE}"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "tandem" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: each service owns its own ---------------------------------------------------
+
+
+def _database(url: str | None, sqlite_name: str) -> dict[str, object]:
+    if url:
+        config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+        config["CONN_HEALTH_CHECKS"] = True
+        return config
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / sqlite_name,
+        # WAL lets the web process read while a worker writes; IMMEDIATE avoids
+        # "database is locked" on lock upgrades inside transactions.
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+    }
+
+
+DATABASE_URLS = {
+    "crm": env_url("TANDEM_CRM_DATABASE_URL", None, schemes=("postgres", "postgresql", "sqlite")),
+    "engagement": env_url(
+        "TANDEM_ENGAGEMENT_DATABASE_URL", None, schemes=("postgres", "postgresql", "sqlite")
+    ),
+}
+DATABASES = {"default": _database(DATABASE_URLS[SERVICE], f"{SERVICE}.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Security --------------------------------------------------------------------------------
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Both services may run on one host (ports 8001 and 8002): cookies ignore ports, so each
+# service needs its own cookie names or one login would overwrite the other.
+SESSION_COOKIE_NAME = f"tandem_{SERVICE}_session"
+CSRF_COOKIE_NAME = f"tandem_{SERVICE}_csrftoken"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("TANDEM_SESSION_SECONDS", 2 * 60 * 60, minimum=60)
+SECURE_COOKIES = env_bool("TANDEM_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self' http: https:"
+)
+TRUSTED_PROXIES = env_list("TANDEM_TRUSTED_PROXIES", [])
+
+# --- Static files, time ----------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "tandem" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "media" / SERVICE
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+# --- Background work (Engagement) ------------------------------------------------------------
+
+BROKER_URL = env_url(
+    "TANDEM_BROKER_URL",
+    f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}",
+    schemes=("sqla+sqlite", "redis", "rediss", "amqp", "amqps", "memory"),
+)
+assert BROKER_URL is not None
+
+
+def _result_backend(broker_url: str) -> str:
+    if broker_url.startswith(("redis://", "rediss://")):
+        return broker_url
+    return f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
+
+
+CELERY_BROKER_URL = BROKER_URL
+CELERY_RESULT_BACKEND = env_optional("TANDEM_RESULT_BACKEND") or _result_backend(BROKER_URL)
+CELERY_RESULT_EXPIRES = 24 * 60 * 60
+CELERY_TASK_DEFAULT_QUEUE = "engagement"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = env_bool("TANDEM_TASKS_EAGER", False)
+WORKER_QUEUES = env_list("TANDEM_WORKER_QUEUES", ["engagement"])
+
+# --- Mail ---------------------------------------------------------------------------------
+
+EMAIL_HOST = env_str("TANDEM_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("TANDEM_SMTP_PORT", 2525, minimum=1, maximum=65535)
+EMAIL_TIMEOUT = 10
+MAIL_DIR = VAR_DIR / "mail"
+
+# --- Logging -------------------------------------------------------------------------------
+
+LOG_LEVEL = env_choice("TANDEM_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,11 @@
+"""URLs of the Engagement service."""
+
+from django.urls import path
+
+from tandem.core.health import healthz
+from tandem.engagement import views
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("", views.home, name="home"),
+]

@@ -1,0 +1,1 @@
+"""Tandem: a Salesforce-compatible CRM, a marketing Engagement service, and Connect."""

@@ -1,0 +1,96 @@
+"""The `tandem` command: run, manage and inspect both services."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tandem.cli import inbox
+from tandem.cli.django import manage, use_service
+from tandem.cli.errors import USAGE_ERROR, CliError, stderr
+from tandem.cli.up import Stack, run_up
+from tandem.core.env import EnvError
+
+app = typer.Typer(
+    help="Tandem: a Salesforce-compatible CRM, a marketing Engagement service, and Connect.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(inbox.app, name="inbox")
+console = Console(highlight=False)
+
+# Everything after `tandem crm` / `tandem engagement` goes to Django, --help included.
+PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+@app.command("crm", context_settings=PASSTHROUGH, add_help_option=False)
+def crm(ctx: typer.Context) -> None:
+    """Run a CRM management command (e.g. `tandem crm migrate`)."""
+    manage("crm", ctx.args or ["help"])
+
+
+@app.command("engagement", context_settings=PASSTHROUGH, add_help_option=False)
+def engagement(ctx: typer.Context) -> None:
+    """Run an Engagement management command (e.g. `tandem engagement migrate`)."""
+    manage("engagement", ctx.args or ["help"])
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 2,
+    queues: Annotated[str | None, typer.Option(help="Comma-separated queues.")] = None,
+) -> None:
+    """Run a Celery worker for the Engagement queues."""
+    use_service("engagement")
+    from django.conf import settings
+
+    from config.celery import app as celery_app
+
+    chosen = queues or ",".join(settings.WORKER_QUEUES)
+    celery_app.worker_main(
+        ["worker", "-Q", chosen, "--concurrency", str(concurrency), "--loglevel", "INFO"]
+    )
+
+
+UpHost = Annotated[str, typer.Option(help="Address every part listens on.")]
+UpPort = Annotated[int, typer.Option(min=1, max=65535)]
+
+
+@app.command()
+def up(
+    host: UpHost = "127.0.0.1",
+    crm_port: UpPort = 8001,
+    engagement_port: UpPort = 8002,
+    inbox_port: UpPort = 2525,
+    web_workers: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Migrate both databases and run CRM, Engagement, a worker and the inbox until Ctrl-C."""
+    stack = Stack(host, crm_port, engagement_port, inbox_port, web_workers)
+    raise typer.Exit(run_up(stack, console))
+
+
+@app.command()
+def demo(
+    crm_port: UpPort = 8001,
+    engagement_port: UpPort = 8002,
+    inbox_port: UpPort = 2525,
+) -> None:
+    """Run the demo: everything `tandem up` runs."""
+    raise typer.Exit(
+        run_up(
+            Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port),
+            console,
+        )
+    )
+
+
+def run() -> None:
+    """Entry point: turn configuration and usage errors into one line and exit code 2."""
+    try:
+        app()
+    except (EnvError, CliError) as exc:
+        stderr.print(f"[bold red]tandem: error:[/] {exc}", soft_wrap=True)
+        sys.exit(USAGE_ERROR)

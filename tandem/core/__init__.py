@@ -1,0 +1,1 @@
+"""Pieces both services share; imports neither service."""

@@ -1,0 +1,1 @@
+"""The CRM service: orgs, users, Connected Apps, the OAuth server, records and the REST API."""

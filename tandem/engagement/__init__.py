@@ -1,0 +1,1 @@
+"""The Engagement service: accounts, Email Studio, content, data extensions, sends, Connect."""

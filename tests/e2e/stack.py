@@ -1,0 +1,130 @@
+"""Start `tandem up` as a real process on free ports, with its own var directory and databases."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+
+from tandem.cli.ports import free_port
+from tandem.core.paths import PROJECT_ROOT
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    """What a test needs to reach the stack."""
+
+    crm_url: str
+    engagement_url: str
+    inbox_port: int
+    var_dir: Path
+    env: dict[str, str]
+    log: Path
+
+    @property
+    def broker_url(self) -> str:
+        return self.env.get("TANDEM_BROKER_URL") or f"sqla+sqlite:///{self.var_dir}/broker.sqlite3"
+
+    @property
+    def result_backend(self) -> str:
+        if self.broker_url.startswith("redis"):
+            return self.broker_url
+        return f"db+sqlite:///{self.var_dir}/celery-results.sqlite3"
+
+
+@contextmanager
+def fresh_postgres_database(base_url: str) -> Iterator[str]:
+    """A new, empty database on the server of `base_url`, dropped afterwards."""
+    parts = urlsplit(base_url)
+    name = f"tandem_e2e_{uuid.uuid4().hex[:10]}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _wait_healthy(urls: list[str], process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    for url in urls:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"tandem up exited early:\n{log.read_text()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} never became healthy:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+
+
+@contextmanager
+def running_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RunningStack]:
+    """Run `tandem up` until the block ends, then stop it with Ctrl-C and check it stopped."""
+    with _databases() as database_env:
+        crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
+        env = {
+            **os.environ,
+            **database_env,
+            **(extra_env or {}),
+            "TANDEM_VAR_DIR": str(var_dir),
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        log = var_dir / "up.log"
+        argv = [sys.executable, "-m", "tandem", "up", "--crm-port", str(crm_port),
+                "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
+                "--web-workers", "1"]  # fmt: skip
+        with log.open("wb") as out:
+            process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       cwd=PROJECT_ROOT, start_new_session=True)  # fmt: skip
+        stack = RunningStack(
+            crm_url=f"http://127.0.0.1:{crm_port}",
+            engagement_url=f"http://127.0.0.1:{engagement_port}",
+            inbox_port=inbox_port,
+            var_dir=var_dir,
+            env=env,
+            log=log,
+        )
+        try:
+            _wait_healthy([stack.crm_url, stack.engagement_url], process, log)
+            yield stack
+        finally:
+            _stop(process, log)
+
+
+def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise RuntimeError(f"tandem up did not stop on Ctrl-C:\n{log.read_text()}") from None
+
+
+@contextmanager
+def _databases() -> Iterator[dict[str, str]]:
+    """PostgreSQL databases when the suite runs against PostgreSQL, else nothing (SQLite)."""
+    crm = os.environ.get("TANDEM_CRM_DATABASE_URL", "")
+    engagement = os.environ.get("TANDEM_ENGAGEMENT_DATABASE_URL", "")
+    if not crm.startswith("postgres") or not engagement.startswith("postgres"):
+        yield {}
+        return
+    with fresh_postgres_database(crm) as crm_url, fresh_postgres_database(engagement) as eng_url:
+        yield {"TANDEM_CRM_DATABASE_URL": crm_url, "TANDEM_ENGAGEMENT_DATABASE_URL": eng_url}
