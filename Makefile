@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 TEST_VAR := $(CURDIR)/var/test
 PYTEST := TANDEM_VAR_DIR=$(TEST_VAR) $(BIN)/pytest
 
-.PHONY: install demo up test lint typecheck contracts migrations-check \
+.PHONY: install demo up test lint typecheck contracts migrations-check system-deps \
         test-crm test-engagement test-e2e test-db bench clean
 
 $(STAMP): pyproject.toml
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 install: $(STAMP)
+
+# Debian packages the tests use: Chromium for browser tests, postfix's smtp-sink for benchmarks.
+system-deps:
+	@command -v chromium >/dev/null && command -v smtp-sink >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postfix; }
 
 demo: install
 	$(BIN)/tandem demo
@@ -48,7 +53,7 @@ test-e2e: install
 	$(PYTEST) tests/e2e
 
 # The suites that touch a database or a broker (run twice by CI: SQLite, then PostgreSQL).
-test-db: test-crm test-engagement test-e2e
+test-db: system-deps test-crm test-engagement test-e2e
 
 test: lint typecheck contracts migrations-check test-db
 

@@ -43,11 +43,25 @@ COMMON_APPS = [
     "django.contrib.staticfiles",
     "tandem.core",
 ]
-SERVICE_APPS = {
-    "crm": ["tandem.crm.apps.CrmConfig"],
-    "engagement": ["tandem.engagement.apps.EngagementConfig"],
-}
+# Each service's apps and user model; keep the two blocks apart (one owner each).
+CRM_APPS = [
+    "tandem.crm.apps.CrmConfig",
+]
+CRM_USER_MODEL = "auth.User"
+
+
+ENGAGEMENT_APPS = [
+    "tandem.engagement.apps.EngagementConfig",
+    "tandem.engagement.accounts.apps.AccountsConfig",
+    "tandem.engagement.studio.apps.StudioConfig",
+    "tandem.engagement.data.apps.DataConfig",
+]
+ENGAGEMENT_USER_MODEL = "engagement_accounts.User"
+
+
+SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}
 INSTALLED_APPS = COMMON_APPS + SERVICE_APPS[SERVICE]
+AUTH_USER_MODEL = {"crm": CRM_USER_MODEL, "engagement": ENGAGEMENT_USER_MODEL}[SERVICE]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,0 +1,1 @@
+"""Engagement accounts (business units), their users and roles."""

@@ -1,0 +1,1 @@
+"""Data extensions: typed tables of subscribers, imports and exports."""

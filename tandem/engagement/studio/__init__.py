@@ -1,0 +1,1 @@
+"""Email Studio: emails and personalization strings."""
