@@ -55,6 +55,7 @@ ENGAGEMENT_APPS = [
     "tandem.engagement.accounts.apps.AccountsConfig",
     "tandem.engagement.studio.apps.StudioConfig",
     "tandem.engagement.data.apps.DataConfig",
+    "tandem.engagement.sends.apps.SendsConfig",
 ]
 ENGAGEMENT_USER_MODEL = "engagement_accounts.User"
 
