@@ -32,6 +32,8 @@ CRM_URL = env_url("TANDEM_CRM_URL", "http://localhost:8001", schemes=("http", "h
 ENGAGEMENT_URL = env_url(
     "TANDEM_ENGAGEMENT_URL", "http://localhost:8002", schemes=("http", "https")
 )
+# A CA bundle to trust when calling the CRM over HTTPS (`tandem up --https` sets it).
+CRM_CA_FILE = env_optional("TANDEM_CRM_CA_FILE")
 
 # --- Applications --------------------------------------------------------------------------
 
@@ -46,8 +48,15 @@ COMMON_APPS = [
 # Each service's apps and user model; keep the two blocks apart (one owner each).
 CRM_APPS = [
     "tandem.crm.apps.CrmConfig",
+    "tandem.crm.orgs.apps.OrgsConfig",
+    "tandem.crm.users.apps.UsersConfig",
+    "tandem.crm.permissions.apps.PermissionsConfig",
+    "tandem.crm.setup.apps.SetupConfig",
 ]
-CRM_USER_MODEL = "auth.User"
+CRM_USER_MODEL = "crm_users.User"
+# Failed password logins before a user is locked out, and for how long.
+CRM_LOCKOUT_ATTEMPTS = env_int("TANDEM_CRM_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
+CRM_LOCKOUT_MINUTES = env_int("TANDEM_CRM_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
 
 
 ENGAGEMENT_APPS = [
