@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -45,13 +46,13 @@ def _claim_sql() -> str:
     table = connection.ops.quote_name(SendRecord._meta.db_table)
     if connection.vendor == "postgresql":
         return (
-            f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("
+            f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
             f"SELECT id FROM {table} WHERE send_id = %s AND status = %s "
             "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
         )
     # SQLite has one writer at a time: one conditional UPDATE is the claim.
     return (
-        f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("
+        f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
         f"SELECT id FROM {table} WHERE send_id = %s AND status = %s ORDER BY id LIMIT %s"
         ") AND status = %s"
     )
@@ -66,7 +67,7 @@ def batch_claim(*, send_id: int, worker: str, size: int) -> ClaimedBatch | None:
         batch = SendBatch.objects.create(
             send_id=send_id, worker=worker, claimed_at=now, heartbeat_at=now
         )
-        params: list[object] = [RecordStatus.CLAIMED, batch.id, send_id, RecordStatus.QUEUED, size]
+        params: list[Any] = [RecordStatus.CLAIMED, batch.id, send_id, RecordStatus.QUEUED, size]
         if connection.vendor != "postgresql":
             params.append(RecordStatus.QUEUED)
         with connection.cursor() as cursor:

@@ -108,7 +108,7 @@ def prepare_email(*, send_id: int, email: Email, is_test: bool) -> PreparedEmail
         html=compile_template(html_body, html=True) if html_body else None,
         boundary=boundary,
         id_domain=id_domain,
-        tracking_base=settings.ENGAGEMENT_URL.rstrip("/") + "/t/",
+        tracking_base=str(settings.ENGAGEMENT_URL or "").rstrip("/") + "/t/",
         links=links,
         is_test=is_test,
     )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
 from tandem.core.audit import AuditEventBase
-from tandem.engagement.accounts.models import Account
+from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.data.models import DataExtension
 from tandem.engagement.studio.models import Email
 
@@ -76,7 +75,7 @@ class Send(models.Model):
     # Link URL templates of the HTML body, by index, for the click redirect.
     links = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -114,6 +113,9 @@ class SendBatch(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["send", "finished_at"], name="sendbatch_open")]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of send {self.send_id}"
 
 
 class SendRecord(models.Model):
@@ -166,6 +168,9 @@ class TrackingEvent(models.Model):
     url = models.TextField(blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.kind} of record {self.record_id}"
+
 
 class Suppression(models.Model):
     """A subscriber no send of the account reaches again (unsubscribed)."""
@@ -182,6 +187,9 @@ class Suppression(models.Model):
                 fields=["account", "subscriber_key"], name="suppression_unique_subscriber"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_key} ({self.reason})"
 
 
 class SendEvent(AuditEventBase):

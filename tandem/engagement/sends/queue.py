@@ -11,7 +11,10 @@ def enqueue_begin(send_id: int, *, eta: datetime | None = None) -> None:
     """Start the send at `eta` (or now) on a worker."""
     from tandem.engagement.sends.tasks import send_begin_task
 
-    send_begin_task.apply_async(args=[send_id], eta=eta)
+    if eta is None:
+        send_begin_task.apply_async(args=(send_id,))
+    else:
+        send_begin_task.apply_async(args=(send_id,), eta=eta)
 
 
 def enqueue_deliveries(send_id: int) -> None:
@@ -26,4 +29,4 @@ def enqueue_recover(send_id: int | None = None, *, countdown: float = 0) -> None
     """Look for lost batches and due or stalled sends."""
     from tandem.engagement.sends.tasks import send_recover_task
 
-    send_recover_task.apply_async(args=[send_id], countdown=countdown)
+    send_recover_task.apply_async(args=(send_id,), countdown=countdown)

@@ -43,6 +43,8 @@ class SendProgress:
 
 def send_list(*, actor: User) -> QuerySet[Send]:
     """Sends of the actor's account, newest first."""
+    if actor.account_id is None:
+        return Send.objects.none()
     return Send.objects.filter(account_id=actor.account_id).select_related(
         "email", "data_extension"
     )

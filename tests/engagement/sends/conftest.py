@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tandem.cli.ports import free_port
-from tandem.engagement.accounts.models import Account, Role, User
+from tandem.engagement.accounts.models import Account
 from tandem.engagement.data.models import DataExtension, DataExtensionField, DataExtensionRow
 from tandem.engagement.sends.conf import DeliveryConfig
 from tandem.engagement.studio.models import Email
@@ -84,24 +84,6 @@ def config_for(port: int, **overrides: object) -> DeliveryConfig:
     return DeliveryConfig(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def account(db: None) -> Account:
-    return Account.objects.create(name="Northwind")
-
-
-@pytest.fixture
-def marketer(account: Account) -> User:
-    return User.objects.create_user(
-        username="maria", password="pw-123456789", account=account, role=Role.MARKETING_USER
-    )
-
-
-@pytest.fixture
-def outsider(db: None) -> User:
-    other = Account.objects.create(name="Contoso")
-    return User.objects.create_user(username="olga", password="pw-123456789", account=other)
-
-
 def make_audience(account: Account, count: int, name: str = "Subscribers") -> DataExtension:
     """A sendable data extension of `count` rows: SubscriberKey, EmailAddress, FirstName."""
     audience = DataExtension.objects.create(
@@ -127,7 +109,7 @@ def make_audience(account: Account, count: int, name: str = "Subscribers") -> Da
                 "EmailAddress": f"user{i}@example.test",
                 "FirstName": f"Name{i}",
             },
-        )  # fmt: skip
+        )
         for i in range(count)
     )
     return audience

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tandem.engagement.accounts.models import Account, User
+from tandem.engagement.accounts.models import User
 from tandem.engagement.data.models import DataExtension
 from tandem.engagement.sends.claims import FinishState
 from tandem.engagement.sends.models import RecordStatus, Send, SendStatus
