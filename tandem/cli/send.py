@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tandem.cli.django import use_service
-from tandem.cli.errors import CliError
+from tandem.cli.errors import fail
 
 if TYPE_CHECKING:
     from tandem.engagement.accounts.models import Account
@@ -40,11 +40,11 @@ def _account(name: str | None) -> Account:
     if name is None:
         accounts = list(Account.objects.all()[:2])
         if len(accounts) != 1:
-            raise CliError("name the account with --account (there is not exactly one)")
+            fail("name the account with --account (there is not exactly one)")
         return accounts[0]
     found = Account.objects.filter(name=name).first()
     if found is None:
-        raise CliError(f"there is no account named {name!r}")
+        fail(f"there is no account named {name!r}")
     return found
 
 
@@ -55,7 +55,7 @@ def _send(send_id: int) -> Send:
     try:
         return send_get(send_id=send_id)
     except SendNotFoundError as exc:
-        raise CliError(str(exc)) from exc
+        fail(str(exc))
 
 
 def _call(function: Any, **kwargs: Any) -> Any:
@@ -64,7 +64,7 @@ def _call(function: Any, **kwargs: Any) -> Any:
     try:
         return function(**kwargs)
     except SendError as exc:
-        raise CliError(exc.message) from exc
+        fail(exc.message)
 
 
 @app.command("create")
@@ -89,10 +89,10 @@ def create(
     owner = _account(account)
     chosen_email = Email.objects.filter(account=owner, name=email).first()
     if chosen_email is None:
-        raise CliError(f"there is no email named {email!r} in {owner.name!r}")
+        fail(f"there is no email named {email!r} in {owner.name!r}")
     audience = DataExtension.objects.filter(account=owner, name=data_extension).first()
     if audience is None:
-        raise CliError(f"there is no data extension named {data_extension!r} in {owner.name!r}")
+        fail(f"there is no data extension named {data_extension!r} in {owner.name!r}")
     send = _call(
         send_create,
         actor=None,
@@ -122,10 +122,8 @@ def start(
     if at is not None:
         try:
             when = datetime.fromisoformat(at)
-        except ValueError as exc:
-            raise CliError(
-                f"--at {at!r} is not an ISO 8601 time such as 2030-01-31T09:00Z"
-            ) from exc
+        except ValueError:
+            fail(f"--at {at!r} is not an ISO 8601 time such as 2030-01-31T09:00Z")
         if timezone.is_naive(when):
             when = timezone.make_aware(when, UTC)
     send = _call(send_schedule, actor=None, actor_label=CLI_ACTOR, send=_send(send_id), at=when)
