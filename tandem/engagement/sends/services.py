@@ -156,8 +156,13 @@ def send_schedule(
     send.status = SendStatus.SCHEDULED
     send.scheduled_at = at or now
     send.save(update_fields=["status", "scheduled_at"])
-    _audit(send, _label(actor, actor_label or SYSTEM), "send.scheduled", {"status": "draft"},
-           {"status": "scheduled", "at": send.scheduled_at.isoformat()})  # fmt: skip
+    _audit(
+        send,
+        _label(actor, actor_label or SYSTEM),
+        "send.scheduled",
+        {"status": "draft"},
+        {"status": "scheduled", "at": send.scheduled_at.isoformat()},
+    )
     send_id, eta = send.id, send.scheduled_at if at else None
     transaction.on_commit(lambda: queue.enqueue_begin(send_id, eta=eta))
     return send
@@ -186,8 +191,13 @@ def _refuse_or_hold(send: Send, verdict: Verdict, reason: str) -> Send:
     if send.status == SendStatus.FAILED:
         send.finished_at = timezone.now()
     send.save(update_fields=["status", "failure_reason", "finished_at"])
-    _audit(send, SYSTEM, f"send.{verdict.value}d" if verdict is Verdict.REFUSE else "send.held",
-           {"status": old}, {"status": send.status, "reason": reason})  # fmt: skip
+    _audit(
+        send,
+        SYSTEM,
+        f"send.{verdict.value}d" if verdict is Verdict.REFUSE else "send.held",
+        {"status": old},
+        {"status": send.status, "reason": reason},
+    )
     return send
 
 
@@ -203,10 +213,19 @@ def _start(send: Send) -> None:
     send.duplicates_skipped = summary.duplicates
     send.suppressed_skipped = summary.suppressed
     send.save()
-    _audit(send, SYSTEM, "send.started", {"status": SendStatus.SCHEDULED},
-           {"status": SendStatus.RUNNING, "records": summary.records,
-            "duplicates": summary.duplicates, "suppressed": summary.suppressed,
-            "invalid_addresses": summary.invalid})  # fmt: skip
+    _audit(
+        send,
+        SYSTEM,
+        "send.started",
+        {"status": SendStatus.SCHEDULED},
+        {
+            "status": SendStatus.RUNNING,
+            "records": summary.records,
+            "duplicates": summary.duplicates,
+            "suppressed": summary.suppressed,
+            "invalid_addresses": summary.invalid,
+        },
+    )
 
 
 def _transition(
@@ -233,15 +252,27 @@ def _transition(
 @transaction.atomic
 def send_pause(*, actor: User | None, send: Send, actor_label: str = "") -> Send:
     """Stop claiming new batches; batches in flight finish."""
-    return _transition(actor=actor, send=send, allowed=[SendStatus.RUNNING],
-                       to=SendStatus.PAUSED, action="send.paused", label=actor_label)  # fmt: skip
+    return _transition(
+        actor=actor,
+        send=send,
+        allowed=[SendStatus.RUNNING],
+        to=SendStatus.PAUSED,
+        action="send.paused",
+        label=actor_label,
+    )
 
 
 @transaction.atomic
 def send_resume(*, actor: User | None, send: Send, actor_label: str = "") -> Send:
     """Continue a paused send where it stopped."""
-    send = _transition(actor=actor, send=send, allowed=[SendStatus.PAUSED],
-                       to=SendStatus.RUNNING, action="send.resumed", label=actor_label)  # fmt: skip
+    send = _transition(
+        actor=actor,
+        send=send,
+        allowed=[SendStatus.PAUSED],
+        to=SendStatus.RUNNING,
+        action="send.resumed",
+        label=actor_label,
+    )
     send_id = send.id
     transaction.on_commit(lambda: queue.enqueue_deliveries(send_id))
     return send
@@ -250,10 +281,21 @@ def send_resume(*, actor: User | None, send: Send, actor_label: str = "") -> Sen
 @transaction.atomic
 def send_cancel(*, actor: User | None, send: Send, actor_label: str = "") -> Send:
     """Stop for good; queued recipients are not sent."""
-    allowed = [SendStatus.DRAFT, SendStatus.SCHEDULED, SendStatus.HELD, SendStatus.RUNNING,
-               SendStatus.PAUSED]  # fmt: skip
-    return _transition(actor=actor, send=send, allowed=allowed, to=SendStatus.CANCELLED,
-                       action="send.cancelled", label=actor_label)  # fmt: skip
+    allowed = [
+        SendStatus.DRAFT,
+        SendStatus.SCHEDULED,
+        SendStatus.HELD,
+        SendStatus.RUNNING,
+        SendStatus.PAUSED,
+    ]
+    return _transition(
+        actor=actor,
+        send=send,
+        allowed=allowed,
+        to=SendStatus.CANCELLED,
+        action="send.cancelled",
+        label=actor_label,
+    )
 
 
 def parse_addresses(text: str) -> list[str]:
@@ -286,16 +328,26 @@ def send_test_create(
     email_fields(email)
     with transaction.atomic():
         send = Send.objects.create(
-            account_id=email.account_id, email=email, is_test=True, created_by=actor,
-            name=f"Test send of {email.name}", status=SendStatus.RUNNING,
-            started_at=timezone.now(), scheduled_at=timezone.now(),
-        )  # fmt: skip
+            account_id=email.account_id,
+            email=email,
+            is_test=True,
+            created_by=actor,
+            name=f"Test send of {email.name}",
+            status=SendStatus.RUNNING,
+            started_at=timezone.now(),
+            scheduled_at=timezone.now(),
+        )
         SendRecord.objects.bulk_create(
             SendRecord(send=send, subscriber_key=address, email=address, values=dict(values or {}))
             for address in addresses
         )
-        _audit(send, _label(actor, actor_label or SYSTEM), "send.test_sent", None,
-               {"email": email.name, "addresses": list(addresses)})  # fmt: skip
+        _audit(
+            send,
+            _label(actor, actor_label or SYSTEM),
+            "send.test_sent",
+            None,
+            {"email": email.name, "addresses": list(addresses)},
+        )
     return send
 
 

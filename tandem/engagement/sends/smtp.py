@@ -89,6 +89,7 @@ class _Connection:
             )
             try:
                 await client.connect()
+                await client.ehlo()
             except (aiosmtplib.SMTPException, OSError) as exc:
                 raise _Transient(
                     getattr(exc, "code", None),
@@ -192,27 +193,15 @@ class SmtpPool:
         self, conn: _Connection, sender: str, recipient: str, data: bytes
     ) -> tuple[int, str]:
         client = await conn.ready()
-        try:
-            await client.mail(sender)
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _response_error(exc, "MAIL FROM", sender_side=True) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _Transient(
-                None, f"connection lost before MAIL FROM: {exc}", drop_connection=True
-            ) from exc
-        try:
-            await client.rcpt(recipient)
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _response_error(exc, "RCPT TO", sender_side=False) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _Transient(
-                None, f"connection lost before RCPT TO: {exc}", drop_connection=True
-            ) from exc
+        # MAIL and RCPT are sent as raw commands: addresses were checked when the audience was
+        # snapshotted, and aiosmtplib's per-call address parsing costs ~50 µs a message.
+        await _command(client, b"MAIL", b"FROM:<" + sender.encode() + b">", sender_side=True)
+        await _command(client, b"RCPT", b"TO:<" + recipient.encode() + b">", sender_side=False)
         conn.used += 1
         try:
             response = await client.data(data)
         except aiosmtplib.SMTPResponseException as exc:
-            raise _response_error(exc, "DATA", sender_side=False) from exc
+            raise _response_error(exc.code, exc.message, "DATA", sender_side=False) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             # The message may have been taken: never offer it again.
             raise _Final(
@@ -223,15 +212,26 @@ class SmtpPool:
         return response.code, response.message
 
 
-def _response_error(
-    exc: aiosmtplib.SMTPResponseException, step: str, *, sender_side: bool
-) -> Exception:
-    text = f"{exc.code} {exc.message} (after {step})"
-    if exc.code == 421 or 400 <= exc.code < 500:
-        return _Transient(exc.code, text, drop_connection=exc.code == 421)
+async def _command(
+    client: aiosmtplib.SMTP, verb: bytes, argument: bytes, *, sender_side: bool
+) -> None:
+    """Send MAIL or RCPT; raise _Transient or _Final unless the server answers 250/251."""
+    step = verb.decode()
+    try:
+        response = await client.execute_command(verb, argument)
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise _Transient(None, f"connection lost at {step}: {exc}", drop_connection=True) from exc
+    if response.code not in (250, 251):
+        raise _response_error(response.code, response.message, step, sender_side=sender_side)
+
+
+def _response_error(code: int, message: str, step: str, *, sender_side: bool) -> Exception:
+    text = f"{code} {message} (after {step})"
+    if 400 <= code < 500:
+        return _Transient(code, text, drop_connection=code == 421)
     if sender_side:
-        return _Final(Outcome.REFUSED, exc.code, text)
-    return _Final(Outcome.BOUNCED, exc.code, text)
+        return _Final(Outcome.REFUSED, code, text)
+    return _Final(Outcome.BOUNCED, code, text)
 
 
 async def _reset(conn: _Connection) -> None:

@@ -97,9 +97,12 @@ def make_audience(account: Account, count: int, name: str = "Subscribers") -> Da
         [("SubscriberKey", "Text"), ("EmailAddress", "EmailAddress"), ("FirstName", "Text")]
     ):
         DataExtensionField.objects.create(
-            data_extension=audience, name=field_name, field_type=kind, ordinal=ordinal,
+            data_extension=audience,
+            name=field_name,
+            field_type=kind,
+            ordinal=ordinal,
             is_primary_key=field_name == "SubscriberKey",
-        )  # fmt: skip
+        )
     DataExtensionRow.objects.bulk_create(
         DataExtensionRow(
             data_extension=audience,

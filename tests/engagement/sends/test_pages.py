@@ -17,12 +17,21 @@ from tandem.engagement.studio.models import Email
 @pytest.fixture
 def draft(marketer: User, email: Email, audience: DataExtension) -> Send:
     assert marketer.account is not None
-    return send_create(actor=marketer, account=marketer.account, name="Spring", email=email,
-                       data_extension=audience)  # fmt: skip
+    return send_create(
+        actor=marketer,
+        account=marketer.account,
+        name="Spring",
+        email=email,
+        data_extension=audience,
+    )
 
 
-PAGES = ["/email/interactions/", "/email/tracking/", "/email/interactions/new/",
-         "/email/interactions/test/"]  # fmt: skip
+PAGES = [
+    "/email/interactions/",
+    "/email/tracking/",
+    "/email/interactions/new/",
+    "/email/interactions/test/",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)

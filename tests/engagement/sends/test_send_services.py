@@ -36,8 +36,14 @@ from tests.engagement.sends.helpers import running_send
 
 def create(marketer: User, email: Email, audience: DataExtension | None, **extra: Any) -> Send:
     assert marketer.account is not None
-    return send_create(actor=marketer, account=marketer.account, name="Spring", email=email,
-                       data_extension=audience, **extra)  # fmt: skip
+    return send_create(
+        actor=marketer,
+        account=marketer.account,
+        name="Spring",
+        email=email,
+        data_extension=audience,
+        **extra,
+    )
 
 
 def test_create_makes_an_audited_draft(
@@ -129,9 +135,10 @@ def test_begin_snapshots_one_record_per_subscriber_key(
     marketer: User, email: Email, audience: DataExtension, django_capture_on_commit_callbacks: Any
 ) -> None:
     DataExtensionRow.objects.create(
-        data_extension=audience, key="dup",
+        data_extension=audience,
+        key="dup",
         values={"SubscriberKey": "S00001", "EmailAddress": "again@example.test", "FirstName": "X"},
-    )  # fmt: skip
+    )
 
     send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
 
@@ -160,9 +167,10 @@ def test_begin_records_invalid_addresses_as_failed_with_the_reason(
     marketer: User, email: Email, audience: DataExtension, django_capture_on_commit_callbacks: Any
 ) -> None:
     DataExtensionRow.objects.create(
-        data_extension=audience, key="bad",
+        data_extension=audience,
+        key="bad",
         values={"SubscriberKey": "bad", "EmailAddress": "not an address", "FirstName": "X"},
-    )  # fmt: skip
+    )
 
     send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
 
