@@ -9,8 +9,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from django.db import close_old_connections
-
 from tandem.engagement.sends.claims import (
     BatchVerdict,
     ClaimedBatch,
@@ -66,7 +64,6 @@ def send_deliver(*, send_id: int, config: DeliveryConfig | None = None) -> LoopR
         loop.run_until_complete(pool.close())
         loop.close()
     finish = send_finish_if_done(send_id=send_id)
-    close_old_connections()
     return LoopReport(batches, messages, finish)
 
 
