@@ -78,10 +78,12 @@ class LoginHoursForm(forms.Form):
             )
 
     def day_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField, list[str]]]:
-        return [
-            (day, self[f"start_{i}"], self[f"end_{i}"], self.day_errors.get(i, []))
-            for i, day in enumerate(WEEKDAYS)
-        ]
+        rows = []
+        for i, day in enumerate(WEEKDAYS):
+            start, end = self[f"start_{i}"], self[f"end_{i}"]
+            errors = [*start.errors, *end.errors, *self.day_errors.get(i, [])]
+            rows.append((day, start, end, errors))
+        return rows
 
     def hours(self) -> dict[int, tuple[int, int] | None]:
         """weekday → (start, end), None when both are empty; a lone value is a day error."""
