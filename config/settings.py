@@ -32,6 +32,8 @@ CRM_URL = env_url("TANDEM_CRM_URL", "http://localhost:8001", schemes=("http", "h
 ENGAGEMENT_URL = env_url(
     "TANDEM_ENGAGEMENT_URL", "http://localhost:8002", schemes=("http", "https")
 )
+# A CA bundle to trust when calling the CRM over HTTPS (`tandem up --https` sets it).
+CRM_CA_FILE = env_optional("TANDEM_CRM_CA_FILE")
 
 # --- Applications --------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """URLs of the Engagement service."""
 
-from django.urls import path
+from django.urls import include, path
 
 from tandem.core.health import healthz
 from tandem.engagement import views
@@ -8,4 +8,6 @@ from tandem.engagement import views
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", views.home, name="home"),
+    path("", include("tandem.engagement.accounts.urls")),
+    path("email/", include("tandem.engagement.studio.urls")),
 ]

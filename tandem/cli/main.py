@@ -12,7 +12,7 @@ from tandem.cli import inbox
 from tandem.cli.demo_crm import prepare_crm_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
-from tandem.cli.up import Stack, run_up
+from tandem.cli.up import Stack, run_up, with_local_tls
 from tandem.core.env import EnvError
 
 app = typer.Typer(
@@ -67,10 +67,11 @@ def up(
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
     web_workers: Annotated[int, typer.Option(min=1)] = 2,
+    https: Annotated[bool, typer.Option(help="Serve the CRM over HTTPS from a local CA.")] = False,
 ) -> None:
     """Migrate both databases and run CRM, Engagement, a worker and the inbox until Ctrl-C."""
     stack = Stack(host, crm_port, engagement_port, inbox_port, web_workers)
-    raise typer.Exit(run_up(stack, console))
+    raise typer.Exit(run_up(with_local_tls(stack) if https else stack, console))
 
 
 @app.command()
