@@ -57,6 +57,8 @@ CRM_USER_MODEL = "crm_users.User"
 # Failed password logins before a user is locked out, and for how long.
 CRM_LOCKOUT_ATTEMPTS = env_int("TANDEM_CRM_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
 CRM_LOCKOUT_MINUTES = env_int("TANDEM_CRM_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
+# Failed logins from one address (any usernames) before it is refused for that long.
+CRM_LOGIN_THROTTLE_ATTEMPTS = env_int("TANDEM_CRM_LOGIN_THROTTLE", 50, minimum=1)
 # After authentication: the org of a My Domain host, then session expiry and revocation.
 CRM_MIDDLEWARE = [
     "tandem.crm.orgs.middleware.OrgHostMiddleware",
