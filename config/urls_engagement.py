@@ -10,4 +10,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("tandem.engagement.accounts.urls")),
     path("email/", include("tandem.engagement.studio.urls")),
+    path("email/content/", include("tandem.engagement.content.urls")),
+    path("email/subscribers/", include("tandem.engagement.data.urls")),
 ]

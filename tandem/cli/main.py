@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from tandem.cli import inbox
+from tandem.cli.de import app as de_app
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
 from tandem.cli.up import Stack, run_up, with_local_tls
@@ -20,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(inbox.app, name="inbox")
+app.add_typer(de_app, name="de")
 console = Console(highlight=False)
 
 # Everything after `tandem crm` / `tandem engagement` goes to Django, --help included.
