@@ -8,6 +8,7 @@ good rows, which are written in batches with bulk_create.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import uuid
@@ -87,7 +88,9 @@ def _records(binary: IO[bytes]) -> Iterator[tuple[int, list[str] | str]]:
                 ) from None
             yield reader.line_num, cells
     finally:
-        text.detach()  # the caller owns the binary file: leave it open
+        # The caller owns the binary file: leave it open (unless it is closed already).
+        with contextlib.suppress(ValueError):
+            text.detach()
 
 
 @dataclass(frozen=True)
