@@ -38,7 +38,8 @@ class EmailForm(forms.ModelForm):
             try:
                 compile_template(cleaned.get(field) or "", html=html)
             except PersonalizationError as exc:
-                self.add_error(field, str(exc).capitalize() + ".")
+                message = str(exc)
+                self.add_error(field, f"{message[:1].upper()}{message[1:]}.")
         if not (cleaned.get("html_body") or cleaned.get("text_body")):
             self.add_error("html_body", "Write an HTML body, a text body, or both.")
         return cleaned
