@@ -11,6 +11,7 @@ import codecs
 import contextlib
 import csv
 import io
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import IO
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import User
@@ -243,7 +244,7 @@ class _Importer:
         self.add_only = data_import.mode == ImportMode.ADD_ONLY
         self.seen: dict[str, int] = {}
         self.existing: dict[str, int] = {}
-        self.new_rows: list[DataExtensionRow] = []
+        self.new_rows: list[tuple[str, dict[str, str]]] = []
         self.updates: dict[int, tuple[str, dict[str, str]]] = {}
         self.errors: list[DataImportError] = []
 
@@ -302,9 +303,7 @@ class _Importer:
                 return self._reject(line, key, f"a row with key {key!r} already exists", cells)
             self.updates[self.existing[key]] = (key, values)
             return None
-        self.new_rows.append(
-            DataExtensionRow(data_extension=self.data_extension, key=key, values=values)
-        )
+        self.new_rows.append((key, values))
         return None
 
     def _reject(self, line: int, key: str, message: str, cells: list[str] | str) -> None:
@@ -323,7 +322,7 @@ class _Importer:
         """Write one batch and the progress together, so a crash loses nothing."""
         data_import = self.data_import
         with transaction.atomic():
-            DataExtensionRow.objects.bulk_create(self.new_rows, batch_size=500)
+            _insert_rows(self.data_extension.pk, self.new_rows)
             updated = self._apply_updates()
             DataImportError.objects.bulk_create(self.errors, batch_size=500)
             data_import.processed_rows = processed
@@ -346,19 +345,38 @@ class _Importer:
             DataExtensionRow.objects.filter(pk__in=self.updates.keys()).values_list("pk", "values")
         )
         merged = [
-            DataExtensionRow(
-                data_extension=self.data_extension, key=key, values={**old.get(pk, {}), **values}
-            )
-            for pk, (key, values) in self.updates.items()
+            (key, {**old.get(pk, {}), **values}) for pk, (key, values) in self.updates.items()
         ]
-        DataExtensionRow.objects.bulk_create(
-            merged,
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["data_extension", "key"],
-            update_fields=["values"],
-        )
+        _insert_rows(self.data_extension.pk, merged, upsert=True)
         return len(merged)
+
+
+def _insert_rows(
+    data_extension_id: int, rows: list[tuple[str, dict[str, str]]], *, upsert: bool = False
+) -> None:
+    """Insert (or, with upsert, replace by key) rows with one executemany: the ORM's
+    per-object work was most of the import time (bench/RESULTS.md, docs/adr/0200-*)."""
+    if not rows:
+        return
+    meta = DataExtensionRow._meta
+    quote = connection.ops.quote_name
+    de_column, key_column, values_column = (
+        quote(meta.get_field(name).column) for name in ("data_extension", "key", "values")
+    )
+    as_json = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    # Only quoted identifiers from the model's metadata are formatted in; values are parameters.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({de_column}, {key_column}, {values_column}) "  # noqa: S608
+        f"VALUES (%s, %s, {as_json})"
+    )
+    if upsert:
+        sql += (
+            f" ON CONFLICT ({de_column}, {key_column})"
+            f" DO UPDATE SET {values_column} = excluded.{values_column}"
+        )
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(data_extension_id, key, dumps(values)) for key, values in rows])
 
 
 def _as_csv(cells: list[str]) -> str:

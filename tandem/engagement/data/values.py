@@ -18,7 +18,13 @@ from tandem.engagement.data.models import DataExtensionField, FieldType
 TRUE_WORDS = frozenset({"true", "1", "yes", "y"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n"})
 _PHONE = re.compile(r"^\+?[0-9 ().\-]{4,30}$")
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# Plain ASCII addresses, a strict subset of what Django's validator accepts: checked here
+# without its slower path; anything else goes through Django's validator.
+_PLAIN_EMAIL = re.compile(
+    r"^[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 MAX_TEXT = 4000
 
 
@@ -39,12 +45,14 @@ def _number(value: str) -> str:
 
 
 def _date(value: str) -> str:
-    for pattern in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(value, pattern).date().isoformat()
-        except ValueError:
-            continue
+    """YYYY-MM-DD (or an ISO 8601 date-time), or M/D/YYYY."""
     try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value).isoformat()
+        us_date = _US_DATE.match(value)
+        if us_date:
+            month, day, year = map(int, us_date.groups())
+            return dt.date(year, month, day).isoformat()
         return dt.datetime.fromisoformat(value).isoformat()
     except ValueError:
         raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD)") from None
@@ -60,6 +68,8 @@ def _boolean(value: str) -> str:
 
 
 def _email_address(value: str) -> str:
+    if len(value) <= 254 and _PLAIN_EMAIL.match(value):
+        return value
     try:
         validate_email(value)
     except ValidationError:
