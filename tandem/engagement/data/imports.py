@@ -361,7 +361,8 @@ def _insert_rows(
     meta = DataExtensionRow._meta
     quote = connection.ops.quote_name
     de_column, key_column, values_column = (
-        quote(meta.get_field(name).column) for name in ("data_extension", "key", "values")
+        quote(str(getattr(meta.get_field(name), "column", name)))
+        for name in ("data_extension", "key", "values")
     )
     as_json = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     # Only quoted identifiers from the model's metadata are formatted in; values are parameters.
