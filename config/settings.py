@@ -65,6 +65,7 @@ ENGAGEMENT_APPS = [
     "tandem.engagement.studio.apps.StudioConfig",
     "tandem.engagement.data.apps.DataConfig",
     "tandem.engagement.content.apps.ContentConfig",
+    "tandem.engagement.sends.apps.SendsConfig",
 ]
 ENGAGEMENT_USER_MODEL = "engagement_accounts.User"
 # Content files go through this Django storage backend (default: files under MEDIA_ROOT).
