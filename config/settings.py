@@ -72,8 +72,21 @@ ENGAGEMENT_APPS = [
     "tandem.engagement.accounts.apps.AccountsConfig",
     "tandem.engagement.studio.apps.StudioConfig",
     "tandem.engagement.data.apps.DataConfig",
+    "tandem.engagement.content.apps.ContentConfig",
+    "tandem.engagement.sends.apps.SendsConfig",
 ]
 ENGAGEMENT_USER_MODEL = "engagement_accounts.User"
+# Content files go through this Django storage backend (default: files under MEDIA_ROOT).
+# Any backend class works, e.g. django-storages' S3 one once installed (docs/adr/0200-*).
+ENGAGEMENT_CONTENT_STORAGE = {
+    "BACKEND": env_str(
+        "TANDEM_CONTENT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+    ),
+    "OPTIONS": {},
+}
+# Size caps: a larger upload is refused with a message before it is stored.
+ENGAGEMENT_CONTENT_MAX_BYTES = env_int("TANDEM_CONTENT_MAX_MB", 50, minimum=1) * 1024 * 1024
+ENGAGEMENT_IMPORT_MAX_BYTES = env_int("TANDEM_IMPORT_MAX_MB", 200, minimum=1) * 1024 * 1024
 
 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}
