@@ -14,4 +14,5 @@ urlpatterns = [
     path("setup/permission-sets/", include("tandem.crm.permissions.urls")),
     path("", include("tandem.crm.oauth.urls")),
     path("setup/connected-apps/", include("tandem.crm.connectedapps.urls")),
+    path("settings/connected-apps/", include("tandem.crm.connectedapps.urls_personal")),
 ]
