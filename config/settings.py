@@ -48,8 +48,15 @@ COMMON_APPS = [
 # Each service's apps and user model; keep the two blocks apart (one owner each).
 CRM_APPS = [
     "tandem.crm.apps.CrmConfig",
+    "tandem.crm.orgs.apps.OrgsConfig",
+    "tandem.crm.users.apps.UsersConfig",
+    "tandem.crm.permissions.apps.PermissionsConfig",
+    "tandem.crm.setup.apps.SetupConfig",
 ]
-CRM_USER_MODEL = "auth.User"
+CRM_USER_MODEL = "crm_users.User"
+# Failed password logins before a user is locked out, and for how long.
+CRM_LOCKOUT_ATTEMPTS = env_int("TANDEM_CRM_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
+CRM_LOCKOUT_MINUTES = env_int("TANDEM_CRM_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
 
 
 ENGAGEMENT_APPS = [

@@ -1,0 +1,85 @@
+"""Orgs: creation (with the standard profiles), settings and Network Access."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from tandem.crm.orgs.errors import OrgInvalidError
+from tandem.crm.orgs.iprange import MAX_RANGE_ADDRESSES, range_errors
+from tandem.crm.orgs.models import Org, TrustedIpRange, my_domain_validator
+from tandem.crm.setup.services import setup_audit_record
+from tandem.crm.users.models import Profile, ProfileName, User
+
+SECTION = "Security"
+
+
+def _org_errors(name: str, my_domain: str | None) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Enter the org's name."]
+    elif len(name.strip()) > 80:
+        errors["name"] = ["Use at most 80 characters."]
+    if my_domain:
+        try:
+            my_domain_validator(my_domain)
+        except ValidationError as exc:
+            errors["my_domain"] = list(exc.messages)
+        else:
+            if Org.objects.filter(my_domain=my_domain).exists():
+                errors["my_domain"] = ["Another org already uses this My Domain."]
+    return errors
+
+
+@transaction.atomic
+def org_create(*, name: str, my_domain: str | None = None, actor: User | None = None) -> Org:
+    """Create an org with the System Administrator, Standard User and Marketing User profiles."""
+    my_domain = (my_domain or "").strip().lower() or None
+    errors = _org_errors(name, my_domain)
+    if errors:
+        raise OrgInvalidError(errors)
+    org = Org.objects.create(name=name.strip(), my_domain=my_domain)
+    for profile_name in ProfileName.ALL:
+        Profile.objects.create(
+            org=org,
+            name=profile_name,
+            modify_all_data=profile_name == ProfileName.SYSTEM_ADMINISTRATOR,
+        )
+    setup_audit_record(
+        org=org, actor=actor, action="org.created", section="Company Settings",
+        target=org.name, new={"name": org.name, "my_domain": my_domain},
+    )  # fmt: skip
+    return org
+
+
+@transaction.atomic
+def trusted_ip_range_add(
+    *, actor: User | None, org: Org, start_address: str, end_address: str, description: str = ""
+) -> TrustedIpRange:
+    """Add a Network Access range (IPv4, start ≤ end, at most a /7) and audit it."""
+    start, end = start_address.strip(), end_address.strip()
+    errors = range_errors(start, end, max_addresses=MAX_RANGE_ADDRESSES)
+    if errors:
+        raise OrgInvalidError({field: [message] for field, message in errors.items()})
+    row = TrustedIpRange.objects.create(
+        org=org, start_address=start, end_address=end, description=description.strip()[:255]
+    )
+    setup_audit_record(
+        org=org, actor=actor, action="network_access.range_added", section=SECTION,
+        target=str(row), new={"start": start, "end": end, "description": row.description},
+    )  # fmt: skip
+    return row
+
+
+@transaction.atomic
+def trusted_ip_range_delete(*, actor: User, row: TrustedIpRange) -> None:
+    """Remove a Network Access range of the actor's org and audit it."""
+    if row.org_id != actor.org_id:
+        raise OrgInvalidError({"range": ["No such range in this org."]})
+    old = {"start": row.start_address, "end": row.end_address, "description": row.description}
+    target = str(row)
+    row.delete()
+    setup_audit_record(
+        org=actor.org, actor=actor, action="network_access.range_deleted", section=SECTION,
+        target=target, old=old,
+    )  # fmt: skip
