@@ -52,6 +52,8 @@ CRM_APPS = [
     "tandem.crm.users.apps.UsersConfig",
     "tandem.crm.permissions.apps.PermissionsConfig",
     "tandem.crm.setup.apps.SetupConfig",
+    "tandem.crm.records.apps.RecordsConfig",
+    "tandem.crm.api.apps.ApiConfig",
 ]
 CRM_USER_MODEL = "crm_users.User"
 # Failed password logins before a user is locked out, and for how long.

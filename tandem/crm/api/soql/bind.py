@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tandem.core.ids import is_valid_id, to_18
-
 from tandem.crm.api.soql import ast
 from tandem.crm.api.soql.dates import datetime_bounds, day_bounds
 from tandem.crm.api.soql.errors import SoqlError, located
