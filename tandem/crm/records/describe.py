@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Model
 
 from tandem.crm.api.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
@@ -11,16 +13,16 @@ T = FieldType
 IER = "et4ae5__IndividualEmailResult__c"
 
 
-def _f(name: str, type_: FieldType, orm: str, label: str = "", **extra: object) -> FieldDescribe:
-    return FieldDescribe(name, type_, label or name, orm, **extra)  # type: ignore[arg-type]
+def _f(name: str, type_: FieldType, orm: str, label: str = "", **extra: Any) -> FieldDescribe:
+    return FieldDescribe(name, type_, label or name, orm, **extra)
 
 
-def _ref(name: str, orm: str, to: str, relationship: str, **extra: object) -> FieldDescribe:
+def _ref(name: str, orm: str, to: str, relationship: str, **extra: Any) -> FieldDescribe:
     return _f(name, T.REFERENCE, orm, reference_to=to, relationship_name=relationship, length=18,
               **extra)  # fmt: skip
 
 
-READ_ONLY = {"createable": False, "updateable": False}
+READ_ONLY: dict[str, Any] = {"createable": False, "updateable": False}
 
 
 def _system(label: str) -> tuple[FieldDescribe, ...]:
@@ -34,7 +36,7 @@ def _system(label: str) -> tuple[FieldDescribe, ...]:
     )
 
 
-def _text(name: str, orm: str, length: int, **extra: object) -> FieldDescribe:
+def _text(name: str, orm: str, length: int, **extra: Any) -> FieldDescribe:
     return _f(name, T.STRING, orm, length=length, **extra)
 
 

@@ -1,5 +1,9 @@
 """CRM records: accounts, contacts, leads, campaigns and members, reports, email results."""
 
+# Salesforce tells an empty field (null) from an empty string nowhere, but its API returns
+# null for unset fields: text columns are nullable so that round-trips stay exact.
+# ruff: noqa: DJ001
+
 from __future__ import annotations
 
 from django.conf import settings

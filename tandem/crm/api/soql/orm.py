@@ -44,7 +44,7 @@ _COMPARISONS: dict[str, type[Lookup[Any]]] = {
 
 
 @Field.register_lookup
-class SoqlLike(Lookup):  # type: ignore[type-arg]
+class SoqlLike(Lookup):
     """`lhs LIKE %s ESCAPE '\\'` with the pattern as a parameter (Salesforce's LIKE)."""
 
     lookup_name = "soql_like"

@@ -95,12 +95,12 @@ def atoms(draw: st.DrawFn) -> str:
     if literal.startswith("'"):
         ops += ["LIKE"]
     op = draw(st.sampled_from(ops))
-    if literal != "null" and draw(st.booleans()) and draw(st.booleans()) and "_" not in literal[:1]:
-        if not any(d in literal for d in ("TODAY", "LAST", "THIS", "N_", "YESTERDAY")):
-            values = draw(
-                st.lists(_literal(field).filter(lambda v: v != "null"), min_size=1, max_size=3)
-            )
-            return f"{field} {draw(st.sampled_from(['IN', 'NOT IN']))} ({', '.join(values)})"
+    is_range = any(d in literal for d in ("TODAY", "LAST", "THIS", "N_", "YESTERDAY"))
+    if literal != "null" and not is_range and draw(st.booleans()) and draw(st.booleans()):
+        values = draw(
+            st.lists(_literal(field).filter(lambda v: v != "null"), min_size=1, max_size=3)
+        )
+        return f"{field} {draw(st.sampled_from(['IN', 'NOT IN']))} ({', '.join(values)})"
     return f"{field} {op} {literal}"
 
 
