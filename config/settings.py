@@ -59,6 +59,12 @@ CRM_USER_MODEL = "crm_users.User"
 # Failed password logins before a user is locked out, and for how long.
 CRM_LOCKOUT_ATTEMPTS = env_int("TANDEM_CRM_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
 CRM_LOCKOUT_MINUTES = env_int("TANDEM_CRM_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
+# After authentication: the org of a My Domain host, then session expiry and revocation.
+CRM_MIDDLEWARE = [
+    "tandem.crm.orgs.middleware.OrgHostMiddleware",
+    "tandem.crm.users.middleware.CrmSessionMiddleware",
+]
+CRM_LOGIN_URL = "/login/"
 
 
 ENGAGEMENT_APPS = [
@@ -85,6 +91,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tandem.core.middleware.ContentSecurityPolicyMiddleware",
 ]
+if SERVICE == "crm":
+    MIDDLEWARE += CRM_MIDDLEWARE
+    LOGIN_URL = CRM_LOGIN_URL
 
 ROOT_URLCONF = f"config.urls_{SERVICE}"
 WSGI_APPLICATION = "config.wsgi.application"

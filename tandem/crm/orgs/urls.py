@@ -1,0 +1,8 @@
+from django.urls import path
+
+from tandem.crm.orgs import views
+
+app_name = "crm_orgs"
+urlpatterns = [
+    path("network-access/", views.network_access, name="network_access"),
+]
