@@ -12,4 +12,5 @@ urlpatterns = [
     path("setup/", include("tandem.crm.setup.urls")),
     path("setup/", include("tandem.crm.orgs.urls")),
     path("setup/permission-sets/", include("tandem.crm.permissions.urls")),
+    path("", include("tandem.crm.api.urls")),
 ]

@@ -179,7 +179,7 @@ def test_mutated_queries_fail_only_with_salesforce_errors(rows: Any, text: str, 
     try:
         _run_orm(mutated)
     except SoqlError as error:
-        assert error.error_code in {
+        assert error.error_code in {  # noqa: PT017
             "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "INVALID_QUERY_FILTER_OPERATOR",
             "NUMBER_OUTSIDE_VALID_RANGE",
         }  # fmt: skip
@@ -192,7 +192,7 @@ def test_random_text_fails_only_with_salesforce_errors(text: str) -> None:
     try:
         bind(parse(text), REGISTRY, today=TODAY)
     except SoqlError as error:
-        assert error.error_code
+        assert error.error_code  # noqa: PT017
 
 
 def test_keyset_pages_equal_offset_pages(rows: Any) -> None:
