@@ -94,7 +94,8 @@ def test_report_run_shape(api: Api, org: Any, admin: Any) -> None:
     api.post("/sobjects/Contact", {"LastName": "Bob"})
     report = Report.objects.create(
         org=org, owner=admin, name="With email", developer_name="With_email", report_type="Contact",
-        columns=["LastName", "Email"], filters=[{"column": "Email", "operator": "notEqual", "value": None}],
+        columns=["LastName", "Email"],
+        filters=[{"column": "Email", "operator": "notEqual", "value": None}],
         sort_column="LastName",
     )  # fmt: skip
 
