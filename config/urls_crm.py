@@ -12,5 +12,7 @@ urlpatterns = [
     path("setup/", include("tandem.crm.setup.urls")),
     path("setup/", include("tandem.crm.orgs.urls")),
     path("setup/permission-sets/", include("tandem.crm.permissions.urls")),
+    path("", include("tandem.crm.oauth.urls")),
+    path("setup/connected-apps/", include("tandem.crm.connectedapps.urls")),
     path("", include("tandem.crm.api.urls")),
 ]

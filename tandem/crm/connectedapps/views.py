@@ -1,0 +1,1 @@
+"""Setup → Connected Apps (placeholder until the pages land)."""
