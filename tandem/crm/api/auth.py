@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tandem.crm.api.errors import ApiError
+from tandem.crm.connectedapps.services import MARKETING_CLOUD_KEY
 from tandem.crm.orgs.models import Org
 from tandem.crm.users.models import User
 
@@ -30,6 +31,8 @@ class ApiPrincipal:
     connected_app_id: str | None
     connected_app_name: str | None
     scopes: frozenset[str]
+    # The deployment's managed "Salesforce Marketing Cloud" app: its REST calls are exempt.
+    is_marketing_cloud: bool = False
 
 
 def invalid_session() -> ApiError:
@@ -59,6 +62,8 @@ def _dot_lookup(token: str) -> ApiPrincipal | None:
         connected_app_id=str(application.pk) if application else None,
         connected_app_name=application.name if application else None,
         scopes=frozenset((found.scope or "").split()),
+        is_marketing_cloud=bool(application)
+        and getattr(application, "deployment_key", None) == MARKETING_CLOUD_KEY,
     )
 
 

@@ -14,14 +14,16 @@ from tandem.crm.api.models import ApiUsage
 from tandem.crm.orgs.models import Org
 
 WINDOW = dt.timedelta(hours=24)
-# The managed connected app of Marketing Cloud Connect: its REST calls do not count against
-# the org's daily limit; its bulk-style tracking write-back does (domain.md §5.2, §6).
-EXEMPT_APP_NAME = "Salesforce Marketing Cloud"
 
 
 def counts_against_limit(principal: ApiPrincipal, *, family: str) -> bool:
-    """Whether a call of `family` ("rest" or "bulk") by this caller counts."""
-    return not (principal.connected_app_name == EXEMPT_APP_NAME and family == "rest")
+    """Whether a call of `family` ("rest" or "bulk") by this caller counts.
+
+    The managed Salesforce Marketing Cloud app's REST calls do not count against the org's
+    daily limit; its bulk-style tracking write-back does (domain.md §5.2, §6). The app is
+    known by its deployment key, never by its name, which any admin could copy.
+    """
+    return not (principal.is_marketing_cloud and family == "rest")
 
 
 def _minute(now: dt.datetime) -> dt.datetime:

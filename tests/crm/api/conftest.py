@@ -24,6 +24,7 @@ class Tokens:
         self.table[token] = ApiPrincipal(
             org=user.org, user=user, connected_app_id=app and f"app-{app}",
             connected_app_name=app, scopes=frozenset(scopes.split()),
+            is_marketing_cloud=app == "Salesforce Marketing Cloud",
         )  # fmt: skip
         return token
 

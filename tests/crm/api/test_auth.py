@@ -23,7 +23,8 @@ def _token(user: Any, *, scope: str = "api", expires_in: int = 3600) -> str:
     raw = secrets.token_urlsafe(32)
     app = make_app(user.org).app
     AccessToken.objects.create(
-        user=user, application=app, token="", token_checksum=hashlib.sha256(raw.encode()).hexdigest(),
+        user=user, application=app, token="",
+        token_checksum=hashlib.sha256(raw.encode()).hexdigest(),
         expires=timezone.now() + dt.timedelta(seconds=expires_in), scope=scope,
     )  # fmt: skip
     return raw
@@ -74,3 +75,19 @@ def test_inactive_user_is_refused(admin: Any) -> None:
     admin.save()
 
     assert _get(token).status_code == 401
+
+
+def test_an_org_app_named_like_marketing_cloud_is_still_counted(admin: Any) -> None:
+    token = _token(admin)
+    AccessToken.objects.update(application=_app_named(admin, "Salesforce Marketing Cloud"))
+
+    response = _get(token)
+
+    assert response["Sforce-Limit-Info"] == f"api-usage=1/{admin.org.api_daily_limit}"
+
+
+def _app_named(user: Any, name: str) -> Any:
+    app = make_app(user.org).app
+    app.name = name
+    app.save()
+    return app
