@@ -55,6 +55,8 @@ CRM_APPS = [
     "oauth2_provider",
     "tandem.crm.connectedapps.apps.ConnectedAppsConfig",
     "tandem.crm.oauth.apps.OAuthConfig",
+    "tandem.crm.records.apps.RecordsConfig",
+    "tandem.crm.api.apps.ApiConfig",
 ]
 CRM_USER_MODEL = "crm_users.User"
 # Failed password logins before a user is locked out, and for how long.
