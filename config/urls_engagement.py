@@ -11,6 +11,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("tandem.engagement.accounts.urls")),
     path("email/", include("tandem.engagement.studio.urls")),
+    path("email/content/", include("tandem.engagement.content.urls")),
+    path("email/subscribers/", include("tandem.engagement.data.urls")),
     path("email/interactions/", include("tandem.engagement.sends.urls")),
     path("email/tracking/", include("tandem.engagement.sends.tracking_urls")),
     path("t/", include(tracking_public)),
