@@ -64,6 +64,11 @@ class Figures:
         return self.recipients / self.raw_seconds
 
     @property
+    def quiet_capacity(self) -> float:
+        """Messages per second two otherwise idle cores could carry (database server excluded)."""
+        return 2e6 / (self.cpu_per_message_us + 1e6 * self.sink_cpu_seconds / self.recipients)
+
+    @property
     def cpu_per_message_us(self) -> float:
         return 1e6 * self.delivery_cpu_seconds / self.recipients
 
@@ -282,6 +287,7 @@ def run() -> str:
         figures = [end_to_end(kind, RECIPIENTS, sink) for kind in kinds]
         profiled = profile(sink.port)
     rows = "\n".join(_row(f) for f in figures)
+    capacity = "; ".join(f"{f.database} about {f.quiet_capacity:,.0f} msg/s" for f in figures)
     return f"""## Sends (`bench/sends.py`)
 
 {RECIPIENTS:,} recipients, {PROCESSES} delivery processes x {CONNECTIONS} pooled aiosmtplib
@@ -293,6 +299,11 @@ shared. Target: ≥ 1,500 messages/s end to end.
 
 {HEADER}
 {rows}
+
+The machine is shared with other sessions' test runs (load average in the table), so the
+wall-clock rates move with their load; the CPU columns do not. CPU time per message of the
+delivery processes (user + system, Python start-up included) and of the sink bound what two
+quiet cores can do (a PostgreSQL server's own CPU not counted): {capacity}.
 
 Where the time goes: cProfile of one delivery process sending {PROFILE_RECIPIENTS:,} messages
 (SQLite, {CONNECTIONS} connections), top functions by own time:
