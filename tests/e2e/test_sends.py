@@ -191,6 +191,7 @@ def test_kill_9_of_a_worker_mid_send_loses_at_most_its_batches_and_sends_nobody_
 
     counts = delivered(send_stack, send_id)
     dump = records(send_stack, send_id)
+    print(f"crash send summary: {summary}")
     statuses = {int(k): v for k, v in dump["records"].items()}
     sent = {r for r, s in statuses.items() if s == "sent"}
     unknown = {r for r, s in statuses.items() if s == "unknown"}
