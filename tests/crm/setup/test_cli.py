@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import pytest
 from django.core.management import ManagementUtility
@@ -16,10 +17,13 @@ pytestmark = pytest.mark.django_db
 
 def tandem_crm(*argv: str) -> int:
     """Run `tandem crm ARGV` in this process as the CLI does; return the exit code."""
-    try:
-        ManagementUtility(["tandem crm", *argv]).execute()
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    # run_from_argv closes every connection when it ends; on PostgreSQL that would close the
+    # test's transaction under it, so keep the connection open as a separate process would.
+    with mock.patch("django.core.management.base.connections.close_all"):
+        try:
+            ManagementUtility(["tandem crm", *argv]).execute()
+        except SystemExit as exc:
+            return int(exc.code or 0)
     return 0
 
 
