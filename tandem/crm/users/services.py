@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import string
 from dataclasses import dataclass
@@ -57,11 +58,19 @@ def login_history_record(
         user=user,
         username=username[:80],
         login_time=at or timezone.now(),
-        source_ip=source_ip or None,
+        source_ip=_ip_or_none(source_ip),
         login_type=login_type,
         application=application[:120],
         status=status,
     )
+
+
+def _ip_or_none(value: str | None) -> str | None:
+    """A storable address, or None for anything that is not one (never a database error)."""
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
 def _token_hash(token: str) -> str:
