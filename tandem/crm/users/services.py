@@ -389,3 +389,33 @@ def profile_login_hours_set(
             org=profile.org, actor=actor, action="profile.login_hours_changed",
             section="Profiles", target=profile.name, old=old, new=new,
         )  # fmt: skip
+
+
+@transaction.atomic
+def user_unlock(*, actor: User, user: User) -> None:
+    """Lift a lockout now (Setup → Users → Unlock); audited."""
+    if user.org_id != actor.org_id:
+        raise UserInvalidError({"user": ["No such user in this org."]})
+    old = {"locked_until": user.locked_until.isoformat() if user.locked_until else None,
+           "failed_login_count": user.failed_login_count}  # fmt: skip
+    user.locked_until, user.failed_login_count = None, 0
+    user.save(update_fields=["locked_until", "failed_login_count"])
+    setup_audit_record(
+        org=user.org, actor=actor, action="user.unlocked", section="Users",
+        target=user.username, old=old, new={"locked_until": None, "failed_login_count": 0},
+    )  # fmt: skip
+
+
+@transaction.atomic
+def user_password_reset(*, actor: User | None, user: User) -> str:
+    """Give the user a new generated password, returned once (the audit row never holds it)."""
+    if actor is not None and user.org_id != actor.org_id:
+        raise UserInvalidError({"user": ["No such user in this org."]})
+    password = generate_password()
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    setup_audit_record(
+        org=user.org, actor=actor, action="user.password_reset", section="Users",
+        target=user.username,
+    )  # fmt: skip
+    return password

@@ -14,6 +14,12 @@ urlpatterns = [
         views.user_security_token_reset,
         name="user_security_token_reset",
     ),
+    path("setup/users/<str:id>/unlock/", views.user_unlock_view, name="user_unlock"),
+    path(
+        "setup/users/<str:id>/reset-password/",
+        views.user_password_reset_view,
+        name="user_password_reset",
+    ),
     path("setup/sessions/<int:id>/end/", views.user_session_end_view, name="user_session_end"),
     path("setup/profiles/", views.profile_list_view, name="profile_list"),
     path("setup/profiles/<str:id>/", views.profile_detail, name="profile_detail"),

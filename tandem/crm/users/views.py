@@ -33,6 +33,8 @@ from tandem.crm.users.services import (
     security_token_reset,
     user_authenticate_password,
     user_create,
+    user_password_reset,
+    user_unlock,
     user_update,
 )
 from tandem.crm.users.sessions import user_session_end, user_session_end_current, user_session_start
@@ -146,6 +148,25 @@ def user_security_token_reset(request: HttpRequest, id: str) -> HttpResponse:
     user = user_get_for_actor(actor=actor, id=id)
     token = security_token_reset(user=user, actor=actor)
     return render(request, "crm/users/token.html", {"subject": user, "token": token})
+
+
+@require_POST
+@setup_required
+def user_unlock_view(request: HttpRequest, id: str) -> HttpResponse:
+    """Unlock a user locked out by failed logins."""
+    actor = setup_actor(request)
+    user_unlock(actor=actor, user=user_get_for_actor(actor=actor, id=id))
+    return redirect("crm_users:user_detail", id=id)
+
+
+@require_POST
+@setup_required
+def user_password_reset_view(request: HttpRequest, id: str) -> HttpResponse:
+    """Reset Password: a generated password, shown once."""
+    actor = setup_actor(request)
+    user = user_get_for_actor(actor=actor, id=id)
+    password = user_password_reset(actor=actor, user=user)
+    return render(request, "crm/users/password.html", {"subject": user, "password": password})
 
 
 @require_POST

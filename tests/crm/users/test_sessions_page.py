@@ -43,3 +43,29 @@ def test_ending_a_session_logs_that_browser_out_only(admin: User, marketer: User
     assert phone.get("/").context["user"] == marketer
     audit = SetupAuditTrail.objects.get(action="user.session_ended")
     assert audit.target == "marketer@acme.test"
+
+
+def test_admin_unlocks_a_locked_out_user(admin: User, marketer: User, settings: object) -> None:
+    settings.CRM_LOCKOUT_ATTEMPTS = 1  # type: ignore[attr-defined]
+    Client().post("/login/", {"username": marketer.username, "password": "wrong"})
+    marketer.refresh_from_db()
+    assert marketer.locked_until is not None
+    admin_client = browser_login(admin, "admin")
+
+    admin_client.post(reverse("crm_users:user_unlock", args=[marketer.id]))
+
+    assert browser_login(marketer, "again").get("/").context["user"] == marketer
+    assert SetupAuditTrail.objects.filter(action="user.unlocked").exists()
+
+
+def test_admin_resets_a_password_shown_once(admin: User, marketer: User) -> None:
+    admin_client = browser_login(admin, "admin")
+
+    response = admin_client.post(reverse("crm_users:user_password_reset", args=[marketer.id]))
+
+    new_password = response.context["password"]
+    marketer.refresh_from_db()
+    assert marketer.check_password(new_password)
+    assert not marketer.check_password(PASSWORD)
+    audit = SetupAuditTrail.objects.get(action="user.password_reset")
+    assert new_password not in str(audit.old_value) + str(audit.new_value)
