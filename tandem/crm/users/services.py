@@ -122,6 +122,11 @@ def _find_user(username: str, org: Org | None) -> User | None:
     return rows.first()
 
 
+def _locked(user: User) -> User:
+    rows = User.objects.select_for_update(of=("self",)).select_related("org", "profile")
+    return rows.get(pk=user.pk)
+
+
 def _check_secret(user: User, secret: str, *, api: bool, trusted: bool) -> tuple[bool, bool]:
     """(password correct, security token satisfied) for a browser or API password login."""
     if user.check_password(secret):
@@ -198,6 +203,8 @@ def user_authenticate_password(
         status = LoginStatus.RATE_EXCEEDED if login_throttled(ip) else LoginStatus.INVALID_PASSWORD
         return LoginResult(user=None, status=status, history=None)
     with transaction.atomic():
+        # Lock the row so that concurrent failures are all counted towards the lockout.
+        user = _locked(user)
         if login_throttled(ip):
             status = LoginStatus.RATE_EXCEEDED
         else:
