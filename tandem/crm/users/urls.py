@@ -20,6 +20,8 @@ urlpatterns = [
         views.user_password_reset_view,
         name="user_password_reset",
     ),
+    path("settings/sessions/", views.my_sessions, name="my_sessions"),
+    path("setup/sessions/", views.session_management, name="session_management"),
     path("setup/sessions/<int:id>/end/", views.user_session_end_view, name="user_session_end"),
     path("setup/profiles/", views.profile_list_view, name="profile_list"),
     path("setup/profiles/<str:id>/", views.profile_detail, name="profile_detail"),

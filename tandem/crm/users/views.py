@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -13,10 +14,12 @@ from django.views.decorators.http import require_POST
 from tandem.crm.setup.access import setup_actor, setup_required
 from tandem.crm.users.errors import UserInvalidError
 from tandem.crm.users.forms import IpRangeForm, LoginForm, LoginHoursForm, UserEditForm, UserNewForm
-from tandem.crm.users.models import LoginStatus, ProfileLoginHours
+from tandem.crm.users.models import LoginStatus, ProfileLoginHours, User
 from tandem.crm.users.policies import client_ip
 from tandem.crm.users.selectors import (
     login_history_list,
+    org_session_list,
+    own_session_list,
     profile_get_for_actor,
     profile_list,
     user_get_for_actor,
@@ -37,7 +40,13 @@ from tandem.crm.users.services import (
     user_unlock,
     user_update,
 )
-from tandem.crm.users.sessions import user_session_end, user_session_end_current, user_session_start
+from tandem.crm.users.sessions import (
+    current_session_hash,
+    user_session_end,
+    user_session_end_current,
+    user_session_end_own,
+    user_session_start,
+)
 
 GENERIC_LOGIN_ERROR = (
     "Please check your username and password. If you still can't log in, "
@@ -172,12 +181,36 @@ def user_password_reset_view(request: HttpRequest, id: str) -> HttpResponse:
 @require_POST
 @setup_required
 def user_session_end_view(request: HttpRequest, id: int) -> HttpResponse:
-    """End one session of a user of the org."""
+    """End one session of a user of the org; back to where the button was."""
     actor = setup_actor(request)
     session = user_session_get_for_actor(actor=actor, id=id)
     user_id = session.user_id
     user_session_end(actor=actor, session=session)
+    if request.POST.get("back") == "session_management":
+        return redirect("crm_users:session_management")
     return redirect("crm_users:user_detail", id=user_id)
+
+
+@setup_required
+def session_management(request: HttpRequest) -> HttpResponse:
+    """Session Management: every open session in the org."""
+    sessions = org_session_list(actor=setup_actor(request))
+    context = {"sessions": sessions, "current": current_session_hash(request)}
+    return render(request, "crm/users/session_management.html", context)
+
+
+@login_required
+def my_sessions(request: HttpRequest) -> HttpResponse:
+    """My Sessions: the user's own browsers; end any that should not stay logged in."""
+    user = request.user
+    assert isinstance(user, User)
+    if request.method == "POST":
+        raw = request.POST.get("session", "")
+        user_session_end_own(user=user, session_id=int(raw) if raw.isdigit() else 0)
+        return redirect("crm_users:my_sessions")
+    sessions = own_session_list(user=user)
+    context = {"sessions": sessions, "current": current_session_hash(request)}
+    return render(request, "crm/users/my_sessions.html", context)
 
 
 @setup_required

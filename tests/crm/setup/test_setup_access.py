@@ -40,6 +40,7 @@ ORG_WIDE_PAGES = [
     "crm_users:user_new",
     "crm_users:profile_list",
     "crm_users:login_history",
+    "crm_users:session_management",
     "crm_permissions:permission_set_list",
     "crm_permissions:permission_set_new",
 ]
