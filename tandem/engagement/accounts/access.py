@@ -8,12 +8,12 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 
 from tandem.engagement.accounts.models import User
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def member_of(request: HttpRequest) -> User:
@@ -27,7 +27,7 @@ def account_member_required(view: View) -> View:
     """Anonymous visitors go to the login page; users without an account get 403."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("engagement_accounts:login"))
@@ -42,7 +42,7 @@ def administrator_required(view: View) -> View:
     """Like account_member_required, and the user must hold the Administrator role."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not member_of(request).is_account_admin:
             raise PermissionDenied("Only Administrators may open Admin pages.")
         return view(request, *args, **kwargs)
