@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_POST
 from tandem.crm.setup.access import setup_actor, setup_required
 from tandem.crm.users.errors import UserInvalidError
 from tandem.crm.users.forms import IpRangeForm, LoginForm, LoginHoursForm, UserEditForm, UserNewForm
-from tandem.crm.users.models import LoginStatus, ProfileLoginHours, User
+from tandem.crm.users.models import LoginStatus, Profile, ProfileLoginHours, User
 from tandem.crm.users.policies import client_ip
 from tandem.crm.users.selectors import (
     login_history_list,
@@ -95,7 +97,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     """Log Out (POST); GET shows the button, so a link can lead here."""
     if request.method == "POST":
         user_session_end_current(request=request)
-        return redirect(f"{settings.LOGIN_URL}?next={_next_url(request)}")
+        return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': _next_url(request)})}")
     return render(request, "crm/logout.html", {"next": _next_url(request)})
 
 
@@ -228,9 +230,47 @@ def _hours_initial(rows: list[ProfileLoginHours]) -> dict[str, str]:
     return initial
 
 
+def _add_range(actor: User, profile: Profile, form: IpRangeForm) -> bool:
+    """Add the form's range; False (errors on the form) when refused."""
+    if not form.is_valid():
+        return False
+    try:
+        profile_login_ip_range_add(actor=actor, profile=profile, **form.cleaned_data)
+    except UserInvalidError as exc:
+        form.add_service_errors(exc.errors)
+        return False
+    return True
+
+
+def _delete_range(actor: User, profile: Profile, raw_id: str) -> bool:
+    """Delete one of the profile's ranges (an unknown id changes nothing); always done."""
+    row = profile.login_ip_ranges.filter(id=int(raw_id) if raw_id.isdigit() else 0).first()
+    if row is not None:
+        profile_login_ip_range_delete(actor=actor, row=row)
+    return True
+
+
+def _set_hours(actor: User, profile: Profile, form: LoginHoursForm, *, clear: bool) -> bool:
+    """Save (or clear) the login hours; False (errors on the form) when refused."""
+    if clear:
+        hours: dict[int, tuple[int, int] | None] = dict.fromkeys(range(7))
+    elif form.is_valid():
+        hours = form.hours()
+    else:
+        return False
+    if form.day_errors:
+        return False
+    try:
+        profile_login_hours_set(actor=actor, profile=profile, hours=hours)
+    except UserInvalidError as exc:
+        form.add_service_errors(exc.errors)
+        return False
+    return True
+
+
 @setup_required
 def profile_detail(request: HttpRequest, id: str) -> HttpResponse:
-    """One profile: Login IP Ranges (add, delete) and Login Hours (edit)."""
+    """One profile: Login IP Ranges (add, delete) and Login Hours (edit, clear)."""
     actor = setup_actor(request)
     profile = profile_get_for_actor(actor=actor, id=id)
     action = request.POST.get("action") if request.method == "POST" else None
@@ -239,31 +279,15 @@ def profile_detail(request: HttpRequest, id: str) -> HttpResponse:
         request.POST if action == "set_hours" else None,
         initial=_hours_initial(list(profile.login_hours.all())),
     )
-    if action == "add_range" and range_form.is_valid():
-        try:
-            profile_login_ip_range_add(actor=actor, profile=profile, **range_form.cleaned_data)
-        except UserInvalidError as exc:
-            range_form.add_service_errors(exc.errors)
-        else:
-            return redirect("crm_users:profile_detail", id=profile.id)
-    if action == "delete_range":
-        row = profile.login_ip_ranges.filter(id=request.POST.get("range", "0") or 0).first()
-        if row is not None:
-            profile_login_ip_range_delete(actor=actor, row=row)
+    handlers = {
+        "add_range": lambda: _add_range(actor, profile, range_form),
+        "delete_range": lambda: _delete_range(actor, profile, request.POST.get("range", "")),
+        "set_hours": lambda: _set_hours(actor, profile, hours_form, clear=False),
+        "clear_hours": lambda: _set_hours(actor, profile, hours_form, clear=True),
+    }
+    handler = handlers.get(action or "")
+    if handler is not None and handler():
         return redirect("crm_users:profile_detail", id=profile.id)
-    if action in ("set_hours", "clear_hours") and (
-        action == "clear_hours" or hours_form.is_valid()
-    ):
-        hours: dict[int, tuple[int, int] | None] = (
-            dict.fromkeys(range(7)) if action == "clear_hours" else hours_form.hours()
-        )
-        if not hours_form.day_errors:
-            try:
-                profile_login_hours_set(actor=actor, profile=profile, hours=hours)
-            except UserInvalidError as exc:
-                hours_form.add_service_errors(exc.errors)
-            else:
-                return redirect("crm_users:profile_detail", id=profile.id)
     context = {"profile": profile, "range_form": range_form, "hours_form": hours_form,
                "ranges": profile.login_ip_ranges.all()}  # fmt: skip
     return render(request, "crm/users/profile_detail.html", context)

@@ -175,3 +175,12 @@ def test_ip_ranges_on_every_request_end_a_session_that_moves_away(
     assert stays == standard_user
     assert moved_without_enforcement == standard_user
     assert not moved_with_enforcement.is_authenticated
+
+
+def test_logout_returns_to_the_login_page_with_its_next_url(standard_user: User) -> None:
+    client = Client()
+    post_login(client, standard_user.username)
+
+    response = client.post("/logout/", {"next": "/setup/?a=1&b=2"})
+
+    assert response["Location"] == "/login/?next=%2Fsetup%2F%3Fa%3D1%26b%3D2"
