@@ -63,6 +63,8 @@ def send_deliver(*, send_id: int, config: DeliveryConfig | None = None) -> LoopR
     finally:
         loop.run_until_complete(pool.close())
         loop.close()
+    # No close_old_connections() here: Celery's Django fixup closes stale connections around
+    # every task, and inside a caller's transaction (tests on PostgreSQL) it would close it.
     finish = send_finish_if_done(send_id=send_id)
     return LoopReport(batches, messages, finish)
 
