@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,10 @@ class Sink:
         with self.lock:
             self.messages.append(parsed)
         return "250 2.0.0 queued"
+
+
+# aiosmtpd logs every connection from its own thread, sometimes after a test's output is closed.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @pytest.fixture
