@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -21,6 +20,7 @@ from tandem.crm.oauth.errors import PKCE_S256_ONLY, OAuthErrorPair, salesforce_p
 from tandem.crm.oauth.policy import Denial, PermittedUsers, TokenPath
 from tandem.crm.users.models import User
 from tandem.crm.users.policies import client_ip
+from tandem.crm.users.sessions import user_session_end_current
 
 TEMPLATE = "crm/oauth/authorize.html"
 ERROR_TEMPLATE = "crm/oauth/error.html"
@@ -76,7 +76,7 @@ class AuthorizeView(AuthorizationView):
 
     def handle_prompt_login(self) -> HttpResponse:
         """prompt=login (or another org's My Domain): end this session, log in afresh."""
-        logout(self.request)
+        user_session_end_current(request=self.request)
         return super().handle_prompt_login()
 
     def _same_org(self, request: HttpRequest) -> bool:
@@ -147,7 +147,7 @@ class AuthorizeView(AuthorizationView):
 def switch_user(request: HttpRequest) -> HttpResponse:
     """Log in as someone else: end this session and come back to the same authorize URL."""
     next_url = request.POST.get("next", "")
-    logout(request)
+    user_session_end_current(request=request)
     if not next_url.startswith("/services/oauth2/authorize?"):
         next_url = "/"
     return redirect_to_login(next_url)
