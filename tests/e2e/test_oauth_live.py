@@ -31,11 +31,15 @@ from tandem.crm.users.services import user_create
 from tandem.crm.connectedapps.services import connected_app_create
 org = org_create(name="Live Org", my_domain=os.environ["LIVE_DOMAIN"])
 profile = Profile.objects.get(org=org, name="System Administrator")
-user = user_create(org=org, actor=None, username=os.environ["LIVE_USER"], email=os.environ["LIVE_USER"],
-                   last_name="Live", profile=profile, password=os.environ["LIVE_PASSWORD"])
-created = connected_app_create(org=org, actor=None, name="Live Client", callback_urls=[os.environ["LIVE_CALLBACK"]],
-                               scopes=["api", "refresh_token", "id", "openid"], certificate=os.environ["LIVE_CERT"])
-print(json.dumps({"org": org.id, "user": user.id, "key": created.app.client_id, "secret": created.consumer_secret}))
+name = os.environ["LIVE_USER"]
+user = user_create(org=org, actor=None, username=name, email=name, last_name="Live",
+                   profile=profile, password=os.environ["LIVE_PASSWORD"])
+created = connected_app_create(
+    org=org, actor=None, name="Live Client", callback_urls=[os.environ["LIVE_CALLBACK"]],
+    scopes=["api", "refresh_token", "id", "openid"], certificate=os.environ["LIVE_CERT"])
+app = created.app
+print(json.dumps({"org": org.id, "user": user.id, "key": app.client_id,
+                  "secret": created.consumer_secret}))
 """
 
 
