@@ -48,10 +48,22 @@ def live(stack: RunningStack) -> dict[str, str]:
     """An org, a user and a connected app created through the CRM's own services."""
     suffix = secrets.token_hex(3)
     username = f"live{suffix}@example.test"
-    env = {**stack.env, "LIVE_DOMAIN": f"live{suffix}", "LIVE_USER": username,
-           "LIVE_PASSWORD": PASSWORD, "LIVE_CALLBACK": CALLBACK, "LIVE_CERT": key_pair()[1]}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "tandem", "crm", "shell", "-c", SETUP], env=env,
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    env = {
+        **stack.env,
+        "LIVE_DOMAIN": f"live{suffix}",
+        "LIVE_USER": username,
+        "LIVE_PASSWORD": PASSWORD,
+        "LIVE_CALLBACK": CALLBACK,
+        "LIVE_CERT": key_pair()[1],
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "tandem", "crm", "shell", "-c", SETUP],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout.strip().splitlines()[-1])
     return {**data, "username": username}
@@ -70,10 +82,12 @@ def _browser_consent(crm_url: str, authorize_url: str, username: str) -> str:
     login = {**_form(page.text), "username": username, "password": PASSWORD}
     consent = browser.post(page.url, data=login, timeout=30)  # → back to authorize: consent
     assert "Allow Access?" in consent.text, consent.text[:500]
-    assert username in consent.text and "Live Org" in consent.text
+    assert username in consent.text
+    assert "Live Org" in consent.text
     form = {**_form(consent.text), "allow": "Authorize"}
-    answer = browser.post(urljoin(crm_url, "/services/oauth2/authorize"), data=form,
-                          allow_redirects=False, timeout=30)  # fmt: skip
+    answer = browser.post(
+        urljoin(crm_url, "/services/oauth2/authorize"), data=form, allow_redirects=False, timeout=30
+    )
     assert answer.status_code == 302, answer.text[:500]
     return answer.headers["Location"]
 
@@ -81,16 +95,24 @@ def _browser_consent(crm_url: str, authorize_url: str, username: str) -> str:
 def test_web_server_flow_with_pkce_then_the_identity_url(
     stack: RunningStack, live: dict[str, str]
 ) -> None:
-    client = OAuth2Session(live["key"], live["secret"], scope="api refresh_token id",
-                           redirect_uri=CALLBACK, code_challenge_method="S256")  # fmt: skip
+    client = OAuth2Session(
+        live["key"],
+        live["secret"],
+        scope="api refresh_token id",
+        redirect_uri=CALLBACK,
+        code_challenge_method="S256",
+    )
     verifier = secrets.token_urlsafe(48)
     authorize_url, _state = client.create_authorization_url(
         f"{stack.crm_url}/services/oauth2/authorize", code_verifier=verifier
     )
 
     callback = _browser_consent(stack.crm_url, authorize_url, live["username"])
-    token = client.fetch_token(f"{stack.crm_url}/services/oauth2/token",
-                               authorization_response=callback, code_verifier=verifier)  # fmt: skip
+    token = client.fetch_token(
+        f"{stack.crm_url}/services/oauth2/token",
+        authorization_response=callback,
+        code_verifier=verifier,
+    )
 
     assert token["token_type"] == "Bearer"
     assert token["refresh_token"]
@@ -107,10 +129,14 @@ def test_jwt_bearer_flow_then_the_identity_url(stack: RunningStack, live: dict[s
     issuer = requests.get(f"{stack.crm_url}/.well-known/openid-configuration", timeout=30).json()
     session = AssertionSession(
         token_endpoint=f"{stack.crm_url}/services/oauth2/token",
-        issuer=live["key"], subject=live["username"], audience=issuer["issuer"],
-        grant_type=AssertionSession.JWT_BEARER_GRANT_TYPE, key=private_pem(), alg="RS256",
+        issuer=live["key"],
+        subject=live["username"],
+        audience=issuer["issuer"],
+        grant_type=AssertionSession.JWT_BEARER_GRANT_TYPE,
+        key=private_pem(),
+        alg="RS256",
         expires_in=120,
-    )  # fmt: skip
+    )
 
     identity = session.get(f"{stack.crm_url}/id/{live['org']}/{live['user']}", timeout=30)
 

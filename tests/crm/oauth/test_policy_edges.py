@@ -32,8 +32,9 @@ def _admin_app(org, user):
 
 def test_jwt_outside_login_hours_is_refused_with_the_ip_pair(crm_client, org, system_user):
     app = _admin_app(org, system_user)
-    ProfileLoginHours.objects.create(profile=system_user.profile, weekday=0, start_minutes=480,
-                                     end_minutes=600)  # fmt: skip
+    ProfileLoginHours.objects.create(
+        profile=system_user.profile, weekday=0, start_minutes=480, end_minutes=600
+    )
 
     with time_machine.travel(MONDAY_NOON, tick=False):
         status, body = jwt_token(crm_client, app, system_user)
@@ -131,8 +132,9 @@ def test_policy_change_applies_to_the_very_next_request(crm_client, org, system_
     set_policy(app.policy, ip_relaxation="ENFORCE")
     from tandem.crm.users.models import ProfileLoginIpRange
 
-    ProfileLoginIpRange.objects.create(profile=system_user.profile, start_address="192.168.0.1",
-                                       end_address="192.168.0.9")  # fmt: skip
+    ProfileLoginIpRange.objects.create(
+        profile=system_user.profile, start_address="192.168.0.1", end_address="192.168.0.9"
+    )
     status, body = jwt_token(crm_client, app, system_user)
 
     assert status == 400
