@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tandem.crm.connectedapps.models import (
     ConnectedApp,
@@ -24,7 +24,7 @@ from tandem.crm.oauth.policy import (
     evaluate,
     ip_check_applies,
 )
-from tandem.crm.users.models import LoginType, User
+from tandem.crm.users.models import LoginType, ProfileLoginHours, ProfileLoginIpRange, User
 from tandem.crm.users.policies import user_ip_allowed, user_within_login_hours
 from tandem.crm.users.services import login_history_record
 
@@ -37,10 +37,27 @@ class PolicyContext:
     policy: AppPolicy
 
 
-def policy_context(*, app: ConnectedApp, org_id: str) -> PolicyContext:
-    """Read on every request, so a changed policy applies to the next token at once."""
-    row = ConnectedAppPolicy.objects.filter(app=app, org_id=org_id).first()
+def policy_context(*, app: ConnectedApp, org_id: str, user: User | None = None) -> PolicyContext:
+    """Read on every request, so a changed policy applies to the next token at once; with a
+    user, whether they are pre-authorized comes in the same query."""
+    rows = ConnectedAppPolicy.objects.filter(app=app, org_id=org_id)
+    if user is not None:
+        linked = ConnectedAppAccess.objects.filter(policy=OuterRef("pk")).filter(
+            Q(profile_id=user.profile_id) | Q(permission_set__assignments__user=user)
+        )
+        rows = rows.annotate(user_pre_authorized=Exists(linked))
+    row = rows.first()
     return PolicyContext(row=row, policy=row.as_policy() if row else AppPolicy())
+
+
+def users_for_policy() -> QuerySet[User]:
+    """Users with their org and profile, and whether the profile restricts hours or addresses
+    (so the common case, no restriction, costs no further query)."""
+    profile = OuterRef("profile_id")
+    return User.objects.select_related("org", "profile").annotate(
+        has_login_hours=Exists(ProfileLoginHours.objects.filter(profile_id=profile)),
+        has_login_ip_ranges=Exists(ProfileLoginIpRange.objects.filter(profile_id=profile)),
+    )
 
 
 def user_pre_authorized(*, row: ConnectedAppPolicy | None, user: User) -> bool:
@@ -70,6 +87,9 @@ def subject_facts(
 ) -> SubjectFacts:
     """Only the facts this policy and path consult are loaded (each is one query)."""
     admin_approved = context.policy.permitted_users is PermittedUsers.ADMIN_APPROVED
+    pre_authorized = getattr(context.row, "user_pre_authorized", None)
+    if pre_authorized is None and admin_approved:
+        pre_authorized = user_pre_authorized(row=context.row, user=user)
     checks_ip = ip_check_applies(
         path, context.policy.ip_relaxation, settings.OAUTH_BEARER_ALWAYS_ENFORCES_IP
     )
@@ -77,14 +97,20 @@ def subject_facts(
         user_active=user.is_active,
         user_frozen=user.is_frozen,
         org_active=user.org.is_active,
-        pre_authorized=admin_approved and user_pre_authorized(row=context.row, user=user),
+        pre_authorized=bool(admin_approved and pre_authorized),
         has_approval=(
             not admin_approved
             and path is TokenPath.JWT_BEARER
             and user_has_approved(app=app, user=user)
         ),
-        within_login_hours=user_within_login_hours(user=user, at=now),
-        ip_allowed=(not checks_ip) or user_ip_allowed(user=user, ip=ip),
+        within_login_hours=(
+            not getattr(user, "has_login_hours", True) or user_within_login_hours(user=user, at=now)
+        ),
+        ip_allowed=(
+            not checks_ip
+            or not getattr(user, "has_login_ip_ranges", True)
+            or user_ip_allowed(user=user, ip=ip)
+        ),
     )
 
 
@@ -98,7 +124,7 @@ def policy_check(
     refresh: RefreshFacts | None = None,
 ) -> tuple[PolicyContext, Denial | None]:
     """Evaluate every Connected App policy for this request; a refusal is recorded."""
-    context = policy_context(app=app, org_id=user.org_id)
+    context = policy_context(app=app, org_id=user.org_id, user=user)
     facts = subject_facts(app=app, user=user, context=context, path=path, ip=ip, now=now)
     denial = evaluate(
         path=path,

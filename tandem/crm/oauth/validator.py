@@ -26,7 +26,12 @@ from tandem.crm.connectedapps.services import (
 )
 from tandem.crm.oauth import identity
 from tandem.crm.oauth.crypto import decrypt_secret, response_signature, secret_matches
-from tandem.crm.oauth.enforcement import PolicyContext, login_record, policy_check
+from tandem.crm.oauth.enforcement import (
+    PolicyContext,
+    login_record,
+    policy_check,
+    users_for_policy,
+)
 from tandem.crm.oauth.errors import (
     EXPIRED_CODE,
     EXPIRED_REFRESH_TOKEN,
@@ -38,7 +43,13 @@ from tandem.crm.oauth.errors import (
 )
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
 from tandem.crm.oauth.models import Grant, JwtAssertionUse, RefreshToken
-from tandem.crm.oauth.policy import REFRESH_SCOPES, RefreshFacts, TokenPath, issues_refresh_token
+from tandem.crm.oauth.policy import (
+    REFRESH_SCOPES,
+    PermittedUsers,
+    RefreshFacts,
+    TokenPath,
+    issues_refresh_token,
+)
 from tandem.crm.orgs.domains import crm_base_url, my_domain_from_host
 from tandem.crm.users.models import LoginStatus, User
 from tandem.crm.users.policies import client_ip, ip_is_trusted
@@ -154,11 +165,7 @@ class ConnectedAppValidator(OAuth2Validator):
     def validate_user(
         self, username: str, password: str, client: Any, request: Request, *args: Any, **kw: Any
     ) -> bool:
-        user = (
-            User.objects.select_related("org", "profile")
-            .filter(username=str(username).strip().lower())
-            .first()
-        )
+        user = users_for_policy().filter(username=str(username).strip().lower()).first()
         if user is None or not isinstance(password, str):
             raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
         status = self._password_status(user, password, request_ip(request))
@@ -250,11 +257,7 @@ class ConnectedAppValidator(OAuth2Validator):
     def jwt_load_user(
         self, username: str, client: ConnectedApp, audience: str, request: Request
     ) -> User:
-        user = (
-            User.objects.select_related("org", "profile")
-            .filter(username=username.strip().lower())
-            .first()
-        )
+        user = users_for_policy().filter(username=username.strip().lower()).first()
         if user is None:
             raise SalesforceOAuthError(NOT_APPROVED, request=request)
         slug = my_domain_from_host(urlsplit(audience).netloc)
@@ -283,7 +286,11 @@ class ConnectedAppValidator(OAuth2Validator):
     def jwt_authorize(self, request: Request) -> None:
         """The policies for the assertion's user; the token carries the approved scopes."""
         self.enforce(request, TokenPath.JWT_BEARER)
-        approved = identity.approved_scopes(app=request.client, user=request.user)
+        context: PolicyContext = request.connected_app_context
+        if context.policy.permitted_users is PermittedUsers.ADMIN_APPROVED:
+            approved = request.client.scope_list  # pre-authorized: the app's selected scopes
+        else:
+            approved = identity.approved_scopes(app=request.client, user=request.user)
         request.scopes = [s for s in approved if s not in REFRESH_SCOPES] or ["api"]
 
     # --- the token response ------------------------------------------------------------------
