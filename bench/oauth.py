@@ -9,12 +9,8 @@ TANDEM_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 from __future__ import annotations
 
 import base64
-import cProfile
-import io
 import json
 import os
-import pstats
-import secrets
 import socket
 import subprocess
 import sys
@@ -41,7 +37,7 @@ DURATION = float(os.environ.get("TANDEM_BENCH_SECONDS", "10"))
 CONCURRENCY = int(os.environ.get("TANDEM_BENCH_CONCURRENCY", "8"))
 LOGIN_URL = "http://localhost:8001"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-MARK_START, MARK_END = "<!-- bench/oauth:start -->", "<!-- bench/oauth:end -->"
+MARK_START, MARK_END = "<!-- bench:oauth -->", "<!-- /bench:oauth -->"
 
 SETUP = r"""
 import json, os
@@ -112,8 +108,14 @@ def _key_and_cert() -> tuple[rsa.RSAPrivateKey, str]:
 
 
 def _run_tandem(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "tandem", "crm", *args], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "tandem", "crm", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr)
     return result.stdout
@@ -121,10 +123,27 @@ def _run_tandem(env: dict[str, str], *args: str) -> str:
 
 @contextmanager
 def gunicorn(env: dict[str, str], port: int) -> object:
-    argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-            f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket", "--backlog", "2048"]  # fmt: skip
-    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--no-control-socket",
+        "--backlog",
+        "2048",
+    ]
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -142,8 +161,13 @@ def gunicorn(env: dict[str, str], port: int) -> object:
 
 def post(path: str, body: dict[str, str], headers: dict[str, str] | None = None) -> bytes:
     data = urlencode(body).encode()
-    lines = [f"POST {path} HTTP/1.1", "Host: localhost", "Connection: close",
-             "Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(data)}"]  # fmt: skip
+    lines = [
+        f"POST {path} HTTP/1.1",
+        "Host: localhost",
+        "Connection: close",
+        "Content-Type: application/x-www-form-urlencoded",
+        f"Content-Length: {len(data)}",
+    ]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
 
@@ -192,11 +216,25 @@ def load(name: str, port: int, requests: list[bytes], seconds: float) -> Result:
 def jwt_requests(key: rsa.RSAPrivateKey, iss: str, sub: str, count: int) -> list[bytes]:
     now = int(time.time())
     return [
-        post("/services/oauth2/token", {"grant_type": JWT_BEARER, "assertion": jwt.encode(
-            {"iss": iss, "sub": sub, "aud": LOGIN_URL, "exp": now + 170, "jti": uuid.uuid4().hex},
-            key, algorithm="RS256")})
+        post(
+            "/services/oauth2/token",
+            {
+                "grant_type": JWT_BEARER,
+                "assertion": jwt.encode(
+                    {
+                        "iss": iss,
+                        "sub": sub,
+                        "aud": LOGIN_URL,
+                        "exp": now + 170,
+                        "jti": uuid.uuid4().hex,
+                    },
+                    key,
+                    algorithm="RS256",
+                ),
+            },
+        )
         for _ in range(count)
-    ]  # fmt: skip
+    ]
 
 
 def basic(key: str, secret: str) -> dict[str, str]:
@@ -206,9 +244,19 @@ def basic(key: str, secret: str) -> dict[str, str]:
 def profile_jwt(env: dict[str, str], key_pem: str, setup: dict[str, str]) -> str:
     """cProfile of 300 JWT grants in-process (Django test client, same PostgreSQL)."""
     script = PROFILE_SCRIPT
-    out = subprocess.run([sys.executable, "-c", script], env={**env, "BENCH_KEY": key_pem,
-                         "BENCH_ISS": setup["jwt_key"], "BENCH_SUB": setup["username"]},
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            **env,
+            "BENCH_KEY": key_pem,
+            "BENCH_ISS": setup["jwt_key"],
+            "BENCH_SUB": setup["username"],
+        },
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if out.returncode != 0:
         return "profile failed:\n" + out.stderr[-2000:]
     return out.stdout
@@ -266,26 +314,49 @@ def write_results(text: str) -> None:
 
 
 def main() -> int:
+    """`python -m bench.oauth`: run and write this section of RESULTS.md."""
+    text = run()
+    print(text)
+    write_results(text)
+    return 0
+
+
+def run() -> str:
+    """The Markdown section (the registry in bench/__main__.py writes it)."""
+    load_before = f"{os.getloadavg()[0]:.1f}"
     key, cert = _key_and_cert()
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()  # fmt: skip
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     with tempfile.TemporaryDirectory() as var, postgres_database() as db_url:
-        env = {**os.environ, "TANDEM_SERVICE": "crm", "TANDEM_VAR_DIR": var,
-               "TANDEM_CRM_DATABASE_URL": db_url, "TANDEM_LOG_LEVEL": "WARNING",
-               "PYTHONPATH": str(ROOT), "BENCH_CERT": cert}  # fmt: skip
+        env = {
+            **os.environ,
+            "TANDEM_SERVICE": "crm",
+            "TANDEM_VAR_DIR": var,
+            "TANDEM_CRM_DATABASE_URL": db_url,
+            "TANDEM_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+            "BENCH_CERT": cert,
+        }
         _run_tandem(env, "migrate", "--noinput")
         setup = json.loads(_run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         port = _free_port()
         expected = int(DURATION * 2000)
         print("preparing requests…", flush=True)
         jwt_bodies = jwt_requests(key, setup["jwt_key"], setup["username"], int(DURATION * 1500))
-        cc_body = post("/services/oauth2/token", {"grant_type": "client_credentials"},
-                       basic(setup["cc_key"], setup["cc_secret"]))  # fmt: skip
+        cc_body = post(
+            "/services/oauth2/token",
+            {"grant_type": "client_credentials"},
+            basic(setup["cc_key"], setup["cc_secret"]),
+        )
         with gunicorn(env, port):
-            status, raw = http_request(port, cc_body)
+            _, raw = http_request(port, cc_body)
             token = json.loads(raw.split(b"\r\n\r\n", 1)[1])["access_token"]
-            intro_body = post("/services/oauth2/introspect", {"token": token},
-                              basic(setup["cc_key"], setup["cc_secret"]))  # fmt: skip
+            intro_body = post(
+                "/services/oauth2/introspect",
+                {"token": token},
+                basic(setup["cc_key"], setup["cc_secret"]),
+            )
             load("warm-up", port, [cc_body] * 400, 5)
             results = [
                 load("client credentials (baseline)", port, [cc_body] * expected, DURATION),
@@ -293,20 +364,19 @@ def main() -> int:
                 load("introspection (RFC 7662)", port, [intro_body] * expected, DURATION),
             ]
         profile = profile_jwt(env, key_pem, setup)
-    text = report(results, profile)
-    print(text)
-    write_results(text)
-    return 0
+    return report(results, profile, load_before)
 
 
-def report(results: list[Result], profile: str) -> str:
+def report(results: list[Result], profile: str, load_before: str) -> str:
     baseline = results[0].rate or 1.0
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         "## bench/oauth: token endpoint and introspection",
         "",
-        f"`python -m bench.oauth` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
-        f"gunicorn 2 sync workers, PostgreSQL (local), {CONCURRENCY} concurrent clients on the same "
-        f"machine, {DURATION:.0f} s each. The JWT app is admin-approved with a linked permission set, "
+        f"`python -m bench.oauth` on {os.cpu_count()} cores, {stamp} (load average before the "
+        f"run {load_before}, after {os.getloadavg()[0]:.1f}: the machine is shared): gunicorn 2 "
+        f"sync workers, PostgreSQL (local), {CONCURRENCY} concurrent clients on the same machine, "
+        f"{DURATION:.0f} s each. The JWT app is admin-approved with a linked permission set, "
         "Relax IP restrictions, refresh tokens immediately expired (the Marketing Cloud setup).",
         "",
         "| scenario | requests | 200 OK | per second | vs baseline |",
@@ -316,9 +386,16 @@ def report(results: list[Result], profile: str) -> str:
         lines.append(
             f"| {r.name} | {r.requests} | {r.ok} | {r.rate:,.0f} | {r.rate / baseline:.2f}x |"
         )
-    lines += ["", "Targets: ≥ 600 JWT bearer tokens/s, ≥ 2,000 introspections/s.", "",
-              "Profile of the JWT grant (in-process, 300 grants, cProfile sorted by own time):", "",
-              "```", profile.strip()[:6000], "```"]  # fmt: skip
+    lines += [
+        "",
+        "Targets: ≥ 600 JWT bearer tokens/s, ≥ 2,000 introspections/s.",
+        "",
+        "Profile of the JWT grant (in-process, 300 grants, cProfile sorted by own time):",
+        "",
+        "```",
+        profile.strip()[:6000],
+        "```",
+    ]
     return "\n".join(lines) + "\n"
 
 

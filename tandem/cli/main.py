@@ -9,9 +9,12 @@ import typer
 from rich.console import Console
 
 from tandem.cli import inbox
+from tandem.cli import send as send_cli
+from tandem.cli.de import app as de_app
+from tandem.cli.demo_crm import prepare_crm_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
-from tandem.cli.up import Stack, run_up
+from tandem.cli.up import Stack, run_up, with_local_tls
 from tandem.core.env import EnvError
 
 app = typer.Typer(
@@ -20,6 +23,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(inbox.app, name="inbox")
+app.add_typer(de_app, name="de")
+app.add_typer(send_cli.app, name="send")
 console = Console(highlight=False)
 
 # Everything after `tandem crm` / `tandem engagement` goes to Django, --help included.
@@ -66,10 +71,11 @@ def up(
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
     web_workers: Annotated[int, typer.Option(min=1)] = 2,
+    https: Annotated[bool, typer.Option(help="Serve the CRM over HTTPS from a local CA.")] = False,
 ) -> None:
     """Migrate both databases and run CRM, Engagement, a worker and the inbox until Ctrl-C."""
     stack = Stack(host, crm_port, engagement_port, inbox_port, web_workers)
-    raise typer.Exit(run_up(stack, console))
+    raise typer.Exit(run_up(with_local_tls(stack) if https else stack, console))
 
 
 @app.command()
@@ -78,13 +84,10 @@ def demo(
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
 ) -> None:
-    """Run the demo: everything `tandem up` runs."""
-    raise typer.Exit(
-        run_up(
-            Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port),
-            console,
-        )
-    )
+    """Run the demo: seed demo data (logins in var/demo.json), then run what `tandem up` runs."""
+    stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
+    prepare_crm_demo(stack, console)
+    raise typer.Exit(run_up(stack, console))
 
 
 def run() -> None:

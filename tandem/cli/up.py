@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -16,7 +18,8 @@ from rich.console import Console
 from tandem.cli.errors import CliError
 from tandem.cli.ports import ensure_free
 from tandem.cli.supervisor import Supervisor
-from tandem.core.paths import PROJECT_ROOT
+from tandem.cli.tls import LocalTls, ensure_local_tls
+from tandem.core.paths import PROJECT_ROOT, var_dir
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,12 @@ class Stack:
     inbox_port: int = 2525
     web_workers: int = 2
     worker_concurrency: int = 2
+    tls: LocalTls | None = None
 
     @property
     def crm_url(self) -> str:
-        return f"http://localhost:{self.crm_port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://localhost:{self.crm_port}"
 
     @property
     def engagement_url(self) -> str:
@@ -48,6 +53,9 @@ def stack_env(stack: Stack) -> dict[str, str]:
     env["TANDEM_SMTP_PORT"] = str(stack.inbox_port)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    if stack.tls:
+        # The Engagement (Connect) must trust the local CA to call the CRM over HTTPS.
+        env["TANDEM_CRM_CA_FILE"] = str(stack.tls.ca_file)
     return env
 
 
@@ -67,8 +75,9 @@ def migrate(env: dict[str, str], console: Console) -> None:
             raise CliError(f"migrating the {service} database failed (see above)")
 
 
-def web_argv(stack: Stack, port: int) -> list[str]:
-    """Gunicorn serving one service, as in production."""
+def web_argv(stack: Stack, port: int, tls: LocalTls | None = None) -> list[str]:
+    """Gunicorn serving one service, as in production (over TLS when `tls` is given)."""
+    certificate = ["--certfile", str(tls.cert_file), "--keyfile", str(tls.key_file)] if tls else []
     return [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"{stack.host}:{port}",
@@ -76,13 +85,17 @@ def web_argv(stack: Stack, port: int) -> list[str]:
         "--no-control-socket",
         "--access-logfile", "-",
         "--graceful-timeout", "5",
+        *certificate,
     ]  # fmt: skip
 
 
 def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) -> None:
     """CRM web, Engagement web, a worker and the inbox."""
     tandem = [sys.executable, "-m", "tandem"]
-    supervisor.start("crm", web_argv(stack, stack.crm_port), {**env, "TANDEM_SERVICE": "crm"})
+    crm_env = {**env, "TANDEM_SERVICE": "crm"}
+    if stack.tls:
+        crm_env["TANDEM_SECURE_COOKIES"] = "1"
+    supervisor.start("crm", web_argv(stack, stack.crm_port, stack.tls), crm_env)
     supervisor.start(
         "engagement",
         web_argv(stack, stack.engagement_port),
@@ -96,7 +109,12 @@ def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) ->
     )
 
 
-def wait_healthy(urls: list[str], supervisor: Supervisor, timeout: float = 60.0) -> None:
+def wait_healthy(
+    urls: list[str],
+    supervisor: Supervisor,
+    verify: ssl.SSLContext | bool = True,
+    timeout: float = 60.0,
+) -> None:
     """Poll each /healthz until it answers 200; fail if a child dies first."""
     deadline = time.monotonic() + timeout
     pending = list(urls)
@@ -106,7 +124,8 @@ def wait_healthy(urls: list[str], supervisor: Supervisor, timeout: float = 60.0)
         if time.monotonic() > deadline:
             raise CliError("timed out waiting for " + ", ".join(pending))
         try:
-            if httpx.get(f"{pending[0]}/healthz", timeout=2).status_code == 200:
+            response = httpx.get(f"{pending[0]}/healthz", timeout=2, verify=verify)
+            if response.status_code == 200:
                 pending.pop(0)
                 continue
         except httpx.HTTPError:
@@ -116,18 +135,26 @@ def wait_healthy(urls: list[str], supervisor: Supervisor, timeout: float = 60.0)
 
 def banner(stack: Stack, console: Console) -> None:
     """Tell the user where everything is."""
-    console.print(
-        "\n[bold]Tandem is up[/]\n"
-        f"  CRM         {stack.crm_url}/\n"
-        f"  Engagement  {stack.engagement_url}/\n"
-        f"  Inbox       smtp://{stack.host}:{stack.inbox_port}  (read it: tandem inbox list)\n"
-        "Press Ctrl-C to stop.\n",
-        highlight=False,
-    )
+    lines = [
+        "",
+        "[bold]Tandem is up[/]",
+        f"  CRM         {stack.crm_url}/",
+        f"  Engagement  {stack.engagement_url}/",
+        f"  Inbox       smtp://{stack.host}:{stack.inbox_port}  (read it: tandem inbox list)",
+    ]
+    if stack.tls:
+        lines.append(f"  CA file     {stack.tls.ca_file}  (trust it to call the CRM over HTTPS)")
+    lines += ["Press Ctrl-C to stop.", ""]
+    console.print("\n".join(lines), highlight=False)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def with_local_tls(stack: Stack) -> Stack:
+    """The same stack, with the CRM serving HTTPS from the local CA under var/tls."""
+    return dataclasses.replace(stack, tls=ensure_local_tls(var_dir() / "tls"))
 
 
 def run_up(stack: Stack, console: Console) -> int:
@@ -139,7 +166,8 @@ def run_up(stack: Stack, console: Console) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         start_children(supervisor, stack, env)
-        wait_healthy([stack.crm_url, stack.engagement_url], supervisor)
+        verify = ssl.create_default_context(cafile=stack.tls.ca_file) if stack.tls else True
+        wait_healthy([stack.crm_url, stack.engagement_url], supervisor, verify)
         banner(stack, console)
         while (dead := supervisor.first_exited()) is None:
             time.sleep(0.5)

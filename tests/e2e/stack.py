@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -31,6 +32,12 @@ class RunningStack:
     var_dir: Path
     env: dict[str, str]
     log: Path
+    ca_file: Path | None = None
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client passes as `verify` to call the CRM."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
 
     @property
     def broker_url(self) -> str:
@@ -58,7 +65,9 @@ def fresh_postgres_database(base_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _wait_healthy(urls: list[str], process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_healthy(
+    urls: list[str], process: subprocess.Popen[bytes], log: Path, verify: object
+) -> None:
     deadline = time.monotonic() + 120
     for url in urls:
         while True:
@@ -67,15 +76,18 @@ def _wait_healthy(urls: list[str], process: subprocess.Popen[bytes], log: Path) 
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{url} never became healthy:\n{log.read_text()}")
             try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                context = verify() if callable(verify) else verify
+                if httpx.get(f"{url}/healthz", timeout=2, verify=context).status_code == 200:
                     break
-            except httpx.HTTPError:
+            except (httpx.HTTPError, OSError):  # OSError: the CA file is not written yet
                 pass
             time.sleep(0.3)
 
 
 @contextmanager
-def running_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RunningStack]:
+def running_stack(
+    var_dir: Path, extra_env: dict[str, str] | None = None, *, https: bool = False
+) -> Iterator[RunningStack]:
     """Run `tandem up` until the block ends, then stop it with Ctrl-C and check it stopped."""
     with _databases() as database_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
@@ -89,20 +101,23 @@ def running_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Ite
         log = var_dir / "up.log"
         argv = [sys.executable, "-m", "tandem", "up", "--crm-port", str(crm_port),
                 "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
-                "--web-workers", "1"]  # fmt: skip
+                "--web-workers", "1", *(["--https"] if https else [])]  # fmt: skip
         with log.open("wb") as out:
             process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        cwd=PROJECT_ROOT, start_new_session=True)  # fmt: skip
         stack = RunningStack(
-            crm_url=f"http://127.0.0.1:{crm_port}",
+            crm_url=f"{'https' if https else 'http'}://127.0.0.1:{crm_port}",
             engagement_url=f"http://127.0.0.1:{engagement_port}",
             inbox_port=inbox_port,
             var_dir=var_dir,
             env=env,
             log=log,
+            ca_file=var_dir / "tls" / "ca.pem" if https else None,
         )
         try:
-            _wait_healthy([stack.crm_url, stack.engagement_url], process, log)
+            # The CA file appears only once `tandem up` has written it: build the context late.
+            _wait_healthy([stack.crm_url], process, log, lambda: stack.verify)
+            _wait_healthy([stack.engagement_url], process, log, True)
             yield stack
         finally:
             _stop(process, log)
