@@ -13,7 +13,6 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -50,6 +49,7 @@ from tandem.crm.oauth.policy import (
     TokenPath,
     issues_refresh_token,
 )
+from tandem.crm.oauth.services import jti_record
 from tandem.crm.orgs.domains import crm_base_url, my_domain_from_host
 from tandem.crm.users.models import LoginStatus, User
 from tandem.crm.users.policies import client_ip, ip_is_trusted
@@ -274,14 +274,7 @@ class ConnectedAppValidator(OAuth2Validator):
             JwtAssertionUse.objects.filter(expires_at__lt=now).delete()
         digest = hashlib.sha256(jti.encode("utf-8")).hexdigest()
         expires = datetime.fromtimestamp(expires_at, tz=UTC) + timedelta(seconds=10)
-        try:
-            with transaction.atomic():
-                JwtAssertionUse.objects.create(
-                    app_id=client.pk, jti_hash=digest, expires_at=expires
-                )
-        except IntegrityError:
-            return True
-        return False
+        return not jti_record(app_id=client.pk, jti_hash=digest, expires_at=expires)
 
     def jwt_authorize(self, request: Request) -> None:
         """The policies for the assertion's user; the token carries the approved scopes."""

@@ -172,3 +172,18 @@ def test_code_expires_after_15_minutes(crm_client, org, marketer):
 
     assert status == 400
     assert body == {"error": "invalid_grant", "error_description": "expired authorization code"}
+
+
+def test_a_replayed_assertion_is_refused_by_the_endpoint(crm_client, org, system_user):
+    from tests.crm.oauth.conftest import JWT_BEARER, LOGIN_URL, token
+    from tests.crm.oauth.jwtkeys import assertion
+
+    app = _admin_app(org, system_user)
+    signed = assertion(iss=app.key, sub=system_user.username, aud=LOGIN_URL)
+    assert token(crm_client, grant_type=JWT_BEARER, assertion=signed)[0] == 200
+
+    status, body = token(crm_client, grant_type=JWT_BEARER, assertion=signed)
+
+    assert status == 400
+    assert body == {"error": "invalid_grant", "error_description": "invalid assertion"}
+    assert AccessToken.objects.count() == 1
