@@ -13,6 +13,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -291,7 +292,9 @@ class ConnectedAppValidator(OAuth2Validator):
     def save_bearer_token(
         self, token: dict[str, Any], request: Request, *args: Any, **kw: Any
     ) -> None:
-        super().save_bearer_token(token, request, *args, **kw)
+        # The token view already runs the request in one transaction: no savepoint round trips.
+        with transaction.atomic(savepoint=False):
+            self._save_bearer_token(token, request, *args, **kw)
         issued_at = str(int(time.time() * 1000))
         token.pop("expires_in", None)
         user, app = request.user, request.client
