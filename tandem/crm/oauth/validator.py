@@ -37,6 +37,7 @@ from tandem.crm.oauth.errors import (
     EXPIRED_REFRESH_TOKEN,
     INVALID_AUDIENCE,
     INVALID_CREDENTIALS,
+    INVALID_SCOPE,
     NOT_APPROVED,
     PKCE_DOWNGRADE,
     SalesforceOAuthError,
@@ -285,7 +286,10 @@ class ConnectedAppValidator(OAuth2Validator):
             approved = request.client.scope_list  # pre-authorized: the app's selected scopes
         else:
             approved = identity.approved_scopes(app=request.client, user=request.user)
-        request.scopes = [s for s in approved if s not in REFRESH_SCOPES] or ["api"]
+        scopes = [s for s in approved if s not in REFRESH_SCOPES]
+        if not scopes:  # Salesforce mints a token only for a standard scope besides refresh
+            raise SalesforceOAuthError(INVALID_SCOPE, request=request)
+        request.scopes = scopes
 
     # --- the token response ------------------------------------------------------------------
 

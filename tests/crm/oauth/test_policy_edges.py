@@ -187,3 +187,45 @@ def test_a_replayed_assertion_is_refused_by_the_endpoint(crm_client, org, system
     assert status == 400
     assert body == {"error": "invalid_grant", "error_description": "invalid assertion"}
     assert AccessToken.objects.count() == 1
+
+
+def test_session_timeout_sets_the_access_token_lifetime(crm_client, org, system_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.crm.oauth.conftest import set_policy
+
+    app = _admin_app(org, system_user)
+    set_policy(app.policy, session_timeout_minutes=30)
+
+    assert jwt_token(crm_client, app, system_user)[0] == 200
+
+    expires = AccessToken.objects.get().expires
+    assert abs(expires - (timezone.now() + timedelta(minutes=30))) < timedelta(minutes=1)
+
+
+def test_jwt_needs_an_approval_with_a_standard_scope(crm_client, org, marketer):
+    from tests.crm.oauth.conftest import approve
+
+    app = make_app(org, ip_relaxation="BYPASS")
+    approve(app, marketer, scopes="refresh_token")
+
+    status, body = jwt_token(crm_client, app, marketer)
+
+    assert (status, body["error"]) == (400, "invalid_scope")
+    assert not AccessToken.objects.exists()
+
+
+def test_openid_scope_returns_a_signed_id_token(crm_client, org, marketer):
+    import jwt as pyjwt
+
+    app = make_app(org, ip_relaxation="BYPASS")
+    code, verifier = authorize_code(crm_client, app, marketer, scope="openid api")
+
+    status, body = exchange(crm_client, app, code, verifier)
+
+    assert status == 200
+    claims = pyjwt.decode(body["id_token"], options={"verify_signature": False})
+    assert claims["aud"] == app.key
+    assert claims["sub"] == body["id"]
