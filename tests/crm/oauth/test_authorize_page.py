@@ -143,3 +143,19 @@ def test_a_session_of_another_org_is_not_used_on_a_my_domain_host(org, other_org
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_tampered_scopes_on_allow_are_neither_granted_nor_remembered(org, marketer):
+    app = make_app(org)
+    client = _logged_in(marketer)
+    page = _get(client, app, scope="api")
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+
+    response = client.post(
+        "/services/oauth2/authorize", {**data, "scope": "api full", "allow": "Authorize"}
+    )
+
+    assert "code=" not in response["Location"]
+    assert "error=invalid_scope" in response["Location"]
+    assert ConnectedAppConsent.objects.get(app=app.app, user=marketer).scopes == "api"
+    assert not Grant.objects.exists()

@@ -16,7 +16,12 @@ from oauth2_provider.views import AuthorizationView
 from tandem.crm.connectedapps.models import ConnectedApp, ConnectedAppConsent
 from tandem.crm.connectedapps.services import connected_app_consent_grant
 from tandem.crm.oauth.enforcement import policy_check
-from tandem.crm.oauth.errors import PKCE_S256_ONLY, OAuthErrorPair, salesforce_pair
+from tandem.crm.oauth.errors import (
+    INVALID_CLIENT_ID,
+    PKCE_S256_ONLY,
+    OAuthErrorPair,
+    salesforce_pair,
+)
 from tandem.crm.oauth.policy import Denial, PermittedUsers, TokenPath
 from tandem.crm.users.models import User
 from tandem.crm.users.policies import client_ip
@@ -62,9 +67,8 @@ class AuthorizeView(AuthorizationView):
         app = ConnectedApp.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
         user = self.request.user
         if app is None or not isinstance(user, User):
-            return render(
-                self.request, ERROR_TEMPLATE, {"message": "client identifier invalid"}, status=400
-            )
+            context = {"pair": INVALID_CLIENT_ID, "callback": ""}
+            return render(self.request, ERROR_TEMPLATE, context, status=400)
         if form.cleaned_data.get("allow"):
             denial, _ = self._policy(app, user, self.request)
             if denial is not None:
