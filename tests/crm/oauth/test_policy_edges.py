@@ -229,3 +229,26 @@ def test_openid_scope_returns_a_signed_id_token(crm_client, org, marketer):
     claims = pyjwt.decode(body["id_token"], options={"verify_signature": False})
     assert claims["aud"] == app.key
     assert claims["sub"] == body["id"]
+
+
+def test_jwt_on_the_orgs_my_domain_with_its_audience(org, system_user):
+    from django.test import Client
+
+    app = _admin_app(org, system_user)
+    my_domain = Client(HTTP_HOST="acme.my.localhost:8001")
+
+    status, body = jwt_token(my_domain, app, system_user, aud="http://acme.my.localhost:8001")
+
+    assert status == 200, body
+    assert body["instance_url"] == "http://acme.my.localhost:8001"
+
+
+def test_jwt_with_another_orgs_my_domain_audience_is_refused(
+    crm_client, org, other_org, system_user
+):
+    app = _admin_app(org, system_user)
+
+    status, body = jwt_token(crm_client, app, system_user, aud="http://globex.my.localhost:8001")
+
+    assert status == 400
+    assert body["error_description"] == "audience validation failed"
