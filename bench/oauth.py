@@ -320,7 +320,8 @@ print(f"SQL statements per JWT grant: {len(seen)} (plus BEGIN/COMMIT)")
 for sql in seen:
     print("   ", sql[:110])
 stats = pstats.Stats(profiler, stream=out)
-stats.sort_stats("cumulative").print_stats(r"tandem/crm|jwt/api_jw|oauthlib/oauth2|psycopg/cursor", 22)
+ours = r"tandem/crm|jwt/api_jw|oauthlib/oauth2|psycopg/cursor"
+stats.sort_stats("cumulative").print_stats(ours, 22)
 stats.sort_stats("tottime").print_stats(8)
 print(out.getvalue())
 """
