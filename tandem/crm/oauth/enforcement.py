@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -24,6 +25,7 @@ from tandem.crm.oauth.policy import (
     evaluate,
     ip_check_applies,
 )
+from tandem.crm.permissions.models import PermissionSetAssignment
 from tandem.crm.users.models import LoginType, ProfileLoginHours, ProfileLoginIpRange, User
 from tandem.crm.users.policies import user_ip_allowed, user_within_login_hours
 from tandem.crm.users.services import login_history_record
@@ -40,24 +42,44 @@ class PolicyContext:
 def policy_context(*, app: ConnectedApp, org_id: str, user: User | None = None) -> PolicyContext:
     """Read on every request, so a changed policy applies to the next token at once; with a
     user, whether they are pre-authorized comes in the same query."""
-    rows = ConnectedAppPolicy.objects.filter(app=app, org_id=org_id)
-    if user is not None:
-        linked = ConnectedAppAccess.objects.filter(policy=OuterRef("pk")).filter(
-            Q(profile_id=user.profile_id) | Q(permission_set__assignments__user=user)
-        )
-        rows = rows.annotate(user_pre_authorized=Exists(linked))
-    row = rows.first()
+    if user is None:
+        row = ConnectedAppPolicy.objects.filter(app=app, org_id=org_id).first()
+    else:
+        params = [user.pk, user.profile_id, app.pk, org_id]
+        row = next(iter(ConnectedAppPolicy.objects.raw(_policy_sql(), params)), None)
     return PolicyContext(row=row, policy=row.as_policy() if row else AppPolicy())
 
 
-def users_for_policy() -> QuerySet[User]:
-    """Users with their org and profile, and whether the profile restricts hours or addresses
-    (so the common case, no restriction, costs no further query)."""
+@lru_cache(maxsize=1)
+def _policy_sql() -> str:
+    """The policy row and whether the user holds a linked profile or permission set. Plain SQL:
+    on the token endpoint's hot path the ORM took longer to build this query than the
+    database took to run it (bench/RESULTS.md)."""
+    policy = ConnectedAppPolicy._meta.db_table
+    access = ConnectedAppAccess._meta.db_table
+    assignment = PermissionSetAssignment._meta.db_table
+    return (
+        f"SELECT p.*, EXISTS (SELECT 1 FROM {access} a "  # noqa: S608 - table names, no input
+        f"LEFT JOIN {assignment} s ON s.permission_set_id = a.permission_set_id "
+        "AND s.user_id = %s WHERE a.policy_id = p.id AND (a.profile_id = %s OR s.id IS NOT NULL)"
+        f") AS user_pre_authorized FROM {policy} p WHERE p.app_id = %s AND p.org_id = %s"
+    )
+
+
+@lru_cache(maxsize=1)
+def _users_for_policy() -> QuerySet[User]:
     profile = OuterRef("profile_id")
     return User.objects.select_related("org", "profile").annotate(
         has_login_hours=Exists(ProfileLoginHours.objects.filter(profile_id=profile)),
         has_login_ip_ranges=Exists(ProfileLoginIpRange.objects.filter(profile_id=profile)),
     )
+
+
+def users_for_policy() -> QuerySet[User]:
+    """Users with their org and profile, and whether the profile restricts hours or addresses
+    (so the common case, no restriction, costs no further query). The annotated query is
+    built once per process and cloned per request: resolving it is the costly part."""
+    return _users_for_policy().all()
 
 
 def user_pre_authorized(*, row: ConnectedAppPolicy | None, user: User) -> bool:
