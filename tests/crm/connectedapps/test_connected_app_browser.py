@@ -45,10 +45,12 @@ def test_admin_sets_the_marketing_cloud_policies_and_links_the_permission_set(
     page.get_by_role("button", name="Log In").click()
 
     page.get_by_role("link", name="Setup").click()
+    expect(page.get_by_role("heading", name="Setup", exact=True)).to_be_visible()
     page.get_by_label("Quick Find").press_sequentially("Connected Apps")
-    page.get_by_role("navigation", name="Setup menu").get_by_role(
-        "link", name="Connected Apps", exact=True
-    ).click()
+    menu = page.get_by_role("navigation", name="Setup menu")
+    expect(menu.get_by_role("link", name="Users", exact=True)).to_be_hidden()
+    menu.get_by_role("link", name="Connected Apps", exact=True).click()
+    expect(page.get_by_role("heading", name="Connected Apps")).to_be_visible()
     page.get_by_role("link", name="Salesforce Marketing Cloud").click()
     page.get_by_role("link", name="Edit", exact=True).click()
     page.get_by_label("Admin approved users are pre-authorized").check()
