@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views import AuthorizationView
 
 from tandem.crm.connectedapps.models import ConnectedApp, ConnectedAppConsent
@@ -18,6 +19,7 @@ from tandem.crm.connectedapps.services import connected_app_consent_grant
 from tandem.crm.oauth.enforcement import policy_check
 from tandem.crm.oauth.errors import (
     INVALID_CLIENT_ID,
+    INVALID_RESOURCE,
     PKCE_S256_ONLY,
     OAuthErrorPair,
     salesforce_pair,
@@ -50,6 +52,12 @@ class AuthorizeView(AuthorizationView):
             credentials["code_challenge_method"] = "S256"  # Salesforce implies S256
         if credentials.get("code_challenge_method", "S256") != "S256":
             return self._back_with(PKCE_S256_ONLY, credentials)
+        credentials.pop("resource", None)
+        if "resource" in request.GET:  # RFC 8707, as DOT's view handles it
+            resources = request.GET.getlist("resource")
+            if not all(is_valid_resource_uri(uri) for uri in resources):
+                return self._back_with(INVALID_RESOURCE, credentials)
+            credentials["resource"] = resources
         app = ConnectedApp.objects.get(client_id=credentials["client_id"])
         user = request.user
         assert isinstance(user, User)
@@ -59,6 +67,8 @@ class AuthorizeView(AuthorizationView):
         if admin_approved or (self._approved(app, user, scopes) and "consent" not in prompt):
             return self._approve(scopes, credentials, app)
         self.oauth2_data = {**credentials, "scopes": scopes, "application": app}
+        if "resource" in credentials:  # one hidden field, whitespace-separated (as DOT does)
+            self.oauth2_data["resource"] = " ".join(credentials["resource"])
         context = self.get_context_data(form=self.get_form(), application=app, scopes=scopes,
                                         user=user, org=user.org)  # fmt: skip
         return self.render_to_response(context)
