@@ -5,6 +5,7 @@ Manage Permission Sets → select → Save."""
 from __future__ import annotations
 
 import pytest
+from django.apps import apps as django_apps
 from playwright.sync_api import Page, expect
 
 from tandem.crm.connectedapps.models import ConnectedAppAccess, ConnectedAppPolicy
@@ -24,6 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_admin_sets_the_marketing_cloud_policies_and_links_the_permission_set(
     page: Page, live_server: object, settings: object
 ) -> None:
+    # tests/crm/setup/test_setup_pages.py re-registers "Connected Apps" to a placeholder page
+    # in the process-wide menu; put the real entry back.
+    django_apps.get_app_config("crm_connectedapps").ready()
     settings.MC_CONSUMER_KEY = "3MVG9MarketingCloud"  # type: ignore[attr-defined]
     settings.MC_CALLBACK_URL = "http://localhost:8002/connect/callback"  # type: ignore[attr-defined]
     settings.MC_CERTIFICATE = key_pair("engagement")[1]  # type: ignore[attr-defined]
@@ -45,13 +49,16 @@ def test_admin_sets_the_marketing_cloud_policies_and_links_the_permission_set(
     page.get_by_role("button", name="Log In").click()
 
     page.get_by_role("link", name="Setup").click()
-    expect(page.get_by_role("heading", name="Setup", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Setup", exact=True)).to_be_visible(timeout=20_000)
     page.get_by_label("Quick Find").press_sequentially("Connected Apps")
     menu = page.get_by_role("navigation", name="Setup menu")
     expect(menu.get_by_role("link", name="Users", exact=True)).to_be_hidden()
     menu.get_by_role("link", name="Connected Apps", exact=True).click()
-    expect(page.get_by_role("heading", name="Connected Apps")).to_be_visible()
+    expect(page.get_by_role("heading", name="Connected Apps")).to_be_visible(timeout=20_000)
     page.get_by_role("link", name="Salesforce Marketing Cloud").click()
+    expect(page.get_by_role("heading", name="Salesforce Marketing Cloud")).to_be_visible(
+        timeout=20_000
+    )
     page.get_by_role("link", name="Edit", exact=True).click()
     page.get_by_label("Admin approved users are pre-authorized").check()
     page.get_by_label("Relax IP restrictions", exact=True).check()
