@@ -197,3 +197,32 @@ def test_token_response_signature_verifies_with_the_consumer_secret(crm_client, 
     mac = hmac.new(app.secret.encode(), (body["id"] + body["issued_at"]).encode(), hashlib.sha256)
     assert body["signature"] == base64.b64encode(mac.digest()).decode()
     assert len(body["issued_at"]) == 13
+
+
+def test_introspection_accepts_the_credentials_in_the_form(crm_client, org, marketer):
+    app, tokens = _tokens(crm_client, org, marketer)
+
+    body = _form(
+        crm_client,
+        "/services/oauth2/introspect",
+        {
+            "token": tokens["access_token"],
+            "client_id": app.key,
+            "client_secret": app.secret,
+        },
+    ).json()
+
+    assert body["active"] is True
+
+
+def test_introspection_with_garbage_basic_credentials_is_401(crm_client, org, marketer):
+    _, tokens = _tokens(crm_client, org, marketer)
+
+    response = _form(
+        crm_client,
+        "/services/oauth2/introspect",
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION="Basic %%%not-base64\x00",
+    )
+
+    assert response.status_code == 401
