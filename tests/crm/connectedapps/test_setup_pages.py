@@ -36,6 +36,7 @@ def _pages(app_id: str) -> list[str]:
         f"{base}{app_id}/edit/",
         f"{base}{app_id}/permission-sets/",
         f"{base}{app_id}/profiles/",
+        f"{base}{app_id}/settings/",
     ]
 
 
@@ -234,3 +235,54 @@ def test_user_sees_and_revokes_their_own_apps(org, system_user):
     client.post("/settings/connected-apps/revoke/", {"app": app.app.id})
 
     assert not AccessToken.objects.exists()
+
+
+def test_owner_edits_the_app_settings_and_the_change_is_audited(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/settings/",
+        {
+            "name": "Acme Integration",
+            "callback_urls": f"{CALLBACK}\nhttps://client.example/other",
+            "oauth_scopes": ["api"],
+            "contact_email": "ops@acme.test",
+            "certificate": "",
+        },
+    )
+
+    assert response.status_code == 302
+    app.app.refresh_from_db()
+    assert app.app.callback_urls == [CALLBACK, "https://client.example/other"]
+    assert app.app.pkce_required is False
+    assert app.app.certificate == ""
+    assert SetupAuditTrail.objects.filter(action="connected_app.changed").exists()
+
+
+def test_bad_settings_change_nothing(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/settings/",
+        {
+            "name": "X",
+            "callback_urls": "http://evil.example/cb",
+            "oauth_scopes": ["api"],
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["callback_urls"]
+    app.app.refresh_from_db()
+    assert app.app.callback_urls == [CALLBACK]
+
+
+def test_other_orgs_cannot_edit_an_app_they_only_use(org, other_org, outsider, admin):
+    from tandem.crm.connectedapps.services import connected_app_policy_ensure
+
+    app = make_app(org)
+    connected_app_policy_ensure(app=app.app, org=other_org)
+
+    response = _client(outsider).get(f"/setup/connected-apps/{app.app.id}/settings/")
+
+    assert response.status_code == 404
