@@ -252,3 +252,55 @@ def test_jwt_with_another_orgs_my_domain_audience_is_refused(
 
     assert status == 400
     assert body["error_description"] == "audience validation failed"
+
+
+def _enforced_app_with_range(org, user):
+    from tandem.crm.users.models import ProfileLoginIpRange
+    from tests.crm.oauth.conftest import set_policy
+
+    app = _admin_app(org, user)
+    set_policy(app.policy, ip_relaxation="ENFORCE")
+    ProfileLoginIpRange.objects.create(
+        profile=user.profile, start_address="203.0.113.1", end_address="203.0.113.9"
+    )
+    return app
+
+
+def _jwt_via_proxy(client, app, user):
+    from tests.crm.oauth.conftest import JWT_BEARER, LOGIN_URL
+    from tests.crm.oauth.jwtkeys import assertion
+
+    data = {
+        "grant_type": JWT_BEARER,
+        "assertion": assertion(iss=app.key, sub=user.username, aud=LOGIN_URL),
+    }
+    from urllib.parse import urlencode
+
+    return client.post(
+        "/services/oauth2/token",
+        urlencode(data),
+        content_type="application/x-www-form-urlencoded",
+        REMOTE_ADDR="10.9.9.9",
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+
+
+def test_forwarded_address_counts_only_behind_a_trusted_proxy(
+    crm_client, org, system_user, settings
+):
+    app = _enforced_app_with_range(org, system_user)
+    settings.TRUSTED_PROXIES = ["10.9.9.0/24"]
+
+    assert _jwt_via_proxy(crm_client, app, system_user).status_code == 200
+
+
+def test_forwarded_address_from_an_untrusted_peer_is_ignored(
+    crm_client, org, system_user, settings
+):
+    app = _enforced_app_with_range(org, system_user)
+    settings.TRUSTED_PROXIES = []
+
+    response = _jwt_via_proxy(crm_client, app, system_user)
+
+    assert response.status_code == 400
+    assert response.json()["error_description"] == "IP restricted or invalid login hours"
