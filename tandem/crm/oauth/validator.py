@@ -89,6 +89,9 @@ def _stale(app: ConnectedApp) -> bool:
 class ConnectedAppValidator(OAuth2Validator):
     """The request validator DOT's views and our grants call."""
 
+    # Salesforce's ID token carries the org and user ids whatever the scopes: no filtering.
+    oidc_claim_scope = None
+
     # --- clients -------------------------------------------------------------------------
 
     def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:

@@ -229,6 +229,7 @@ def test_openid_scope_returns_a_signed_id_token(crm_client, org, marketer):
     claims = pyjwt.decode(body["id_token"], options={"verify_signature": False})
     assert claims["aud"] == app.key
     assert claims["sub"] == body["id"]
+    assert claims["organization_id"] == org.id
 
 
 def test_jwt_on_the_orgs_my_domain_with_its_audience(org, system_user):
