@@ -1,17 +1,46 @@
-"""Run every benchmark that exists and write bench/RESULTS.md."""
+"""Run the registered benchmarks (all, or those named) and rewrite their sections of RESULTS.md.
+
+python -m bench            # every benchmark
+python -m bench sends      # one
+"""
 
 from __future__ import annotations
 
+import importlib
+import re
 import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+# name -> module with a `run() -> str` returning that benchmark's Markdown section.
+BENCHMARKS = {
+    "sends": "bench.sends",
+}
 
 
-def main() -> int:
-    """No benchmark is defined yet; say so rather than pretend."""
-    print("No benchmarks yet: bench/oauth, bench/api and bench/sends arrive with their issues.")
+def _replace_section(text: str, name: str, section: str) -> str:
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{begin}\n{section.strip()}\n{end}"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        return pattern.sub(lambda _: block, text)
+    return text.rstrip() + "\n\n" + block + "\n"
+
+
+def main(names: list[str]) -> int:
+    """Run each benchmark and keep RESULTS.md's other sections as they are."""
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        return 2
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    for name in names or list(BENCHMARKS):
+        print(f"running bench/{name} …", flush=True)
+        section = importlib.import_module(BENCHMARKS[name]).run()
+        print(section, flush=True)
+        text = _replace_section(text, name, section)
+        RESULTS.write_text(text)
     return 0
 
 
-sys.exit(main())
+sys.exit(main(sys.argv[1:]))

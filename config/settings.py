@@ -62,6 +62,8 @@ CRM_USER_MODEL = "crm_users.User"
 # Failed password logins before a user is locked out, and for how long.
 CRM_LOCKOUT_ATTEMPTS = env_int("TANDEM_CRM_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
 CRM_LOCKOUT_MINUTES = env_int("TANDEM_CRM_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
+# Failed logins from one address (any usernames) before it is refused for that long.
+CRM_LOGIN_THROTTLE_ATTEMPTS = env_int("TANDEM_CRM_LOGIN_THROTTLE", 50, minimum=1)
 # After authentication: the org of a My Domain host, then session expiry and revocation.
 CRM_MIDDLEWARE = [
     "tandem.crm.orgs.middleware.OrgHostMiddleware",
@@ -139,8 +141,21 @@ ENGAGEMENT_APPS = [
     "tandem.engagement.accounts.apps.AccountsConfig",
     "tandem.engagement.studio.apps.StudioConfig",
     "tandem.engagement.data.apps.DataConfig",
+    "tandem.engagement.content.apps.ContentConfig",
+    "tandem.engagement.sends.apps.SendsConfig",
 ]
 ENGAGEMENT_USER_MODEL = "engagement_accounts.User"
+# Content files go through this Django storage backend (default: files under MEDIA_ROOT).
+# Any backend class works, e.g. django-storages' S3 one once installed (docs/adr/0200-*).
+ENGAGEMENT_CONTENT_STORAGE = {
+    "BACKEND": env_str(
+        "TANDEM_CONTENT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+    ),
+    "OPTIONS": {},
+}
+# Size caps: a larger upload is refused with a message before it is stored.
+ENGAGEMENT_CONTENT_MAX_BYTES = env_int("TANDEM_CONTENT_MAX_MB", 50, minimum=1) * 1024 * 1024
+ENGAGEMENT_IMPORT_MAX_BYTES = env_int("TANDEM_IMPORT_MAX_MB", 200, minimum=1) * 1024 * 1024
 
 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}

@@ -14,6 +14,7 @@ urlpatterns = [
     path("setup/permission-sets/", include("tandem.crm.permissions.urls")),
     path("", include("tandem.crm.oauth.urls")),
     path("setup/connected-apps/", include("tandem.crm.connectedapps.urls")),
+    path("settings/connected-apps/", include("tandem.crm.connectedapps.urls_personal")),
     path("", include("tandem.crm.api.urls")),
     path("records/", include("tandem.crm.records.urls")),
     path("setup/", include("tandem.crm.api.setup_urls")),

@@ -1,11 +1,19 @@
 """URLs of the Engagement service."""
 
-from django.urls import path
+from django.urls import include, path
 
 from tandem.core.health import healthz
 from tandem.engagement import views
+from tandem.engagement.sends.tracking_urls import public_urlpatterns as tracking_public
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", views.home, name="home"),
+    path("", include("tandem.engagement.accounts.urls")),
+    path("email/", include("tandem.engagement.studio.urls")),
+    path("email/content/", include("tandem.engagement.content.urls")),
+    path("email/subscribers/", include("tandem.engagement.data.urls")),
+    path("email/interactions/", include("tandem.engagement.sends.urls")),
+    path("email/tracking/", include("tandem.engagement.sends.tracking_urls")),
+    path("t/", include(tracking_public)),
 ]

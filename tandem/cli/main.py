@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from tandem.cli import inbox
+from tandem.cli import send as send_cli
+from tandem.cli.de import app as de_app
 from tandem.cli.demo_crm import prepare_crm_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
@@ -21,6 +23,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(inbox.app, name="inbox")
+app.add_typer(de_app, name="de")
+app.add_typer(send_cli.app, name="send")
 console = Console(highlight=False)
 
 # Everything after `tandem crm` / `tandem engagement` goes to Django, --help included.

@@ -37,6 +37,7 @@ INVALID_CODE = OAuthErrorPair("invalid_grant", "invalid authorization code")
 EXPIRED_CODE = OAuthErrorPair("invalid_grant", "expired authorization code")
 CODE_VERIFIER_MISMATCH = OAuthErrorPair("invalid_request", "invalid code verifier")
 CODE_VERIFIER_MISSING = OAuthErrorPair("invalid_grant", "code verifier required")
+PKCE_S256_ONLY = OAuthErrorPair("invalid_request", "code_challenge_method must be S256")
 PKCE_DOWNGRADE = OAuthErrorPair("invalid_grant", "code verifier sent without a code challenge")
 INVALID_CREDENTIALS = OAuthErrorPair("invalid_grant", "authentication failure")
 INVALID_ASSERTION = OAuthErrorPair("invalid_grant", "invalid assertion")
@@ -90,7 +91,12 @@ def salesforce_pair(error: str, description: str | None) -> OAuthErrorPair:
         return OAuthErrorPair(error, description or "")
     if error == "invalid_request" and description and "verifier" in description.lower():
         return CODE_VERIFIER_MISSING
-    if error == "invalid_request" and description and "redirect" in description.lower():
+    lowered = (description or "").lower()
+    if error == "invalid_request" and "client_id" in lowered:
+        return INVALID_CLIENT_ID
+    if error == "invalid_request" and "missing redirect" in lowered:
+        return REDIRECT_URI_MISSING
+    if error == "invalid_request" and "redirect" in lowered:
         return REDIRECT_URI_MISMATCH
     if error == "invalid_request":
         return OAuthErrorPair("invalid_request", description or INVALID_REQUEST.description)

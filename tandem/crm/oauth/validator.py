@@ -65,6 +65,14 @@ def request_ip(request: Request) -> str:
     return client_ip(shim)
 
 
+def _stale(app: ConnectedApp) -> bool:
+    """The deployment's app differs from its settings (a new certificate or callback)."""
+    return bool(app.deployment_key) and (
+        app.certificate != (settings.MC_CERTIFICATE or "").strip()
+        or app.redirect_uris != (settings.MC_CALLBACK_URL or "")
+    )
+
+
 class ConnectedAppValidator(OAuth2Validator):
     """The request validator DOT's views and our grants call."""
 
@@ -79,7 +87,7 @@ class ConnectedAppValidator(OAuth2Validator):
         if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
             return None
         client = super()._load_application(client_id, request)
-        if client is None and client_id == settings.MC_CONSUMER_KEY:
+        if client_id == settings.MC_CONSUMER_KEY and (client is None or _stale(client)):
             request.client = client = connected_app_deployment_sync()
         return cast("ConnectedApp | None", client)
 

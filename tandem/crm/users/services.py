@@ -31,8 +31,12 @@ from tandem.crm.users.models import (
     login_hours_errors,
 )
 from tandem.crm.users.policies import ip_is_trusted, user_ip_allowed, user_within_login_hours
+from tandem.crm.users.throttle import login_failure_note, login_throttled
 
 SECURITY_TOKEN_LENGTH = 24
+FAILURES_COUNTED_PER_IP = frozenset(
+    {LoginStatus.INVALID_PASSWORD, LoginStatus.LOCKED_OUT, LoginStatus.TOKEN_REQUIRED}
+)
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -181,9 +185,16 @@ def user_authenticate_password(
     user = _find_user(username, org)
     if user is None:
         User().set_password(password)  # spend the same time as a real check
-        return LoginResult(user=None, status=LoginStatus.INVALID_PASSWORD, history=None)
+        login_failure_note(ip)
+        status = LoginStatus.RATE_EXCEEDED if login_throttled(ip) else LoginStatus.INVALID_PASSWORD
+        return LoginResult(user=None, status=status, history=None)
     with transaction.atomic():
-        status = _attempt_status(user, password, ip, api, moment)
+        if login_throttled(ip):
+            status = LoginStatus.RATE_EXCEEDED
+        else:
+            status = _attempt_status(user, password, ip, api, moment)
+        if status in FAILURES_COUNTED_PER_IP:
+            login_failure_note(ip)
         if status == LoginStatus.SUCCESS and (user.failed_login_count or user.locked_until):
             user.failed_login_count, user.locked_until = 0, None
             user.save(update_fields=["failed_login_count", "locked_until"])

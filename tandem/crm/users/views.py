@@ -44,6 +44,7 @@ GENERIC_LOGIN_ERROR = (
 LOGIN_ERRORS = {
     LoginStatus.LOCKED_OUT: "Your account is locked after too many failed logins. "
     "Try again later or contact your administrator.",
+    LoginStatus.RATE_EXCEEDED: "Too many failed logins from your address. Try again later.",
     LoginStatus.LOGIN_HOURS: "IP restricted or invalid login hours",
     LoginStatus.IP_RESTRICTED: "IP restricted or invalid login hours",
     LoginStatus.INACTIVE: "Your user is inactive. Contact your administrator.",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from tandem.core.audit import AuditEventBase
+
 
 class Account(models.Model):
     """An Engagement account (business unit)."""
@@ -37,3 +39,18 @@ class User(AbstractUser):
     @property
     def is_account_admin(self) -> bool:
         return self.role == Role.ADMINISTRATOR
+
+
+class AuditEvent(AuditEventBase):
+    """One audited change in an Engagement account (append-only)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(AuditEventBase.Meta):
+        indexes = [models.Index(fields=["account", "-occurred_at"], name="eng_audit_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}"

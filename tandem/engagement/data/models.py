@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from tandem.engagement.accounts.models import Account
+from tandem.engagement.accounts.models import Account, User
 
 
 class FieldType(models.TextChoices):
@@ -71,3 +71,76 @@ class DataExtensionRow(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ImportMode(models.TextChoices):
+    ADD_AND_UPDATE = "add_and_update", "Add and Update"
+    ADD_ONLY = "add_only", "Add Only"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class DataImport(models.Model):
+    """One CSV file imported into a data extension; counters show its progress."""
+
+    data_extension = models.ForeignKey(
+        DataExtension, on_delete=models.CASCADE, related_name="imports"
+    )
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source_name = models.CharField(max_length=255)
+    source_blob = models.CharField(max_length=255, help_text="Storage key of the uploaded file.")
+    size = models.BigIntegerField()
+    mode = models.CharField(
+        max_length=20, choices=ImportMode.choices, default=ImportMode.ADD_AND_UPDATE
+    )
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    inserted_rows = models.PositiveIntegerField(default=0)
+    updated_rows = models.PositiveIntegerField(default=0)
+    error_rows = models.PositiveIntegerField(default=0)
+    failure = models.TextField(blank=True, help_text="Why the whole import stopped, if it did.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.source_name} → {self.data_extension_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportStatus.DONE, ImportStatus.FAILED}
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else int(100 * self.processed_rows / self.total_rows)
+
+
+class DataImportError(models.Model):
+    """One rejected row of an import: where, which key, and why."""
+
+    data_import = models.ForeignKey(DataImport, on_delete=models.CASCADE, related_name="errors")
+    line = models.PositiveIntegerField(help_text="Line of the file where the row ends.")
+    key = models.CharField(max_length=255, blank=True)
+    message = models.TextField()
+    raw = models.TextField(
+        blank=True, help_text="The row as read, cut to a few hundred characters."
+    )
+
+    class Meta:
+        ordering = ("line", "id")
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"

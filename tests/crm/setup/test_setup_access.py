@@ -34,6 +34,8 @@ ORG_WIDE_PAGES = [
     "crm_setup:audit_trail",
     "crm_setup:audit_trail_csv",
     "crm_orgs:network_access",
+    "crm_orgs:session_settings",
+    "crm_orgs:oauth_settings",
     "crm_users:user_list",
     "crm_users:user_new",
     "crm_users:profile_list",

@@ -217,3 +217,34 @@ def test_audit_trail_csv_neutralizes_formulas(client_admin: Client, org: Org, ad
     body = client_admin.get(reverse("crm_setup:audit_trail_csv")).content.decode()
 
     assert "'=HYPERLINK(1)" in body
+
+
+def test_session_settings_change_is_audited(client_admin: Client, org: Org) -> None:
+    data = {"session_timeout_minutes": "30", "enforce_ip_ranges_every_request": "on"}
+    client_admin.post(reverse("crm_orgs:session_settings"), data)
+
+    org.refresh_from_db()
+    assert org.session_timeout_minutes == 30
+    assert org.enforce_ip_ranges_every_request
+    audit = SetupAuditTrail.objects.get(action="org.settings_changed")
+    assert audit.section == "Session Settings"
+    assert audit.old_value == {"session_timeout_minutes": 120,
+                               "enforce_ip_ranges_every_request": False}  # fmt: skip
+
+
+def test_session_settings_refuse_an_unlisted_timeout(client_admin: Client, org: Org) -> None:
+    response = client_admin.post(reverse("crm_orgs:session_settings"),
+                                 {"session_timeout_minutes": "7"})  # fmt: skip
+
+    assert "Select a valid choice." in response.content.decode()
+    org.refresh_from_db()
+    assert org.session_timeout_minutes == 120
+
+
+def test_oauth_settings_switch_username_password_flows(client_admin: Client, org: Org) -> None:
+    client_admin.post(reverse("crm_orgs:oauth_settings"), {"allow_username_password_flows": "on"})
+
+    org.refresh_from_db()
+    assert org.allow_username_password_flows
+    audit = SetupAuditTrail.objects.get(action="org.settings_changed")
+    assert audit.new_value == {"allow_username_password_flows": True}

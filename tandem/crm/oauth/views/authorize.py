@@ -17,7 +17,7 @@ from oauth2_provider.views import AuthorizationView
 from tandem.crm.connectedapps.models import ConnectedApp, ConnectedAppConsent
 from tandem.crm.connectedapps.services import connected_app_consent_grant
 from tandem.crm.oauth.enforcement import policy_check
-from tandem.crm.oauth.errors import salesforce_pair
+from tandem.crm.oauth.errors import PKCE_S256_ONLY, OAuthErrorPair, salesforce_pair
 from tandem.crm.oauth.policy import Denial, PermittedUsers, TokenPath
 from tandem.crm.users.models import User
 from tandem.crm.users.policies import client_ip
@@ -43,6 +43,8 @@ class AuthorizeView(AuthorizationView):
             return self.handle_prompt_login()
         if "code_challenge" in credentials and not request.GET.get("code_challenge_method"):
             credentials["code_challenge_method"] = "S256"  # Salesforce implies S256
+        if credentials.get("code_challenge_method", "S256") != "S256":
+            return self._back_with(PKCE_S256_ONLY, credentials)
         app = ConnectedApp.objects.get(client_id=credentials["client_id"])
         user = request.user
         assert isinstance(user, User)
@@ -103,6 +105,15 @@ class AuthorizeView(AuthorizationView):
         except OAuthToolkitError as error:
             return self.error_response(error, app)
         return self.redirect(uri, app)
+
+    def _back_with(self, pair: OAuthErrorPair, credentials: dict[str, Any]) -> HttpResponse:
+        """A non-fatal error, returned on the (validated) callback."""
+        params = pair.as_dict()
+        if credentials.get("state"):
+            params["state"] = credentials["state"]
+        redirect_uri = credentials["redirect_uri"]
+        separator = "&" if "?" in redirect_uri else "?"
+        return HttpResponseRedirect(redirect_uri + separator + urlencode(params))
 
     def _denied(
         self, denial: Denial, app: ConnectedApp, credentials: dict[str, Any]

@@ -1,0 +1,271 @@
+"""bench/sends: end-to-end messages per second against postfix's smtp-sink, beside its raw limit.
+
+End to end = audience snapshot → personalized MIME message → accepted by SMTP → recorded, for
+RECIPIENTS recipients, with PROCESSES delivery loops of CONNECTIONS connections each. The raw
+limit is `smtp-source` → the same `smtp-sink`, same message size and number of connections.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPIENTS = int(os.environ.get("BENCH_SENDS_RECIPIENTS", "100000"))
+PROCESSES = int(os.environ.get("BENCH_SENDS_PROCESSES", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_SENDS_CONNECTIONS", "16"))
+BATCH_SIZE = int(os.environ.get("BENCH_SENDS_BATCH_SIZE", "1000"))
+PROFILE_RECIPIENTS = min(20000, RECIPIENTS)
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+
+
+@dataclass
+class Figures:
+    database: str
+    recipients: int
+    message_bytes: int
+    snapshot_seconds: float
+    delivery_seconds: float
+    sent: int
+    raw_seconds: float
+
+    @property
+    def total_seconds(self) -> float:
+        return self.snapshot_seconds + self.delivery_seconds
+
+    @property
+    def end_to_end_rate(self) -> float:
+        return self.recipients / self.total_seconds
+
+    @property
+    def delivery_rate(self) -> float:
+        return self.recipients / self.delivery_seconds
+
+    @property
+    def raw_rate(self) -> float:
+        return self.recipients / self.raw_seconds
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def smtp_sink() -> Iterator[int]:
+    """postfix's smtp-sink on a free port, accepting everything."""
+    port = _free_port()
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    process = subprocess.Popen(
+        [SINK, *user, "-m", "1024", f"127.0.0.1:{port}", "1024"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    try:
+        yield port
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@contextmanager
+def database(kind: str) -> Iterator[dict[str, str]]:
+    """Environment for a fresh Engagement database of `kind` (sqlite or postgres)."""
+    if kind == "sqlite":
+        yield {}
+        return
+    import psycopg
+
+    name = f"tandem_bench_{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(POSTGRES)
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"TANDEM_ENGAGEMENT_DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}"))}
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run(argv: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def _worker(env: dict[str, str], *args: str) -> str:
+    return _run([sys.executable, "-m", "bench.sends_worker", *args], env)
+
+
+def raw_limit(port: int, message_bytes: int, count: int) -> float:
+    """Seconds smtp-source takes to push `count` messages over the same number of sessions."""
+    sessions = PROCESSES * CONNECTIONS
+    started = time.perf_counter()
+    _run(
+        [
+            SOURCE,
+            "-d",
+            "-s",
+            str(sessions),
+            "-l",
+            str(message_bytes),
+            "-m",
+            str(count),
+            "-f",
+            "news@shop.example",
+            "-t",
+            "customer@mail.example",
+            f"127.0.0.1:{port}",
+        ],
+        dict(os.environ),
+    )
+    return time.perf_counter() - started
+
+
+def end_to_end(kind: str, recipients: int, port: int) -> Figures:
+    """Seed, then time snapshot and delivery of one send; check every recipient was recorded."""
+    with tempfile.TemporaryDirectory(prefix="tandem-bench-") as var, database(kind) as db_env:
+        env = {
+            **os.environ,
+            **db_env,
+            "TANDEM_VAR_DIR": var,
+            "TANDEM_SERVICE": "engagement",
+            "TANDEM_SMTP_HOST": "127.0.0.1",
+            "TANDEM_SMTP_PORT": str(port),
+            "TANDEM_SEND_CONNECTIONS": str(CONNECTIONS),
+            "TANDEM_SEND_BATCH_SIZE": str(BATCH_SIZE),
+            "PYTHONPATH": str(ROOT),
+        }
+        _run([sys.executable, "-m", "tandem", "engagement", "migrate", "-v", "0"], env)
+        _worker(env, "seed", str(recipients))
+        started = time.perf_counter()
+        begun = json.loads(_worker(env, "begin"))
+        snapshotted = time.perf_counter()
+        loops = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.sends_worker", "deliver", str(begun["send_id"])],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+            )
+            for _ in range(PROCESSES)
+        ]
+        for loop in loops:
+            loop.wait()
+        finished = time.perf_counter()
+        summary = json.loads(_worker(env, "summary", str(begun["send_id"])))
+        raw = raw_limit(port, begun["message_bytes"], recipients)
+        return Figures(
+            kind,
+            recipients,
+            begun["message_bytes"],
+            snapshotted - started,
+            finished - snapshotted,
+            summary["sent"],
+            raw,
+        )
+
+
+def profile(port: int) -> str:
+    """cProfile of one delivery loop (one process) sending PROFILE_RECIPIENTS messages."""
+    with tempfile.TemporaryDirectory(prefix="tandem-bench-") as var:
+        env = {
+            **os.environ,
+            "TANDEM_VAR_DIR": var,
+            "TANDEM_SERVICE": "engagement",
+            "TANDEM_SMTP_HOST": "127.0.0.1",
+            "TANDEM_SMTP_PORT": str(port),
+            "TANDEM_SEND_CONNECTIONS": str(CONNECTIONS),
+            "TANDEM_SEND_BATCH_SIZE": str(BATCH_SIZE),
+            "PYTHONPATH": str(ROOT),
+        }
+        _run([sys.executable, "-m", "tandem", "engagement", "migrate", "-v", "0"], env)
+        _worker(env, "seed", str(PROFILE_RECIPIENTS))
+        begun = json.loads(_worker(env, "begin"))
+        out = Path(var) / "profile.txt"
+        _worker(env, "profile", str(begun["send_id"]), str(out))
+        return _trim_profile(out.read_text())
+
+
+def _trim_profile(text: str) -> str:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+    keep = [
+        re.sub(r"/\S*/site-packages/", "", line).replace(str(ROOT) + "/", "")
+        for line in lines[start : start + 26]
+    ]
+    return "\n".join(keep)
+
+
+def _row(f: Figures) -> str:
+    return (
+        f"| {f.database} | {f.recipients:,} | {f.message_bytes:,} | {f.snapshot_seconds:.1f} | "
+        f"{f.delivery_seconds:.1f} | **{f.end_to_end_rate:,.0f}** | {f.delivery_rate:,.0f} | "
+        f"{f.raw_rate:,.0f} | {f.end_to_end_rate / f.raw_rate:.0%} | {f.sent:,} |"
+    )
+
+
+COLUMNS = [
+    "database",
+    "recipients",
+    "message bytes",
+    "snapshot s",
+    "delivery s",
+    "end-to-end msg/s",
+    "delivery msg/s",
+    "raw smtp-source msg/s",
+    "ratio",
+    "recorded sent",
+]
+HEADER = "| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|"
+
+
+def run() -> str:
+    """Run the benchmark; return its section of bench/RESULTS.md."""
+    kinds = [k for k in os.environ.get("BENCH_SENDS_DATABASES", "sqlite,postgres").split(",") if k]
+    with smtp_sink() as port:
+        figures = [end_to_end(kind, RECIPIENTS, port) for kind in kinds]
+        profiled = profile(port)
+    rows = "\n".join(_row(f) for f in figures)
+    return f"""## Sends (`bench/sends.py`)
+
+{RECIPIENTS:,} recipients, {PROCESSES} delivery processes x {CONNECTIONS} pooled aiosmtplib
+connections, batches of {BATCH_SIZE}, into postfix's `smtp-sink` on loopback; the raw limit is
+`smtp-source -d -s {PROCESSES * CONNECTIONS}` → the same sink, same message size, same count.
+End to end = audience snapshot (data extension rows → one send record each) + delivery
+(claim → personalized MIME → SMTP 250 → outcome recorded). Machine: {os.cpu_count()} cores,
+shared. Target: ≥ 1,500 messages/s end to end.
+
+{HEADER}
+{rows}
+
+Where the time goes: cProfile of one delivery process sending {PROFILE_RECIPIENTS:,} messages
+(SQLite, {CONNECTIONS} connections), top functions by own time:
+
+```
+{profiled}
+```
+"""
+
+
+if __name__ == "__main__":
+    print(run())

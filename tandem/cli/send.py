@@ -1,0 +1,227 @@
+"""`tandem send`: create, start and follow sends from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tandem.cli.django import use_service
+from tandem.cli.errors import fail
+
+if TYPE_CHECKING:
+    from tandem.engagement.accounts.models import Account
+    from tandem.engagement.sends.models import Send
+
+app = typer.Typer(help="Sends of the Engagement service.", no_args_is_help=True)
+console = Console(highlight=False)
+CLI_ACTOR = "tandem command"
+
+SendId = Annotated[int, typer.Argument(help="The send's id (printed by `tandem send create`).")]
+
+
+def _django() -> None:
+    use_service("engagement")
+    import django
+
+    django.setup()
+
+
+def _account(name: str | None) -> Account:
+    from tandem.engagement.accounts.models import Account
+
+    if name is None:
+        accounts = list(Account.objects.all()[:2])
+        if len(accounts) != 1:
+            fail("name the account with --account (there is not exactly one)")
+        return accounts[0]
+    found = Account.objects.filter(name=name).first()
+    if found is None:
+        fail(f"there is no account named {name!r}")
+    return found
+
+
+def _send(send_id: int) -> Send:
+    from tandem.engagement.sends.errors import SendNotFoundError
+    from tandem.engagement.sends.selectors import send_get
+
+    try:
+        return send_get(send_id=send_id)
+    except SendNotFoundError as exc:
+        fail(str(exc))
+
+
+def _call(function: Any, **kwargs: Any) -> Any:
+    from tandem.engagement.sends.errors import SendError
+
+    try:
+        return function(**kwargs)
+    except SendError as exc:
+        fail(exc.message)
+
+
+@app.command("create")
+def create(
+    email: Annotated[str, typer.Option("--email", help="Name of the email to send.")],
+    data_extension: Annotated[
+        str, typer.Option("--de", help="Name of the sendable data extension.")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="Name of the send (default: the email's).")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option(help="Account name (needed when there are several).")
+    ] = None,
+) -> None:
+    """Create a draft send; prints its id."""
+    _django()
+    from tandem.engagement.data.models import DataExtension
+    from tandem.engagement.sends.services import send_create
+    from tandem.engagement.studio.models import Email
+
+    owner = _account(account)
+    chosen_email = Email.objects.filter(account=owner, name=email).first()
+    if chosen_email is None:
+        fail(f"there is no email named {email!r} in {owner.name!r}")
+    audience = DataExtension.objects.filter(account=owner, name=data_extension).first()
+    if audience is None:
+        fail(f"there is no data extension named {data_extension!r} in {owner.name!r}")
+    send = _call(
+        send_create,
+        actor=None,
+        actor_label=CLI_ACTOR,
+        account=owner,
+        name=name or chosen_email.name,
+        email=chosen_email,
+        data_extension=audience,
+    )
+    print(send.id)
+
+
+@app.command("start")
+def start(
+    send_id: SendId,
+    at: Annotated[
+        str | None, typer.Option(help="Start at this ISO 8601 time (default: now).")
+    ] = None,
+) -> None:
+    """Start a draft send now, or schedule it."""
+    _django()
+    from django.utils import timezone
+
+    from tandem.engagement.sends.services import send_schedule
+
+    when = None
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            fail(f"--at {at!r} is not an ISO 8601 time such as 2030-01-31T09:00Z")
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when, UTC)
+    send = _call(send_schedule, actor=None, actor_label=CLI_ACTOR, send=_send(send_id), at=when)
+    console.print(f"Send {send.id} scheduled for {send.scheduled_at:%Y-%m-%d %H:%M:%S} UTC.")
+
+
+def _status(send_id: int) -> dict[str, Any]:
+    from tandem.engagement.sends.selectors import send_progress
+
+    send = _send(send_id)
+    progress = send_progress(send=send)
+    return {
+        "id": send.id,
+        "name": send.name,
+        "status": send.status,
+        "failure_reason": send.failure_reason,
+        **asdict(progress),
+        "remaining": progress.remaining,
+        "is_final": send.is_final,
+    }
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    table = Table("send", "status", "sent", "bounced", "failed", "unknown", "remaining", "total")
+    table.add_row(
+        f"{data['id']} {data['name']}", data["status"], str(data["sent"]), str(data["bounced"]),
+        str(data["failed"]), str(data["unknown"]), str(data["remaining"]), str(data["total"]),
+    )  # fmt: skip
+    console.print(table)
+    if data["failure_reason"]:
+        console.print(f"[red]{data['failure_reason']}[/]")
+    if data["unknown"]:
+        console.print(
+            f"{data['unknown']} recipients have an unknown outcome (a worker stopped while "
+            "sending to them); they are not resent automatically."
+        )
+
+
+@app.command("status")
+def status(
+    send_id: SendId,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    watch: Annotated[bool, typer.Option(help="Show a progress bar until the send ends.")] = False,
+) -> None:
+    """Show how far a send is: sent, failed, remaining."""
+    _django()
+    if watch:
+        _watch(send_id)
+    data = _status(send_id)
+    if as_json:
+        print(json.dumps(data))
+    else:
+        _print_status(data)
+
+
+def _watch(send_id: int) -> None:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("sending", total=None)
+        while True:
+            data = _status(send_id)
+            done = data["total"] - data["remaining"]
+            bar.update(
+                task, total=data["total"] or None, completed=done, description=data["status"]
+            )
+            if data["is_final"] or data["status"] in ("paused", "held", "draft"):
+                return
+            time.sleep(1)
+
+
+def _transition(service_name: str, send_id: int) -> None:
+    _django()
+    from tandem.engagement.sends import services
+
+    send = _call(
+        getattr(services, service_name), actor=None, actor_label=CLI_ACTOR, send=_send(send_id)
+    )
+    console.print(f"Send {send.id} is {send.get_status_display().lower()}.")
+
+
+@app.command("pause")
+def pause(send_id: SendId) -> None:
+    """Pause a running send."""
+    _transition("send_pause", send_id)
+
+
+@app.command("resume")
+def resume(send_id: SendId) -> None:
+    """Resume a paused send."""
+    _transition("send_resume", send_id)
+
+
+@app.command("cancel")
+def cancel(send_id: SendId) -> None:
+    """Cancel a send for good."""
+    _transition("send_cancel", send_id)

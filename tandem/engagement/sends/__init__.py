@@ -1,0 +1,1 @@
+"""Sends: send definitions, the delivery pipeline, test sends and tracking."""

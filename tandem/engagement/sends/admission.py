@@ -1,0 +1,48 @@
+"""The one place that decides whether a send may start now, must fail, or must wait.
+
+Sends to the account's own data extensions always start. Audiences from the CRM go through
+Marketing Cloud Connect; the Connect issue replaces `_crm_audience_admission` so that during the
+Connected App upgrade or a scheduled outage such sends fail with the seed's reason or are held
+(spec/upgrade.md §2), while data-extension sends run normally.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from tandem.engagement.sends.models import CRM_AUDIENCE_KINDS, Send
+
+CONNECT_UNAVAILABLE = "Marketing Cloud Connect is unavailable during the Connected App upgrade"
+CONNECT_NOT_CONFIGURED = (
+    "Sends to CRM audiences need Marketing Cloud Connect, which is not set up for this account"
+)
+
+
+class Verdict(enum.Enum):
+    ADMIT = "admit"
+    REFUSE = "refuse"
+    HOLD = "hold"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The decision and, unless admitted, the reason shown on the send."""
+
+    verdict: Verdict
+    reason: str = ""
+
+
+ADMIT = Admission(Verdict.ADMIT)
+
+
+def send_admission(send: Send) -> Admission:
+    """Decide whether `send` may start now."""
+    if send.audience_kind in CRM_AUDIENCE_KINDS:
+        return _crm_audience_admission(send)
+    return ADMIT
+
+
+def _crm_audience_admission(send: Send) -> Admission:
+    """CRM audiences are not available until Connect exists (a later issue)."""
+    return Admission(Verdict.REFUSE, CONNECT_NOT_CONFIGURED)

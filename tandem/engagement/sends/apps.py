@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SendsConfig(AppConfig):
+    name = "tandem.engagement.sends"
+    label = "engagement_sends"
+    verbose_name = "Sends"

@@ -1,0 +1,259 @@
+"""The delivery pipeline's writes: claim a batch, record its outcomes, recover, finish.
+
+A batch is claimed (status `claimed`, committed) before any of its messages is offered to
+SMTP. Whatever a lost worker had claimed becomes `unknown` and is never sent again.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tandem.engagement.sends.conf import DeliveryConfig
+from tandem.engagement.sends.message import Recipient
+from tandem.engagement.sends.models import (
+    RecordStatus,
+    Send,
+    SendBatch,
+    SendEvent,
+    SendRecord,
+    SendStatus,
+)
+from tandem.engagement.sends.smtp import Outcome, Result
+
+LOST_WORKER = "the worker delivering this batch stopped; outcome unknown, not resent automatically"
+
+
+@dataclass(frozen=True)
+class ClaimedBatch:
+    """Recipients one loop now owns."""
+
+    id: int
+    send_id: int
+    recipients: list[Recipient]
+    attempts: dict[int, int]
+
+
+def _claim_sql() -> str:
+    table = connection.ops.quote_name(SendRecord._meta.db_table)
+    if connection.vendor == "postgresql":
+        return (
+            f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
+            f"SELECT id FROM {table} WHERE send_id = %s AND status = %s "
+            "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+        )
+    # SQLite has one writer at a time: one conditional UPDATE is the claim.
+    return (
+        f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
+        f"SELECT id FROM {table} WHERE send_id = %s AND status = %s ORDER BY id LIMIT %s"
+        ") AND status = %s"
+    )
+
+
+def batch_claim(*, send_id: int, worker: str, size: int) -> ClaimedBatch | None:
+    """Claim up to `size` queued records of a running send; None when there is nothing to do."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not Send.objects.filter(pk=send_id, status=SendStatus.RUNNING).exists():
+            return None
+        batch = SendBatch.objects.create(
+            send_id=send_id, worker=worker, claimed_at=now, heartbeat_at=now
+        )
+        params: list[Any] = [RecordStatus.CLAIMED, batch.id, send_id, RecordStatus.QUEUED, size]
+        if connection.vendor != "postgresql":
+            params.append(RecordStatus.QUEUED)
+        with connection.cursor() as cursor:
+            cursor.execute(_claim_sql(), params)
+            count = cursor.rowcount
+        if count == 0:
+            batch.delete()
+            return None
+        SendBatch.objects.filter(pk=batch.id).update(size=count)
+    rows = SendRecord.objects.filter(batch_id=batch.id, status=RecordStatus.CLAIMED).values_list(
+        "id", "subscriber_key", "email", "values", "attempts"
+    )
+    recipients, attempts = [], {}
+    for record_id, key, address, values, tries in rows.order_by("id"):
+        recipients.append(Recipient(record_id, key, address, values or {}))
+        attempts[record_id] = tries
+    return ClaimedBatch(batch.id, send_id, recipients, attempts)
+
+
+class BatchVerdict(enum.Enum):
+    CONTINUE = "continue"
+    STOP = "stop"  # the send was paused by the circuit breaker or the batch was lost
+
+
+def batch_record_outcomes(
+    *, batch: ClaimedBatch, results: Sequence[Result], config: DeliveryConfig, last_error: str
+) -> BatchVerdict:
+    """Write every outcome of a batch in one transaction and apply the circuit breaker."""
+    now = timezone.now()
+    with transaction.atomic():
+        is_ours = bool(
+            SendBatch.objects.filter(pk=batch.id, finished_at__isnull=True).update(
+                finished_at=now, heartbeat_at=now
+            )
+        )
+        groups = _groups(batch, results, config, requeue=is_ours)
+        for (status, attempts, code, error), ids in groups.items():
+            _apply(batch, status, attempts, code, error, ids, now)
+        tripped = _breaker(batch.send_id, results, config, last_error)
+    return BatchVerdict.STOP if tripped or not is_ours else BatchVerdict.CONTINUE
+
+
+Group = tuple[str, int | None, int | None, str]
+
+
+def _groups(
+    batch: ClaimedBatch, results: Sequence[Result], config: DeliveryConfig, *, requeue: bool
+) -> dict[Group, list[int]]:
+    """Records that get the same update, grouped so each group is one UPDATE."""
+    groups: dict[Group, list[int]] = defaultdict(list)
+    for result in results:
+        groups[_target(batch, result, config, requeue=requeue)].append(result.record_id)
+    return groups
+
+
+def _target(batch: ClaimedBatch, result: Result, config: DeliveryConfig, *, requeue: bool) -> Group:
+    outcome = result.outcome
+    if outcome is Outcome.SENT:
+        return (RecordStatus.SENT, None, result.code, "")
+    if outcome is Outcome.BOUNCED:
+        return (RecordStatus.BOUNCED, None, result.code, result.message)
+    if outcome is Outcome.FAILED:
+        return (RecordStatus.FAILED, None, result.code, result.message)
+    if outcome is Outcome.UNKNOWN or not requeue:
+        return (RecordStatus.UNKNOWN, None, result.code, result.message or LOST_WORKER)
+    attempts = batch.attempts.get(result.record_id, 0) + result.tries
+    if outcome is Outcome.NOT_ATTEMPTED:
+        return (RecordStatus.QUEUED, None, None, "")
+    if attempts >= config.max_attempts:
+        return (
+            RecordStatus.FAILED,
+            attempts,
+            result.code,
+            f"gave up after {attempts} attempts: {result.message}",
+        )
+    return (RecordStatus.QUEUED, attempts, result.code, result.message)
+
+
+def _apply(
+    batch: ClaimedBatch,
+    status: str,
+    attempts: int | None,
+    code: int | None,
+    error: str,
+    ids: list[int],
+    now: object,
+) -> None:
+    rows = SendRecord.objects.filter(
+        id__in=ids,
+        batch_id=batch.id,
+        status__in=(RecordStatus.CLAIMED, RecordStatus.UNKNOWN),
+    )
+    changes: dict[str, object] = {"status": status, "smtp_code": code, "error": error}
+    if status == RecordStatus.SENT:
+        changes["sent_at"] = now
+    if status == RecordStatus.QUEUED:
+        changes["batch"] = None
+    if attempts is not None:
+        changes["attempts"] = attempts
+    rows.update(**changes)
+
+
+def _breaker(
+    send_id: int, results: Sequence[Result], config: DeliveryConfig, last_error: str
+) -> bool:
+    """Pause the send when too many batches in a row delivered nothing; True if it paused."""
+    delivered = any(r.outcome is Outcome.SENT for r in results)
+    failing = any(
+        r.outcome in (Outcome.DEFERRED, Outcome.REFUSED, Outcome.BOUNCED, Outcome.UNKNOWN)
+        for r in results
+    )
+    sends = Send.objects.filter(pk=send_id)
+    if delivered or not failing:
+        sends.exclude(consecutive_failed_batches=0).update(consecutive_failed_batches=0)
+        return False
+    sends.update(consecutive_failed_batches=F("consecutive_failed_batches") + 1)
+    streak = sends.values_list("consecutive_failed_batches", flat=True).first() or 0
+    if streak < config.breaker_batches:
+        return False
+    reason = f"Paused after {streak} batches in a row delivered nothing. Last error: {last_error}"
+    paused = sends.filter(status=SendStatus.RUNNING).update(
+        status=SendStatus.PAUSED, failure_reason=reason
+    )
+    if paused:
+        send = Send.objects.get(pk=send_id)
+        SendEvent.objects.create(
+            account_id=send.account_id,
+            send=send,
+            actor_label="delivery pipeline",
+            action="send.paused_by_circuit_breaker",
+            section="sends",
+            target=send.name,
+            old_value={"status": SendStatus.RUNNING},
+            new_value={"status": SendStatus.PAUSED, "reason": reason},
+        )
+    return True
+
+
+def send_recover_stale(*, send_id: int, lease_seconds: int) -> int:
+    """Mark what lost workers had claimed as `unknown`; return how many records that was."""
+    cutoff = timezone.now() - timedelta(seconds=lease_seconds)
+    stale = SendBatch.objects.filter(
+        send_id=send_id, finished_at__isnull=True, heartbeat_at__lt=cutoff
+    ).values_list("id", flat=True)
+    lost = 0
+    for batch_id in list(stale):
+        with transaction.atomic():
+            taken = SendBatch.objects.filter(pk=batch_id, finished_at__isnull=True).update(
+                finished_at=timezone.now(), is_lost=True
+            )
+            if taken:
+                lost += SendRecord.objects.filter(
+                    batch_id=batch_id, status=RecordStatus.CLAIMED
+                ).update(status=RecordStatus.UNKNOWN, error=LOST_WORKER)
+    return lost
+
+
+class FinishState(enum.Enum):
+    COMPLETED = "completed"
+    REMAINING = "remaining"  # queued records remain
+    WAITING = "waiting"  # other loops (or lost ones) still hold batches
+    NOT_RUNNING = "not_running"
+
+
+def send_finish_if_done(*, send_id: int) -> FinishState:
+    """Complete a running send once no record is queued or claimed."""
+    with transaction.atomic():
+        send = Send.objects.select_for_update().filter(pk=send_id).first()
+        if send is None or send.status != SendStatus.RUNNING:
+            return FinishState.NOT_RUNNING
+        records = SendRecord.objects.filter(send_id=send_id)
+        if records.filter(status=RecordStatus.QUEUED).exists():
+            return FinishState.REMAINING
+        if records.filter(status=RecordStatus.CLAIMED).exists():
+            return FinishState.WAITING
+        send.status = SendStatus.COMPLETED
+        send.finished_at = timezone.now()
+        send.save(update_fields=["status", "finished_at"])
+        SendEvent.objects.create(
+            account_id=send.account_id,
+            send=send,
+            actor_label="delivery pipeline",
+            action="send.completed",
+            section="sends",
+            target=send.name,
+            old_value={"status": SendStatus.RUNNING},
+            new_value={"status": SendStatus.COMPLETED},
+        )
+    return FinishState.COMPLETED
