@@ -15,6 +15,7 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 # name -> module with a `run() -> str` returning that benchmark's Markdown section.
 BENCHMARKS = {
     "sends": "bench.sends",
+    "api": "bench.api",
 }
 
 

@@ -1,4 +1,4 @@
-"""A real Salesforce client library (simple-salesforce, unmodified) against the live CRM over HTTPS."""
+"""A real Salesforce client (simple-salesforce, unmodified) against the live CRM over HTTPS."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx

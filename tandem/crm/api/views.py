@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from tandem.crm.api.auth import ApiPrincipal
+from tandem.crm.api.db import relaxed_commit
 from tandem.crm.api.endpoint import api_endpoint, json_body, json_response, set_family
 from tandem.crm.api.errors import ApiError, not_found
 from tandem.crm.api.metering import WINDOW, api_usage_by_app
@@ -17,7 +18,7 @@ from tandem.crm.api.models import QueryLocator
 from tandem.crm.api.serialize import format_datetime, query_records, record_json
 from tandem.crm.api.soql import SoqlError, parse
 from tandem.crm.api.soql.bind import BoundQuery, bind
-from tandem.crm.api.soql.orm import page, total_size
+from tandem.crm.api.soql.orm import page_rows, total_size
 from tandem.crm.api.soql.schema import ObjectDescribe
 from tandem.crm.api.versions import versions
 from tandem.crm.records import services
@@ -85,7 +86,7 @@ def _batch_size(request: HttpRequest) -> int:
 
 
 def _query_body(
-    query: BoundQuery, rows: list[dict[str, Any]], total: int, version: str, next_url: str | None
+    query: BoundQuery, rows: list[tuple[Any, ...]], total: int, version: str, next_url: str | None
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"totalSize": total, "done": next_url is None}
     if next_url:
@@ -109,13 +110,13 @@ def _query(
     if query.is_count:
         return json_response({"totalSize": total, "done": True, "records": []})
     batch = _batch_size(request)
-    rows = page(query, queryset, position=0, size=batch)
+    rows = page_rows(query, queryset, position=0, size=batch, text_datetimes=True)
     next_url = None
     if len(rows) < total and rows:
         locator = QueryLocator.objects.create(
             org=principal.org, user=principal.user, soql=text, include_deleted=include_deleted,
             batch_size=batch, total_size=total, expires_at=timezone.now() + LOCATOR_LIFETIME,
-            cursor_position=len(rows), cursor_pk=rows[-1]["__pk__"],
+            cursor_position=len(rows), cursor_pk=rows[-1][0],
         )  # fmt: skip
         next_url = f"/services/data/v{version}/query/{locator.id}-{len(rows)}"
     return json_response(_query_body(query, rows, total, version, next_url))
@@ -154,13 +155,16 @@ def query_more_view(
         org=principal.org, sobject=query.sobject, include_deleted=found.include_deleted
     )
     after = found.cursor_pk if position == found.cursor_position and found.cursor_pk else None
-    rows = page(query, queryset, position=position, size=found.batch_size, after_pk=after)
+    rows = page_rows(query, queryset, position=position, size=found.batch_size, after_pk=after,
+                     text_datetimes=True)  # fmt: skip
     end = position + len(rows)
     next_url = None
     if rows and end < found.total_size:
-        QueryLocator.objects.filter(pk=found.pk).update(
-            cursor_position=end, cursor_pk=rows[-1]["__pk__"], expires_at=now + LOCATOR_LIFETIME
-        )
+        with relaxed_commit():
+            QueryLocator.objects.filter(pk=found.pk).update(
+                cursor_position=end, cursor_pk=rows[-1][0],
+                expires_at=now + LOCATOR_LIFETIME,
+            )  # fmt: skip
         next_url = f"/services/data/v{version}/query/{found.pk}-{end}"
     return json_response(_query_body(query, rows, found.total_size, version, next_url))
 
