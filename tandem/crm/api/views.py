@@ -24,7 +24,7 @@ from tandem.crm.api.versions import versions
 from tandem.crm.records import services
 from tandem.crm.records.describe import IER, REGISTRY
 from tandem.crm.records.errors import RecordError
-from tandem.crm.records.models import Report
+from tandem.crm.records.models import INDIVIDUAL_EMAIL_RESULT_PREFIX, Report
 from tandem.crm.records.reports import report_run
 from tandem.crm.records.selectors import record_get, record_queryset
 
@@ -320,16 +320,19 @@ class _Rollback(Exception):
     pass
 
 
+def _record_type(item: Any) -> str | None:
+    """The `attributes.type` of a composite record, if it has one."""
+    attributes = item.get("attributes") if isinstance(item, dict) else None
+    kind = attributes.get("type") if isinstance(attributes, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _composite_one(
     principal: ApiPrincipal, method: str, item: Any
 ) -> tuple[str | None, RecordError | None]:
     if not isinstance(item, dict):
         return None, RecordError("INVALID_FIELD", "Each record must be a JSON object")
-    kind = (
-        (item.get("attributes") or {}).get("type")
-        if isinstance(item.get("attributes"), dict)
-        else None
-    )
+    kind = _record_type(item)
     sobject = REGISTRY.get(kind or "")
     if sobject is None:
         return None, RecordError("INVALID_TYPE", f"sObject type '{kind}' is not supported.")
@@ -360,7 +363,7 @@ def composite_sobjects_view(
 
     _allow(request, "POST", "PATCH", "DELETE")
     if request.method == "DELETE":
-        items: list[Any] = [{"Id": i} for i in request.GET.get("ids", "").split(",") if i]
+        items: list[Any] = [i for i in request.GET.get("ids", "").split(",") if i]
         all_or_none = request.GET.get("allOrNone", "false").lower() == "true"
     else:
         body = json_body(request)
@@ -375,11 +378,8 @@ def composite_sobjects_view(
             "EXCEEDED_ID_LIMIT",
             f"record limit reached. cannot submit more than {MAX_COMPOSITE} records into this call",
         )
-    if any(
-        isinstance(i, dict) and (i.get("attributes") or {}).get("type") == IER
-        for i in items
-        if isinstance(i.get("attributes") if isinstance(i, dict) else None, dict)
-    ):
+    if any(_record_type(item) == IER or str(item).startswith(INDIVIDUAL_EMAIL_RESULT_PREFIX)
+           for item in items):  # fmt: skip
         set_family(request, "bulk")
     results: list[tuple[str | None, RecordError | None]] = []
     try:
@@ -403,10 +403,7 @@ def composite_sobjects_view(
     ])  # fmt: skip
 
 
-def _delete_one(
-    principal: ApiPrincipal, item: dict[str, Any]
-) -> tuple[str | None, RecordError | None]:
-    record_id = str(item["Id"])
+def _delete_one(principal: ApiPrincipal, record_id: str) -> tuple[str | None, RecordError | None]:
     sobject = next((o for o in REGISTRY.all() if record_id.startswith(o.key_prefix)), None)
     if sobject is None:
         return None, RecordError("MALFORMED_ID", f"malformed id {record_id}")

@@ -196,3 +196,12 @@ def test_unsupported_version_is_not_found(api: Api) -> None:
     response = api.client.get("/services/data/v12.0/limits", headers=api.headers)
 
     assert response.status_code == 404
+
+
+def test_composite_delete(api: Api) -> None:
+    ids = [api.post("/sobjects/Contact", {"LastName": f"D{i}"}).json()["id"] for i in range(2)]
+
+    body = api.delete(f"/composite/sobjects?ids={','.join(ids)}&allOrNone=true").json()
+
+    assert [r["success"] for r in body] == [True, True]
+    assert Contact.objects.filter(is_deleted=False).count() == 0
