@@ -33,7 +33,7 @@ COLUMNS = "id, first_name, last_name, email, account_id, created_date"
 VERSION = "59.0"
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
-SETUP = r'''
+SETUP = r"""
 import datetime as dt, hashlib, json, secrets
 from django.utils import timezone
 from tandem.crm.connectedapps.services import connected_app_create
@@ -54,9 +54,9 @@ AccessToken.objects.create(user=user, application=app, token="",
     token_checksum=hashlib.sha256(raw.encode()).hexdigest(),
     expires=timezone.now() + dt.timedelta(hours=6), scope="api")
 print(json.dumps({"org": org.id, "user": user.id, "token": raw}))
-'''
+"""
 
-METERING = r'''
+METERING = r"""
 import json, time
 from tandem.crm.api.auth import ApiPrincipal
 from tandem.crm.api.metering import api_usage_record, api_usage_used
@@ -71,7 +71,7 @@ for _ in range(N):
     api_usage_used(org=org)
     api_usage_record(principal=principal, counts=True)
 print(json.dumps({"per_request_us": (time.perf_counter() - start) / N * 1e6}))
-'''
+"""
 
 
 def _checksum(id15: str) -> str:
@@ -116,13 +116,17 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
     now = dt.datetime.now(dt.UTC)
     accounts = [_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
     with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy("COPY crm_records_account (id, org_id, owner_id, created_date, "
-                      "last_modified_date, system_modstamp, is_deleted, name) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY crm_records_account (id, org_id, owner_id, created_date, "
+            "last_modified_date, system_modstamp, is_deleted, name) FROM STDIN"
+        ) as copy:
             for account_id in accounts:
                 copy.write_row((account_id, org_id, user_id, now, now, now, False, "Account"))
-        with cur.copy("COPY crm_records_contact (id, org_id, owner_id, created_date, "
-                      "last_modified_date, system_modstamp, is_deleted, first_name, last_name, "
-                      "name, email, has_opted_out_of_email, account_id) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY crm_records_contact (id, org_id, owner_id, created_date, "
+            "last_modified_date, system_modstamp, is_deleted, first_name, last_name, "
+            "name, email, has_opted_out_of_email, account_id) FROM STDIN"
+        ) as copy:
             for n in range(CONTACTS):
                 first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
                 copy.write_row((_id("003", rng), org_id, user_id, now, now, now, False, first,
@@ -217,12 +221,14 @@ def run() -> str:
         script = METERING.replace("ORG", repr(ids["org"])).replace("USER", repr(ids["user"]))
         metering = json.loads(_crm(env, "shell", "-c", script).strip().splitlines()[-1])
     api_rate, floor_rate = api_count / api_seconds, floor_count / floor_seconds
+    load = os.getloadavg()[1]
     return "\n".join([
         "## bench/api — query + queryMore walk over the REST API",
         "",
         f"PostgreSQL, {CONTACTS:,} contacts in one org (loaded by COPY in {load_seconds:.0f} s), "
         f"`{SOQL}`, 2,000 records a batch, one gunicorn worker, client httpx parsing every "
-        f"batch; {os.cpu_count()} cores shared by server, client and PostgreSQL.",
+        f"batch; {os.cpu_count()} cores shared by server, client and PostgreSQL (5-minute load "
+        f"average {load:.1f} at the end: other work on the machine slows both rows alike).",
         "",
         "| path | records | seconds | records/s |",
         "|---|---:|---:|---:|",
