@@ -190,7 +190,7 @@ def _floor(url: str, org_id: str) -> tuple[int, float]:
     start = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor(name="floor") as cur:
         cur.itersize = 2000
-        cur.execute(f"SELECT {COLUMNS} FROM crm_records_contact "  # noqa: S608
+        cur.execute(f"SELECT {COLUMNS} FROM crm_records_contact "
                     "WHERE org_id = %s AND NOT is_deleted ORDER BY id", (org_id,))  # fmt: skip
         while rows := cur.fetchmany(2000):
             records = [
