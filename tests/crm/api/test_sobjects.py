@@ -205,3 +205,11 @@ def test_composite_delete(api: Api) -> None:
 
     assert [r["success"] for r in body] == [True, True]
     assert Contact.objects.filter(is_deleted=False).count() == 0
+
+
+def test_upsert_needs_an_external_id_field(api: Api) -> None:
+    response = api.patch("/sobjects/Contact/LastName/Smith", {"FirstName": "X"})
+
+    assert response.status_code == 404
+    assert response.json()[0]["errorCode"] == "NOT_FOUND"
+    assert Contact.objects.count() == 0
