@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from tandem.crm.api import pgjson
 from tandem.crm.api.auth import ApiPrincipal
 from tandem.crm.api.db import relaxed_commit
 from tandem.crm.api.endpoint import api_endpoint, json_body, json_response, set_family
@@ -85,14 +88,37 @@ def _batch_size(request: HttpRequest) -> int:
     return DEFAULT_BATCH
 
 
-def _query_body(
-    query: BoundQuery, rows: list[tuple[Any, ...]], total: int, version: str, next_url: str | None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"totalSize": total, "done": next_url is None}
+@dataclass(frozen=True)
+class _Batch:
+    """One batch of a query: how many records, the last one's key, the records as JSON text."""
+
+    count: int
+    last_pk: str | None
+    records_json: str
+
+
+def _fetch(
+    query: BoundQuery, queryset: Any, version: str, *, position: int, size: int,
+    after_pk: str | None = None,
+) -> _Batch:  # fmt: skip
+    """A batch, its JSON built by PostgreSQL where available, else in Python."""
+    if pgjson.is_available():
+        found = pgjson.page_json(query, queryset, version=version, position=position, size=size,
+                                 after_pk=after_pk)  # fmt: skip
+        text = "[" + ",".join(record for _, record in found) + "]"
+        return _Batch(len(found), found[-1][0] if found else None, text)
+    rows = page_rows(query, queryset, position=position, size=size, after_pk=after_pk,
+                     text_datetimes=True)  # fmt: skip
+    records = json.dumps(query_records(query, rows, version))
+    return _Batch(len(rows), rows[-1][0] if rows else None, records)
+
+
+def _query_response(batch: _Batch, total: int, next_url: str | None) -> HttpResponse:
+    head: dict[str, Any] = {"totalSize": total, "done": next_url is None}
     if next_url:
-        body["nextRecordsUrl"] = next_url
-    body["records"] = query_records(query, rows, version)
-    return body
+        head["nextRecordsUrl"] = next_url
+    text = json.dumps(head)[:-1] + ', "records": ' + batch.records_json + "}"
+    return HttpResponse(text, content_type="application/json")
 
 
 def _query(
@@ -110,16 +136,16 @@ def _query(
     if query.is_count:
         return json_response({"totalSize": total, "done": True, "records": []})
     batch = _batch_size(request)
-    rows = page_rows(query, queryset, position=0, size=batch, text_datetimes=True)
+    found = _fetch(query, queryset, version, position=0, size=batch)
     next_url = None
-    if len(rows) < total and rows:
+    if found.count < total and found.last_pk:
         locator = QueryLocator.objects.create(
             org=principal.org, user=principal.user, soql=text, include_deleted=include_deleted,
             batch_size=batch, total_size=total, expires_at=timezone.now() + LOCATOR_LIFETIME,
-            cursor_position=len(rows), cursor_pk=rows[-1][0],
+            cursor_position=found.count, cursor_pk=found.last_pk,
         )  # fmt: skip
-        next_url = f"/services/data/v{version}/query/{locator.id}-{len(rows)}"
-    return json_response(_query_body(query, rows, total, version, next_url))
+        next_url = f"/services/data/v{version}/query/{locator.id}-{found.count}"
+    return _query_response(found, total, next_url)
 
 
 @api_endpoint
@@ -155,18 +181,17 @@ def query_more_view(
         org=principal.org, sobject=query.sobject, include_deleted=found.include_deleted
     )
     after = found.cursor_pk if position == found.cursor_position and found.cursor_pk else None
-    rows = page_rows(query, queryset, position=position, size=found.batch_size, after_pk=after,
-                     text_datetimes=True)  # fmt: skip
-    end = position + len(rows)
+    batch = _fetch(query, queryset, version, position=position, size=found.batch_size,
+                   after_pk=after)  # fmt: skip
+    end = position + batch.count
     next_url = None
-    if rows and end < found.total_size:
+    if batch.last_pk and end < found.total_size:
         with relaxed_commit():
             QueryLocator.objects.filter(pk=found.pk).update(
-                cursor_position=end, cursor_pk=rows[-1][0],
-                expires_at=now + LOCATOR_LIFETIME,
-            )  # fmt: skip
+                cursor_position=end, cursor_pk=batch.last_pk, expires_at=now + LOCATOR_LIFETIME
+            )
         next_url = f"/services/data/v{version}/query/{found.pk}-{end}"
-    return json_response(_query_body(query, rows, found.total_size, version, next_url))
+    return _query_response(batch, found.total_size, next_url)
 
 
 # --- sobjects --------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ def condition_q(condition: BoundCondition, model: type[Model]) -> Q:
     return _parent(condition, model)
 
 
-def _path(field: BoundField) -> str:
+def field_path(field: BoundField) -> str:
     if field.relationship is None:
         return field.field.orm
     return f"{field.relationship.orm}__{field.field.orm}"
@@ -143,7 +143,7 @@ def filtered(query: BoundQuery, queryset: QuerySet[Any]) -> QuerySet[Any]:
         queryset = queryset.filter(condition_q(query.where, queryset.model))
     ordering: list[Any] = []
     for order in query.order_by:
-        path = _path(order.field)
+        path = field_path(order.field)
         column = Lower(path) if order.field.is_text else F(path)
         if order.descending:
             ordering.append(column.desc(nulls_first=order.nulls_first or None,
@@ -166,7 +166,7 @@ def selected_paths(query: BoundQuery) -> list[str]:
     for field in query.fields:
         if field.relationship is not None and field.relationship.orm not in paths:
             paths.append(field.relationship.orm)
-        paths.append(_path(field))
+        paths.append(field_path(field))
     return paths
 
 
@@ -177,7 +177,7 @@ def records(rows: Iterator[Sequence[Any]], query: BoundQuery) -> Iterator[dict[s
     plan = []
     for field in query.fields:
         rel = field.relationship
-        plan.append((field.key, index[_path(field)], index[rel.orm] if rel else None))
+        plan.append((field.key, index[field_path(field)], index[rel.orm] if rel else None))
     for row in rows:
         record: dict[str, Any] = {"__pk__": row[0]}
         for key, position, fk_position in plan:
@@ -211,7 +211,7 @@ class SalesforceDateTime(Func):
 def _formatted(query: BoundQuery) -> dict[str, Any]:
     """Annotations that select each dateTime field already formatted, keyed by its path."""
     return {
-        _path(f): SalesforceDateTime(_path(f))
+        field_path(f): SalesforceDateTime(field_path(f))
         for f in query.fields
         if f.field.type == FieldType.DATETIME
     }
@@ -250,19 +250,34 @@ def page_rows(
     is found by key rather than by OFFSET, so walking a million rows stays linear. With
     `text_datetimes`, dateTime fields come back as Salesforce's JSON text.
     """
+    paths = selected_paths(query)
+    annotations: dict[str, Any] = {}
+    if text_datetimes:
+        annotations = {formatted_name(p): e for p, e in _formatted(query).items()}
+        paths = [formatted_name(p) if formatted_name(p) in annotations else p for p in paths]
+    window = query_window(query, queryset, position=position, size=size, after_pk=after_pk,
+                          annotations=annotations)  # fmt: skip
+    return [] if window is None else list(window.values_list(*paths))
+
+
+def query_window(
+    query: BoundQuery,
+    queryset: QuerySet[Any],
+    *,
+    position: int,
+    size: int,
+    after_pk: Any = None,
+    annotations: dict[str, Any] | None = None,
+) -> QuerySet[Any] | None:
+    """The sliced queryset of records `position` … `position + size` (None when empty)."""
     if query.limit is not None:
         size = max(min(size, query.limit - position), 0)
     if size == 0:
-        return []
+        return None
     ordered = filtered(query, queryset)
-    paths = selected_paths(query)
-    if text_datetimes:
-        annotations = {formatted_name(p): e for p, e in _formatted(query).items()}
+    if annotations:
         ordered = ordered.annotate(**annotations)
-        paths = [formatted_name(p) if formatted_name(p) in annotations else p for p in paths]
     if after_pk is not None and not query.order_by:
-        window = ordered.filter(pk__gt=after_pk)[:size]
-    else:
-        start = (query.offset or 0) + position
-        window = ordered[start : start + size]
-    return list(window.values_list(*paths))
+        return ordered.filter(pk__gt=after_pk)[:size]
+    start = (query.offset or 0) + position
+    return ordered[start : start + size]
