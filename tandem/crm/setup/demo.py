@@ -8,7 +8,7 @@ from django.db import transaction
 
 from tandem.crm.orgs.domains import crm_base_url, org_instance_url, org_login_url
 from tandem.crm.orgs.models import Org
-from tandem.crm.orgs.services import org_create
+from tandem.crm.orgs.services import org_create, org_settings_update
 from tandem.crm.users.models import Profile, ProfileName, User
 from tandem.crm.users.services import security_token_reset, user_create
 
@@ -46,8 +46,8 @@ def _demo_org() -> Org:
     if org is None:
         org = org_create(name=DEMO_ORG_NAME, my_domain=DEMO_MY_DOMAIN)
         # Connect starts on legacy authentication, which logs in with the password flow.
-        org.allow_username_password_flows = True
-        org.save(update_fields=["allow_username_password_flows"])
+        org_settings_update(actor=None, org=org, section="OAuth and OpenID Connect Settings",
+                            changes={"allow_username_password_flows": True})  # fmt: skip
     return org
 
 

@@ -12,3 +12,4 @@ class UsersConfig(AppConfig):
         register("Users", "crm_users:user_list", "Users")
         register("Profiles", "crm_users:profile_list", "Users")
         register("Login History", "crm_users:login_history", "Identity")
+        register("Session Management", "crm_users:session_management", "Security")

@@ -70,12 +70,11 @@ class LoginHoursForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.day_errors: dict[int, list[str]] = {}
         for index, day in enumerate(WEEKDAYS):
-            self.fields[f"start_{index}"] = forms.ChoiceField(
-                label=f"{day} Start", choices=HOUR_CHOICES, required=False
-            )
-            self.fields[f"end_{index}"] = forms.ChoiceField(
-                label=f"{day} End", choices=HOUR_CHOICES, required=False
-            )
+            for part in ("Start", "End"):
+                self.fields[f"{part.lower()}_{index}"] = forms.ChoiceField(
+                    label=f"{day} {part}", choices=HOUR_CHOICES, required=False,
+                    widget=forms.Select(attrs={"aria-label": f"{day} {part}"}),
+                )  # fmt: skip
 
     def day_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField, list[str]]]:
         rows = []

@@ -1,4 +1,5 @@
-"""Enforce CRM session rules on every request: revoked, expired or foreign sessions end."""
+"""Enforce CRM session rules on every request: revoked, expired or foreign sessions end, and,
+when the org enforces login IP ranges on every request, sessions from outside them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
 from tandem.crm.users.models import User
+from tandem.crm.users.policies import client_ip, user_ip_allowed
 from tandem.crm.users.sessions import user_session_check
 
 
@@ -27,4 +29,8 @@ class CrmSessionMiddleware:
         host_org = getattr(request, "crm_org", None)
         if host_org is not None and host_org.id != user.org_id:
             return False
-        return user_session_check(request=request, user=user)
+        if not user_session_check(request=request, user=user):
+            return False
+        if user.org.enforce_ip_ranges_every_request:
+            return user_ip_allowed(user=user, ip=client_ip(request))
+        return True

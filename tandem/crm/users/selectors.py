@@ -56,3 +56,13 @@ def user_session_get_for_actor(*, actor: User, id: int) -> UserSession:
     if session is None:
         raise Http404("No such session.")
     return session
+
+
+def org_session_list(*, actor: User) -> QuerySet[UserSession]:
+    """Every open session in the actor's org (Session Management)."""
+    return UserSession.objects.filter(user__org_id=actor.org_id).select_related("user")
+
+
+def own_session_list(*, user: User) -> QuerySet[UserSession]:
+    """The user's own open sessions."""
+    return UserSession.objects.filter(user=user)

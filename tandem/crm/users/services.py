@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import string
 from dataclasses import dataclass
@@ -57,11 +58,19 @@ def login_history_record(
         user=user,
         username=username[:80],
         login_time=at or timezone.now(),
-        source_ip=source_ip or None,
+        source_ip=_ip_or_none(source_ip),
         login_type=login_type,
         application=application[:120],
         status=status,
     )
+
+
+def _ip_or_none(value: str | None) -> str | None:
+    """A storable address, or None for anything that is not one (never a database error)."""
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
 def _token_hash(token: str) -> str:
@@ -111,6 +120,11 @@ def _find_user(username: str, org: Org | None) -> User | None:
     if org is not None:
         rows = rows.filter(org=org)
     return rows.first()
+
+
+def _locked(user: User) -> User:
+    rows = User.objects.select_for_update(of=("self",)).select_related("org", "profile")
+    return rows.get(pk=user.pk)
 
 
 def _check_secret(user: User, secret: str, *, api: bool, trusted: bool) -> tuple[bool, bool]:
@@ -189,6 +203,8 @@ def user_authenticate_password(
         status = LoginStatus.RATE_EXCEEDED if login_throttled(ip) else LoginStatus.INVALID_PASSWORD
         return LoginResult(user=None, status=status, history=None)
     with transaction.atomic():
+        # Lock the row so that concurrent failures are all counted towards the lockout.
+        user = _locked(user)
         if login_throttled(ip):
             status = LoginStatus.RATE_EXCEEDED
         else:
@@ -380,3 +396,33 @@ def profile_login_hours_set(
             org=profile.org, actor=actor, action="profile.login_hours_changed",
             section="Profiles", target=profile.name, old=old, new=new,
         )  # fmt: skip
+
+
+@transaction.atomic
+def user_unlock(*, actor: User, user: User) -> None:
+    """Lift a lockout now (Setup → Users → Unlock); audited."""
+    if user.org_id != actor.org_id:
+        raise UserInvalidError({"user": ["No such user in this org."]})
+    old = {"locked_until": user.locked_until.isoformat() if user.locked_until else None,
+           "failed_login_count": user.failed_login_count}  # fmt: skip
+    user.locked_until, user.failed_login_count = None, 0
+    user.save(update_fields=["locked_until", "failed_login_count"])
+    setup_audit_record(
+        org=user.org, actor=actor, action="user.unlocked", section="Users",
+        target=user.username, old=old, new={"locked_until": None, "failed_login_count": 0},
+    )  # fmt: skip
+
+
+@transaction.atomic
+def user_password_reset(*, actor: User | None, user: User) -> str:
+    """Give the user a new generated password, returned once (the audit row never holds it)."""
+    if actor is not None and user.org_id != actor.org_id:
+        raise UserInvalidError({"user": ["No such user in this org."]})
+    password = generate_password()
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    setup_audit_record(
+        org=user.org, actor=actor, action="user.password_reset", section="Users",
+        target=user.username,
+    )  # fmt: skip
+    return password

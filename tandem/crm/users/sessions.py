@@ -91,3 +91,14 @@ def user_session_end(*, actor: User, session: UserSession) -> None:
         target=user.username, old={"created_at": session.created_at.isoformat(),
                                    "source_ip": session.source_ip},
     )  # fmt: skip
+
+
+def current_session_hash(request: HttpRequest) -> str:
+    """The hash under which this request's session is recorded."""
+    return session_key_hash(request.session.session_key or "")
+
+
+def user_session_end_own(*, user: User, session_id: int) -> bool:
+    """End one of the user's own sessions (e.g. a forgotten browser); False if not theirs."""
+    deleted, _ = UserSession.objects.filter(id=session_id, user=user).delete()
+    return deleted > 0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -13,10 +16,12 @@ from django.views.decorators.http import require_POST
 from tandem.crm.setup.access import setup_actor, setup_required
 from tandem.crm.users.errors import UserInvalidError
 from tandem.crm.users.forms import IpRangeForm, LoginForm, LoginHoursForm, UserEditForm, UserNewForm
-from tandem.crm.users.models import LoginStatus, ProfileLoginHours
+from tandem.crm.users.models import LoginStatus, Profile, ProfileLoginHours, User
 from tandem.crm.users.policies import client_ip
 from tandem.crm.users.selectors import (
     login_history_list,
+    org_session_list,
+    own_session_list,
     profile_get_for_actor,
     profile_list,
     user_get_for_actor,
@@ -33,9 +38,17 @@ from tandem.crm.users.services import (
     security_token_reset,
     user_authenticate_password,
     user_create,
+    user_password_reset,
+    user_unlock,
     user_update,
 )
-from tandem.crm.users.sessions import user_session_end, user_session_end_current, user_session_start
+from tandem.crm.users.sessions import (
+    current_session_hash,
+    user_session_end,
+    user_session_end_current,
+    user_session_end_own,
+    user_session_start,
+)
 
 GENERIC_LOGIN_ERROR = (
     "Please check your username and password. If you still can't log in, "
@@ -84,7 +97,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     """Log Out (POST); GET shows the button, so a link can lead here."""
     if request.method == "POST":
         user_session_end_current(request=request)
-        return redirect(f"{settings.LOGIN_URL}?next={_next_url(request)}")
+        return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': _next_url(request)})}")
     return render(request, "crm/logout.html", {"next": _next_url(request)})
 
 
@@ -150,13 +163,56 @@ def user_security_token_reset(request: HttpRequest, id: str) -> HttpResponse:
 
 @require_POST
 @setup_required
+def user_unlock_view(request: HttpRequest, id: str) -> HttpResponse:
+    """Unlock a user locked out by failed logins."""
+    actor = setup_actor(request)
+    user_unlock(actor=actor, user=user_get_for_actor(actor=actor, id=id))
+    return redirect("crm_users:user_detail", id=id)
+
+
+@require_POST
+@setup_required
+def user_password_reset_view(request: HttpRequest, id: str) -> HttpResponse:
+    """Reset Password: a generated password, shown once."""
+    actor = setup_actor(request)
+    user = user_get_for_actor(actor=actor, id=id)
+    password = user_password_reset(actor=actor, user=user)
+    return render(request, "crm/users/password.html", {"subject": user, "password": password})
+
+
+@require_POST
+@setup_required
 def user_session_end_view(request: HttpRequest, id: int) -> HttpResponse:
-    """End one session of a user of the org."""
+    """End one session of a user of the org; back to where the button was."""
     actor = setup_actor(request)
     session = user_session_get_for_actor(actor=actor, id=id)
     user_id = session.user_id
     user_session_end(actor=actor, session=session)
+    if request.POST.get("back") == "session_management":
+        return redirect("crm_users:session_management")
     return redirect("crm_users:user_detail", id=user_id)
+
+
+@setup_required
+def session_management(request: HttpRequest) -> HttpResponse:
+    """Session Management: every open session in the org."""
+    sessions = org_session_list(actor=setup_actor(request))
+    context = {"sessions": sessions, "current": current_session_hash(request)}
+    return render(request, "crm/users/session_management.html", context)
+
+
+@login_required
+def my_sessions(request: HttpRequest) -> HttpResponse:
+    """My Sessions: the user's own browsers; end any that should not stay logged in."""
+    user = request.user
+    assert isinstance(user, User)
+    if request.method == "POST":
+        raw = request.POST.get("session", "")
+        user_session_end_own(user=user, session_id=int(raw) if raw.isdigit() else 0)
+        return redirect("crm_users:my_sessions")
+    sessions = own_session_list(user=user)
+    context = {"sessions": sessions, "current": current_session_hash(request)}
+    return render(request, "crm/users/my_sessions.html", context)
 
 
 @setup_required
@@ -174,9 +230,47 @@ def _hours_initial(rows: list[ProfileLoginHours]) -> dict[str, str]:
     return initial
 
 
+def _add_range(actor: User, profile: Profile, form: IpRangeForm) -> bool:
+    """Add the form's range; False (errors on the form) when refused."""
+    if not form.is_valid():
+        return False
+    try:
+        profile_login_ip_range_add(actor=actor, profile=profile, **form.cleaned_data)
+    except UserInvalidError as exc:
+        form.add_service_errors(exc.errors)
+        return False
+    return True
+
+
+def _delete_range(actor: User, profile: Profile, raw_id: str) -> bool:
+    """Delete one of the profile's ranges (an unknown id changes nothing); always done."""
+    row = profile.login_ip_ranges.filter(id=int(raw_id) if raw_id.isdigit() else 0).first()
+    if row is not None:
+        profile_login_ip_range_delete(actor=actor, row=row)
+    return True
+
+
+def _set_hours(actor: User, profile: Profile, form: LoginHoursForm, *, clear: bool) -> bool:
+    """Save (or clear) the login hours; False (errors on the form) when refused."""
+    if clear:
+        hours: dict[int, tuple[int, int] | None] = dict.fromkeys(range(7))
+    elif form.is_valid():
+        hours = form.hours()
+    else:
+        return False
+    if form.day_errors:
+        return False
+    try:
+        profile_login_hours_set(actor=actor, profile=profile, hours=hours)
+    except UserInvalidError as exc:
+        form.add_service_errors(exc.errors)
+        return False
+    return True
+
+
 @setup_required
 def profile_detail(request: HttpRequest, id: str) -> HttpResponse:
-    """One profile: Login IP Ranges (add, delete) and Login Hours (edit)."""
+    """One profile: Login IP Ranges (add, delete) and Login Hours (edit, clear)."""
     actor = setup_actor(request)
     profile = profile_get_for_actor(actor=actor, id=id)
     action = request.POST.get("action") if request.method == "POST" else None
@@ -185,31 +279,15 @@ def profile_detail(request: HttpRequest, id: str) -> HttpResponse:
         request.POST if action == "set_hours" else None,
         initial=_hours_initial(list(profile.login_hours.all())),
     )
-    if action == "add_range" and range_form.is_valid():
-        try:
-            profile_login_ip_range_add(actor=actor, profile=profile, **range_form.cleaned_data)
-        except UserInvalidError as exc:
-            range_form.add_service_errors(exc.errors)
-        else:
-            return redirect("crm_users:profile_detail", id=profile.id)
-    if action == "delete_range":
-        row = profile.login_ip_ranges.filter(id=request.POST.get("range", "0") or 0).first()
-        if row is not None:
-            profile_login_ip_range_delete(actor=actor, row=row)
+    handlers = {
+        "add_range": lambda: _add_range(actor, profile, range_form),
+        "delete_range": lambda: _delete_range(actor, profile, request.POST.get("range", "")),
+        "set_hours": lambda: _set_hours(actor, profile, hours_form, clear=False),
+        "clear_hours": lambda: _set_hours(actor, profile, hours_form, clear=True),
+    }
+    handler = handlers.get(action or "")
+    if handler is not None and handler():
         return redirect("crm_users:profile_detail", id=profile.id)
-    if action in ("set_hours", "clear_hours") and (
-        action == "clear_hours" or hours_form.is_valid()
-    ):
-        hours: dict[int, tuple[int, int] | None] = (
-            dict.fromkeys(range(7)) if action == "clear_hours" else hours_form.hours()
-        )
-        if not hours_form.day_errors:
-            try:
-                profile_login_hours_set(actor=actor, profile=profile, hours=hours)
-            except UserInvalidError as exc:
-                hours_form.add_service_errors(exc.errors)
-            else:
-                return redirect("crm_users:profile_detail", id=profile.id)
     context = {"profile": profile, "range_form": range_form, "hours_form": hours_form,
                "ranges": profile.login_ip_ranges.all()}  # fmt: skip
     return render(request, "crm/users/profile_detail.html", context)

@@ -9,8 +9,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from django.db import close_old_connections
-
 from tandem.engagement.sends.claims import (
     BatchVerdict,
     ClaimedBatch,
@@ -65,8 +63,9 @@ def send_deliver(*, send_id: int, config: DeliveryConfig | None = None) -> LoopR
     finally:
         loop.run_until_complete(pool.close())
         loop.close()
+    # No close_old_connections() here: Celery's Django fixup closes stale connections around
+    # every task, and inside a caller's transaction (tests on PostgreSQL) it would close it.
     finish = send_finish_if_done(send_id=send_id)
-    close_old_connections()
     return LoopReport(batches, messages, finish)
 
 

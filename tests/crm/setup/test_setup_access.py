@@ -40,6 +40,7 @@ ORG_WIDE_PAGES = [
     "crm_users:user_new",
     "crm_users:profile_list",
     "crm_users:login_history",
+    "crm_users:session_management",
     "crm_permissions:permission_set_list",
     "crm_permissions:permission_set_new",
 ]
@@ -52,6 +53,8 @@ RECORD_PAGES = [
 ]
 RECORD_POSTS = [
     ("crm_users:user_security_token_reset", "user"),
+    ("crm_users:user_password_reset", "user"),
+    ("crm_users:user_unlock", "user"),
     ("crm_users:user_session_end", "session"),
 ]
 
@@ -118,7 +121,7 @@ def test_other_orgs_admin_cannot_change_this_orgs_records(
     records: dict[str, str], outsider: User, marketer: User
 ) -> None:
     client = logged_in(outsider)
-    token_hash = marketer.security_token_hash
+    token_hash, password_hash = marketer.security_token_hash, marketer.password
 
     for name, kind in RECORD_POSTS:
         assert client.post(url_of(name, records, kind)).status_code == 404, name
@@ -127,6 +130,7 @@ def test_other_orgs_admin_cannot_change_this_orgs_records(
 
     marketer.refresh_from_db()
     assert marketer.security_token_hash == token_hash
+    assert marketer.password == password_hash
     assert UserSession.objects.filter(id=records["session"]).exists()
     assert PermissionSetAssignment.objects.filter(user=marketer).count() == 1
 

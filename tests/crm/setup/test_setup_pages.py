@@ -248,3 +248,27 @@ def test_oauth_settings_switch_username_password_flows(client_admin: Client, org
     assert org.allow_username_password_flows
     audit = SetupAuditTrail.objects.get(action="org.settings_changed")
     assert audit.new_value == {"allow_username_password_flows": True}
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data"),
+    [
+        ("crm_users:profile_detail", {"action": "delete_range", "range": "abc"}),
+        ("crm_users:profile_detail", {"action": "nonsense"}),
+        ("crm_orgs:network_access", {"action": "delete", "range": "abc"}),
+    ],
+)
+def test_garbage_posts_change_nothing_and_never_500(
+    client_admin: Client, org: Org, url_name: str, data: dict[str, str]
+) -> None:
+    profile = Profile.objects.get(org=org, name="Standard User")
+    ProfileLoginIpRange.objects.create(profile=profile, start_address="10.0.0.1",
+                                       end_address="10.0.0.2")  # fmt: skip
+    args = [profile.id] if url_name == "crm_users:profile_detail" else []
+    audit_before = SetupAuditTrail.objects.count()
+
+    response = client_admin.post(reverse(url_name, args=args), data)
+
+    assert response.status_code in (200, 302, 404)
+    assert ProfileLoginIpRange.objects.count() == 1
+    assert SetupAuditTrail.objects.count() == audit_before

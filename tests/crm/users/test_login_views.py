@@ -155,3 +155,32 @@ def test_session_of_another_org_is_refused_on_a_my_domain_host(outsider: User, o
     response = client.get("/", HTTP_HOST="acme.my.localhost")
 
     assert not response.context["user"].is_authenticated
+
+
+def test_ip_ranges_on_every_request_end_a_session_that_moves_away(
+    standard_user: User, org: Org
+) -> None:
+    ProfileLoginIpRange.objects.create(
+        profile=standard_user.profile, start_address="203.0.113.0", end_address="203.0.113.255"
+    )
+    client = Client()
+    post_login(client, standard_user.username)
+
+    stays = client.get("/", REMOTE_ADDR="203.0.113.8").context["user"]
+    moved_without_enforcement = client.get("/", REMOTE_ADDR="198.51.100.1").context["user"]
+    org.enforce_ip_ranges_every_request = True
+    org.save()
+    moved_with_enforcement = client.get("/", REMOTE_ADDR="198.51.100.1").context["user"]
+
+    assert stays == standard_user
+    assert moved_without_enforcement == standard_user
+    assert not moved_with_enforcement.is_authenticated
+
+
+def test_logout_returns_to_the_login_page_with_its_next_url(standard_user: User) -> None:
+    client = Client()
+    post_login(client, standard_user.username)
+
+    response = client.post("/logout/", {"next": "/setup/?a=1&b=2"})
+
+    assert response["Location"] == "/login/?next=%2Fsetup%2F%3Fa%3D1%26b%3D2"

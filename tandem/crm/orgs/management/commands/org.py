@@ -8,7 +8,7 @@ from django.core.management.base import CommandParser
 
 from tandem.crm.orgs.domains import org_instance_url, org_login_url
 from tandem.crm.orgs.errors import OrgInvalidError
-from tandem.crm.orgs.services import org_create
+from tandem.crm.orgs.services import org_create, org_settings_update
 from tandem.crm.setup.cli import SubcommandCommand, field_errors_text, usage_error
 
 
@@ -32,8 +32,8 @@ class Command(SubcommandCommand):
         except OrgInvalidError as exc:
             raise usage_error(field_errors_text(exc.errors)) from None
         if options["allow_username_password_flows"]:
-            org.allow_username_password_flows = True
-            org.save(update_fields=["allow_username_password_flows"])
+            org_settings_update(actor=None, org=org, section="OAuth and OpenID Connect Settings",
+                                changes={"allow_username_password_flows": True})  # fmt: skip
         return {
             "org_id": org.id,
             "name": org.name,
