@@ -16,6 +16,7 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 BENCHMARKS = {
     "sends": "bench.sends",
     "oauth": "bench.oauth",
+    "api": "bench.api",
 }
 
 
