@@ -399,11 +399,16 @@ def upgrade_callback(
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the connection: {exc.message} ({exc.code}).") from exc
     _usage_record(connection.account_id, identity.username)
-    return _identity_check(actor, connection, identity)
+    connection, refusal = _identity_check(actor, connection, identity)
+    if refusal is not None:
+        raise refusal  # raised after commit: the mismatch and its audit row are kept
+    return connection
 
 
 @transaction.atomic
-def _identity_check(actor: User, connection: CrmConnection, identity: CrmIdentity) -> CrmConnection:
+def _identity_check(
+    actor: User, connection: CrmConnection, identity: CrmIdentity
+) -> tuple[CrmConnection, UpgradeIdentityError | None]:
     connection = CrmConnection.objects.select_for_update().get(pk=connection.pk)
     connection.pending_oauth_state = ""
     connection.pending_verifier = ""
@@ -418,7 +423,7 @@ def _identity_check(actor: User, connection: CrmConnection, identity: CrmIdentit
             {"org_id": connection.org_id},
             seen,
         )
-        raise UpgradeIdentityError(
+        return connection, UpgradeIdentityError(
             f"The CRM connected org {identity.org_id} as {identity.username}, but this account "
             f"is connected to org {connection.org_id}. Log in to the right org and try again.",
             can_accept=False,
@@ -426,7 +431,7 @@ def _identity_check(actor: User, connection: CrmConnection, identity: CrmIdentit
     if identity.user_id != connection.system_user_id:
         connection.pending_identity = seen
         connection.save()
-        raise UpgradeIdentityError(
+        return connection, UpgradeIdentityError(
             f"The CRM connected {identity.username}, not the system user "
             f"{connection.system_username}. Log in again as the system user, or accept "
             f"{identity.username} as the new system user.",
@@ -435,7 +440,7 @@ def _identity_check(actor: User, connection: CrmConnection, identity: CrmIdentit
     connection.verified_identity = seen
     connection.save()
     _audit(connection, actor, "connect.upgrade_identity_verified", identity.username, None, seen)
-    return connection
+    return connection, None
 
 
 @transaction.atomic
