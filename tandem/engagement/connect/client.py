@@ -190,7 +190,10 @@ class HttpCrmClient:
             "exp": now + ASSERTION_SECONDS,
             "jti": uuid.uuid4().hex,
         }
-        assertion = jwt.encode(claims, self.private_key, algorithm="RS256")
+        try:
+            assertion = jwt.encode(claims, self.private_key, algorithm="RS256")
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise CrmError("not_configured", "Connect's private key cannot be read") from exc
         return self._token(token_url, {"grant_type": JWT_BEARER, "assertion": assertion})
 
     def code_exchange(

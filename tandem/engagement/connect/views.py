@@ -183,6 +183,7 @@ def callback(request: HttpRequest) -> HttpResponse:
             ),
         )
     except UpgradeIdentityError as error:
+        connection.refresh_from_db()
         return _page(
             request, "mismatch.html", {"connection": connection, "error": error}, status=409
         )

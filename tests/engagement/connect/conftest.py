@@ -18,6 +18,7 @@ from tandem.engagement.connect.client import (
 )
 from tandem.engagement.connect.models import ConnectedUser, CrmConnection
 from tandem.engagement.connect.tokens import tokens_forget
+from tests.engagement.sends import conftest as sends_fixtures
 
 ORG = "00D000000000001AAA"
 NOT_ADMIN_APPROVED = CrmError(
@@ -123,3 +124,7 @@ def legacy(crm: FakeCrm, admin: User, marketer: User, account: Account) -> CrmCo
 
 def mappings(account: Account) -> dict[str, str]:
     return dict(ConnectedUser.objects.filter(account=account).values_list("crm_username", "state"))
+
+
+audience = sends_fixtures.audience
+email = sends_fixtures.email
