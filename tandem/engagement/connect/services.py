@@ -443,6 +443,25 @@ def _identity_check(
     return connection, None
 
 
+def upgrade_verify_by_jwt(*, actor: User, connection: CrmConnection) -> CrmConnection:
+    """The scripted path (no browser): the system user's identity through the JWT bearer flow."""
+    if connection.state != ConnectionState.UPGRADING:
+        raise ConnectStateError("Start the upgrade first.")
+    client = crm_client()
+    try:
+        identity = client.identity(token=_jwt(connection, connection.system_username, client))
+    except CrmError as exc:
+        raise ConnectError(
+            f"The system user {connection.system_username} cannot connect through the "
+            f"Salesforce Marketing Cloud app: {exc.message} ({exc.code})."
+        ) from exc
+    _usage_record(connection.account_id, identity.username)
+    connection, refusal = _identity_check(actor, connection, identity)
+    if refusal is not None:
+        raise refusal
+    return connection
+
+
 @transaction.atomic
 def upgrade_identity_accept(*, actor: User, connection: CrmConnection) -> CrmConnection:
     """The admin accepts the connected CRM user as the new system user."""
