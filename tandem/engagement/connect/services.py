@@ -276,10 +276,29 @@ def connection_token(connection: CrmConnection, username: str | None = None) -> 
             token_url=connection.token_url, username=username, password=secret_decrypt(secret)
         )
     else:
+        _user_usable(connection, username)
         token = _jwt(connection, username, client)
     _usage_record(connection.account_id, username)
     tokens.token_store(connection.account_id, username, token)
     return token
+
+
+def _user_usable(connection: CrmConnection, username: str) -> None:
+    """A mapped user not reconnected yet: auto-connection on this use, within the window."""
+    mapping = ConnectedUser.objects.filter(
+        account_id=connection.account_id, crm_username=username
+    ).first()
+    if mapping is None or mapping.state == UserConnectionState.CONNECTED:
+        return
+    from tandem.engagement.connect.migration import user_auto_connect
+
+    if not user_auto_connect(mapping=mapping):
+        mapping.refresh_from_db()
+        raise ConnectError(
+            f"{username} is not connected through the connected app"
+            + (f": {mapping.last_error_message}" if mapping.last_error_message else "")
+            + ". Within the 14 days they are retried automatically; afterwards, connect by hand."
+        )
 
 
 def _legacy_secret_of(connection: CrmConnection, username: str) -> str:

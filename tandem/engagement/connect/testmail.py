@@ -11,7 +11,6 @@ from tandem.engagement.accounts.models import User
 from tandem.engagement.connect import services
 from tandem.engagement.connect.client import CrmClient, CrmError, CrmIdentity, CrmResult, CrmToken
 from tandem.engagement.connect.errors import ConnectError
-from tandem.engagement.connect.migration import user_auto_connect
 from tandem.engagement.connect.models import ConnectedUser, CrmConnection
 from tandem.engagement.sends.models import Send
 from tandem.engagement.sends.services import send_test
@@ -30,8 +29,6 @@ class TestEmailResult:
 def _recipient(connection: CrmConnection, actor: User) -> CrmIdentity:
     mapping = ConnectedUser.objects.filter(user=actor).first()
     username = mapping.crm_username if mapping else connection.system_username
-    if mapping is not None:
-        user_auto_connect(mapping=mapping)  # auto-connection on next use (the 14-day window)
 
     def who(client: CrmClient, token: CrmToken) -> CrmIdentity:
         return client.identity(token=token)

@@ -9,6 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import User
+from tandem.engagement.connect import services
 from tandem.engagement.connect.migration import auto_connect_sweep, users_migrate
 from tandem.engagement.connect.models import ConnectionState, CrmConnection
 from tandem.engagement.connect.selectors import days_left
@@ -59,3 +60,18 @@ def test_sweep_after_the_window_erases_passwords_and_disconnects(
     assert mappings(upgraded.account)["mark@acme.test"] == "disconnected"
     assert upgraded.legacy_secret == ""
     assert len(crm.calls) == calls_before
+
+
+def test_next_use_reconnects_a_pending_user(upgraded: CrmConnection, crm: FakeCrm) -> None:
+    del crm.jwt_refusals["mark@acme.test"]
+
+    services.connection_token(upgraded, "mark@acme.test")
+
+    assert mappings(upgraded.account)["mark@acme.test"] == "connected"
+
+
+def test_next_use_of_a_still_refused_user_says_why(upgraded: CrmConnection) -> None:
+    with pytest.raises(services.ConnectError, match="not admin approved"):
+        services.connection_token(upgraded, "mark@acme.test")
+
+    assert mappings(upgraded.account)["mark@acme.test"] == "pending"
