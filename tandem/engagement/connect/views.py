@@ -15,7 +15,7 @@ from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import forms, selectors, services
 from tandem.engagement.connect.errors import ConnectError, UpgradeIdentityError
 from tandem.engagement.connect.migration import users_migrate
-from tandem.engagement.connect.models import ConnectionState, CrmConnection
+from tandem.engagement.connect.models import ConnectionState, CrmConnection, MigrationRun
 from tandem.engagement.connect.testmail import connect_test_email_send
 
 INDEX = "engagement_connect:index"
@@ -223,19 +223,9 @@ def complete(request: HttpRequest) -> HttpResponse:
     except ConnectError as error:
         form.add_error(None, error.message)
         return _page(request, "complete.html", context, status=400)
-    run = selectors.crm_connection_get(account=account) and _latest_run(
-        account, form.cleaned_data["migrate_users"]
-    )
-    return redirect(reverse(INDEX) + (f"?run={run}" if run else ""))
-
-
-def _latest_run(account: Account, migrated: bool) -> int | None:
-    from tandem.engagement.connect.models import MigrationRun
-
-    if not migrated:
-        return None
     run = MigrationRun.objects.filter(account=account).first()
-    return run.pk if run else None
+    shown = run.pk if run and form.cleaned_data["migrate_users"] else None
+    return redirect(reverse(INDEX) + (f"?run={shown}" if shown else ""))
 
 
 @administrator_required

@@ -8,6 +8,7 @@ import pytest
 
 from tandem.engagement.accounts.models import AuditEvent, User
 from tandem.engagement.connect import services
+from tandem.engagement.connect.crypto import secret_decrypt
 from tandem.engagement.connect.errors import ConnectStateError, UpgradeIdentityError
 from tandem.engagement.connect.models import ConnectionState, CrmConnection, MigrationRun
 from tests.engagement.connect.conftest import NOT_ADMIN_APPROVED, FakeCrm, mappings
@@ -28,7 +29,8 @@ def _consumer_key(settings: object) -> None:
 def test_legacy_connection_stores_the_password_encrypted(legacy: CrmConnection) -> None:
     assert legacy.state == ConnectionState.LEGACY
     assert legacy.legacy_secret
-    assert "pw" not in legacy.legacy_secret
+    assert "pwTOKEN" not in legacy.legacy_secret
+    assert secret_decrypt(legacy.legacy_secret) == "pwTOKEN"
     assert legacy.my_domain == "acme"
 
 
