@@ -143,6 +143,7 @@ ENGAGEMENT_APPS = [
     "tandem.engagement.data.apps.DataConfig",
     "tandem.engagement.content.apps.ContentConfig",
     "tandem.engagement.sends.apps.SendsConfig",
+    "tandem.engagement.connect.apps.ConnectConfig",
 ]
 ENGAGEMENT_USER_MODEL = "engagement_accounts.User"
 # Content files go through this Django storage backend (default: files under MEDIA_ROOT).
@@ -156,6 +157,11 @@ ENGAGEMENT_CONTENT_STORAGE = {
 # Size caps: a larger upload is refused with a message before it is stored.
 ENGAGEMENT_CONTENT_MAX_BYTES = env_int("TANDEM_CONTENT_MAX_MB", 50, minimum=1) * 1024 * 1024
 ENGAGEMENT_IMPORT_MAX_BYTES = env_int("TANDEM_IMPORT_MAX_MB", 200, minimum=1) * 1024 * 1024
+# Connect: the key that signs its JWT bearer assertions (consumer key: MC_CONSUMER_KEY above),
+# and the keys encrypting legacy CRM passwords at rest (first encrypts; all decrypt).
+CONNECT_PRIVATE_KEY = env_optional("TANDEM_CONNECT_PRIVATE_KEY")  # or ..._PRIVATE_KEY_FILE
+CONNECT_FERNET_KEYS = env_list("TANDEM_CONNECT_FERNET_KEYS", [])
+CONNECT_HTTP_TIMEOUT = env_int("TANDEM_CONNECT_HTTP_TIMEOUT", 15, minimum=1, maximum=300)
 
 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}

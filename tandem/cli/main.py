@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tandem.cli import connect as connect_cli
 from tandem.cli import inbox
 from tandem.cli import send as send_cli
 from tandem.cli.de import app as de_app
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(de_app, name="de")
 app.add_typer(send_cli.app, name="send")
+app.add_typer(connect_cli.app, name="connect")
 console = Console(highlight=False)
 
 # Everything after `tandem crm` / `tandem engagement` goes to Django, --help included.

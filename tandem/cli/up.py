@@ -16,6 +16,7 @@ import httpx
 from rich.console import Console
 
 from tandem.cli.errors import CliError
+from tandem.cli.mc_keys import ensure_mc_keys, mc_env
 from tandem.cli.ports import ensure_free
 from tandem.cli.supervisor import Supervisor
 from tandem.cli.tls import LocalTls, ensure_local_tls
@@ -89,20 +90,30 @@ def web_argv(stack: Stack, port: int, tls: LocalTls | None = None) -> list[str]:
     ]  # fmt: skip
 
 
+def connect_env(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The Marketing Cloud app for Connect: a key pair made once under var/connect/."""
+    if env.get("TANDEM_MC_CONSUMER_KEY"):
+        return {}, {}  # the deployer configured their own
+    return mc_env(ensure_mc_keys(var_dir() / "connect"), env["TANDEM_ENGAGEMENT_URL"])
+
+
 def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) -> None:
     """CRM web, Engagement web, a worker and the inbox."""
     tandem = [sys.executable, "-m", "tandem"]
-    crm_env = {**env, "TANDEM_SERVICE": "crm"}
+    crm_mc, engagement_mc = connect_env(env)
+    crm_env = {**env, **crm_mc, "TANDEM_SERVICE": "crm"}
     if stack.tls:
         crm_env["TANDEM_SECURE_COOKIES"] = "1"
     supervisor.start("crm", web_argv(stack, stack.crm_port, stack.tls), crm_env)
     supervisor.start(
         "engagement",
         web_argv(stack, stack.engagement_port),
-        {**env, "TANDEM_SERVICE": "engagement"},
+        {**env, **engagement_mc, "TANDEM_SERVICE": "engagement"},
     )
     supervisor.start(
-        "worker", [*tandem, "worker", "--concurrency", str(stack.worker_concurrency)], env
+        "worker",
+        [*tandem, "worker", "--concurrency", str(stack.worker_concurrency)],
+        {**env, **engagement_mc},
     )
     supervisor.start(
         "inbox", [*tandem, "inbox", "--host", stack.host, "--port", str(stack.inbox_port)], env

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from tandem.engagement.connect.availability import crm_send_admission
 from tandem.engagement.sends.models import CRM_AUDIENCE_KINDS, Send
 
 CONNECT_UNAVAILABLE = "Marketing Cloud Connect is unavailable during the Connected App upgrade"
@@ -44,5 +45,6 @@ def send_admission(send: Send) -> Admission:
 
 
 def _crm_audience_admission(send: Send) -> Admission:
-    """CRM audiences are not available until Connect exists (a later issue)."""
-    return Admission(Verdict.REFUSE, CONNECT_NOT_CONFIGURED)
+    """Marketing Cloud Connect decides (upgrade or outage: fail, or hold per the account)."""
+    verdict, reason = crm_send_admission(send.account_id)
+    return Admission(Verdict(verdict), reason)

@@ -1,0 +1,258 @@
+"""The one typed door to the CRM: the `CrmClient` protocol and its HTTP implementation.
+
+Only this package talks to the CRM (an import-linter contract keeps it so). Every call has a
+timeout; only transient failures (connection errors, 502/503/504) are retried, with backoff.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import jwt
+from django.conf import settings
+
+API_VERSION = "v62.0"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ASSERTION_SECONDS = 150  # Salesforce refuses an exp more than 3 minutes ahead
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class CrmError(Exception):
+    """The CRM refused or could not be reached; `code` and `message` are what it said."""
+
+    def __init__(self, code: str, message: str, status: int = 0) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass(frozen=True)
+class CrmToken:
+    """An access token and where to use it."""
+
+    access_token: str
+    instance_url: str
+    identity_url: str
+    issued_at: float
+    scope: str = ""
+
+    def __repr__(self) -> str:  # never print the token
+        return f"CrmToken(instance_url={self.instance_url!r}, identity_url={self.identity_url!r})"
+
+
+@dataclass(frozen=True)
+class CrmIdentity:
+    """Who a token speaks for."""
+
+    user_id: str
+    org_id: str
+    username: str
+    email: str
+    display_name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    """The CRM's Sforce-Limit-Info: calls used in the rolling day, of the allocation."""
+
+    used: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class CrmResult:
+    """A REST answer and the usage header that came with it."""
+
+    data: Any
+    usage: ApiUsage | None = field(default=None)
+
+
+class CrmClient(Protocol):
+    """What Connect needs from a CRM."""
+
+    def password_login(self, *, token_url: str, username: str, password: str) -> CrmToken: ...
+    def jwt_login(self, *, token_url: str, audience: str, username: str) -> CrmToken: ...
+    def code_exchange(
+        self, *, token_url: str, code: str, verifier: str, redirect_uri: str
+    ) -> CrmToken: ...
+    def identity(self, *, token: CrmToken) -> CrmIdentity: ...
+    def query(self, *, token: CrmToken, soql: str) -> CrmResult: ...
+    def record_create(
+        self, *, token: CrmToken, sobject: str, fields: dict[str, Any]
+    ) -> CrmResult: ...
+
+
+def _loopback(url: str) -> tuple[str, dict[str, str]]:
+    """RFC 6761: `*.localhost` is the loopback host; connect there, keep the name as Host."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host.endswith(".localhost"):
+        netloc = "127.0.0.1" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc}
+    return url, {}
+
+
+def usage_from(headers: httpx.Headers) -> ApiUsage | None:
+    """Parse `Sforce-Limit-Info: api-usage=18/5000`."""
+    match = LIMIT_INFO.search(headers.get("sforce-limit-info", ""))
+    return ApiUsage(int(match.group(1)), int(match.group(2))) if match else None
+
+
+class HttpCrmClient:
+    """The real client, on httpx."""
+
+    def __init__(
+        self,
+        *,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        private_key: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 2,
+        on_call: Callable[[str], None] | None = None,
+    ) -> None:
+        self.consumer_key = consumer_key or settings.MC_CONSUMER_KEY or ""
+        self.consumer_secret = consumer_secret or settings.MC_CONSUMER_SECRET or ""
+        self.private_key = private_key or settings.CONNECT_PRIVATE_KEY or ""
+        self.retries = retries
+        self.on_call = on_call
+        self._http = httpx.Client(
+            timeout=settings.CONNECT_HTTP_TIMEOUT,
+            verify=settings.CRM_CA_FILE or True,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    # --- transport -------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        target, headers = _loopback(url)
+        headers.update(kwargs.pop("headers", {}))
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.request(method, target, headers=headers, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout) as exc:
+                if attempt == self.retries:
+                    raise CrmError("unreachable", f"the CRM did not answer ({exc})") from exc
+            else:
+                if response.status_code not in TRANSIENT_STATUSES or attempt == self.retries:
+                    return response
+            time.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _token(self, token_url: str, form: dict[str, str]) -> CrmToken:
+        response = self._send("POST", f"{token_url.rstrip('/')}/services/oauth2/token", data=form)
+        body = _json(response)
+        if response.status_code != 200:
+            raise CrmError(
+                str(body.get("error", "unknown_error")),
+                str(body.get("error_description", response.reason_phrase)),
+                response.status_code,
+            )
+        return CrmToken(
+            access_token=str(body["access_token"]),
+            instance_url=str(body.get("instance_url", token_url)).rstrip("/"),
+            identity_url=str(body.get("id", "")),
+            issued_at=time.time(),
+            scope=str(body.get("scope", "")),
+        )
+
+    def _client_form(self) -> dict[str, str]:
+        form = {"client_id": self.consumer_key}
+        if self.consumer_secret:
+            form["client_secret"] = self.consumer_secret
+        return form
+
+    # --- OAuth -----------------------------------------------------------------------------
+
+    def password_login(self, *, token_url: str, username: str, password: str) -> CrmToken:
+        """Legacy authentication: the username-password flow (password + security token)."""
+        form = {"grant_type": "password", "username": username, "password": password}
+        return self._token(token_url, {**form, **self._client_form()})
+
+    def jwt_login(self, *, token_url: str, audience: str, username: str) -> CrmToken:
+        """Connected App authentication: an RS256 assertion for `username` (RFC 7523)."""
+        if not self.private_key or not self.consumer_key:
+            raise CrmError("not_configured", "Connect has no private key or consumer key")
+        now = int(time.time())
+        claims = {
+            "iss": self.consumer_key,
+            "sub": username,
+            "aud": audience.rstrip("/"),
+            "exp": now + ASSERTION_SECONDS,
+            "jti": uuid.uuid4().hex,
+        }
+        try:
+            assertion = jwt.encode(claims, self.private_key, algorithm="RS256")
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise CrmError("not_configured", "Connect's private key cannot be read") from exc
+        return self._token(token_url, {"grant_type": JWT_BEARER, "assertion": assertion})
+
+    def code_exchange(
+        self, *, token_url: str, code: str, verifier: str, redirect_uri: str
+    ) -> CrmToken:
+        """The web-server flow's code for a token (PKCE)."""
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": redirect_uri,
+        }
+        return self._token(token_url, {**form, **self._client_form()})
+
+    # --- REST ------------------------------------------------------------------------------
+
+    def _rest(self, token: CrmToken, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
+        response = self._send(method, url, headers=headers, **kwargs)
+        if self.on_call is not None:
+            self.on_call(url)
+        if response.status_code >= 400:
+            body = _json(response)
+            first = body[0] if isinstance(body, list) and body else body
+            if isinstance(first, dict):
+                code = first.get("errorCode") or first.get("error") or "unknown_error"
+                message = first.get("message") or first.get("error_description") or ""
+            else:
+                code, message = "unknown_error", response.reason_phrase
+            raise CrmError(str(code), str(message), response.status_code)
+        return response
+
+    def identity(self, *, token: CrmToken) -> CrmIdentity:
+        """GET the identity URL the token response named."""
+        body = _json(self._rest(token, "GET", token.identity_url))
+        return CrmIdentity(
+            user_id=str(body.get("user_id", "")),
+            org_id=str(body.get("organization_id", "")),
+            username=str(body.get("username", "")),
+            email=str(body.get("email", "")),
+            display_name=str(body.get("display_name", "")),
+            active=bool(body.get("active", False)),
+        )
+
+    def query(self, *, token: CrmToken, soql: str) -> CrmResult:
+        """SOQL through /query."""
+        url = f"{token.instance_url}/services/data/{API_VERSION}/query/"
+        response = self._rest(token, "GET", url, params={"q": soql})
+        return CrmResult(_json(response), usage_from(response.headers))
+
+    def record_create(self, *, token: CrmToken, sobject: str, fields: dict[str, Any]) -> CrmResult:
+        """POST one record; `data` is the answer (`{"id", "success", "errors"}`)."""
+        url = f"{token.instance_url}/services/data/{API_VERSION}/sobjects/{sobject}/"
+        response = self._rest(token, "POST", url, json=fields)
+        return CrmResult(_json(response), usage_from(response.headers))
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {}

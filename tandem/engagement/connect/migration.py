@@ -1,0 +1,209 @@
+"""Migrate Existing Users, auto-connection within the 14-day window, and the result files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+from datetime import UTC
+
+from django.db import transaction
+from django.utils import timezone
+
+from tandem.engagement.accounts.models import User
+from tandem.engagement.connect import services
+from tandem.engagement.connect.client import CrmClient, CrmError
+from tandem.engagement.connect.models import (
+    ConnectedUser,
+    ConnectionState,
+    CrmConnection,
+    MigrationRun,
+    UserConnectionState,
+)
+from tandem.engagement.content.services import content_file_save, my_documents_get_or_create
+
+CSV_COLUMNS = (
+    "engagement_username",
+    "crm_username",
+    "crm_user_id",
+    "status",
+    "error_code",
+    "error_message",
+    "attempted_at",
+)
+
+
+@dataclass(frozen=True)
+class MigrationRow:
+    """One user's attempt, as the CSV files and the results popup show it."""
+
+    engagement_username: str
+    crm_username: str
+    crm_user_id: str
+    status: str
+    error_code: str
+    error_message: str
+    attempted_at: str
+
+
+def _now_iso() -> str:
+    return timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user_connect_attempt(
+    *, connection: CrmConnection, mapping: ConnectedUser, client: CrmClient
+) -> MigrationRow:
+    """JWT bearer for the mapped CRM username; the mapping records the outcome."""
+    attempted = _now_iso()
+    try:
+        token = services._jwt(connection, mapping.crm_username, client)
+        identity = client.identity(token=token)
+    except CrmError as exc:
+        _mapping_outcome(mapping, UserConnectionState.PENDING, exc.code, exc.message)
+        return MigrationRow(
+            mapping.user.get_username(),
+            mapping.crm_username,
+            mapping.crm_user_id,
+            "failure",
+            exc.code,
+            exc.message,
+            attempted,
+        )
+    services._usage_record(connection.account_id, mapping.crm_username)
+    mapping.crm_user_id = identity.user_id or mapping.crm_user_id
+    _mapping_outcome(mapping, UserConnectionState.CONNECTED, "", "")
+    return MigrationRow(
+        mapping.user.get_username(),
+        mapping.crm_username,
+        mapping.crm_user_id,
+        "success",
+        "",
+        "",
+        attempted,
+    )
+
+
+def _mapping_outcome(mapping: ConnectedUser, state: str, code: str, message: str) -> None:
+    now = timezone.now()
+    mapping.state = state
+    mapping.last_error_code, mapping.last_error_message = code[:80], message[:255]
+    mapping.last_attempt_at = now
+    if state == UserConnectionState.CONNECTED:
+        mapping.connected_at = now
+    mapping.save()
+
+
+def users_migrate(*, actor: User | None, connection: CrmConnection) -> MigrationRun:
+    """Reconnect every previously connected user through the connected app; write the files."""
+    if connection.state != ConnectionState.CONNECTED_APP:
+        raise services.ConnectStateError("Users migrate once the account uses the Connected App.")
+    client = services.crm_client()
+    candidates = (
+        ConnectedUser.objects.select_related("user")
+        .filter(account_id=connection.account_id, was_legacy=True)
+        .exclude(state=UserConnectionState.CONNECTED)
+    )
+    rows = [
+        user_connect_attempt(connection=connection, mapping=m, client=client) for m in candidates
+    ]
+    return _run_save(actor, connection, rows)
+
+
+@transaction.atomic
+def _run_save(
+    actor: User | None, connection: CrmConnection, rows: list[MigrationRow]
+) -> MigrationRun:
+    succeeded = sum(row.status == "success" for row in rows)
+    run = MigrationRun.objects.create(
+        account_id=connection.account_id,
+        actor=actor,
+        succeeded=succeeded,
+        failed=len(rows) - succeeded,
+        rows=[asdict(row) for row in rows],
+    )
+    if actor is not None and connection.account.my_documents_in_content:
+        run.files = _files_write(actor, rows)
+        run.save(update_fields=["files"])
+    services._audit(
+        connection,
+        actor,
+        "connect.users_migrated",
+        f"run {run.pk}",
+        None,
+        {"succeeded": run.succeeded, "failed": run.failed, "files": run.files},
+    )
+    return run
+
+
+def migration_csv(rows: list[MigrationRow]) -> bytes:
+    """RFC 4180 CSV, UTF-8, header always present."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([getattr(row, column) for column in CSV_COLUMNS])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _files_write(actor: User, rows: list[MigrationRow]) -> list[str]:
+    folder = my_documents_get_or_create(user=actor)
+    day = timezone.now().astimezone(UTC).strftime("%Y-%m-%d")
+    names = []
+    for kind, status in (("migrationsuccess", "success"), ("migrationfailures", "failure")):
+        chosen = [row for row in rows if row.status == status]
+        saved = content_file_save(
+            owner=actor, folder=folder, name=f"{day}_{kind}.csv", data=migration_csv(chosen)
+        )
+        names.append(saved.name)
+    return names
+
+
+def user_auto_connect(*, mapping: ConnectedUser) -> bool:
+    """On next use, within the window: reconnect a user the migration could not; True if done."""
+    connection = CrmConnection.objects.get(account_id=mapping.account_id)
+    if mapping.state == UserConnectionState.CONNECTED:
+        return True
+    window_open = connection.window_ends_at and timezone.now() < connection.window_ends_at
+    if (
+        connection.state != ConnectionState.CONNECTED_APP
+        or not window_open
+        or not mapping.was_legacy
+    ):
+        return False
+    row = user_connect_attempt(connection=connection, mapping=mapping, client=services.crm_client())
+    return row.status == "success"
+
+
+def auto_connect_sweep() -> int:
+    """The periodic retry: pending users within their window; close windows that ended."""
+    reconnected = 0
+    now = timezone.now()
+    for connection in CrmConnection.objects.filter(state=ConnectionState.CONNECTED_APP):
+        if connection.window_ends_at and now >= connection.window_ends_at:
+            _window_close(connection)
+            continue
+        pending = ConnectedUser.objects.select_related("user").filter(
+            account_id=connection.account_id, state=UserConnectionState.PENDING
+        )
+        reconnected += sum(user_auto_connect(mapping=mapping) for mapping in pending)
+    return reconnected
+
+
+@transaction.atomic
+def _window_close(connection: CrmConnection) -> None:
+    """Day 15: legacy passwords go; users not reconnected must connect by hand."""
+    if (
+        not connection.legacy_secret
+        and not ConnectedUser.objects.filter(
+            account_id=connection.account_id, state=UserConnectionState.PENDING
+        )
+        .exclude(legacy_secret="")
+        .exists()
+    ):
+        return
+    services._erase_legacy(connection)
+    connection.save(update_fields=["legacy_secret"])
+    ConnectedUser.objects.filter(
+        account_id=connection.account_id, state=UserConnectionState.PENDING
+    ).update(state=UserConnectionState.DISCONNECTED)
+    services._audit(connection, None, "connect.window_closed", connection.system_username)

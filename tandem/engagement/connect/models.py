@@ -1,0 +1,149 @@
+"""Marketing Cloud Connect: the account's CRM connection, user mappings, usage, outages, runs."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tandem.engagement.accounts.models import Account, User
+
+AUTO_CONNECT_DAYS = 14
+
+
+class ConnectionState(models.TextChoices):
+    LEGACY = "legacy", "Legacy"
+    UPGRADING = "upgrading", "Upgrading"
+    CONNECTED_APP = "connected_app", "Connected App"
+
+
+class CrmConnection(models.Model):
+    """The account-level connection to one CRM org, through its system user."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="crm_connection")
+    state = models.CharField(
+        max_length=20, choices=ConnectionState.choices, default=ConnectionState.LEGACY
+    )
+    login_url = models.CharField(max_length=255, help_text="The CRM's generic login URL.")
+    instance_url = models.CharField(max_length=255, help_text="My Domain URL, else the login URL.")
+    my_domain = models.CharField(max_length=80, blank=True)
+    org_id = models.CharField(max_length=40)
+    system_username = models.CharField(max_length=255)
+    system_user_id = models.CharField(max_length=40)
+    # Legacy only: password + security token, Fernet-encrypted; erased after the window.
+    legacy_secret = models.TextField(blank=True)
+    # Send CRM-audience sends to Held (resumed later) instead of failing them during an outage.
+    hold_crm_sends = models.BooleanField(default=False)
+    # The web-server flow in progress: state and PKCE verifier (encrypted), and who started it.
+    pending_oauth_state = models.CharField(max_length=64, blank=True)
+    pending_verifier = models.TextField(blank=True)
+    # The identity the CRM returned, when it differs from the recorded system user.
+    pending_identity = models.JSONField(null=True, blank=True)
+    verified_identity = models.JSONField(null=True, blank=True)
+    upgrade_started_at = models.DateTimeField(null=True, blank=True)
+    upgraded_at = models.DateTimeField(null=True, blank=True)
+    window_ends_at = models.DateTimeField(null=True, blank=True)
+    upgraded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    # The CRM's daily allocation as its Sforce-Limit-Info header last reported it.
+    crm_api_used = models.PositiveIntegerField(null=True, blank=True)
+    crm_api_max = models.PositiveIntegerField(null=True, blank=True)
+    crm_api_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.account} → {self.org_id} ({self.state})"
+
+    @property
+    def token_url(self) -> str:
+        """My Domain login when the org has one (spec/upgrade.md §4 step 7)."""
+        return self.instance_url or self.login_url
+
+
+class UserConnectionState(models.TextChoices):
+    LEGACY = "legacy", "Connected (legacy)"
+    CONNECTED = "connected", "Connected (Connected App)"
+    PENDING = "pending", "Awaiting auto-connection"
+    DISCONNECTED = "disconnected", "Not connected"
+
+
+class ConnectedUser(models.Model):
+    """Integrate for Salesforce.com Status: an Engagement user mapped to a CRM username."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="connected_users")
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="crm_mapping")
+    crm_username = models.CharField(max_length=255)
+    crm_user_id = models.CharField(max_length=40, blank=True)
+    state = models.CharField(
+        max_length=20, choices=UserConnectionState.choices, default=UserConnectionState.LEGACY
+    )
+    legacy_secret = models.TextField(blank=True)
+    last_error_code = models.CharField(max_length=80, blank=True)
+    last_error_message = models.CharField(max_length=255, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    # Connected under legacy authentication: a candidate for Migrate Existing Users.
+    was_legacy = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("crm_username",)
+
+    def __str__(self) -> str:
+        return f"{self.user} ↔ {self.crm_username}"
+
+
+class ApiCallDay(models.Model):
+    """Connect's calls to the CRM, counted per day and per CRM user."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    crm_username = models.CharField(max_length=255)
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-day", "crm_username")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day", "crm_username"], name="connect_api_call_day_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.crm_username}: {self.calls}"
+
+
+class Outage(models.Model):
+    """A scheduled Connect outage: CRM-audience sends and syncs pause for its length."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="connect_outages")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("starts_at",)
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%H:%M}"
+
+
+class MigrationRun(models.Model):
+    """One Migrate Existing Users run: its counts, rows and the files it wrote."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    rows = models.JSONField(default=list)
+    files = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+
+    def __str__(self) -> str:
+        return f"migration {self.pk}: {self.succeeded} ok, {self.failed} failed"

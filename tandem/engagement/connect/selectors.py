@@ -1,0 +1,112 @@
+"""Reads of Connect for one account: the integration page, API usage, outages, preflight."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from tandem.engagement.accounts.models import Account
+from tandem.engagement.connect import services
+from tandem.engagement.connect.client import CrmError
+from tandem.engagement.connect.models import (
+    ApiCallDay,
+    ConnectedUser,
+    CrmConnection,
+    MigrationRun,
+    Outage,
+)
+from tandem.engagement.sends.models import CRM_AUDIENCE_KINDS, Send, SendStatus
+
+
+def crm_connection_get(*, account: Account) -> CrmConnection | None:
+    return CrmConnection.objects.filter(account=account).first()
+
+
+def connected_user_list(*, account: Account) -> QuerySet[ConnectedUser]:
+    return ConnectedUser.objects.filter(account=account).select_related("user")
+
+
+def days_left(connection: CrmConnection) -> int | None:
+    """Whole days left in the auto-connection window (None when no window is open)."""
+    if connection.window_ends_at is None:
+        return None
+    remaining = connection.window_ends_at - timezone.now()
+    return (
+        max(0, remaining.days + (1 if remaining.seconds else 0))
+        if remaining.total_seconds() > 0
+        else 0
+    )
+
+
+@dataclass(frozen=True)
+class UsageDay:
+    day: date
+    calls: int
+
+
+def api_usage_by_day(*, account: Account, days: int = 7) -> list[UsageDay]:
+    since = timezone.now().date() - timedelta(days=days - 1)
+    rows = (
+        ApiCallDay.objects.filter(account=account, day__gte=since)
+        .values("day")
+        .annotate(total=Sum("calls"))
+        .order_by("-day")
+    )
+    return [UsageDay(row["day"], int(row["total"])) for row in rows]
+
+
+def api_usage_by_user(*, account: Account) -> QuerySet[ApiCallDay]:
+    return ApiCallDay.objects.filter(account=account, day=timezone.now().date())
+
+
+def outage_list(*, account: Account) -> QuerySet[Outage]:
+    return Outage.objects.filter(account=account, ends_at__gt=timezone.now())
+
+
+def outage_activities(*, outage: Outage) -> QuerySet[Send]:
+    """Connect activities inside the window: scheduled sends to CRM audiences."""
+    return Send.objects.filter(
+        account_id=outage.account_id,
+        audience_kind__in=CRM_AUDIENCE_KINDS,
+        status__in=(SendStatus.SCHEDULED, SendStatus.HELD),
+        scheduled_at__gte=outage.starts_at,
+        scheduled_at__lt=outage.ends_at,
+    )
+
+
+def migration_run_get(*, account: Account, run_id: int) -> MigrationRun | None:
+    return MigrationRun.objects.filter(account=account, pk=run_id).first()
+
+
+@dataclass(frozen=True)
+class PreflightRow:
+    """Whether auto-connection will succeed for one user, and why not."""
+
+    crm_username: str
+    engagement_username: str
+    ready: bool
+    error_code: str
+    error_message: str
+
+
+def preflight(*, connection: CrmConnection) -> list[PreflightRow]:
+    """Try the JWT bearer flow for the system user and every legacy user; changes nothing."""
+    client = services.crm_client()
+    people = [(connection.system_username, "(system user)")] + [
+        (m.crm_username, m.user.get_username())
+        for m in connected_user_list(account=connection.account).filter(was_legacy=True)
+    ]
+    rows = []
+    for crm_username, engagement_username in people:
+        try:
+            services._jwt(connection, crm_username, client)
+        except CrmError as exc:
+            rows.append(
+                PreflightRow(crm_username, engagement_username, False, exc.code, exc.message)
+            )
+        else:
+            rows.append(PreflightRow(crm_username, engagement_username, True, "", ""))
+    return rows

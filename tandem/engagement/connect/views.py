@@ -1,0 +1,335 @@
+"""Email Studio > Admin > Salesforce Integration: state, legacy connect, the upgrade, outages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from tandem.engagement.accounts.access import administrator_required, member_of
+from tandem.engagement.accounts.models import Account, User
+from tandem.engagement.connect import forms, selectors, services
+from tandem.engagement.connect.errors import ConnectError, UpgradeIdentityError
+from tandem.engagement.connect.migration import users_migrate
+from tandem.engagement.connect.models import ConnectionState, CrmConnection, MigrationRun
+from tandem.engagement.connect.testmail import connect_test_email_send
+
+INDEX = "engagement_connect:index"
+T = "engagement/connect/"
+
+
+def _account(request: HttpRequest) -> tuple[User, Account]:
+    actor = member_of(request)
+    assert actor.account is not None
+    return actor, actor.account
+
+
+def _connection(account: Account) -> CrmConnection:
+    connection = selectors.crm_connection_get(account=account)
+    if connection is None:
+        raise Http404("The account is not connected to a CRM.")
+    return connection
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    return render(request, T + template, {"admin_section": "salesforce", **context}, status=status)
+
+
+def _user_choices(account: Account) -> list[tuple[str, str]]:
+    return [(str(u.pk), u.get_username()) for u in account.users.order_by("username")]
+
+
+@administrator_required
+def index(request: HttpRequest) -> HttpResponse:
+    """The integration's state: mode, org, system user, users, last sync, API usage."""
+    _actor, account = _account(request)
+    connection = selectors.crm_connection_get(account=account)
+    run = None
+    if run_id := request.GET.get("run", "").strip():
+        run = (
+            selectors.migration_run_get(account=account, run_id=int(run_id))
+            if run_id.isdigit()
+            else None
+        )
+    context: dict[str, Any] = {
+        "account": account,
+        "connection": connection,
+        "run": run,
+        "users": selectors.connected_user_list(account=account),
+        "usage_days": selectors.api_usage_by_day(account=account),
+        "usage_users": selectors.api_usage_by_user(account=account),
+        "outages": [
+            (o, selectors.outage_activities(outage=o))
+            for o in selectors.outage_list(account=account)
+        ],
+        "legacy_form": forms.LegacyConnectForm(),
+        "map_form": forms.UserMapForm(users=_user_choices(account)),
+        "outage_form": forms.OutageForm(),
+        "test_form": forms.TestEmailForm(account_id=account.pk),
+        "options_form": forms.OptionsForm(
+            initial={"hold_crm_sends": bool(connection and connection.hold_crm_sends)}
+        ),
+        "days_left": selectors.days_left(connection) if connection else None,
+    }
+    return _page(request, "index.html", context)
+
+
+def _form_failed(request: HttpRequest, error: ConnectError) -> HttpResponse:
+    messages.error(request, error.message)
+    return redirect(INDEX)
+
+
+@administrator_required
+@require_POST
+def connect_legacy(request: HttpRequest) -> HttpResponse:
+    """Connect the account with the system user's password and security token."""
+    actor, account = _account(request)
+    form = forms.LegacyConnectForm(request.POST)
+    if not form.is_valid():
+        return _page(request, "legacy.html", {"form": form}, status=400)
+    try:
+        services.connection_legacy_connect(actor=actor, account=account, **form.cleaned_data)
+    except ConnectError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return _page(request, "legacy.html", {"form": form}, status=400)
+    messages.success(request, "The account is connected to the CRM (legacy authentication).")
+    return redirect(INDEX)
+
+
+@administrator_required
+@require_POST
+def map_user(request: HttpRequest) -> HttpResponse:
+    """Integrate for Salesforce.com Status: map an Engagement user to a CRM username."""
+    actor, account = _account(request)
+    connection = _connection(account)
+    form = forms.UserMapForm(request.POST, users=_user_choices(account))
+    if not form.is_valid():
+        return _page(request, "map.html", {"form": form}, status=400)
+    user = account.users.get(pk=int(form.cleaned_data["user"]))
+    try:
+        services.connected_user_map(
+            actor=actor,
+            connection=connection,
+            user=user,
+            crm_username=form.cleaned_data["crm_username"],
+            password=form.cleaned_data["password"],
+            security_token=form.cleaned_data["security_token"],
+        )
+    except ConnectError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return _page(request, "map.html", {"form": form}, status=400)
+    messages.success(request, f"{user.get_username()} is connected to the CRM.")
+    return redirect(INDEX)
+
+
+@administrator_required
+def upgrade(request: HttpRequest) -> HttpResponse:
+    """Upgrade to Connected App: what happens, and Connect Account."""
+    _actor, account = _account(request)
+    connection = _connection(account)
+    if connection.state == ConnectionState.CONNECTED_APP:
+        return redirect(INDEX)
+    return _page(request, "upgrade.html", {"connection": connection})
+
+
+@administrator_required
+def acknowledge(request: HttpRequest) -> HttpResponse:
+    """The acknowledgement screen; continuing enters `upgrading` and goes to the CRM."""
+    actor, account = _account(request)
+    connection = _connection(account)
+    if connection.state == ConnectionState.CONNECTED_APP:
+        return redirect(INDEX)
+    form = forms.AcknowledgeForm(request.POST if request.method == "POST" else None)
+    context = {
+        "connection": connection,
+        "form": form,
+        "outages": selectors.outage_list(account=account),
+    }
+    if request.method != "POST" or not form.is_valid():
+        return _page(
+            request, "acknowledge.html", context, status=400 if request.method == "POST" else 200
+        )
+    try:
+        url = services.upgrade_begin(
+            actor=actor, connection=connection, log_in_again=form.cleaned_data["log_in_again"]
+        )
+    except ConnectError as error:
+        form.add_error(None, error.message)
+        return _page(request, "acknowledge.html", context, status=400)
+    return HttpResponseRedirect(url)
+
+
+@administrator_required
+def callback(request: HttpRequest) -> HttpResponse:
+    """Back from the CRM: check the connected org and user."""
+    actor, account = _account(request)
+    connection = _connection(account)
+    try:
+        services.upgrade_callback(
+            actor=actor,
+            connection=connection,
+            state=request.GET.get("state", ""),
+            code=request.GET.get("code", ""),
+            error=" ".join(
+                filter(
+                    None, [request.GET.get("error", ""), request.GET.get("error_description", "")]
+                )
+            ),
+        )
+    except UpgradeIdentityError as error:
+        connection.refresh_from_db()
+        return _page(
+            request, "mismatch.html", {"connection": connection, "error": error}, status=409
+        )
+    except ConnectError as error:
+        return _page(
+            request, "mismatch.html", {"connection": connection, "error": error}, status=400
+        )
+    return redirect("engagement_connect:complete")
+
+
+@administrator_required
+@require_POST
+def accept_user(request: HttpRequest) -> HttpResponse:
+    """Accept the CRM user that was connected as the new system user."""
+    actor, account = _account(request)
+    try:
+        services.upgrade_identity_accept(actor=actor, connection=_connection(account))
+    except ConnectError as error:
+        return _form_failed(request, error)
+    return redirect("engagement_connect:complete")
+
+
+@administrator_required
+def complete(request: HttpRequest) -> HttpResponse:
+    """Migrate Existing Users and Connect."""
+    actor, account = _account(request)
+    connection = _connection(account)
+    if connection.state != ConnectionState.UPGRADING or not connection.verified_identity:
+        return redirect(INDEX)
+    form = forms.CompleteForm(request.POST if request.method == "POST" else None)
+    legacy_users = selectors.connected_user_list(account=account).filter(was_legacy=True)
+    context = {"connection": connection, "form": form, "legacy_users": legacy_users}
+    if request.method != "POST" or not form.is_valid():
+        return _page(request, "complete.html", context)
+    try:
+        services.upgrade_complete(actor=actor, connection=connection, **form.cleaned_data)
+    except ConnectError as error:
+        form.add_error(None, error.message)
+        return _page(request, "complete.html", context, status=400)
+    run = MigrationRun.objects.filter(account=account).first()
+    shown = run.pk if run and form.cleaned_data["migrate_users"] else None
+    return redirect(reverse(INDEX) + (f"?run={shown}" if shown else ""))
+
+
+@administrator_required
+@require_POST
+def migrate(request: HttpRequest) -> HttpResponse:
+    """Run Migrate Existing Users again (users not reconnected yet)."""
+    actor, account = _account(request)
+    try:
+        run = users_migrate(actor=actor, connection=_connection(account))
+    except ConnectError as error:
+        return _form_failed(request, error)
+    return redirect(reverse(INDEX) + f"?run={run.pk}")
+
+
+@administrator_required
+@require_POST
+def outage(request: HttpRequest) -> HttpResponse:
+    """Schedule Outage."""
+    actor, account = _account(request)
+    form = forms.OutageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.outage_schedule(
+                actor=actor,
+                account=account,
+                starts_at=form.cleaned_data["starts_at"],
+                hours=form.cleaned_data["duration"],
+            )
+        except ConnectError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+    if form.errors:
+        return _page(request, "outage.html", {"form": form}, status=400)
+    messages.success(request, "Outage scheduled.")
+    return redirect(INDEX)
+
+
+@administrator_required
+@require_POST
+def options(request: HttpRequest) -> HttpResponse:
+    """The hold-instead-of-fail option."""
+    actor, account = _account(request)
+    form = forms.OptionsForm(request.POST)
+    form.is_valid()
+    services.connection_options_update(
+        actor=actor,
+        connection=_connection(account),
+        hold_crm_sends=bool(form.cleaned_data.get("hold_crm_sends")),
+    )
+    messages.success(request, "Options saved.")
+    return redirect(INDEX)
+
+
+@administrator_required
+@require_POST
+def test_email(request: HttpRequest) -> HttpResponse:
+    """Send Test Email through Connect to the admin's own CRM address."""
+    actor, account = _account(request)
+    connection = _connection(account)
+    form = forms.TestEmailForm(request.POST, account_id=account.pk)
+    if not form.is_valid():
+        messages.error(request, "Choose an email of this account.")
+        return redirect(INDEX)
+    try:
+        result = connect_test_email_send(
+            actor=actor, connection=connection, email=form.cleaned_data["email"]
+        )
+    except ConnectError as error:
+        return _form_failed(request, error)
+    messages.success(
+        request,
+        f"Test email sent to {result.address}; tracking {result.tracking_id} written to the CRM.",
+    )
+    return redirect(INDEX)
+
+
+@administrator_required
+def preflight(request: HttpRequest) -> HttpResponse:
+    """Will auto-connection succeed for each user? (Tries the JWT bearer flow; changes nothing.)"""
+    _actor, account = _account(request)
+    rows = selectors.preflight(connection=_connection(account))
+    return _page(request, "preflight.html", {"rows": rows})
+
+
+@administrator_required
+@require_POST
+def rollback(request: HttpRequest) -> HttpResponse:
+    """Back to legacy authentication while the legacy credentials are still held."""
+    actor, account = _account(request)
+    try:
+        services.upgrade_rollback(actor=actor, connection=_connection(account))
+    except ConnectError as error:
+        return _form_failed(request, error)
+    messages.success(request, "The account is back on legacy authentication.")
+    return redirect(INDEX)
+
+
+@administrator_required
+@require_POST
+def erase_legacy(request: HttpRequest) -> HttpResponse:
+    """Erase the legacy passwords now."""
+    actor, account = _account(request)
+    try:
+        services.legacy_credentials_erase(actor=actor, connection=_connection(account))
+    except ConnectError as error:
+        return _form_failed(request, error)
+    messages.success(request, "The legacy CRM passwords are erased.")
+    return redirect(INDEX)

@@ -1,0 +1,130 @@
+"""A fake CRM for single pieces of Connect (the end-to-end tests use the real one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tandem.engagement.accounts.models import Account, User
+from tandem.engagement.connect import services
+from tandem.engagement.connect.client import (
+    ApiUsage,
+    CrmError,
+    CrmIdentity,
+    CrmResult,
+    CrmToken,
+)
+from tandem.engagement.connect.models import ConnectedUser, CrmConnection
+from tandem.engagement.connect.tokens import tokens_forget
+from tests.engagement.sends import conftest as sends_fixtures
+
+ORG = "00D000000000001AAA"
+NOT_ADMIN_APPROVED = CrmError(
+    "invalid_app_access", "user is not admin approved to access this app", 400
+)
+
+
+@dataclass
+class FakeCrm:
+    """Users by username; `jwt_refusals` maps a username to the error its JWT login gets."""
+
+    users: dict[str, CrmIdentity] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=dict)
+    jwt_refusals: dict[str, CrmError] = field(default_factory=dict)
+    code_identity: str = ""
+    calls: list[str] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, username: str, user_id: str, org: str = ORG, password: str = "pw") -> None:
+        self.users[username] = CrmIdentity(user_id, org, username, username, username, True)
+        self.passwords[username] = password
+
+    def _token(self, username: str) -> CrmToken:
+        return CrmToken(
+            f"token-{username}",
+            "https://acme.my.crm.test",
+            f"https://crm.test/id/{ORG}/{username}",
+            1e12,
+        )
+
+    def password_login(self, *, token_url: str, username: str, password: str) -> CrmToken:
+        self.calls.append(f"password {username}")
+        if self.passwords.get(username) != password:
+            raise CrmError("invalid_grant", "authentication failure", 400)
+        return self._token(username)
+
+    def jwt_login(self, *, token_url: str, audience: str, username: str) -> CrmToken:
+        self.calls.append(f"jwt {username}")
+        if username in self.jwt_refusals:
+            raise self.jwt_refusals[username]
+        if username not in self.users:
+            raise CrmError("invalid_grant", "user hasn't approved this consumer", 400)
+        return self._token(username)
+
+    def code_exchange(
+        self, *, token_url: str, code: str, verifier: str, redirect_uri: str
+    ) -> CrmToken:
+        self.calls.append("code")
+        return self._token(self.code_identity)
+
+    def identity(self, *, token: CrmToken) -> CrmIdentity:
+        return self.users[token.access_token.removeprefix("token-")]
+
+    def query(self, *, token: CrmToken, soql: str) -> CrmResult:
+        return CrmResult({"records": []}, ApiUsage(10, 15000))
+
+    def record_create(self, *, token: CrmToken, sobject: str, fields: dict[str, Any]) -> CrmResult:
+        self.records.append({"sobject": sobject, **fields})
+        return CrmResult({"id": "a00000000000001AAA", "success": True}, ApiUsage(11, 15000))
+
+
+@pytest.fixture
+def crm(monkeypatch: pytest.MonkeyPatch) -> FakeCrm:
+    fake = FakeCrm()
+    fake.add("system@acme.test", "005000000000001AAA", password="pwTOKEN")
+    fake.add("maria@acme.test", "005000000000002AAA", password="pwTOKEN")
+    fake.add("mark@acme.test", "005000000000003AAA", password="pwTOKEN")
+    monkeypatch.setattr(services, "client_factory", lambda: fake)
+    return fake
+
+
+@pytest.fixture
+def legacy(crm: FakeCrm, admin: User, marketer: User, account: Account) -> CrmConnection:
+    """The account connected in legacy mode, with two users mapped."""
+    tokens_forget(account.pk)
+    connection = services.connection_legacy_connect(
+        actor=admin,
+        account=account,
+        login_url="https://crm.test",
+        username="system@acme.test",
+        password="pw",
+        security_token="TOKEN",
+    )
+    services.connected_user_map(
+        actor=admin,
+        connection=connection,
+        user=marketer,
+        crm_username="maria@acme.test",
+        password="pw",
+        security_token="TOKEN",
+    )
+    other = User.objects.create_user(username="max", password="x", account=account)
+    services.connected_user_map(
+        actor=admin,
+        connection=connection,
+        user=other,
+        crm_username="mark@acme.test",
+        password="pw",
+        security_token="TOKEN",
+    )
+    return connection
+
+
+def mappings(account: Account) -> dict[str, str]:
+    return dict(ConnectedUser.objects.filter(account=account).values_list("crm_username", "state"))
+
+
+audience = sends_fixtures.audience
+email = sends_fixtures.email
