@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -245,6 +244,5 @@ def discovery(request: HttpRequest) -> HttpResponse:
                 "name",
                 "email",
             ],
-            "server_time": int(timezone.now().timestamp()),
         }
     )

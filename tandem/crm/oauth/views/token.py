@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import connection, transaction
@@ -81,7 +80,3 @@ class TokenView(OAuthLibMixin, View):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return oauth_error(OAuthErrorPair("invalid_request", "must use HTTP POST"))
-
-
-def json_body(data: dict[str, Any], status: int = 200) -> HttpResponse:
-    return HttpResponse(json.dumps(data), status=status, content_type="application/json")
