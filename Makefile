@@ -57,7 +57,7 @@ test-db: system-deps test-crm test-engagement test-e2e
 
 test: lint typecheck contracts migrations-check test-db
 
-bench: install
+bench: install system-deps
 	$(BIN)/python -m bench
 
 clean:

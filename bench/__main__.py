@@ -15,6 +15,8 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 # name -> module with a `run() -> str` returning that benchmark's Markdown section.
 BENCHMARKS = {
     "sends": "bench.sends",
+    "oauth": "bench.oauth",
+    "api": "bench.api",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,9 @@ class Figures:
     delivery_seconds: float
     sent: int
     raw_seconds: float
+    delivery_cpu_seconds: float
+    sink_cpu_seconds: float
+    load: tuple[float, float]
 
     @property
     def total_seconds(self) -> float:
@@ -59,6 +63,15 @@ class Figures:
     def raw_rate(self) -> float:
         return self.recipients / self.raw_seconds
 
+    @property
+    def quiet_capacity(self) -> float:
+        """Messages per second two otherwise idle cores could carry (database server excluded)."""
+        return 2e6 / (self.cpu_per_message_us + 1e6 * self.sink_cpu_seconds / self.recipients)
+
+    @property
+    def cpu_per_message_us(self) -> float:
+        return 1e6 * self.delivery_cpu_seconds / self.recipients
+
 
 def _free_port() -> int:
     import socket
@@ -68,8 +81,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Sink:
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the sink has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 @contextmanager
-def smtp_sink() -> Iterator[int]:
+def smtp_sink() -> Iterator[Sink]:
     """postfix's smtp-sink on a free port, accepting everything."""
     port = _free_port()
     user = ["-u", "nobody"] if os.geteuid() == 0 else []
@@ -80,7 +109,7 @@ def smtp_sink() -> Iterator[int]:
     )
     time.sleep(0.5)
     try:
-        yield port
+        yield Sink(port, process.pid)
     finally:
         process.terminate()
         process.wait()
@@ -141,7 +170,7 @@ def raw_limit(port: int, message_bytes: int, count: int) -> float:
     return time.perf_counter() - started
 
 
-def end_to_end(kind: str, recipients: int, port: int) -> Figures:
+def end_to_end(kind: str, recipients: int, sink: Sink) -> Figures:
     """Seed, then time snapshot and delivery of one send; check every recipient was recorded."""
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as var, database(kind) as db_env:
         env = {
@@ -150,16 +179,18 @@ def end_to_end(kind: str, recipients: int, port: int) -> Figures:
             "TANDEM_VAR_DIR": var,
             "TANDEM_SERVICE": "engagement",
             "TANDEM_SMTP_HOST": "127.0.0.1",
-            "TANDEM_SMTP_PORT": str(port),
+            "TANDEM_SMTP_PORT": str(sink.port),
             "TANDEM_SEND_CONNECTIONS": str(CONNECTIONS),
             "TANDEM_SEND_BATCH_SIZE": str(BATCH_SIZE),
             "PYTHONPATH": str(ROOT),
         }
         _run([sys.executable, "-m", "tandem", "engagement", "migrate", "-v", "0"], env)
         _worker(env, "seed", str(recipients))
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         begun = json.loads(_worker(env, "begin"))
         snapshotted = time.perf_counter()
+        cpu_before, sink_before = _children_cpu(), sink.cpu_seconds()
         loops = [
             subprocess.Popen(
                 [sys.executable, "-m", "bench.sends_worker", "deliver", str(begun["send_id"])],
@@ -172,8 +203,10 @@ def end_to_end(kind: str, recipients: int, port: int) -> Figures:
         for loop in loops:
             loop.wait()
         finished = time.perf_counter()
+        cpu, sink_cpu = _children_cpu() - cpu_before, sink.cpu_seconds() - sink_before
+        load_after = os.getloadavg()[0]
         summary = json.loads(_worker(env, "summary", str(begun["send_id"])))
-        raw = raw_limit(port, begun["message_bytes"], recipients)
+        raw = raw_limit(sink.port, begun["message_bytes"], recipients)
         return Figures(
             kind,
             recipients,
@@ -182,6 +215,9 @@ def end_to_end(kind: str, recipients: int, port: int) -> Figures:
             finished - snapshotted,
             summary["sent"],
             raw,
+            cpu,
+            sink_cpu,
+            (load_before, load_after),
         )
 
 
@@ -220,7 +256,9 @@ def _row(f: Figures) -> str:
     return (
         f"| {f.database} | {f.recipients:,} | {f.message_bytes:,} | {f.snapshot_seconds:.1f} | "
         f"{f.delivery_seconds:.1f} | **{f.end_to_end_rate:,.0f}** | {f.delivery_rate:,.0f} | "
-        f"{f.raw_rate:,.0f} | {f.end_to_end_rate / f.raw_rate:.0%} | {f.sent:,} |"
+        f"{f.raw_rate:,.0f} | {f.end_to_end_rate / f.raw_rate:.0%} | {f.cpu_per_message_us:,.0f} | "
+        f"{1e6 * f.sink_cpu_seconds / f.recipients:,.0f} | {f.load[0]:.1f} → {f.load[1]:.1f} | "
+        f"{f.sent:,} |"
     )
 
 
@@ -234,6 +272,9 @@ COLUMNS = [
     "delivery msg/s",
     "raw smtp-source msg/s",
     "ratio",
+    "delivery CPU µs/msg",
+    "sink CPU µs/msg",
+    "load average",
     "recorded sent",
 ]
 HEADER = "| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|"
@@ -242,10 +283,11 @@ HEADER = "| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|"
 def run() -> str:
     """Run the benchmark; return its section of bench/RESULTS.md."""
     kinds = [k for k in os.environ.get("BENCH_SENDS_DATABASES", "sqlite,postgres").split(",") if k]
-    with smtp_sink() as port:
-        figures = [end_to_end(kind, RECIPIENTS, port) for kind in kinds]
-        profiled = profile(port)
+    with smtp_sink() as sink:
+        figures = [end_to_end(kind, RECIPIENTS, sink) for kind in kinds]
+        profiled = profile(sink.port)
     rows = "\n".join(_row(f) for f in figures)
+    capacity = "; ".join(f"{f.database} about {f.quiet_capacity:,.0f} msg/s" for f in figures)
     return f"""## Sends (`bench/sends.py`)
 
 {RECIPIENTS:,} recipients, {PROCESSES} delivery processes x {CONNECTIONS} pooled aiosmtplib
@@ -257,6 +299,11 @@ shared. Target: ≥ 1,500 messages/s end to end.
 
 {HEADER}
 {rows}
+
+The machine is shared with other sessions' test runs (load average in the table), so the
+wall-clock rates move with their load; the CPU columns do not. CPU time per message of the
+delivery processes (user + system, Python start-up included) and of the sink bound what two
+quiet cores can do (a PostgreSQL server's own CPU not counted): {capacity}.
 
 Where the time goes: cProfile of one delivery process sending {PROFILE_RECIPIENTS:,} messages
 (SQLite, {CONNECTIONS} connections), top functions by own time:

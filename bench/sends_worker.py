@@ -25,11 +25,11 @@ def _django() -> None:
 # About 5 KB once rendered, like the figures in spec/sending.md.
 HTML = (
     "<html><body><h1>Spring offers for %%FirstName%%</h1>"
-    + "<p>Dear %%FirstName%% %%LastName%%, here is what is new this season in %%City%%.</p>" * 20
+    + "<p>Dear %%FirstName%% %%LastName%%, here is what is new this season in %%City%%.</p>" * 30
     + '<p><a href="https://shop.example/offers?c=%%City%%">See the offers</a></p>'
     + "</body></html>"
 )
-TEXT = "Dear %%FirstName%% %%LastName%%,\n" + "Here is what is new this season in %%City%%.\n" * 20
+TEXT = "Dear %%FirstName%% %%LastName%%,\n" + "Here is what is new this season in %%City%%.\n" * 30
 
 
 def seed(rows: int) -> None:

@@ -10,6 +10,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from tandem.crm.api.auth import ApiPrincipal
+from tandem.crm.api.db import relaxed_commit
 from tandem.crm.api.models import ApiUsage
 from tandem.crm.orgs.models import Org
 
@@ -50,15 +51,16 @@ def api_usage_record(
         "connected_app_id": principal.connected_app_id or "",
         "counts_against_limit": counts,
     }
-    if ApiUsage.objects.filter(**key).update(calls=F("calls") + 1):
-        return
-    try:
-        with transaction.atomic():
-            ApiUsage.objects.create(
-                **key, connected_app_name=principal.connected_app_name or "", calls=1
-            )
-    except IntegrityError:  # another process created the bucket first
-        ApiUsage.objects.filter(**key).update(calls=F("calls") + 1)
+    with relaxed_commit():
+        if ApiUsage.objects.filter(**key).update(calls=F("calls") + 1):
+            return
+        try:
+            with transaction.atomic():
+                ApiUsage.objects.create(
+                    **key, connected_app_name=principal.connected_app_name or "", calls=1
+                )
+        except IntegrityError:  # another process created the bucket first
+            ApiUsage.objects.filter(**key).update(calls=F("calls") + 1)
 
 
 @dataclass(frozen=True)

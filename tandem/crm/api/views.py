@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from tandem.crm.api import pgjson
 from tandem.crm.api.auth import ApiPrincipal
+from tandem.crm.api.db import relaxed_commit
 from tandem.crm.api.endpoint import api_endpoint, json_body, json_response, set_family
 from tandem.crm.api.errors import ApiError, not_found
 from tandem.crm.api.metering import WINDOW, api_usage_by_app
@@ -17,13 +21,13 @@ from tandem.crm.api.models import QueryLocator
 from tandem.crm.api.serialize import format_datetime, query_records, record_json
 from tandem.crm.api.soql import SoqlError, parse
 from tandem.crm.api.soql.bind import BoundQuery, bind
-from tandem.crm.api.soql.orm import page, total_size
+from tandem.crm.api.soql.orm import page_rows, total_size
 from tandem.crm.api.soql.schema import ObjectDescribe
 from tandem.crm.api.versions import versions
 from tandem.crm.records import services
 from tandem.crm.records.describe import IER, REGISTRY
 from tandem.crm.records.errors import RecordError
-from tandem.crm.records.models import Report
+from tandem.crm.records.models import INDIVIDUAL_EMAIL_RESULT_PREFIX, Report
 from tandem.crm.records.reports import report_run
 from tandem.crm.records.selectors import record_get, record_queryset
 
@@ -84,14 +88,37 @@ def _batch_size(request: HttpRequest) -> int:
     return DEFAULT_BATCH
 
 
-def _query_body(
-    query: BoundQuery, rows: list[dict[str, Any]], total: int, version: str, next_url: str | None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"totalSize": total, "done": next_url is None}
+@dataclass(frozen=True)
+class _Batch:
+    """One batch of a query: how many records, the last one's key, the records as JSON text."""
+
+    count: int
+    last_pk: str | None
+    records_json: str
+
+
+def _fetch(
+    query: BoundQuery, queryset: Any, version: str, *, position: int, size: int,
+    after_pk: str | None = None,
+) -> _Batch:  # fmt: skip
+    """A batch, its JSON built by PostgreSQL where available, else in Python."""
+    if pgjson.is_available():
+        found = pgjson.page_json(query, queryset, version=version, position=position, size=size,
+                                 after_pk=after_pk)  # fmt: skip
+        text = "[" + ",".join(record for _, record in found) + "]"
+        return _Batch(len(found), found[-1][0] if found else None, text)
+    rows = page_rows(query, queryset, position=position, size=size, after_pk=after_pk,
+                     text_datetimes=True)  # fmt: skip
+    records = json.dumps(query_records(query, rows, version))
+    return _Batch(len(rows), rows[-1][0] if rows else None, records)
+
+
+def _query_response(batch: _Batch, total: int, next_url: str | None) -> HttpResponse:
+    head: dict[str, Any] = {"totalSize": total, "done": next_url is None}
     if next_url:
-        body["nextRecordsUrl"] = next_url
-    body["records"] = query_records(query, rows, version)
-    return body
+        head["nextRecordsUrl"] = next_url
+    text = json.dumps(head)[:-1] + ', "records": ' + batch.records_json + "}"
+    return HttpResponse(text, content_type="application/json")
 
 
 def _query(
@@ -109,16 +136,16 @@ def _query(
     if query.is_count:
         return json_response({"totalSize": total, "done": True, "records": []})
     batch = _batch_size(request)
-    rows = page(query, queryset, position=0, size=batch)
+    found = _fetch(query, queryset, version, position=0, size=batch)
     next_url = None
-    if len(rows) < total and rows:
+    if found.count < total and found.last_pk:
         locator = QueryLocator.objects.create(
             org=principal.org, user=principal.user, soql=text, include_deleted=include_deleted,
             batch_size=batch, total_size=total, expires_at=timezone.now() + LOCATOR_LIFETIME,
-            cursor_position=len(rows), cursor_pk=rows[-1]["__pk__"],
+            cursor_position=found.count, cursor_pk=found.last_pk,
         )  # fmt: skip
-        next_url = f"/services/data/v{version}/query/{locator.id}-{len(rows)}"
-    return json_response(_query_body(query, rows, total, version, next_url))
+        next_url = f"/services/data/v{version}/query/{locator.id}-{found.count}"
+    return _query_response(found, total, next_url)
 
 
 @api_endpoint
@@ -154,15 +181,17 @@ def query_more_view(
         org=principal.org, sobject=query.sobject, include_deleted=found.include_deleted
     )
     after = found.cursor_pk if position == found.cursor_position and found.cursor_pk else None
-    rows = page(query, queryset, position=position, size=found.batch_size, after_pk=after)
-    end = position + len(rows)
+    batch = _fetch(query, queryset, version, position=position, size=found.batch_size,
+                   after_pk=after)  # fmt: skip
+    end = position + batch.count
     next_url = None
-    if rows and end < found.total_size:
-        QueryLocator.objects.filter(pk=found.pk).update(
-            cursor_position=end, cursor_pk=rows[-1]["__pk__"], expires_at=now + LOCATOR_LIFETIME
-        )
+    if batch.last_pk and end < found.total_size:
+        with relaxed_commit():
+            QueryLocator.objects.filter(pk=found.pk).update(
+                cursor_position=end, cursor_pk=batch.last_pk, expires_at=now + LOCATOR_LIFETIME
+            )
         next_url = f"/services/data/v{version}/query/{found.pk}-{end}"
-    return json_response(_query_body(query, rows, found.total_size, version, next_url))
+    return _query_response(batch, found.total_size, next_url)
 
 
 # --- sobjects --------------------------------------------------------------------------------
@@ -316,16 +345,19 @@ class _Rollback(Exception):
     pass
 
 
+def _record_type(item: Any) -> str | None:
+    """The `attributes.type` of a composite record, if it has one."""
+    attributes = item.get("attributes") if isinstance(item, dict) else None
+    kind = attributes.get("type") if isinstance(attributes, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _composite_one(
     principal: ApiPrincipal, method: str, item: Any
 ) -> tuple[str | None, RecordError | None]:
     if not isinstance(item, dict):
         return None, RecordError("INVALID_FIELD", "Each record must be a JSON object")
-    kind = (
-        (item.get("attributes") or {}).get("type")
-        if isinstance(item.get("attributes"), dict)
-        else None
-    )
+    kind = _record_type(item)
     sobject = REGISTRY.get(kind or "")
     if sobject is None:
         return None, RecordError("INVALID_TYPE", f"sObject type '{kind}' is not supported.")
@@ -356,7 +388,7 @@ def composite_sobjects_view(
 
     _allow(request, "POST", "PATCH", "DELETE")
     if request.method == "DELETE":
-        items: list[Any] = [{"Id": i} for i in request.GET.get("ids", "").split(",") if i]
+        items: list[Any] = [i for i in request.GET.get("ids", "").split(",") if i]
         all_or_none = request.GET.get("allOrNone", "false").lower() == "true"
     else:
         body = json_body(request)
@@ -371,11 +403,8 @@ def composite_sobjects_view(
             "EXCEEDED_ID_LIMIT",
             f"record limit reached. cannot submit more than {MAX_COMPOSITE} records into this call",
         )
-    if any(
-        isinstance(i, dict) and (i.get("attributes") or {}).get("type") == IER
-        for i in items
-        if isinstance(i.get("attributes") if isinstance(i, dict) else None, dict)
-    ):
+    if any(_record_type(item) == IER or str(item).startswith(INDIVIDUAL_EMAIL_RESULT_PREFIX)
+           for item in items):  # fmt: skip
         set_family(request, "bulk")
     results: list[tuple[str | None, RecordError | None]] = []
     try:
@@ -399,10 +428,7 @@ def composite_sobjects_view(
     ])  # fmt: skip
 
 
-def _delete_one(
-    principal: ApiPrincipal, item: dict[str, Any]
-) -> tuple[str | None, RecordError | None]:
-    record_id = str(item["Id"])
+def _delete_one(principal: ApiPrincipal, record_id: str) -> tuple[str | None, RecordError | None]:
     sobject = next((o for o in REGISTRY.all() if record_id.startswith(o.key_prefix)), None)
     if sobject is None:
         return None, RecordError("MALFORMED_ID", f"malformed id {record_id}")

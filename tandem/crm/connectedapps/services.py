@@ -258,10 +258,12 @@ def connected_app_policy_ensure(*, app: ConnectedApp, org: Org) -> ConnectedAppP
 
 @transaction.atomic
 def connected_app_consent_grant(*, app: ConnectedApp, user: User, scopes: list[str]) -> None:
-    """Allow: a durable approval; the app appears in the user's org's list."""
+    """Allow: a durable approval (of the app's own scopes only); the app appears in the
+    user's org's list."""
     connected_app_policy_ensure(app=app, org=user.org)
+    allowed = [scope for scope in scopes if scope in app.scope_list]
     ConnectedAppConsent.objects.update_or_create(
-        app=app, user=user, defaults={"scopes": " ".join(scopes), "granted_at": timezone.now()}
+        app=app, user=user, defaults={"scopes": " ".join(allowed), "granted_at": timezone.now()}
     )
 
 

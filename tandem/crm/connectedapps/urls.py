@@ -10,6 +10,7 @@ urlpatterns = [
     path("usage/revoke/", views.usage_revoke, name="usage_revoke"),
     path("<str:app_id>/", views.app_detail, name="app_detail"),
     path("<str:app_id>/edit/", views.policy_edit, name="policy_edit"),
+    path("<str:app_id>/settings/", views.app_edit, name="app_edit"),
     path("<str:app_id>/secret/", views.secret_rotate, name="secret_rotate"),
     path("<str:app_id>/permission-sets/", views.manage_permission_sets, name="permission_sets"),
     path("<str:app_id>/profiles/", views.manage_profiles, name="profiles"),

@@ -28,6 +28,7 @@ from tandem.crm.connectedapps.services import (
     connected_app_policy_set,
     connected_app_profiles_set,
     connected_app_secret_rotate,
+    connected_app_update,
 )
 from tandem.crm.setup.access import setup_actor, setup_required
 from tandem.crm.users.models import User
@@ -112,6 +113,36 @@ def policy_edit(request: HttpRequest, app_id: str) -> HttpResponse:
     return render(
         request, "crm/connectedapps/edit.html", {"row": row, "app": row.app, "form": form}
     )
+
+
+@setup_required
+def app_edit(request: HttpRequest, app_id: str) -> HttpResponse:
+    """Edit Settings: name, contact, callback URLs, scopes, PKCE, certificate (owner org only)."""
+    actor = setup_actor(request)
+    row = connected_app_policy_get_for_actor(actor=actor, app_id=app_id)
+    app = row.app
+    if app.org_id != actor.org_id:
+        raise Http404("Only the org that owns the app can edit its settings.")
+    initial = {
+        "name": app.name, "contact_email": app.contact_email,
+        "callback_urls": "\n".join(app.callback_urls), "oauth_scopes": app.scope_list,
+        "pkce_required": app.pkce_required, "certificate": app.certificate,
+    }  # fmt: skip
+    form = ConnectedAppForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            connected_app_update(
+                actor=actor, app=app, name=form.cleaned_data["name"],
+                callback_urls=form.callback_list(), scopes=form.cleaned_data["oauth_scopes"],
+                contact_email=form.cleaned_data["contact_email"],
+                certificate=form.cleaned_data["certificate"],
+                pkce_required=form.cleaned_data["pkce_required"],
+            )  # fmt: skip
+        except ConnectedAppInvalidError as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            return redirect("crm_connectedapps:app_detail", app_id=app_id)
+    return render(request, "crm/connectedapps/settings.html", {"app": app, "form": form})
 
 
 @setup_required

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tandem.crm.connectedapps.models import (
     ConnectedApp,
@@ -24,7 +25,8 @@ from tandem.crm.oauth.policy import (
     evaluate,
     ip_check_applies,
 )
-from tandem.crm.users.models import LoginType, User
+from tandem.crm.permissions.models import PermissionSetAssignment
+from tandem.crm.users.models import LoginType, ProfileLoginHours, ProfileLoginIpRange, User
 from tandem.crm.users.policies import user_ip_allowed, user_within_login_hours
 from tandem.crm.users.services import login_history_record
 
@@ -37,10 +39,47 @@ class PolicyContext:
     policy: AppPolicy
 
 
-def policy_context(*, app: ConnectedApp, org_id: str) -> PolicyContext:
-    """Read on every request, so a changed policy applies to the next token at once."""
-    row = ConnectedAppPolicy.objects.filter(app=app, org_id=org_id).first()
+def policy_context(*, app: ConnectedApp, org_id: str, user: User | None = None) -> PolicyContext:
+    """Read on every request, so a changed policy applies to the next token at once; with a
+    user, whether they are pre-authorized comes in the same query."""
+    if user is None:
+        row = ConnectedAppPolicy.objects.filter(app=app, org_id=org_id).first()
+    else:
+        params = [user.pk, user.profile_id, app.pk, org_id]
+        row = next(iter(ConnectedAppPolicy.objects.raw(_policy_sql(), params)), None)
     return PolicyContext(row=row, policy=row.as_policy() if row else AppPolicy())
+
+
+@lru_cache(maxsize=1)
+def _policy_sql() -> str:
+    """The policy row and whether the user holds a linked profile or permission set. Plain SQL:
+    on the token endpoint's hot path the ORM took longer to build this query than the
+    database took to run it (bench/RESULTS.md)."""
+    policy = ConnectedAppPolicy._meta.db_table
+    access = ConnectedAppAccess._meta.db_table
+    assignment = PermissionSetAssignment._meta.db_table
+    return (
+        f"SELECT p.*, EXISTS (SELECT 1 FROM {access} a "  # noqa: S608 - table names, no input
+        f"LEFT JOIN {assignment} s ON s.permission_set_id = a.permission_set_id "
+        "AND s.user_id = %s WHERE a.policy_id = p.id AND (a.profile_id = %s OR s.id IS NOT NULL)"
+        f") AS user_pre_authorized FROM {policy} p WHERE p.app_id = %s AND p.org_id = %s"
+    )
+
+
+@lru_cache(maxsize=1)
+def _users_for_policy() -> QuerySet[User]:
+    profile = OuterRef("profile_id")
+    return User.objects.select_related("org", "profile").annotate(
+        has_login_hours=Exists(ProfileLoginHours.objects.filter(profile_id=profile)),
+        has_login_ip_ranges=Exists(ProfileLoginIpRange.objects.filter(profile_id=profile)),
+    )
+
+
+def users_for_policy() -> QuerySet[User]:
+    """Users with their org and profile, and whether the profile restricts hours or addresses
+    (so the common case, no restriction, costs no further query). The annotated query is
+    built once per process and cloned per request: resolving it is the costly part."""
+    return _users_for_policy().all()
 
 
 def user_pre_authorized(*, row: ConnectedAppPolicy | None, user: User) -> bool:
@@ -70,6 +109,9 @@ def subject_facts(
 ) -> SubjectFacts:
     """Only the facts this policy and path consult are loaded (each is one query)."""
     admin_approved = context.policy.permitted_users is PermittedUsers.ADMIN_APPROVED
+    pre_authorized = getattr(context.row, "user_pre_authorized", None)
+    if pre_authorized is None and admin_approved:
+        pre_authorized = user_pre_authorized(row=context.row, user=user)
     checks_ip = ip_check_applies(
         path, context.policy.ip_relaxation, settings.OAUTH_BEARER_ALWAYS_ENFORCES_IP
     )
@@ -77,14 +119,20 @@ def subject_facts(
         user_active=user.is_active,
         user_frozen=user.is_frozen,
         org_active=user.org.is_active,
-        pre_authorized=admin_approved and user_pre_authorized(row=context.row, user=user),
+        pre_authorized=bool(admin_approved and pre_authorized),
         has_approval=(
             not admin_approved
             and path is TokenPath.JWT_BEARER
             and user_has_approved(app=app, user=user)
         ),
-        within_login_hours=user_within_login_hours(user=user, at=now),
-        ip_allowed=(not checks_ip) or user_ip_allowed(user=user, ip=ip),
+        within_login_hours=(
+            not getattr(user, "has_login_hours", True) or user_within_login_hours(user=user, at=now)
+        ),
+        ip_allowed=(
+            not checks_ip
+            or not getattr(user, "has_login_ip_ranges", True)
+            or user_ip_allowed(user=user, ip=ip)
+        ),
     )
 
 
@@ -98,7 +146,7 @@ def policy_check(
     refresh: RefreshFacts | None = None,
 ) -> tuple[PolicyContext, Denial | None]:
     """Evaluate every Connected App policy for this request; a refusal is recorded."""
-    context = policy_context(app=app, org_id=user.org_id)
+    context = policy_context(app=app, org_id=user.org_id, user=user)
     facts = subject_facts(app=app, user=user, context=context, path=path, ip=ip, now=now)
     denial = evaluate(
         path=path,

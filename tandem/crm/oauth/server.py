@@ -19,7 +19,7 @@ class TandemServer(Server):
     """Authorization code (+PKCE, +OIDC), refresh, password, client credentials, JWT bearer."""
 
     def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("token_expires_in", request_validator.access_token_lifetime)
+        kwargs["token_expires_in"] = request_validator.access_token_lifetime  # per app and org
         super().__init__(request_validator, *args, **kwargs)
         handlers: dict[str, Any] = dict(vars(self)["_response_types"])
         self._response_types = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import datetime
+
+from django.db import connection, transaction
 
 from tandem.crm.connectedapps.models import ConnectedApp
-from tandem.crm.oauth.models import AccessToken, RefreshToken
+from tandem.crm.oauth.models import AccessToken, JwtAssertionUse, RefreshToken
 from tandem.crm.users.models import User
 
 
@@ -21,3 +23,16 @@ def tokens_revoke_for(*, app: ConnectedApp, user: User) -> int:
     count += access.count()
     access.delete()
     return count
+
+
+def jti_record(*, app_id: str, jti_hash: str, expires_at: datetime) -> bool:
+    """Remember an assertion's jti; False when it was already used (one statement, no
+    savepoint: INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike)."""
+    table = connection.ops.quote_name(JwtAssertionUse._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (app_id, jti_hash, expires_at) VALUES (%s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (app_id, jti_hash) DO NOTHING RETURNING id",
+            [app_id, jti_hash, connection.ops.adapt_datetimefield_value(expires_at)],
+        )
+        return cursor.fetchone() is not None

@@ -13,7 +13,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -26,19 +26,32 @@ from tandem.crm.connectedapps.services import (
 )
 from tandem.crm.oauth import identity
 from tandem.crm.oauth.crypto import decrypt_secret, response_signature, secret_matches
-from tandem.crm.oauth.enforcement import PolicyContext, login_record, policy_check
+from tandem.crm.oauth.enforcement import (
+    PolicyContext,
+    login_record,
+    policy_check,
+    users_for_policy,
+)
 from tandem.crm.oauth.errors import (
     EXPIRED_CODE,
     EXPIRED_REFRESH_TOKEN,
     INVALID_AUDIENCE,
     INVALID_CREDENTIALS,
+    INVALID_SCOPE,
     NOT_APPROVED,
     PKCE_DOWNGRADE,
     SalesforceOAuthError,
 )
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
 from tandem.crm.oauth.models import Grant, JwtAssertionUse, RefreshToken
-from tandem.crm.oauth.policy import REFRESH_SCOPES, RefreshFacts, TokenPath, issues_refresh_token
+from tandem.crm.oauth.policy import (
+    REFRESH_SCOPES,
+    PermittedUsers,
+    RefreshFacts,
+    TokenPath,
+    issues_refresh_token,
+)
+from tandem.crm.oauth.services import jti_record
 from tandem.crm.orgs.domains import crm_base_url, my_domain_from_host
 from tandem.crm.users.models import LoginStatus, User
 from tandem.crm.users.policies import client_ip, ip_is_trusted
@@ -75,6 +88,9 @@ def _stale(app: ConnectedApp) -> bool:
 
 class ConnectedAppValidator(OAuth2Validator):
     """The request validator DOT's views and our grants call."""
+
+    # Salesforce's ID token carries the org and user ids whatever the scopes: no filtering.
+    oidc_claim_scope = None
 
     # --- clients -------------------------------------------------------------------------
 
@@ -154,11 +170,7 @@ class ConnectedAppValidator(OAuth2Validator):
     def validate_user(
         self, username: str, password: str, client: Any, request: Request, *args: Any, **kw: Any
     ) -> bool:
-        user = (
-            User.objects.select_related("org", "profile")
-            .filter(username=str(username).strip().lower())
-            .first()
-        )
+        user = users_for_policy().filter(username=str(username).strip().lower()).first()
         if user is None or not isinstance(password, str):
             raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
         status = self._password_status(user, password, request_ip(request))
@@ -250,11 +262,7 @@ class ConnectedAppValidator(OAuth2Validator):
     def jwt_load_user(
         self, username: str, client: ConnectedApp, audience: str, request: Request
     ) -> User:
-        user = (
-            User.objects.select_related("org", "profile")
-            .filter(username=username.strip().lower())
-            .first()
-        )
+        user = users_for_policy().filter(username=username.strip().lower()).first()
         if user is None:
             raise SalesforceOAuthError(NOT_APPROVED, request=request)
         slug = my_domain_from_host(urlsplit(audience).netloc)
@@ -271,27 +279,29 @@ class ConnectedAppValidator(OAuth2Validator):
             JwtAssertionUse.objects.filter(expires_at__lt=now).delete()
         digest = hashlib.sha256(jti.encode("utf-8")).hexdigest()
         expires = datetime.fromtimestamp(expires_at, tz=UTC) + timedelta(seconds=10)
-        try:
-            with transaction.atomic():
-                JwtAssertionUse.objects.create(
-                    app_id=client.pk, jti_hash=digest, expires_at=expires
-                )
-        except IntegrityError:
-            return True
-        return False
+        return not jti_record(app_id=client.pk, jti_hash=digest, expires_at=expires)
 
     def jwt_authorize(self, request: Request) -> None:
         """The policies for the assertion's user; the token carries the approved scopes."""
         self.enforce(request, TokenPath.JWT_BEARER)
-        approved = identity.approved_scopes(app=request.client, user=request.user)
-        request.scopes = [s for s in approved if s not in REFRESH_SCOPES] or ["api"]
+        context: PolicyContext = request.connected_app_context
+        if context.policy.permitted_users is PermittedUsers.ADMIN_APPROVED:
+            approved = request.client.scope_list  # pre-authorized: the app's selected scopes
+        else:
+            approved = identity.approved_scopes(app=request.client, user=request.user)
+        scopes = [s for s in approved if s not in REFRESH_SCOPES]
+        if not scopes:  # Salesforce mints a token only for a standard scope besides refresh
+            raise SalesforceOAuthError(INVALID_SCOPE, request=request)
+        request.scopes = scopes
 
     # --- the token response ------------------------------------------------------------------
 
     def save_bearer_token(
         self, token: dict[str, Any], request: Request, *args: Any, **kw: Any
     ) -> None:
-        super().save_bearer_token(token, request, *args, **kw)
+        # The token view already runs the request in one transaction: no savepoint round trips.
+        with transaction.atomic(savepoint=False):
+            self._save_bearer_token(token, request, *args, **kw)
         issued_at = str(int(time.time() * 1000))
         token.pop("expires_in", None)
         user, app = request.user, request.client

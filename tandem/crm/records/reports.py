@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from tandem.crm.api.soql import parse
+from tandem.crm.api.soql import SoqlError, parse
 from tandem.crm.api.soql.bind import BoundQuery, bind
 from tandem.crm.api.soql.orm import page, total_size
 from tandem.crm.orgs.models import Org
@@ -54,6 +54,8 @@ def _filter(item: dict[str, Any]) -> str:
         return f"{column} LIKE '{LIKE_OPERATORS[operator].format(_like(str(value)))}'"
     if operator == "notContain":
         return f"(NOT {column} LIKE '%{_like(str(value))}%')"
+    if operator not in OPERATORS:
+        raise SoqlError("INVALID_REPORT_FILTER", f"Unknown report filter operator: {operator}")
     return f"{column} {OPERATORS[operator]} {_literal(value)}"
 
 

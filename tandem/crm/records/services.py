@@ -259,7 +259,7 @@ def record_upsert(
 ) -> tuple[Model, bool]:
     """Update the record whose external id is `key`, or create it; returns (record, created)."""
     field = sobject.field(field_name)
-    if field is None or not (field.external_id or field.name == "Id"):
+    if field is None or not field.external_id:
         raise RecordError(
             "NOT_FOUND",
             f"Provided external ID field does not exist or is not accessible: {field_name}",

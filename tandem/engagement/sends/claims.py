@@ -7,6 +7,7 @@ SMTP. Whatever a lost worker had claimed becomes `unknown` and is never sent aga
 from __future__ import annotations
 
 import enum
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,17 +45,18 @@ class ClaimedBatch:
 
 def _claim_sql() -> str:
     table = connection.ops.quote_name(SendRecord._meta.db_table)
+    returning = ' RETURNING id, subscriber_key, email, "values", attempts'
     if connection.vendor == "postgresql":
         return (
             f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
             f"SELECT id FROM {table} WHERE send_id = %s AND status = %s "
-            "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+            "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)" + returning
         )
     # SQLite has one writer at a time: one conditional UPDATE is the claim.
     return (
         f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
         f"SELECT id FROM {table} WHERE send_id = %s AND status = %s ORDER BY id LIMIT %s"
-        ") AND status = %s"
+        ") AND status = %s" + returning
     )
 
 
@@ -72,17 +74,15 @@ def batch_claim(*, send_id: int, worker: str, size: int) -> ClaimedBatch | None:
             params.append(RecordStatus.QUEUED)
         with connection.cursor() as cursor:
             cursor.execute(_claim_sql(), params)
-            count = cursor.rowcount
-        if count == 0:
+            rows = sorted(cursor.fetchall())
+        if not rows:
             batch.delete()
             return None
-        SendBatch.objects.filter(pk=batch.id).update(size=count)
-    rows = SendRecord.objects.filter(batch_id=batch.id, status=RecordStatus.CLAIMED).values_list(
-        "id", "subscriber_key", "email", "values", "attempts"
-    )
+        SendBatch.objects.filter(pk=batch.id).update(size=len(rows))
     recipients, attempts = [], {}
-    for record_id, key, address, values, tries in rows.order_by("id"):
-        recipients.append(Recipient(record_id, key, address, values or {}))
+    for record_id, key, address, values, tries in rows:
+        decoded = json.loads(values) if isinstance(values, str | bytes) else values
+        recipients.append(Recipient(record_id, key, address, decoded or {}))
         attempts[record_id] = tries
     return ClaimedBatch(batch.id, send_id, recipients, attempts)
 
@@ -157,6 +157,7 @@ def _apply(
 ) -> None:
     rows = SendRecord.objects.filter(
         id__in=ids,
+        send_id=batch.send_id,
         batch_id=batch.id,
         status__in=(RecordStatus.CLAIMED, RecordStatus.UNKNOWN),
     )
@@ -220,7 +221,7 @@ def send_recover_stale(*, send_id: int, lease_seconds: int) -> int:
             )
             if taken:
                 lost += SendRecord.objects.filter(
-                    batch_id=batch_id, status=RecordStatus.CLAIMED
+                    send_id=send_id, status=RecordStatus.CLAIMED, batch_id=batch_id
                 ).update(status=RecordStatus.UNKNOWN, error=LOST_WORKER)
     return lost
 

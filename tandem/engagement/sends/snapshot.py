@@ -1,16 +1,22 @@
-"""Copy a send's audience into one send record per subscriber before anything is sent."""
+"""Copy a send's audience into one send record per subscriber before anything is sent.
+
+One set-based `INSERT … SELECT … ON CONFLICT DO NOTHING` does it: the unique (send, subscriber
+key) constraint de-duplicates (the first row by id wins), suppressed subscribers are left out,
+and only the columns the email renders are copied. Invalid addresses are then marked `failed`.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
 
 from tandem.engagement.data.models import DataExtension, DataExtensionRow
 from tandem.engagement.sends.models import RecordStatus, Send, SendRecord, Suppression
 
-READ_CHUNK = 5000
-WRITE_CHUNK = 2000
 # RFC 5321 dot-atom addresses in ASCII; SMTPUTF8 addresses are refused with a clear error.
 _ADDRESS = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -38,87 +44,107 @@ def address_problem(address: str) -> str:
     return ""
 
 
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
+class _Sql:
+    """The vendor's way of reading a text field out of a row's JSON values."""
+
+    def __init__(self) -> None:
+        self.postgres = connection.vendor == "postgresql"
+
+    def text(self, field: str, params: list[Any]) -> str:
+        if self.postgres:
+            params.append(field)
+            return 'r."values" ->> %s::text'
+        params.append('$."' + field.replace('"', '""') + '"')
+        return 'CAST(json_extract(r."values", %s) AS TEXT)'
+
+    def object(self, fields: list[str], params: list[Any]) -> str:
+        pairs = []
+        for field in fields:
+            params.append(field)
+            label = "%s::text" if self.postgres else "%s"
+            pairs.append(f"{label}, COALESCE({self.text(field, params)}, '')")
+        function = "jsonb_build_object" if self.postgres else "json_object"
+        return f"{function}({', '.join(pairs)})"
 
 
-def _rows(data_extension: DataExtension) -> Iterator[tuple[str, Mapping[str, object]]]:
-    """Every row in id order, read with keyset pagination."""
-    last = 0
-    while True:
-        chunk = list(
-            DataExtensionRow.objects.filter(data_extension=data_extension, id__gt=last)
-            .order_by("id")
-            .values_list("id", "key", "values")[:READ_CHUNK]
-        )
-        if not chunk:
-            return
-        for _row_id, key, values in chunk:
-            yield key, values if isinstance(values, dict) else {}
-        last = chunk[-1][0]
+def _key_expression(sql: _Sql, data_extension: DataExtension, params: list[Any]) -> str:
+    if not data_extension.subscriber_key_field:
+        return "r.key"
+    found = sql.text(data_extension.subscriber_key_field, params)
+    return f"SUBSTR(COALESCE(NULLIF(TRIM({found}), ''), r.key), 1, 255)"
+
+
+def _columns(data_extension: DataExtension, fields: Iterable[str]) -> list[str]:
+    wanted = {name.casefold() for name in fields}
+    names = data_extension.fields.values_list("name", flat=True)
+    return [name for name in names if name.casefold() in wanted]
 
 
 def snapshot_audience(*, send: Send, fields: Iterable[str]) -> SnapshotSummary:
     """Write the send records of `send`'s data extension; keep only the `fields` it renders."""
     data_extension = send.data_extension
     assert data_extension is not None
-    wanted = {name.casefold() for name in fields}
-    suppressed_keys = set(
-        Suppression.objects.filter(account_id=send.account_id).values_list(
-            "subscriber_key", flat=True
+    rows = DataExtensionRow.objects.filter(data_extension=data_extension).count()
+    suppressed = _count_suppressed(send, data_extension)
+    inserted = _insert(send, data_extension, _columns(data_extension, fields))
+    invalid = _mark_invalid_addresses(send)
+    return SnapshotSummary(rows, inserted, rows - inserted - suppressed, suppressed, invalid)
+
+
+def _suppressed_clause(
+    sql: _Sql, send: Send, data_extension: DataExtension, params: list[Any]
+) -> str:
+    table = connection.ops.quote_name(Suppression._meta.db_table)
+    params.append(send.account_id)
+    key = _key_expression(sql, data_extension, params)
+    return f"EXISTS (SELECT 1 FROM {table} s WHERE s.account_id = %s AND s.subscriber_key = {key})"  # noqa: S608
+
+
+def _count_suppressed(send: Send, data_extension: DataExtension) -> int:
+    sql, params = _Sql(), list[Any]()
+    rows = connection.ops.quote_name(DataExtensionRow._meta.db_table)
+    clause = _suppressed_clause(sql, send, data_extension, params)
+    params.append(data_extension.id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {rows} r WHERE {clause} AND r.data_extension_id = %s",  # noqa: S608
+            params,
         )
+        return int(cursor.fetchone()[0])
+
+
+def _insert(send: Send, data_extension: DataExtension, columns: list[str]) -> int:
+    sql, params = _Sql(), list[Any]()
+    records = connection.ops.quote_name(SendRecord._meta.db_table)
+    rows = connection.ops.quote_name(DataExtensionRow._meta.db_table)
+    params.append(send.id)
+    key = _key_expression(sql, data_extension, params)
+    email = f"SUBSTR(COALESCE(TRIM({sql.text(data_extension.email_field, params)}), ''), 1, 254)"
+    values = sql.object(columns, params)
+    params.append(RecordStatus.QUEUED)
+    suppressed = _suppressed_clause(sql, send, data_extension, params)
+    params.append(data_extension.id)
+    statement = (
+        f'INSERT INTO {records} (send_id, subscriber_key, email, "values", status, attempts, '  # noqa: S608 (names from model meta)
+        "error, open_count, click_count) "
+        f"SELECT %s, {key}, {email}, {values}, %s, 0, '', 0, 0 FROM {rows} r "
+        f"WHERE NOT {suppressed} AND r.data_extension_id = %s ORDER BY r.id "
+        "ON CONFLICT (send_id, subscriber_key) DO NOTHING"
     )
-    seen: set[str] = set()
-    buffer: list[SendRecord] = []
-    rows = duplicates = suppressed = invalid = records = 0
-    for key, values in _rows(data_extension):
-        rows += 1
-        subscriber_key = _subscriber_key(data_extension, key, values)
-        if subscriber_key in seen:
-            duplicates += 1
-            continue
-        seen.add(subscriber_key)
-        if subscriber_key in suppressed_keys:
-            suppressed += 1
-            continue
-        record = _record(send, data_extension, subscriber_key, values, wanted)
-        invalid += record.status == RecordStatus.FAILED
-        buffer.append(record)
-        if len(buffer) >= WRITE_CHUNK:
-            records += _flush(buffer)
-    records += _flush(buffer)
-    return SnapshotSummary(rows, records, duplicates, suppressed, invalid)
+    # Parameters were appended in the order their placeholders appear in the statement.
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return int(cursor.rowcount)
 
 
-def _subscriber_key(data_extension: DataExtension, key: str, values: Mapping[str, object]) -> str:
-    field = data_extension.subscriber_key_field
-    found = _text(values.get(field)).strip() if field else ""
-    return (found or key)[:255]
-
-
-def _record(
-    send: Send,
-    data_extension: DataExtension,
-    subscriber_key: str,
-    values: Mapping[str, object],
-    wanted: set[str],
-) -> SendRecord:
-    address = _text(values.get(data_extension.email_field)).strip()
-    problem = address_problem(address)
-    kept = {name: _text(value) for name, value in values.items() if name.casefold() in wanted}
-    return SendRecord(
-        send=send,
-        subscriber_key=subscriber_key,
-        email=address[:254],
-        values=kept,
-        status=RecordStatus.FAILED if problem else RecordStatus.QUEUED,
-        error=problem,
-    )
-
-
-def _flush(buffer: list[SendRecord]) -> int:
-    count = len(buffer)
-    if buffer:
-        SendRecord.objects.bulk_create(buffer, batch_size=WRITE_CHUNK)
-        buffer.clear()
-    return count
+def _mark_invalid_addresses(send: Send) -> int:
+    """Records whose address cannot receive mail become `failed`, with the reason."""
+    failed = []
+    for record_id, address in (
+        SendRecord.objects.filter(send=send).values_list("id", "email").iterator(chunk_size=20000)
+    ):
+        problem = address_problem(address)
+        if problem:
+            failed.append(SendRecord(id=record_id, status=RecordStatus.FAILED, error=problem))
+    SendRecord.objects.bulk_update(failed, ["status", "error"], batch_size=1000)
+    return len(failed)

@@ -46,16 +46,22 @@ class CompiledTemplate:
         if len(parts) == 1:
             return parts[0]
         out = list(parts)
-        folded: dict[str, str] | None = None
+        done: dict[str, str] = {}  # each name is looked up and escaped once per render
         for index in range(1, len(parts), 2):
             name = parts[index]
-            value = values.get(name)
+            value = done.get(name)
             if value is None:
-                if folded is None:
-                    folded = {key.casefold(): val for key, val in values.items()}
-                value = folded.get(name.casefold(), "")
-            out[index] = escape(value, quote=True) if self.html else value
+                value = done[name] = self._value(name, values)
+            out[index] = value
         return "".join(out)
+
+    def _value(self, name: str, values: Mapping[str, str]) -> str:
+        value = values.get(name)
+        if value is None:
+            folded = name.casefold()
+            value = next((v for k, v in values.items() if k.casefold() == folded), None)
+        text = "" if value is None else str(value)
+        return escape(text, quote=True) if self.html else text
 
 
 def compile_template(text: str, *, html: bool) -> CompiledTemplate:

@@ -8,7 +8,6 @@ import pytest
 from django.db.models import Sum
 
 from tandem.crm.api.models import ApiUsage
-from tandem.crm.records.models import Report
 from tests.crm.api.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -87,21 +86,3 @@ def test_limits_has_daily_requests_with_apps(tokens: Any, admin: Any, org: Any) 
     assert daily["Max"] == org.api_daily_limit
     assert daily["Remaining"] == org.api_daily_limit - 2
     assert daily["Workbench"] == {"Max": org.api_daily_limit, "Remaining": org.api_daily_limit - 1}
-
-
-def test_report_run_shape(api: Api, org: Any, admin: Any) -> None:
-    api.post("/sobjects/Contact", {"LastName": "Ada", "Email": "ada@x.test"})
-    api.post("/sobjects/Contact", {"LastName": "Bob"})
-    report = Report.objects.create(
-        org=org, owner=admin, name="With email", developer_name="With_email", report_type="Contact",
-        columns=["LastName", "Email"],
-        filters=[{"column": "Email", "operator": "notEqual", "value": None}],
-        sort_column="LastName",
-    )  # fmt: skip
-
-    body = api.get(f"/analytics/reports/{report.pk}").json()
-
-    rows = body["factMap"]["T!T"]["rows"]
-    assert [c["value"] for c in rows[0]["dataCells"]] == ["Ada", "ada@x.test"]
-    assert body["reportMetadata"]["detailColumns"] == ["LastName", "Email"]
-    assert body["factMap"]["T!T"]["aggregates"][0]["value"] == 1

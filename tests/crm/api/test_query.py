@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from tandem.crm.records.models import Contact
+from tandem.crm.records.models import Account, Contact
 from tests.crm.api.conftest import Api, V
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +122,22 @@ def test_token_without_api_scope_is_refused(tokens: Any, admin: Any) -> None:
     response = Api(tokens.issue(admin, scopes="openid")).get("/query?q=SELECT+Id+FROM+Contact")
 
     assert response.status_code == 401
+
+
+def test_datetimes_use_salesforce_format(api: Api, org: Any, admin: Any) -> None:
+    moment = dt.datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=dt.UTC)
+    Contact.objects.create(org=org, owner=admin, last_name="T", name="T", created_date=moment)
+
+    record = api.get("/query?q=SELECT+CreatedDate,+Account.Name+FROM+Contact").json()["records"][0]
+
+    assert record["CreatedDate"] == "2026-03-04T05:06:07.890+0000"
+    assert record["Account"] is None
+
+
+def test_parent_fields_are_nested(api: Api, org: Any, admin: Any) -> None:
+    account = Account.objects.create(org=org, owner=admin, name="Initech")
+    Contact.objects.create(org=org, owner=admin, last_name="T", name="T", account=account)
+
+    record = api.get("/query?q=SELECT+Account.Name+FROM+Contact").json()["records"][0]
+
+    assert record["Account"] == {"attributes": {"type": "Account"}, "Name": "Initech"}

@@ -120,3 +120,96 @@ def test_other_org_cannot_update(tokens: Any, outsider: Any, api: Api) -> None:
 
     assert response.status_code == 404
     assert Contact.objects.get().last_name == "Mine"
+
+
+def test_oversized_body_is_refused_and_changes_nothing(api: Api) -> None:
+    response = api.post("/sobjects/Contact", {"LastName": "x" * 3_000_000})
+
+    assert response.status_code == 413
+    assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    assert Contact.objects.count() == 0
+
+
+def test_invalid_json_is_a_parser_error(api: Api) -> None:
+    response = api.client.post(
+        "/services/data/v59.0/sobjects/Contact", "{nope", content_type="application/json",
+        headers=api.headers,
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        "003000000000000",
+        "003AAAAAAAAAAAAAAA",
+        "001AAAAAAAAAAAAAAAAA",
+        "003abc",
+        "003aaaaaaaaaaaaAAA",
+    ],
+)
+def test_bad_ids_are_not_found(api: Api, bad_id: str) -> None:
+    assert api.patch(f"/sobjects/Contact/{bad_id}", {"LastName": "x"}).status_code == 404
+
+
+def test_reference_to_the_wrong_object_is_refused(api: Api) -> None:
+    other = api.post("/sobjects/Contact", {"LastName": "Other"}).json()["id"]
+
+    response = api.post("/sobjects/Contact", {"LastName": "X", "AccountId": other})
+
+    assert response.json()[0]["errorCode"] == "INVALID_CROSS_REFERENCE_KEY"
+    assert Contact.objects.count() == 1
+
+
+def test_wrong_type_is_refused(api: Api) -> None:
+    response = api.post("/sobjects/Contact", {"LastName": "X", "Birthdate": "not a date"})
+
+    assert response.json()[0]["errorCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    assert Contact.objects.count() == 0
+
+
+def test_read_only_field_is_refused(api: Api) -> None:
+    response = api.post("/sobjects/Contact", {"LastName": "X", "Name": "Y"})
+
+    assert response.json()[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+def test_deleted_record_shows_in_query_all(api: Api) -> None:
+    contact_id = api.post("/sobjects/Contact", {"LastName": "Gone"}).json()["id"]
+    api.delete(f"/sobjects/Contact/{contact_id}")
+
+    body = api.get("/queryAll?q=SELECT+Id,+IsDeleted+FROM+Contact").json()
+
+    assert body["records"][0]["IsDeleted"] is True
+
+
+def test_unknown_resource_is_not_found_json(api: Api) -> None:
+    response = api.get("/nothing/here")
+
+    assert response.status_code == 404
+    assert response.json()[0]["errorCode"] == "NOT_FOUND"
+
+
+def test_unsupported_version_is_not_found(api: Api) -> None:
+    response = api.client.get("/services/data/v12.0/limits", headers=api.headers)
+
+    assert response.status_code == 404
+
+
+def test_composite_delete(api: Api) -> None:
+    ids = [api.post("/sobjects/Contact", {"LastName": f"D{i}"}).json()["id"] for i in range(2)]
+
+    body = api.delete(f"/composite/sobjects?ids={','.join(ids)}&allOrNone=true").json()
+
+    assert [r["success"] for r in body] == [True, True]
+    assert Contact.objects.filter(is_deleted=False).count() == 0
+
+
+def test_upsert_needs_an_external_id_field(api: Api) -> None:
+    response = api.patch("/sobjects/Contact/LastName/Smith", {"FirstName": "X"})
+
+    assert response.status_code == 404
+    assert response.json()[0]["errorCode"] == "NOT_FOUND"
+    assert Contact.objects.count() == 0

@@ -24,8 +24,15 @@ def _run(*args: str) -> dict:
 
 
 def _create(org) -> dict:
-    return _run("create", "--org", org.my_domain, "--name", "Salesforce Sync",
-                "--callback-url", "https://sync.example/cb")  # fmt: skip
+    return _run(
+        "create",
+        "--org",
+        org.my_domain,
+        "--name",
+        "Salesforce Sync",
+        "--callback-url",
+        "https://sync.example/cb",
+    )
 
 
 def test_create_prints_the_key_and_secret_once(org):
@@ -40,8 +47,17 @@ def test_create_with_a_certificate_file(org, tmp_path):
     pem = tmp_path / "cert.pem"
     pem.write_text(key_pair()[1])
 
-    created = _run("create", "--org", org.id, "--name", "JWT", "--callback-url",
-                   "https://x.example/cb", "--certificate-file", str(pem))  # fmt: skip
+    created = _run(
+        "create",
+        "--org",
+        org.id,
+        "--name",
+        "JWT",
+        "--callback-url",
+        "https://x.example/cb",
+        "--certificate-file",
+        str(pem),
+    )
 
     assert ConnectedApp.objects.get(pk=created["id"]).certificate.startswith(
         "-----BEGIN CERTIFICATE"
@@ -51,9 +67,18 @@ def test_create_with_a_certificate_file(org, tmp_path):
 def test_set_policy_and_show(org):
     created = _create(org)
 
-    shown = _run("set-policy", "--org", org.my_domain, created["id"], "--permitted-users",
-                 "AdminApprovedPreAuthorized", "--ip-relaxation", "BYPASS",
-                 "--refresh-token-policy", "zero")  # fmt: skip
+    shown = _run(
+        "set-policy",
+        "--org",
+        org.my_domain,
+        created["id"],
+        "--permitted-users",
+        "AdminApprovedPreAuthorized",
+        "--ip-relaxation",
+        "BYPASS",
+        "--refresh-token-policy",
+        "zero",
+    )
 
     assert shown["permitted_users"] == "AdminApprovedPreAuthorized"
     assert shown["ip_relaxation"] == "BYPASS"
@@ -72,8 +97,15 @@ def test_link_and_unlink_a_permission_set(org):
         "--permission-set",
         "Marketing_Cloud",
     )
-    unlinked = _run("link-permset", "--org", org.my_domain, created["consumer_key"],
-                    "--permission-set", "Marketing_Cloud", "--unlink")  # fmt: skip
+    unlinked = _run(
+        "link-permset",
+        "--org",
+        org.my_domain,
+        created["consumer_key"],
+        "--permission-set",
+        "Marketing_Cloud",
+        "--unlink",
+    )
 
     assert linked["permission_sets"] == ["Marketing_Cloud"]
     assert unlinked["permission_sets"] == []
@@ -112,9 +144,19 @@ def test_bad_input_is_a_usage_error_that_changes_nothing(org, args):
 def test_the_real_command_exits_with_code_2_on_a_bad_choice(tmp_path):
     env = {**os.environ, "TANDEM_VAR_DIR": str(tmp_path), "TANDEM_SERVICE": "crm"}
 
-    argv = [sys.executable, "-m", "tandem", "crm", "connectedapp", "set-policy", "--org", "x", "y",
-            "--ip-relaxation", "SOMETIMES"]  # fmt: skip
-    result = subprocess.run(argv,
-                            env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "tandem",
+        "crm",
+        "connectedapp",
+        "set-policy",
+        "--org",
+        "x",
+        "y",
+        "--ip-relaxation",
+        "SOMETIMES",
+    ]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 2

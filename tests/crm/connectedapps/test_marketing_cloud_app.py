@@ -36,10 +36,15 @@ def _authorize(user) -> Client:
     from tests.crm.oauth.conftest import pkce_pair
 
     _, challenge = pkce_pair()
-    response = client.get("/services/oauth2/authorize", {
-        "response_type": "code", "client_id": MC_KEY, "redirect_uri": MC_CALLBACK,
-        "code_challenge": challenge,
-    })  # fmt: skip
+    response = client.get(
+        "/services/oauth2/authorize",
+        {
+            "response_type": "code",
+            "client_id": MC_KEY,
+            "redirect_uri": MC_CALLBACK,
+            "code_challenge": challenge,
+        },
+    )
     assert response.status_code == 200, response.content
     data = {k: v for k, v in response.context["form"].initial.items() if v is not None}
     response = client.post("/services/oauth2/authorize", {**data, "allow": "Authorize"})
@@ -62,8 +67,10 @@ def test_first_authorization_lists_it_with_the_default_policies(
 
     row = ConnectedAppPolicy.objects.get(org=org, app__deployment_key="marketing_cloud")
     assert (row.permitted_users, row.ip_relaxation, row.refresh_token_policy) == (
-        "AllSelfAuthorized", "ENFORCE", "infinite",
-    )  # fmt: skip
+        "AllSelfAuthorized",
+        "ENFORCE",
+        "infinite",
+    )
     client = Client(HTTP_HOST="localhost")
     client.force_login(admin)
     assert b"Salesforce Marketing Cloud" in client.get("/setup/connected-apps/").content
@@ -74,10 +81,18 @@ def test_after_the_crm_admin_steps_the_jwt_flow_works_for_assigned_users(
 ):
     _authorize(system_user)
     mc = _mc_app()
-    set_policy(mc.policy, permitted_users="AdminApprovedPreAuthorized", ip_relaxation="BYPASS",
-               refresh_token_policy="zero")  # fmt: skip
-    ps = permission_set_create(org=org, actor=None, label="Marketing Cloud Connected App",
-                               api_name="Marketing_Cloud_Connected_App")  # fmt: skip
+    set_policy(
+        mc.policy,
+        permitted_users="AdminApprovedPreAuthorized",
+        ip_relaxation="BYPASS",
+        refresh_token_policy="zero",
+    )
+    ps = permission_set_create(
+        org=org,
+        actor=None,
+        label="Marketing Cloud Connected App",
+        api_name="Marketing_Cloud_Connected_App",
+    )
     permission_set_assign(actor=None, permission_set=ps, users=[system_user])
     connected_app_permission_sets_set(actor=None, policy=mc.policy, permission_sets=[ps])
     client = Client(HTTP_HOST="localhost")

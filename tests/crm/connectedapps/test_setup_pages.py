@@ -28,8 +28,16 @@ def _client(user=None) -> Client:
 
 def _pages(app_id: str) -> list[str]:
     base = "/setup/connected-apps/"
-    return [base, f"{base}new/", f"{base}usage/", f"{base}{app_id}/", f"{base}{app_id}/edit/",
-            f"{base}{app_id}/permission-sets/", f"{base}{app_id}/profiles/"]  # fmt: skip
+    return [
+        base,
+        f"{base}new/",
+        f"{base}usage/",
+        f"{base}{app_id}/",
+        f"{base}{app_id}/edit/",
+        f"{base}{app_id}/permission-sets/",
+        f"{base}{app_id}/profiles/",
+        f"{base}{app_id}/settings/",
+    ]
 
 
 def test_anonymous_is_sent_to_login(org):
@@ -64,10 +72,15 @@ def test_admin_sees_every_page(org, admin):
 
 
 def test_new_app_shows_the_secret_once_and_stores_only_its_hash(org, admin):
-    response = _client(admin).post("/setup/connected-apps/new/", {
-        "name": "Billing", "callback_urls": CALLBACK, "oauth_scopes": ["api", "refresh_token"],
-        "pkce_required": "on",
-    })  # fmt: skip
+    response = _client(admin).post(
+        "/setup/connected-apps/new/",
+        {
+            "name": "Billing",
+            "callback_urls": CALLBACK,
+            "oauth_scopes": ["api", "refresh_token"],
+            "pkce_required": "on",
+        },
+    )
 
     assert response.status_code == 200
     secret = response.context["secret"]
@@ -116,11 +129,17 @@ def test_new_app_refuses_bad_input_next_to_the_field(org, admin, data, field):
 def test_edit_and_save_the_policies(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(f"/setup/connected-apps/{app.app.id}/edit/", {
-        "permitted_users": "AdminApprovedPreAuthorized", "ip_relaxation": "BYPASS",
-        "refresh_token_policy": "specific_inactivity", "refresh_token_validity": "4",
-        "refresh_token_unit": "HOURS", "session_timeout_minutes": "30",
-    })  # fmt: skip
+    response = _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/edit/",
+        {
+            "permitted_users": "AdminApprovedPreAuthorized",
+            "ip_relaxation": "BYPASS",
+            "refresh_token_policy": "specific_inactivity",
+            "refresh_token_validity": "4",
+            "refresh_token_unit": "HOURS",
+            "session_timeout_minutes": "30",
+        },
+    )
 
     assert response.status_code == 302
     row = ConnectedAppPolicy.objects.get(app=app.app, org=org)
@@ -135,11 +154,16 @@ def test_edit_and_save_the_policies(org, admin):
 def test_timed_refresh_policy_without_n_is_refused(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(f"/setup/connected-apps/{app.app.id}/edit/", {
-        "permitted_users": "AllSelfAuthorized", "ip_relaxation": "BYPASS",
-        "refresh_token_policy": "specific_lifetime", "refresh_token_validity": "",
-        "refresh_token_unit": "DAYS",
-    })  # fmt: skip
+    response = _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/edit/",
+        {
+            "permitted_users": "AllSelfAuthorized",
+            "ip_relaxation": "BYPASS",
+            "refresh_token_policy": "specific_lifetime",
+            "refresh_token_validity": "",
+            "refresh_token_unit": "DAYS",
+        },
+    )
 
     assert response.status_code == 200
     assert response.context["form"].errors["refresh_token_validity"]
@@ -151,8 +175,10 @@ def test_manage_permission_sets_links_only_the_orgs_own_sets(org, other_org, adm
     mine = permission_set_create(org=org, actor=None, label="MC", api_name="MC")
     theirs = permission_set_create(org=other_org, actor=None, label="Other", api_name="Other")
 
-    _client(admin).post(f"/setup/connected-apps/{app.app.id}/permission-sets/",
-                        {"permission_set": [mine.id, theirs.id]})  # fmt: skip
+    _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/permission-sets/",
+        {"permission_set": [mine.id, theirs.id]},
+    )
 
     linked = set(ConnectedAppAccess.objects.values_list("permission_set_id", flat=True))
     assert linked == {mine.id}
@@ -181,8 +207,9 @@ def test_revoke_of_another_orgs_usage_is_refused(org, other_org, outsider, syste
     pre_authorize(app, system_user)
     jwt_token(Client(HTTP_HOST="localhost"), app, system_user)
 
-    response = _client(outsider).post("/setup/connected-apps/usage/revoke/",
-                                      {"app": app.app.id, "user": system_user.id})  # fmt: skip
+    response = _client(outsider).post(
+        "/setup/connected-apps/usage/revoke/", {"app": app.app.id, "user": system_user.id}
+    )
 
     assert response.status_code == 404
     assert AccessToken.objects.exists()
@@ -208,3 +235,54 @@ def test_user_sees_and_revokes_their_own_apps(org, system_user):
     client.post("/settings/connected-apps/revoke/", {"app": app.app.id})
 
     assert not AccessToken.objects.exists()
+
+
+def test_owner_edits_the_app_settings_and_the_change_is_audited(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/settings/",
+        {
+            "name": "Acme Integration",
+            "callback_urls": f"{CALLBACK}\nhttps://client.example/other",
+            "oauth_scopes": ["api"],
+            "contact_email": "ops@acme.test",
+            "certificate": "",
+        },
+    )
+
+    assert response.status_code == 302
+    app.app.refresh_from_db()
+    assert app.app.callback_urls == [CALLBACK, "https://client.example/other"]
+    assert app.app.pkce_required is False
+    assert app.app.certificate == ""
+    assert SetupAuditTrail.objects.filter(action="connected_app.changed").exists()
+
+
+def test_bad_settings_change_nothing(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/settings/",
+        {
+            "name": "X",
+            "callback_urls": "http://evil.example/cb",
+            "oauth_scopes": ["api"],
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["callback_urls"]
+    app.app.refresh_from_db()
+    assert app.app.callback_urls == [CALLBACK]
+
+
+def test_other_orgs_cannot_edit_an_app_they_only_use(org, other_org, outsider, admin):
+    from tandem.crm.connectedapps.services import connected_app_policy_ensure
+
+    app = make_app(org)
+    connected_app_policy_ensure(app=app.app, org=other_org)
+
+    response = _client(outsider).get(f"/setup/connected-apps/{app.app.id}/settings/")
+
+    assert response.status_code == 404

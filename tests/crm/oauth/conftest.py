@@ -42,9 +42,13 @@ class App:
 
 def make_app(org: Org, **policy: Any) -> App:
     created = connected_app_create(
-        org=org, actor=None, name="Acme Integration", callback_urls=[CALLBACK],
-        scopes=["api", "refresh_token", "id", "openid"], certificate=key_pair()[1],
-    )  # fmt: skip
+        org=org,
+        actor=None,
+        name="Acme Integration",
+        callback_urls=[CALLBACK],
+        scopes=["api", "refresh_token", "id", "openid"],
+        certificate=key_pair()[1],
+    )
     row = ConnectedAppPolicy.objects.get(app=created.app, org=org)
     if policy:
         set_policy(row, **policy)
@@ -65,8 +69,12 @@ def set_policy(row: ConnectedAppPolicy, **changes: Any) -> None:
 
 def pre_authorize(app: App, user: User) -> None:
     """A permission set linked to the app and assigned to the user."""
-    ps = permission_set_create(org=user.org, actor=None, label=f"PS {secrets.token_hex(3)}",
-                               api_name=f"PS_{secrets.token_hex(3)}")  # fmt: skip
+    ps = permission_set_create(
+        org=user.org,
+        actor=None,
+        label=f"PS {secrets.token_hex(3)}",
+        api_name=f"PS_{secrets.token_hex(3)}",
+    )
     permission_set_assign(actor=None, permission_set=ps, users=[user])
     connected_app_permission_sets_set(actor=None, policy=app.policy, permission_sets=[ps])
 
@@ -112,8 +120,14 @@ def authorize_code(
     """Run the browser part of the web-server flow; returns (code, verifier)."""
     verifier, challenge = pkce_pair()
     client.force_login(user)
-    params = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
-              "scope": scope, "state": "xyz", "code_challenge": challenge}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app.key,
+        "redirect_uri": CALLBACK,
+        "scope": scope,
+        "state": "xyz",
+        "code_challenge": challenge,
+    }
     response = client.get("/services/oauth2/authorize", params, REMOTE_ADDR=ip)
     if response.status_code == 200:  # the consent page
         form = response.context["form"]
@@ -131,16 +145,28 @@ def exchange(
     client: Client, app: App, code: str, verifier: str, ip: str = "10.0.0.5"
 ) -> tuple[int, dict[str, Any]]:
     return token(
-        client, ip, grant_type="authorization_code", code=code, client_id=app.key,
-        client_secret=app.secret, redirect_uri=CALLBACK, code_verifier=verifier,
-    )  # fmt: skip
+        client,
+        ip,
+        grant_type="authorization_code",
+        code=code,
+        client_id=app.key,
+        client_secret=app.secret,
+        redirect_uri=CALLBACK,
+        code_verifier=verifier,
+    )
 
 
 def refresh(
     client: Client, app: App, refresh_token: str, ip: str = "10.0.0.5"
 ) -> tuple[int, dict[str, Any]]:
-    return token(client, ip, grant_type="refresh_token", refresh_token=refresh_token,
-                 client_id=app.key, client_secret=app.secret)  # fmt: skip
+    return token(
+        client,
+        ip,
+        grant_type="refresh_token",
+        refresh_token=refresh_token,
+        client_id=app.key,
+        client_secret=app.secret,
+    )
 
 
 @pytest.fixture

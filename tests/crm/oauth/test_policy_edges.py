@@ -32,8 +32,9 @@ def _admin_app(org, user):
 
 def test_jwt_outside_login_hours_is_refused_with_the_ip_pair(crm_client, org, system_user):
     app = _admin_app(org, system_user)
-    ProfileLoginHours.objects.create(profile=system_user.profile, weekday=0, start_minutes=480,
-                                     end_minutes=600)  # fmt: skip
+    ProfileLoginHours.objects.create(
+        profile=system_user.profile, weekday=0, start_minutes=480, end_minutes=600
+    )
 
     with time_machine.travel(MONDAY_NOON, tick=False):
         status, body = jwt_token(crm_client, app, system_user)
@@ -131,8 +132,9 @@ def test_policy_change_applies_to_the_very_next_request(crm_client, org, system_
     set_policy(app.policy, ip_relaxation="ENFORCE")
     from tandem.crm.users.models import ProfileLoginIpRange
 
-    ProfileLoginIpRange.objects.create(profile=system_user.profile, start_address="192.168.0.1",
-                                       end_address="192.168.0.9")  # fmt: skip
+    ProfileLoginIpRange.objects.create(
+        profile=system_user.profile, start_address="192.168.0.1", end_address="192.168.0.9"
+    )
     status, body = jwt_token(crm_client, app, system_user)
 
     assert status == 400
@@ -170,3 +172,136 @@ def test_code_expires_after_15_minutes(crm_client, org, marketer):
 
     assert status == 400
     assert body == {"error": "invalid_grant", "error_description": "expired authorization code"}
+
+
+def test_a_replayed_assertion_is_refused_by_the_endpoint(crm_client, org, system_user):
+    from tests.crm.oauth.conftest import JWT_BEARER, LOGIN_URL, token
+    from tests.crm.oauth.jwtkeys import assertion
+
+    app = _admin_app(org, system_user)
+    signed = assertion(iss=app.key, sub=system_user.username, aud=LOGIN_URL)
+    assert token(crm_client, grant_type=JWT_BEARER, assertion=signed)[0] == 200
+
+    status, body = token(crm_client, grant_type=JWT_BEARER, assertion=signed)
+
+    assert status == 400
+    assert body == {"error": "invalid_grant", "error_description": "invalid assertion"}
+    assert AccessToken.objects.count() == 1
+
+
+def test_session_timeout_sets_the_access_token_lifetime(crm_client, org, system_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.crm.oauth.conftest import set_policy
+
+    app = _admin_app(org, system_user)
+    set_policy(app.policy, session_timeout_minutes=30)
+
+    assert jwt_token(crm_client, app, system_user)[0] == 200
+
+    expires = AccessToken.objects.get().expires
+    assert abs(expires - (timezone.now() + timedelta(minutes=30))) < timedelta(minutes=1)
+
+
+def test_jwt_needs_an_approval_with_a_standard_scope(crm_client, org, marketer):
+    from tests.crm.oauth.conftest import approve
+
+    app = make_app(org, ip_relaxation="BYPASS")
+    approve(app, marketer, scopes="refresh_token")
+
+    status, body = jwt_token(crm_client, app, marketer)
+
+    assert (status, body["error"]) == (400, "invalid_scope")
+    assert not AccessToken.objects.exists()
+
+
+def test_openid_scope_returns_a_signed_id_token(crm_client, org, marketer):
+    import jwt as pyjwt
+
+    app = make_app(org, ip_relaxation="BYPASS")
+    code, verifier = authorize_code(crm_client, app, marketer, scope="openid api")
+
+    status, body = exchange(crm_client, app, code, verifier)
+
+    assert status == 200
+    claims = pyjwt.decode(body["id_token"], options={"verify_signature": False})
+    assert claims["aud"] == app.key
+    assert claims["sub"] == body["id"]
+    assert claims["organization_id"] == org.id
+
+
+def test_jwt_on_the_orgs_my_domain_with_its_audience(org, system_user):
+    from django.test import Client
+
+    app = _admin_app(org, system_user)
+    my_domain = Client(HTTP_HOST="acme.my.localhost:8001")
+
+    status, body = jwt_token(my_domain, app, system_user, aud="http://acme.my.localhost:8001")
+
+    assert status == 200, body
+    assert body["instance_url"] == "http://acme.my.localhost:8001"
+
+
+def test_jwt_with_another_orgs_my_domain_audience_is_refused(
+    crm_client, org, other_org, system_user
+):
+    app = _admin_app(org, system_user)
+
+    status, body = jwt_token(crm_client, app, system_user, aud="http://globex.my.localhost:8001")
+
+    assert status == 400
+    assert body["error_description"] == "audience validation failed"
+
+
+def _enforced_app_with_range(org, user):
+    from tandem.crm.users.models import ProfileLoginIpRange
+    from tests.crm.oauth.conftest import set_policy
+
+    app = _admin_app(org, user)
+    set_policy(app.policy, ip_relaxation="ENFORCE")
+    ProfileLoginIpRange.objects.create(
+        profile=user.profile, start_address="203.0.113.1", end_address="203.0.113.9"
+    )
+    return app
+
+
+def _jwt_via_proxy(client, app, user):
+    from tests.crm.oauth.conftest import JWT_BEARER, LOGIN_URL
+    from tests.crm.oauth.jwtkeys import assertion
+
+    data = {
+        "grant_type": JWT_BEARER,
+        "assertion": assertion(iss=app.key, sub=user.username, aud=LOGIN_URL),
+    }
+    from urllib.parse import urlencode
+
+    return client.post(
+        "/services/oauth2/token",
+        urlencode(data),
+        content_type="application/x-www-form-urlencoded",
+        REMOTE_ADDR="10.9.9.9",
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+
+
+def test_forwarded_address_counts_only_behind_a_trusted_proxy(
+    crm_client, org, system_user, settings
+):
+    app = _enforced_app_with_range(org, system_user)
+    settings.TRUSTED_PROXIES = ["10.9.9.0/24"]
+
+    assert _jwt_via_proxy(crm_client, app, system_user).status_code == 200
+
+
+def test_forwarded_address_from_an_untrusted_peer_is_ignored(
+    crm_client, org, system_user, settings
+):
+    app = _enforced_app_with_range(org, system_user)
+    settings.TRUSTED_PROXIES = []
+
+    response = _jwt_via_proxy(crm_client, app, system_user)
+
+    assert response.status_code == 400
+    assert response.json()["error_description"] == "IP restricted or invalid login hours"

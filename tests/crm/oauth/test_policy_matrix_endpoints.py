@@ -47,14 +47,22 @@ REFRESH_POLICIES = {
     "infinite": ({"refresh_token_policy": "infinite"}, True),
     "zero": ({"refresh_token_policy": "zero"}, False),
     "inactivity_2_days": (
-        {"refresh_token_policy": "specific_inactivity", "refresh_token_validity": 2,
-         "refresh_token_unit": "DAYS"}, True,
+        {
+            "refresh_token_policy": "specific_inactivity",
+            "refresh_token_validity": 2,
+            "refresh_token_unit": "DAYS",
+        },
+        True,
     ),
     "lifetime_1_day": (
-        {"refresh_token_policy": "specific_lifetime", "refresh_token_validity": 1,
-         "refresh_token_unit": "DAYS"}, False,
+        {
+            "refresh_token_policy": "specific_lifetime",
+            "refresh_token_validity": 1,
+            "refresh_token_unit": "DAYS",
+        },
+        False,
     ),
-}  # fmt: skip
+}
 PATHS = ["authorize", "code", "refresh", "jwt", "password"]
 IP_CHECKED = {
     "ENFORCE": set(PATHS),
@@ -123,8 +131,12 @@ def app_client() -> Any:
 def _apply(
     app: App, user: Any, permitted: str, relaxation: str, refresh_key: str, scenario: str
 ) -> None:
-    set_policy(app.policy, permitted_users=permitted, ip_relaxation=relaxation,
-               **REFRESH_POLICIES[refresh_key][0])  # fmt: skip
+    set_policy(
+        app.policy,
+        permitted_users=permitted,
+        ip_relaxation=relaxation,
+        **REFRESH_POLICIES[refresh_key][0],
+    )
     if scenario == "ip":
         ProfileLoginIpRange.objects.create(
             profile=user.profile, start_address="192.168.1.1", end_address="192.168.1.255"
@@ -139,10 +151,15 @@ def _code(app: App, user: Any) -> tuple[str, str]:
     verifier, challenge = pkce_pair()
     raw = f"code-{timezone.now().timestamp()}-{user.pk}"
     Grant.objects.create(
-        application=app.app, user=user, code=raw, expires=timezone.now() + timedelta(minutes=15),
-        redirect_uri=CALLBACK, scope="api refresh_token", code_challenge=challenge,
+        application=app.app,
+        user=user,
+        code=raw,
+        expires=timezone.now() + timedelta(minutes=15),
+        redirect_uri=CALLBACK,
+        scope="api refresh_token",
+        code_challenge=challenge,
         code_challenge_method="S256",
-    )  # fmt: skip
+    )
     return raw, verifier
 
 
@@ -158,9 +175,14 @@ def _run(path: str, app: App, user: Any, refresh_token: str) -> tuple[bool, dict
         status, body = jwt_token(client, app, user, ip=CLIENT_IP)
     else:
         status, body = token(
-            client, CLIENT_IP, grant_type="password", client_id=app.key,
-            client_secret=app.secret, username=user.username, password=PASSWORD,
-        )  # fmt: skip
+            client,
+            CLIENT_IP,
+            grant_type="password",
+            client_id=app.key,
+            client_secret=app.secret,
+            username=user.username,
+            password=PASSWORD,
+        )
     return status == 200, body
 
 
@@ -168,8 +190,13 @@ def _authorize(client: Any, app: App, user: Any) -> tuple[bool, dict[str, str]]:
     """One browser visit: a code on the callback, or the error page's pair."""
     _, challenge = pkce_pair()
     client.force_login(user)
-    params = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
-              "scope": "api", "code_challenge": challenge}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app.key,
+        "redirect_uri": CALLBACK,
+        "scope": "api",
+        "code_challenge": challenge,
+    }
     response = client.get("/services/oauth2/authorize", params, REMOTE_ADDR=CLIENT_IP)
     if response.status_code == 200:  # consent page (self-authorize, not yet approved)
         data = {k: v for k, v in response.context["form"].initial.items() if v is not None}

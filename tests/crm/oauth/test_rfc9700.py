@@ -35,8 +35,14 @@ def test_redirect_uri_must_match_exactly_and_is_never_followed(
     app = make_app(org)
     _, challenge = pkce_pair()
 
-    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
-                          redirect_uri=redirect_uri, code_challenge=challenge)  # fmt: skip
+    response = _authorize(
+        crm_client,
+        marketer,
+        response_type="code",
+        client_id=app.key,
+        redirect_uri=redirect_uri,
+        code_challenge=challenge,
+    )
 
     assert response.status_code == 400
     assert "Location" not in response
@@ -45,8 +51,13 @@ def test_redirect_uri_must_match_exactly_and_is_never_followed(
 
 
 def test_unknown_client_gets_an_error_page_not_a_redirect(crm_client, org, marketer):
-    response = _authorize(crm_client, marketer, response_type="code", client_id="nope",
-                          redirect_uri="https://evil.example/")  # fmt: skip
+    response = _authorize(
+        crm_client,
+        marketer,
+        response_type="code",
+        client_id="nope",
+        redirect_uri="https://evil.example/",
+    )
 
     assert response.status_code == 400
     assert "Location" not in response
@@ -56,8 +67,14 @@ def test_unknown_client_gets_an_error_page_not_a_redirect(crm_client, org, marke
 def test_authorize_without_pkce_is_refused_when_the_app_requires_it(crm_client, org, marketer):
     app = make_app(org)
 
-    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
-                          redirect_uri=CALLBACK, state="s1")  # fmt: skip
+    response = _authorize(
+        crm_client,
+        marketer,
+        response_type="code",
+        client_id=app.key,
+        redirect_uri=CALLBACK,
+        state="s1",
+    )
 
     assert response.status_code == 302
     query = parse_qs(urlsplit(response["Location"]).query)
@@ -69,9 +86,15 @@ def test_authorize_without_pkce_is_refused_when_the_app_requires_it(crm_client, 
 def test_plain_pkce_method_is_refused(crm_client, org, marketer):
     app = make_app(org)
 
-    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
-                          redirect_uri=CALLBACK, code_challenge="x" * 50,
-                          code_challenge_method="plain")  # fmt: skip
+    response = _authorize(
+        crm_client,
+        marketer,
+        response_type="code",
+        client_id=app.key,
+        redirect_uri=CALLBACK,
+        code_challenge="x" * 50,
+        code_challenge_method="plain",
+    )
 
     assert response.status_code == 302
     assert "error=" in response["Location"]
@@ -83,8 +106,14 @@ def test_no_implicit_or_hybrid_grant(crm_client, org, marketer, response_type):
     app = make_app(org)
     _, challenge = pkce_pair()
 
-    response = _authorize(crm_client, marketer, response_type=response_type, client_id=app.key,
-                          redirect_uri=CALLBACK, code_challenge=challenge)  # fmt: skip
+    response = _authorize(
+        crm_client,
+        marketer,
+        response_type=response_type,
+        client_id=app.key,
+        redirect_uri=CALLBACK,
+        code_challenge=challenge,
+    )
 
     assert "access_token" not in response.get("Location", "")
     assert "#" not in response.get("Location", "")
@@ -103,8 +132,14 @@ def test_wrong_code_verifier_is_invalid_request(crm_client, org, marketer):
 
 
 def test_pkce_downgrade_is_refused(crm_client, org, marketer):
-    created = connected_app_create(org=org, actor=None, name="No PKCE", callback_urls=[CALLBACK],
-                                   scopes=["api"], pkce_required=False)  # fmt: skip
+    created = connected_app_create(
+        org=org,
+        actor=None,
+        name="No PKCE",
+        callback_urls=[CALLBACK],
+        scopes=["api"],
+        pkce_required=False,
+    )
     crm_client.force_login(marketer)
     params = {"response_type": "code", "client_id": created.app.client_id, "redirect_uri": CALLBACK}
     response = crm_client.get("/services/oauth2/authorize", params)
@@ -112,9 +147,15 @@ def test_pkce_downgrade_is_refused(crm_client, org, marketer):
     response = crm_client.post("/services/oauth2/authorize", {**data, "allow": "Authorize"})
     code = parse_qs(urlsplit(response["Location"]).query)["code"][0]
 
-    status, body = token(crm_client, grant_type="authorization_code", code=code,
-                         client_id=created.app.client_id, client_secret=created.consumer_secret,
-                         redirect_uri=CALLBACK, code_verifier="v" * 50)  # fmt: skip
+    status, body = token(
+        crm_client,
+        grant_type="authorization_code",
+        code=code,
+        client_id=created.app.client_id,
+        client_secret=created.consumer_secret,
+        redirect_uri=CALLBACK,
+        code_verifier="v" * 50,
+    )
 
     assert status == 400
     assert body["error"] == "invalid_grant"
@@ -125,8 +166,14 @@ def test_authorize_page_cannot_be_framed(crm_client, org, marketer):
     app = make_app(org)
     _, challenge = pkce_pair()
 
-    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
-                          redirect_uri=CALLBACK, code_challenge=challenge)  # fmt: skip
+    response = _authorize(
+        crm_client,
+        marketer,
+        response_type="code",
+        client_id=app.key,
+        redirect_uri=CALLBACK,
+        code_challenge=challenge,
+    )
 
     assert response.status_code == 200
     assert response["X-Frame-Options"] == "DENY"
@@ -165,8 +212,9 @@ def test_token_endpoint_refuses_get(crm_client):
 
 
 def test_token_endpoint_refuses_json_bodies(crm_client):
-    response = crm_client.post("/services/oauth2/token", {"grant_type": "password"},
-                               content_type="application/json")  # fmt: skip
+    response = crm_client.post(
+        "/services/oauth2/token", {"grant_type": "password"}, content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
@@ -175,12 +223,21 @@ def test_token_endpoint_refuses_json_bodies(crm_client):
 def test_duplicated_parameters_are_refused(crm_client, org, marketer):
     app = make_app(org, ip_relaxation="BYPASS")
     code, verifier = authorize_code(crm_client, app, marketer)
-    body = urlencode([("grant_type", "authorization_code"), ("code", code), ("client_id", app.key),
-                      ("client_id", app.key), ("client_secret", app.secret),
-                      ("redirect_uri", CALLBACK), ("code_verifier", verifier)])  # fmt: skip
+    body = urlencode(
+        [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", app.key),
+            ("client_id", app.key),
+            ("client_secret", app.secret),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", verifier),
+        ]
+    )
 
-    response = crm_client.post("/services/oauth2/token", body,
-                               content_type="application/x-www-form-urlencoded")  # fmt: skip
+    response = crm_client.post(
+        "/services/oauth2/token", body, content_type="application/x-www-form-urlencoded"
+    )
 
     assert response.status_code == 400
     assert not AccessToken.objects.exists()

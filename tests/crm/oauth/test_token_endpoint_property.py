@@ -13,12 +13,36 @@ from hypothesis import strategies as st
 from tandem.crm.oauth.models import AccessToken
 from tests.crm.oauth.conftest import JWT_BEARER, make_app
 
-KEYS = ["grant_type", "code", "client_id", "client_secret", "redirect_uri", "code_verifier",
-        "refresh_token", "assertion", "username", "password", "scope", "token"]  # fmt: skip
-GRANTS = ["authorization_code", "refresh_token", "password", "client_credentials", JWT_BEARER,
-          "implicit", "urn:ietf:params:oauth:grant-type:device_code", ""]  # fmt: skip
-CONTENT_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain",
-                 "multipart/form-data; boundary=x"]  # fmt: skip
+KEYS = [
+    "grant_type",
+    "code",
+    "client_id",
+    "client_secret",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "assertion",
+    "username",
+    "password",
+    "scope",
+    "token",
+]
+GRANTS = [
+    "authorization_code",
+    "refresh_token",
+    "password",
+    "client_credentials",
+    JWT_BEARER,
+    "implicit",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "",
+]
+CONTENT_TYPES = [
+    "application/x-www-form-urlencoded",
+    "application/json",
+    "text/plain",
+    "multipart/form-data; boundary=x",
+]
 values = st.one_of(
     st.text(max_size=60),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=20),

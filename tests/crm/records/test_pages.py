@@ -77,3 +77,9 @@ def test_report_run_page_shows_rows(standard_user: Any, report: Report) -> None:
 
 def test_report_of_another_org_is_404(outsider: Any, report: Report) -> None:
     assert _client(outsider).get(f"/records/reports/{report.pk}/run/").status_code == 404
+
+
+def test_home_links_to_records(standard_user: Any) -> None:
+    body = _client(standard_user).get("/").content.decode()
+
+    assert 'href="/records/contacts/"' in body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class Sink:
 
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
+    mail_reply: Callable[[str], str | None] = lambda address: None
     rcpt_reply: Callable[[str], str | None] = lambda address: None
     data_reply: Callable[[], str | None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -33,6 +35,15 @@ class Sink:
     @property
     def message_ids(self) -> list[str]:
         return [str(m["Message-ID"]) for m in self.messages]
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        refusal = self.mail_reply(address)
+        if refusal:
+            return refusal
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -52,6 +63,10 @@ class Sink:
         with self.lock:
             self.messages.append(parsed)
         return "250 2.0.0 queued"
+
+
+# aiosmtpd logs every connection from its own thread, sometimes after a test's output is closed.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @pytest.fixture

@@ -236,3 +236,39 @@ def test_a_paused_send_claims_nothing(
     assert report.batches == 0
     assert sink.messages == []
     assert statuses(send) == {RecordStatus.QUEUED: 25}
+
+
+def test_a_relay_refusing_the_sender_pauses_the_send_and_bounces_nobody(
+    marketer: User,
+    email: Email,
+    audience: DataExtension,
+    sink: Sink,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    sink.mail_reply = lambda address: "554 5.7.1 Relay access denied"
+    send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
+
+    send_deliver(send_id=send.id, config=config_for(sink.port))
+
+    send.refresh_from_db()
+    assert send.status == SendStatus.PAUSED
+    assert "554 5.7.1 Relay access denied" in send.failure_reason
+    assert statuses(send) == {RecordStatus.QUEUED: 25}
+    assert sink.messages == []
+
+
+def test_a_server_rejecting_every_recipient_pauses_before_burning_the_list(
+    marketer: User,
+    email: Email,
+    audience: DataExtension,
+    sink: Sink,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    sink.rcpt_reply = lambda address: "550 5.1.1 Mailbox unavailable"
+    send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
+
+    send_deliver(send_id=send.id, config=config_for(sink.port, batch_size=5))
+
+    send.refresh_from_db()
+    assert send.status == SendStatus.PAUSED
+    assert statuses(send) == {RecordStatus.BOUNCED: 15, RecordStatus.QUEUED: 10}

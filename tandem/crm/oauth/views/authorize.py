@@ -5,22 +5,29 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views import AuthorizationView
 
 from tandem.crm.connectedapps.models import ConnectedApp, ConnectedAppConsent
 from tandem.crm.connectedapps.services import connected_app_consent_grant
 from tandem.crm.oauth.enforcement import policy_check
-from tandem.crm.oauth.errors import PKCE_S256_ONLY, OAuthErrorPair, salesforce_pair
+from tandem.crm.oauth.errors import (
+    INVALID_CLIENT_ID,
+    INVALID_RESOURCE,
+    PKCE_S256_ONLY,
+    OAuthErrorPair,
+    salesforce_pair,
+)
 from tandem.crm.oauth.policy import Denial, PermittedUsers, TokenPath
 from tandem.crm.users.models import User
 from tandem.crm.users.policies import client_ip
+from tandem.crm.users.sessions import user_session_end_current
 
 TEMPLATE = "crm/oauth/authorize.html"
 ERROR_TEMPLATE = "crm/oauth/error.html"
@@ -45,6 +52,12 @@ class AuthorizeView(AuthorizationView):
             credentials["code_challenge_method"] = "S256"  # Salesforce implies S256
         if credentials.get("code_challenge_method", "S256") != "S256":
             return self._back_with(PKCE_S256_ONLY, credentials)
+        credentials.pop("resource", None)
+        if "resource" in request.GET:  # RFC 8707, as DOT's view handles it
+            resources = request.GET.getlist("resource")
+            if not all(is_valid_resource_uri(uri) for uri in resources):
+                return self._back_with(INVALID_RESOURCE, credentials)
+            credentials["resource"] = resources
         app = ConnectedApp.objects.get(client_id=credentials["client_id"])
         user = request.user
         assert isinstance(user, User)
@@ -54,6 +67,8 @@ class AuthorizeView(AuthorizationView):
         if admin_approved or (self._approved(app, user, scopes) and "consent" not in prompt):
             return self._approve(scopes, credentials, app)
         self.oauth2_data = {**credentials, "scopes": scopes, "application": app}
+        if "resource" in credentials:  # one hidden field, whitespace-separated (as DOT does)
+            self.oauth2_data["resource"] = " ".join(credentials["resource"])
         context = self.get_context_data(form=self.get_form(), application=app, scopes=scopes,
                                         user=user, org=user.org)  # fmt: skip
         return self.render_to_response(context)
@@ -62,9 +77,8 @@ class AuthorizeView(AuthorizationView):
         app = ConnectedApp.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
         user = self.request.user
         if app is None or not isinstance(user, User):
-            return render(
-                self.request, ERROR_TEMPLATE, {"message": "client identifier invalid"}, status=400
-            )
+            context = {"pair": INVALID_CLIENT_ID, "callback": ""}
+            return render(self.request, ERROR_TEMPLATE, context, status=400)
         if form.cleaned_data.get("allow"):
             denial, _ = self._policy(app, user, self.request)
             if denial is not None:
@@ -76,7 +90,7 @@ class AuthorizeView(AuthorizationView):
 
     def handle_prompt_login(self) -> HttpResponse:
         """prompt=login (or another org's My Domain): end this session, log in afresh."""
-        logout(self.request)
+        user_session_end_current(request=self.request)
         return super().handle_prompt_login()
 
     def _same_org(self, request: HttpRequest) -> bool:
@@ -147,7 +161,7 @@ class AuthorizeView(AuthorizationView):
 def switch_user(request: HttpRequest) -> HttpResponse:
     """Log in as someone else: end this session and come back to the same authorize URL."""
     next_url = request.POST.get("next", "")
-    logout(request)
+    user_session_end_current(request=request)
     if not next_url.startswith("/services/oauth2/authorize?"):
         next_url = "/"
     return redirect_to_login(next_url)

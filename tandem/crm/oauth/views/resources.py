@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import calendar
 import hashlib
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -14,7 +17,9 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import revoke_access_token
 from oauth2_provider.views.mixins import OAuthLibMixin
 
+from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.oauth import identity
+from tandem.crm.oauth.crypto import secret_matches
 from tandem.crm.oauth.errors import (
     INVALID_CLIENT_CREDENTIALS,
     INVALID_REQUEST,
@@ -65,14 +70,15 @@ class RevokeView(View):
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class IntrospectView(OAuthLibMixin, View):
-    """RFC 7662 for the app's own tokens; the client authenticates with its key and secret."""
+class IntrospectView(View):
+    """RFC 7662 for the app's own tokens; the client authenticates with its key and secret
+    (HTTP Basic, or client_id and client_secret in the form)."""
 
     def post(self, request: HttpRequest) -> HttpResponse:
         refused = bad_form(request)
         if refused is not None:
             return refused
-        client = self._authenticated_client(request)
+        client = _authenticated_client(request)
         if client is None:
             return oauth_error(INVALID_CLIENT_CREDENTIALS, status=401)
         token = _token_param(request)
@@ -80,16 +86,28 @@ class IntrospectView(OAuthLibMixin, View):
             return oauth_error(INVALID_REQUEST)
         return JsonResponse(_introspection(client, _checksum(token)))
 
-    def _authenticated_client(self, request: HttpRequest) -> Any:
-        from oauthlib.common import Request
 
-        core = self.get_oauthlib_core()
-        uri, method, body, headers = core._extract_params(request)
-        oauth_request = Request(uri, http_method=method, body=body, headers=headers)
-        validator = core.server.request_validator
-        if not validator.authenticate_client(oauth_request):
-            return None
-        return oauth_request.client
+def _client_credentials(request: HttpRequest) -> tuple[str, str]:
+    """(key, secret) from HTTP Basic (RFC 6749 §2.3.1, form-encoded) or from the form."""
+    kind, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if kind.lower() == "basic" and encoded:
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return "", ""
+        key, _, secret = decoded.partition(":")
+        return unquote_plus(key), unquote_plus(secret)
+    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+
+
+def _authenticated_client(request: HttpRequest) -> ConnectedApp | None:
+    key, secret = _client_credentials(request)
+    if not key or not secret or not key.isprintable() or len(key) > 255:
+        return None
+    client = ConnectedApp.objects.filter(client_id=key).first()
+    if client is None or not secret_matches(secret, client.client_secret):
+        return None
+    return client
 
 
 def _introspection(client: Any, checksum: str) -> dict[str, Any]:
