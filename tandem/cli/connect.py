@@ -268,3 +268,43 @@ def migrate_users(account: AccountOption, admin: AdminOption, as_json: JsonOptio
     for row in run.rows:
         if row["status"] == "failure":
             console.print(f"  {row['crm_username']}: {row['error_code']} {row['error_message']}")
+
+
+@app.command("rollback")
+def rollback(account: AccountOption, admin: AdminOption) -> None:
+    """Back to legacy authentication, while the legacy credentials are still held."""
+    _django()
+    from tandem.engagement.connect.services import upgrade_rollback
+
+    found = _account(account)
+    _call(upgrade_rollback, actor=_admin(found, admin), connection=_connection(found))
+    console.print(f"{found.name} uses legacy authentication again.")
+
+
+@app.command("outage")
+def outage(
+    account: AccountOption,
+    admin: AdminOption,
+    start: Annotated[str, typer.Option(help="ISO 8601 start, e.g. 2026-12-01T20:00Z.")],
+    hours: Annotated[float, typer.Option(help="Duration in hours.")] = 2.0,
+) -> None:
+    """Schedule Outage: CRM-audience sends and syncs pause for its length."""
+    _django()
+    from datetime import UTC, datetime
+
+    from tandem.engagement.connect.selectors import outage_activities
+    from tandem.engagement.connect.services import outage_schedule
+
+    try:
+        starts_at = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--start: not an ISO 8601 time: {start!r}")
+    if starts_at.tzinfo is None:
+        starts_at = starts_at.replace(tzinfo=UTC)
+    found = _account(account)
+    scheduled = _call(
+        outage_schedule, actor=_admin(found, admin), account=found, starts_at=starts_at, hours=hours
+    )
+    console.print(f"Outage {scheduled.starts_at:%Y-%m-%d %H:%M} to {scheduled.ends_at:%H:%M} UTC.")
+    for send in outage_activities(outage=scheduled):
+        console.print(f"  inside the window: send {send.pk} {send.name!r} at {send.scheduled_at}")

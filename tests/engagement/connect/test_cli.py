@@ -108,3 +108,20 @@ def test_migrate_users_again_reports_the_remaining_failure(
     assert code == 0
     assert (data["succeeded"], data["failed"]) == (0, 1)
     assert data["rows"][0]["error_code"] == "invalid_app_access"
+
+
+def test_rollback_after_a_scripted_upgrade(legacy: CrmConnection) -> None:
+    tandem("upgrade", "--account", "Northwind", "--admin", "ada")
+
+    code, output = tandem("rollback", "--account", "Northwind", "--admin", "ada")
+
+    assert code == 0, output
+    assert CrmConnection.objects.get().state == ConnectionState.LEGACY
+
+
+def test_outage_with_a_bad_time_exits_2_and_schedules_nothing(legacy: CrmConnection) -> None:
+    code, output = tandem("outage", "--account", "Northwind", "--admin", "ada", "--start", "soon")
+
+    assert code == 2
+    assert "not an ISO 8601 time" in output
+    assert not legacy.account.connect_outages.exists()
