@@ -194,7 +194,10 @@ def _row_values(
     if problems:
         raise DataExtensionError("; ".join(problems) + ".")
     primary_key = [field.name for field in fields if field.is_primary_key]
-    return values, row_key(primary_key, values)
+    try:
+        return values, row_key(primary_key, values)
+    except ValueError as exc:
+        raise DataExtensionError(f"{str(exc).capitalize()}.") from exc
 
 
 @transaction.atomic
