@@ -183,7 +183,7 @@ def data_extension_delete(*, actor: User, data_extension: DataExtension) -> None
         with transaction.atomic():
             data_extension.delete()
     except ProtectedError as exc:
-        users = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
+        users = sorted({str(type(obj)._meta.verbose_name_plural) for obj in exc.protected_objects})
         raise DataExtensionError(
             f"{data_extension.name!r} is used by {', '.join(map(str, users))}: delete those first."
         ) from exc
