@@ -52,11 +52,88 @@ CRM_APPS = [
     "tandem.crm.users.apps.UsersConfig",
     "tandem.crm.permissions.apps.PermissionsConfig",
     "tandem.crm.setup.apps.SetupConfig",
+    "oauth2_provider",
+    "tandem.crm.connectedapps.apps.ConnectedAppsConfig",
+    "tandem.crm.oauth.apps.OAuthConfig",
+    "tandem.crm.records.apps.RecordsConfig",
+    "tandem.crm.api.apps.ApiConfig",
 ]
 CRM_USER_MODEL = "crm_users.User"
 # Failed password logins before a user is locked out, and for how long.
 CRM_LOCKOUT_ATTEMPTS = env_int("TANDEM_CRM_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
 CRM_LOCKOUT_MINUTES = env_int("TANDEM_CRM_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
+# Failed logins from one address (any usernames) before it is refused for that long.
+CRM_LOGIN_THROTTLE_ATTEMPTS = env_int("TANDEM_CRM_LOGIN_THROTTLE", 50, minimum=1)
+# After authentication: the org of a My Domain host, then session expiry and revocation.
+CRM_MIDDLEWARE = [
+    "tandem.crm.orgs.middleware.OrgHostMiddleware",
+    "tandem.crm.users.middleware.CrmSessionMiddleware",
+]
+CRM_LOGIN_URL = "/login/"
+# OAuth 2.0 server (django-oauth-toolkit with Tandem's models, validator and grants; ADR 0400).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "crm_connectedapps.ConnectedApp"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "crm_oauth.AccessToken"  # noqa: S105
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "crm_oauth.RefreshToken"  # noqa: S105
+OAUTH2_PROVIDER_GRANT_MODEL = "crm_oauth.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "crm_oauth.IDToken"  # noqa: S105
+OAUTH_SECRET_KEY = env_optional("TANDEM_OAUTH_SECRET_KEY") or ""
+OAUTH_FERNET_KEYS = env_list("TANDEM_OAUTH_FERNET_KEYS", [])
+# Older Salesforce docs: bearer flows enforce profile IP ranges whatever the app's relaxation.
+OAUTH_BEARER_ALWAYS_ENFORCES_IP = env_bool("TANDEM_OAUTH_BEARER_ALWAYS_ENFORCES_IP", False)
+# The deployment-level "Salesforce Marketing Cloud" connected app (the Engagement's Connect).
+MC_CONSUMER_KEY = env_optional("TANDEM_MC_CONSUMER_KEY")
+MC_CONSUMER_SECRET = env_optional("TANDEM_MC_CONSUMER_SECRET")
+MC_CALLBACK_URL = env_url("TANDEM_MC_CALLBACK_URL", None, schemes=("http", "https"))
+MC_CERTIFICATE = env_optional("TANDEM_MC_CERTIFICATE")  # or TANDEM_MC_CERTIFICATE_FILE
+OAUTH2_PROVIDER = {
+    "OAUTH2_SERVER_CLASS": "tandem.crm.oauth.server.TandemServer",
+    "OIDC_SERVER_CLASS": "tandem.crm.oauth.server.TandemServer",
+    "OAUTH2_VALIDATOR_CLASS": "tandem.crm.oauth.validator.ConnectedAppValidator",
+    "OAUTH2_BACKEND_CLASS": "tandem.crm.oauth.backend.TandemOAuthLibCore",
+    "SCOPES_BACKEND_CLASS": "tandem.crm.oauth.scopes.ConnectedAppScopes",
+    "SCOPES": {
+        "api": "api",
+        "refresh_token": "refresh_token",
+        "offline_access": "offline_access",
+        "full": "full",
+        "id": "id",
+        "profile": "profile",
+        "email": "email",
+        "web": "web",
+        "openid": "openid",
+        "introspection": "introspection",
+    },
+    "DEFAULT_SCOPES": ["api"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 15 * 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int(
+        "TANDEM_OAUTH_ACCESS_TOKEN_SECONDS", 2 * 60 * 60, minimum=60
+    ),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": None,  # the app's Refresh Token Policy decides
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "PKCE_REQUIRED": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http only for localhost (app form)
+    "ALLOW_URI_WILDCARDS": False,
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": "",  # filled in below for the CRM only
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": [
+        "authorization_code",
+        "refresh_token",
+        "password",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
 
 
 ENGAGEMENT_APPS = [
@@ -84,6 +161,12 @@ ENGAGEMENT_IMPORT_MAX_BYTES = env_int("TANDEM_IMPORT_MAX_MB", 200, minimum=1) * 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}
 INSTALLED_APPS = COMMON_APPS + SERVICE_APPS[SERVICE]
 AUTH_USER_MODEL = {"crm": CRM_USER_MODEL, "engagement": ENGAGEMENT_USER_MODEL}[SERVICE]
+if SERVICE == "crm":
+    from tandem.crm.oauth.keys import oidc_private_key
+
+    OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = oidc_private_key(
+        env_optional("TANDEM_OIDC_RSA_PRIVATE_KEY"), VAR_DIR / "oidc_private_key.pem"
+    )
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -96,6 +179,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tandem.core.middleware.ContentSecurityPolicyMiddleware",
 ]
+if SERVICE == "crm":
+    MIDDLEWARE += CRM_MIDDLEWARE
+    LOGIN_URL = CRM_LOGIN_URL
 
 ROOT_URLCONF = f"config.urls_{SERVICE}"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -11,6 +11,7 @@ from rich.console import Console
 from tandem.cli import inbox
 from tandem.cli import send as send_cli
 from tandem.cli.de import app as de_app
+from tandem.cli.demo_crm import prepare_crm_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
 from tandem.cli.up import Stack, run_up, with_local_tls
@@ -83,13 +84,10 @@ def demo(
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
 ) -> None:
-    """Run the demo: everything `tandem up` runs."""
-    raise typer.Exit(
-        run_up(
-            Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port),
-            console,
-        )
-    )
+    """Run the demo: seed demo data (logins in var/demo.json), then run what `tandem up` runs."""
+    stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
+    prepare_crm_demo(stack, console)
+    raise typer.Exit(run_up(stack, console))
 
 
 def run() -> None:

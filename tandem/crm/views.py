@@ -5,5 +5,5 @@ from django.shortcuts import render
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The CRM landing page."""
-    return render(request, "crm/home.html")
+    """The CRM landing page: who is logged in, and the way to Setup for administrators."""
+    return render(request, "crm/home.html", {"org": getattr(request, "crm_org", None)})

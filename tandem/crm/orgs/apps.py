@@ -10,3 +10,5 @@ class OrgsConfig(AppConfig):
         from tandem.crm.setup.menu import register
 
         register("Network Access", "crm_orgs:network_access", "Security")
+        register("Session Settings", "crm_orgs:session_settings", "Security")
+        register("OAuth and OpenID Connect Settings", "crm_orgs:oauth_settings", "Identity")

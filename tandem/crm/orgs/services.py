@@ -83,3 +83,43 @@ def trusted_ip_range_delete(*, actor: User, row: TrustedIpRange) -> None:
         org=actor.org, actor=actor, action="network_access.range_deleted", section=SECTION,
         target=target, old=old,
     )  # fmt: skip
+
+
+ORG_SETTINGS = (
+    "session_timeout_minutes",
+    "enforce_ip_ranges_every_request",
+    "allow_username_password_flows",
+)
+SESSION_TIMEOUT_RANGE = (15, 24 * 60)
+
+
+def _settings_snapshot(org: Org) -> dict[str, object]:
+    return {name: getattr(org, name) for name in ORG_SETTINGS}
+
+
+@transaction.atomic
+def org_settings_update(
+    *, actor: User | None, org: Org, section: str, changes: dict[str, object]
+) -> Org:
+    """Change session or OAuth settings of `org`; refuses unknown or out-of-range values."""
+    unknown = sorted(set(changes) - set(ORG_SETTINGS))
+    if unknown:
+        raise OrgInvalidError({name: ["This setting does not exist."] for name in unknown})
+    timeout = changes.get("session_timeout_minutes", org.session_timeout_minutes)
+    low, high = SESSION_TIMEOUT_RANGE
+    if not isinstance(timeout, int) or not low <= timeout <= high:
+        raise OrgInvalidError(
+            {"session_timeout_minutes": [f"Choose from {low} to {high} minutes."]}
+        )
+    old = _settings_snapshot(org)
+    for name, value in changes.items():
+        setattr(org, name, value)
+    org.save(update_fields=list(changes))
+    new = _settings_snapshot(org)
+    changed_old = {k: v for k, v in old.items() if new[k] != v}
+    if changed_old:
+        setup_audit_record(
+            org=org, actor=actor, action="org.settings_changed", section=section,
+            target=org.name, old=changed_old, new={k: new[k] for k in changed_old},
+        )  # fmt: skip
+    return org

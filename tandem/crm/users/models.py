@@ -170,6 +170,7 @@ class LoginStatus:
     SUCCESS = "Success"
     INVALID_PASSWORD = "Invalid Password"  # noqa: S105
     LOCKED_OUT = "Password Lockout"
+    RATE_EXCEEDED = "Login rate exceeded"
     INACTIVE = "Failed: User inactive"
     FROZEN = "Failed: User frozen"
     ORG_INACTIVE = "Failed: Organization inactive"

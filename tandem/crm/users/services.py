@@ -15,13 +15,28 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from tandem.crm.orgs.iprange import range_errors
 from tandem.crm.orgs.models import Org
 from tandem.crm.setup.services import setup_audit_record
 from tandem.crm.users.errors import UserInvalidError
-from tandem.crm.users.models import LoginHistory, LoginStatus, LoginType, Profile, User
+from tandem.crm.users.models import (
+    WEEKDAYS,
+    LoginHistory,
+    LoginStatus,
+    LoginType,
+    Profile,
+    ProfileLoginHours,
+    ProfileLoginIpRange,
+    User,
+    login_hours_errors,
+)
 from tandem.crm.users.policies import ip_is_trusted, user_ip_allowed, user_within_login_hours
+from tandem.crm.users.throttle import login_failure_note, login_throttled
 
 SECURITY_TOKEN_LENGTH = 24
+FAILURES_COUNTED_PER_IP = frozenset(
+    {LoginStatus.INVALID_PASSWORD, LoginStatus.LOCKED_OUT, LoginStatus.TOKEN_REQUIRED}
+)
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -170,9 +185,16 @@ def user_authenticate_password(
     user = _find_user(username, org)
     if user is None:
         User().set_password(password)  # spend the same time as a real check
-        return LoginResult(user=None, status=LoginStatus.INVALID_PASSWORD, history=None)
+        login_failure_note(ip)
+        status = LoginStatus.RATE_EXCEEDED if login_throttled(ip) else LoginStatus.INVALID_PASSWORD
+        return LoginResult(user=None, status=status, history=None)
     with transaction.atomic():
-        status = _attempt_status(user, password, ip, api, moment)
+        if login_throttled(ip):
+            status = LoginStatus.RATE_EXCEEDED
+        else:
+            status = _attempt_status(user, password, ip, api, moment)
+        if status in FAILURES_COUNTED_PER_IP:
+            login_failure_note(ip)
         if status == LoginStatus.SUCCESS and (user.failed_login_count or user.locked_until):
             user.failed_login_count, user.locked_until = 0, None
             user.save(update_fields=["failed_login_count", "locked_until"])
@@ -284,3 +306,77 @@ def user_update(*, actor: User, user: User, profile: Profile, flags: dict[str, b
             target=user.username, old=old, new=new,
         )  # fmt: skip
     return user
+
+
+def _range_text(row: ProfileLoginIpRange) -> dict[str, str]:
+    return {"start": str(row.start_address), "end": str(row.end_address),
+            "description": row.description}  # fmt: skip
+
+
+@transaction.atomic
+def profile_login_ip_range_add(
+    *, actor: User | None, profile: Profile, start_address: str, end_address: str,
+    description: str = "",
+) -> ProfileLoginIpRange:  # fmt: skip
+    """Add a login IP range to a profile (IPv4, start ≤ end); audited."""
+    start, end = start_address.strip(), end_address.strip()
+    errors = range_errors(start, end)
+    if errors:
+        raise UserInvalidError({field: [message] for field, message in errors.items()})
+    row = ProfileLoginIpRange.objects.create(
+        profile=profile, start_address=start, end_address=end, description=description.strip()[:255]
+    )
+    setup_audit_record(
+        org=profile.org, actor=actor, action="profile.login_ip_range_added", section="Profiles",
+        target=profile.name, new=_range_text(row),
+    )  # fmt: skip
+    return row
+
+
+@transaction.atomic
+def profile_login_ip_range_delete(*, actor: User, row: ProfileLoginIpRange) -> None:
+    """Remove a login IP range of a profile of the actor's org; audited."""
+    profile = row.profile
+    if profile.org_id != actor.org_id:
+        raise UserInvalidError({"range": ["No such range in this org."]})
+    old = _range_text(row)
+    row.delete()
+    setup_audit_record(
+        org=profile.org, actor=actor, action="profile.login_ip_range_deleted",
+        section="Profiles", target=profile.name, old=old,
+    )  # fmt: skip
+
+
+def _hours_text(profile: Profile) -> dict[str, list[int]]:
+    return {
+        WEEKDAYS[r.weekday]: [r.start_minutes, r.end_minutes] for r in profile.login_hours.all()
+    }
+
+
+@transaction.atomic
+def profile_login_hours_set(
+    *, actor: User | None, profile: Profile, hours: dict[int, tuple[int, int] | None]
+) -> None:
+    """Replace the profile's login hours: weekday → (start, end) minutes, or None for no limit."""
+    errors: dict[str, list[str]] = {}
+    for weekday, window in hours.items():
+        if not 0 <= weekday <= 6:
+            errors[f"day_{weekday}"] = ["Choose a weekday from Monday to Sunday."]
+        elif window is not None:
+            for message in login_hours_errors(*window).values():
+                errors.setdefault(f"day_{weekday}", []).append(message)
+    if errors:
+        raise UserInvalidError(errors)
+    old = _hours_text(profile)
+    profile.login_hours.all().delete()
+    for weekday, window in sorted(hours.items()):
+        if window is not None:
+            ProfileLoginHours.objects.create(
+                profile=profile, weekday=weekday, start_minutes=window[0], end_minutes=window[1]
+            )
+    new = _hours_text(profile)
+    if new != old:
+        setup_audit_record(
+            org=profile.org, actor=actor, action="profile.login_hours_changed",
+            section="Profiles", target=profile.name, old=old, new=new,
+        )  # fmt: skip

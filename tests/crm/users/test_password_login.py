@@ -186,3 +186,29 @@ def test_passwords_are_hashed_with_argon2(org: Org, settings: object) -> None:
 
     assert user.password.startswith("argon2$")
     assert PASSWORD not in user.password
+
+
+def test_failures_from_one_address_throttle_it_whatever_the_usernames(
+    standard_user: User, settings: object
+) -> None:
+    settings.CRM_LOGIN_THROTTLE_ATTEMPTS = 3  # type: ignore[attr-defined]
+    for name in ("a@x.test", "b@x.test", "c@x.test"):
+        user_authenticate_password(username=name, password="guess", ip=IP)
+
+    throttled = login(standard_user)
+    elsewhere = login(standard_user, ip="198.51.100.1")
+
+    assert throttled == "Login rate exceeded"
+    assert elsewhere == "Success"
+    assert LoginHistory.objects.filter(status="Login rate exceeded").count() == 1
+
+
+def test_throttle_window_ends(standard_user: User, settings: object) -> None:
+    settings.CRM_LOGIN_THROTTLE_ATTEMPTS = 1  # type: ignore[attr-defined]
+    settings.CRM_LOCKOUT_MINUTES = 15  # type: ignore[attr-defined]
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        user_authenticate_password(username="a@x.test", password="guess", ip=IP)
+        assert login(standard_user, now=None) == "Login rate exceeded"
+
+    with time_machine.travel(MONDAY_NOON + timedelta(minutes=16), tick=False):
+        assert login(standard_user, now=None) == "Success"

@@ -1,0 +1,94 @@
+"""Who is calling the API: a bearer access token resolved to org, user, connected app, scopes.
+
+`authenticate_api_request` is the only entry point; the token lookup behind it is DOT's
+AccessToken once the OAuth server is installed, and a test may replace `TOKEN_LOOKUP`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tandem.crm.api.errors import ApiError
+from tandem.crm.connectedapps.services import MARKETING_CLOUD_KEY
+from tandem.crm.orgs.models import Org
+from tandem.crm.users.models import User
+
+API_SCOPES = frozenset({"api", "full"})
+
+
+@dataclass(frozen=True)
+class ApiPrincipal:
+    """The caller of one API request."""
+
+    org: Org
+    user: User
+    connected_app_id: str | None
+    connected_app_name: str | None
+    scopes: frozenset[str]
+    # The deployment's managed "Salesforce Marketing Cloud" app: its REST calls are exempt.
+    is_marketing_cloud: bool = False
+
+
+def invalid_session() -> ApiError:
+    return ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+
+def _dot_lookup(token: str) -> ApiPrincipal | None:
+    """The principal of a DOT access token, or None when unknown or expired."""
+    if not apps.is_installed("oauth2_provider"):
+        return None
+    from oauth2_provider.models import get_access_token_model
+
+    model = get_access_token_model()
+    checksum = hashlib.sha256(token.encode()).hexdigest()
+    found = (
+        model.objects.select_related("user", "user__org", "application")
+        .filter(token_checksum=checksum)
+        .first()
+    )
+    if found is None or found.expires <= timezone.now() or found.user is None:
+        return None
+    user = found.user
+    application = found.application
+    return ApiPrincipal(
+        org=user.org,
+        user=user,
+        connected_app_id=str(application.pk) if application else None,
+        connected_app_name=application.name if application else None,
+        scopes=frozenset((found.scope or "").split()),
+        is_marketing_cloud=bool(application)
+        and getattr(application, "deployment_key", None) == MARKETING_CLOUD_KEY,
+    )
+
+
+TOKEN_LOOKUP: Callable[[str], ApiPrincipal | None] = _dot_lookup
+
+
+def _bearer(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and token.strip():
+        return token.strip()
+    return None
+
+
+def authenticate_api_request(request: HttpRequest) -> ApiPrincipal:
+    """The caller, or INVALID_SESSION_ID (401) for a missing, unknown, expired or foreign token."""
+    token = _bearer(request)
+    principal = TOKEN_LOOKUP(token) if token else None
+    if principal is None or not (principal.scopes & API_SCOPES):
+        raise invalid_session()
+    if not (principal.user.is_active and principal.org.is_active) or principal.user.is_frozen:
+        raise invalid_session()
+    if not principal.user.is_api_enabled:
+        raise ApiError(403, "API_DISABLED_FOR_ORG", "API is not enabled for this user")
+    host_org = getattr(request, "crm_org", None)
+    if host_org is not None and host_org.id != principal.org.id:
+        raise invalid_session()
+    return principal

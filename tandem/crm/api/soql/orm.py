@@ -1,0 +1,215 @@
+"""Run a bound query on the Django ORM: Q objects and expressions, values always parameters.
+
+The null and case rules are those of `reference.py`, which the property tests hold it to.
+Parent fields in WHERE become `fk IN (subquery)`, so no join can drop or duplicate a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from django.db.models import Expression, F, Model, Q, QuerySet
+from django.db.models.fields import Field
+from django.db.models.functions import Lower
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    LessThan,
+    LessThanOrEqual,
+    Lookup,
+)
+
+from tandem.crm.api.soql.bind import (
+    Atom,
+    BoolOp,
+    BoundCondition,
+    BoundField,
+    BoundQuery,
+    LikePattern,
+    Negation,
+)
+from tandem.crm.api.soql.reference import atom_holds
+
+_COMPARISONS: dict[str, type[Lookup[Any]]] = {
+    "=": Exact,
+    "!=": Exact,
+    "<": LessThan,
+    "<=": LessThanOrEqual,
+    ">": GreaterThan,
+    ">=": GreaterThanOrEqual,
+}
+
+
+@Field.register_lookup
+class SoqlLike(Lookup):
+    """`lhs LIKE %s ESCAPE '\\'` with the pattern as a parameter (Salesforce's LIKE)."""
+
+    lookup_name = "soql_like"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs} ESCAPE '\\'", [*lhs_params, *rhs_params]
+
+
+def _column(field: BoundField) -> Expression | F:
+    return Lower(field.field.orm) if field.is_text else F(field.field.orm)
+
+
+def _norm(field: BoundField, value: Any) -> Any:
+    return value.lower() if field.is_text and isinstance(value, str) else value
+
+
+def _test(atom: Atom) -> Q:
+    """The positive test of an atom, for a non-null column."""
+    column, op = _column(atom.field), atom.operator
+    if op == "LIKE":
+        assert isinstance(atom.value, LikePattern)
+        return Q(SoqlLike(Lower(atom.field.field.orm), atom.value.sql()))
+    if op in ("IN", "NOT IN"):
+        assert isinstance(atom.value, tuple)
+        return Q(In(column, [_norm(atom.field, v) for v in atom.value]))
+    if atom.is_range:
+        assert isinstance(atom.value, tuple)
+        start, end = atom.value
+        return {
+            "=": Q(GreaterThanOrEqual(column, start)) & Q(LessThan(column, end)),
+            "!=": Q(GreaterThanOrEqual(column, start)) & Q(LessThan(column, end)),
+            "<": Q(LessThan(column, start)),
+            "<=": Q(LessThan(column, end)),
+            ">": Q(GreaterThanOrEqual(column, end)),
+            ">=": Q(GreaterThanOrEqual(column, start)),
+        }[op]
+    return Q(_COMPARISONS[op](column, _norm(atom.field, atom.value)))
+
+
+def _local(atom: Atom) -> Q:
+    """An atom on a field of the queried object itself: never NULL, so NOT stays two-valued."""
+    path = atom.field.field.orm
+    if atom.value is None:
+        return Q(**{f"{path}__isnull": atom.operator == "="})
+    positive = Q(**{f"{path}__isnull": False}) & _test(atom)
+    return ~positive if atom.operator in ("!=", "NOT IN") else positive
+
+
+def _parent(atom: Atom, model: type[Model]) -> Q:
+    """An atom on a parent's field: the reference must hold a parent that passes it."""
+    assert atom.field.relationship is not None
+    fk = atom.field.relationship.orm
+    parent_model = model._meta.get_field(fk).related_model
+    assert isinstance(parent_model, type)
+    parent_atom = Atom(
+        BoundField(atom.field.key[1:], atom.field.field, None, None),
+        atom.operator,
+        atom.value,
+        atom.is_range,
+    )
+    passing = parent_model._default_manager.filter(_local(parent_atom)).values("pk")
+    inside = Q(**{f"{fk}__in": passing})
+    if atom_holds(atom, None):  # an empty reference counts as a null value
+        return Q(**{f"{fk}__isnull": True}) | inside
+    return Q(**{f"{fk}__isnull": False}) & inside
+
+
+def condition_q(condition: BoundCondition, model: type[Model]) -> Q:
+    """The Q object of a WHERE condition."""
+    if isinstance(condition, BoolOp):
+        parts = [condition_q(item, model) for item in condition.items]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined & part if condition.operator == "AND" else combined | part
+        return combined
+    if isinstance(condition, Negation):
+        return ~condition_q(condition.item, model)
+    if condition.field.relationship is None:
+        return _local(condition)
+    return _parent(condition, model)
+
+
+def _path(field: BoundField) -> str:
+    if field.relationship is None:
+        return field.field.orm
+    return f"{field.relationship.orm}__{field.field.orm}"
+
+
+def filtered(query: BoundQuery, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """`queryset` narrowed by WHERE and ordered by ORDER BY, then by primary key."""
+    if query.where is not None:
+        queryset = queryset.filter(condition_q(query.where, queryset.model))
+    ordering: list[Any] = []
+    for order in query.order_by:
+        path = _path(order.field)
+        column = Lower(path) if order.field.is_text else F(path)
+        if order.descending:
+            ordering.append(column.desc(nulls_first=order.nulls_first or None,
+                                        nulls_last=(not order.nulls_first) or None))  # fmt: skip
+        else:
+            ordering.append(column.asc(nulls_first=order.nulls_first or None,
+                                       nulls_last=(not order.nulls_first) or None))  # fmt: skip
+    return queryset.order_by(*ordering, "pk")
+
+
+def total_size(query: BoundQuery, queryset: QuerySet[Any]) -> int:
+    """How many records the whole query returns (LIMIT and OFFSET applied)."""
+    count = filtered(query, queryset).order_by().count()
+    count = max(count - (query.offset or 0), 0)
+    return count if query.limit is None else min(count, query.limit)
+
+
+def _selected_paths(query: BoundQuery) -> list[str]:
+    paths = ["pk"]
+    for field in query.fields:
+        if field.relationship is not None and field.relationship.orm not in paths:
+            paths.append(field.relationship.orm)
+        paths.append(_path(field))
+    return paths
+
+
+def records(rows: Iterator[Sequence[Any]], query: BoundQuery) -> Iterator[dict[str, Any]]:
+    """Nested dicts (`{"Account": {"Name": …}}`) from flat value rows of `_selected_paths`."""
+    paths = _selected_paths(query)
+    index = {p: i for i, p in enumerate(paths)}
+    plan = []
+    for field in query.fields:
+        rel = field.relationship
+        plan.append((field.key, index[_path(field)], index[rel.orm] if rel else None))
+    for row in rows:
+        record: dict[str, Any] = {"__pk__": row[0]}
+        for key, position, fk_position in plan:
+            if fk_position is None:
+                record[key[0]] = row[position]
+            elif row[fk_position] is None:
+                record[key[0]] = None
+            else:
+                record.setdefault(key[0], {})[key[1]] = row[position]
+        yield record
+
+
+def page(
+    query: BoundQuery,
+    queryset: QuerySet[Any],
+    *,
+    position: int,
+    size: int,
+    after_pk: Any = None,
+) -> list[dict[str, Any]]:
+    """Records `position` … `position + size` of the query (after its OFFSET, within LIMIT).
+
+    With `after_pk` (the key of the record just before `position`) and no ORDER BY, the page
+    is found by key rather than by OFFSET, so walking a million rows stays linear.
+    """
+    if query.limit is not None:
+        size = max(min(size, query.limit - position), 0)
+    if size == 0:
+        return []
+    ordered = filtered(query, queryset)
+    if after_pk is not None and not query.order_by:
+        window = ordered.filter(pk__gt=after_pk)[:size]
+    else:
+        start = (query.offset or 0) + position
+        window = ordered[start : start + size]
+    return list(records(iter(window.values_list(*_selected_paths(query))), query))

@@ -1,0 +1,330 @@
+"""Connected apps: create, edit policies, rotate the secret, link profiles and permission sets,
+record approvals and usage, revoke; every Setup change audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tandem.crm.connectedapps.errors import ConnectedAppInvalidError
+from tandem.crm.connectedapps.models import (
+    ConnectedApp,
+    ConnectedAppAccess,
+    ConnectedAppConsent,
+    ConnectedAppPolicy,
+    ConnectedAppUsage,
+)
+from tandem.crm.connectedapps.validation import (
+    callback_url_errors,
+    certificate_errors,
+    policy_errors,
+    scope_errors,
+)
+from tandem.crm.oauth.crypto import encrypt_secret, hash_secret, new_consumer_secret
+from tandem.crm.oauth.policy import RefreshTokenPolicy, ValidityUnit
+from tandem.crm.orgs.models import Org
+from tandem.crm.permissions.models import PermissionSet
+from tandem.crm.setup.services import setup_audit_record
+from tandem.crm.users.models import Profile, User
+
+SECTION = "Connected Apps"
+MARKETING_CLOUD_KEY = "marketing_cloud"
+MARKETING_CLOUD_NAME = "Salesforce Marketing Cloud"
+MARKETING_CLOUD_SCOPES = "api refresh_token offline_access id openid"
+
+
+@dataclass(frozen=True)
+class CreatedApp:
+    """A new app and its consumer secret, shown this once."""
+
+    app: ConnectedApp
+    consumer_secret: str
+
+
+def _app_errors(*, name: str, callback_urls: list[str], scopes: list[str], certificate: str,
+                contact_email: str) -> dict[str, list[str]]:  # fmt: skip
+    errors: dict[str, list[str]] = {}
+    if not name.strip() or len(name) > 80:
+        errors["name"] = ["Enter a name of at most 80 characters."]
+    if contact_email and ("@" not in contact_email or len(contact_email) > 254):
+        errors["contact_email"] = ["Enter a valid email address."]
+    for field, found in (
+        ("callback_urls", callback_url_errors(callback_urls)),
+        ("oauth_scopes", scope_errors(scopes)),
+        ("certificate", certificate_errors(certificate)),
+    ):
+        if found:
+            errors[field] = found
+    return errors
+
+
+def _set_secret(app: ConnectedApp, secret: str) -> None:
+    app.client_secret = hash_secret(secret)
+    app.consumer_secret_encrypted = encrypt_secret(secret)
+
+
+@transaction.atomic
+def connected_app_create(
+    *,
+    org: Org,
+    actor: User | None,
+    name: str,
+    callback_urls: list[str],
+    scopes: list[str],
+    contact_email: str = "",
+    certificate: str = "",
+    pkce_required: bool = True,
+    description: str = "",
+) -> CreatedApp:
+    """A new app of `org` with the default policies there; its secret is returned once."""
+    errors = _app_errors(name=name, callback_urls=callback_urls, scopes=scopes,
+                         certificate=certificate, contact_email=contact_email)  # fmt: skip
+    if errors:
+        raise ConnectedAppInvalidError(errors)
+    secret = new_consumer_secret()
+    app = ConnectedApp(
+        org=org, name=name.strip(), contact_email=contact_email.strip(), description=description,
+        redirect_uris="\n".join(callback_urls), oauth_scopes=" ".join(scopes),
+        certificate=certificate.strip(), pkce_required=pkce_required,
+        client_type=ConnectedApp.CLIENT_CONFIDENTIAL, algorithm=ConnectedApp.RS256_ALGORITHM,
+        authorization_grant_type=ConnectedApp.GRANT_AUTHORIZATION_CODE,
+    )  # fmt: skip
+    _set_secret(app, secret)
+    app.save()
+    ConnectedAppPolicy.objects.create(app=app, org=org)
+    setup_audit_record(
+        org=org, actor=actor, action="connected_app.created", section=SECTION, target=app.name,
+        new=connected_app_snapshot(app),
+    )  # fmt: skip
+    return CreatedApp(app=app, consumer_secret=secret)
+
+
+def connected_app_snapshot(app: ConnectedApp) -> dict[str, Any]:
+    """The app's settings as the audit trail records them (never the secret)."""
+    return {
+        "name": app.name,
+        "consumer_key": app.client_id,
+        "callback_urls": app.callback_urls,
+        "oauth_scopes": app.scope_list,
+        "pkce_required": app.pkce_required,
+        "certificate": "set" if app.certificate else "",
+        "contact_email": app.contact_email,
+    }
+
+
+@transaction.atomic
+def connected_app_update(
+    *, actor: User, app: ConnectedApp, name: str, callback_urls: list[str], scopes: list[str],
+    contact_email: str, certificate: str, pkce_required: bool,
+) -> ConnectedApp:  # fmt: skip
+    """Edit the app's definition (its owning org only)."""
+    errors = _app_errors(name=name, callback_urls=callback_urls, scopes=scopes,
+                         certificate=certificate, contact_email=contact_email)  # fmt: skip
+    if errors:
+        raise ConnectedAppInvalidError(errors)
+    old = connected_app_snapshot(app)
+    app.name, app.contact_email = name.strip(), contact_email.strip()
+    app.redirect_uris, app.oauth_scopes = "\n".join(callback_urls), " ".join(scopes)
+    app.certificate, app.pkce_required = certificate.strip(), pkce_required
+    app.save()
+    setup_audit_record(
+        org=actor.org, actor=actor, action="connected_app.changed", section=SECTION,
+        target=app.name, old=old, new=connected_app_snapshot(app),
+    )  # fmt: skip
+    return app
+
+
+@transaction.atomic
+def connected_app_secret_rotate(*, actor: User | None, app: ConnectedApp, org: Org) -> str:
+    """A new consumer secret, returned once; the old one stops working at once."""
+    secret = new_consumer_secret()
+    _set_secret(app, secret)
+    app.secret_rotated_at = timezone.now()
+    app.save(update_fields=["client_secret", "consumer_secret_encrypted", "secret_rotated_at"])
+    setup_audit_record(org=org, actor=actor, action="connected_app.secret_rotated",
+                       section=SECTION, target=app.name)  # fmt: skip
+    return secret
+
+
+def policy_snapshot(row: ConnectedAppPolicy) -> dict[str, Any]:
+    return {
+        "permitted_users": row.permitted_users,
+        "ip_relaxation": row.ip_relaxation,
+        "refresh_token_policy": row.as_policy().refresh_token_policy_value,
+        "session_timeout_minutes": row.session_timeout_minutes,
+    }
+
+
+@transaction.atomic
+def connected_app_policy_set(
+    *,
+    actor: User | None,
+    policy: ConnectedAppPolicy,
+    permitted_users: str,
+    ip_relaxation: str,
+    refresh_token_policy: str,
+    refresh_token_validity: int = 0,
+    refresh_token_unit: str = ValidityUnit.DAYS,
+    session_timeout_minutes: int | None = None,
+) -> ConnectedAppPolicy:
+    """Save the OAuth policies; the next token request is judged by them."""
+    errors = policy_errors(
+        permitted_users=permitted_users, ip_relaxation=ip_relaxation,
+        refresh_token_policy=refresh_token_policy, validity=refresh_token_validity,
+        unit=refresh_token_unit,
+    )  # fmt: skip
+    if session_timeout_minutes is not None and not 1 <= session_timeout_minutes <= 24 * 60:
+        errors["session_timeout_minutes"] = ["Enter minutes from 1 to 1440, or leave it empty."]
+    if errors:
+        raise ConnectedAppInvalidError(errors)
+    timed = refresh_token_policy in (
+        RefreshTokenPolicy.SPECIFIC_INACTIVITY,
+        RefreshTokenPolicy.SPECIFIC_LIFETIME,
+    )
+    old = policy_snapshot(policy)
+    policy.permitted_users, policy.ip_relaxation = permitted_users, ip_relaxation
+    policy.refresh_token_policy = refresh_token_policy
+    policy.refresh_token_validity = refresh_token_validity if timed else 0
+    policy.refresh_token_unit = refresh_token_unit if timed else ValidityUnit.DAYS
+    policy.session_timeout_minutes = session_timeout_minutes
+    policy.save()
+    setup_audit_record(
+        org=policy.org, actor=actor, action="connected_app.policy_changed", section=SECTION,
+        target=policy.app.name, old=old, new=policy_snapshot(policy),
+    )  # fmt: skip
+    return policy
+
+
+def _access_names(policy: ConnectedAppPolicy, field: str) -> list[str]:
+    rows = policy.access.filter(**{f"{field}__isnull": False}).select_related(field)
+    return sorted(str(getattr(row, field)) for row in rows)
+
+
+@transaction.atomic
+def connected_app_permission_sets_set(
+    *, actor: User | None, policy: ConnectedAppPolicy, permission_sets: list[PermissionSet]
+) -> None:
+    """Manage Permission Sets: exactly these sets of the org pre-authorize their holders."""
+    if any(ps.org_id != policy.org_id for ps in permission_sets):
+        raise ConnectedAppInvalidError({"permission_sets": ["Choose permission sets of this org."]})
+    old = _access_names(policy, "permission_set")
+    policy.access.filter(permission_set__isnull=False).exclude(
+        permission_set__in=permission_sets
+    ).delete()
+    held = set(policy.access.values_list("permission_set_id", flat=True))
+    for ps in permission_sets:
+        if ps.pk not in held:
+            ConnectedAppAccess.objects.create(policy=policy, permission_set=ps)
+    setup_audit_record(
+        org=policy.org, actor=actor, action="connected_app.permission_sets_changed",
+        section=SECTION, target=policy.app.name, old=old,
+        new=_access_names(policy, "permission_set"),
+    )  # fmt: skip
+
+
+@transaction.atomic
+def connected_app_profiles_set(
+    *, actor: User | None, policy: ConnectedAppPolicy, profiles: list[Profile]
+) -> None:
+    """Manage Profiles: exactly these profiles of the org pre-authorize their users."""
+    if any(p.org_id != policy.org_id for p in profiles):
+        raise ConnectedAppInvalidError({"profiles": ["Choose profiles of this org."]})
+    old = _access_names(policy, "profile")
+    policy.access.filter(profile__isnull=False).exclude(profile__in=profiles).delete()
+    held = set(policy.access.values_list("profile_id", flat=True))
+    for profile in profiles:
+        if profile.pk not in held:
+            ConnectedAppAccess.objects.create(policy=policy, profile=profile)
+    setup_audit_record(
+        org=policy.org, actor=actor, action="connected_app.profiles_changed", section=SECTION,
+        target=policy.app.name, old=old, new=_access_names(policy, "profile"),
+    )  # fmt: skip
+
+
+def connected_app_policy_ensure(*, app: ConnectedApp, org: Org) -> ConnectedAppPolicy:
+    """The app's row in the org's list, created with the default policies on first use."""
+    try:
+        with transaction.atomic():
+            row, _ = ConnectedAppPolicy.objects.get_or_create(app=app, org=org)
+    except IntegrityError:
+        row = ConnectedAppPolicy.objects.get(app=app, org=org)
+    return row
+
+
+@transaction.atomic
+def connected_app_consent_grant(*, app: ConnectedApp, user: User, scopes: list[str]) -> None:
+    """Allow: a durable approval; the app appears in the user's org's list."""
+    connected_app_policy_ensure(app=app, org=user.org)
+    ConnectedAppConsent.objects.update_or_create(
+        app=app, user=user, defaults={"scopes": " ".join(scopes), "granted_at": timezone.now()}
+    )
+
+
+def connected_app_usage_record(*, app: ConnectedApp, user: User, has_policy: bool) -> None:
+    """Count one token for (app, user); first use lists the app in the user's org."""
+    now = timezone.now()
+    updated = ConnectedAppUsage.objects.filter(app=app, user=user).update(
+        last_used_at=now, use_count=F("use_count") + 1
+    )
+    if updated:
+        return
+    if not has_policy:
+        connected_app_policy_ensure(app=app, org=user.org)
+    try:
+        with transaction.atomic():
+            ConnectedAppUsage.objects.create(
+                app=app, user=user, org_id=user.org_id,
+                first_used_at=now, last_used_at=now, use_count=1,
+            )  # fmt: skip
+    except IntegrityError:
+        ConnectedAppUsage.objects.filter(app=app, user=user).update(
+            last_used_at=now, use_count=F("use_count") + 1
+        )
+
+
+@transaction.atomic
+def connected_app_access_revoke(*, actor: User | None, app: ConnectedApp, user: User) -> int:
+    """Revoke: the user's tokens for the app and their approval; returns tokens revoked."""
+    from tandem.crm.oauth.services import tokens_revoke_for
+
+    count = tokens_revoke_for(app=app, user=user)
+    ConnectedAppConsent.objects.filter(app=app, user=user).delete()
+    ConnectedAppUsage.objects.filter(app=app, user=user).delete()
+    if actor is not None and actor.pk != user.pk:
+        setup_audit_record(
+            org=user.org, actor=actor, action="connected_app.access_revoked", section=SECTION,
+            target=f"{app.name}: {user.username}",
+        )  # fmt: skip
+    return count
+
+
+@transaction.atomic
+def connected_app_deployment_sync() -> ConnectedApp | None:
+    """The deployment's Salesforce Marketing Cloud app, created or updated from settings."""
+    key = settings.MC_CONSUMER_KEY
+    if not key:
+        return None
+    app = (
+        ConnectedApp.objects.select_for_update().filter(deployment_key=MARKETING_CLOUD_KEY).first()
+    )
+    app = app or ConnectedApp(
+        deployment_key=MARKETING_CLOUD_KEY, name=MARKETING_CLOUD_NAME,
+        oauth_scopes=MARKETING_CLOUD_SCOPES, algorithm=ConnectedApp.RS256_ALGORITHM,
+        authorization_grant_type=ConnectedApp.GRANT_AUTHORIZATION_CODE,
+    )  # fmt: skip
+    app.client_id = key
+    app.redirect_uris = settings.MC_CALLBACK_URL or ""
+    app.certificate = (settings.MC_CERTIFICATE or "").strip()
+    secret = settings.MC_CONSUMER_SECRET
+    app.client_type = ConnectedApp.CLIENT_CONFIDENTIAL if secret else ConnectedApp.CLIENT_PUBLIC
+    if secret:
+        _set_secret(app, secret)
+    else:
+        app.client_secret, app.consumer_secret_encrypted = "", ""
+    app.save()
+    return app

@@ -1,0 +1,167 @@
+"""The RFC 7523 JWT bearer grant, as Salesforce runs it, on oauthlib's GrantTypeBase.
+
+The grant owns the protocol (parameters, assertion, claims); the request validator owns the
+data (the app and its certificate, the user, replay, the Connected App policies).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from functools import lru_cache
+from typing import Any, Protocol
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from oauthlib.common import Request
+from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
+
+from tandem.crm.oauth.errors import (
+    INVALID_ASSERTION,
+    INVALID_AUDIENCE,
+    INVALID_CLIENT_ID,
+    INVALID_REQUEST,
+    UNSUPPORTED_GRANT_TYPE,
+    OAuthErrorPair,
+    SalesforceOAuthError,
+)
+
+log = logging.getLogger(__name__)
+
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+MAX_ASSERTION_BYTES = 8192
+# Salesforce: exp "within 3 minutes"; a few seconds of skew for clocks that disagree.
+MAX_LIFETIME_SECONDS = 180
+CLOCK_SKEW_SECONDS = 5
+
+
+class JwtBearerValidator(Protocol):
+    """What the grant needs from the request validator."""
+
+    def jwt_load_client(self, client_id: str, request: Request) -> Any | None: ...
+    def jwt_certificate(self, client: Any) -> str: ...
+    def jwt_audience_allowed(self, audience: str, request: Request) -> bool: ...
+    def jwt_load_user(self, username: str, client: Any, audience: str, request: Request) -> Any: ...
+    def jwt_claim_replayed(self, client: Any, jti: str, expires_at: int) -> bool: ...
+    def jwt_authorize(self, request: Request) -> None: ...
+    def save_token(self, token: dict[str, Any], request: Request) -> None: ...
+
+
+@lru_cache(maxsize=256)
+def public_key_from_pem(pem: str) -> RSAPublicKey | None:
+    """The RSA public key of a PEM certificate (or bare public key); parsed once per PEM."""
+    data = pem.strip().encode("ascii", "ignore")
+    try:
+        if b"CERTIFICATE" in data:
+            key: object = x509.load_pem_x509_certificate(data).public_key()
+        else:
+            key = load_pem_public_key(data)
+    except ValueError:
+        return None
+    return key if isinstance(key, RSAPublicKey) else None
+
+
+def _fail(pair: OAuthErrorPair, request: Request) -> SalesforceOAuthError:
+    return SalesforceOAuthError(pair, request=request)
+
+
+class JWTBearerGrant(GrantTypeBase):
+    """grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with an RS256 assertion."""
+
+    refresh_token = False
+
+    def create_token_response(
+        self, request: Request, token_handler: Any
+    ) -> tuple[dict[str, str], str, int]:
+        """Validate the assertion and the policies, then issue an access token (never a refresh)."""
+        headers = self._get_default_headers()
+        try:
+            self.validate_token_request(request)
+        except SalesforceOAuthError as error:
+            headers.update(error.headers)
+            return headers, error.json, error.status_code
+        token = token_handler.create_token(request, refresh_token=False)
+        for modifier in self._token_modifiers:
+            token = modifier(token, token_handler, request)
+        self.request_validator.save_token(token, request)
+        return headers, json.dumps(token), 200
+
+    def validate_token_request(self, request: Request) -> None:
+        """RFC 7523 §3 and Salesforce's rules, then the Connected App policies."""
+        validator: JwtBearerValidator = self.request_validator
+        assertion = self._single_assertion(request)
+        unverified = self._unverified_claims(assertion, request)
+        client = validator.jwt_load_client(str(unverified.get("iss", "")), request)
+        if client is None:
+            raise _fail(INVALID_CLIENT_ID, request)
+        request.client = client
+        request.client_id = client.client_id
+        claims = self._verified_claims(assertion, validator.jwt_certificate(client), request)
+        audience = self._audience(claims, validator, request)
+        if validator.jwt_claim_replayed(client, str(claims.get("jti", "")), int(claims["exp"])):
+            raise _fail(INVALID_ASSERTION, request)
+        username = claims.get("prn") or claims.get("sub")  # prn wins (KB 000204593)
+        if not isinstance(username, str) or not username:
+            raise _fail(INVALID_ASSERTION, request)
+        request.user = validator.jwt_load_user(username, client, audience, request)
+        validator.jwt_authorize(request)
+
+    def _single_assertion(self, request: Request) -> str:
+        if request.grant_type != JWT_BEARER:
+            raise _fail(UNSUPPORTED_GRANT_TYPE, request)
+        for param in ("grant_type", "assertion"):
+            if param in (request.duplicate_params or []):
+                raise _fail(INVALID_REQUEST, request)
+        assertion = getattr(request, "assertion", None)
+        if not isinstance(assertion, str) or not assertion:
+            raise _fail(INVALID_REQUEST, request)
+        if len(assertion) > MAX_ASSERTION_BYTES or not assertion.isascii():
+            raise _fail(INVALID_ASSERTION, request)
+        return assertion
+
+    def _unverified_claims(self, assertion: str, request: Request) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise _fail(INVALID_ASSERTION, request) from None
+        if header.get("alg") != "RS256" or not isinstance(claims, dict):
+            raise _fail(INVALID_ASSERTION, request)
+        return claims
+
+    def _verified_claims(self, assertion: str, pem: str, request: Request) -> dict[str, Any]:
+        key = public_key_from_pem(pem) if pem else None
+        if key is None:
+            raise _fail(INVALID_ASSERTION, request)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                assertion,
+                key,
+                algorithms=["RS256"],
+                options={"require": ["iss", "aud", "exp"], "verify_aud": False},
+                leeway=CLOCK_SKEW_SECONDS,
+            )
+        except jwt.PyJWTError:
+            raise _fail(INVALID_ASSERTION, request) from None
+        exp = claims["exp"]
+        if (
+            not isinstance(exp, int)
+            or exp - time.time() > MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
+        ):
+            raise _fail(INVALID_ASSERTION, request)
+        return claims
+
+    def _audience(
+        self, claims: dict[str, Any], validator: JwtBearerValidator, request: Request
+    ) -> str:
+        aud = claims.get("aud")
+        candidates = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        for candidate in candidates:
+            if isinstance(candidate, str) and validator.jwt_audience_allowed(
+                candidate.rstrip("/"), request
+            ):
+                return candidate.rstrip("/")
+        raise _fail(INVALID_AUDIENCE, request)

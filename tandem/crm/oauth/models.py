@@ -1,0 +1,80 @@
+"""Tokens, codes and ID tokens (DOT's models, swapped in migration 0001); only hashes at rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    AbstractGrant,
+    AbstractIDToken,
+    AbstractRefreshToken,
+)
+
+from tandem.crm.oauth.crypto import code_hash
+
+
+class HashedCodeField(models.CharField):
+    """Stores, and looks up by, the SHA-256 of the value: `Grant.objects.filter(code=raw)` works
+    unchanged in DOT while the raw code never reaches the database."""
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        return code_hash(value) if isinstance(value, str) and value else value
+
+
+def _user(related_name: str, *, optional: bool) -> Any:
+    """DOT's user foreign key with a plain related name (the stubs cannot read DOT's pattern)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=optional,
+        blank=optional,
+        related_name=related_name,
+    )
+
+
+class AccessToken(AbstractAccessToken):
+    """An access token; `token` stays blank (RFC 9700 storage), `token_checksum` is its SHA-256."""
+
+    user = _user("+", optional=True)
+
+
+class RefreshToken(AbstractRefreshToken):
+    """A refresh token; rotation keeps `token_family` and the family's start."""
+
+    user = _user("+", optional=False)
+    family_created_at = models.DateTimeField(default=timezone.now)
+
+
+class Grant(AbstractGrant):
+    """An authorization code (15 minutes, single use), kept as its hash."""
+
+    user = _user("+", optional=False)
+    code = HashedCodeField(max_length=64, unique=True)
+
+
+class IDToken(AbstractIDToken):
+    """An OpenID Connect ID token's record (the JWT itself is never stored)."""
+
+    user = _user("+", optional=True)
+
+
+class JwtAssertionUse(models.Model):
+    """A JWT bearer assertion's `jti`, kept until the assertion expires, to refuse replays
+    across every web process (a per-process cache would not)."""
+
+    app_id = models.CharField(max_length=18)
+    jti_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("app_id", "jti_hash"), name="crm_oauth_jti_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.jti_hash

@@ -1,0 +1,322 @@
+"""DOT's request validator with the Connected App layer: keyed client secrets, per-app PKCE,
+grant types and scopes, the policy checks on every grant, the JWT bearer hooks, and the
+Salesforce token response."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.common import Request
+
+from tandem.crm.connectedapps.models import ConnectedApp
+from tandem.crm.connectedapps.services import (
+    connected_app_deployment_sync,
+    connected_app_usage_record,
+)
+from tandem.crm.oauth import identity
+from tandem.crm.oauth.crypto import decrypt_secret, response_signature, secret_matches
+from tandem.crm.oauth.enforcement import PolicyContext, login_record, policy_check
+from tandem.crm.oauth.errors import (
+    EXPIRED_CODE,
+    EXPIRED_REFRESH_TOKEN,
+    INVALID_AUDIENCE,
+    INVALID_CREDENTIALS,
+    NOT_APPROVED,
+    PKCE_DOWNGRADE,
+    SalesforceOAuthError,
+)
+from tandem.crm.oauth.jwt_bearer import JWT_BEARER
+from tandem.crm.oauth.models import Grant, JwtAssertionUse, RefreshToken
+from tandem.crm.oauth.policy import REFRESH_SCOPES, RefreshFacts, TokenPath, issues_refresh_token
+from tandem.crm.orgs.domains import crm_base_url, my_domain_from_host
+from tandem.crm.users.models import LoginStatus, User
+from tandem.crm.users.policies import client_ip, ip_is_trusted
+from tandem.crm.users.services import SECURITY_TOKEN_LENGTH, security_token_matches
+
+GRANT_TYPES = {
+    "authorization_code": ConnectedApp.GRANT_AUTHORIZATION_CODE,
+    "refresh_token": ConnectedApp.GRANT_AUTHORIZATION_CODE,
+    "password": ConnectedApp.GRANT_PASSWORD,
+    "client_credentials": ConnectedApp.GRANT_CLIENT_CREDENTIALS,
+}
+PATHS = {
+    "authorization_code": TokenPath.CODE_EXCHANGE,
+    "password": TokenPath.PASSWORD,
+    JWT_BEARER: TokenPath.JWT_BEARER,
+}
+MAX_CLIENT_ID_LENGTH = 255
+
+
+def request_ip(request: Request) -> str:
+    """The client address of an oauthlib request (DOT copies Django's META into headers)."""
+    shim = HttpRequest()
+    shim.META = dict(request.headers or {})
+    return client_ip(shim)
+
+
+def _stale(app: ConnectedApp) -> bool:
+    """The deployment's app differs from its settings (a new certificate or callback)."""
+    return bool(app.deployment_key) and (
+        app.certificate != (settings.MC_CERTIFICATE or "").strip()
+        or app.redirect_uris != (settings.MC_CALLBACK_URL or "")
+    )
+
+
+class ConnectedAppValidator(OAuth2Validator):
+    """The request validator DOT's views and our grants call."""
+
+    # --- clients -------------------------------------------------------------------------
+
+    def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
+        return secret_matches(provided_secret or "", stored_secret or "")
+
+    def _load_application(self, client_id: Any, request: Request) -> ConnectedApp | None:
+        if not isinstance(client_id, str) or not client_id.isprintable():
+            return None
+        if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
+            return None
+        client = super()._load_application(client_id, request)
+        if client_id == settings.MC_CONSUMER_KEY and (client is None or _stale(client)):
+            request.client = client = connected_app_deployment_sync()
+        return cast("ConnectedApp | None", client)
+
+    def validate_grant_type(
+        self, client_id: str, grant_type: str, client: Any, request: Request, *args: Any, **kw: Any
+    ) -> bool:
+        if grant_type == JWT_BEARER:
+            return bool(client.certificate)
+        wanted = GRANT_TYPES.get(grant_type)
+        return wanted is not None and client.allows_grant_type(wanted)
+
+    def is_pkce_required(self, client_id: str, request: Request) -> bool:
+        client = request.client or self._load_application(client_id, request)
+        return client is None or bool(client.pkce_required)
+
+    def get_oidc_issuer_endpoint(self, request: Request) -> str:
+        return crm_base_url()
+
+    # --- authorization codes ---------------------------------------------------------------
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: Request, *args: Any, **kw: Any
+    ) -> bool:
+        grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
+        if grant is None:
+            return False
+        if grant.is_expired():
+            raise SalesforceOAuthError(EXPIRED_CODE, request=request)
+        request.scopes = grant.scope.split()
+        request.user = grant.user
+        request.grant_code_challenge = grant.code_challenge or None
+        if grant.nonce:
+            request.nonce = grant.nonce
+        return True
+
+    def refuse_pkce_downgrade(self, request: Request) -> None:
+        """RFC 9700 §4.8.2: a code_verifier for a code issued without a challenge is refused."""
+        challenge = getattr(request, "grant_code_challenge", None)
+        if request.code_verifier is not None and challenge is None:
+            raise SalesforceOAuthError(PKCE_DOWNGRADE, request=request)
+
+    # --- refresh tokens --------------------------------------------------------------------
+
+    def validate_refresh_token(
+        self, refresh_token: str, client: Any, request: Request, *args: Any, **kw: Any
+    ) -> bool:
+        if not isinstance(refresh_token, str) or not super().validate_refresh_token(
+            refresh_token, client, request, *args, **kw
+        ):
+            raise SalesforceOAuthError(EXPIRED_REFRESH_TOKEN, request=request)
+        return True
+
+    def _create_refresh_token(
+        self, request: Request, refresh_token_code: str, access_token: Any, previous: Any
+    ) -> RefreshToken:
+        token = super()._create_refresh_token(request, refresh_token_code, access_token, previous)
+        if previous is not None:
+            token.family_created_at = previous.family_created_at
+            token.save(update_fields=["family_created_at"])
+        return cast(RefreshToken, token)
+
+    # --- password flow (legacy; only where the org allows it) ----------------------------
+
+    def validate_user(
+        self, username: str, password: str, client: Any, request: Request, *args: Any, **kw: Any
+    ) -> bool:
+        user = (
+            User.objects.select_related("org", "profile")
+            .filter(username=str(username).strip().lower())
+            .first()
+        )
+        if user is None or not isinstance(password, str):
+            raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
+        status = self._password_status(user, password, request_ip(request))
+        if status != LoginStatus.SUCCESS:
+            login_record(
+                app=client, user=user, ip=request_ip(request), status=status, at=timezone.now()
+            )
+            raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
+        request.user = user
+        return True
+
+    def _password_status(self, user: User, secret: str, ip: str) -> str:
+        if not user.org.allow_username_password_flows:
+            return LoginStatus.PASSWORD_FLOW_DISABLED
+        if user.check_password(secret):
+            if ip_is_trusted(org=user.org, ip=ip):
+                return LoginStatus.SUCCESS
+            return LoginStatus.TOKEN_REQUIRED
+        password, token = secret[:-SECURITY_TOKEN_LENGTH], secret[-SECURITY_TOKEN_LENGTH:]
+        if len(secret) > SECURITY_TOKEN_LENGTH and user.check_password(password):
+            if security_token_matches(user=user, token=token):
+                return LoginStatus.SUCCESS
+            return LoginStatus.TOKEN_REQUIRED
+        return LoginStatus.INVALID_PASSWORD
+
+    # --- the Connected App policies --------------------------------------------------------
+
+    def enforcer(self, path: TokenPath) -> Callable[[Request], None]:
+        """A post-token validator running every policy check for `path`."""
+
+        def enforce(request: Request) -> None:
+            self.enforce(request, path)
+
+        return enforce
+
+    def enforce(self, request: Request, path: TokenPath) -> None:
+        """Refuse with the exact Salesforce pair (and a Login History row), or note the policy."""
+        user, app = request.user, request.client
+        if user is None:
+            return  # client credentials: no user to hold to a policy
+        refresh = None
+        if path is TokenPath.REFRESH:
+            token = request.refresh_token_instance
+            refresh = RefreshFacts(token.family_created_at, token.created)
+        context, denial = policy_check(
+            app=app, user=user, path=path, ip=request_ip(request), now=timezone.now(),
+            refresh=refresh,
+        )  # fmt: skip
+        if denial is not None:
+            if path is TokenPath.REFRESH and denial.pair == EXPIRED_REFRESH_TOKEN:
+                RefreshToken.revoke_family(request.refresh_token_instance.token_family)
+            raise SalesforceOAuthError(denial.pair, request=request)
+        request.connected_app_context = context
+
+    def refresh_token_modifier(self, path: TokenPath) -> Callable[..., dict[str, Any]]:
+        """Drop the refresh token unless the scopes ask for one and the policy allows it."""
+
+        def modify(token: dict[str, Any], token_handler: Any, request: Request) -> dict[str, Any]:
+            context: PolicyContext | None = getattr(request, "connected_app_context", None)
+            if context is None or not issues_refresh_token(path, context.policy, request.scopes):
+                token.pop("refresh_token", None)
+            return token
+
+        return modify
+
+    def access_token_lifetime(self, request: Request) -> int:
+        """The app's session timeout in the user's org, else the deployment's default."""
+        context: PolicyContext | None = getattr(request, "connected_app_context", None)
+        if context and context.row and context.row.session_timeout_minutes:
+            return int(context.row.session_timeout_minutes) * 60
+        configured: Any = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
+        return int(configured)
+
+    # --- JWT bearer hooks -------------------------------------------------------------------
+
+    def jwt_load_client(self, client_id: str, request: Request) -> ConnectedApp | None:
+        return self._load_application(client_id, request)
+
+    def jwt_certificate(self, client: ConnectedApp) -> str:
+        return client.certificate
+
+    def jwt_audience_allowed(self, audience: str, request: Request) -> bool:
+        """The CRM's login URL, or a My Domain URL (checked against the user's org later)."""
+        if audience == crm_base_url():
+            return True
+        parts, base = urlsplit(audience), urlsplit(crm_base_url())
+        return parts.scheme == base.scheme and my_domain_from_host(parts.netloc) is not None
+
+    def jwt_load_user(
+        self, username: str, client: ConnectedApp, audience: str, request: Request
+    ) -> User:
+        user = (
+            User.objects.select_related("org", "profile")
+            .filter(username=username.strip().lower())
+            .first()
+        )
+        if user is None:
+            raise SalesforceOAuthError(NOT_APPROVED, request=request)
+        slug = my_domain_from_host(urlsplit(audience).netloc)
+        if slug is not None and slug != user.org.my_domain:
+            raise SalesforceOAuthError(INVALID_AUDIENCE, request=request)
+        return user
+
+    def jwt_claim_replayed(self, client: ConnectedApp, jti: str, expires_at: int) -> bool:
+        """Record the assertion's jti until it expires; True if it was seen before."""
+        if not jti:
+            return False
+        now = timezone.now()
+        if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
+            JwtAssertionUse.objects.filter(expires_at__lt=now).delete()
+        digest = hashlib.sha256(jti.encode("utf-8")).hexdigest()
+        expires = datetime.fromtimestamp(expires_at, tz=UTC) + timedelta(seconds=10)
+        try:
+            with transaction.atomic():
+                JwtAssertionUse.objects.create(
+                    app_id=client.pk, jti_hash=digest, expires_at=expires
+                )
+        except IntegrityError:
+            return True
+        return False
+
+    def jwt_authorize(self, request: Request) -> None:
+        """The policies for the assertion's user; the token carries the approved scopes."""
+        self.enforce(request, TokenPath.JWT_BEARER)
+        approved = identity.approved_scopes(app=request.client, user=request.user)
+        request.scopes = [s for s in approved if s not in REFRESH_SCOPES] or ["api"]
+
+    # --- the token response ------------------------------------------------------------------
+
+    def save_bearer_token(
+        self, token: dict[str, Any], request: Request, *args: Any, **kw: Any
+    ) -> None:
+        super().save_bearer_token(token, request, *args, **kw)
+        issued_at = str(int(time.time() * 1000))
+        token.pop("expires_in", None)
+        user, app = request.user, request.client
+        context: PolicyContext | None = getattr(request, "connected_app_context", None)
+        token["issued_at"] = issued_at
+        if user is None:
+            token["instance_url"] = crm_base_url()
+            return
+        token["instance_url"] = identity.instance_url(user.org)
+        token["id"] = identity.identity_url(user)
+        secret = (
+            decrypt_secret(app.consumer_secret_encrypted) if app.consumer_secret_encrypted else None
+        )
+        if secret:
+            token["signature"] = response_signature(secret, token["id"], issued_at)
+        path = PATHS.get(request.grant_type, TokenPath.REFRESH)
+        connected_app_usage_record(app=app, user=user, has_policy=bool(context and context.row))
+        if path is not TokenPath.REFRESH:
+            login_record(
+                app=app,
+                user=user,
+                ip=request_ip(request),
+                status=LoginStatus.SUCCESS,
+                at=timezone.now(),
+            )
+
+    def get_additional_claims(self, request: Request) -> dict[str, Any]:
+        return identity.oidc_claims(request.user)

@@ -1,0 +1,232 @@
+"""Revoke, introspect, userinfo, the identity URL and discovery."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.models import revoke_access_token
+from oauth2_provider.views.mixins import OAuthLibMixin
+
+from tandem.crm.oauth import identity
+from tandem.crm.oauth.errors import (
+    INVALID_CLIENT_CREDENTIALS,
+    INVALID_REQUEST,
+    INVALID_TOKEN,
+    OAuthErrorPair,
+)
+from tandem.crm.oauth.jwt_bearer import JWT_BEARER
+from tandem.crm.oauth.models import AccessToken, RefreshToken
+from tandem.crm.oauth.views.token import bad_form, oauth_error
+from tandem.crm.orgs.domains import crm_base_url
+from tandem.crm.users.models import User
+
+
+def _checksum(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _token_param(request: HttpRequest) -> str | None:
+    values = request.POST.getlist("token") or request.GET.getlist("token")
+    if len(values) != 1 or not values[0] or len(values[0]) > 4096:
+        return None
+    return values[0]
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class RevokeView(View):
+    """POST token=…: an access token revokes itself, a refresh token its whole family."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        refused = bad_form(request)
+        token = None if refused else _token_param(request)
+        if token is None:
+            return refused or oauth_error(
+                OAuthErrorPair("unsupported_token_type", "token is required")
+            )
+        checksum = _checksum(token)
+        access = AccessToken.objects.filter(token_checksum=checksum).first()
+        if access is not None:
+            revoke_access_token(access)
+            return HttpResponse(status=200)
+        refresh = RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True).first()
+        if refresh is None:
+            return oauth_error(INVALID_TOKEN)
+        RefreshToken.revoke_family(
+            refresh.token_family
+        ) if refresh.token_family else refresh.revoke()
+        return HttpResponse(status=200)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class IntrospectView(OAuthLibMixin, View):
+    """RFC 7662 for the app's own tokens; the client authenticates with its key and secret."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        refused = bad_form(request)
+        if refused is not None:
+            return refused
+        client = self._authenticated_client(request)
+        if client is None:
+            return oauth_error(INVALID_CLIENT_CREDENTIALS, status=401)
+        token = _token_param(request)
+        if token is None:
+            return oauth_error(INVALID_REQUEST)
+        return JsonResponse(_introspection(client, _checksum(token)))
+
+    def _authenticated_client(self, request: HttpRequest) -> Any:
+        from oauthlib.common import Request
+
+        core = self.get_oauthlib_core()
+        uri, method, body, headers = core._extract_params(request)
+        oauth_request = Request(uri, http_method=method, body=body, headers=headers)
+        validator = core.server.request_validator
+        if not validator.authenticate_client(oauth_request):
+            return None
+        return oauth_request.client
+
+
+def _introspection(client: Any, checksum: str) -> dict[str, Any]:
+    row = (
+        AccessToken.objects.select_related("user")
+        .filter(token_checksum=checksum, application=client)
+        .first()
+    )
+    if row is None or row.is_expired():
+        refresh = RefreshToken.objects.filter(
+            token_checksum=checksum, application=client, revoked__isnull=True
+        ).select_related("user")
+        found = refresh.first()
+        if found is None or found.user is None:
+            return {"active": False}
+        return _claims(client, found.user, "", "refresh_token", None, found.created)
+    return _claims(client, row.user, row.scope, "access_token", row.expires, row.created)
+
+
+def _claims(
+    client: Any, user: User | None, scope: str, kind: str, expires: Any, created: Any
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "active": True,
+        "scope": scope,
+        "client_id": client.client_id,
+        "token_type": kind,
+        "iat": calendar.timegm(created.timetuple()),
+        "nbf": calendar.timegm(created.timetuple()),
+    }
+    if expires is not None:
+        data["exp"] = calendar.timegm(expires.timetuple())
+    if user is not None:
+        data.update(username=user.username, sub=identity.identity_url(user))
+    return data
+
+
+class BearerView(OAuthLibMixin, View):
+    """A resource answered only for a valid Bearer access token."""
+
+    def bearer_user(self, request: HttpRequest) -> User | None:
+        valid, oauth_request = self.verify_request(request)
+        if not valid or oauth_request.user is None:
+            return None
+        user: User = oauth_request.user
+        return user
+
+
+def _unauthorized() -> HttpResponse:
+    response = JsonResponse(
+        [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+        status=401,
+        safe=False,
+    )
+    response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class UserInfoView(BearerView):
+    """GET/POST /services/oauth2/userinfo: OpenID Connect claims of the token's user."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = self.bearer_user(request)
+        if user is None:
+            return _unauthorized()
+        return JsonResponse(identity.oidc_claims(user))
+
+    post = get
+
+
+class IdentityView(BearerView):
+    """GET /id/<orgId>/<userId>: the user's identity document (own, or any in the org for
+    an administrator)."""
+
+    def get(self, request: HttpRequest, org_id: str, user_id: str) -> HttpResponse:
+        caller = self.bearer_user(request)
+        if caller is None:
+            return _unauthorized()
+        if caller.pk != user_id and not (caller.is_org_admin and caller.org_id == org_id):
+            return JsonResponse(
+                [{"message": "Forbidden", "errorCode": "INSUFFICIENT_ACCESS"}],
+                status=403,
+                safe=False,
+            )
+        user = User.objects.select_related("org").filter(pk=user_id, org_id=org_id).first()
+        if user is None:
+            return JsonResponse(
+                [{"message": "Not found", "errorCode": "NOT_FOUND"}], status=404, safe=False
+            )
+        return JsonResponse(identity.identity_document(user))
+
+
+def discovery(request: HttpRequest) -> HttpResponse:
+    """GET /.well-known/openid-configuration (and the RFC 8414 variant)."""
+    base = crm_base_url()
+    oauth = f"{base}/services/oauth2"
+    return JsonResponse(
+        {
+            "issuer": base,
+            "authorization_endpoint": f"{oauth}/authorize",
+            "token_endpoint": f"{oauth}/token",
+            "revocation_endpoint": f"{oauth}/revoke",
+            "introspection_endpoint": f"{oauth}/introspect",
+            "userinfo_endpoint": f"{oauth}/userinfo",
+            "jwks_uri": f"{base}/id/keys",
+            "response_types_supported": ["code"],
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "password",
+                JWT_BEARER,
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": [
+                "api",
+                "refresh_token",
+                "offline_access",
+                "full",
+                "id",
+                "profile",
+                "email",
+                "web",
+                "openid",
+            ],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "authorization_response_iss_parameter_supported": True,
+            "claims_supported": [
+                "sub",
+                "user_id",
+                "organization_id",
+                "preferred_username",
+                "name",
+                "email",
+            ],
+            "server_time": int(timezone.now().timestamp()),
+        }
+    )

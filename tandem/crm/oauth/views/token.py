@@ -1,0 +1,75 @@
+"""POST /services/oauth2/token: every grant, answered in Salesforce's dialect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+from oauth2_provider.views.mixins import OAuthLibMixin
+
+from tandem.crm.oauth.errors import INVALID_REQUEST, OAuthErrorPair, translate_error_body
+
+FORM = "application/x-www-form-urlencoded"
+MAX_BODY_BYTES = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def oauth_error(pair: OAuthErrorPair, status: int = 400) -> JsonResponse:
+    """A JSON error pair with the no-store headers of RFC 6749 §5.2."""
+    response = JsonResponse(pair.as_dict(), status=status)
+    for name, value in NO_STORE.items():
+        response[name] = value
+    return response
+
+
+def bad_form(request: HttpRequest) -> JsonResponse | None:
+    """Refuse what is not a small form POST before oauthlib sees it."""
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type != FORM:
+        return oauth_error(
+            OAuthErrorPair("invalid_request", "must use application/x-www-form-urlencoded")
+        )
+    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        return oauth_error(INVALID_REQUEST)
+    try:
+        request.POST  # noqa: B018 - parse now so malformed bodies fail here
+    except Exception:
+        return oauth_error(INVALID_REQUEST)
+    if any(
+        "\x00" in key or any("\x00" in v for v in values) for key, values in request.POST.lists()
+    ):
+        return oauth_error(INVALID_REQUEST)
+    return None
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(
+    sensitive_post_parameters("password", "client_secret", "assertion"), name="dispatch"
+)
+class TokenView(OAuthLibMixin, View):
+    """Authorization code, refresh token, JWT bearer, password (and client credentials)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = bad_form(request)
+        if refused is not None:
+            return refused
+        _url, headers, body, status = self.create_token_response(request)
+        if status != 200:
+            body, status = translate_error_body(body), 400
+        response = HttpResponse(body, status=status, content_type="application/json")
+        for name, value in {**headers, **NO_STORE}.items():
+            if name.lower() != "content-type":
+                response[name] = value
+        return response
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return oauth_error(OAuthErrorPair("invalid_request", "must use HTTP POST"))
+
+
+def json_body(data: dict[str, Any], status: int = 200) -> HttpResponse:
+    return HttpResponse(json.dumps(data), status=status, content_type="application/json")

@@ -1,0 +1,220 @@
+"""Describe metadata of the record objects: API names, types, and the model field behind each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model
+
+from tandem.crm.api.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
+from tandem.crm.records import models as m
+
+T = FieldType
+IER = "et4ae5__IndividualEmailResult__c"
+
+
+def _f(name: str, type_: FieldType, orm: str, label: str = "", **extra: Any) -> FieldDescribe:
+    return FieldDescribe(name, type_, label or name, orm, **extra)
+
+
+def _ref(name: str, orm: str, to: str, relationship: str, **extra: Any) -> FieldDescribe:
+    return _f(name, T.REFERENCE, orm, reference_to=to, relationship_name=relationship, length=18,
+              **extra)  # fmt: skip
+
+
+READ_ONLY: dict[str, Any] = {"createable": False, "updateable": False}
+
+
+def _system(label: str) -> tuple[FieldDescribe, ...]:
+    return (
+        _f("Id", T.ID, "id", f"{label} ID", nillable=False, length=18, **READ_ONLY),
+        _f("IsDeleted", T.BOOLEAN, "is_deleted", "Deleted", nillable=False, **READ_ONLY),
+        _ref("OwnerId", "owner", "User", "Owner", nillable=False, default_on_create=True),
+        _f("CreatedDate", T.DATETIME, "created_date", nillable=False, **READ_ONLY),
+        _f("LastModifiedDate", T.DATETIME, "last_modified_date", nillable=False, **READ_ONLY),
+        _f("SystemModstamp", T.DATETIME, "system_modstamp", nillable=False, **READ_ONLY),
+    )
+
+
+def _text(name: str, orm: str, length: int, **extra: Any) -> FieldDescribe:
+    return _f(name, T.STRING, orm, length=length, **extra)
+
+
+def _person() -> tuple[FieldDescribe, ...]:
+    return (
+        _text("FirstName", "first_name", 40),
+        _text("LastName", "last_name", 80, nillable=False),
+        _text("Name", "name", 121, nillable=False, **READ_ONLY),
+        _f("Email", T.EMAIL, "email", length=80),
+        _f("Phone", T.PHONE, "phone", length=40),
+        _text("Title", "title", 128),
+        _f("LeadSource", T.PICKLIST, "lead_source", length=40,
+           picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")),
+        _f("HasOptedOutOfEmail", T.BOOLEAN, "has_opted_out_of_email", nillable=False),
+        _f("Description", T.TEXTAREA, "description", length=32000),
+        _text("External_Id__c", "external_id", 80, external_id=True),
+    )  # fmt: skip
+
+
+USER = ObjectDescribe(
+    name="User",
+    label="User",
+    label_plural="Users",
+    key_prefix="005",
+    fields=(
+        _f("Id", T.ID, "id", "User ID", nillable=False, length=18, **READ_ONLY),
+        _text("Username", "username", 80, nillable=False, **READ_ONLY),
+        _f("Email", T.EMAIL, "email", length=128, **READ_ONLY),
+        _text("FirstName", "first_name", 40, **READ_ONLY),
+        _text("LastName", "last_name", 80, nillable=False, **READ_ONLY),
+        _f("IsActive", T.BOOLEAN, "is_active", nillable=False, **READ_ONLY),
+    ),
+)
+ACCOUNT = ObjectDescribe(
+    name="Account",
+    label="Account",
+    label_plural="Accounts",
+    key_prefix="001",
+    fields=(
+        *_system("Account"),
+        _text("Name", "name", 255, nillable=False),
+        _f("Type", T.PICKLIST, "type", length=40,
+           picklist_values=("Prospect", "Customer - Direct", "Customer - Channel", "Partner")),
+        _f("Industry", T.PICKLIST, "industry", length=40,
+           picklist_values=("Agriculture", "Banking", "Education", "Retail", "Technology")),
+        _f("Phone", T.PHONE, "phone", length=40),
+        _f("Website", T.URL, "website", length=255),
+        _text("BillingCity", "billing_city", 40),
+        _text("BillingCountry", "billing_country", 80),
+        _f("NumberOfEmployees", T.INT, "number_of_employees"),
+        _f("AnnualRevenue", T.CURRENCY, "annual_revenue"),
+        _f("Description", T.TEXTAREA, "description", length=32000),
+        _text("External_Id__c", "external_id", 80, external_id=True),
+    ),
+)  # fmt: skip
+CONTACT = ObjectDescribe(
+    name="Contact",
+    label="Contact",
+    label_plural="Contacts",
+    key_prefix="003",
+    fields=(
+        *_system("Contact"),
+        _ref("AccountId", "account", "Account", "Account"),
+        *_person(),
+        _text("Department", "department", 80),
+        _text("MailingCity", "mailing_city", 40),
+        _text("MailingCountry", "mailing_country", 80),
+        _f("Birthdate", T.DATE, "birthdate"),
+    ),
+)
+LEAD = ObjectDescribe(
+    name="Lead",
+    label="Lead",
+    label_plural="Leads",
+    key_prefix="00Q",
+    fields=(
+        *_system("Lead"),
+        *_person(),
+        _text("Company", "company", 255, nillable=False),
+        _f("Status", T.PICKLIST, "status", length=40, nillable=False,
+           picklist_values=("Open - Not Contacted", "Working - Contacted",
+                            "Closed - Converted", "Closed - Not Converted")),
+        _text("City", "city", 40),
+        _text("Country", "country", 80),
+        _f("IsConverted", T.BOOLEAN, "is_converted", nillable=False, **READ_ONLY),
+    ),
+)  # fmt: skip
+CAMPAIGN = ObjectDescribe(
+    name="Campaign",
+    label="Campaign",
+    label_plural="Campaigns",
+    key_prefix="701",
+    fields=(
+        *_system("Campaign"),
+        _text("Name", "name", 80, nillable=False),
+        _f("Type", T.PICKLIST, "type", length=40,
+           picklist_values=("Email", "Webinar", "Conference", "Advertisement", "Other")),
+        _f("Status", T.PICKLIST, "status", length=40,
+           picklist_values=("Planned", "In Progress", "Completed", "Aborted")),
+        _f("StartDate", T.DATE, "start_date"),
+        _f("EndDate", T.DATE, "end_date"),
+        _f("IsActive", T.BOOLEAN, "is_active", nillable=False),
+        _f("BudgetedCost", T.CURRENCY, "budgeted_cost"),
+        _f("Description", T.TEXTAREA, "description", length=32000),
+    ),
+)  # fmt: skip
+CAMPAIGN_MEMBER = ObjectDescribe(
+    name="CampaignMember",
+    label="Campaign Member",
+    label_plural="Campaign Members",
+    key_prefix="00v",
+    fields=(
+        *_system("Campaign Member"),
+        _ref("CampaignId", "campaign", "Campaign", "Campaign", nillable=False, updateable=False),
+        _ref("ContactId", "contact", "Contact", "Contact", updateable=False),
+        _ref("LeadId", "lead", "Lead", "Lead", updateable=False),
+        _f("Status", T.PICKLIST, "status", length=40, picklist_values=("Sent", "Responded")),
+        _f("HasResponded", T.BOOLEAN, "has_responded", nillable=False),
+        _f("FirstRespondedDate", T.DATE, "first_responded_date"),
+    ),
+)
+REPORT = ObjectDescribe(
+    name="Report",
+    label="Report",
+    label_plural="Reports",
+    key_prefix="00O",
+    fields=(
+        *_system("Report"),
+        _text("Name", "name", 40, nillable=False, **READ_ONLY),
+        _text("DeveloperName", "developer_name", 80, nillable=False, **READ_ONLY),
+        _text("Description", "description", 255, **READ_ONLY),
+        _text("Format", "report_type", 40, nillable=False, **READ_ONLY),
+    ),
+)
+INDIVIDUAL_EMAIL_RESULT = ObjectDescribe(
+    name=IER,
+    label="Individual Email Result",
+    label_plural="Individual Email Results",
+    key_prefix=m.INDIVIDUAL_EMAIL_RESULT_PREFIX,
+    fields=(
+        *_system("Individual Email Result"),
+        _text("Name", "name", 80, nillable=False),
+        _ref("et4ae5__Contact__c", "contact", "Contact", "et4ae5__Contact__r"),
+        _ref("et4ae5__Lead__c", "lead", "Lead", "et4ae5__Lead__r"),
+        _text("et4ae5__SubjectLine__c", "subject_line", 255),
+        _f("et4ae5__Email__c", T.EMAIL, "email", length=80),
+        _text("et4ae5__JobId__c", "job_id", 40),
+        _text("et4ae5__SubscriberKey__c", "subscriber_key", 80),
+        _f("et4ae5__DateSent__c", T.DATETIME, "date_sent"),
+        _f("et4ae5__Opened__c", T.BOOLEAN, "opened", nillable=False),
+        _f("et4ae5__DateOpened__c", T.DATETIME, "date_opened"),
+        _f("et4ae5__Clicked__c", T.BOOLEAN, "clicked", nillable=False),
+        _f("et4ae5__NumberOfUniqueClicks__c", T.INT, "number_of_unique_clicks", nillable=False),
+        _f("et4ae5__DateClicked__c", T.DATETIME, "date_clicked"),
+        _f("et4ae5__HardBounce__c", T.BOOLEAN, "hard_bounce", nillable=False),
+        _f("et4ae5__DateBounced__c", T.DATETIME, "date_bounced"),
+        _f("et4ae5__DateUnsubscribed__c", T.DATETIME, "date_unsubscribed"),
+        _text("et4ae5__TrackingKey__c", "tracking_key", 80, external_id=True),
+    ),
+)
+
+REGISTRY = Registry(
+    [USER, ACCOUNT, CONTACT, LEAD, CAMPAIGN, CAMPAIGN_MEMBER, REPORT, INDIVIDUAL_EMAIL_RESULT]
+)
+
+
+def model_for(name: str) -> type[Model]:
+    """The model that stores an sObject type (by its API name)."""
+    from tandem.crm.users.models import User
+
+    models: dict[str, type[Model]] = {
+        "User": User,
+        "Account": m.Account,
+        "Contact": m.Contact,
+        "Lead": m.Lead,
+        "Campaign": m.Campaign,
+        "CampaignMember": m.CampaignMember,
+        "Report": m.Report,
+        IER: m.IndividualEmailResult,
+    }
+    return models[name]

@@ -1,0 +1,278 @@
+"""Record writes from API-named field values: create, update, delete, upsert."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from tandem.crm.api.soql.schema import (
+    ID_TYPES,
+    NUMBER_TYPES,
+    TEXT_TYPES,
+    FieldDescribe,
+    FieldType,
+    ObjectDescribe,
+)
+from tandem.crm.orgs.models import Org
+from tandem.crm.records.describe import REGISTRY, model_for
+from tandem.crm.records.errors import RecordError
+from tandem.crm.records.selectors import normalize_id, record_get, record_queryset
+from tandem.crm.users.models import User
+
+
+def _wrong_type(field: FieldDescribe, value: Any) -> RecordError:
+    return RecordError(
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        f"{field.label}: value not of required type: {value}",
+        [field.name],
+    )
+
+
+def _parse_datetime(field: FieldDescribe, value: str) -> dt.datetime:
+    text = value.replace("Z", "+00:00")
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise _wrong_type(field, value) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def coerce(org: Org, field: FieldDescribe, value: Any) -> Any:
+    """A JSON value converted to the field's Python type, or a Salesforce error."""
+    if value is None:
+        if not field.nillable and field.type != FieldType.BOOLEAN:
+            raise RecordError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{field.name}]",
+                [field.name],
+            )
+        return False if field.type == FieldType.BOOLEAN else None
+    kind = field.type
+    if kind in TEXT_TYPES:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise _wrong_type(field, value)
+        text = str(value)
+        if field.length and len(text) > field.length:
+            raise RecordError(
+                "STRING_TOO_LONG",
+                f"{field.label}: data value too large: {text[:40]} (max length={field.length})",
+                [field.name],
+            )
+        if (
+            kind == FieldType.PICKLIST
+            and field.picklist_values
+            and text not in field.picklist_values
+        ):
+            raise RecordError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{field.label}: bad value for restricted picklist field: {text}",
+                [field.name],
+            )
+        return text
+    if kind in ID_TYPES:
+        return _reference(org, field, value)
+    if kind == FieldType.BOOLEAN:
+        if not isinstance(value, bool):
+            raise _wrong_type(field, value)
+        return value
+    if kind in NUMBER_TYPES:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _wrong_type(field, value)
+        if kind == FieldType.INT and value != int(value):
+            raise _wrong_type(field, value)
+        return int(value) if kind == FieldType.INT else float(value)
+    if kind == FieldType.DATE:
+        try:
+            return (
+                dt.date.fromisoformat(str(value)[:10])
+                if isinstance(value, str)
+                else _fail(field, value)
+            )
+        except ValueError:
+            raise _wrong_type(field, value) from None
+    if isinstance(value, str):
+        return _parse_datetime(field, value)
+    raise _wrong_type(field, value)
+
+
+def _fail(field: FieldDescribe, value: Any) -> Any:
+    raise _wrong_type(field, value)
+
+
+def _reference(org: Org, field: FieldDescribe, value: Any) -> str:
+    normal = normalize_id(value) if isinstance(value, str) else None
+    target = REGISTRY.get(field.reference_to or "")
+    if normal is None or target is None:
+        raise RecordError(
+            "MALFORMED_ID", f"{field.label}: id value of incorrect type: {value}", [field.name]
+        )
+    exists = record_queryset(org=org, sobject=target).filter(pk=normal).exists()
+    if not exists:
+        raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [field.name])
+    return normal
+
+
+def _assignments(
+    org: Org, sobject: ObjectDescribe, values: dict[str, Any], *, creating: bool
+) -> dict[str, Any]:
+    assigned: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "attributes":
+            continue
+        field = sobject.field(name)
+        if field is None:
+            raise RecordError(
+                "INVALID_FIELD",
+                f"No such column '{name}' on sobject of type {sobject.name}",
+                [name],
+            )
+        allowed = field.createable if creating else field.updateable
+        if not allowed:
+            raise RecordError(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {field.name}. Please check the security "
+                "settings of this field and verify that it is read/write for your profile or "
+                "permission set.",
+                [field.name],
+            )
+        attname = f"{field.orm}_id" if field.reference_to else field.orm
+        assigned[attname] = coerce(org, field, value)
+    return assigned
+
+
+def _check_required(sobject: ObjectDescribe, record: Model) -> None:
+    missing = [
+        f.name for f in sobject.fields
+        if not f.nillable and f.createable and not f.default_on_create
+        and f.type != FieldType.BOOLEAN
+        and getattr(record, f"{f.orm}_id" if f.reference_to else f.orm) in (None, "")
+    ]  # fmt: skip
+    if missing:
+        raise RecordError(
+            "REQUIRED_FIELD_MISSING",
+            f"Required fields are missing: [{', '.join(missing)}]",
+            missing,
+        )
+
+
+def _derive(record: Model) -> None:
+    """Computed fields: a person's Name; a campaign member has a contact or a lead."""
+    if hasattr(record, "last_name") and hasattr(record, "name"):
+        record.name = " ".join(p for p in (record.first_name, record.last_name) if p)  # type: ignore[attr-defined]
+    if record.__class__.__name__ == "CampaignMember":
+        has_contact = getattr(record, "contact_id", None) is not None
+        has_lead = getattr(record, "lead_id", None) is not None
+        if has_contact == has_lead:
+            raise RecordError(
+                "REQUIRED_FIELD_MISSING",
+                "Required fields are missing: [ContactId, LeadId]: give exactly one",
+                ["ContactId", "LeadId"],
+            )
+
+
+def _save(record: Model, *, creating: bool) -> None:
+    try:
+        with transaction.atomic():
+            record.save(force_insert=creating)
+    except IntegrityError:
+        raise RecordError(
+            "DUPLICATE_VALUE", "duplicate value found: a unique field already has this value"
+        ) from None
+
+
+def record_build(
+    *, org: Org, owner: User, sobject: ObjectDescribe, values: dict[str, Any]
+) -> Model:
+    """A new, validated, unsaved record."""
+    model = model_for(sobject.name)
+    now = timezone.now()
+    record = model(
+        org=org, owner=owner, created_date=now, last_modified_date=now, system_modstamp=now
+    )
+    for attname, value in _assignments(org, sobject, values, creating=True).items():
+        setattr(record, attname, value)
+    owner_id = getattr(record, "owner_id", None)
+    if owner_id != owner.pk and not User.objects.filter(pk=owner_id, org=org).exists():
+        raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["OwnerId"])
+    _check_required(sobject, record)
+    _derive(record)
+    return record
+
+
+@transaction.atomic
+def record_create(
+    *, org: Org, owner: User, sobject: ObjectDescribe, values: dict[str, Any]
+) -> Model:
+    """Create one record from API field values."""
+    if sobject.name in ("User", "Report"):
+        raise RecordError("INVALID_TYPE", f"entity type {sobject.name} does not support insert")
+    record = record_build(org=org, owner=owner, sobject=sobject, values=values)
+    _save(record, creating=True)
+    return record
+
+
+@transaction.atomic
+def record_update(
+    *, org: Org, sobject: ObjectDescribe, record_id: str, values: dict[str, Any]
+) -> Model:
+    """Change some fields of one record."""
+    if sobject.name in ("User", "Report"):
+        raise RecordError("INVALID_TYPE", f"entity type {sobject.name} does not support update")
+    record = record_get(org=org, sobject=sobject, record_id=record_id)
+    for attname, value in _assignments(org, sobject, values, creating=False).items():
+        setattr(record, attname, value)
+    _check_required(sobject, record)
+    _derive(record)
+    now = timezone.now()
+    record.last_modified_date = now
+    record.system_modstamp = now
+    _save(record, creating=False)
+    return record
+
+
+@transaction.atomic
+def record_delete(*, org: Org, sobject: ObjectDescribe, record_id: str) -> None:
+    """Move one record to the recycle bin (queryAll still sees it)."""
+    if sobject.name == "User":
+        raise RecordError("INVALID_TYPE", "entity type User does not support delete")
+    record = record_get(org=org, sobject=sobject, record_id=record_id)
+    record.is_deleted = True
+    record.system_modstamp = timezone.now()
+    record.save(update_fields=["is_deleted", "system_modstamp"])
+
+
+@transaction.atomic
+def record_upsert(
+    *,
+    org: Org,
+    owner: User,
+    sobject: ObjectDescribe,
+    field_name: str,
+    key: str,
+    values: dict[str, Any],
+) -> tuple[Model, bool]:
+    """Update the record whose external id is `key`, or create it; returns (record, created)."""
+    field = sobject.field(field_name)
+    if field is None or not (field.external_id or field.name == "Id"):
+        raise RecordError(
+            "NOT_FOUND",
+            f"Provided external ID field does not exist or is not accessible: {field_name}",
+        )
+    if field.name in {k for k in values} or field.name.lower() in {k.lower() for k in values}:
+        values = {k: v for k, v in values.items() if k.lower() != field.name.lower()}
+    matches = list(record_queryset(org=org, sobject=sobject).filter(**{field.orm: key})[:2])
+    if len(matches) > 1:
+        raise RecordError("MULTIPLE_CHOICES", f"More than one record found for {field.name}: {key}")
+    if matches:
+        record = record_update(org=org, sobject=sobject, record_id=matches[0].pk, values=values)
+        return record, False
+    record = record_build(org=org, owner=owner, sobject=sobject, values=values)
+    setattr(record, field.orm, key)
+    _save(record, creating=True)
+    return record, True

@@ -1,0 +1,210 @@
+"""Setup → Connected Apps pages: authorization matrix, Edit/Save of the policies, links,
+secret shown once, OAuth Usage with Revoke; bad input changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tandem.crm.connectedapps.models import (
+    ConnectedApp,
+    ConnectedAppAccess,
+    ConnectedAppPolicy,
+    ConnectedAppUsage,
+)
+from tandem.crm.oauth.crypto import secret_matches
+from tandem.crm.oauth.models import AccessToken
+from tandem.crm.permissions.services import permission_set_create
+from tandem.crm.setup.models import SetupAuditTrail
+from tests.crm.oauth.conftest import CALLBACK, jwt_token, make_app, pre_authorize
+
+
+def _client(user=None) -> Client:
+    client = Client(HTTP_HOST="localhost")
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _pages(app_id: str) -> list[str]:
+    base = "/setup/connected-apps/"
+    return [base, f"{base}new/", f"{base}usage/", f"{base}{app_id}/", f"{base}{app_id}/edit/",
+            f"{base}{app_id}/permission-sets/", f"{base}{app_id}/profiles/"]  # fmt: skip
+
+
+def test_anonymous_is_sent_to_login(org):
+    app = make_app(org)
+
+    for url in _pages(app.app.id):
+        response = _client().get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/login/"), url
+
+
+def test_non_admin_is_forbidden(org, marketer):
+    app = make_app(org)
+
+    for url in _pages(app.app.id):
+        assert _client(marketer).get(url).status_code == 403, url
+
+
+def test_admin_of_another_org_never_sees_the_app(org, outsider):
+    app = make_app(org)
+
+    for url in _pages(app.app.id)[3:]:
+        assert _client(outsider).get(url).status_code == 404, url
+    assert app.app.name.encode() not in _client(outsider).get("/setup/connected-apps/").content
+
+
+def test_admin_sees_every_page(org, admin):
+    app = make_app(org)
+
+    for url in _pages(app.app.id):
+        assert _client(admin).get(url).status_code == 200, url
+
+
+def test_new_app_shows_the_secret_once_and_stores_only_its_hash(org, admin):
+    response = _client(admin).post("/setup/connected-apps/new/", {
+        "name": "Billing", "callback_urls": CALLBACK, "oauth_scopes": ["api", "refresh_token"],
+        "pkce_required": "on",
+    })  # fmt: skip
+
+    assert response.status_code == 200
+    secret = response.context["secret"]
+    app = ConnectedApp.objects.get(name="Billing")
+    assert secret_matches(secret, app.client_secret)
+    assert secret not in app.client_secret
+    assert ConnectedAppPolicy.objects.filter(app=app, org=org).exists()
+    assert SetupAuditTrail.objects.filter(action="connected_app.created").exists()
+    detail = _client(admin).get(f"/setup/connected-apps/{app.id}/")
+    assert secret.encode() not in detail.content
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": "", "callback_urls": CALLBACK, "oauth_scopes": ["api"]}, "name"),
+        (
+            {"name": "X", "callback_urls": "http://evil.example/cb", "oauth_scopes": ["api"]},
+            "callback_urls",
+        ),
+        (
+            {"name": "X", "callback_urls": "https://a.example/*", "oauth_scopes": ["api"]},
+            "callback_urls",
+        ),
+        ({"name": "X", "callback_urls": "", "oauth_scopes": ["api"]}, "callback_urls"),
+        ({"name": "X", "callback_urls": CALLBACK}, "oauth_scopes"),
+        (
+            {
+                "name": "X",
+                "callback_urls": CALLBACK,
+                "oauth_scopes": ["api"],
+                "certificate": "junk",
+            },
+            "certificate",
+        ),
+    ],
+)
+def test_new_app_refuses_bad_input_next_to_the_field(org, admin, data, field):
+    response = _client(admin).post("/setup/connected-apps/new/", data)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert not ConnectedApp.objects.exists()
+
+
+def test_edit_and_save_the_policies(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(f"/setup/connected-apps/{app.app.id}/edit/", {
+        "permitted_users": "AdminApprovedPreAuthorized", "ip_relaxation": "BYPASS",
+        "refresh_token_policy": "specific_inactivity", "refresh_token_validity": "4",
+        "refresh_token_unit": "HOURS", "session_timeout_minutes": "30",
+    })  # fmt: skip
+
+    assert response.status_code == 302
+    row = ConnectedAppPolicy.objects.get(app=app.app, org=org)
+    assert row.as_policy().refresh_token_policy_value == "specific_inactivity:4:HOURS"
+    assert row.permitted_users == "AdminApprovedPreAuthorized"
+    assert row.session_timeout_minutes == 30
+    trail = SetupAuditTrail.objects.get(action="connected_app.policy_changed")
+    assert trail.old_value["ip_relaxation"] == "ENFORCE"
+    assert trail.new_value["ip_relaxation"] == "BYPASS"
+
+
+def test_timed_refresh_policy_without_n_is_refused(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(f"/setup/connected-apps/{app.app.id}/edit/", {
+        "permitted_users": "AllSelfAuthorized", "ip_relaxation": "BYPASS",
+        "refresh_token_policy": "specific_lifetime", "refresh_token_validity": "",
+        "refresh_token_unit": "DAYS",
+    })  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["refresh_token_validity"]
+    assert ConnectedAppPolicy.objects.get(app=app.app).ip_relaxation == "ENFORCE"
+
+
+def test_manage_permission_sets_links_only_the_orgs_own_sets(org, other_org, admin):
+    app = make_app(org)
+    mine = permission_set_create(org=org, actor=None, label="MC", api_name="MC")
+    theirs = permission_set_create(org=other_org, actor=None, label="Other", api_name="Other")
+
+    _client(admin).post(f"/setup/connected-apps/{app.app.id}/permission-sets/",
+                        {"permission_set": [mine.id, theirs.id]})  # fmt: skip
+
+    linked = set(ConnectedAppAccess.objects.values_list("permission_set_id", flat=True))
+    assert linked == {mine.id}
+
+
+def test_usage_lists_token_holders_and_revoke_cuts_them_off(org, admin, system_user):
+    app = make_app(org, permitted_users="AdminApprovedPreAuthorized", ip_relaxation="BYPASS")
+    pre_authorize(app, system_user)
+    client = Client(HTTP_HOST="localhost")
+    assert jwt_token(client, app, system_user)[0] == 200
+    usage = ConnectedAppUsage.objects.get()
+    assert usage.use_count == 1
+
+    page = _client(admin).get("/setup/connected-apps/usage/")
+    assert system_user.username.encode() in page.content
+    _client(admin).post(
+        "/setup/connected-apps/usage/revoke/", {"app": app.app.id, "user": system_user.id}
+    )
+
+    assert not AccessToken.objects.exists()
+    assert not ConnectedAppUsage.objects.exists()
+
+
+def test_revoke_of_another_orgs_usage_is_refused(org, other_org, outsider, system_user):
+    app = make_app(org, permitted_users="AdminApprovedPreAuthorized", ip_relaxation="BYPASS")
+    pre_authorize(app, system_user)
+    jwt_token(Client(HTTP_HOST="localhost"), app, system_user)
+
+    response = _client(outsider).post("/setup/connected-apps/usage/revoke/",
+                                      {"app": app.app.id, "user": system_user.id})  # fmt: skip
+
+    assert response.status_code == 404
+    assert AccessToken.objects.exists()
+
+
+def test_rotating_the_secret_retires_the_old_one(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(f"/setup/connected-apps/{app.app.id}/secret/")
+
+    app.app.refresh_from_db()
+    assert not secret_matches(app.secret, app.app.client_secret)
+    assert secret_matches(response.context["secret"], app.app.client_secret)
+
+
+def test_user_sees_and_revokes_their_own_apps(org, system_user):
+    app = make_app(org, permitted_users="AdminApprovedPreAuthorized", ip_relaxation="BYPASS")
+    pre_authorize(app, system_user)
+    jwt_token(Client(HTTP_HOST="localhost"), app, system_user)
+    client = _client(system_user)
+
+    assert app.app.name.encode() in client.get("/settings/connected-apps/").content
+    client.post("/settings/connected-apps/revoke/", {"app": app.app.id})
+
+    assert not AccessToken.objects.exists()

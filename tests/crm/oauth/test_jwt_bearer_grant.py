@@ -1,0 +1,186 @@
+"""The RFC 7523 grant on oauthlib, against a fake validator (the data side is tested elsewhere)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+import pytest
+from oauthlib.common import Request
+from oauthlib.oauth2 import BearerToken
+
+from tandem.crm.oauth.errors import SalesforceOAuthError
+from tandem.crm.oauth.jwt_bearer import JWT_BEARER, JWTBearerGrant
+from tests.crm.oauth.jwtkeys import assertion, key_pair
+
+AUD = "http://localhost:8001"
+
+
+@dataclass
+class FakeClient:
+    client_id: str = "KEY1"
+    certificate: str = ""
+
+
+@dataclass
+class FakeValidator:
+    clients: dict[str, FakeClient]
+    seen: set[str] = field(default_factory=set)
+    saved: list[dict[str, Any]] = field(default_factory=list)
+    denial: SalesforceOAuthError | None = None
+
+    def jwt_load_client(self, client_id, request):
+        return self.clients.get(client_id)
+
+    def jwt_certificate(self, client):
+        return client.certificate
+
+    def jwt_audience_allowed(self, audience, request):
+        return audience in {AUD, "http://acme.my.localhost:8001"}
+
+    def jwt_load_user(self, username, client, audience, request):
+        return username
+
+    def jwt_claim_replayed(self, client, jti, expires_at):
+        if jti and jti in self.seen:
+            return True
+        self.seen.add(jti)
+        return False
+
+    def jwt_authorize(self, request):
+        if self.denial:
+            raise self.denial
+        request.scopes = ["api"]
+
+    def save_token(self, token, request):
+        self.saved.append(token)
+
+    # BearerToken asks these.
+    def get_default_scopes(self, client_id, request):
+        return ["api"]
+
+
+def _run(validator: FakeValidator, **params: str) -> tuple[int, dict[str, Any]]:
+    body = {"grant_type": JWT_BEARER, **params}
+    request = Request("http://localhost/services/oauth2/token", "POST", body, {})
+    grant = JWTBearerGrant(validator)
+    _, text, status = grant.create_token_response(request, BearerToken(validator))
+    return status, json.loads(text)
+
+
+@pytest.fixture
+def validator() -> FakeValidator:
+    return FakeValidator(clients={"KEY1": FakeClient(certificate=key_pair()[1])})
+
+
+def test_valid_assertion_issues_an_access_token_and_no_refresh_token(validator):
+    status, body = _run(validator, assertion=assertion(iss="KEY1", sub="ann@acme.test", aud=AUD))
+
+    assert status == 200
+    assert body["access_token"]
+    assert "refresh_token" not in body
+    assert len(validator.saved) == 1
+
+
+def test_my_domain_audience_is_accepted(validator):
+    status, _ = _run(
+        validator,
+        assertion=assertion(iss="KEY1", sub="a@b.c", aud="http://acme.my.localhost:8001/"),
+    )
+
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("claims", "pair"),
+    [
+        ({"aud": "https://login.salesforce.com"}, ("invalid_grant", "audience validation failed")),
+        ({"iss": "NOPE"}, ("invalid_client_id", "client identifier invalid")),
+        ({"lifetime": 600}, ("invalid_grant", "invalid assertion")),
+        ({"lifetime": -60}, ("invalid_grant", "invalid assertion")),
+        ({"key_name": "attacker"}, ("invalid_grant", "invalid assertion")),
+        ({"sub": None}, ("invalid_grant", "invalid assertion")),
+        ({"nbf": int(time.time()) + 3600}, ("invalid_grant", "invalid assertion")),
+    ],
+)
+def test_bad_assertions_get_the_salesforce_pair_and_no_token(validator, claims, pair):
+    params = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD} | claims
+
+    status, body = _run(validator, assertion=assertion(**params))
+
+    assert status == 400
+    assert (body["error"], body["error_description"]) == pair
+    assert validator.saved == []
+
+
+def test_prn_wins_over_sub(validator):
+    captured = {}
+    validator.jwt_load_user = lambda username, *a: captured.setdefault("u", username)  # type: ignore[method-assign]
+
+    _run(validator, assertion=assertion(iss="KEY1", sub="sub@x.y", prn="prn@x.y", aud=AUD))
+
+    assert captured["u"] == "prn@x.y"
+
+
+def test_replayed_jti_is_refused(validator):
+    signed = assertion(iss="KEY1", sub="a@b.c", aud=AUD)
+    _run(validator, assertion=signed)
+
+    status, body = _run(validator, assertion=signed)
+
+    assert status == 400
+    assert body["error_description"] == "invalid assertion"
+    assert len(validator.saved) == 1
+
+
+@pytest.mark.parametrize("alg", ["HS256", "none"])
+def test_other_algorithms_are_refused_even_keyed_with_the_certificate(validator, alg):
+    cert = key_pair()[1]
+    claims = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD, "exp": int(time.time()) + 60}
+    token = jwt.encode(claims, None if alg == "none" else "secret", algorithm=alg)
+    assert cert
+
+    status, body = _run(validator, assertion=token)
+
+    assert status == 400
+    assert body["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("value", ["", "not-a-jwt", "a.b.c", "\x00" * 10, "é.é.é", "x" * 9000])
+def test_garbage_assertions_are_refused(validator, value):
+    status, body = _run(validator, assertion=value)
+
+    assert status == 400
+    assert body["error"] in {"invalid_grant", "invalid_request"}
+
+
+def test_missing_assertion_is_an_invalid_request(validator):
+    status, body = _run(validator)
+
+    assert (status, body["error"]) == (400, "invalid_request")
+
+
+def test_app_without_certificate_is_refused():
+    validator = FakeValidator(clients={"KEY1": FakeClient(certificate="")})
+
+    status, body = _run(validator, assertion=assertion(iss="KEY1", sub="a@b.c", aud=AUD))
+
+    assert status == 400
+    assert body["error_description"] == "invalid assertion"
+
+
+def test_policy_denial_from_the_validator_is_returned_as_is(validator):
+    from tandem.crm.oauth.errors import APP_ACCESS_DENIED
+
+    validator.denial = SalesforceOAuthError(APP_ACCESS_DENIED)
+
+    status, body = _run(validator, assertion=assertion(iss="KEY1", sub="a@b.c", aud=AUD))
+
+    assert status == 400
+    assert body == {
+        "error": "invalid_app_access",
+        "error_description": "user is not admin approved to access this app",
+    }

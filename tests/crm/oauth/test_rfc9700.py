@@ -1,0 +1,186 @@
+"""The RFC 9700 points that apply: exact redirect matching, no open redirect, PKCE (required,
+S256 only, no downgrade), no implicit grant, clickjacking headers, tokens hashed at rest."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from tandem.crm.connectedapps.services import connected_app_create
+from tandem.crm.oauth.models import AccessToken, Grant, RefreshToken
+from tests.crm.oauth.conftest import CALLBACK, authorize_code, exchange, make_app, pkce_pair, token
+
+
+def _authorize(client, user, **params):
+    client.force_login(user)
+    return client.get("/services/oauth2/authorize", params)
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        CALLBACK + "/",
+        CALLBACK.upper(),
+        CALLBACK + "?next=https://evil.example",
+        "https://client.example/callback/../evil",
+        "https://evil.example/callback",
+        "https://client.example:443/callback",
+    ],
+)
+def test_redirect_uri_must_match_exactly_and_is_never_followed(
+    crm_client, org, marketer, redirect_uri
+):
+    app = make_app(org)
+    _, challenge = pkce_pair()
+
+    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
+                          redirect_uri=redirect_uri, code_challenge=challenge)  # fmt: skip
+
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert response.context["pair"].error == "redirect_uri_mismatch"
+    assert not Grant.objects.exists()
+
+
+def test_unknown_client_gets_an_error_page_not_a_redirect(crm_client, org, marketer):
+    response = _authorize(crm_client, marketer, response_type="code", client_id="nope",
+                          redirect_uri="https://evil.example/")  # fmt: skip
+
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert response.context["pair"].error == "invalid_client_id"
+
+
+def test_authorize_without_pkce_is_refused_when_the_app_requires_it(crm_client, org, marketer):
+    app = make_app(org)
+
+    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
+                          redirect_uri=CALLBACK, state="s1")  # fmt: skip
+
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["error"] == ["invalid_request"]
+    assert query["state"] == ["s1"]
+    assert not Grant.objects.exists()
+
+
+def test_plain_pkce_method_is_refused(crm_client, org, marketer):
+    app = make_app(org)
+
+    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
+                          redirect_uri=CALLBACK, code_challenge="x" * 50,
+                          code_challenge_method="plain")  # fmt: skip
+
+    assert response.status_code == 302
+    assert "error=" in response["Location"]
+    assert not Grant.objects.exists()
+
+
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code token", "code id_token"])
+def test_no_implicit_or_hybrid_grant(crm_client, org, marketer, response_type):
+    app = make_app(org)
+    _, challenge = pkce_pair()
+
+    response = _authorize(crm_client, marketer, response_type=response_type, client_id=app.key,
+                          redirect_uri=CALLBACK, code_challenge=challenge)  # fmt: skip
+
+    assert "access_token" not in response.get("Location", "")
+    assert "#" not in response.get("Location", "")
+    assert not AccessToken.objects.exists()
+
+
+def test_wrong_code_verifier_is_invalid_request(crm_client, org, marketer):
+    app = make_app(org, ip_relaxation="BYPASS")
+    code, _ = authorize_code(crm_client, app, marketer)
+
+    status, body = exchange(crm_client, app, code, "w" * 50)
+
+    assert status == 400
+    assert body["error"] == "invalid_request"
+    assert not AccessToken.objects.exists()
+
+
+def test_pkce_downgrade_is_refused(crm_client, org, marketer):
+    created = connected_app_create(org=org, actor=None, name="No PKCE", callback_urls=[CALLBACK],
+                                   scopes=["api"], pkce_required=False)  # fmt: skip
+    crm_client.force_login(marketer)
+    params = {"response_type": "code", "client_id": created.app.client_id, "redirect_uri": CALLBACK}
+    response = crm_client.get("/services/oauth2/authorize", params)
+    data = {k: v for k, v in response.context["form"].initial.items() if v is not None}
+    response = crm_client.post("/services/oauth2/authorize", {**data, "allow": "Authorize"})
+    code = parse_qs(urlsplit(response["Location"]).query)["code"][0]
+
+    status, body = token(crm_client, grant_type="authorization_code", code=code,
+                         client_id=created.app.client_id, client_secret=created.consumer_secret,
+                         redirect_uri=CALLBACK, code_verifier="v" * 50)  # fmt: skip
+
+    assert status == 400
+    assert body["error"] == "invalid_grant"
+    assert not AccessToken.objects.exists()
+
+
+def test_authorize_page_cannot_be_framed(crm_client, org, marketer):
+    app = make_app(org)
+    _, challenge = pkce_pair()
+
+    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
+                          redirect_uri=CALLBACK, code_challenge=challenge)  # fmt: skip
+
+    assert response.status_code == 200
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_login_page_cannot_be_framed(crm_client):
+    response = crm_client.get("/login/")
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_codes_and_tokens_are_stored_only_as_hashes(crm_client, org, marketer):
+    app = make_app(org, ip_relaxation="BYPASS")
+    code, verifier = authorize_code(crm_client, app, marketer)
+    stored_code = Grant.objects.get().code
+
+    _, body = exchange(crm_client, app, code, verifier)
+
+    assert stored_code == hashlib.sha256(code.encode()).hexdigest()
+    access, refresh_row = AccessToken.objects.get(), RefreshToken.objects.get()
+    assert access.token == ""
+    assert refresh_row.token == ""
+    assert access.token_checksum == hashlib.sha256(body["access_token"].encode()).hexdigest()
+    assert app.secret not in app.app.client_secret
+    assert app.secret not in app.app.consumer_secret_encrypted
+
+
+def test_token_endpoint_refuses_get(crm_client):
+    response = crm_client.get("/services/oauth2/token", {"grant_type": "password"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_token_endpoint_refuses_json_bodies(crm_client):
+    response = crm_client.post("/services/oauth2/token", {"grant_type": "password"},
+                               content_type="application/json")  # fmt: skip
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_duplicated_parameters_are_refused(crm_client, org, marketer):
+    app = make_app(org, ip_relaxation="BYPASS")
+    code, verifier = authorize_code(crm_client, app, marketer)
+    body = urlencode([("grant_type", "authorization_code"), ("code", code), ("client_id", app.key),
+                      ("client_id", app.key), ("client_secret", app.secret),
+                      ("redirect_uri", CALLBACK), ("code_verifier", verifier)])  # fmt: skip
+
+    response = crm_client.post("/services/oauth2/token", body,
+                               content_type="application/x-www-form-urlencoded")  # fmt: skip
+
+    assert response.status_code == 400
+    assert not AccessToken.objects.exists()

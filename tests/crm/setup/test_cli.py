@@ -1,0 +1,179 @@
+"""`tandem crm org|user|permset …`: results, and exit code 2 with a clear message on bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import ManagementUtility
+
+from tandem.crm.orgs.models import Org
+from tandem.crm.permissions.models import PermissionSet, PermissionSetAssignment
+from tandem.crm.users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def tandem_crm(*argv: str) -> int:
+    """Run `tandem crm ARGV` in this process as the CLI does; return the exit code."""
+    try:
+        ManagementUtility(["tandem crm", *argv]).execute()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    capsys.readouterr()  # drop earlier output
+    assert tandem_crm(*argv, "--json") == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_org_create_prints_ids_and_urls(
+    capsys: pytest.CaptureFixture[str], settings: object
+) -> None:
+    settings.CRM_URL = "http://localhost:8001"  # type: ignore[attr-defined]
+
+    out = run_json(capsys, "org", "create", "--name", "Acme", "--my-domain", "acme")
+
+    org = Org.objects.get()
+    assert out["org_id"] == org.id
+    assert out["login_url"] == "http://acme.my.localhost:8001/login/"
+    assert org.profiles.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["org", "create", "--name", ""], "--name: Enter the org's name."),
+        (["org", "create", "--name", "X", "--my-domain", "Bad Domain"], "--my-domain: Use 2 to"),
+        (["org", "create"], "the following arguments are required: --name"),
+        (["org", "delete"], "invalid choice: 'delete'"),
+    ],
+)
+def test_org_create_refuses_bad_input(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code = tandem_crm(*argv)
+
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not Org.objects.exists()
+
+
+def test_user_create_with_generated_password(capsys: pytest.CaptureFixture[str], org: Org) -> None:
+    out = run_json(capsys, "user", "create", "--org", "acme", "--username", "sys@acme.test",
+                   "--last-name", "System", "--profile", "System Administrator",
+                   "--marketing-user", "--security-token")  # fmt: skip
+
+    user = User.objects.get(username="sys@acme.test")
+    assert user.profile.name == "System Administrator"
+    assert user.is_marketing_user
+    assert user.check_password(str(out["password"]))
+    assert len(str(out["security_token"])) == 24
+
+
+def test_user_create_with_given_password_by_org_id(
+    capsys: pytest.CaptureFixture[str], org: Org
+) -> None:
+    tandem_crm("user", "create", "--org", org.id, "--username", "u@acme.test",
+               "--last-name", "U", "--password", "s3cret-pass")  # fmt: skip
+
+    user = User.objects.get(username="u@acme.test")
+    assert user.check_password("s3cret-pass")
+    assert user.profile.name == "Standard User"
+    assert "s3cret-pass" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--org", "nowhere", "--username", "a@b.test", "--last-name", "A"], "no org 'nowhere'"),
+        (["--org", "acme", "--username", "a@b.test", "--last-name", "A", "--profile", "Boss"],
+         "--profile: no profile 'Boss'"),
+        (["--org", "acme", "--username", "not-an-email", "--last-name", "A"], "--username: Enter"),
+        (["--org", "acme", "--username", "admin@acme.test", "--last-name", "A"],
+         "--username: This username is taken"),
+    ],
+)  # fmt: skip
+def test_user_create_refuses_bad_input(
+    capsys: pytest.CaptureFixture[str], admin: User, argv: list[str], message: str
+) -> None:
+    count = User.objects.count()
+
+    code = tandem_crm("user", "create", *argv)
+
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert User.objects.count() == count
+
+
+def test_permset_create_generates_the_api_name(
+    capsys: pytest.CaptureFixture[str], org: Org
+) -> None:
+    out = run_json(capsys, "permset", "create", "--org", "Acme",
+                   "--label", "Marketing Cloud Connected App")  # fmt: skip
+
+    assert out["api_name"] == "Marketing_Cloud_Connected_App"
+    assert PermissionSet.objects.filter(org=org, api_name="Marketing_Cloud_Connected_App").exists()
+
+
+def test_permset_create_lists_every_violation(capsys: pytest.CaptureFixture[str], org: Org) -> None:
+    code = tandem_crm("permset", "create", "--org", "acme", "--label", "X",
+                      "--api-name", "Bad__Name_")  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--api-name: The API name can't end with an underscore." in err
+    assert "--api-name: The API name can't contain two consecutive underscores." in err
+    assert not PermissionSet.objects.exists()
+
+
+def test_permset_assign(capsys: pytest.CaptureFixture[str], org: Org, system_user: User,
+                        marketer: User) -> None:  # fmt: skip
+    tandem_crm("permset", "create", "--org", "acme", "--label", "MC")
+
+    out = run_json(capsys, "permset", "assign", "--org", "acme", "--permset", "MC",
+                   "--user", system_user.username, "--user", marketer.id)  # fmt: skip
+
+    assert sorted(out["assigned"]) == ["marketer@acme.test", "system@acme.test"]  # type: ignore[arg-type]
+    assert PermissionSetAssignment.objects.count() == 2
+
+
+def test_permset_assign_refuses_unknown_users_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], org: Org, marketer: User, outsider: User
+) -> None:
+    tandem_crm("permset", "create", "--org", "acme", "--label", "MC")
+
+    code = tandem_crm("permset", "assign", "--org", "acme", "--permset", "MC",
+                      "--user", marketer.username, "--user", outsider.username)  # fmt: skip
+
+    assert code == 2
+    assert "--user: no user 'admin@globex.test' in Acme" in capsys.readouterr().err
+    assert not PermissionSetAssignment.objects.exists()
+
+
+def test_permset_assign_refuses_unknown_permission_set(
+    capsys: pytest.CaptureFixture[str], marketer: User
+) -> None:
+    code = tandem_crm("permset", "assign", "--org", "acme", "--permset", "Nope",
+                      "--user", marketer.username)  # fmt: skip
+
+    assert code == 2
+    assert "--permset: no permission set 'Nope'" in capsys.readouterr().err
+
+
+def test_the_tandem_command_exits_with_code_2(tmp_path: object) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TANDEM_VAR_DIR": str(tmp_path), "TANDEM_SERVICE": "crm"}
+    argv = [sys.executable, "-m", "tandem", "crm", "org", "create", "--name", "X",
+            "--my-domain", "Bad Domain"]  # fmt: skip
+
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode == 2
+    assert "--my-domain: Use 2 to 40 lowercase letters" in done.stderr
+    assert "Traceback" not in done.stderr
