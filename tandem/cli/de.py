@@ -92,7 +92,31 @@ def import_file(
     _summarize(finished, report or file.with_name(file.name + ".errors.csv"))
 
 
-def _run_with_progress(created: DataImport, run: Callable[..., DataImport | None]) -> DataImport:
+@app.command("resume")
+def resume(
+    import_id: Annotated[int, typer.Argument(help="The import's number (shown by import).")],
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Where to write rejected rows (default: ./import-ID.errors.csv)."),
+    ] = None,
+) -> None:
+    """Finish an import that a crash left running: it continues after its last saved batch."""
+    _setup_django()
+    from tandem.engagement.data.imports import data_import_run
+    from tandem.engagement.data.models import DataImport, ImportStatus
+
+    found = DataImport.objects.filter(pk=import_id).first()
+    if found is None:
+        fail(f"No import {import_id}.")
+    if found.status not in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
+        fail(f"Import {import_id} is {found.get_status_display().lower()}: nothing to resume.")
+    finished = _run_with_progress(found, data_import_run, resume=True)
+    _summarize(finished, report or Path(f"import-{import_id}.errors.csv"))
+
+
+def _run_with_progress(
+    created: DataImport, run: Callable[..., DataImport | None], *, resume: bool = False
+) -> DataImport:
     columns = (
         TextColumn("[bold]Importing"),
         BarColumn(),
@@ -103,9 +127,11 @@ def _run_with_progress(created: DataImport, run: Callable[..., DataImport | None
         task = progress.add_task("import", total=created.total_rows)
         finished = run(
             data_import_id=created.pk,
+            resume=resume,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    assert finished is not None  # just created and queued: nobody else can hold it
+    if finished is None:
+        fail(f"Import {created.pk} is already being run by another process.")
     return finished
 
 

@@ -110,7 +110,9 @@ def _layout(data_extension: DataExtension, header: list[str]) -> Layout:
     if not any(header):
         raise ImportFileError("The first line must name the columns (the header row).")
     columns: list[DataExtensionField] = []
-    for name in header:
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise ImportFileError(f"Column {position} of the header has no name.")
         field = by_name.get(name.casefold())
         if field is None:
             known = ", ".join(f.name for f in fields)
@@ -279,7 +281,8 @@ class _Importer:
         if isinstance(cells, list) and len(cells) == len(self.layout.header):
             values, problems = self._values(cells)
             if not problems and self.layout.primary_key:
-                self.seen.setdefault(row_key(self.layout.primary_key, values), line)
+                with contextlib.suppress(ValueError):
+                    self.seen.setdefault(row_key(self.layout.primary_key, values), line)
 
     def _take(self, line: int, cells: list[str] | str) -> None:
         if isinstance(cells, str):
@@ -291,9 +294,14 @@ class _Importer:
             message = f"has {len(cells)} values; the header has {width}"
             return self._reject(line, "", message, cells)
         values, problems = self._values(cells)
-        key = row_key(self.layout.primary_key, values) if not problems else ""
+        key = ""
+        if not problems:
+            try:
+                key = row_key(self.layout.primary_key, values)
+            except ValueError as exc:
+                problems.append(str(exc))
         if problems:
-            return self._reject(line, key, "; ".join(problems), cells)
+            return self._reject(line, "", "; ".join(problems), cells)
         if key in self.seen:
             message = f"duplicate key {key!r} (first on line {self.seen[key]})"
             return self._reject(line, key, message, cells)

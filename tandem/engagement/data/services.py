@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from tandem.engagement.accounts.models import User
 from tandem.engagement.data.models import (
@@ -176,9 +177,16 @@ def data_extension_sendable_update(
 
 @transaction.atomic
 def data_extension_delete(*, actor: User, data_extension: DataExtension) -> None:
-    """Delete a data extension with its rows."""
+    """Delete a data extension with its rows, unless something (such as a send) uses it."""
     _check_owner(actor, data_extension)
-    data_extension.delete()
+    try:
+        with transaction.atomic():
+            data_extension.delete()
+    except ProtectedError as exc:
+        users = sorted({str(type(obj)._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise DataExtensionError(
+            f"{data_extension.name!r} is used by {', '.join(map(str, users))}: delete those first."
+        ) from exc
 
 
 def _check_owner(actor: User, data_extension: DataExtension) -> None:
@@ -194,7 +202,10 @@ def _row_values(
     if problems:
         raise DataExtensionError("; ".join(problems) + ".")
     primary_key = [field.name for field in fields if field.is_primary_key]
-    return values, row_key(primary_key, values)
+    try:
+        return values, row_key(primary_key, values)
+    except ValueError as exc:
+        raise DataExtensionError(f"{str(exc).capitalize()}.") from exc
 
 
 @transaction.atomic

@@ -26,6 +26,7 @@ _PLAIN_EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 MAX_TEXT = 4000
+MAX_KEY = 255  # DataExtensionRow.key
 
 
 def _text(value: str) -> str:
@@ -121,9 +122,13 @@ def row_normalize(
 
 def row_key(primary_key: Sequence[str], values: Mapping[str, str]) -> str:
     """The unique key of a row: its primary-key value (a JSON list when composite); a random
-    id when the data extension has no primary key."""
+    id when the data extension has no primary key. ValueError when it is too long to store."""
     if not primary_key:
         return uuid.uuid4().hex
     if len(primary_key) == 1:
-        return values.get(primary_key[0], "")
-    return json.dumps([values.get(name, "") for name in primary_key], ensure_ascii=False)
+        key = values.get(primary_key[0], "")
+    else:
+        key = json.dumps([values.get(name, "") for name in primary_key], ensure_ascii=False)
+    if len(key) > MAX_KEY:
+        raise ValueError(f"the primary key is longer than {MAX_KEY} characters")
+    return key

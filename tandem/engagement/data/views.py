@@ -197,7 +197,11 @@ def sendable_update(request: HttpRequest, data_extension_id: int) -> HttpRespons
 def data_extension_delete(request: HttpRequest, data_extension_id: int) -> HttpResponse:
     """Delete a data extension and its rows."""
     data_extension = _data_extension_or_404(request, data_extension_id)
-    services.data_extension_delete(actor=member_of(request), data_extension=data_extension)
+    try:
+        services.data_extension_delete(actor=member_of(request), data_extension=data_extension)
+    except services.DataExtensionError as exc:
+        messages.error(request, str(exc))
+        return redirect("engagement_data:detail", data_extension_id=data_extension.pk)
     messages.success(request, f"Data extension {data_extension.name} deleted.")
     return redirect("engagement_data:list")
 

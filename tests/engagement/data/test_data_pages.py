@@ -326,3 +326,32 @@ def test_import_above_the_size_cap_is_refused_before_storing(
     assert b"larger than the 1.0 KB limit for imports" in response.content
     assert not DataImport.objects.exists()
     assert not DataExtensionRow.objects.exists()
+
+
+def test_delete_a_data_extension(
+    marketer_client: Client, subscribers: DataExtension, row: DataExtensionRow
+) -> None:
+    response = marketer_client.post(f"/email/subscribers/{subscribers.pk}/delete/")
+
+    assert response["Location"] == "/email/subscribers/"
+    assert not DataExtension.objects.exists()
+    assert not DataExtensionRow.objects.exists()
+
+
+def test_a_data_extension_in_use_is_kept_with_a_message(
+    marketer_client: Client,
+    subscribers: DataExtension,
+    row: DataExtensionRow,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db.models import ProtectedError
+
+    def protected(self: DataExtension) -> None:
+        raise ProtectedError("in use", {DataExtensionField(pk=1, name="stand-in for a send")})
+
+    monkeypatch.setattr(DataExtension, "delete", protected)
+
+    response = marketer_client.post(f"/email/subscribers/{subscribers.pk}/delete/", follow=True)
+
+    assert b"is used by data extension fields: delete those first." in response.content
+    assert DataExtensionRow.objects.count() == 2

@@ -138,3 +138,32 @@ def test_bad_header_exits_2_and_changes_nothing(
     assert code == 2
     assert "Column 'Who' is not a field of 'Subscribers'" in output
     assert snapshot(subscribers) == existing
+
+
+def test_resume_finishes_an_import_left_running(subscribers: DataExtension, admin: User) -> None:
+    from tandem.engagement.data.imports import data_import_claim, data_import_create
+    from tests.engagement.data.conftest import as_file
+
+    created = data_import_create(
+        actor=admin,
+        data_extension=subscribers,
+        source_name="x.csv",
+        data=as_file(HEADER + "k1,a@example.com,A,1\r\n"),
+    )
+    data_import_claim(data_import_id=created.pk)  # a worker took it, then died
+
+    result = CliRunner().invoke(app, ["de", "resume", str(created.pk)])
+
+    assert result.exit_code == 0
+    assert "1 row added" in result.output
+    assert set(snapshot(subscribers)) == {"k1"}
+
+
+def test_resume_of_a_finished_import_exits_2(subscribers: DataExtension, admin: User) -> None:
+    finished = run_import(admin, subscribers, HEADER + "k1,a@example.com,A,1\r\n")
+
+    result = CliRunner().invoke(app, ["de", "resume", str(finished.pk)])
+
+    assert result.exit_code == 2
+    assert "is done: nothing to resume" in result.output
+    assert set(snapshot(subscribers)) == {"k1"}

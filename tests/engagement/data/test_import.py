@@ -109,6 +109,7 @@ def test_utf16_file_is_refused(admin: User, subscribers: DataExtension) -> None:
             "Required column(s) missing from the header: SubscriberKey",
         ),
         ("SubscriberKey,Email,email\r\nk,a@example.com,b@example.com\r\n", "appears twice"),
+        ("SubscriberKey,Email,\r\nk,a@example.com,\r\n", "Column 3 of the header has no name."),
     ],
 )
 def test_bad_header_is_refused_and_changes_nothing(
@@ -161,6 +162,7 @@ def test_file_above_the_cap_changes_nothing(
         ("k9,,Ann,1\r\n", "Email: is required"),
         (",ann@example.com,Ann,1\r\n", "SubscriberKey: is required"),
         ("k1,dup@example.com,Dup,1\r\n", "duplicate key 'k1' (first on line 2)"),
+        ("k" * 256 + ",long@example.com,L,1\r\n", "the primary key is longer than 255 characters"),
     ],
 )
 def test_a_bad_row_is_reported_and_the_good_rows_are_imported(
