@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -35,6 +34,12 @@ ADMIN_URL = os.environ.get(
 )
 DURATION = float(os.environ.get("TANDEM_BENCH_SECONDS", "10"))
 CONCURRENCY = int(os.environ.get("TANDEM_BENCH_CONCURRENCY", "8"))
+# gthread keeps the load generator's connections alive (sync closes each one); ADR 0400.
+WORKER_CLASS = os.environ.get("TANDEM_BENCH_WORKER_CLASS", "gthread")
+THREADS = os.environ.get("TANDEM_BENCH_THREADS", "2")
+# Unique assertions prepared per second of the JWT run (more than the server can take).
+JWT_PER_SECOND = int(os.environ.get("TANDEM_BENCH_JWT_PER_SECOND", "1200"))
+WRK_SCRIPT = Path(__file__).with_name("oauth_wrk.lua")
 LOGIN_URL = "http://localhost:8001"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MARK_START, MARK_END = "<!-- bench:oauth -->", "<!-- /bench:oauth -->"
@@ -141,6 +146,13 @@ def gunicorn(env: dict[str, str], port: int) -> object:
         "--no-control-socket",
         "--backlog",
         "2048",
+        "--preload",
+        "--worker-class",
+        WORKER_CLASS,
+        "--threads",
+        THREADS,
+        "--keep-alive",
+        "30",
     ]
     process = subprocess.Popen(
         argv,
@@ -202,62 +214,57 @@ def workers_cpu(master: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def measured(name: str, port: int, master: int, requests: list[bytes]) -> Result:
+def measured(name: str, port: int, master: int, form: Form) -> Result:
     before = workers_cpu(master)
-    result = load(name, port, requests, DURATION)
+    result = wrk(name, port, form, DURATION)
     result.worker_cpu = workers_cpu(master) - before
     return result
 
 
-def load(name: str, port: int, requests: list[bytes], seconds: float) -> Result:
-    """Send `requests` from CONCURRENCY threads until they run out or `seconds` pass."""
-    lock = threading.Lock()
-    cursor, ok, sent = [0], [0], [0]
-    deadline = time.monotonic() + seconds
+@dataclass
+class Form:
+    """What wrk POSTs: a path, the Authorization header (or ""), and the bodies in order."""
 
-    def worker() -> None:
-        while time.monotonic() < deadline:
-            with lock:
-                if cursor[0] >= len(requests):
-                    return
-                raw = requests[cursor[0]]
-                cursor[0] += 1
-            status, _ = http_request(port, raw)
-            with lock:
-                sent[0] += 1
-                ok[0] += status == 200
-
-    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Result(name, sent[0], ok[0], time.monotonic() - started)
+    path: str
+    authorization: str
+    bodies: list[str]
 
 
-def jwt_requests(key: rsa.RSAPrivateKey, iss: str, sub: str, count: int) -> list[bytes]:
+def wrk(name: str, port: int, form: Form, seconds: float) -> Result:
+    """Drive the server with wrk (C, one thread, CONCURRENCY kept-alive connections), so the
+    load generator takes a small share of the two cores the server needs."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(form.bodies) + "\n")
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds:.0f}s", "-s", str(WRK_SCRIPT),
+             f"http://127.0.0.1:{port}", "--", handle.name, form.path, form.authorization],
+            capture_output=True, text=True, timeout=seconds + 60, check=True,
+        )  # fmt: skip
+    finally:
+        os.unlink(handle.name)
+    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_WRK"))
+    sent, micros, bad_status, socket_errors, _p99 = (int(x) for x in line.split()[1:])
+    return Result(name, sent, sent - bad_status - socket_errors, micros / 1e6)
+
+
+def jwt_bodies(key: rsa.RSAPrivateKey, iss: str, sub: str, count: int) -> list[str]:
+    """`count` JWT bearer request bodies, each with its own assertion (a replay is refused)."""
     now = int(time.time())
     return [
-        post(
-            "/services/oauth2/token",
+        urlencode(
             {
                 "grant_type": JWT_BEARER,
                 "assertion": jwt.encode(
-                    {
-                        "iss": iss,
-                        "sub": sub,
-                        "aud": LOGIN_URL,
-                        "exp": now + 170,
-                        "jti": uuid.uuid4().hex,
-                    },
+                    {"iss": iss, "sub": sub, "aud": LOGIN_URL, "exp": now + 170,
+                     "jti": uuid.uuid4().hex},
                     key,
                     algorithm="RS256",
                 ),
-            },
+            }
         )
         for _ in range(count)
-    ]
+    ]  # fmt: skip
 
 
 def basic(key: str, secret: str) -> dict[str, str]:
@@ -366,28 +373,34 @@ def run() -> str:
         _run_tandem(env, "migrate", "--noinput")
         setup = json.loads(_run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         port = _free_port()
-        expected = int(DURATION * 2000)
         print("preparing requests…", flush=True)
-        jwt_bodies = jwt_requests(key, setup["jwt_key"], setup["username"], int(DURATION * 1500))
-        cc_body = post(
+        jwt_form = Form(
             "/services/oauth2/token",
-            {"grant_type": "client_credentials"},
-            basic(setup["cc_key"], setup["cc_secret"]),
+            "",
+            jwt_bodies(key, setup["jwt_key"], setup["username"], int(DURATION * JWT_PER_SECOND)),
         )
+        auth = basic(setup["cc_key"], setup["cc_secret"])["Authorization"]
+        cc_form = Form("/services/oauth2/token", auth, ["grant_type=client_credentials"])
         with gunicorn(env, port) as server:
-            _, raw = http_request(port, cc_body)
-            token = json.loads(raw.split(b"\r\n\r\n", 1)[1])["access_token"]
-            intro_body = post(
-                "/services/oauth2/introspect",
-                {"token": token},
-                basic(setup["cc_key"], setup["cc_secret"]),
+            _, raw = http_request(
+                port,
+                post(
+                    "/services/oauth2/token",
+                    {"grant_type": "client_credentials"},
+                    {"Authorization": auth},
+                ),
             )
-            load("warm-up", port, [cc_body] * 400, 5)
+            token = json.loads(raw.split(b"\r\n\r\n", 1)[1] or b"null", strict=False)
+            if not isinstance(token, dict):
+                raise RuntimeError(f"client credentials failed: {raw[:500]!r}")
+            token = token["access_token"]
+            intro_form = Form("/services/oauth2/introspect", auth, [urlencode({"token": token})])
+            wrk("warm-up", port, cc_form, 3)
             master = server.pid
             results = [
-                measured("client credentials (baseline)", port, master, [cc_body] * expected),
-                measured("JWT bearer (RFC 7523)", port, master, jwt_bodies),
-                measured("introspection (RFC 7662)", port, master, [intro_body] * expected),
+                measured("client credentials (baseline)", port, master, cc_form),
+                measured("JWT bearer (RFC 7523)", port, master, jwt_form),
+                measured("introspection (RFC 7662)", port, master, intro_form),
             ]
         profile = profile_jwt(env, key_pem, setup)
     return report(results, profile, load_before)

@@ -187,6 +187,8 @@ MIDDLEWARE = [
 ]
 if SERVICE == "crm":
     MIDDLEWARE += CRM_MIDDLEWARE
+    # The OAuth token/introspect/revoke endpoints skip sessions, CSRF, auth and messages.
+    MIDDLEWARE.insert(1, "tandem.crm.oauth.middleware.OAuthEndpointMiddleware")
     LOGIN_URL = CRM_LOGIN_URL
 
 ROOT_URLCONF = f"config.urls_{SERVICE}"

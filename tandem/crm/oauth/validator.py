@@ -30,7 +30,6 @@ from tandem.crm.oauth.enforcement import (
     PolicyContext,
     login_record,
     policy_check,
-    users_for_policy,
 )
 from tandem.crm.oauth.errors import (
     EXPIRED_CODE,
@@ -43,6 +42,7 @@ from tandem.crm.oauth.errors import (
     SalesforceOAuthError,
 )
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
+from tandem.crm.oauth.loaders import app_by_client_id, user_for_policy
 from tandem.crm.oauth.models import Grant, JwtAssertionUse, RefreshToken
 from tandem.crm.oauth.policy import (
     REFRESH_SCOPES,
@@ -102,6 +102,8 @@ class ConnectedAppValidator(OAuth2Validator):
             return None
         if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
             return None
+        if not request.client:  # one plain statement; DOT then takes its "already loaded" path
+            request.client = app_by_client_id(client_id)
         client = super()._load_application(client_id, request)
         if client_id == settings.MC_CONSUMER_KEY and (client is None or _stale(client)):
             request.client = client = connected_app_deployment_sync()
@@ -170,7 +172,7 @@ class ConnectedAppValidator(OAuth2Validator):
     def validate_user(
         self, username: str, password: str, client: Any, request: Request, *args: Any, **kw: Any
     ) -> bool:
-        user = users_for_policy().filter(username=str(username).strip().lower()).first()
+        user = user_for_policy(str(username).strip().lower())
         if user is None or not isinstance(password, str):
             raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
         status = self._password_status(user, password, request_ip(request))
@@ -262,7 +264,7 @@ class ConnectedAppValidator(OAuth2Validator):
     def jwt_load_user(
         self, username: str, client: ConnectedApp, audience: str, request: Request
     ) -> User:
-        user = users_for_policy().filter(username=username.strip().lower()).first()
+        user = user_for_policy(username.strip().lower())
         if user is None:
             raise SalesforceOAuthError(NOT_APPROVED, request=request)
         slug = my_domain_from_host(urlsplit(audience).netloc)

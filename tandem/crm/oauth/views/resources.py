@@ -10,13 +10,13 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import revoke_access_token
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.oauth import identity
 from tandem.crm.oauth.crypto import secret_matches
 from tandem.crm.oauth.errors import (
@@ -26,6 +26,7 @@ from tandem.crm.oauth.errors import (
     OAuthErrorPair,
 )
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
+from tandem.crm.oauth.loaders import app_and_access_token
 from tandem.crm.oauth.models import AccessToken, RefreshToken
 from tandem.crm.oauth.views.token import bad_form, oauth_error
 from tandem.crm.orgs.domains import crm_base_url
@@ -77,13 +78,20 @@ class IntrospectView(View):
         refused = bad_form(request)
         if refused is not None:
             return refused
-        client = _authenticated_client(request)
-        if client is None:
+        key, secret = _client_credentials(request)
+        if not key or not secret or not key.isprintable() or len(key) > 255:
             return oauth_error(INVALID_CLIENT_CREDENTIALS, status=401)
         token = _token_param(request)
+        checksum = _checksum(token or "")
+        client, access = app_and_access_token(key, checksum)
+        if client is None or not secret_matches(secret, client.client_secret):
+            return oauth_error(INVALID_CLIENT_CREDENTIALS, status=401)
         if token is None:
             return oauth_error(INVALID_REQUEST)
-        return JsonResponse(_introspection(client, _checksum(token)))
+        if access is not None and access[2] is not None and timezone.now() < access[2]:
+            user, scope, expires, created = access
+            return JsonResponse(_claims(client, user, scope, "access_token", expires, created))
+        return JsonResponse(_introspection(client, checksum))
 
 
 def _client_credentials(request: HttpRequest) -> tuple[str, str]:
@@ -97,16 +105,6 @@ def _client_credentials(request: HttpRequest) -> tuple[str, str]:
         key, _, secret = decoded.partition(":")
         return unquote_plus(key), unquote_plus(secret)
     return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
-
-
-def _authenticated_client(request: HttpRequest) -> ConnectedApp | None:
-    key, secret = _client_credentials(request)
-    if not key or not secret or not key.isprintable() or len(key) > 255:
-        return None
-    client = ConnectedApp.objects.filter(client_id=key).first()
-    if client is None or not secret_matches(secret, client.client_secret):
-        return None
-    return client
 
 
 def _introspection(client: Any, checksum: str) -> dict[str, Any]:

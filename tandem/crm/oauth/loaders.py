@@ -1,0 +1,142 @@
+"""The token endpoint's hot reads as one plain SQL statement each, turned into model instances.
+
+Read on every request (no cache, so every change applies to the next token at once). Plain SQL:
+on this path Django spent longer compiling the ORM queries than PostgreSQL spent running them
+(bench/RESULTS.md, ADR 0400 Performance)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Field, Model
+
+from tandem.crm.connectedapps.models import ConnectedApp
+from tandem.crm.orgs.models import Org
+from tandem.crm.users.models import Profile, ProfileLoginHours, ProfileLoginIpRange, User
+
+M = TypeVar("M", bound=Model)
+
+
+def _columns(model: type[Model], alias: str) -> list[str]:
+    return [f'{alias}."{field.column}"' for field in model._meta.concrete_fields]
+
+
+@lru_cache(maxsize=32)
+def _converters(fields: tuple[Field[Any, Any], ...], vendor: str) -> list[tuple[int, Any, Any]]:
+    """(position, converter, column) for each value the backend hands back in another type
+    (SQLite's datetimes, for one), as the ORM's compiler would apply them."""
+    found = []
+    for position, field in enumerate(fields):
+        column = field.get_col(field.model._meta.db_table)
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
+            connection
+        ):
+            found.append((position, convert, column))
+    return found
+
+
+def _converted(fields: tuple[Field[Any, Any], ...], row: tuple[Any, ...]) -> list[Any]:
+    values = list(row)
+    for position, convert, column in _converters(fields, connection.vendor):
+        values[position] = convert(values[position], column, connection)
+    return values
+
+
+def _instance(model: type[M], row: tuple[Any, ...]) -> M:
+    """A model instance from its concrete fields' values, as the ORM would build it."""
+    fields = tuple(model._meta.concrete_fields)
+    names = [field.attname for field in fields]
+    return model.from_db(connection.alias, names, _converted(fields, row))
+
+
+@lru_cache(maxsize=1)
+def _user_sql() -> str:
+    hours, ranges = ProfileLoginHours._meta.db_table, ProfileLoginIpRange._meta.db_table
+    columns = _columns(User, "u") + _columns(Org, "o") + _columns(Profile, "p")
+    return (
+        f"SELECT {', '.join(columns)}, "  # noqa: S608 - table and column names, no input
+        f"EXISTS (SELECT 1 FROM {hours} h WHERE h.profile_id = u.profile_id), "
+        f"EXISTS (SELECT 1 FROM {ranges} r WHERE r.profile_id = u.profile_id) "
+        f"FROM {User._meta.db_table} u JOIN {Org._meta.db_table} o ON o.id = u.org_id "
+        f"JOIN {Profile._meta.db_table} p ON p.id = u.profile_id WHERE u.username = %s LIMIT 1"
+    )
+
+
+def user_for_policy(username: str) -> User | None:
+    """The user with their org and profile, and whether the profile restricts login hours or
+    IP ranges (the same instance `users_for_policy()` builds), in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_user_sql(), [username])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    sizes = [len(model._meta.concrete_fields) for model in (User, Org, Profile)]
+    user = _instance(User, row[: sizes[0]])
+    org = _instance(Org, row[sizes[0] : sizes[0] + sizes[1]])
+    profile = _instance(Profile, row[sizes[0] + sizes[1] : sum(sizes)])
+    User.org.field.set_cached_value(user, org)
+    User.profile.field.set_cached_value(user, profile)
+    user.has_login_hours, user.has_login_ip_ranges = row[-2], row[-1]  # type: ignore[attr-defined]
+    return user
+
+
+@lru_cache(maxsize=1)
+def _app_sql() -> str:
+    columns = ", ".join(_columns(ConnectedApp, "a"))
+    return f"SELECT {columns} FROM {ConnectedApp._meta.db_table} a WHERE a.client_id = %s"  # noqa: S608
+
+
+def app_by_client_id(client_id: str) -> ConnectedApp | None:
+    """The Connected App with this consumer key, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_app_sql(), [client_id])
+        row = cursor.fetchone()
+    return None if row is None else _instance(ConnectedApp, row)
+
+
+@lru_cache(maxsize=1)
+def _token_times() -> tuple[Field[Any, Any], ...]:
+    from tandem.crm.oauth.models import AccessToken
+
+    return (AccessToken._meta.get_field("expires"), AccessToken._meta.get_field("created"))
+
+
+@lru_cache(maxsize=1)
+def _introspection_sql() -> str:
+    from tandem.crm.oauth.models import AccessToken
+
+    columns = ", ".join(_columns(ConnectedApp, "a") + _columns(User, "u"))
+    return (
+        f"SELECT {columns}, t.id, t.scope, t.expires, t.created "  # noqa: S608 - names only
+        f"FROM {ConnectedApp._meta.db_table} a LEFT JOIN {AccessToken._meta.db_table} t "
+        "ON t.token_checksum = %s AND t.application_id = a.id "
+        f"LEFT JOIN {User._meta.db_table} u ON u.id = t.user_id WHERE a.client_id = %s"
+    )
+
+
+def app_and_access_token(
+    client_id: str, checksum: str
+) -> tuple[ConnectedApp | None, tuple[User | None, str, Any, Any] | None]:
+    """Introspection's reads in one indexed statement: the calling app, and that app's access
+    token with this checksum as (user, scope, expires, created), or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_introspection_sql(), [checksum, client_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    apps = len(ConnectedApp._meta.concrete_fields)
+    users = len(User._meta.concrete_fields)
+    app = _instance(ConnectedApp, row[:apps])
+    token_id, scope, expires, created = row[apps + users :]
+    expires, created = _converted(_token_times(), (expires, created))
+    if token_id is None:
+        return app, None
+    user_row = row[apps : apps + users]
+    user = (
+        None
+        if user_row[User._meta.concrete_fields.index(User._meta.pk)] is None
+        else (_instance(User, user_row))
+    )
+    return app, (user, scope, expires, created)
