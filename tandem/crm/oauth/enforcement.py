@@ -15,6 +15,7 @@ from tandem.crm.connectedapps.models import (
     ConnectedAppConsent,
     ConnectedAppPolicy,
 )
+from tandem.crm.oauth.loaders import policy_row_for_user
 from tandem.crm.oauth.policy import (
     AppPolicy,
     Denial,
@@ -25,7 +26,6 @@ from tandem.crm.oauth.policy import (
     evaluate,
     ip_check_applies,
 )
-from tandem.crm.permissions.models import PermissionSetAssignment
 from tandem.crm.users.models import LoginType, ProfileLoginHours, ProfileLoginIpRange, User
 from tandem.crm.users.policies import user_ip_allowed, user_within_login_hours
 from tandem.crm.users.services import login_history_record
@@ -45,25 +45,8 @@ def policy_context(*, app: ConnectedApp, org_id: str, user: User | None = None) 
     if user is None:
         row = ConnectedAppPolicy.objects.filter(app=app, org_id=org_id).first()
     else:
-        params = [user.pk, user.profile_id, app.pk, org_id]
-        row = next(iter(ConnectedAppPolicy.objects.raw(_policy_sql(), params)), None)
+        row = policy_row_for_user(app_id=app.pk, org_id=org_id, user=user)
     return PolicyContext(row=row, policy=row.as_policy() if row else AppPolicy())
-
-
-@lru_cache(maxsize=1)
-def _policy_sql() -> str:
-    """The policy row and whether the user holds a linked profile or permission set. Plain SQL:
-    on the token endpoint's hot path the ORM took longer to build this query than the
-    database took to run it (bench/RESULTS.md)."""
-    policy = ConnectedAppPolicy._meta.db_table
-    access = ConnectedAppAccess._meta.db_table
-    assignment = PermissionSetAssignment._meta.db_table
-    return (
-        f"SELECT p.*, EXISTS (SELECT 1 FROM {access} a "  # noqa: S608 - table names, no input
-        f"LEFT JOIN {assignment} s ON s.permission_set_id = a.permission_set_id "
-        "AND s.user_id = %s WHERE a.policy_id = p.id AND (a.profile_id = %s OR s.id IS NOT NULL)"
-        f") AS user_pre_authorized FROM {policy} p WHERE p.app_id = %s AND p.org_id = %s"
-    )
 
 
 @lru_cache(maxsize=1)

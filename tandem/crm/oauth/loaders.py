@@ -6,6 +6,7 @@ on this path Django spent longer compiling the ORM queries than PostgreSQL spent
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -140,3 +141,50 @@ def app_and_access_token(
         else (_instance(User, user_row))
     )
     return app, (user, scope, expires, created)
+
+
+@lru_cache(maxsize=1)
+def _policy_sql() -> str:
+    from tandem.crm.connectedapps.models import ConnectedAppAccess, ConnectedAppPolicy
+    from tandem.crm.permissions.models import PermissionSetAssignment
+
+    access, assignment = ConnectedAppAccess._meta.db_table, PermissionSetAssignment._meta.db_table
+    columns = ", ".join(_columns(ConnectedAppPolicy, "p"))
+    return (
+        f"SELECT {columns}, EXISTS (SELECT 1 FROM {access} a "  # noqa: S608 - names only
+        f"LEFT JOIN {assignment} s ON s.permission_set_id = a.permission_set_id "
+        "AND s.user_id = %s WHERE a.policy_id = p.id AND (a.profile_id = %s OR s.id IS NOT NULL)"
+        f") FROM {ConnectedAppPolicy._meta.db_table} p WHERE p.app_id = %s AND p.org_id = %s"
+    )
+
+
+def policy_row_for_user(*, app_id: str, org_id: str, user: User) -> Any:
+    """The app's policy row in the org with `user_pre_authorized` (the user's profile or an
+    assigned permission set is linked to the app), or None."""
+    from tandem.crm.connectedapps.models import ConnectedAppPolicy
+
+    with connection.cursor() as cursor:
+        cursor.execute(_policy_sql(), [user.pk, user.profile_id, app_id, org_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    policy = _instance(ConnectedAppPolicy, row[:-1])
+    policy.user_pre_authorized = bool(row[-1])  # type: ignore[attr-defined]
+    return policy
+
+
+@lru_cache(maxsize=1)
+def _usage_sql() -> str:
+    from tandem.crm.connectedapps.models import ConnectedAppUsage
+
+    return (
+        f"UPDATE {ConnectedAppUsage._meta.db_table} SET last_used_at = %s, "  # noqa: S608
+        "use_count = use_count + 1 WHERE app_id = %s AND user_id = %s"
+    )
+
+
+def usage_touch(*, app_id: str, user_id: str, at: datetime) -> bool:
+    """Count one more token on an existing usage row; False when there is none yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(_usage_sql(), [at, app_id, user_id])
+        return bool(cursor.rowcount)

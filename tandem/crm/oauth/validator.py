@@ -42,7 +42,7 @@ from tandem.crm.oauth.errors import (
     SalesforceOAuthError,
 )
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
-from tandem.crm.oauth.loaders import app_by_client_id, user_for_policy
+from tandem.crm.oauth.loaders import app_by_client_id, usage_touch, user_for_policy
 from tandem.crm.oauth.models import Grant, JwtAssertionUse, RefreshToken
 from tandem.crm.oauth.policy import (
     REFRESH_SCOPES,
@@ -320,7 +320,8 @@ class ConnectedAppValidator(OAuth2Validator):
         if secret:
             token["signature"] = response_signature(secret, token["id"], issued_at)
         path = PATHS.get(request.grant_type, TokenPath.REFRESH)
-        connected_app_usage_record(app=app, user=user, has_policy=bool(context and context.row))
+        if not usage_touch(app_id=app.pk, user_id=user.pk, at=timezone.now()):
+            connected_app_usage_record(app=app, user=user, has_policy=bool(context and context.row))
         if path is not TokenPath.REFRESH:
             login_record(
                 app=app,
