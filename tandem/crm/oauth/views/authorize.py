@@ -59,8 +59,8 @@ class AuthorizeView(AuthorizationView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # NUL and other C0 controls never belong in OAuth parameters, and the database refuses
         # NUL: answer with the error page before anything is validated or stored.
-        values = [*request.GET.values(), *request.POST.values()]
-        if any(CONTROL_CHARACTERS.search(value) for value in values):
+        pairs = [*request.GET.lists(), *request.POST.lists()]
+        if any(CONTROL_CHARACTERS.search(value) for _name, values in pairs for value in values):
             context = {"pair": INVALID_PARAMETER, "callback": ""}
             return render(request, ERROR_TEMPLATE, context, status=400)
         return super().dispatch(request, *args, **kwargs)
