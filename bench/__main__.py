@@ -17,6 +17,7 @@ BENCHMARKS = {
     "sends": "bench.sends",
     "oauth": "bench.oauth",
     "api": "bench.api",
+    "imports": "bench.imports",
 }
 
 
@@ -35,13 +36,13 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
         return 2
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     for name in names or list(BENCHMARKS):
         print(f"running bench/{name} …", flush=True)
         section = importlib.import_module(BENCHMARKS[name]).run()
         print(section, flush=True)
-        text = _replace_section(text, name, section)
-        RESULTS.write_text(text)
+        # Read again: a benchmark may write sections of its own (imports does, per database).
+        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+        RESULTS.write_text(_replace_section(text, name, section))
     return 0
 
 

@@ -146,13 +146,29 @@ ENGAGEMENT_APPS = [
     "tandem.engagement.connect.apps.ConnectConfig",
 ]
 ENGAGEMENT_USER_MODEL = "engagement_accounts.User"
-# Content files go through this Django storage backend (default: files under MEDIA_ROOT).
-# Any backend class works, e.g. django-storages' S3 one once installed (docs/adr/0200-*).
+# Content files go through this Django storage backend: files under MEDIA_ROOT by default,
+# an S3-compatible bucket when TANDEM_CONTENT_S3_BUCKET is set (django-storages), or any
+# backend class named by TANDEM_CONTENT_STORAGE_BACKEND.
+CONTENT_S3_BUCKET = env_optional("TANDEM_CONTENT_S3_BUCKET")
+CONTENT_S3_OPTIONS = {
+    "bucket_name": CONTENT_S3_BUCKET,
+    "endpoint_url": env_url("TANDEM_CONTENT_S3_ENDPOINT_URL", None, schemes=("http", "https")),
+    "region_name": env_optional("TANDEM_CONTENT_S3_REGION"),
+    "access_key": env_optional("TANDEM_CONTENT_S3_ACCESS_KEY_ID"),
+    "secret_key": env_optional("TANDEM_CONTENT_S3_SECRET_ACCESS_KEY"),
+    "addressing_style": "path",
+    "default_acl": None,
+    "querystring_auth": True,
+    "file_overwrite": False,
+}
 ENGAGEMENT_CONTENT_STORAGE = {
     "BACKEND": env_str(
-        "TANDEM_CONTENT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        "TANDEM_CONTENT_STORAGE_BACKEND",
+        "storages.backends.s3.S3Storage"
+        if CONTENT_S3_BUCKET
+        else "django.core.files.storage.FileSystemStorage",
     ),
-    "OPTIONS": {},
+    "OPTIONS": CONTENT_S3_OPTIONS if CONTENT_S3_BUCKET else {},
 }
 # Size caps: a larger upload is refused with a message before it is stored.
 ENGAGEMENT_CONTENT_MAX_BYTES = env_int("TANDEM_CONTENT_MAX_MB", 50, minimum=1) * 1024 * 1024

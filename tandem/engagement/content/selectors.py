@@ -6,10 +6,12 @@ import csv
 import io
 from dataclasses import dataclass
 
+from django.core.files import File
 from django.db.models import Q, QuerySet
 
 from tandem.engagement.accounts.models import User
 from tandem.engagement.content.models import ContentFile, Folder
+from tandem.engagement.content.storage import content_storage
 
 PREVIEW_BYTES = 256 * 1024
 PREVIEW_ROWS = 100
@@ -56,9 +58,14 @@ class CsvPreview:
     error: str = ""
 
 
+def content_file_open(*, content_file: ContentFile) -> File[bytes]:
+    """The file's bytes, from the storage configured now (not the one at import time)."""
+    return content_storage().open(str(content_file.blob.name), "rb")
+
+
 def content_file_csv_preview(*, content_file: ContentFile) -> CsvPreview:
     """Up to PREVIEW_ROWS rows of a UTF-8 CSV file, read from the first PREVIEW_BYTES."""
-    with content_file.blob.open("rb") as handle:
+    with content_file_open(content_file=content_file) as handle:
         head = handle.read(PREVIEW_BYTES + 1)
     truncated = len(head) > PREVIEW_BYTES
     head = head[:PREVIEW_BYTES]

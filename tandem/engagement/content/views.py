@@ -155,7 +155,7 @@ def download(request: HttpRequest, file_id: int) -> FileResponse:
     """The file's bytes, as an attachment under its Content name."""
     found = _file_or_404(request, file_id)
     return FileResponse(
-        found.blob.open("rb"),
+        selectors.content_file_open(content_file=found),
         as_attachment=True,
         filename=found.name,
         content_type=found.content_type or "application/octet-stream",

@@ -5,7 +5,6 @@ Manage Permission Sets → select → Save."""
 from __future__ import annotations
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Page, expect
 
 from tandem.crm.connectedapps.models import ConnectedAppAccess, ConnectedAppPolicy
@@ -25,9 +24,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_admin_sets_the_marketing_cloud_policies_and_links_the_permission_set(
     page: Page, live_server: object, settings: object
 ) -> None:
-    # tests/crm/setup/test_setup_pages.py re-registers "Connected Apps" to a placeholder page
-    # in the process-wide menu; put the real entry back.
-    django_apps.get_app_config("crm_connectedapps").ready()
     settings.MC_CONSUMER_KEY = "3MVG9MarketingCloud"  # type: ignore[attr-defined]
     settings.MC_CALLBACK_URL = "http://localhost:8002/connect/callback"  # type: ignore[attr-defined]
     settings.MC_CERTIFICATE = key_pair("engagement")[1]  # type: ignore[attr-defined]
