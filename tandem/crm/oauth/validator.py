@@ -121,6 +121,14 @@ class ConnectedAppValidator(OAuth2Validator):
         client = request.client or self._load_application(client_id, request)
         return client is None or bool(client.pkce_required)
 
+    def validate_silent_login(self, request: Request) -> bool:
+        """prompt=none: no silent login; the client gets `login_required` (OIDC Core 3.1.2.6)."""
+        return False
+
+    def validate_silent_authorization(self, request: Request) -> bool:
+        """prompt=none: no silent consent; the client gets `consent_required`."""
+        return False
+
     def get_oidc_issuer_endpoint(self, request: Request) -> str:
         return crm_base_url()
 
@@ -320,8 +328,6 @@ class ConnectedAppValidator(OAuth2Validator):
         if secret:
             token["signature"] = response_signature(secret, token["id"], issued_at)
         path = PATHS.get(request.grant_type, TokenPath.REFRESH)
-        if not usage_touch(app_id=app.pk, user_id=user.pk, at=timezone.now()):
-            connected_app_usage_record(app=app, user=user, has_policy=bool(context and context.row))
         if path is not TokenPath.REFRESH:
             login_record(
                 app=app,
@@ -330,6 +336,10 @@ class ConnectedAppValidator(OAuth2Validator):
                 status=LoginStatus.SUCCESS,
                 at=timezone.now(),
             )
+        # Last before COMMIT: every token of one (app, user) updates this one row, so its lock
+        # is held for as short a time as possible (one integration user makes most JWT grants).
+        if not usage_touch(app_id=app.pk, user_id=user.pk, at=timezone.now()):
+            connected_app_usage_record(app=app, user=user, has_policy=bool(context and context.row))
 
     def get_additional_claims(self, request: Request) -> dict[str, Any]:
         return identity.oidc_claims(request.user)
