@@ -3,7 +3,11 @@ secret rotation, Connected Apps OAuth Usage with Revoke; and a user's own approv
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -160,42 +164,60 @@ def secret_rotate(request: HttpRequest, app_id: str) -> HttpResponse:
 @setup_required
 def manage_permission_sets(request: HttpRequest, app_id: str) -> HttpResponse:
     """Manage Permission Sets: holders of the selected sets are pre-authorized."""
-    actor = setup_actor(request)
-    row = connected_app_policy_get_for_actor(actor=actor, app_id=app_id)
-    choices = org_permission_sets(actor=actor)
-    error = ""
-    if request.method == "POST":
-        chosen = list(choices.filter(id__in=request.POST.getlist("permission_set")))
-        try:
-            connected_app_permission_sets_set(actor=actor, policy=row, permission_sets=chosen)
-        except ConnectedAppInvalidError as exc:
-            error = str(exc)
-        else:
-            return redirect("crm_connectedapps:app_detail", app_id=app_id)
-    context = {"row": row, "app": row.app, "choices": choices, "error": error,
-               "selected": linked_permission_set_ids(policy=row), "kind": "Permission Sets",
-               "field": "permission_set"}  # fmt: skip
-    return render(request, "crm/connectedapps/manage_links.html", context)
+    return _manage_links(
+        request,
+        app_id,
+        kind="Permission Sets",
+        field="permission_set",
+        choices_of=org_permission_sets,
+        selected_of=linked_permission_set_ids,
+        save=lambda actor, row, chosen: connected_app_permission_sets_set(
+            actor=actor, policy=row, permission_sets=chosen
+        ),
+    )
 
 
 @setup_required
 def manage_profiles(request: HttpRequest, app_id: str) -> HttpResponse:
     """Manage Profiles: users of the selected profiles are pre-authorized."""
+    return _manage_links(
+        request,
+        app_id,
+        kind="Profiles",
+        field="profile",
+        choices_of=org_profiles,
+        selected_of=linked_profile_ids,
+        save=lambda actor, row, chosen: connected_app_profiles_set(
+            actor=actor, policy=row, profiles=chosen
+        ),
+    )
+
+
+def _manage_links(
+    request: HttpRequest,
+    app_id: str,
+    *,
+    kind: str,
+    field: str,
+    choices_of: Callable[..., QuerySet[Any]],
+    selected_of: Callable[..., Any],
+    save: Callable[[Any, Any, list[Any]], object],
+) -> HttpResponse:
+    """One page for both link kinds: tick the profiles or permission sets that pre-authorize."""
     actor = setup_actor(request)
     row = connected_app_policy_get_for_actor(actor=actor, app_id=app_id)
-    choices = org_profiles(actor=actor)
+    choices = choices_of(actor=actor)
     error = ""
     if request.method == "POST":
-        chosen = list(choices.filter(id__in=request.POST.getlist("profile")))
+        chosen = list(choices.filter(id__in=request.POST.getlist(field)))
         try:
-            connected_app_profiles_set(actor=actor, policy=row, profiles=chosen)
+            save(actor, row, chosen)
         except ConnectedAppInvalidError as exc:
             error = str(exc)
         else:
             return redirect("crm_connectedapps:app_detail", app_id=app_id)
     context = {"row": row, "app": row.app, "choices": choices, "error": error,
-               "selected": linked_profile_ids(policy=row), "kind": "Profiles",
-               "field": "profile"}  # fmt: skip
+               "selected": selected_of(policy=row), "kind": kind, "field": field}  # fmt: skip
     return render(request, "crm/connectedapps/manage_links.html", context)
 
 
