@@ -27,6 +27,8 @@ from tandem.engagement.sends.models import (
     SendEvent,
     SendRecord,
     SendStatus,
+    Suppression,
+    SuppressionReason,
 )
 from tandem.engagement.sends.smtp import Outcome, Result
 
@@ -106,6 +108,7 @@ def batch_record_outcomes(
         groups = _groups(batch, results, config, requeue=is_ours)
         for (status, attempts, code, error), ids in groups.items():
             _apply(batch, status, attempts, code, error, ids, now)
+        _suppress_hard_bounces(batch, results)
         tripped = _breaker(batch.send_id, results, config, last_error)
     return BatchVerdict.STOP if tripped or not is_ours else BatchVerdict.CONTINUE
 
@@ -169,6 +172,36 @@ def _apply(
     if attempts is not None:
         changes["attempts"] = attempts
     rows.update(**changes)
+
+
+def _suppress_hard_bounces(batch: ClaimedBatch, results: Sequence[Result]) -> None:
+    """A 5xx for a recipient suppresses it for every later send of the account (not 4xx)."""
+    bounced = [r for r in results if r.outcome is Outcome.BOUNCED]
+    if not bounced:
+        return
+    account_id = (
+        Send.objects.filter(pk=batch.send_id, is_test=False)
+        .values_list("account_id", flat=True)
+        .first()
+    )
+    if account_id is None:
+        return  # a test send's addresses are not subscribers of the account
+    keys = {r.record_id: r.subscriber_key for r in batch.recipients}
+    # An earlier suppression (an unsubscribe, say) is kept as it is.
+    Suppression.objects.bulk_create(
+        (
+            Suppression(
+                account_id=account_id,
+                subscriber_key=keys[result.record_id],
+                reason=SuppressionReason.HARD_BOUNCE,
+                smtp_code=result.code,
+                detail=result.message[:1000],
+                record_id=result.record_id,
+            )
+            for result in bounced
+        ),
+        ignore_conflicts=True,
+    )
 
 
 def _breaker(

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from tandem.engagement.accounts.models import User
-from tandem.engagement.data.models import DataExtension
+from tandem.engagement.data.models import DataExtension, DataExtensionRow
 from tandem.engagement.studio.models import Email
 
 
@@ -51,3 +51,30 @@ class TestSendForm(forms.Form):
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].queryset = Email.objects.filter(account_id=actor.account_id or 0)  # type: ignore[attr-defined]
+
+
+ROW_CHOICES = 50
+
+
+class SendTestForm(forms.Form):
+    """Up to five addresses and the audience row to personalize the test as (first by default)."""
+
+    addresses = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Up to 5 addresses, separated by commas or new lines.",
+    )
+    row = forms.ChoiceField(label="Personalize as", required=False)
+
+    def __init__(self, *args: Any, data_extension: DataExtension | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rows = DataExtensionRow.objects.none()
+        if data_extension is not None:
+            rows = DataExtensionRow.objects.filter(data_extension=data_extension).order_by("id")
+        email_field = data_extension.email_field if data_extension else ""
+        choices = [
+            (row.key, f"{row.key} <{row.values.get(email_field, '')}>" if email_field else row.key)
+            for row in rows[:ROW_CHOICES]
+        ]
+        self.fields["row"].choices = choices  # type: ignore[attr-defined]
+        if choices:
+            self.fields["row"].initial = choices[0][0]

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
-from tandem.engagement.data.models import DataExtension
+from tandem.engagement.data.models import DataExtension, DataExtensionRow
 from tandem.engagement.sends import queue
 from tandem.engagement.sends.admission import Verdict, send_admission
 from tandem.engagement.sends.errors import SendInvalidError, SendStateError
@@ -302,13 +302,22 @@ def send_cancel(*, actor: User | None, send: Send, actor_label: str = "") -> Sen
 
 def parse_addresses(text: str) -> list[str]:
     """Addresses separated by commas, semicolons or whitespace, each checked, without repeats."""
+    found = [
+        address
+        for raw in text.replace(";", ",").replace("\n", ",").split(",")
+        for address in raw.split()
+    ]
+    return check_test_addresses(found)
+
+
+def check_test_addresses(addresses: Sequence[str]) -> list[str]:
+    """One to five valid addresses, repeats dropped; raises SendInvalidError naming the problem."""
     found: list[str] = []
-    for raw in text.replace(";", ",").replace("\n", ",").split(","):
-        for address in raw.split():
-            if problem := address_problem(address):
-                raise SendInvalidError(problem[0].upper() + problem[1:] + ".", field="addresses")
-            if address.lower() not in (a.lower() for a in found):
-                found.append(address)
+    for address in addresses:
+        if problem := address_problem(address):
+            raise SendInvalidError(problem[0].upper() + problem[1:] + ".", field="addresses")
+        if address.lower() not in (a.lower() for a in found):
+            found.append(address)
     if not found:
         raise SendInvalidError("Enter at least one address.", field="addresses")
     if len(found) > MAX_TEST_ADDRESSES:
@@ -325,16 +334,19 @@ def send_test_create(
     addresses: Sequence[str],
     values: Mapping[str, str] | None = None,
     actor_label: str = "",
+    of_send: Send | None = None,
 ) -> Send:
     """A running test send of `email` to `addresses`, personalized with `values`."""
     email_fields(email)
+    addresses = check_test_addresses(addresses)
     with transaction.atomic():
         send = Send.objects.create(
             account_id=email.account_id,
             email=email,
+            data_extension=of_send.data_extension if of_send else None,
             is_test=True,
             created_by=actor,
-            name=f"Test send of {email.name}",
+            name=f"Test send of {of_send.name if of_send else email.name}",
             status=SendStatus.RUNNING,
             started_at=timezone.now(),
             scheduled_at=timezone.now(),
@@ -343,13 +355,10 @@ def send_test_create(
             SendRecord(send=send, subscriber_key=address, email=address, values=dict(values or {}))
             for address in addresses
         )
-        _audit(
-            send,
-            _label(actor, actor_label or SYSTEM),
-            "send.test_sent",
-            None,
-            {"email": email.name, "addresses": list(addresses)},
-        )
+        details: dict[str, object] = {"email": email.name, "addresses": list(addresses)}
+        if of_send is not None:
+            details |= {"of_send": of_send.id, "row": (values or {}).get("subscriberkey", "")}
+        _audit(send, _label(actor, actor_label or SYSTEM), "send.test_sent", None, details)
     return send
 
 
@@ -360,14 +369,68 @@ def send_test(
     addresses: Sequence[str],
     values: Mapping[str, str] | None = None,
     actor_label: str = "",
+    of_send: Send | None = None,
 ) -> Send:
     """Send `email` now to up to five addresses, marked as a test, through the one delivery path."""
     send = send_test_create(
-        actor=actor, email=email, addresses=addresses, values=values, actor_label=actor_label
+        actor=actor,
+        email=email,
+        addresses=addresses,
+        values=values,
+        actor_label=actor_label,
+        of_send=of_send,
     )
     send_deliver(send_id=send.id)
     send.refresh_from_db()
     return send
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def send_test_values(*, send: Send, row_key: str | None = None) -> dict[str, str]:
+    """The values of a row of `send`'s data extension (the first row by default)."""
+    if send.data_extension is None:
+        raise SendInvalidError("This send has no data extension to take a row from.", field="row")
+    rows = DataExtensionRow.objects.filter(data_extension=send.data_extension)
+    row = rows.filter(key=row_key).first() if row_key else rows.order_by("id").first()
+    if row is None:
+        if row_key:
+            raise SendInvalidError(
+                f"{send.data_extension.name!r} has no row with the key {row_key!r}.", field="row"
+            )
+        return {}
+    values = {name: _text(value) for name, value in row.values.items()}
+    key_field = send.data_extension.subscriber_key_field
+    values["subscriberkey"] = values.get(key_field, "") if key_field else row.key
+    values["subscriberkey"] = values["subscriberkey"] or row.key
+    return values
+
+
+def send_test_of_send(
+    *,
+    actor: User | None,
+    send: Send,
+    addresses: Sequence[str],
+    row_key: str | None = None,
+    actor_label: str = "",
+) -> Send:
+    """Test `send`'s email on up to five addresses, personalized as one row of its audience."""
+    if send.is_test:
+        raise SendInvalidError("Choose a send, not a test send.", field="addresses")
+    addresses = check_test_addresses(addresses)
+    values = send_test_values(send=send, row_key=row_key)
+    return send_test(
+        actor=actor,
+        email=send.email,
+        addresses=addresses,
+        values=values,
+        actor_label=actor_label,
+        of_send=send,
+    )
 
 
 # --- Tracking (public endpoints; records of test sends are never counted) -------------------
