@@ -18,10 +18,15 @@ from datetime import timedelta
 from typing import Any, cast
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tandem.engagement.connect import services
-from tandem.engagement.connect.availability import Availability, connect_availability
+from tandem.engagement.connect.availability import (
+    STALE_AFTER,
+    Availability,
+    connect_availability,
+)
 from tandem.engagement.connect.client import CrmClient, CrmError, CrmResult, CrmToken
 from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import AudienceState, CrmAudience, CrmConnection
@@ -95,11 +100,18 @@ def audience_materialize(*, send_id: int) -> Send | None:
     send = Send.objects.filter(pk=send_id).first()
     if send is None or send.status not in (SendStatus.SCHEDULED, SendStatus.HELD):
         return None
-    claimed = CrmAudience.objects.filter(
-        send_id=send_id, state__in=[AudienceState.PENDING, AudienceState.READING]
-    ).update(state=AudienceState.READING, updated_at=timezone.now())
-    if not claimed or send.data_extension_id is not None:
-        return send_begin(send_id=send_id)
+    now = timezone.now()
+    claimable = Q(state=AudienceState.PENDING) | Q(
+        state=AudienceState.READING, updated_at__lt=now - STALE_AFTER
+    )
+    claimed = (
+        CrmAudience.objects.filter(claimable, send_id=send_id)
+        .exclude(send__data_extension__isnull=False)
+        .update(state=AudienceState.READING, updated_at=now)
+    )
+    if not claimed:  # read already (begin is idempotent), or another worker is reading
+        reading = CrmAudience.objects.filter(send_id=send_id, state=AudienceState.READING)
+        return None if reading.exists() else send_begin(send_id=send_id)
     if connect_availability(send.account_id) is not Availability.AVAILABLE:
         # The upgrade or an outage began since admission: send_begin fails or holds the send.
         CrmAudience.objects.filter(send_id=send_id).delete()
@@ -122,8 +134,10 @@ def _fail(send_id: int, reason: str) -> None:
 
 
 @transaction.atomic
-def _materialize(send: Send, people: list[Person]) -> DataExtension:
+def _materialize(send: Send, people: list[Person]) -> DataExtension | None:
     now = timezone.now()
+    if Send.objects.select_for_update().get(pk=send.pk).data_extension_id is not None:
+        return None  # a stale reader's late twin got here first
     data_extension = DataExtension.objects.create(
         account_id=send.account_id,
         name=f"CRM {send.get_audience_kind_display()} {send.audience_ref[:60]} (send {send.pk})",

@@ -179,6 +179,8 @@ class CrmAudience(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
     results_written_at = models.DateTimeField(null=True, blank=True)
+    # One writer of the results at a time (the post-send poller or the periodic catch-up).
+    results_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

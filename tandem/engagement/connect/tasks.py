@@ -17,6 +17,7 @@ from tandem.engagement.connect.writeback import (
     send_results_write,
     tracking_write,
 )
+from tandem.engagement.sends.models import SendStatus
 
 SWEEP_SECONDS = 15 * 60
 TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (domain.md §5.3)
@@ -37,8 +38,9 @@ def auto_connect_sweep_task(again: bool = True) -> None:
 @shared_task(name="engagement.connect.audience_materialize")
 def audience_materialize_task(send_id: int) -> None:
     """Read a send's CRM audience into a data extension, begin the send, then await its end."""
-    audience_materialize(send_id=send_id)
-    send_results_write_task.apply_async(args=(send_id,), countdown=RESULTS_POLL_SECONDS)
+    send = audience_materialize(send_id=send_id)
+    if send is not None and send.status == SendStatus.RUNNING:
+        send_results_write_task.apply_async(args=(send_id,), countdown=RESULTS_POLL_SECONDS)
 
 
 @shared_task(name="engagement.connect.send_results_write")

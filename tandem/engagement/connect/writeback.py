@@ -13,10 +13,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from django.db.models import Q
 from django.utils import timezone
 
 from tandem.engagement.connect import services
-from tandem.engagement.connect.availability import Availability, connect_availability
+from tandem.engagement.connect.availability import (
+    STALE_AFTER,
+    Availability,
+    connect_availability,
+)
 from tandem.engagement.connect.client import CrmClient, CrmResult, CrmToken
 from tandem.engagement.connect.models import CrmAudience, CrmConnection, EmailResultLink
 from tandem.engagement.sends.models import RecordStatus, SendRecord
@@ -84,6 +89,26 @@ def send_results_write(*, send_id: int) -> int | None:
     connection = _connection(audience.account_id)
     if connection is None:
         return None
+    if not _claim(audience):
+        return None
+    try:
+        return _results_write(connection, audience)
+    finally:
+        CrmAudience.objects.filter(pk=audience.pk).update(results_claimed_at=None)
+
+
+def _claim(audience: CrmAudience) -> bool:
+    now = timezone.now()
+    free = Q(results_claimed_at__isnull=True) | Q(results_claimed_at__lt=now - STALE_AFTER)
+    return bool(
+        CrmAudience.objects.filter(free, pk=audience.pk, results_written_at__isnull=True).update(
+            results_claimed_at=now
+        )
+    )
+
+
+def _results_write(connection: CrmConnection, audience: CrmAudience) -> int:
+    send_id = audience.send_id
     subject = audience.send.email.subject
     records = list(
         SendRecord.objects.filter(

@@ -356,3 +356,20 @@ def test_data_extension_sends_are_not_touched_by_connect(
     assert send.audience_kind == AudienceKind.DATA_EXTENSION
     assert not CrmAudience.objects.exists()
     assert queued["materialize"] == []
+
+
+def test_materialize_does_nothing_while_another_worker_reads(
+    admin: User,
+    email: Email,
+    fake: AudienceCrm,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    send = scheduled(admin, email, django_capture_on_commit_callbacks, "campaign", CAMPAIGN)
+    begin(send, django_capture_on_commit_callbacks)
+    CrmAudience.objects.filter(send=send).update(state=AudienceState.READING)
+
+    result = audience_materialize(send_id=send.pk)
+
+    assert result is None
+    assert fake.soql == []

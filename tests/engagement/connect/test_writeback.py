@@ -196,3 +196,13 @@ def test_bounced_recipients_get_a_hard_bounce_result(
     send_results_write(send_id=send.pk)
 
     assert fake.batches[0][0]["et4ae5__HardBounce__c"] is True
+
+
+def test_results_are_not_written_while_another_writer_holds_them(
+    account: Account, email: Email, fake: WritingCrm
+) -> None:
+    send = completed_send(account, email, 2)
+    CrmAudience.objects.filter(send=send).update(results_claimed_at=timezone.now())
+
+    assert send_results_write(send_id=send.pk) is None
+    assert fake.batches == []
