@@ -20,6 +20,7 @@ from tandem.engagement.connect.models import (
     CrmAudience,
     CrmConnection,
 )
+from tandem.engagement.connect.tokens import tokens_forget
 from tandem.engagement.data.models import DataExtension, DataExtensionRow, FieldType
 from tandem.engagement.sends.models import AudienceKind, Send, SendStatus
 from tandem.engagement.sends.services import send_begin, send_create, send_schedule
@@ -373,3 +374,23 @@ def test_materialize_does_nothing_while_another_worker_reads(
 
     assert result is None
     assert fake.soql == []
+
+
+def test_connected_app_mode_reads_as_the_system_user_by_jwt_bearer(
+    admin: User,
+    account: Account,
+    email: Email,
+    fake: AudienceCrm,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    fake.answers["CampaignMember"] = [member(C1, "ann@acme.test", "Ann")]
+    CrmConnection.objects.filter(account=account).update(state=ConnectionState.CONNECTED_APP)
+    tokens_forget(account.pk)
+    send = scheduled(admin, email, django_capture_on_commit_callbacks, "campaign", CAMPAIGN)
+    begin(send, django_capture_on_commit_callbacks)
+
+    audience_materialize(send_id=send.pk)
+
+    assert fake.calls == ["jwt system@acme.test"]
+    assert Send.objects.get(pk=send.pk).status == SendStatus.RUNNING
