@@ -58,6 +58,12 @@ def coerce(org: Org, field: FieldDescribe, value: Any) -> Any:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise _wrong_type(field, value)
         text = str(value)
+        if "\x00" in text:  # PostgreSQL cannot store NUL; SQLite would store it silently
+            raise RecordError(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"{field.label}: value contains a NUL character",
+                [field.name],
+            )
         if field.length and len(text) > field.length:
             raise RecordError(
                 "STRING_TOO_LONG",

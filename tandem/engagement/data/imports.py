@@ -320,9 +320,9 @@ class _Importer:
             DataImportError(
                 data_import=self.data_import,
                 line=line,
-                key=key[:255],
-                message=message,
-                raw=raw[:RAW_CHARS],
+                key=_printable(key[:255]),
+                message=_printable(message),
+                raw=_printable(raw[:RAW_CHARS]),
             )
         )
 
@@ -386,6 +386,11 @@ def _insert_rows(
     dumps = json.JSONEncoder(ensure_ascii=False).encode
     with connection.cursor() as cursor:
         cursor.executemany(sql, [(data_extension_id, key, dumps(values)) for key, values in rows])
+
+
+def _printable(text: str) -> str:
+    """The report keeps a bad row's text; a NUL (which PostgreSQL cannot store) shows as U+FFFD."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _as_csv(cells: list[str]) -> str:

@@ -96,6 +96,8 @@ NORMALIZERS: dict[str, Callable[[str], str]] = {
 
 def cell_normalize(field: DataExtensionField, raw: str) -> str:
     """The stored form of `raw` for `field`; "" for an empty optional cell."""
+    if "\x00" in raw:  # a JSON column on PostgreSQL cannot hold it; it is never meaningful
+        raise ValueError("contains a NUL character")
     value = raw.strip() if field.field_type != FieldType.TEXT else raw
     if not value.strip():
         if field.is_primary_key or field.is_required:

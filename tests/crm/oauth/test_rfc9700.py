@@ -101,6 +101,45 @@ def test_plain_pkce_method_is_refused(crm_client, org, marketer):
     assert not Grant.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("param", "value", "description"),
+    [
+        ("code_challenge", "x" * 129, "invalid code_challenge"),
+        ("code_challenge", "short", "invalid code_challenge"),
+        ("code_challenge", "a b" * 20, "invalid code_challenge"),
+        ("nonce", "n" * 256, "invalid nonce"),
+    ],
+)
+def test_malformed_pkce_or_nonce_is_refused_on_the_callback(
+    crm_client, org, marketer, param, value, description
+):
+    app = make_app(org)
+    params = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
+              "scope": "openid api", "code_challenge": pkce_pair()[1], "state": "s1",
+              param: value}  # fmt: skip
+
+    response = _authorize(crm_client, marketer, **params)
+
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["error"] == ["invalid_request"]
+    assert query["error_description"] == [description]
+    assert query["state"] == ["s1"]
+    assert not Grant.objects.exists()
+
+
+def test_nul_bytes_in_parameters_get_the_error_page(crm_client, org, marketer):
+    app = make_app(org)
+
+    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
+                          redirect_uri=CALLBACK, code_challenge=pkce_pair()[1],
+                          scope="openid api", nonce="a\x00b")  # fmt: skip
+
+    assert response.status_code == 400
+    assert b"invalid parameter" in response.content
+    assert not Grant.objects.exists()
+
+
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code token", "code id_token"])
 def test_no_implicit_or_hybrid_grant(crm_client, org, marketer, response_type):
     app = make_app(org)

@@ -163,6 +163,7 @@ def test_file_above_the_cap_changes_nothing(
         (",ann@example.com,Ann,1\r\n", "SubscriberKey: is required"),
         ("k1,dup@example.com,Dup,1\r\n", "duplicate key 'k1' (first on line 2)"),
         ("k" * 256 + ",long@example.com,L,1\r\n", "the primary key is longer than 255 characters"),
+        ("k9,ann@example.com,A\x00nn,1\r\n", "FirstName: contains a NUL character"),
     ],
 )
 def test_a_bad_row_is_reported_and_the_good_rows_are_imported(

@@ -322,6 +322,8 @@ def parse(query: str) -> ast.Query:
         )
     if not query.strip():
         raise SoqlError("MALFORMED_QUERY", "A query must not be empty")
+    if "\x00" in query:  # no database can compare against a NUL; PostgreSQL refuses it
+        raise SoqlError("MALFORMED_QUERY", "A query must not contain a NUL character")
     token = _CURRENT_QUERY.set(query)
     try:
         result = _parser().parse(query)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +20,9 @@ from tandem.crm.connectedapps.services import connected_app_consent_grant
 from tandem.crm.oauth.enforcement import policy_check
 from tandem.crm.oauth.errors import (
     INVALID_CLIENT_ID,
+    INVALID_CODE_CHALLENGE,
+    INVALID_NONCE,
+    INVALID_PARAMETER,
     INVALID_RESOURCE,
     PKCE_S256_ONLY,
     OAuthErrorPair,
@@ -29,14 +33,37 @@ from tandem.crm.users.models import User
 from tandem.crm.users.policies import client_ip
 from tandem.crm.users.sessions import user_session_end_current
 
+# RFC 7636 §4.2: 43 to 128 unreserved characters (an S256 challenge is exactly 43).
+CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+NONCE_MAX_LENGTH = 255  # the grant's column; longer would fail at the database
 TEMPLATE = "crm/oauth/authorize.html"
 ERROR_TEMPLATE = "crm/oauth/error.html"
+
+
+def _malformed_parameter(credentials: dict[str, Any]) -> OAuthErrorPair | None:
+    """A code_challenge or nonce the grant could not store is refused before anything is saved."""
+    challenge = credentials.get("code_challenge")
+    if challenge is not None and not CODE_CHALLENGE.fullmatch(str(challenge)):
+        return INVALID_CODE_CHALLENGE
+    if len(str(credentials.get("nonce") or "")) > NONCE_MAX_LENGTH:
+        return INVALID_NONCE
+    return None
 
 
 class AuthorizeView(AuthorizationView):
     """DOT's authorization view with the Connected App checks and Salesforce's consent page."""
 
     template_name = TEMPLATE
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # NUL and other C0 controls never belong in OAuth parameters, and the database refuses
+        # NUL: answer with the error page before anything is validated or stored.
+        pairs = [*request.GET.lists(), *request.POST.lists()]
+        if any(CONTROL_CHARACTERS.search(value) for _name, values in pairs for value in values):
+            context = {"pair": INVALID_PARAMETER, "callback": ""}
+            return render(request, ERROR_TEMPLATE, context, status=400)
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -52,6 +79,8 @@ class AuthorizeView(AuthorizationView):
             credentials["code_challenge_method"] = "S256"  # Salesforce implies S256
         if credentials.get("code_challenge_method", "S256") != "S256":
             return self._back_with(PKCE_S256_ONLY, credentials)
+        if (pair := _malformed_parameter(credentials)) is not None:
+            return self._back_with(pair, credentials)
         credentials.pop("resource", None)
         if "resource" in request.GET:  # RFC 8707, as DOT's view handles it
             resources = request.GET.getlist("resource")
