@@ -79,6 +79,10 @@ def create(
     account: Annotated[
         str | None, typer.Option(help="Account name (needed when there are several).")
     ] = None,
+    rate: Annotated[
+        int | None,
+        typer.Option(help="At most this many messages a second, across all workers."),
+    ] = None,
 ) -> None:
     """Create a draft send; prints its id."""
     _django()
@@ -101,6 +105,7 @@ def create(
         name=name or chosen_email.name,
         email=chosen_email,
         data_extension=audience,
+        max_per_second=rate,
     )
     print(send.id)
 

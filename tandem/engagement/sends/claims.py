@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -87,6 +87,23 @@ def batch_claim(*, send_id: int, worker: str, size: int) -> ClaimedBatch | None:
         recipients.append(Recipient(record_id, key, address, decoded or {}))
         attempts[record_id] = tries
     return ClaimedBatch(batch.id, send_id, recipients, attempts)
+
+
+def send_reserve_slots(*, send_id: int, count: int, per_second: int) -> datetime:
+    """Reserve `count` messages of a rate-limited send's budget; returns when they may start."""
+    now = timezone.now()
+    with transaction.atomic():
+        # The row lock (SQLite: the IMMEDIATE transaction) orders reservations of all workers.
+        reserved = (
+            Send.objects.select_for_update()
+            .filter(pk=send_id)
+            .values_list("rate_next_at", flat=True)
+        )
+        start = max(now, reserved.first() or now)
+        Send.objects.filter(pk=send_id).update(
+            rate_next_at=start + timedelta(seconds=count / per_second)
+        )
+    return start
 
 
 class BatchVerdict(enum.Enum):

@@ -19,6 +19,12 @@ class SendForm(forms.Form):
     data_extension = forms.ModelChoiceField(
         queryset=DataExtension.objects.none(), label="Data extension"
     )
+    max_per_second = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="At most (messages a second)",
+        help_text="Optional: a limit across all workers; empty sends as fast as possible.",
+    )
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -72,6 +72,10 @@ class Send(models.Model):
     audience_rows = models.PositiveIntegerField(default=0)
     duplicates_skipped = models.PositiveIntegerField(default=0)
     suppressed_skipped = models.PositiveIntegerField(default=0)
+    # At most this many messages a second across all workers (empty: as fast as possible);
+    # loops reserve their slots by moving `rate_next_at` on (claims.send_reserve_slots).
+    max_per_second = models.PositiveIntegerField(null=True, blank=True)
+    rate_next_at = models.DateTimeField(null=True, blank=True)
     # Link URL templates of the HTML body, by index, for the click redirect.
     links = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(

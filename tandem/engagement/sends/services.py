@@ -37,6 +37,7 @@ from tandem.engagement.studio.models import Email
 from tandem.engagement.studio.personalization import PersonalizationError, compile_template
 
 MAX_TEST_ADDRESSES = 5
+MAX_RATE = 100_000
 SYSTEM = "system"
 
 
@@ -94,11 +95,17 @@ def send_create(
     audience_kind: str = AudienceKind.DATA_EXTENSION,
     audience_ref: str = "",
     actor_label: str = "",
+    max_per_second: int | None = None,
 ) -> Send:
     """A draft send of `email` to an audience of `account`."""
     name = name.strip()
     if not name:
         raise SendInvalidError("Give the send a name.", field="name")
+    if max_per_second is not None and not 1 <= max_per_second <= MAX_RATE:
+        raise SendInvalidError(
+            f"Choose a rate from 1 to {MAX_RATE} messages a second, or none.",
+            field="max_per_second",
+        )
     if email.account_id != account.id:
         raise SendInvalidError("Choose an email of this account.", field="email")
     if audience_kind == AudienceKind.DATA_EXTENSION:
@@ -113,6 +120,7 @@ def send_create(
         data_extension=data_extension if audience_kind == AudienceKind.DATA_EXTENSION else None,
         audience_ref=audience_ref.strip(),
         created_by=actor,
+        max_per_second=max_per_second,
     )
     _audit(send, _label(actor, actor_label or SYSTEM), "send.created", None, _summary(send))
     return send
@@ -137,6 +145,7 @@ def _summary(send: Send) -> dict[str, object]:
         "audience_kind": send.audience_kind,
         "data_extension": send.data_extension.name if send.data_extension else None,
         "audience_ref": send.audience_ref,
+        "max_per_second": send.max_per_second,
     }
 
 

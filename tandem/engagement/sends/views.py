@@ -51,6 +51,7 @@ def send_new(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 email=form.cleaned_data["email"],
                 data_extension=form.cleaned_data["data_extension"],
+                max_per_second=form.cleaned_data["max_per_second"],
             )
         except SendError as exc:
             _form_error(form, exc)
