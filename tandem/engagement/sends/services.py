@@ -186,6 +186,8 @@ def send_begin(*, send_id: int) -> Send | None:
         if send.scheduled_at and send.scheduled_at > timezone.now():
             return None
         admission = send_admission(send)
+        if admission.verdict is Verdict.WAIT:  # Connect materializes the CRM audience first
+            return send
         if admission.verdict is not Verdict.ADMIT:
             return _refuse_or_hold(send, admission.verdict, admission.reason)
         _start(send)
