@@ -79,6 +79,10 @@ def create(
     account: Annotated[
         str | None, typer.Option(help="Account name (needed when there are several).")
     ] = None,
+    rate: Annotated[
+        int | None,
+        typer.Option(help="At most this many messages a second, across all workers."),
+    ] = None,
 ) -> None:
     """Create a draft send; prints its id."""
     _django()
@@ -101,6 +105,7 @@ def create(
         name=name or chosen_email.name,
         email=chosen_email,
         data_extension=audience,
+        max_per_second=rate,
     )
     print(send.id)
 
@@ -225,3 +230,37 @@ def resume(send_id: SendId) -> None:
 def cancel(send_id: SendId) -> None:
     """Cancel a send for good."""
     _transition("send_cancel", send_id)
+
+
+@app.command("test")
+def send_test(
+    send_id: SendId,
+    to: Annotated[
+        list[str], typer.Option("--to", help="An address to send the test to (up to 5).")
+    ],
+    row: Annotated[
+        str | None,
+        typer.Option(help="Key of the audience row to personalize as (default: the first)."),
+    ] = None,
+) -> None:
+    """Send a send's email now to up to 5 addresses, marked as a test."""
+    _django()
+    from tandem.engagement.sends.selectors import send_progress
+    from tandem.engagement.sends.services import send_test_of_send
+
+    send = _call(
+        send_test_of_send,
+        actor=None,
+        actor_label=CLI_ACTOR,
+        send=_send(send_id),
+        addresses=to,
+        row_key=row,
+    )
+    progress = send_progress(send=send)
+    console.print(
+        f"Test send {send.id}: {progress.sent} of {progress.total} accepted by the mail server."
+    )
+    for record in send.records.exclude(status="sent"):
+        console.print(f"[red]{record.email}: {record.get_status_display()} {record.error}[/]")
+    if progress.sent != progress.total:
+        raise typer.Exit(1)

@@ -2,6 +2,7 @@
 
 python -m tests.e2e.sends_tools seed --rows 20000 --name Audience
 python -m tests.e2e.sends_tools records SEND_ID
+python -m tests.e2e.sends_tools enqueue SEND_ID   (a repeated begin task and extra loops)
 """
 
 from __future__ import annotations
@@ -75,12 +76,23 @@ def records(send_id: int) -> None:
     print(json.dumps({"records": statuses, "lost_batch_sizes": lost}))
 
 
+def enqueue(send_id: int) -> None:
+    """What a duplicated task or a second starter would do: begin again, start more loops."""
+    from tandem.engagement.sends import queue
+
+    queue.enqueue_begin(send_id)
+    queue.enqueue_deliveries(send_id)
+    queue.enqueue_deliveries(send_id)
+
+
 def main(argv: list[str]) -> None:
     _django()
     if argv[0] == "seed":
         seed(int(argv[argv.index("--rows") + 1]), argv[argv.index("--name") + 1])
     elif argv[0] == "records":
         records(int(argv[1]))
+    elif argv[0] == "enqueue":
+        enqueue(int(argv[1]))
 
 
 if __name__ == "__main__":

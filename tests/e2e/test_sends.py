@@ -59,8 +59,10 @@ def send_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStac
         yield running
 
 
-def tandem(stack: RunningStack, *args: str, timeout: float = 120) -> str:
-    result = subprocess.run(
+def run_tandem(
+    stack: RunningStack, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "tandem", *args],
         env=stack.env,
         cwd=PROJECT_ROOT,
@@ -69,6 +71,10 @@ def tandem(stack: RunningStack, *args: str, timeout: float = 120) -> str:
         timeout=timeout,
         check=False,
     )
+
+
+def tandem(stack: RunningStack, *args: str, timeout: float = 120) -> str:
+    result = run_tandem(stack, *args, timeout=timeout)
     assert result.returncode == 0, result.stderr + result.stdout
     return result.stdout
 
@@ -125,8 +131,8 @@ def status(stack: RunningStack, send_id: int) -> dict[str, Any]:
     return json.loads(tandem(stack, "send", "status", str(send_id), "--json"))
 
 
-def create_and_start(stack: RunningStack, audience: str) -> int:
-    tool(stack, "seed", "--rows", str(RECIPIENTS), "--name", audience)
+def create_and_start(stack: RunningStack, audience: str, rows: int = RECIPIENTS) -> int:
+    tool(stack, "seed", "--rows", str(rows), "--name", audience)
     send_id = int(
         tandem(
             stack,
@@ -220,3 +226,22 @@ def test_kill_9_of_a_worker_mid_send_loses_at_most_its_batches_and_sends_nobody_
     )
     assert summary["unknown"] == len(unknown) == sum(dump["lost_batch_sizes"])
     assert len(unknown) <= LOOPS_PER_WORKER * BATCH_SIZE
+
+
+def test_a_second_start_and_duplicated_begin_and_delivery_tasks_send_nobody_twice(
+    send_stack: RunningStack,
+) -> None:
+    rows = 3_000
+    send_id = create_and_start(send_stack, "Twice", rows)
+
+    again = run_tandem(send_stack, "send", "start", str(send_id))
+    tool(send_stack, "enqueue", str(send_id))
+    summary = wait_until_final(send_stack, send_id)
+
+    assert again.returncode == 2
+    assert "only a draft can start" in again.stderr + again.stdout
+    counts = delivered(send_stack, send_id)
+    assert summary["status"] == "completed"
+    assert (summary["total"], summary["sent"]) == (rows, rows)
+    assert len(counts) == rows
+    assert set(counts.values()) == {1}, "a recipient received two messages"

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import jwt
@@ -87,6 +87,12 @@ class CrmClient(Protocol):
     def query(self, *, token: CrmToken, soql: str) -> CrmResult: ...
     def record_create(
         self, *, token: CrmToken, sobject: str, fields: dict[str, Any]
+    ) -> CrmResult: ...
+    def query_more(self, *, token: CrmToken, next_url: str) -> CrmResult: ...
+    def report_run(self, *, token: CrmToken, report_id: str) -> CrmResult: ...
+    def composite_create(self, *, token: CrmToken, records: list[dict[str, Any]]) -> CrmResult: ...
+    def record_upsert(
+        self, *, token: CrmToken, sobject: str, field: str, key: str, fields: dict[str, Any]
     ) -> CrmResult: ...
 
 
@@ -248,6 +254,34 @@ class HttpCrmClient:
         """POST one record; `data` is the answer (`{"id", "success", "errors"}`)."""
         url = f"{token.instance_url}/services/data/{API_VERSION}/sobjects/{sobject}/"
         response = self._rest(token, "POST", url, json=fields)
+        return CrmResult(_json(response), usage_from(response.headers))
+
+    def query_more(self, *, token: CrmToken, next_url: str) -> CrmResult:
+        """The next batch of a query (`nextRecordsUrl`)."""
+        response = self._rest(token, "GET", f"{token.instance_url}{next_url}")
+        return CrmResult(_json(response), usage_from(response.headers))
+
+    def report_run(self, *, token: CrmToken, report_id: str) -> CrmResult:
+        """Run a report synchronously with its detail rows (Analytics REST API)."""
+        url = f"{token.instance_url}/services/data/{API_VERSION}/analytics/reports/{report_id}"
+        response = self._rest(token, "GET", url, params={"includeDetails": "true"})
+        return CrmResult(_json(response), usage_from(response.headers))
+
+    def composite_create(self, *, token: CrmToken, records: list[dict[str, Any]]) -> CrmResult:
+        """POST up to 200 records (each with `attributes.type`); one result per record."""
+        url = f"{token.instance_url}/services/data/{API_VERSION}/composite/sobjects/"
+        response = self._rest(token, "POST", url, json={"allOrNone": False, "records": records})
+        return CrmResult(_json(response), usage_from(response.headers))
+
+    def record_upsert(
+        self, *, token: CrmToken, sobject: str, field: str, key: str, fields: dict[str, Any]
+    ) -> CrmResult:
+        """PATCH one record by an external-id field (created when missing)."""
+        url = (
+            f"{token.instance_url}/services/data/{API_VERSION}/sobjects/{sobject}/{field}/"
+            f"{quote(key, safe='')}"
+        )
+        response = self._rest(token, "PATCH", url, json=fields)
         return CrmResult(_json(response), usage_from(response.headers))
 
 

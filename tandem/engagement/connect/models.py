@@ -147,3 +147,59 @@ class MigrationRun(models.Model):
 
     def __str__(self) -> str:
         return f"migration {self.pk}: {self.succeeded} ok, {self.failed} failed"
+
+
+class AudienceState(models.TextChoices):
+    PENDING = "pending", "Waiting for Connect"
+    READING = "reading", "Reading from the CRM"
+    READY = "ready", "Materialized"
+    FAILED = "failed", "Failed"
+
+
+class CrmAudience(models.Model):
+    """A CRM audience of one send, read through Connect into a sendable data extension."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    send = models.OneToOneField(
+        "engagement_sends.Send", on_delete=models.CASCADE, related_name="crm_audience"
+    )
+    state = models.CharField(
+        max_length=10, choices=AudienceState.choices, default=AudienceState.PENDING
+    )
+    data_extension = models.ForeignKey(
+        "engagement_data.DataExtension",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rows = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+    # Data extensions created by CRM-audience sends keep their rows 5 days (domain.md §5.2).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+    results_written_at = models.DateTimeField(null=True, blank=True)
+    # One writer of the results at a time (the post-send poller or the periodic catch-up).
+    results_claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"CRM audience of send {self.send_id} ({self.state})"
+
+
+class EmailResultLink(models.Model):
+    """The IndividualEmailResult written for one recipient, and the tracking it last carried."""
+
+    audience = models.ForeignKey(CrmAudience, on_delete=models.CASCADE, related_name="results")
+    record = models.OneToOneField(
+        "engagement_sends.SendRecord", on_delete=models.CASCADE, related_name="crm_result"
+    )
+    tracking_key = models.CharField(max_length=80, unique=True)
+    crm_id = models.CharField(max_length=18)
+    # The tracking fields as last written to the CRM; the periodic task writes differences.
+    written = models.JSONField(default=dict)
+    written_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.tracking_key

@@ -8,11 +8,21 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
+from tandem.engagement.connect.audiences import audience_materialize, audience_purge_expired
 from tandem.engagement.connect.migration import auto_connect_sweep
 from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.connect.resume import held_sends_resume
+from tandem.engagement.connect.writeback import (
+    pending_results_send_ids,
+    send_results_write,
+    tracking_write,
+)
+from tandem.engagement.sends.models import SendStatus
 
 SWEEP_SECONDS = 15 * 60
+TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (domain.md §5.3)
+RESULTS_POLL_SECONDS = 5
+RESULTS_POLLS = 720  # an hour; afterwards the periodic tracking task catches up
 
 
 @shared_task(name="engagement.connect.auto_connect_sweep")
@@ -25,7 +35,39 @@ def auto_connect_sweep_task(again: bool = True) -> None:
         auto_connect_sweep_task.apply_async(kwargs={"again": True}, countdown=SWEEP_SECONDS)
 
 
+@shared_task(name="engagement.connect.audience_materialize")
+def audience_materialize_task(send_id: int) -> None:
+    """Read a send's CRM audience into a data extension, begin the send, then await its end."""
+    send = audience_materialize(send_id=send_id)
+    if send is not None and send.status == SendStatus.RUNNING:
+        send_results_write_task.apply_async(args=(send_id,), countdown=RESULTS_POLL_SECONDS)
+
+
+@shared_task(name="engagement.connect.send_results_write")
+def send_results_write_task(send_id: int, polls_left: int = RESULTS_POLLS) -> None:
+    """Write the send's IndividualEmailResults once it is complete (polls until then)."""
+    if send_results_write(send_id=send_id) is None and polls_left > 0:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            return
+        send_results_write_task.apply_async(
+            args=(send_id, polls_left - 1), countdown=RESULTS_POLL_SECONDS
+        )
+
+
+@shared_task(name="engagement.connect.tracking_writeback")
+def tracking_writeback_task(again: bool = True) -> None:
+    """Catch up results, write changed tracking back, purge expired audiences; plan the next."""
+    for account_id in CrmConnection.objects.values_list("account_id", flat=True):
+        for send_id in pending_results_send_ids(account_id):
+            send_results_write(send_id=send_id)
+        tracking_write(account_id=account_id)
+    audience_purge_expired()
+    if again and not settings.CELERY_TASK_ALWAYS_EAGER:
+        tracking_writeback_task.apply_async(kwargs={"again": True}, countdown=TRACKING_SECONDS)
+
+
 @worker_ready.connect
 def _sweep_on_worker_start(**_kwargs: Any) -> None:
     """The periodic retry needs no beat process: each worker start begins the chain."""
     auto_connect_sweep_task.apply_async(kwargs={"again": True}, countdown=60)
+    tracking_writeback_task.apply_async(kwargs={"again": True}, countdown=120)

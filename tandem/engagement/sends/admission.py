@@ -1,9 +1,9 @@
 """The one place that decides whether a send may start now, must fail, or must wait.
 
 Sends to the account's own data extensions always start. Audiences from the CRM go through
-Marketing Cloud Connect; the Connect issue replaces `_crm_audience_admission` so that during the
-Connected App upgrade or a scheduled outage such sends fail with the seed's reason or are held
-(spec/upgrade.md §2), while data-extension sends run normally.
+Marketing Cloud Connect: during the Connected App upgrade or a scheduled outage such sends fail
+with the seed's reason or are held (spec/upgrade.md §2); otherwise they wait while Connect reads
+the audience into a data extension (connect/audiences.py), then start like any other send.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class Verdict(enum.Enum):
     ADMIT = "admit"
     REFUSE = "refuse"
     HOLD = "hold"
+    WAIT = "wait"  # Connect reads the CRM audience first, then calls send_begin again
 
 
 @dataclass(frozen=True)
@@ -46,5 +47,5 @@ def send_admission(send: Send) -> Admission:
 
 def _crm_audience_admission(send: Send) -> Admission:
     """Marketing Cloud Connect decides (upgrade or outage: fail, or hold per the account)."""
-    verdict, reason = crm_send_admission(send.account_id)
+    verdict, reason = crm_send_admission(send.account_id, send)
     return Admission(Verdict(verdict), reason)

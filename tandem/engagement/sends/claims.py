@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -27,6 +27,8 @@ from tandem.engagement.sends.models import (
     SendEvent,
     SendRecord,
     SendStatus,
+    Suppression,
+    SuppressionReason,
 )
 from tandem.engagement.sends.smtp import Outcome, Result
 
@@ -87,6 +89,23 @@ def batch_claim(*, send_id: int, worker: str, size: int) -> ClaimedBatch | None:
     return ClaimedBatch(batch.id, send_id, recipients, attempts)
 
 
+def send_reserve_slots(*, send_id: int, count: int, per_second: int) -> datetime:
+    """Reserve `count` messages of a rate-limited send's budget; returns when they may start."""
+    now = timezone.now()
+    with transaction.atomic():
+        # The row lock (SQLite: the IMMEDIATE transaction) orders reservations of all workers.
+        reserved = (
+            Send.objects.select_for_update()
+            .filter(pk=send_id)
+            .values_list("rate_next_at", flat=True)
+        )
+        start = max(now, reserved.first() or now)
+        Send.objects.filter(pk=send_id).update(
+            rate_next_at=start + timedelta(seconds=count / per_second)
+        )
+    return start
+
+
 class BatchVerdict(enum.Enum):
     CONTINUE = "continue"
     STOP = "stop"  # the send was paused by the circuit breaker or the batch was lost
@@ -106,6 +125,7 @@ def batch_record_outcomes(
         groups = _groups(batch, results, config, requeue=is_ours)
         for (status, attempts, code, error), ids in groups.items():
             _apply(batch, status, attempts, code, error, ids, now)
+        _suppress_hard_bounces(batch, results)
         tripped = _breaker(batch.send_id, results, config, last_error)
     return BatchVerdict.STOP if tripped or not is_ours else BatchVerdict.CONTINUE
 
@@ -169,6 +189,36 @@ def _apply(
     if attempts is not None:
         changes["attempts"] = attempts
     rows.update(**changes)
+
+
+def _suppress_hard_bounces(batch: ClaimedBatch, results: Sequence[Result]) -> None:
+    """A 5xx for a recipient suppresses it for every later send of the account (not 4xx)."""
+    bounced = [r for r in results if r.outcome is Outcome.BOUNCED]
+    if not bounced:
+        return
+    account_id = (
+        Send.objects.filter(pk=batch.send_id, is_test=False)
+        .values_list("account_id", flat=True)
+        .first()
+    )
+    if account_id is None:
+        return  # a test send's addresses are not subscribers of the account
+    keys = {r.record_id: r.subscriber_key for r in batch.recipients}
+    # An earlier suppression (an unsubscribe, say) is kept as it is.
+    Suppression.objects.bulk_create(
+        (
+            Suppression(
+                account_id=account_id,
+                subscriber_key=keys[result.record_id],
+                reason=SuppressionReason.HARD_BOUNCE,
+                smtp_code=result.code,
+                detail=result.message[:1000],
+                record_id=result.record_id,
+            )
+            for result in bounced
+        ),
+        ignore_conflicts=True,
+    )
 
 
 def _breaker(

@@ -92,13 +92,12 @@ def prepare_email(*, send_id: int, email: Email, is_test: bool) -> PreparedEmail
     boundary = f"=_tandem_{secrets.token_hex(12)}".encode()
     id_domain = email.from_address.rpartition("@")[2] or "tandem.invalid"
     from_header = formataddr((_one_line(email.from_name), email.from_address), "utf-8")
-    fixed = [
-        f"From: {from_header}",
-        "MIME-Version: 1.0",
-        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-    ]
+    fixed = [f"From: {from_header}", "MIME-Version: 1.0"]
+    # A test send carries no list headers (spec/sending.md): there is no list to leave.
     if is_test:
         fixed.append("X-Tandem-Test-Send: yes")
+    else:
+        fixed.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     return PreparedEmail(
         send_id=send_id,
         sender=email.from_address,
@@ -128,8 +127,10 @@ def recipient_values(prepared: PreparedEmail, recipient: Recipient, token: str) 
     """The values personalization strings draw on, built-ins included."""
     values = dict(recipient.values)
     values["emailaddr"] = recipient.email
-    values["subscriberkey"] = recipient.subscriber_key
-    values["_subscriberkey"] = recipient.subscriber_key
+    # A test send's record is keyed by its address; the chosen row may name the subscriber.
+    for name in ("subscriberkey", "_subscriberkey"):
+        if not prepared.is_test or name not in values:
+            values[name] = recipient.subscriber_key
     values[TRACKING_FIELD] = prepared.tracking_base + token
     return values
 
@@ -148,12 +149,16 @@ def build_message(prepared: PreparedEmail, recipient: Recipient, date: bytes) ->
             _subject(prepared.subject.render(values)),
             b"\r\nMessage-ID: ",
             message_id(prepared.send_id, recipient.record_id, prepared.id_domain).encode(),
-            b"\r\nList-Unsubscribe: <",
-            (prepared.tracking_base + token + "/u").encode(),
-            b">\r\n",
+            b"\r\n" if prepared.is_test else _unsubscribe(prepared, token),
         )
     )
     return head + _body(prepared, values)
+
+
+def _unsubscribe(prepared: PreparedEmail, token: str) -> bytes:
+    return b"".join(
+        (b"\r\nList-Unsubscribe: <", (prepared.tracking_base + token + "/u").encode(), b">\r\n")
+    )
 
 
 def _body(prepared: PreparedEmail, values: Mapping[str, str]) -> bytes:

@@ -72,6 +72,10 @@ class Send(models.Model):
     audience_rows = models.PositiveIntegerField(default=0)
     duplicates_skipped = models.PositiveIntegerField(default=0)
     suppressed_skipped = models.PositiveIntegerField(default=0)
+    # At most this many messages a second across all workers (empty: as fast as possible);
+    # loops reserve their slots by moving `rate_next_at` on (claims.send_reserve_slots).
+    max_per_second = models.PositiveIntegerField(null=True, blank=True)
+    rate_next_at = models.DateTimeField(null=True, blank=True)
     # Link URL templates of the HTML body, by index, for the click redirect.
     links = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
@@ -186,12 +190,20 @@ class TrackingEvent(models.Model):
         return f"{self.kind} of record {self.record_id}"
 
 
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    HARD_BOUNCE = "hard_bounce", "Hard bounce"
+
+
 class Suppression(models.Model):
-    """A subscriber no send of the account reaches again (unsubscribed)."""
+    """A subscriber no send of the account reaches again (unsubscribed or hard-bounced)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="suppressions")
     subscriber_key = models.CharField(max_length=255)
-    reason = models.CharField(max_length=40, default="unsubscribed")
+    reason = models.CharField(max_length=40, default=SuppressionReason.UNSUBSCRIBED)
+    # The server's reply that made it a hard bounce (none for an unsubscribe).
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
     record = models.ForeignKey(SendRecord, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -9,6 +9,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from tandem.engagement.sends.claims import (
     BatchVerdict,
     ClaimedBatch,
@@ -16,6 +18,7 @@ from tandem.engagement.sends.claims import (
     batch_claim,
     batch_record_outcomes,
     send_finish_if_done,
+    send_reserve_slots,
 )
 from tandem.engagement.sends.conf import DeliveryConfig, delivery_config
 from tandem.engagement.sends.message import (
@@ -54,11 +57,20 @@ def send_deliver(*, send_id: int, config: DeliveryConfig | None = None) -> LoopR
     loop = asyncio.new_event_loop()
     pool = SmtpPool(config)
     batches = messages = 0
+    rate = send.max_per_second
+    size = rate_batch_size(config, rate) if rate else config.batch_size
     try:
-        while batch := batch_claim(send_id=send_id, worker=worker, size=config.batch_size):
+        while True:
+            if rate:
+                _wait_for_slots(send_id, size, rate)
+            batch = batch_claim(send_id=send_id, worker=worker, size=size)
+            if batch is None:
+                break
             batches += 1
             messages += len(batch.recipients)
-            if _deliver_batch(loop, pool, prepared, batch, config) is BatchVerdict.STOP:
+            interval = 1 / rate if rate else 0.0
+            verdict = _deliver_batch(loop, pool, prepared, batch, config, interval)
+            if verdict is BatchVerdict.STOP:
                 break
     finally:
         loop.run_until_complete(pool.close())
@@ -69,15 +81,34 @@ def send_deliver(*, send_id: int, config: DeliveryConfig | None = None) -> LoopR
     return LoopReport(batches, messages, finish)
 
 
+def rate_batch_size(config: DeliveryConfig, per_second: int) -> int:
+    """A rate-limited loop's batch: what the limit lets out in half a batch's deadline."""
+    return max(1, min(config.batch_size, int(per_second * config.batch_deadline / 2)))
+
+
+def _wait_for_slots(send_id: int, size: int, per_second: int) -> None:
+    """Reserve the next `size` messages of the send's budget and sleep until they start."""
+    start = send_reserve_slots(send_id=send_id, count=size, per_second=per_second)
+    # The claim comes after the wait, so waiting never eats into the batch's lease.
+    delay = (start - timezone.now()).total_seconds()
+    if delay > 0:
+        time.sleep(delay)
+
+
 def _deliver_batch(
     loop: asyncio.AbstractEventLoop,
     pool: SmtpPool,
     prepared: PreparedEmail,
     batch: ClaimedBatch,
     config: DeliveryConfig,
+    interval: float,
 ) -> BatchVerdict:
     date = date_header()
     jobs = [_job(prepared, recipient, date) for recipient in batch.recipients]
+    if interval:
+        base = time.monotonic()
+        for position, job in enumerate(jobs):
+            job.not_before = base + position * interval
     deadline = time.monotonic() + config.batch_deadline
     pool.failure_streak = 0
     results = loop.run_until_complete(pool.deliver(prepared.sender, jobs, deadline))

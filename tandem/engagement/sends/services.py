@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
-from tandem.engagement.data.models import DataExtension
+from tandem.engagement.data.models import DataExtension, DataExtensionRow
 from tandem.engagement.sends import queue
 from tandem.engagement.sends.admission import Verdict, send_admission
 from tandem.engagement.sends.errors import SendInvalidError, SendStateError
@@ -37,6 +37,7 @@ from tandem.engagement.studio.models import Email
 from tandem.engagement.studio.personalization import PersonalizationError, compile_template
 
 MAX_TEST_ADDRESSES = 5
+MAX_RATE = 100_000
 SYSTEM = "system"
 
 
@@ -94,11 +95,17 @@ def send_create(
     audience_kind: str = AudienceKind.DATA_EXTENSION,
     audience_ref: str = "",
     actor_label: str = "",
+    max_per_second: int | None = None,
 ) -> Send:
     """A draft send of `email` to an audience of `account`."""
     name = name.strip()
     if not name:
         raise SendInvalidError("Give the send a name.", field="name")
+    if max_per_second is not None and not 1 <= max_per_second <= MAX_RATE:
+        raise SendInvalidError(
+            f"Choose a rate from 1 to {MAX_RATE} messages a second, or none.",
+            field="max_per_second",
+        )
     if email.account_id != account.id:
         raise SendInvalidError("Choose an email of this account.", field="email")
     if audience_kind == AudienceKind.DATA_EXTENSION:
@@ -113,6 +120,7 @@ def send_create(
         data_extension=data_extension if audience_kind == AudienceKind.DATA_EXTENSION else None,
         audience_ref=audience_ref.strip(),
         created_by=actor,
+        max_per_second=max_per_second,
     )
     _audit(send, _label(actor, actor_label or SYSTEM), "send.created", None, _summary(send))
     return send
@@ -137,6 +145,7 @@ def _summary(send: Send) -> dict[str, object]:
         "audience_kind": send.audience_kind,
         "data_extension": send.data_extension.name if send.data_extension else None,
         "audience_ref": send.audience_ref,
+        "max_per_second": send.max_per_second,
     }
 
 
@@ -177,6 +186,8 @@ def send_begin(*, send_id: int) -> Send | None:
         if send.scheduled_at and send.scheduled_at > timezone.now():
             return None
         admission = send_admission(send)
+        if admission.verdict is Verdict.WAIT:  # Connect materializes the CRM audience first
+            return send
         if admission.verdict is not Verdict.ADMIT:
             return _refuse_or_hold(send, admission.verdict, admission.reason)
         _start(send)
@@ -300,13 +311,22 @@ def send_cancel(*, actor: User | None, send: Send, actor_label: str = "") -> Sen
 
 def parse_addresses(text: str) -> list[str]:
     """Addresses separated by commas, semicolons or whitespace, each checked, without repeats."""
+    found = [
+        address
+        for raw in text.replace(";", ",").replace("\n", ",").split(",")
+        for address in raw.split()
+    ]
+    return check_test_addresses(found)
+
+
+def check_test_addresses(addresses: Sequence[str]) -> list[str]:
+    """One to five valid addresses, repeats dropped; raises SendInvalidError naming the problem."""
     found: list[str] = []
-    for raw in text.replace(";", ",").replace("\n", ",").split(","):
-        for address in raw.split():
-            if problem := address_problem(address):
-                raise SendInvalidError(problem[0].upper() + problem[1:] + ".", field="addresses")
-            if address.lower() not in (a.lower() for a in found):
-                found.append(address)
+    for address in addresses:
+        if problem := address_problem(address):
+            raise SendInvalidError(problem[0].upper() + problem[1:] + ".", field="addresses")
+        if address.lower() not in (a.lower() for a in found):
+            found.append(address)
     if not found:
         raise SendInvalidError("Enter at least one address.", field="addresses")
     if len(found) > MAX_TEST_ADDRESSES:
@@ -323,16 +343,19 @@ def send_test_create(
     addresses: Sequence[str],
     values: Mapping[str, str] | None = None,
     actor_label: str = "",
+    of_send: Send | None = None,
 ) -> Send:
     """A running test send of `email` to `addresses`, personalized with `values`."""
     email_fields(email)
+    addresses = check_test_addresses(addresses)
     with transaction.atomic():
         send = Send.objects.create(
             account_id=email.account_id,
             email=email,
+            data_extension=of_send.data_extension if of_send else None,
             is_test=True,
             created_by=actor,
-            name=f"Test send of {email.name}",
+            name=f"Test send of {of_send.name if of_send else email.name}",
             status=SendStatus.RUNNING,
             started_at=timezone.now(),
             scheduled_at=timezone.now(),
@@ -341,13 +364,10 @@ def send_test_create(
             SendRecord(send=send, subscriber_key=address, email=address, values=dict(values or {}))
             for address in addresses
         )
-        _audit(
-            send,
-            _label(actor, actor_label or SYSTEM),
-            "send.test_sent",
-            None,
-            {"email": email.name, "addresses": list(addresses)},
-        )
+        details: dict[str, object] = {"email": email.name, "addresses": list(addresses)}
+        if of_send is not None:
+            details |= {"of_send": of_send.id, "row": (values or {}).get("subscriberkey", "")}
+        _audit(send, _label(actor, actor_label or SYSTEM), "send.test_sent", None, details)
     return send
 
 
@@ -358,14 +378,68 @@ def send_test(
     addresses: Sequence[str],
     values: Mapping[str, str] | None = None,
     actor_label: str = "",
+    of_send: Send | None = None,
 ) -> Send:
     """Send `email` now to up to five addresses, marked as a test, through the one delivery path."""
     send = send_test_create(
-        actor=actor, email=email, addresses=addresses, values=values, actor_label=actor_label
+        actor=actor,
+        email=email,
+        addresses=addresses,
+        values=values,
+        actor_label=actor_label,
+        of_send=of_send,
     )
     send_deliver(send_id=send.id)
     send.refresh_from_db()
     return send
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def send_test_values(*, send: Send, row_key: str | None = None) -> dict[str, str]:
+    """The values of a row of `send`'s data extension (the first row by default)."""
+    if send.data_extension is None:
+        raise SendInvalidError("This send has no data extension to take a row from.", field="row")
+    rows = DataExtensionRow.objects.filter(data_extension=send.data_extension)
+    row = rows.filter(key=row_key).first() if row_key else rows.order_by("id").first()
+    if row is None:
+        if row_key:
+            raise SendInvalidError(
+                f"{send.data_extension.name!r} has no row with the key {row_key!r}.", field="row"
+            )
+        return {}
+    values = {name: _text(value) for name, value in row.values.items()}
+    key_field = send.data_extension.subscriber_key_field
+    values["subscriberkey"] = values.get(key_field, "") if key_field else row.key
+    values["subscriberkey"] = values["subscriberkey"] or row.key
+    return values
+
+
+def send_test_of_send(
+    *,
+    actor: User | None,
+    send: Send,
+    addresses: Sequence[str],
+    row_key: str | None = None,
+    actor_label: str = "",
+) -> Send:
+    """Test `send`'s email on up to five addresses, personalized as one row of its audience."""
+    if send.is_test:
+        raise SendInvalidError("Choose a send, not a test send.", field="addresses")
+    addresses = check_test_addresses(addresses)
+    values = send_test_values(send=send, row_key=row_key)
+    return send_test(
+        actor=actor,
+        email=send.email,
+        addresses=addresses,
+        values=values,
+        actor_label=actor_label,
+        of_send=send,
+    )
 
 
 # --- Tracking (public endpoints; records of test sends are never counted) -------------------

@@ -64,6 +64,8 @@ class Job:
     record_id: int
     recipient: str
     build: Callable[[], bytes]
+    # time.monotonic() before which the job must not start (a send's rate limit); 0: at once.
+    not_before: float = 0.0
 
 
 class _Connection:
@@ -152,6 +154,8 @@ class SmtpPool:
     ) -> None:
         while not queue.empty() and not self.is_failing and time.monotonic() < deadline:
             job = queue.get_nowait()
+            if job.not_before and (delay := job.not_before - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
             results[job.record_id] = await self._deliver_one(conn, sender, job)
 
     async def _deliver_one(self, conn: _Connection, sender: str, job: Job) -> Result:

@@ -1,8 +1,9 @@
 """Copy a send's audience into one send record per subscriber before anything is sent.
 
 One set-based `INSERT … SELECT … ON CONFLICT DO NOTHING` does it: the unique (send, subscriber
-key) constraint de-duplicates (the first row by id wins), suppressed subscribers are left out,
-and only the columns the email renders are copied. Invalid addresses are then marked `failed`.
+key) constraint de-duplicates (the first row by id wins) and only the columns the email renders
+are copied. A second one records suppressed subscribers (unsubscribed, hard-bounced) as `failed`
+with the reason, so they are never offered to SMTP. Invalid addresses are then marked `failed`.
 """
 
 from __future__ import annotations
@@ -85,10 +86,12 @@ def snapshot_audience(*, send: Send, fields: Iterable[str]) -> SnapshotSummary:
     data_extension = send.data_extension
     assert data_extension is not None
     rows = DataExtensionRow.objects.filter(data_extension=data_extension).count()
-    suppressed = _count_suppressed(send, data_extension)
-    inserted = _insert(send, data_extension, _columns(data_extension, fields))
+    columns = _columns(data_extension, fields)
+    inserted = _insert(send, data_extension, columns)
+    suppressed = _insert_suppressed(send, data_extension, columns)
     invalid = _mark_invalid_addresses(send)
-    return SnapshotSummary(rows, inserted, rows - inserted - suppressed, suppressed, invalid)
+    records = inserted + suppressed
+    return SnapshotSummary(rows, records, rows - records, suppressed, invalid)
 
 
 def _suppressed_clause(
@@ -100,17 +103,37 @@ def _suppressed_clause(
     return f"EXISTS (SELECT 1 FROM {table} s WHERE s.account_id = %s AND s.subscriber_key = {key})"  # noqa: S608
 
 
-def _count_suppressed(send: Send, data_extension: DataExtension) -> int:
+def _insert_suppressed(send: Send, data_extension: DataExtension, columns: list[str]) -> int:
+    """Suppressed subscribers become `failed` records naming the suppression's reason."""
     sql, params = _Sql(), list[Any]()
+    records = connection.ops.quote_name(SendRecord._meta.db_table)
     rows = connection.ops.quote_name(DataExtensionRow._meta.db_table)
-    clause = _suppressed_clause(sql, send, data_extension, params)
+    suppressions = connection.ops.quote_name(Suppression._meta.db_table)
+    params.append(send.id)
+    key = _key_expression(sql, data_extension, params)
+    email = f"SUBSTR(COALESCE(TRIM({sql.text(data_extension.email_field, params)}), ''), 1, 254)"
+    values = sql.object(columns, params)
+    params.append(RecordStatus.FAILED)
+    params.append(send.account_id)
+    join_key = _key_expression(sql, data_extension, params)
     params.append(data_extension.id)
+    error = (
+        "'suppressed: ' || s.reason || CASE WHEN s.detail <> '' "
+        "THEN ' (' || s.detail || ')' ELSE '' END"
+    )
+    statement = (
+        f'INSERT INTO {records} (send_id, subscriber_key, email, "values", status, attempts, '  # noqa: S608 (names from model meta)
+        "smtp_code, error, open_count, click_count) "
+        f"SELECT %s, {key}, {email}, {values}, %s, 0, s.smtp_code, {error}, 0, 0 "
+        f"FROM {rows} r JOIN {suppressions} s "
+        f"ON s.account_id = %s AND s.subscriber_key = {join_key} "
+        "WHERE r.data_extension_id = %s ORDER BY r.id "
+        "ON CONFLICT (send_id, subscriber_key) DO NOTHING"
+    )
+    # Parameters were appended in the order their placeholders appear in the statement.
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {rows} r WHERE {clause} AND r.data_extension_id = %s",  # noqa: S608
-            params,
-        )
-        return int(cursor.fetchone()[0])
+        cursor.execute(statement, params)
+        return int(cursor.rowcount)
 
 
 def _insert(send: Send, data_extension: DataExtension, columns: list[str]) -> int:
@@ -141,7 +164,9 @@ def _mark_invalid_addresses(send: Send) -> int:
     """Records whose address cannot receive mail become `failed`, with the reason."""
     failed = []
     for record_id, address in (
-        SendRecord.objects.filter(send=send).values_list("id", "email").iterator(chunk_size=20000)
+        SendRecord.objects.filter(send=send, status=RecordStatus.QUEUED)
+        .values_list("id", "email")
+        .iterator(chunk_size=20000)
     ):
         problem = address_problem(address)
         if problem:

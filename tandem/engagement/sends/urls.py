@@ -16,4 +16,5 @@ urlpatterns = [
     path("<int:send_id>/pause/", views.send_pause, name="pause"),
     path("<int:send_id>/resume/", views.send_resume, name="resume"),
     path("<int:send_id>/cancel/", views.send_cancel, name="cancel"),
+    path("<int:send_id>/test/", views.send_test_of_send, name="test_of_send"),
 ]

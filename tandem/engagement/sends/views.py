@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from tandem.engagement.accounts.access import account_member_required, member_of
 from tandem.engagement.sends import selectors, services
 from tandem.engagement.sends.errors import SendError, SendNotFoundError
-from tandem.engagement.sends.forms import ScheduleForm, SendForm, TestSendForm
+from tandem.engagement.sends.forms import ScheduleForm, SendForm, SendTestForm, TestSendForm
 from tandem.engagement.sends.models import Send, SendStatus
 
 
@@ -23,7 +23,9 @@ def _send_or_404(request: HttpRequest, send_id: int) -> Send:
         raise Http404("No such send.") from exc
 
 
-def _form_error(form: SendForm | ScheduleForm | TestSendForm, exc: SendError) -> None:
+def _form_error(
+    form: SendForm | ScheduleForm | TestSendForm | SendTestForm, exc: SendError
+) -> None:
     field = exc.field if exc.field in form.fields else None
     form.add_error(field, exc.message)
 
@@ -49,6 +51,7 @@ def send_new(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 email=form.cleaned_data["email"],
                 data_extension=form.cleaned_data["data_extension"],
+                max_per_second=form.cleaned_data["max_per_second"],
             )
         except SendError as exc:
             _form_error(form, exc)
@@ -62,15 +65,20 @@ def send_new(request: HttpRequest) -> HttpResponse:
 def send_detail(request: HttpRequest, send_id: int) -> HttpResponse:
     """A send's state, live progress, problems and history."""
     send = _send_or_404(request, send_id)
-    context = {
+    return render(request, "engagement/sends/detail.html", _detail_context(send))
+
+
+def _detail_context(send: Send, **forms: object) -> dict[str, object]:
+    return {
         "send": send,
         "progress": selectors.send_progress(send=send),
         "problems": selectors.send_problem_records(send=send),
         "events": selectors.send_events(send=send),
         "schedule_form": ScheduleForm(),
+        "test_form": SendTestForm(data_extension=send.data_extension),
         "statuses": SendStatus,
+        **forms,
     }
-    return render(request, "engagement/sends/detail.html", context)
 
 
 @account_member_required
@@ -107,14 +115,7 @@ def send_schedule(request: HttpRequest, send_id: int) -> HttpResponse:
         else:
             messages.success(request, "The send is scheduled.")
             return redirect("engagement_sends:detail", send_id=send.id)
-    context = {
-        "send": send,
-        "progress": selectors.send_progress(send=send),
-        "problems": [],
-        "events": selectors.send_events(send=send),
-        "schedule_form": form,
-        "statuses": SendStatus,
-    }
+    context = _detail_context(send, schedule_form=form)
     return render(request, "engagement/sends/detail.html", context, status=400)
 
 
@@ -176,6 +177,32 @@ def send_test(request: HttpRequest) -> HttpResponse:
             (messages.success if progress.sent == progress.total else messages.error)(request, text)
             return redirect("engagement_sends:test")
     return render(request, "engagement/sends/test.html", {"form": form})
+
+
+@require_POST
+@account_member_required
+def send_test_of_send(request: HttpRequest, send_id: int) -> HttpResponse:
+    """Send this send's email to up to five addresses, personalized as a chosen audience row."""
+    send = _send_or_404(request, send_id)
+    form = SendTestForm(request.POST, data_extension=send.data_extension)
+    if form.is_valid():
+        try:
+            addresses = services.parse_addresses(form.cleaned_data["addresses"])
+            test = services.send_test_of_send(
+                actor=member_of(request),
+                send=send,
+                addresses=addresses,
+                row_key=form.cleaned_data["row"] or None,
+            )
+        except SendError as exc:
+            _form_error(form, exc)
+        else:
+            progress = selectors.send_progress(send=test)
+            text = f"Test send: {progress.sent} of {progress.total} accepted by the mail server."
+            (messages.success if progress.sent == progress.total else messages.error)(request, text)
+            return redirect("engagement_sends:detail", send_id=send.id)
+    context = _detail_context(send, test_form=form)
+    return render(request, "engagement/sends/detail.html", context, status=400)
 
 
 @account_member_required

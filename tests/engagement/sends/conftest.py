@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
@@ -27,6 +28,7 @@ class Sink:
 
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each message
     mail_reply: Callable[[str], str | None] = lambda address: None
     rcpt_reply: Callable[[str], str | None] = lambda address: None
     data_reply: Callable[[], str | None] = lambda: None
@@ -62,6 +64,7 @@ class Sink:
         assert isinstance(parsed, EmailMessage)
         with self.lock:
             self.messages.append(parsed)
+            self.arrivals.append(time.monotonic())
         return "250 2.0.0 queued"
 
 

@@ -12,6 +12,7 @@ from tandem.engagement.data.models import DataExtension
 from tandem.engagement.sends.models import Send, SendStatus
 from tandem.engagement.sends.services import send_create
 from tandem.engagement.studio.models import Email
+from tests.engagement.sends.conftest import Sink
 
 
 @pytest.fixture
@@ -149,3 +150,69 @@ def test_tracking_page_lists_started_sends_only(marketer_client: Client, draft: 
 
     assert response.status_code == 200
     assert b"Spring" not in response.content
+
+
+def test_the_detail_page_offers_a_test_send_with_the_first_row_chosen(
+    marketer_client: Client, draft: Send
+) -> None:
+    response = marketer_client.get(f"/email/interactions/{draft.id}/")
+
+    html = response.content.decode()
+    assert f'action="/email/interactions/{draft.id}/test/"' in html
+    assert '<option value="S00000" selected>S00000 &lt;user0@example.test&gt;</option>' in html
+    assert '<option value="S00024">' in html
+
+
+def test_a_test_send_from_the_page_goes_out_personalized_as_the_chosen_row(
+    settings: Any, marketer_client: Client, draft: Send, sink: Sink
+) -> None:
+    settings.EMAIL_PORT = sink.port
+
+    response = marketer_client.post(
+        f"/email/interactions/{draft.id}/test/",
+        {"addresses": "qa@example.test, boss@example.test", "row": "S00002"},
+    )
+
+    assert response.status_code == 302
+    assert sorted(m["To"] for m in sink.messages) == ["boss@example.test", "qa@example.test"]
+    assert {m["Subject"] for m in sink.messages} == {"Welcome, Name2"}
+    assert Send.objects.get(is_test=True).created_by is not None
+
+
+def test_a_test_send_to_six_addresses_shows_the_error_and_sends_nothing(
+    settings: Any, marketer_client: Client, draft: Send, sink: Sink
+) -> None:
+    settings.EMAIL_PORT = sink.port
+    addresses = ", ".join(f"u{i}@example.test" for i in range(6))
+
+    response = marketer_client.post(
+        f"/email/interactions/{draft.id}/test/", {"addresses": addresses, "row": "S00000"}
+    )
+
+    assert response.status_code == 400
+    assert b"A test send goes to at most 5 addresses." in response.content
+    assert sink.messages == []
+    assert not Send.objects.filter(is_test=True).exists()
+
+
+def test_another_accounts_user_cannot_test_the_send(
+    settings: Any, outsider_client: Client, draft: Send, sink: Sink
+) -> None:
+    settings.EMAIL_PORT = sink.port
+
+    response = outsider_client.post(
+        f"/email/interactions/{draft.id}/test/", {"addresses": "x@example.test", "row": "S00000"}
+    )
+
+    assert response.status_code == 404
+    assert sink.messages == []
+
+
+def test_an_anonymous_visitor_cannot_test_the_send(draft: Send) -> None:
+    response = Client().post(
+        f"/email/interactions/{draft.id}/test/", {"addresses": "x@example.test"}
+    )
+
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+    assert not Send.objects.filter(is_test=True).exists()

@@ -152,14 +152,14 @@ def test_begin_snapshots_one_record_per_subscriber_key(
     }
 
 
-def test_begin_skips_unsubscribed_subscribers(
+def test_begin_never_queues_unsubscribed_subscribers(
     marketer: User, email: Email, audience: DataExtension, django_capture_on_commit_callbacks: Any
 ) -> None:
     Suppression.objects.create(account=marketer.account, subscriber_key="S00004")
 
     send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
 
-    assert not send.records.filter(subscriber_key="S00004").exists()
+    assert send.records.get(subscriber_key="S00004").status == RecordStatus.FAILED
     assert send.suppressed_skipped == 1
 
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tandem.engagement.accounts.models import User
+from tandem.engagement.data.models import DataExtension
 from tandem.engagement.sends.errors import SendInvalidError
-from tandem.engagement.sends.models import RecordStatus, Send
-from tandem.engagement.sends.services import parse_addresses, send_test, tracking_open
+from tandem.engagement.sends.models import RecordStatus, Send, SendStatus
+from tandem.engagement.sends.services import (
+    parse_addresses,
+    send_create,
+    send_test,
+    send_test_of_send,
+    tracking_open,
+)
 from tandem.engagement.studio.models import Email
 from tests.engagement.sends.conftest import Sink
 
@@ -15,6 +22,18 @@ from tests.engagement.sends.conftest import Sink
 @pytest.fixture(autouse=True)
 def _smtp_at_sink(settings: object, sink: Sink) -> None:
     settings.EMAIL_PORT = sink.port  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def draft(marketer: User, email: Email, audience: DataExtension) -> Send:
+    assert marketer.account is not None
+    return send_create(
+        actor=marketer,
+        account=marketer.account,
+        name="Spring",
+        email=email,
+        data_extension=audience,
+    )
 
 
 def test_parse_addresses_accepts_five_separated_by_commas_or_lines() -> None:
@@ -58,3 +77,69 @@ def test_test_send_has_no_tracking_pixel_and_opens_are_not_counted(
     record.refresh_from_db()
     assert record.open_count == 0
     assert Send.objects.filter(is_test=False).count() == 0
+
+
+def test_a_test_send_carries_no_list_unsubscribe_headers(
+    marketer: User, email: Email, sink: Sink
+) -> None:
+    send_test(actor=marketer, email=email, addresses=["a@example.test"])
+
+    message = sink.messages[0]
+    assert message["List-Unsubscribe"] is None
+    assert message["List-Unsubscribe-Post"] is None
+    assert message["Message-ID"]
+
+
+def test_a_test_of_a_send_is_personalized_as_its_first_row_by_default(
+    marketer: User, draft: Send, sink: Sink
+) -> None:
+    test = send_test_of_send(actor=marketer, send=draft, addresses=["qa@example.test"])
+
+    message = sink.messages[0]
+    assert message["To"] == "qa@example.test"
+    assert message["Subject"] == "Welcome, Name0"
+    html = message.get_body(("html",))
+    assert html is not None
+    assert "https://northwind.test/offer?k=S00000" in html.get_content()
+    assert (test.is_test, test.data_extension_id) == (True, draft.data_extension_id)
+
+
+def test_a_test_of_a_send_is_personalized_as_the_chosen_row(
+    marketer: User, draft: Send, sink: Sink
+) -> None:
+    send_test_of_send(actor=marketer, send=draft, addresses=["qa@example.test"], row_key="S00007")
+
+    assert sink.messages[0]["Subject"] == "Welcome, Name7"
+
+
+def test_a_test_of_a_send_with_an_unknown_row_sends_nothing(
+    marketer: User, draft: Send, sink: Sink
+) -> None:
+    with pytest.raises(SendInvalidError, match="no row with the key 'nope'"):
+        send_test_of_send(actor=marketer, send=draft, addresses=["qa@example.test"], row_key="nope")
+
+    assert sink.messages == []
+    assert Send.objects.filter(is_test=True).count() == 0
+
+
+def test_a_test_of_six_addresses_sends_nothing(marketer: User, draft: Send, sink: Sink) -> None:
+    addresses = [f"u{i}@example.test" for i in range(6)]
+
+    with pytest.raises(SendInvalidError, match="at most 5"):
+        send_test_of_send(actor=marketer, send=draft, addresses=addresses)
+
+    assert sink.messages == []
+    assert Send.objects.filter(is_test=True).count() == 0
+
+
+def test_a_test_of_a_send_leaves_the_send_and_its_tracking_alone(
+    marketer: User, draft: Send, sink: Sink
+) -> None:
+    test = send_test_of_send(actor=marketer, send=draft, addresses=["qa@example.test"])
+    tracking_open(record_id=test.records.get().id, user_agent="test")
+
+    draft.refresh_from_db()
+    assert draft.status == SendStatus.DRAFT
+    assert not draft.records.exists()
+    assert test.records.get().open_count == 0
+    assert test.events.get(action="send.test_sent").new_value["of_send"] == draft.id
