@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import ssl
@@ -94,6 +95,7 @@ def running_stack(
         env = {
             **os.environ,
             **database_env,
+            **_own_redis_broker(),
             **(extra_env or {}),
             "TANDEM_VAR_DIR": str(var_dir),
             "PYTHONPATH": str(PROJECT_ROOT),
@@ -131,6 +133,22 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             raise RuntimeError(f"tandem up did not stop on Ctrl-C:\n{log.read_text()}") from None
+
+
+# Redis databases 1-14, one per stack in turn (CI's base URL names 15).
+_REDIS_DATABASES = itertools.cycle(range(1, 15))
+
+
+def _own_redis_broker() -> dict[str, str]:
+    """A Redis database of this stack's own: another stack's worker must not take its tasks."""
+    url = os.environ.get("TANDEM_BROKER_URL", "")
+    if not url.startswith("redis"):
+        return {}  # the default broker is a file in the stack's own var directory
+    import redis
+
+    own = urlunsplit(urlsplit(url)._replace(path=f"/{next(_REDIS_DATABASES)}"))
+    redis.Redis.from_url(own).flushdb()
+    return {"TANDEM_BROKER_URL": own}
 
 
 @contextmanager

@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -35,26 +34,13 @@ SEND_ENV = {
     "TANDEM_SEND_CONNECTIONS": "8",
     "TANDEM_SEND_LEASE_SECONDS": "20",
 }
-OWN_REDIS_DB = 13
 MESSAGE_ID = re.compile(r"<tandem\.(\d+)\.(\d+)@")
-
-
-def own_broker() -> dict[str, str]:
-    """A Redis broker database of our own: another stack's worker must not take our tasks."""
-    url = os.environ.get("TANDEM_BROKER_URL", "")
-    if not url.startswith("redis"):
-        return {}  # the default broker is a file in the stack's own var directory
-    import redis
-
-    own = urlunsplit(urlsplit(url)._replace(path=f"/{OWN_REDIS_DB}"))
-    redis.Redis.from_url(own).flushdb()
-    return {"TANDEM_BROKER_URL": own}
 
 
 @pytest.fixture(scope="module")
 def send_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack whose worker, and every extra worker, runs with the settings above."""
-    env = {**SEND_ENV, **own_broker()}
+    env = dict(SEND_ENV)  # running_stack gives each stack a broker database of its own
     with running_stack(tmp_path_factory.mktemp("sends"), extra_env=env) as running:
         yield running
 
