@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests use: Chromium for browser tests, postfix's smtp-sink for benchmarks.
+# Debian packages the tests and benchmarks use: Chromium (browser tests), postfix's smtp-sink
+# (bench/sends) and wrk (bench/oauth).
 system-deps:
-	@command -v chromium >/dev/null && command -v smtp-sink >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postfix; }
+	@command -v chromium >/dev/null && command -v smtp-sink >/dev/null && command -v wrk >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postfix wrk; }
 
 demo: install
 	$(BIN)/tandem demo
