@@ -104,6 +104,8 @@ OAUTH2_PROVIDER = {
         "introspection": "introspection",
     },
     "DEFAULT_SCOPES": ["api"],
+    "ACCESS_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_token",
+    "REFRESH_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_token",
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 15 * 60,
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int(
         "TANDEM_OAUTH_ACCESS_TOKEN_SECONDS", 2 * 60 * 60, minimum=60
@@ -231,7 +233,13 @@ TEMPLATES = [
 def _database(url: str | None, sqlite_name: str) -> dict[str, object]:
     if url:
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
-        config["CONN_HEALTH_CHECKS"] = True
+        # Parameters bound by the server, so psycopg prepares a statement once a connection has
+        # run it 5 times: PostgreSQL then skips parsing and planning it. No health check (a
+        # round trip before every request's first query); a connection that broke is dropped
+        # at the end of the request that met the error. ADR 0007.
+        options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+        options.update({"server_side_binding": True, "prepare_threshold": 5})
+        config["OPTIONS"] = options
         return config
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {

@@ -29,7 +29,7 @@ class JsonBuildObject(Func):
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:
         expressions: list[Any] = []
         for key, value in pairs:
-            expressions.extend((Cast(Value(key), TextField()), value))
+            expressions.extend((_text(key), value))
         super().__init__(*expressions)
 
 
@@ -50,12 +50,17 @@ def _value(field: BoundField) -> Any:
     return SalesforceDateTime(path) if field.field.type == FieldType.DATETIME else F(path)
 
 
+def _text(value: str) -> Cast:
+    """A typed text literal: with server-side binding PostgreSQL cannot infer a bare one."""
+    return Cast(Value(value), TextField())
+
+
 def record_expression(query: BoundQuery, version: str) -> JsonText:
     """One record of the query, `attributes` first, then the selected fields in order."""
     sobject = query.sobject.name
     prefix = f"/services/data/v{version}/sobjects/{sobject}/"
     pairs: list[tuple[str, Any]] = [("attributes", JsonBuildObject([
-        ("type", Value(sobject)), ("url", Concat(Value(prefix), "pk", output_field=TextField())),
+        ("type", _text(sobject)), ("url", Concat(Value(prefix), "pk", output_field=TextField())),
     ]))]  # fmt: skip
     parents: dict[str, list[BoundField]] = {}
     for field in query.fields:
@@ -73,7 +78,7 @@ def _parent(fields: list[BoundField]) -> Case:
     assert relationship is not None
     assert parent is not None
     nested = JsonBuildObject(
-        [("attributes", JsonBuildObject([("type", Value(parent.name))]))]
+        [("attributes", JsonBuildObject([("type", _text(parent.name))]))]
         + [(f.key[1], _value(f)) for f in fields]
     )
     return Case(

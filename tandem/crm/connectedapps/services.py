@@ -4,13 +4,15 @@ record approvals and usage, revoke; every Setup change audited."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from tandem.core.db import Statement
 from tandem.crm.connectedapps.errors import ConnectedAppInvalidError
 from tandem.crm.connectedapps.models import (
     ConnectedApp,
@@ -269,24 +271,30 @@ def connected_app_consent_grant(*, app: ConnectedApp, user: User, scopes: list[s
 
 def connected_app_usage_record(*, app: ConnectedApp, user: User, has_policy: bool) -> None:
     """Count one token for (app, user); first use lists the app in the user's org."""
-    now = timezone.now()
-    updated = ConnectedAppUsage.objects.filter(app=app, user=user).update(
-        last_used_at=now, use_count=F("use_count") + 1
-    )
-    if updated:
-        return
     if not has_policy:
         connected_app_policy_ensure(app=app, org=user.org)
-    try:
-        with transaction.atomic():
-            ConnectedAppUsage.objects.create(
-                app=app, user=user, org_id=user.org_id,
-                first_used_at=now, last_used_at=now, use_count=1,
-            )  # fmt: skip
-    except IntegrityError:
-        ConnectedAppUsage.objects.filter(app=app, user=user).update(
-            last_used_at=now, use_count=F("use_count") + 1
-        )
+    sql, params = connected_app_usage_statement(app=app, user=user, at=timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def connected_app_usage_statement(*, app: ConnectedApp, user: User, at: datetime) -> Statement:
+    """The upsert counting one token for (app, user) at `at`, for `write_together` (its
+    policy row must exist: see `connected_app_usage_record`)."""
+    return _usage_upsert_sql(connection.vendor), [
+        app.pk, user.pk, user.org_id, connection.ops.adapt_datetimefield_value(at),
+        connection.ops.adapt_datetimefield_value(at),
+    ]  # fmt: skip
+
+
+@lru_cache(maxsize=2)
+def _usage_upsert_sql(vendor: str) -> str:
+    table = connection.ops.quote_name(ConnectedAppUsage._meta.db_table)
+    return (
+        f"INSERT INTO {table} (app_id, user_id, org_id, first_used_at, last_used_at, use_count) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s, 1) ON CONFLICT (app_id, user_id) DO UPDATE SET "
+        f"last_used_at = excluded.last_used_at, use_count = {table}.use_count + 1"
+    )
 
 
 @transaction.atomic

@@ -26,9 +26,15 @@ from tandem.crm.oauth.policy import (
     evaluate,
     ip_check_applies,
 )
-from tandem.crm.users.models import LoginType, ProfileLoginHours, ProfileLoginIpRange, User
+from tandem.crm.users.models import (
+    LoginHistory,
+    LoginType,
+    ProfileLoginHours,
+    ProfileLoginIpRange,
+    User,
+)
 from tandem.crm.users.policies import user_ip_allowed, user_within_login_hours
-from tandem.crm.users.services import login_history_record
+from tandem.crm.users.services import login_history_row
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,12 @@ def policy_check(
 
 def login_record(*, app: ConnectedApp, user: User, ip: str, status: str, at: datetime) -> None:
     """One Login History row for an OAuth login attempt."""
-    login_history_record(
+    login_row(app=app, user=user, ip=ip, status=status, at=at).save(force_insert=True)
+
+
+def login_row(*, app: ConnectedApp, user: User, ip: str, status: str, at: datetime) -> LoginHistory:
+    """The Login History row of an OAuth login attempt, not yet saved."""
+    return login_history_row(
         org=user.org,
         user=user,
         username=user.username,

@@ -6,7 +6,6 @@ on this path Django spent longer compiling the ORM queries than PostgreSQL spent
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -171,20 +170,3 @@ def policy_row_for_user(*, app_id: str, org_id: str, user: User) -> Any:
     policy = _instance(ConnectedAppPolicy, row[:-1])
     policy.user_pre_authorized = bool(row[-1])  # type: ignore[attr-defined]
     return policy
-
-
-@lru_cache(maxsize=1)
-def _usage_sql() -> str:
-    from tandem.crm.connectedapps.models import ConnectedAppUsage
-
-    return (
-        f"UPDATE {ConnectedAppUsage._meta.db_table} SET last_used_at = %s, "  # noqa: S608
-        "use_count = use_count + 1 WHERE app_id = %s AND user_id = %s"
-    )
-
-
-def usage_touch(*, app_id: str, user_id: str, at: datetime) -> bool:
-    """Count one more token on an existing usage row; False when there is none yet."""
-    with connection.cursor() as cursor:
-        cursor.execute(_usage_sql(), [at, app_id, user_id])
-        return bool(cursor.rowcount)

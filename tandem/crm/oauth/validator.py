@@ -19,16 +19,19 @@ from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request
 
+from tandem.core.db import insert_statement, write_together
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.connectedapps.services import (
     connected_app_deployment_sync,
-    connected_app_usage_record,
+    connected_app_policy_ensure,
+    connected_app_usage_statement,
 )
 from tandem.crm.oauth import identity
 from tandem.crm.oauth.crypto import decrypt_secret, response_signature, secret_matches
 from tandem.crm.oauth.enforcement import (
     PolicyContext,
     login_record,
+    login_row,
     policy_check,
 )
 from tandem.crm.oauth.errors import (
@@ -42,8 +45,8 @@ from tandem.crm.oauth.errors import (
     SalesforceOAuthError,
 )
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
-from tandem.crm.oauth.loaders import app_by_client_id, usage_touch, user_for_policy
-from tandem.crm.oauth.models import Grant, JwtAssertionUse, RefreshToken
+from tandem.crm.oauth.loaders import app_by_client_id, user_for_policy
+from tandem.crm.oauth.models import AccessToken, Grant, JwtAssertionUse, RefreshToken
 from tandem.crm.oauth.policy import (
     REFRESH_SCOPES,
     PermittedUsers,
@@ -327,19 +330,49 @@ class ConnectedAppValidator(OAuth2Validator):
         )
         if secret:
             token["signature"] = response_signature(secret, token["id"], issued_at)
-        path = PATHS.get(request.grant_type, TokenPath.REFRESH)
-        if path is not TokenPath.REFRESH:
-            login_record(
-                app=app,
-                user=user,
-                ip=request_ip(request),
-                status=LoginStatus.SUCCESS,
-                at=timezone.now(),
+        self._write_grant(request, context)
+
+    def _write_grant(self, request: Request, context: PolicyContext | None) -> None:
+        """The deferred access token, the Login History row and the usage count, in one round
+        trip without waiting for the disk (ADR 0400 Performance). Every token of one (app,
+        user) counts on one row, so its lock lasts one statement, not a round trip."""
+        user, app, now = request.user, request.client, timezone.now()
+        writes = []
+        unsaved = getattr(request, "unsaved_access_token", None)
+        if unsaved is not None:
+            writes.append(insert_statement(unsaved))
+        if PATHS.get(request.grant_type, TokenPath.REFRESH) is not TokenPath.REFRESH:
+            row = login_row(
+                app=app, user=user, ip=request_ip(request), status=LoginStatus.SUCCESS, at=now
             )
-        # Last before COMMIT: every token of one (app, user) updates this one row, so its lock
-        # is held for as short a time as possible (one integration user makes most JWT grants).
-        if not usage_touch(app_id=app.pk, user_id=user.pk, at=timezone.now()):
-            connected_app_usage_record(app=app, user=user, has_policy=bool(context and context.row))
+            writes.append(insert_statement(row))
+        if not (context and context.row):
+            connected_app_policy_ensure(app=app, org=user.org)  # first use lists the app
+        writes.append(connected_app_usage_statement(app=app, user=user, at=now))
+        write_together(writes, wait_for_disk=False)
+
+    def _create_access_token(
+        self,
+        expires: Any,
+        request: Request,
+        token: dict[str, Any],
+        source_refresh_token: Any = None,
+    ) -> AccessToken:
+        """DOT's access token, left for `_write_grant` when nothing else refers to it (no
+        refresh or ID token, a user): it is then written with the grant's other rows."""
+        if token.get("refresh_token") or token.get("id_token") or request.user is None:
+            created = super()._create_access_token(expires, request, token, source_refresh_token)
+            return cast(AccessToken, created)
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            application=request.client,
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(access_token, token["access_token"])
+        request.unsaved_access_token = access_token
+        return access_token
 
     def get_additional_claims(self, request: Request) -> dict[str, Any]:
         return identity.oidc_claims(request.user)

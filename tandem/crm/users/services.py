@@ -53,7 +53,33 @@ def login_history_record(
     at: datetime | None = None,
 ) -> LoginHistory:
     """Append one Login History row."""
-    return LoginHistory.objects.create(
+    row = login_history_row(
+        org=org,
+        user=user,
+        username=username,
+        source_ip=source_ip,
+        login_type=login_type,
+        application=application,
+        status=status,
+        at=at,
+    )
+    row.save(force_insert=True)
+    return row
+
+
+def login_history_row(
+    *,
+    org: Org,
+    user: User | None,
+    username: str,
+    source_ip: str | None,
+    login_type: str,
+    application: str,
+    status: str,
+    at: datetime | None = None,
+) -> LoginHistory:
+    """One Login History row, not yet saved (a caller may write it with other rows)."""
+    return LoginHistory(
         org=org,
         user=user,
         username=username[:80],

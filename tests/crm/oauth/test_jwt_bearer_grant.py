@@ -104,6 +104,11 @@ def test_my_domain_audience_is_accepted(validator):
         ({"key_name": "attacker"}, ("invalid_grant", "invalid assertion")),
         ({"sub": None}, ("invalid_grant", "invalid assertion")),
         ({"nbf": int(time.time()) + 3600}, ("invalid_grant", "invalid assertion")),
+        ({"iat": int(time.time()) + 3600}, ("invalid_grant", "invalid assertion")),
+        ({"iat": "yesterday"}, ("invalid_grant", "invalid assertion")),
+        ({"exp": str(int(time.time()) + 60)}, ("invalid_grant", "invalid assertion")),
+        ({"exp": None}, ("invalid_grant", "invalid assertion")),
+        ({"exp": True}, ("invalid_grant", "invalid assertion")),
     ],
 )
 def test_bad_assertions_get_the_salesforce_pair_and_no_token(validator, claims, pair):
@@ -113,6 +118,20 @@ def test_bad_assertions_get_the_salesforce_pair_and_no_token(validator, claims, 
 
     assert status == 400
     assert (body["error"], body["error_description"]) == pair
+    assert validator.saved == []
+
+
+def test_claims_changed_after_signing_are_refused(validator):
+    header, _claims, signature = assertion(iss="KEY1", sub="a@b.c", aud=AUD).split(".")
+    forged = jwt.utils.base64url_encode(
+        json.dumps(
+            {"iss": "KEY1", "sub": "admin@b.c", "aud": AUD, "exp": int(time.time()) + 60}
+        ).encode()
+    ).decode()
+
+    status, body = _run(validator, assertion=f"{header}.{forged}.{signature}")
+
+    assert (status, body["error_description"]) == (400, "invalid assertion")
     assert validator.saved == []
 
 
