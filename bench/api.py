@@ -1,6 +1,6 @@
 """bench/api: records per second of a full query + queryMore walk through the HTTP API.
 
-On PostgreSQL: CONTACTS contacts in one org, one gunicorn CRM process, a client following
+On PostgreSQL: CONTACTS contacts in one org, one granian CRM worker, a client following
 nextRecordsUrl to the end and parsing every batch. Beside it, in the same run, the floor a
 Python process reaches on the same rows: a bare psycopg fetch of them, serialized to the same
 JSON. Then the cost of metering per request (the two statements every API call makes).
@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from tandem.cli.up import web_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTACTS = int(os.environ.get("BENCH_API_CONTACTS", "1000000"))
@@ -147,8 +149,7 @@ def _server(env: dict[str, str]) -> Iterator[str]:
 
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket"],
+        web_argv("127.0.0.1", port, workers=1, access_log=False),
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -231,7 +232,7 @@ def run() -> str:
         "## bench/api — query + queryMore walk over the REST API",
         "",
         f"PostgreSQL, {CONTACTS:,} contacts in one org (loaded by COPY in {load_seconds:.0f} s), "
-        f"`{SOQL}`, 2,000 records a batch, one gunicorn worker, client requests parsing every "
+        f"`{SOQL}`, 2,000 records a batch, one granian worker, client requests parsing every "
         f"batch; {os.cpu_count()} cores shared by server, client and PostgreSQL (5-minute load "
         f"average {load:.1f} at the end: other work on the machine slows both rows alike).",
         "",

@@ -1,5 +1,5 @@
 """bench/oauth: JWT bearer grants/s and introspections/s against the CRM served as in production
-(gunicorn, 2 workers, PostgreSQL), side by side with a plain client-credentials baseline on the
+(granian, 2 workers, PostgreSQL), side by side with a plain client-credentials baseline on the
 same stack, plus a profile of the JWT grant. Writes its section of bench/RESULTS.md.
 
 Run: `python -m bench` (all benchmarks) or `python -m bench.oauth`. Needs PostgreSQL at
@@ -27,6 +27,8 @@ import psycopg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tandem.cli.up import web_argv
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).with_name("RESULTS.md")
 ADMIN_URL = os.environ.get(
@@ -35,6 +37,7 @@ ADMIN_URL = os.environ.get(
 DURATION = float(os.environ.get("TANDEM_BENCH_SECONDS", "10"))
 CONCURRENCY = int(os.environ.get("TANDEM_BENCH_CONCURRENCY", "8"))
 # gthread keeps the load generator's connections alive (sync closes each one); ADR 0400.
+SERVER = os.environ.get("TANDEM_BENCH_SERVER", "gunicorn")
 WORKER_CLASS = os.environ.get("TANDEM_BENCH_WORKER_CLASS", "gthread")
 THREADS = os.environ.get("TANDEM_BENCH_THREADS", "4")
 # Unique assertions prepared per second of the JWT run (more than the server can take).
@@ -80,7 +83,7 @@ class Result:
     requests: int
     ok: int
     seconds: float
-    worker_cpu: float = 0.0  # CPU seconds the gunicorn workers spent
+    worker_cpu: float = 0.0  # CPU seconds the web workers spent
 
     @property
     def cpu_ms(self) -> float:
@@ -133,27 +136,9 @@ def _run_tandem(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], port: int) -> object:
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--no-control-socket",
-        "--backlog",
-        "2048",
-        "--preload",
-        "--worker-class",
-        WORKER_CLASS,
-        "--threads",
-        THREADS,
-        "--keep-alive",
-        "30",
-    ]
+def served(env: dict[str, str], port: int) -> object:
+    """The CRM under granian as `tandem up` serves it: 2 workers, no access log."""
+    argv = web_argv("127.0.0.1", port, workers=2, threads=THREADS, access_log=False)
     process = subprocess.Popen(
         argv,
         env=env,
@@ -166,7 +151,8 @@ def gunicorn(env: dict[str, str], port: int) -> object:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                status, _ = http_request(port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                health = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                status, _ = http_request(port, health)
                 if status == 200:
                     break
             except OSError:
@@ -205,7 +191,7 @@ def http_request(port: int, raw: bytes) -> tuple[int, bytes]:
 
 
 def workers_cpu(master: int) -> float:
-    """CPU seconds (user + system) of the gunicorn master's children."""
+    """CPU seconds (user + system) of the web server's worker processes."""
     total = 0
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     for pid in children:
@@ -323,7 +309,7 @@ for b in bodies:
     assert r.status_code == 200, r.content
 profiler.disable()
 out = io.StringIO()
-print(f"SQL statements per JWT grant: {len(seen)} (plus BEGIN/COMMIT)")
+print(f"SQL statements per JWT grant: {len(seen)} (no BEGIN/COMMIT: each is its own transaction)")
 for sql in seen:
     print("   ", sql[:110])
 stats = pstats.Stats(profiler, stream=out)
@@ -381,7 +367,7 @@ def run() -> str:
         )
         auth = basic(setup["cc_key"], setup["cc_secret"])["Authorization"]
         cc_form = Form("/services/oauth2/token", auth, ["grant_type=client_credentials"])
-        with gunicorn(env, port) as server:
+        with served(env, port) as server:
             _, raw = http_request(
                 port,
                 post(
@@ -414,8 +400,9 @@ def report(results: list[Result], profile: str, load_before: str) -> str:
         "",
         f"`python -m bench.oauth` on {os.cpu_count()} cores, {stamp} (load average before the "
         f"run {load_before}, after {os.getloadavg()[0]:.1f}: the machine is shared, so judge by "
-        f"CPU and SQL statements per request): gunicorn 2 {WORKER_CLASS} workers "
-        f"({THREADS} threads, --preload, keep-alive), PostgreSQL (local), load from `wrk` (C, one "
+        f"CPU and SQL statements per request): granian, 2 WSGI workers of {THREADS} threads "
+        "(as `tandem up` serves the CRM, ADR 0008), PostgreSQL (local, prepared statements), "
+        "load from `wrk` (C, one "
         f"thread, {CONCURRENCY} kept-alive connections, bench/oauth_wrk.lua), {DURATION:.0f} s "
         "each; every JWT request carries its own pre-signed assertion. The JWT app is "
         "admin-approved with a linked permission set, Relax IP restrictions, refresh tokens "
@@ -435,15 +422,20 @@ def report(results: list[Result], profile: str, load_before: str) -> str:
     lines += [
         "",
         f"Targets: ≥ 600 JWT bearer tokens/s, ≥ 2,000 introspections/s: {verdict}. A JWT grant "
-        "costs one RS256 verification (cached key), the SQL statements listed below in one "
-        "transaction committed without waiting for the WAL flush (ADR 0400) and Django's request "
-        "cycle; an introspection is one indexed statement. With both cores to themselves and no "
+        "costs one RS256 verification (cached key), the four prepared SQL statements listed below "
+        "(the app; the jti; the user, org, profile and the app's policy; then the token, its "
+        "Login History row and the usage count in one statement), the writes committed without "
+        "waiting for the WAL flush (ADR 0007), and Django's request cycle; an introspection is "
+        "one indexed statement. With both cores to themselves and no "
         "other cost, the web workers alone would top out at 2 / (CPU per request): "
         + ", ".join(
             f"{r.name.split(' (')[0]} {2000 / r.cpu_ms:,.0f}/s" for r in results if r.cpu_ms
         )
         + " (PostgreSQL and the load generator share those cores).",
         "",
+        "Earlier today, before ADR 0007 and 0008 (gunicorn gthread 2x4, eight statements and a "
+        "per-request health check, load 0.8 → 2.8): client credentials 741/s (1.9 ms), JWT bearer "
+        "310/s (3.9 ms), introspection 1,183/s (1.1 ms). "
         "Before the performance work (main at c294b07, ADR 0400 Performance): gunicorn 2 sync "
         "workers, a Python threaded client, load average 3.0 → 4.6: client credentials 253/s "
         "(2.2 ms worker CPU), JWT bearer 74/s (6.4 ms, 8 statements), introspection 234/s "

@@ -78,7 +78,7 @@ class Supervisor:
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM every child, then SIGKILL the process group of any that lingers."""
         for child in reversed(self.children):
-            # Only the leader: gunicorn and celery stop their own workers gracefully.
+            # Only the leader: granian and celery stop their own workers gracefully.
             if child.process is not None and child.process.poll() is None:
                 child.process.terminate()
         deadline = time.monotonic() + timeout

@@ -76,16 +76,21 @@ def migrate(env: dict[str, str], console: Console) -> None:
             raise CliError(f"migrating the {service} database failed (see above)")
 
 
-def web_argv(stack: Stack, port: int, tls: LocalTls | None = None) -> list[str]:
-    """Gunicorn serving one service, as in production (over TLS when `tls` is given)."""
-    certificate = ["--certfile", str(tls.cert_file), "--keyfile", str(tls.key_file)] if tls else []
+def web_argv(
+    host: str, port: int, *, workers: int = 2, threads: int = 2, tls: LocalTls | None = None,
+    access_log: bool = True,
+) -> list[str]:  # fmt: skip
+    """granian serving one service's WSGI application, as in production (ADR 0008): `workers`
+    processes of `threads` threads each, over TLS when `tls` is given."""
+    certificate = (
+        ["--ssl-certificate", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file)] if tls else []
+    )
     return [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"{stack.host}:{port}",
-        "--workers", str(stack.web_workers),
-        "--no-control-socket",
-        "--access-logfile", "-",
-        "--graceful-timeout", "5",
+        sys.executable, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
+        "--host", host, "--port", str(port), "--http", "1", "--no-ws",
+        "--workers", str(workers), "--blocking-threads", str(threads),
+        "--backlog", "2048", "--workers-kill-timeout", "5",
+        *(["--access-log"] if access_log else []),
         *certificate,
     ]  # fmt: skip
 
@@ -104,10 +109,12 @@ def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) ->
     crm_env = {**env, **crm_mc, "TANDEM_SERVICE": "crm"}
     if stack.tls:
         crm_env["TANDEM_SECURE_COOKIES"] = "1"
-    supervisor.start("crm", web_argv(stack, stack.crm_port, stack.tls), crm_env)
+    workers = stack.web_workers
+    crm_web = web_argv(stack.host, stack.crm_port, workers=workers, tls=stack.tls)
+    supervisor.start("crm", crm_web, crm_env)
     supervisor.start(
         "engagement",
-        web_argv(stack, stack.engagement_port),
+        web_argv(stack.host, stack.engagement_port, workers=workers),
         {**env, **engagement_mc, "TANDEM_SERVICE": "engagement"},
     )
     supervisor.start(

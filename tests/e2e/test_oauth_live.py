@@ -1,4 +1,4 @@
-"""The live CRM (gunicorn, real HTTP) driven by an independent OAuth client library (Authlib):
+"""The live CRM (granian, real HTTP) driven by an independent OAuth client library (Authlib):
 the web-server flow with PKCE, then the JWT bearer flow, each followed by the identity URL."""
 
 from __future__ import annotations

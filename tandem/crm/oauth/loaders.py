@@ -51,24 +51,52 @@ def _instance(model: type[M], row: tuple[Any, ...]) -> M:
     return model.from_db(connection.alias, names, _converted(fields, row))
 
 
-@lru_cache(maxsize=1)
-def _user_sql() -> str:
+def _user_select_from() -> str:
+    """SELECT the user, org, profile and the two restriction flags FROM the joined tables."""
     hours, ranges = ProfileLoginHours._meta.db_table, ProfileLoginIpRange._meta.db_table
     columns = _columns(User, "u") + _columns(Org, "o") + _columns(Profile, "p")
     return (
         f"SELECT {', '.join(columns)}, "  # noqa: S608 - table and column names, no input
         f"EXISTS (SELECT 1 FROM {hours} h WHERE h.profile_id = u.profile_id), "
         f"EXISTS (SELECT 1 FROM {ranges} r WHERE r.profile_id = u.profile_id) "
+        "{policy_columns}"
         f"FROM {User._meta.db_table} u JOIN {Org._meta.db_table} o ON o.id = u.org_id "
-        f"JOIN {Profile._meta.db_table} p ON p.id = u.profile_id WHERE u.username = %s LIMIT 1"
+        f"JOIN {Profile._meta.db_table} p ON p.id = u.profile_id "
     )
 
 
-def user_for_policy(username: str) -> User | None:
+@lru_cache(maxsize=1)
+def _user_sql() -> str:
+    return _user_select_from().format(policy_columns="") + "WHERE u.username = %s LIMIT 1"
+
+
+@lru_cache(maxsize=1)
+def _user_and_policy_sql() -> str:
+    """_user_sql() plus the app's policy row in the user's org and `user_pre_authorized`."""
+    from tandem.crm.connectedapps.models import ConnectedAppPolicy
+
+    policy_columns = (
+        f", {', '.join(_columns(ConnectedAppPolicy, 'cp'))}, {_pre_authorized_sql('cp')} "
+    )
+    return (
+        _user_select_from().format(policy_columns=policy_columns)
+        + f"LEFT JOIN {ConnectedAppPolicy._meta.db_table} cp "
+        "ON cp.app_id = %s AND cp.org_id = u.org_id WHERE u.username = %s LIMIT 1"
+    )
+
+
+def user_for_policy(username: str, *, app_id: str | None = None) -> User | None:
     """The user with their org and profile, and whether the profile restricts login hours or
-    IP ranges (the same instance `users_for_policy()` builds), in one statement."""
+    IP ranges (the same instance `users_for_policy()` builds), in one statement. With `app_id`,
+    the same statement also reads that app's policy row in the user's org, which
+    `policy_context` then uses instead of reading it again."""
+    sql, params = (
+        (_user_sql(), [username])
+        if app_id is None
+        else (_user_and_policy_sql(), [app_id, username])
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_user_sql(), [username])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -78,7 +106,10 @@ def user_for_policy(username: str) -> User | None:
     profile = _instance(Profile, row[sizes[0] + sizes[1] : sum(sizes)])
     User.org.field.set_cached_value(user, org)
     User.profile.field.set_cached_value(user, profile)
-    user.has_login_hours, user.has_login_ip_ranges = row[-2], row[-1]  # type: ignore[attr-defined]
+    flags = sum(sizes)
+    user.has_login_hours, user.has_login_ip_ranges = row[flags], row[flags + 1]  # type: ignore[attr-defined]
+    if app_id is not None:
+        user.policy_rows = {app_id: _policy_from_row(row[flags + 2 :])}  # type: ignore[attr-defined]
     return user
 
 
@@ -142,31 +173,50 @@ def app_and_access_token(
     return app, (user, scope, expires, created)
 
 
-@lru_cache(maxsize=1)
-def _policy_sql() -> str:
-    from tandem.crm.connectedapps.models import ConnectedAppAccess, ConnectedAppPolicy
+def _pre_authorized_sql(policy: str) -> str:
+    """EXISTS: the user's profile or an assigned permission set is linked to the policy (the
+    user's id and profile id are the statement's first two parameters)."""
+    from tandem.crm.connectedapps.models import ConnectedAppAccess
     from tandem.crm.permissions.models import PermissionSetAssignment
 
     access, assignment = ConnectedAppAccess._meta.db_table, PermissionSetAssignment._meta.db_table
+    return (
+        f"EXISTS (SELECT 1 FROM {access} a LEFT JOIN {assignment} s "  # noqa: S608 - names only
+        f"ON s.permission_set_id = a.permission_set_id AND s.user_id = u.id "
+        f"WHERE a.policy_id = {policy}.id AND (a.profile_id = u.profile_id OR s.id IS NOT NULL))"
+    )
+
+
+@lru_cache(maxsize=1)
+def _policy_sql() -> str:
+    from tandem.crm.connectedapps.models import ConnectedAppPolicy
+
     columns = ", ".join(_columns(ConnectedAppPolicy, "p"))
     return (
-        f"SELECT {columns}, EXISTS (SELECT 1 FROM {access} a "  # noqa: S608 - names only
-        f"LEFT JOIN {assignment} s ON s.permission_set_id = a.permission_set_id "
-        "AND s.user_id = %s WHERE a.policy_id = p.id AND (a.profile_id = %s OR s.id IS NOT NULL)"
-        f") FROM {ConnectedAppPolicy._meta.db_table} p WHERE p.app_id = %s AND p.org_id = %s"
+        f"SELECT {columns}, {_pre_authorized_sql('p')} "  # noqa: S608 - names only
+        f"FROM {ConnectedAppPolicy._meta.db_table} p JOIN {User._meta.db_table} u ON u.id = %s "
+        "WHERE p.app_id = %s AND p.org_id = %s"
     )
+
+
+def _policy_from_row(row: tuple[Any, ...]) -> Any:
+    """The policy row with `user_pre_authorized`, or None (its primary key is NULL)."""
+    from tandem.crm.connectedapps.models import ConnectedAppPolicy
+
+    if row[0] is None:
+        return None
+    policy = _instance(ConnectedAppPolicy, row[:-1])
+    policy.user_pre_authorized = bool(row[-1])  # type: ignore[attr-defined]
+    return policy
 
 
 def policy_row_for_user(*, app_id: str, org_id: str, user: User) -> Any:
     """The app's policy row in the org with `user_pre_authorized` (the user's profile or an
     assigned permission set is linked to the app), or None."""
-    from tandem.crm.connectedapps.models import ConnectedAppPolicy
-
+    prefetched = getattr(user, "policy_rows", {})
+    if app_id in prefetched:
+        return prefetched[app_id]
     with connection.cursor() as cursor:
-        cursor.execute(_policy_sql(), [user.pk, user.profile_id, app_id, org_id])
+        cursor.execute(_policy_sql(), [user.pk, app_id, org_id])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    policy = _instance(ConnectedAppPolicy, row[:-1])
-    policy.user_pre_authorized = bool(row[-1])  # type: ignore[attr-defined]
-    return policy
+    return None if row is None else _policy_from_row(row)

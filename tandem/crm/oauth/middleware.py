@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, cast
 
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
-from django.urls import resolve
+from django.urls import ResolverMatch, resolve
 
 from tandem.core.middleware import ContentSecurityPolicyMiddleware
 from tandem.crm.orgs.middleware import OrgHostMiddleware
@@ -39,9 +40,15 @@ class OAuthEndpointMiddleware:
         return self.get_response(request)
 
 
+@lru_cache(maxsize=len(LEAN_PATHS))
+def _resolved(path: str) -> ResolverMatch:
+    """The URLconf's match for one of LEAN_PATHS, walked once per process."""
+    return resolve(path)
+
+
 def _view(request: HttpRequest) -> HttpResponse:
-    """Resolve and call the view, as Django's handler would (these views are synchronous)."""
-    match = resolve(request.path_info)
+    """Call the view, as Django's handler would (these views are synchronous)."""
+    match = _resolved(request.path_info)
     request.resolver_match = match
     response: HttpResponse = match.func(request, *match.args, **match.kwargs)
     if not response.streaming and not response.has_header("Content-Length"):

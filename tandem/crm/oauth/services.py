@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from tandem.core.db import returning_without_waiting_for_disk
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.oauth.models import AccessToken, JwtAssertionUse, RefreshToken
 from tandem.crm.users.models import User
@@ -27,12 +28,17 @@ def tokens_revoke_for(*, app: ConnectedApp, user: User) -> int:
 
 def jti_record(*, app_id: str, jti_hash: str, expires_at: datetime) -> bool:
     """Remember an assertion's jti; False when it was already used (one statement, no
-    savepoint: INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike)."""
+    savepoint: INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike). Committed
+    like the token it precedes, without waiting for the disk: a PostgreSQL crash forgets the
+    jtis and the tokens of its last fraction of a second together (ADR 0007)."""
     table = connection.ops.quote_name(JwtAssertionUse._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (app_id, jti_hash, expires_at) VALUES (%s, %s, %s) "  # noqa: S608
+        "ON CONFLICT (app_id, jti_hash) DO NOTHING RETURNING id"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (app_id, jti_hash, expires_at) VALUES (%s, %s, %s) "  # noqa: S608
-            "ON CONFLICT (app_id, jti_hash) DO NOTHING RETURNING id",
+            returning_without_waiting_for_disk(sql),
             [app_id, jti_hash, connection.ops.adapt_datetimefield_value(expires_at)],
         )
         return cursor.fetchone() is not None

@@ -183,7 +183,7 @@ class ConnectedAppValidator(OAuth2Validator):
     def validate_user(
         self, username: str, password: str, client: Any, request: Request, *args: Any, **kw: Any
     ) -> bool:
-        user = user_for_policy(str(username).strip().lower())
+        user = user_for_policy(str(username).strip().lower(), app_id=client.pk)
         if user is None or not isinstance(password, str):
             raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
         status = self._password_status(user, password, request_ip(request))
@@ -275,7 +275,7 @@ class ConnectedAppValidator(OAuth2Validator):
     def jwt_load_user(
         self, username: str, client: ConnectedApp, audience: str, request: Request
     ) -> User:
-        user = user_for_policy(username.strip().lower())
+        user = user_for_policy(username.strip().lower(), app_id=client.pk)
         if user is None:
             raise SalesforceOAuthError(NOT_APPROVED, request=request)
         slug = my_domain_from_host(urlsplit(audience).netloc)
