@@ -57,8 +57,8 @@ from tandem.crm.oauth.policy import (
 from tandem.crm.oauth.services import jti_record
 from tandem.crm.orgs.domains import crm_base_url, my_domain_from_host
 from tandem.crm.users.models import LoginStatus, User
-from tandem.crm.users.policies import client_ip, ip_is_trusted
-from tandem.crm.users.services import SECURITY_TOKEN_LENGTH, security_token_matches
+from tandem.crm.users.policies import client_ip
+from tandem.crm.users.services import user_authenticate_password
 
 GRANT_TYPES = {
     "authorization_code": ConnectedApp.GRANT_AUTHORIZATION_CODE,
@@ -183,31 +183,26 @@ class ConnectedAppValidator(OAuth2Validator):
     def validate_user(
         self, username: str, password: str, client: Any, request: Request, *args: Any, **kw: Any
     ) -> bool:
-        user = user_for_policy(str(username).strip().lower(), app_id=client.pk)
-        if user is None or not isinstance(password, str):
+        """The CRM's own password login (lockout, per-address throttle, security token outside
+        trusted ranges); login hours and IP ranges are left to the Connected App policies."""
+        if not isinstance(username, str) or not isinstance(password, str):
             raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
-        status = self._password_status(user, password, request_ip(request))
-        if status != LoginStatus.SUCCESS:
-            login_record(
-                app=client, user=user, ip=request_ip(request), status=status, at=timezone.now()
-            )
+        ip, now = request_ip(request), timezone.now()
+        user = user_for_policy(username.strip().lower(), app_id=client.pk)
+        if user is not None and not user.org.allow_username_password_flows:
+            status = LoginStatus.PASSWORD_FLOW_DISABLED
+            login_record(app=client, user=user, ip=ip, status=status, at=now)
+            raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
+        result = user_authenticate_password(
+            username=username, password=password, ip=ip, api=True, now=now,
+            profile_policies=False, record=False,
+        )  # fmt: skip
+        if user is None or not result.ok:
+            if user is not None:
+                login_record(app=client, user=user, ip=ip, status=result.status, at=now)
             raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
         request.user = user
         return True
-
-    def _password_status(self, user: User, secret: str, ip: str) -> str:
-        if not user.org.allow_username_password_flows:
-            return LoginStatus.PASSWORD_FLOW_DISABLED
-        if user.check_password(secret):
-            if ip_is_trusted(org=user.org, ip=ip):
-                return LoginStatus.SUCCESS
-            return LoginStatus.TOKEN_REQUIRED
-        password, token = secret[:-SECURITY_TOKEN_LENGTH], secret[-SECURITY_TOKEN_LENGTH:]
-        if len(secret) > SECURITY_TOKEN_LENGTH and user.check_password(password):
-            if security_token_matches(user=user, token=token):
-                return LoginStatus.SUCCESS
-            return LoginStatus.TOKEN_REQUIRED
-        return LoginStatus.INVALID_PASSWORD
 
     # --- the Connected App policies --------------------------------------------------------
 

@@ -187,7 +187,9 @@ def _policy_status(user: User, ip: str, now: datetime) -> str:
     return LoginStatus.SUCCESS
 
 
-def _attempt_status(user: User, password: str, ip: str, api: bool, now: datetime) -> str:
+def _attempt_status(
+    user: User, password: str, ip: str, api: bool, now: datetime, profile_policies: bool
+) -> str:
     if user.is_locked(now):
         return LoginStatus.LOCKED_OUT
     trusted = api and ip_is_trusted(org=user.org, ip=ip)
@@ -195,7 +197,7 @@ def _attempt_status(user: User, password: str, ip: str, api: bool, now: datetime
     if not password_ok:
         _register_failure(user, now)
         return LoginStatus.LOCKED_OUT if user.is_locked(now) else LoginStatus.INVALID_PASSWORD
-    status = _policy_status(user, ip, now)
+    status = _policy_status(user, ip, now) if profile_policies else LoginStatus.SUCCESS
     if status == LoginStatus.SUCCESS and api and not user.is_api_enabled:
         return LoginStatus.API_DISABLED
     if status == LoginStatus.SUCCESS and not token_ok:
@@ -214,12 +216,16 @@ def user_authenticate_password(
     application: str = "Browser",
     api: bool = False,
     now: datetime | None = None,
+    profile_policies: bool = True,
+    record: bool = True,
 ) -> LoginResult:
     """Check a password login against lockout, the password, and the profile's policies.
 
     `org` limits the login to one org (its My Domain host). With `api`, the password may end
     with the user's security token, which is required outside the org's trusted IP ranges.
-    Every attempt by a known user is recorded in Login History.
+    Every attempt by a known user is recorded in Login History, unless `record` is off (the
+    OAuth password flow records its own, after the Connected App policies, which also take
+    the place of the profile's when `profile_policies` is off).
     """
     moment = now or timezone.now()
     user = _find_user(username, org)
@@ -234,22 +240,24 @@ def user_authenticate_password(
         if login_throttled(ip):
             status = LoginStatus.RATE_EXCEEDED
         else:
-            status = _attempt_status(user, password, ip, api, moment)
+            status = _attempt_status(user, password, ip, api, moment, profile_policies)
         if status in FAILURES_COUNTED_PER_IP:
             login_failure_note(ip)
         if status == LoginStatus.SUCCESS and (user.failed_login_count or user.locked_until):
             user.failed_login_count, user.locked_until = 0, None
             user.save(update_fields=["failed_login_count", "locked_until"])
-        history = login_history_record(
-            org=user.org,
-            user=user,
-            username=user.username,
-            source_ip=ip,
-            login_type=login_type,
-            application=application,
-            status=status,
-            at=moment,
-        )
+        history = None
+        if record:
+            history = login_history_record(
+                org=user.org,
+                user=user,
+                username=user.username,
+                source_ip=ip,
+                login_type=login_type,
+                application=application,
+                status=status,
+                at=moment,
+            )
     return LoginResult(
         user=user if status == LoginStatus.SUCCESS else None, status=status, history=history
     )

@@ -175,6 +175,38 @@ def test_password_flow_from_a_trusted_range_needs_no_security_token(crm_client, 
     assert _password(crm_client, app, marketer, PASSWORD)[0] == 200
 
 
+def test_password_flow_failures_lock_the_user_out_as_the_login_page_does(
+    crm_client, org, marketer, settings
+):
+    settings.CRM_LOCKOUT_ATTEMPTS = 3
+    org.allow_username_password_flows = True
+    org.save()
+    trusted_ip_range_add(actor=None, org=org, start_address="10.0.0.0", end_address="10.0.0.255")
+    app = make_app(org, ip_relaxation="BYPASS")
+
+    for _ in range(3):
+        assert _password(crm_client, app, marketer, "wrong password")[0] == 400
+    status, body = _password(crm_client, app, marketer, PASSWORD)
+
+    assert (status, body["error_description"]) == (400, "authentication failure")
+    assert LoginHistory.objects.filter(user=marketer, status="Password Lockout").exists()
+    assert not LoginHistory.objects.filter(user=marketer, status="Success").exists()
+    marketer.refresh_from_db()
+    assert marketer.locked_until is not None
+
+
+def test_password_flow_success_leaves_one_login_history_row(crm_client, org, marketer):
+    org.allow_username_password_flows = True
+    org.save()
+    trusted_ip_range_add(actor=None, org=org, start_address="10.0.0.0", end_address="10.0.0.255")
+    app = make_app(org, ip_relaxation="BYPASS")
+
+    assert _password(crm_client, app, marketer, PASSWORD)[0] == 200
+
+    rows = LoginHistory.objects.filter(user=marketer)
+    assert [(r.status, r.login_type) for r in rows] == [("Success", "Remote Access 2.0")]
+
+
 def test_wrong_client_secret_is_invalid_client(crm_client, org, system_user):
     app = make_app(org, ip_relaxation="BYPASS")
     app.secret = "wrong"
