@@ -55,6 +55,17 @@ class Grant(AbstractGrant):
 
     user = _user("+", optional=False)
     code = HashedCodeField(max_length=64, unique=True)
+    # Kept after use, so that a second use is recognised and revokes what the first issued
+    # (RFC 6749 §4.1.2, RFC 9700 §4.1.2): when, and the tokens of the first exchange.
+    used_at = models.DateTimeField(null=True, blank=True)
+    issued_access_token = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    issued_token_family = models.UUIDField(null=True, blank=True)
 
 
 class IDToken(AbstractIDToken):

@@ -1,14 +1,16 @@
-"""Token writes: revoke everything one user holds for one app."""
+"""Token writes: revocations, the jti of JWT assertions, and authorization codes' use."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from tandem.core.db import returning_without_waiting_for_disk
 from tandem.crm.connectedapps.models import ConnectedApp
-from tandem.crm.oauth.models import AccessToken, JwtAssertionUse, RefreshToken
+from tandem.crm.oauth.models import AccessToken, Grant, JwtAssertionUse, RefreshToken
 from tandem.crm.users.models import User
 
 
@@ -42,3 +44,31 @@ def jti_record(*, app_id: str, jti_hash: str, expires_at: datetime) -> bool:
             [app_id, jti_hash, connection.ops.adapt_datetimefield_value(expires_at)],
         )
         return cursor.fetchone() is not None
+
+
+def grant_claim(grant: Grant) -> bool:
+    """Mark the authorization code used; False if another request marked it first."""
+    claimed = Grant.objects.filter(pk=grant.pk, used_at__isnull=True).update(used_at=timezone.now())
+    return bool(claimed)
+
+
+def grant_record_issued(
+    grant: Grant, *, access_token: AccessToken | None, token_family: uuid.UUID | None
+) -> None:
+    """Remember what the code's exchange issued."""
+    Grant.objects.filter(pk=grant.pk).update(
+        issued_access_token=access_token, issued_token_family=token_family
+    )
+
+
+def tokens_revoke_issued_by(grant: Grant) -> None:
+    """Revoke the refresh token family and delete the access token a code's exchange issued."""
+    RefreshToken.revoke_family(grant.issued_token_family)
+    if grant.issued_access_token_id is not None:
+        AccessToken.objects.filter(pk=grant.issued_access_token_id).delete()
+
+
+def grants_clear_expired() -> int:
+    """Delete codes expired for over an hour (a reused code is refused as expired anyway)."""
+    deleted, _ = Grant.objects.filter(expires__lt=timezone.now() - timedelta(hours=1)).delete()
+    return deleted

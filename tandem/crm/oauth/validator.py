@@ -38,6 +38,7 @@ from tandem.crm.oauth.errors import (
     EXPIRED_CODE,
     EXPIRED_REFRESH_TOKEN,
     INVALID_AUDIENCE,
+    INVALID_CODE,
     INVALID_CREDENTIALS,
     INVALID_SCOPE,
     NOT_APPROVED,
@@ -54,7 +55,13 @@ from tandem.crm.oauth.policy import (
     TokenPath,
     issues_refresh_token,
 )
-from tandem.crm.oauth.services import jti_record
+from tandem.crm.oauth.services import (
+    grant_claim,
+    grant_record_issued,
+    grants_clear_expired,
+    jti_record,
+    tokens_revoke_issued_by,
+)
 from tandem.crm.orgs.domains import crm_base_url, my_domain_from_host
 from tandem.crm.users.models import LoginStatus, User
 from tandem.crm.users.policies import client_ip
@@ -143,14 +150,38 @@ class ConnectedAppValidator(OAuth2Validator):
         grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
         if grant is None:
             return False
+        if grant.used_at is not None:
+            tokens_revoke_issued_by(grant)  # RFC 6749 §4.1.2: a code used twice was stolen
+            raise SalesforceOAuthError(INVALID_CODE, request=request)
         if grant.is_expired():
             raise SalesforceOAuthError(EXPIRED_CODE, request=request)
+        if not grant_claim(grant):  # another exchange of this code won the race
+            raise SalesforceOAuthError(INVALID_CODE, request=request)
+        request.grant_instance = grant
         request.scopes = grant.scope.split()
         request.user = grant.user
         request.grant_code_challenge = grant.code_challenge or None
         if grant.nonce:
             request.nonce = grant.nonce
         return True
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Nothing to do: `validate_code` claimed the code, which stays, marked used, so a
+        second use is recognised; codes long expired are cleared now and then."""
+        if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
+            grants_clear_expired()
+
+    def _record_code_exchange(self, request: Request) -> None:
+        """What the code's first exchange issued, for revocation should the code come back."""
+        grant = getattr(request, "grant_instance", None)
+        if grant is not None:
+            grant_record_issued(
+                grant,
+                access_token=getattr(request, "access_token_instance", None),
+                token_family=getattr(request, "refresh_token_family", None),
+            )
 
     def refuse_pkce_downgrade(self, request: Request) -> None:
         """RFC 9700 §4.8.2: a code_verifier for a code issued without a challenge is refused."""
@@ -173,6 +204,7 @@ class ConnectedAppValidator(OAuth2Validator):
         self, request: Request, refresh_token_code: str, access_token: Any, previous: Any
     ) -> RefreshToken:
         token = super()._create_refresh_token(request, refresh_token_code, access_token, previous)
+        request.refresh_token_family = token.token_family
         if previous is not None:
             token.family_created_at = previous.family_created_at
             token.save(update_fields=["family_created_at"])
@@ -310,6 +342,7 @@ class ConnectedAppValidator(OAuth2Validator):
         # The token view already runs the request in one transaction: no savepoint round trips.
         with transaction.atomic(savepoint=False):
             self._save_bearer_token(token, request, *args, **kw)
+            self._record_code_exchange(request)
         issued_at = str(int(time.time() * 1000))
         token.pop("expires_in", None)
         user, app = request.user, request.client
@@ -355,8 +388,10 @@ class ConnectedAppValidator(OAuth2Validator):
     ) -> AccessToken:
         """DOT's access token, left for `_write_grant` when nothing else refers to it (no
         refresh or ID token, a user): it is then written with the grant's other rows."""
-        if token.get("refresh_token") or token.get("id_token") or request.user is None:
+        deferrable = request.grant_type in (JWT_BEARER, "password") and request.user is not None
+        if token.get("refresh_token") or token.get("id_token") or not deferrable:
             created = super()._create_access_token(expires, request, token, source_refresh_token)
+            request.access_token_instance = created
             return cast(AccessToken, created)
         access_token = AccessToken(
             user=request.user,

@@ -160,7 +160,44 @@ def test_code_is_single_use(crm_client, org, marketer):
     status, body = exchange(crm_client, app, code, verifier)
 
     assert status == 400
-    assert body["error"] == "invalid_grant"
+    assert body == {"error": "invalid_grant", "error_description": "invalid authorization code"}
+
+
+def test_a_reused_code_revokes_the_tokens_its_first_exchange_issued(crm_client, org, marketer):
+    app = make_app(org, ip_relaxation="BYPASS")
+    code, verifier = authorize_code(crm_client, app, marketer)
+    _, first = exchange(crm_client, app, code, verifier)
+    assert AccessToken.objects.filter(user=marketer).count() == 1
+
+    assert exchange(crm_client, app, code, verifier)[0] == 400
+
+    assert not AccessToken.objects.filter(user=marketer).exists()
+    assert not RefreshToken.objects.filter(user=marketer, revoked__isnull=True).exists()
+    status, body = refresh(crm_client, app, first["refresh_token"])
+    assert (status, body["error_description"]) == (400, "expired access/refresh token")
+
+
+def test_a_reused_code_leaves_other_sessions_alone(crm_client, org, marketer):
+    app = make_app(org, ip_relaxation="BYPASS")
+    other_code, other_verifier = authorize_code(crm_client, app, marketer)
+    _, other = exchange(crm_client, app, other_code, other_verifier)
+    code, verifier = authorize_code(crm_client, app, marketer)
+    exchange(crm_client, app, code, verifier)
+
+    exchange(crm_client, app, code, verifier)
+
+    assert refresh(crm_client, app, other["refresh_token"])[0] == 200
+
+
+def test_a_code_that_failed_its_exchange_is_used_up(crm_client, org, marketer):
+    app = make_app(org, ip_relaxation="BYPASS")
+    code, verifier = authorize_code(crm_client, app, marketer)
+    assert exchange(crm_client, app, code, "not-the-verifier")[0] == 400
+
+    status, body = exchange(crm_client, app, code, verifier)
+
+    assert (status, body["error_description"]) == (400, "invalid authorization code")
+    assert not AccessToken.objects.filter(user=marketer).exists()
 
 
 def test_code_expires_after_15_minutes(crm_client, org, marketer):
