@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import RSAAlgorithm
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
+from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
 from tandem.crm.oauth.errors import (
     INVALID_ASSERTION,
@@ -100,6 +101,14 @@ def _fail(pair: OAuthErrorPair, request: Request) -> SalesforceOAuthError:
     return SalesforceOAuthError(pair, request=request)
 
 
+class _IdTokens(OpenIDGrantTypeBase):
+    """oauthlib's OpenID Connect ID token minting, for a grant that is not an OIDC flow."""
+
+    def __init__(self, request_validator: Any) -> None:
+        self.request_validator = request_validator
+        self.proxy_target = None  # nothing to proxy: only add_id_token is used
+
+
 class JWTBearerGrant(GrantTypeBase):
     """grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with an RS256 assertion."""
 
@@ -118,6 +127,9 @@ class JWTBearerGrant(GrantTypeBase):
         token = token_handler.create_token(request, refresh_token=False)
         for modifier in self._token_modifiers:
             token = modifier(token, token_handler, request)
+        # An ID token when the approval includes `openid` (domain.md §2.3), minted and
+        # signed as the code flow's is.
+        token = _IdTokens(self.request_validator).add_id_token(token, token_handler, request)
         self.request_validator.save_token(token, request)
         return headers, json.dumps(token), 200
 

@@ -72,3 +72,17 @@ def grants_clear_expired() -> int:
     """Delete codes expired for over an hour (a reused code is refused as expired anyway)."""
     deleted, _ = Grant.objects.filter(expires__lt=timezone.now() - timedelta(hours=1)).delete()
     return deleted
+
+
+def refresh_families_cap(*, app_id: str, user_id: str, keep: int) -> int:
+    """Keep the user's `keep` newest refresh token families for the app and revoke the rest
+    (Salesforce: five approvals per user per app; a sixth revokes the oldest)."""
+    live = (
+        RefreshToken.objects.filter(application_id=app_id, user_id=user_id, revoked__isnull=True)
+        .values_list("token_family", flat=True)
+        .order_by("-family_created_at", "-id")
+    )
+    families = list(dict.fromkeys(live))  # newest first, each family once
+    for family in families[keep:]:
+        RefreshToken.revoke_family(family)
+    return len(families[keep:])

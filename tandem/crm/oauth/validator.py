@@ -60,6 +60,7 @@ from tandem.crm.oauth.services import (
     grant_record_issued,
     grants_clear_expired,
     jti_record,
+    refresh_families_cap,
     tokens_revoke_issued_by,
 )
 from tandem.crm.orgs.domains import crm_base_url, my_domain_from_host
@@ -208,6 +209,9 @@ class ConnectedAppValidator(OAuth2Validator):
         if previous is not None:
             token.family_created_at = previous.family_created_at
             token.save(update_fields=["family_created_at"])
+        else:  # a new approval
+            keep = settings.OAUTH_APPROVALS_PER_USER_AND_APP
+            refresh_families_cap(app_id=token.application_id, user_id=token.user_id, keep=keep)
         return cast(RefreshToken, token)
 
     # --- password flow (legacy; only where the org allows it) ----------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import time_machine
 
@@ -12,6 +13,7 @@ from tandem.crm.permissions.models import PermissionSet
 from tandem.crm.permissions.services import permission_set_unassign
 from tandem.crm.users.models import LoginHistory, ProfileLoginHours
 from tests.crm.oauth.conftest import (
+    approve,
     authorize_code,
     exchange,
     jwt_token,
@@ -200,6 +202,23 @@ def test_a_code_that_failed_its_exchange_is_used_up(crm_client, org, marketer):
     assert not AccessToken.objects.filter(user=marketer).exists()
 
 
+def test_a_sixth_approval_revokes_the_oldest(crm_client, org, marketer, settings):
+    settings.OAUTH_APPROVALS_PER_USER_AND_APP = 5
+    app = make_app(org, ip_relaxation="BYPASS")
+    sessions = []
+    for _ in range(6):
+        code, verifier = authorize_code(crm_client, app, marketer)
+        sessions.append(exchange(crm_client, app, code, verifier)[1])
+
+    oldest = refresh(crm_client, app, sessions[0]["refresh_token"])
+    second = refresh(crm_client, app, sessions[1]["refresh_token"])
+
+    assert (oldest[0], oldest[1]["error_description"]) == (400, "expired access/refresh token")
+    assert second[0] == 200
+    live = RefreshToken.objects.filter(user=marketer, revoked__isnull=True)
+    assert live.values("token_family").distinct().count() == 5
+
+
 def test_code_expires_after_15_minutes(crm_client, org, marketer):
     app = make_app(org, ip_relaxation="BYPASS")
     with time_machine.travel(MONDAY_NOON, tick=False):
@@ -267,6 +286,39 @@ def test_openid_scope_returns_a_signed_id_token(crm_client, org, marketer):
     assert claims["aud"] == app.key
     assert claims["sub"] == body["id"]
     assert claims["organization_id"] == org.id
+
+
+def _verified_id_token(client, id_token: str, audience: str) -> dict:
+    import jwt as pyjwt
+
+    jwks_path = urlsplit(client.get("/.well-known/openid-configuration").json()["jwks_uri"]).path
+    keys = pyjwt.PyJWKSet.from_dict(client.get(jwks_path).json())
+    key = keys[pyjwt.get_unverified_header(id_token)["kid"]]
+    return pyjwt.decode(id_token, key, algorithms=["RS256"], audience=audience)
+
+
+def test_jwt_bearer_returns_an_id_token_when_the_approval_includes_openid(
+    crm_client, org, marketer
+):
+    app = make_app(org, ip_relaxation="BYPASS")
+    approve(app, marketer, scopes="api openid")
+
+    status, body = jwt_token(crm_client, app, marketer)
+
+    assert status == 200, body
+    claims = _verified_id_token(crm_client, body["id_token"], app.key)
+    assert claims["sub"] == body["id"]
+    assert body["scope"] == "api openid"
+
+
+def test_jwt_bearer_has_no_id_token_without_openid(crm_client, org, marketer):
+    app = make_app(org, ip_relaxation="BYPASS")
+    approve(app, marketer, scopes="api")
+
+    status, body = jwt_token(crm_client, app, marketer)
+
+    assert status == 200, body
+    assert "id_token" not in body
 
 
 def test_jwt_on_the_orgs_my_domain_with_its_audience(org, system_user):
