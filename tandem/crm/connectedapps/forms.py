@@ -75,3 +75,11 @@ class PolicyForm(ServiceErrorsMixin, forms.Form):
         label="Timeout Value (minutes)", required=False, min_value=0, max_value=100000,
         help_text="Empty: the deployment's default session length.",
     )  # fmt: skip
+
+
+class IpRangeForm(ServiceErrorsMixin, forms.Form):
+    """Trusted IP Range for OAuth Web Server Flow: IPv4 or IPv6, checked by the service."""
+
+    start_address = forms.CharField(label="Start IP Address", max_length=45)
+    end_address = forms.CharField(label="End IP Address", max_length=45)
+    description = forms.CharField(label="Description", max_length=255, required=False)

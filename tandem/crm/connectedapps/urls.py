@@ -14,4 +14,10 @@ urlpatterns = [
     path("<str:app_id>/secret/", views.secret_rotate, name="secret_rotate"),
     path("<str:app_id>/permission-sets/", views.manage_permission_sets, name="permission_sets"),
     path("<str:app_id>/profiles/", views.manage_profiles, name="profiles"),
+    path("<str:app_id>/ip-ranges/new/", views.ip_range_new, name="ip_range_new"),
+    path(
+        "<str:app_id>/ip-ranges/<int:range_id>/delete/",
+        views.ip_range_delete,
+        name="ip_range_delete",
+    ),
 ]

@@ -1,5 +1,6 @@
 """Setup → Connected Apps: list, New, detail, Edit Policies, Manage Profiles / Permission Sets,
-secret rotation, Connected Apps OAuth Usage with Revoke; and a user's own approvals."""
+trusted IP ranges, secret rotation, Connected Apps OAuth Usage with Revoke; and a user's own
+approvals."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from tandem.crm.connectedapps.errors import ConnectedAppInvalidError
-from tandem.crm.connectedapps.forms import ConnectedAppForm, PolicyForm
+from tandem.crm.connectedapps.forms import ConnectedAppForm, IpRangeForm, PolicyForm
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.connectedapps.selectors import (
+    connected_app_ip_range_get,
+    connected_app_ip_range_list,
     connected_app_policy_get_for_actor,
     connected_app_policy_list,
     connected_app_usage_list,
@@ -28,6 +31,8 @@ from tandem.crm.connectedapps.selectors import (
 from tandem.crm.connectedapps.services import (
     connected_app_access_revoke,
     connected_app_create,
+    connected_app_ip_range_add,
+    connected_app_ip_range_delete,
     connected_app_permission_sets_set,
     connected_app_policy_set,
     connected_app_profiles_set,
@@ -82,8 +87,37 @@ def app_detail(request: HttpRequest, app_id: str) -> HttpResponse:
             "permission_set"
         ),
         "profiles": row.access.filter(profile__isnull=False).select_related("profile"),
+        "ip_ranges": connected_app_ip_range_list(policy=row),
     }
     return render(request, "crm/connectedapps/detail.html", context)
+
+
+@setup_required
+def ip_range_new(request: HttpRequest, app_id: str) -> HttpResponse:
+    """New Trusted IP Range for OAuth Web Server Flow (whoever may edit the app's policies)."""
+    actor = setup_actor(request)
+    row = connected_app_policy_get_for_actor(actor=actor, app_id=app_id)
+    form = IpRangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            connected_app_ip_range_add(actor=actor, policy=row, **form.cleaned_data)
+        except ConnectedAppInvalidError as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            return redirect("crm_connectedapps:app_detail", app_id=app_id)
+    context = {"row": row, "app": row.app, "form": form}
+    return render(request, "crm/connectedapps/ip_range_new.html", context)
+
+
+@setup_required
+@require_POST
+def ip_range_delete(request: HttpRequest, app_id: str, range_id: int) -> HttpResponse:
+    """Delete one of the app's trusted IP ranges in the actor's org."""
+    actor = setup_actor(request)
+    row = connected_app_policy_get_for_actor(actor=actor, app_id=app_id)
+    found = connected_app_ip_range_get(policy=row, id=range_id)
+    connected_app_ip_range_delete(actor=actor, policy=row, row=found)
+    return redirect("crm_connectedapps:app_detail", app_id=app_id)
 
 
 @setup_required

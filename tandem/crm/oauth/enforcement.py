@@ -15,6 +15,7 @@ from tandem.crm.connectedapps.models import (
     ConnectedAppConsent,
     ConnectedAppPolicy,
 )
+from tandem.crm.connectedapps.selectors import connected_app_ip_range_pairs
 from tandem.crm.oauth.loaders import policy_row_for_user
 from tandem.crm.oauth.policy import (
     AppPolicy,
@@ -23,9 +24,11 @@ from tandem.crm.oauth.policy import (
     RefreshFacts,
     SubjectFacts,
     TokenPath,
+    app_ip_ranges_apply,
     evaluate,
     ip_check_applies,
 )
+from tandem.crm.orgs.iprange import ip_in_any_range
 from tandem.crm.users.models import (
     LoginHistory,
     LoginType,
@@ -101,7 +104,13 @@ def subject_facts(
     pre_authorized = getattr(context.row, "user_pre_authorized", None)
     if pre_authorized is None and admin_approved:
         pre_authorized = user_pre_authorized(row=context.row, user=user)
-    checks_ip = ip_check_applies(
+    app_ranges = (
+        connected_app_ip_range_pairs(app_id=app.pk, org_id=user.org_id)
+        if app_ip_ranges_apply(path, context.policy.ip_relaxation)
+        else []
+    )
+    # The app's own ranges replace the profile's, so those are then not read at all.
+    checks_ip = not app_ranges and ip_check_applies(
         path, context.policy.ip_relaxation, settings.OAUTH_BEARER_ALWAYS_ENFORCES_IP
     )
     return SubjectFacts(
@@ -122,6 +131,8 @@ def subject_facts(
             or not getattr(user, "has_login_ip_ranges", True)
             or user_ip_allowed(user=user, ip=ip)
         ),
+        app_has_ip_ranges=bool(app_ranges),
+        ip_in_app_ranges=bool(app_ranges) and ip_in_any_range(ip, app_ranges),
     )
 
 

@@ -94,6 +94,7 @@ REFRESH_POLICY_LABELS = {
     RefreshTokenPolicy.SPECIFIC_LIFETIME: "Expire refresh token after",
 }
 REFRESH_SCOPES = frozenset({"refresh_token", "offline_access"})
+WEB_SERVER_PATHS = frozenset({TokenPath.AUTHORIZE, TokenPath.CODE_EXCHANGE})
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ class SubjectFacts:
     has_approval: bool = False  # a durable consent (self-authorize) exists
     within_login_hours: bool = True
     ip_allowed: bool = True  # the profile's login IP ranges admit the client address
+    # Loaded only where `app_ip_ranges_apply`: the app has Trusted IP Ranges for OAuth Web
+    # Server Flow in the user's org, and whether one of them holds the client address.
+    app_has_ip_ranges: bool = False
+    ip_in_app_ranges: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,9 +174,7 @@ def evaluate(
         denial = check(path, policy, facts)
         if denial:
             return denial
-    if ip_check_applies(path, policy.ip_relaxation, bearer_always_enforces_ip) and not (
-        facts.ip_allowed
-    ):
+    if not ip_permitted(path, policy, facts, bearer_always_enforces_ip):
         return Denial(IP_OR_HOURS, STATUS_IP_RESTRICTED)
     if path is TokenPath.REFRESH and (
         refresh is None or not refresh_token_usable(policy, refresh, now)
@@ -211,6 +214,24 @@ def _check_login_hours(path: TokenPath, policy: AppPolicy, facts: SubjectFacts) 
     return None
 
 
+def ip_permitted(
+    path: TokenPath, policy: AppPolicy, facts: SubjectFacts, bearer_always_enforces_ip: bool
+) -> bool:
+    """The app's own trusted ranges where they apply and exist, else the profile's ranges
+    where the relaxation enforces them (domain.md §1.2)."""
+    if app_ip_ranges_apply(path, policy.ip_relaxation) and facts.app_has_ip_ranges:
+        return facts.ip_in_app_ranges
+    return facts.ip_allowed or not ip_check_applies(
+        path, policy.ip_relaxation, bearer_always_enforces_ip
+    )
+
+
+def app_ip_ranges_apply(path: TokenPath, relaxation: IpRelaxation) -> bool:
+    """Whether the app's own trusted ranges decide: *Relax IP restrictions for activated
+    devices* on the web-server flow (authorize and code exchange) only."""
+    return relaxation is IpRelaxation.BYPASS_2FACTOR and path in WEB_SERVER_PATHS
+
+
 def ip_check_applies(
     path: TokenPath, relaxation: IpRelaxation, bearer_always_enforces_ip: bool = False
 ) -> bool:
@@ -222,8 +243,9 @@ def ip_check_applies(
     if relaxation is IpRelaxation.ENFORCE_RELAXREFRESH:
         return path is not TokenPath.REFRESH
     if relaxation is IpRelaxation.BYPASS_2FACTOR:
-        # The interactive web-server flow verified the user at the CRM login (ADR 0400).
-        return path not in (TokenPath.AUTHORIZE, TokenPath.CODE_EXCHANGE)
+        # Without app ranges the web-server flow counts the CRM login as the device's identity
+        # verification (ADR 0400); with them `ip_permitted` never gets here on that flow.
+        return path not in WEB_SERVER_PATHS
     return True
 
 

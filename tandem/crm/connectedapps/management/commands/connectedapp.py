@@ -1,4 +1,5 @@
-"""`tandem crm connectedapp create|show|set-policy|link-permset`: thin edges over the services."""
+"""`tandem crm connectedapp create|show|set-policy|link-permset|ip-range`: thin edges over the
+services."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tandem.crm.connectedapps.errors import ConnectedAppInvalidError
 from tandem.crm.connectedapps.models import ConnectedApp, ConnectedAppPolicy
+from tandem.crm.connectedapps.selectors import (
+    connected_app_ip_range_find,
+    connected_app_ip_range_list,
+)
 from tandem.crm.connectedapps.services import (
     connected_app_create,
+    connected_app_ip_range_add,
+    connected_app_ip_range_delete,
     connected_app_permission_sets_set,
     connected_app_policy_set,
     connected_app_secret_rotate,
@@ -62,6 +69,17 @@ class Command(BaseCommand):
         link.add_argument("--unlink", action="store_true")
         rotate = sub.add_parser("rotate-secret", help="A new consumer secret, printed once.")
         self._org_app(rotate)
+        ip_range = sub.add_parser("ip-range", help="Trusted IP Ranges for OAuth Web Server Flow.")
+        verbs = ip_range.add_subparsers(dest="ip_range_action", required=True,
+                                        parser_class=CommandParser)  # fmt: skip
+        for verb in ("add", "remove", "list"):
+            verb_parser = verbs.add_parser(verb)
+            self._org_app(verb_parser)
+            if verb != "list":
+                verb_parser.add_argument("--start", required=True, help="Start IP Address")
+                verb_parser.add_argument("--end", required=True, help="End IP Address")
+            if verb == "add":
+                verb_parser.add_argument("--description", default="")
 
     def _org(self, parser: ArgumentParser) -> None:
         parser.add_argument("--org", required=True, help="Org id or My Domain name")
@@ -169,6 +187,24 @@ class Command(BaseCommand):
             raise _fail("only the org that owns the app can rotate its secret")
         secret = connected_app_secret_rotate(actor=None, app=row.app, org=org)
         self._print({"consumer_key": row.app.client_id, "consumer_secret": secret})
+
+    def _ip_range(self, org: Org, options: dict[str, Any]) -> None:
+        row = self._find_policy(org, options["app"])
+        verb = options["ip_range_action"]
+        if verb == "add":
+            connected_app_ip_range_add(actor=None, policy=row, start_address=options["start"],
+                                       end_address=options["end"],
+                                       description=options["description"])  # fmt: skip
+        elif verb == "remove":
+            found = connected_app_ip_range_find(
+                policy=row, start_address=options["start"], end_address=options["end"]
+            )
+            if found is None:
+                raise _fail(f"no IP range {options['start']}-{options['end']} for {row.app.name}")
+            connected_app_ip_range_delete(actor=None, policy=row, row=found)
+        ranges = [{"start": r.start_address, "end": r.end_address, "description": r.description}
+                  for r in connected_app_ip_range_list(policy=row)]  # fmt: skip
+        self._print({"app": row.app.name, "ip_ranges": ranges})
 
     def _print(self, data: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(data, indent=2))
