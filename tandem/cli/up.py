@@ -22,6 +22,12 @@ from tandem.cli.supervisor import Supervisor
 from tandem.cli.tls import LocalTls, ensure_local_tls
 from tandem.core.paths import PROJECT_ROOT, var_dir
 
+# granian's default access line, pinned so that it never gains %(query_string)s: a GET to
+# /services/oauth2/revoke carries the token in its query (ADR 0400). %(path)s is PATH_INFO.
+ACCESS_LOG_FORMAT = (
+    '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
+)
+
 
 @dataclass(frozen=True)
 class Stack:
@@ -90,7 +96,7 @@ def web_argv(
         "--host", host, "--port", str(port), "--http", "1", "--no-ws",
         "--workers", str(workers), "--blocking-threads", str(threads),
         "--backlog", "2048", "--workers-kill-timeout", "5",
-        *(["--access-log"] if access_log else []),
+        *(["--access-log", "--access-log-fmt", ACCESS_LOG_FORMAT] if access_log else []),
         *certificate,
     ]  # fmt: skip
 

@@ -123,12 +123,14 @@ def connected_app_snapshot(app: ConnectedApp) -> dict[str, Any]:
 
 @transaction.atomic
 def connected_app_update(
-    *, actor: User, app: ConnectedApp, name: str, callback_urls: list[str], scopes: list[str],
-    contact_email: str, certificate: str, pkce_required: bool,
+    *, actor: User | None, app: ConnectedApp, org: Org, name: str, callback_urls: list[str],
+    scopes: list[str], contact_email: str, certificate: str, pkce_required: bool,
 ) -> ConnectedApp:  # fmt: skip
-    """Edit the app's definition (its owning org only)."""
+    """Edit the app's definition (its owning org only); Setup's Edit and the command line."""
     errors = _app_errors(name=name, callback_urls=callback_urls, scopes=scopes,
                          certificate=certificate, contact_email=contact_email)  # fmt: skip
+    if app.org_id != org.pk:
+        errors["app"] = ["Only the org that owns the app can edit its settings."]
     if errors:
         raise ConnectedAppInvalidError(errors)
     old = connected_app_snapshot(app)
@@ -137,7 +139,7 @@ def connected_app_update(
     app.certificate, app.pkce_required = certificate.strip(), pkce_required
     app.save()
     setup_audit_record(
-        org=actor.org, actor=actor, action="connected_app.changed", section=SECTION,
+        org=org, actor=actor, action="connected_app.changed", section=SECTION,
         target=app.name, old=old, new=connected_app_snapshot(app),
     )  # fmt: skip
     return app

@@ -170,7 +170,7 @@ def app_edit(request: HttpRequest, app_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             connected_app_update(
-                actor=actor, app=app, name=form.cleaned_data["name"],
+                actor=actor, app=app, org=actor.org, name=form.cleaned_data["name"],
                 callback_urls=form.callback_list(), scopes=form.cleaned_data["oauth_scopes"],
                 contact_email=form.cleaned_data["contact_email"],
                 certificate=form.cleaned_data["certificate"],

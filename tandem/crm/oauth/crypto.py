@@ -85,3 +85,8 @@ def response_signature(secret: str, identity_url: str, issued_at: str) -> str:
 def code_hash(code: str) -> str:
     """What is stored for an authorization code (and looked up by): its SHA-256."""
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+def token_checksum(token: str) -> str:
+    """What an access or refresh token is looked up by (DOT's RFC 9700 storage): its SHA-256."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

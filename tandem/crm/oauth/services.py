@@ -1,4 +1,5 @@
-"""Token writes: revocations, the jti of JWT assertions, and authorization codes' use."""
+"""Token writes: revoke one token by its value or everything one user holds for one app, the
+jti of JWT assertions, and authorization codes' use."""
 
 from __future__ import annotations
 
@@ -7,11 +8,32 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from oauth2_provider.models import revoke_access_token
 
 from tandem.core.db import returning_without_waiting_for_disk
 from tandem.crm.connectedapps.models import ConnectedApp
+from tandem.crm.oauth.crypto import token_checksum
 from tandem.crm.oauth.models import AccessToken, Grant, JwtAssertionUse, RefreshToken
 from tandem.crm.users.models import User
+
+
+@transaction.atomic
+def token_revoke(*, token: str) -> bool:
+    """/services/oauth2/revoke: an access token is deleted (DOT also revokes the refresh token
+    bound to it); a refresh token is revoked with its whole family. False when unknown."""
+    checksum = token_checksum(token)
+    access = AccessToken.objects.filter(token_checksum=checksum).first()
+    if access is not None:
+        revoke_access_token(access)
+        return True
+    refresh = RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True).first()
+    if refresh is None:
+        return False
+    if refresh.token_family:
+        RefreshToken.revoke_family(refresh.token_family)
+    else:
+        refresh.revoke()
+    return True
 
 
 @transaction.atomic

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
-import hashlib
+import json
+import re
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -14,11 +15,10 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from oauth2_provider.models import revoke_access_token
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from tandem.crm.oauth import identity
-from tandem.crm.oauth.crypto import secret_matches
+from tandem.crm.oauth.crypto import secret_matches, token_checksum
 from tandem.crm.oauth.errors import (
     INVALID_CLIENT_CREDENTIALS,
     INVALID_REQUEST,
@@ -28,13 +28,16 @@ from tandem.crm.oauth.errors import (
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
 from tandem.crm.oauth.loaders import app_and_access_token
 from tandem.crm.oauth.models import AccessToken, RefreshToken
-from tandem.crm.oauth.views.token import bad_form, oauth_error
+from tandem.crm.oauth.services import token_revoke
+from tandem.crm.oauth.views.token import NO_STORE, bad_form, oauth_error
 from tandem.crm.orgs.domains import crm_base_url
 from tandem.crm.users.models import User
 
-
-def _checksum(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+TOKEN_REQUIRED = OAuthErrorPair("unsupported_token_type", "token is required")
+INVALID_CALLBACK = OAuthErrorPair("invalid_request", "invalid callback")
+# A plain ASCII JavaScript identifier, short: the callback is written into a script, so
+# anything else (dots, brackets, markup) is refused rather than escaped.
+JSONP_CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 
 
 def _token_param(request: HttpRequest) -> str | None:
@@ -46,27 +49,46 @@ def _token_param(request: HttpRequest) -> str | None:
 
 @method_decorator(csrf_exempt, name="dispatch")
 class RevokeView(View):
-    """POST token=…: an access token revokes itself, a refresh token its whole family."""
+    """POST token=…, GET ?token=… and GET ?token=…&callback=fn (JSONP), as Salesforce: an
+    access token revokes itself, a refresh token its whole family (domain.md §2.6)."""
+
+    http_method_names = ["get", "post"]  # a HEAD (Django's default: GET) must not revoke
 
     def post(self, request: HttpRequest) -> HttpResponse:
         refused = bad_form(request)
-        token = None if refused else _token_param(request)
-        if token is None:
-            return refused or oauth_error(
-                OAuthErrorPair("unsupported_token_type", "token is required")
-            )
-        checksum = _checksum(token)
-        access = AccessToken.objects.filter(token_checksum=checksum).first()
-        if access is not None:
-            revoke_access_token(access)
-            return HttpResponse(status=200)
-        refresh = RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True).first()
-        if refresh is None:
-            return oauth_error(INVALID_TOKEN)
-        RefreshToken.revoke_family(
-            refresh.token_family
-        ) if refresh.token_family else refresh.revoke()
-        return HttpResponse(status=200)
+        return refused or _revoke_response(_revoke(_token_param(request)))
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        callbacks = request.GET.getlist("callback")
+        if not callbacks:
+            return _revoke_response(_revoke(_token_param(request)))
+        if len(callbacks) != 1 or not JSONP_CALLBACK.fullmatch(callbacks[0]):
+            return oauth_error(INVALID_CALLBACK)
+        return _jsonp(callbacks[0], _revoke(_token_param(request)))
+
+
+def _revoke(token: str | None) -> OAuthErrorPair | None:
+    """Revoke the token; None on success, else Salesforce's error pair."""
+    if token is None:
+        return TOKEN_REQUIRED
+    return None if token_revoke(token=token) else INVALID_TOKEN
+
+
+def _revoke_response(error: OAuthErrorPair | None) -> HttpResponse:
+    return oauth_error(error) if error else HttpResponse(status=200)
+
+
+def _jsonp(callback: str, error: OAuthErrorPair | None) -> HttpResponse:
+    """`fn({})` on success, `fn({"error": …})` on failure, always 200: a browser runs a
+    script only from a successful response. The `/**/` prefix keeps the body from starting
+    with bytes the caller chose (the Rosetta Flash class of attacks)."""
+    body = json.dumps(error.as_dict() if error else {})
+    response = HttpResponse(
+        f"/**/{callback}({body});", content_type="application/javascript; charset=utf-8"
+    )
+    for name, value in NO_STORE.items():
+        response[name] = value
+    return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -82,7 +104,7 @@ class IntrospectView(View):
         if not key or not secret or not key.isprintable() or len(key) > 255:
             return oauth_error(INVALID_CLIENT_CREDENTIALS, status=401)
         token = _token_param(request)
-        checksum = _checksum(token or "")
+        checksum = token_checksum(token or "")
         client, access = app_and_access_token(key, checksum)
         if client is None or not secret_matches(secret, client.client_secret):
             return oauth_error(INVALID_CLIENT_CREDENTIALS, status=401)

@@ -4,9 +4,9 @@ services."""
 from __future__ import annotations
 
 import json
-from argparse import ArgumentParser
+from argparse import ArgumentParser, BooleanOptionalAction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -22,13 +22,17 @@ from tandem.crm.connectedapps.services import (
     connected_app_ip_range_delete,
     connected_app_permission_sets_set,
     connected_app_policy_set,
+    connected_app_profiles_set,
     connected_app_secret_rotate,
+    connected_app_update,
 )
 from tandem.crm.oauth.policy import parse_refresh_token_policy
 from tandem.crm.orgs.models import Org
 from tandem.crm.permissions.models import PermissionSet
+from tandem.crm.users.models import Profile
 
 USAGE_ERROR = 2
+T = TypeVar("T")
 
 
 def _fail(message: str) -> CommandError:
@@ -48,6 +52,7 @@ class Command(BaseCommand):
         create.add_argument("--certificate-file", type=Path)
         create.add_argument("--contact-email", default="")
         create.add_argument("--no-pkce", action="store_true")
+        self._add_update_parser(sub)
         show = sub.add_parser("show", help="The app and its policies in the org, as JSON.")
         self._org_app(show)
         policy = sub.add_parser("set-policy", help="Change the app's OAuth policies.")
@@ -67,6 +72,7 @@ class Command(BaseCommand):
         self._org_app(link)
         link.add_argument("--permission-set", required=True, help="API name")
         link.add_argument("--unlink", action="store_true")
+        self._add_link_profile_parser(sub)
         rotate = sub.add_parser("rotate-secret", help="A new consumer secret, printed once.")
         self._org_app(rotate)
         ip_range = sub.add_parser("ip-range", help="Trusted IP Ranges for OAuth Web Server Flow.")
@@ -80,6 +86,24 @@ class Command(BaseCommand):
                 verb_parser.add_argument("--end", required=True, help="End IP Address")
             if verb == "add":
                 verb_parser.add_argument("--description", default="")
+
+    def _add_update_parser(self, sub: Any) -> None:
+        update = sub.add_parser("update", help="Edit the app's settings (its own org only).")
+        self._org_app(update)
+        update.add_argument("--name")
+        update.add_argument("--contact-email")
+        update.add_argument(
+            "--callback-url", action="append", dest="callback_urls", help="Repeat; replaces all."
+        )
+        update.add_argument("--scopes", help='Space-separated, e.g. "api refresh_token".')
+        update.add_argument("--certificate-file", type=Path)
+        update.add_argument("--pkce", action=BooleanOptionalAction, default=None)
+
+    def _add_link_profile_parser(self, sub: Any) -> None:
+        link = sub.add_parser("link-profile", help="Pre-authorize users of a profile.")
+        self._org_app(link)
+        link.add_argument("--profile", required=True, help="Profile name")
+        link.add_argument("--unlink", action="store_true")
 
     def _org(self, parser: ArgumentParser) -> None:
         parser.add_argument("--org", required=True, help="Org id or My Domain name")
@@ -110,12 +134,8 @@ class Command(BaseCommand):
         return ConnectedAppPolicy.objects.select_related("app", "org").get(app=app, org=org)
 
     def _create(self, org: Org, options: dict[str, Any]) -> None:
-        certificate = ""
-        if options["certificate_file"]:
-            try:
-                certificate = options["certificate_file"].read_text(encoding="ascii")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise _fail(f"cannot read the certificate: {exc}") from None
+        path = options["certificate_file"]
+        certificate = _read_certificate(path) if path else ""
         created = connected_app_create(
             org=org, actor=None, name=options["name"], callback_urls=options["callback_urls"],
             scopes=options["scopes"].split(), certificate=certificate,
@@ -181,6 +201,37 @@ class Command(BaseCommand):
         connected_app_permission_sets_set(actor=None, policy=row, permission_sets=chosen)
         self._show(org, options)
 
+    def _update(self, org: Org, options: dict[str, Any]) -> None:
+        row = self._find_policy(org, options["app"])
+        app = row.app
+        fields = ("name", "contact_email", "callback_urls", "scopes", "certificate_file", "pkce")
+        if all(options[field] is None for field in fields):
+            raise _fail("nothing to change: give --name, --contact-email, --callback-url, "
+                        "--scopes, --certificate-file or --pkce/--no-pkce")  # fmt: skip
+        scopes = options["scopes"]
+        certificate = options["certificate_file"]
+        connected_app_update(
+            actor=None, app=app, org=org, name=_given(options["name"], app.name),
+            contact_email=_given(options["contact_email"], app.contact_email),
+            callback_urls=_given(options["callback_urls"], app.callback_urls),
+            scopes=app.scope_list if scopes is None else scopes.split(),
+            certificate=app.certificate if certificate is None else _read_certificate(certificate),
+            pkce_required=_given(options["pkce"], app.pkce_required),
+        )  # fmt: skip
+        self._show(org, {**options, "app": app.pk})  # by id: the name may have changed
+
+    def _link_profile(self, org: Org, options: dict[str, Any]) -> None:
+        row = self._find_policy(org, options["app"])
+        profile = Profile.objects.filter(org=org, name=options["profile"]).first()
+        if profile is None:
+            raise _fail(f"no profile named {options['profile']!r} in org {org.name}")
+        current = list(Profile.objects.filter(pk__in=row.access.values("profile_id")))
+        chosen = [p for p in current if p.pk != profile.pk]
+        if not options["unlink"]:
+            chosen.append(profile)
+        connected_app_profiles_set(actor=None, policy=row, profiles=chosen)
+        self._show(org, options)
+
     def _rotate_secret(self, org: Org, options: dict[str, Any]) -> None:
         row = self._find_policy(org, options["app"])
         if row.app.org_id != org.pk:
@@ -208,3 +259,15 @@ class Command(BaseCommand):
 
     def _print(self, data: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(data, indent=2))
+
+
+def _given(value: T | None, current: T) -> T:
+    """The option's value, or the current one when the option was left out."""
+    return current if value is None else value
+
+
+def _read_certificate(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read the certificate: {exc}") from None
