@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
-from oauth2_provider.models import revoke_access_token
 
 from tandem.core.db import returning_without_waiting_for_disk
 from tandem.crm.connectedapps.models import ConnectedApp
@@ -19,12 +18,17 @@ from tandem.crm.users.models import User
 
 @transaction.atomic
 def token_revoke(*, token: str) -> bool:
-    """/services/oauth2/revoke: an access token is deleted (DOT also revokes the refresh token
-    bound to it); a refresh token is revoked with its whole family. False when unknown."""
+    """/services/oauth2/revoke: an access token revokes only itself (Salesforce, domain.md §2.6);
+    a refresh token is revoked with its whole family, access tokens included. False when the
+    token is unknown."""
     checksum = token_checksum(token)
     access = AccessToken.objects.filter(token_checksum=checksum).first()
     if access is not None:
-        revoke_access_token(access)
+        # Expired rather than deleted: DOT refuses a refresh token whose access token is gone,
+        # and DOT's revoke_access_token would revoke the refresh token too.
+        AccessToken.objects.filter(pk=access.pk).update(
+            expires=timezone.now() - timedelta(seconds=1)
+        )
         return True
     refresh = RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True).first()
     if refresh is None:

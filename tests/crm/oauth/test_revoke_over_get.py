@@ -46,6 +46,17 @@ def test_get_revokes_an_access_token(crm_client, marketer, issued):
     assert _identity(crm_client, marketer, tokens["access_token"]).status_code == 401
 
 
+def test_revoking_an_access_token_leaves_its_refresh_token_usable(crm_client, marketer, issued):
+    app, tokens = issued
+
+    assert crm_client.get(REVOKE, {"token": tokens["access_token"]}).status_code == 200
+
+    assert _identity(crm_client, marketer, tokens["access_token"]).status_code == 401
+    status, body = refresh(crm_client, app, tokens["refresh_token"])
+    assert status == 200, body
+    assert _identity(crm_client, marketer, body["access_token"]).status_code == 200
+
+
 def test_get_revokes_a_refresh_token_and_its_access_tokens(crm_client, marketer, issued):
     app, tokens = issued
 

@@ -1,5 +1,5 @@
-"""`tandem crm connectedapp create|show|set-policy|link-permset|ip-range`: thin edges over the
-services."""
+"""`tandem crm connectedapp create|show|update|set-policy|link-permset|link-profile|ip-range|
+rotate-secret`: thin edges over the services."""
 
 from __future__ import annotations
 
