@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -51,7 +51,8 @@ COLUMNS = (
 CONTACT_PREFIX, LEAD_PREFIX = "003", "00Q"
 CAMPAIGN_MEMBERS = (
     "SELECT Id, ContactId, LeadId, Contact.Email, Contact.FirstName, Contact.LastName, "
-    "Lead.Email, Lead.FirstName, Lead.LastName FROM CampaignMember WHERE CampaignId = '{}'"
+    "Contact.HasOptedOutOfEmail, Lead.Email, Lead.FirstName, Lead.LastName, "
+    "Lead.HasOptedOutOfEmail FROM CampaignMember WHERE CampaignId = '{}'"
 )
 _ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -70,6 +71,7 @@ class Person:
     first_name: str = ""
     last_name: str = ""
     member_id: str = ""
+    opted_out: bool = False  # HasOptedOutOfEmail: never sent to
 
     @property
     def object_type(self) -> str:
@@ -212,7 +214,12 @@ def audience_purge_expired() -> int:
 
 
 def audience_read(send: Send) -> list[Person]:
-    """The recipients of the send's CRM audience, read over REST as the system user."""
+    """The recipients of the send's CRM audience, read over REST as the system user, without
+    the contacts and leads that opted out of email (HasOptedOutOfEmail)."""
+    return [person for person in _audience(send) if not person.opted_out]
+
+
+def _audience(send: Send) -> list[Person]:
     connection = CrmConnection.objects.filter(account_id=send.account_id).first()
     if connection is None:
         raise AudienceError("Marketing Cloud Connect is not set up for this account.")
@@ -265,6 +272,7 @@ def _campaign(connection: CrmConnection, campaign_id: str) -> list[Person]:
                 first_name=_text(person.get("FirstName")),
                 last_name=_text(person.get("LastName")),
                 member_id=_text(row.get("Id")),
+                opted_out=person.get("HasOptedOutOfEmail") is True,
             )
         )
     return people
@@ -281,13 +289,17 @@ def _people(connection: CrmConnection, ids: list[str]) -> list[Person]:
         for start in range(0, len(wanted), 200):
             quoted = ", ".join(f"'{i}'" for i in wanted[start : start + 200])
             # Every Id was checked by id18: letters and digits only.
-            soql = f"SELECT Id, Email, FirstName, LastName FROM {sobject} WHERE Id IN ({quoted})"  # noqa: S608
+            soql = (
+                "SELECT Id, Email, FirstName, LastName, HasOptedOutOfEmail "  # noqa: S608
+                f"FROM {sobject} WHERE Id IN ({quoted})"
+            )
             people.extend(
                 Person(
                     crm_id=id18(str(row["Id"])),
                     email=_text(row.get("Email")),
                     first_name=_text(row.get("FirstName")),
                     last_name=_text(row.get("LastName")),
+                    opted_out=row.get("HasOptedOutOfEmail") is True,
                 )
                 for row in _query(connection, soql)
             )
@@ -326,7 +338,16 @@ def _report(connection: CrmConnection, report_id: str) -> list[Person]:
                 last_name=_text(cells.get(_column(columns, "LastName"))),
             )
         )
-    return people
+    return _with_opt_outs(connection, people)
+
+
+def _with_opt_outs(connection: CrmConnection, people: list[Person]) -> list[Person]:
+    """A report's people, marked from their records: a report need not show the opt-out."""
+    ids = [p.crm_id for p in people if p.crm_id.startswith((CONTACT_PREFIX, LEAD_PREFIX))]
+    if not ids:
+        return people
+    opted_out = {p.crm_id for p in _people(connection, ids) if p.opted_out}
+    return [replace(person, opted_out=person.crm_id in opted_out) for person in people]
 
 
 def _column(columns: list[str], name: str) -> str | None:

@@ -54,14 +54,15 @@ class AudienceCrm(FakeCrm):
         return CrmResult(self.report)
 
 
-def member(crm_id: str, email: str, first: str) -> dict[str, Any]:
+def member(crm_id: str, email: str, first: str, opted_out: bool = False) -> dict[str, Any]:
     parent = "Lead" if crm_id.startswith("00Q") else "Contact"
     return {
         "Id": "00v" + crm_id[3:],
         "ContactId": crm_id if parent == "Contact" else None,
         "LeadId": crm_id if parent == "Lead" else None,
-        parent: {"Email": email, "FirstName": first, "LastName": "X"},
-    }
+        parent: {"Email": email, "FirstName": first, "LastName": "X",
+                 "HasOptedOutOfEmail": opted_out},
+    }  # fmt: skip
 
 
 @pytest.fixture
@@ -237,6 +238,78 @@ def test_contact_and_lead_ids_are_read_from_their_objects(
     send.refresh_from_db()
     assert send.records.count() == 2
     assert any(f"FROM Lead WHERE Id IN ('{L1}')" in soql for soql in fake.soql)
+
+
+def test_campaign_members_who_opted_out_of_email_are_not_sent_to(
+    admin: User,
+    email: Email,
+    fake: AudienceCrm,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    fake.answers["CampaignMember"] = [
+        member(C1, "ann@acme.test", "Ann"),
+        member(C2, "bob@acme.test", "Bob", opted_out=True),
+        member(L1, "lee@lead.test", "Lee", opted_out=True),
+    ]
+    send = scheduled(admin, email, django_capture_on_commit_callbacks, "campaign", CAMPAIGN)
+    begin(send, django_capture_on_commit_callbacks)
+
+    audience_materialize(send_id=send.pk)
+
+    send.refresh_from_db()
+    assert list(send.records.values_list("subscriber_key", flat=True)) == [C1]
+    assert "Contact.HasOptedOutOfEmail" in fake.soql[0]
+    assert "Lead.HasOptedOutOfEmail" in fake.soql[0]
+
+
+def test_contacts_who_opted_out_of_email_are_not_sent_to(
+    admin: User,
+    email: Email,
+    fake: AudienceCrm,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    fake.answers["Contact"] = [
+        {"Id": C1, "Email": "ann@acme.test", "HasOptedOutOfEmail": False},
+        {"Id": C2, "Email": "bob@acme.test", "HasOptedOutOfEmail": True},
+    ]
+    send = scheduled(admin, email, django_capture_on_commit_callbacks, "contact", f"{C1} {C2}")
+    begin(send, django_capture_on_commit_callbacks)
+
+    audience_materialize(send_id=send.pk)
+
+    send.refresh_from_db()
+    assert list(send.records.values_list("subscriber_key", flat=True)) == [C1]
+
+
+def test_report_rows_are_checked_against_their_records_opt_out(
+    admin: User,
+    email: Email,
+    fake: AudienceCrm,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    cells = [[{"value": C1}, {"value": "ann@acme.test"}], [{"value": C2}, {"value": "bob@x.test"}]]
+    fake.report = {
+        "reportMetadata": {"detailColumns": ["Id", "Email"]},
+        "reportExtendedMetadata": {"detailColumnInfo": {
+            "Id": {"label": "Contact ID"}, "Email": {"label": "Email", "dataType": "email"},
+        }},
+        "factMap": {"T!T": {"rows": [{"dataCells": row} for row in cells]}},
+    }  # fmt: skip
+    fake.answers["Contact"] = [
+        {"Id": C1, "Email": "ann@acme.test", "HasOptedOutOfEmail": False},
+        {"Id": C2, "Email": "bob@x.test", "HasOptedOutOfEmail": True},
+    ]
+    send = scheduled(admin, email, django_capture_on_commit_callbacks, "report", "00O000000000001")
+    begin(send, django_capture_on_commit_callbacks)
+
+    audience_materialize(send_id=send.pk)
+
+    send.refresh_from_db()
+    assert list(send.records.values_list("subscriber_key", flat=True)) == [C1]
+    assert any("HasOptedOutOfEmail FROM Contact" in soql for soql in fake.soql)
 
 
 def test_crm_refusal_fails_the_send_with_the_crms_reason(
