@@ -203,3 +203,15 @@ class EmailResultLink(models.Model):
 
     def __str__(self) -> str:
         return self.tracking_key
+
+
+class PeriodicChain(models.Model):
+    """The one live chain of a self-rescheduling task: each worker start begins a new chain
+    and retires the previous ones, whose next runs then stop (no beat process needed)."""
+
+    name = models.CharField(max_length=80, primary_key=True)
+    token = models.CharField(max_length=32)
+    started_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -11,6 +11,7 @@ from django.conf import settings
 from tandem.engagement.connect.audiences import audience_materialize, audience_purge_expired
 from tandem.engagement.connect.migration import auto_connect_sweep
 from tandem.engagement.connect.models import CrmConnection
+from tandem.engagement.connect.periodic import chain_begin, chain_is_live
 from tandem.engagement.connect.resume import held_sends_resume
 from tandem.engagement.connect.writeback import (
     pending_results_send_ids,
@@ -19,6 +20,7 @@ from tandem.engagement.connect.writeback import (
 )
 from tandem.engagement.sends.models import SendStatus
 
+SWEEP, TRACKING = "auto_connect_sweep", "tracking_writeback"  # chain names
 SWEEP_SECONDS = 15 * 60
 TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (domain.md §5.3)
 RESULTS_POLL_SECONDS = 5
@@ -26,13 +28,19 @@ RESULTS_POLLS = 720  # an hour; afterwards the periodic tracking task catches up
 
 
 @shared_task(name="engagement.connect.auto_connect_sweep")
-def auto_connect_sweep_task(again: bool = True) -> None:
-    """Retry pending users, close ended windows, resume held sends; then plan the next sweep."""
+def auto_connect_sweep_task(again: bool = True, chain: str = "") -> bool:
+    """Retry pending users, close ended windows, resume held sends; then plan the next sweep.
+    False, doing nothing, when `chain` was retired by a newer worker start."""
+    if not chain_is_live(SWEEP, chain):
+        return False
     auto_connect_sweep()
     for account_id in CrmConnection.objects.values_list("account_id", flat=True):
         held_sends_resume(account_id=account_id)
     if again and not settings.CELERY_TASK_ALWAYS_EAGER:
-        auto_connect_sweep_task.apply_async(kwargs={"again": True}, countdown=SWEEP_SECONDS)
+        auto_connect_sweep_task.apply_async(
+            kwargs={"again": True, "chain": chain}, countdown=SWEEP_SECONDS
+        )
+    return True
 
 
 @shared_task(name="engagement.connect.audience_materialize")
@@ -55,19 +63,27 @@ def send_results_write_task(send_id: int, polls_left: int = RESULTS_POLLS) -> No
 
 
 @shared_task(name="engagement.connect.tracking_writeback")
-def tracking_writeback_task(again: bool = True) -> None:
-    """Catch up results, write changed tracking back, purge expired audiences; plan the next."""
+def tracking_writeback_task(again: bool = True, chain: str = "") -> bool:
+    """Catch up results, write changed tracking back, purge expired audiences; plan the next.
+    False, doing nothing, when `chain` was retired by a newer worker start."""
+    if not chain_is_live(TRACKING, chain):
+        return False
     for account_id in CrmConnection.objects.values_list("account_id", flat=True):
         for send_id in pending_results_send_ids(account_id):
             send_results_write(send_id=send_id)
         tracking_write(account_id=account_id)
     audience_purge_expired()
     if again and not settings.CELERY_TASK_ALWAYS_EAGER:
-        tracking_writeback_task.apply_async(kwargs={"again": True}, countdown=TRACKING_SECONDS)
+        tracking_writeback_task.apply_async(
+            kwargs={"again": True, "chain": chain}, countdown=TRACKING_SECONDS
+        )
+    return True
 
 
 @worker_ready.connect
 def _sweep_on_worker_start(**_kwargs: Any) -> None:
-    """The periodic retry needs no beat process: each worker start begins the chain."""
-    auto_connect_sweep_task.apply_async(kwargs={"again": True}, countdown=60)
-    tracking_writeback_task.apply_async(kwargs={"again": True}, countdown=120)
+    """The periodic tasks need no beat process: each worker start begins their chains and
+    retires the previous ones, so restarts never multiply them."""
+    sweep, tracking = chain_begin(SWEEP), chain_begin(TRACKING)
+    auto_connect_sweep_task.apply_async(kwargs={"again": True, "chain": sweep}, countdown=60)
+    tracking_writeback_task.apply_async(kwargs={"again": True, "chain": tracking}, countdown=120)
