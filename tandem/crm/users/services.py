@@ -41,32 +41,6 @@ FAILURES_COUNTED_PER_IP = frozenset(
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
-def login_history_record(
-    *,
-    org: Org,
-    user: User | None,
-    username: str,
-    source_ip: str | None,
-    login_type: str,
-    application: str,
-    status: str,
-    at: datetime | None = None,
-) -> LoginHistory:
-    """Append one Login History row."""
-    row = login_history_row(
-        org=org,
-        user=user,
-        username=username,
-        source_ip=source_ip,
-        login_type=login_type,
-        application=application,
-        status=status,
-        at=at,
-    )
-    row.save(force_insert=True)
-    return row
-
-
 def login_history_row(
     *,
     org: Org,
@@ -78,7 +52,8 @@ def login_history_row(
     status: str,
     at: datetime | None = None,
 ) -> LoginHistory:
-    """One Login History row, not yet saved (a caller may write it with other rows)."""
+    """One Login History row, not yet saved: `.save(force_insert=True)` appends it, or a
+    caller writes it together with other rows."""
     return LoginHistory(
         org=org,
         user=user,
@@ -248,7 +223,7 @@ def user_authenticate_password(
             user.save(update_fields=["failed_login_count", "locked_until"])
         history = None
         if record:
-            history = login_history_record(
+            history = login_history_row(
                 org=user.org,
                 user=user,
                 username=user.username,
@@ -258,6 +233,7 @@ def user_authenticate_password(
                 status=status,
                 at=moment,
             )
+            history.save(force_insert=True)
     return LoginResult(
         user=user if status == LoginStatus.SUCCESS else None, status=status, history=history
     )

@@ -216,11 +216,12 @@ def test_throttle_window_ends(standard_user: User, settings: object) -> None:
 
 
 def test_login_history_stores_no_invalid_address(standard_user: User, org: Org) -> None:
-    from tandem.crm.users.services import login_history_record
+    from tandem.crm.users.services import login_history_row
 
-    row = login_history_record(org=org, user=standard_user, username=standard_user.username,
-                               source_ip="not-an-ip", login_type="Remote Access 2.0",
-                               application="App", status="Success")  # fmt: skip
+    row = login_history_row(org=org, user=standard_user, username=standard_user.username,
+                            source_ip="not-an-ip", login_type="Remote Access 2.0",
+                            application="App", status="Success")  # fmt: skip
+    row.save(force_insert=True)
 
     row.refresh_from_db()
     assert row.source_ip is None
