@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import urlencode
 
+import pytest
 from django.test import Client
 
 from tandem.crm.oauth.models import AccessToken, RefreshToken
@@ -142,6 +143,15 @@ def _password(crm_client, app, user, password):
     )
 
 
+@pytest.fixture
+def password_app(org):
+    """An app in an org that allows the password flow, called from its trusted range."""
+    org.allow_username_password_flows = True
+    org.save()
+    trusted_ip_range_add(actor=None, org=org, start_address="10.0.0.0", end_address="10.0.0.255")
+    return make_app(org, ip_relaxation="BYPASS")
+
+
 def test_password_flow_is_off_unless_the_org_allows_it(crm_client, org, marketer):
     app = make_app(org, ip_relaxation="BYPASS")
 
@@ -166,23 +176,19 @@ def test_password_flow_needs_the_security_token_outside_trusted_ranges(crm_clien
     assert "refresh_token" not in with_token[1]
 
 
-def test_password_flow_from_a_trusted_range_needs_no_security_token(crm_client, org, marketer):
-    org.allow_username_password_flows = True
-    org.save()
-    trusted_ip_range_add(actor=None, org=org, start_address="10.0.0.0", end_address="10.0.0.255")
-    app = make_app(org, ip_relaxation="BYPASS")
+def test_password_flow_from_a_trusted_range_needs_no_security_token(
+    crm_client, password_app, marketer
+):
+    app = password_app
 
     assert _password(crm_client, app, marketer, PASSWORD)[0] == 200
 
 
 def test_password_flow_failures_lock_the_user_out_as_the_login_page_does(
-    crm_client, org, marketer, settings
+    crm_client, password_app, marketer, settings
 ):
     settings.CRM_LOCKOUT_ATTEMPTS = 3
-    org.allow_username_password_flows = True
-    org.save()
-    trusted_ip_range_add(actor=None, org=org, start_address="10.0.0.0", end_address="10.0.0.255")
-    app = make_app(org, ip_relaxation="BYPASS")
+    app = password_app
 
     for _ in range(3):
         assert _password(crm_client, app, marketer, "wrong password")[0] == 400
@@ -195,11 +201,8 @@ def test_password_flow_failures_lock_the_user_out_as_the_login_page_does(
     assert marketer.locked_until is not None
 
 
-def test_password_flow_success_leaves_one_login_history_row(crm_client, org, marketer):
-    org.allow_username_password_flows = True
-    org.save()
-    trusted_ip_range_add(actor=None, org=org, start_address="10.0.0.0", end_address="10.0.0.255")
-    app = make_app(org, ip_relaxation="BYPASS")
+def test_password_flow_success_leaves_one_login_history_row(crm_client, password_app, marketer):
+    app = password_app
 
     assert _password(crm_client, app, marketer, PASSWORD)[0] == 200
 
