@@ -35,8 +35,8 @@ def post(client: Client, email: Email, kind: str, **inputs: str) -> Any:
 
 
 def beside(response: Any, kind: str) -> str:
-    """The text of the paragraph holding `kind`'s input (and its errors)."""
-    found = re.search(rf'<p data-audience="{kind}">(.*?)</p>', response.content.decode(), re.S)
+    """The text of the block holding `kind`'s input (and its errors)."""
+    found = re.search(rf'<div data-audience="{kind}">(.*?)</div>', response.content.decode(), re.S)
     assert found is not None, kind
     return found.group(1)
 
