@@ -67,12 +67,39 @@ def _call(function: Any, **kwargs: Any) -> Any:
         fail(exc.message)
 
 
+# Each CRM audience option, the kind it names (values of sends.models.AudienceKind).
+CRM_OPTIONS = {
+    "--report": "report",
+    "--campaign": "campaign",
+    "--contacts": "contact",
+    "--leads": "lead",
+    "--sfde": "salesforce_data_extension",
+}
+
+
 @app.command("create")
 def create(
     email: Annotated[str, typer.Option("--email", help="Name of the email to send.")],
     data_extension: Annotated[
-        str, typer.Option("--de", help="Name of the sendable data extension.")
-    ],
+        str | None, typer.Option("--de", help="Name of the sendable data extension.")
+    ] = None,
+    report: Annotated[
+        str | None, typer.Option("--report", help="Id of a CRM report (00O…).")
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="Id of a CRM campaign (701…).")
+    ] = None,
+    contacts: Annotated[
+        str | None,
+        typer.Option("--contacts", help="CRM Contact Ids (003…), separated by commas or spaces."),
+    ] = None,
+    leads: Annotated[
+        str | None,
+        typer.Option("--leads", help="CRM Lead Ids (00Q…), separated by commas or spaces."),
+    ] = None,
+    sfde: Annotated[
+        str | None, typer.Option("--sfde", help="Name of a Salesforce data extension.")
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="Name of the send (default: the email's).")
     ] = None,
@@ -84,9 +111,21 @@ def create(
         typer.Option(help="At most this many messages a second, across all workers."),
     ] = None,
 ) -> None:
-    """Create a draft send; prints its id."""
+    """Create a draft send to one audience (--de, --report, --campaign, --contacts, --leads or
+    --sfde); prints its id. CRM audiences need Marketing Cloud Connect."""
+    given = {
+        option: value
+        for option, value in zip(
+            ("--de", *CRM_OPTIONS),
+            (data_extension, report, campaign, contacts, leads, sfde),
+            strict=True,
+        )
+        if value is not None
+    }
+    if len(given) != 1:
+        fail(f"give exactly one audience: {', '.join(('--de', *CRM_OPTIONS))}")
+    [(option, value)] = given.items()
     _django()
-    from tandem.engagement.data.models import DataExtension
     from tandem.engagement.sends.services import send_create
     from tandem.engagement.studio.models import Email
 
@@ -94,9 +133,6 @@ def create(
     chosen_email = Email.objects.filter(account=owner, name=email).first()
     if chosen_email is None:
         fail(f"there is no email named {email!r} in {owner.name!r}")
-    audience = DataExtension.objects.filter(account=owner, name=data_extension).first()
-    if audience is None:
-        fail(f"there is no data extension named {data_extension!r} in {owner.name!r}")
     send = _call(
         send_create,
         actor=None,
@@ -104,10 +140,29 @@ def create(
         account=owner,
         name=name or chosen_email.name,
         email=chosen_email,
-        data_extension=audience,
         max_per_second=rate,
+        **_audience(owner, option, value),
     )
     print(send.id)
+
+
+def _audience(owner: Account, option: str, value: str) -> dict[str, Any]:
+    """send_create's audience arguments for one audience option; exits 2 when it is wrong."""
+    from tandem.engagement.data.models import DataExtension
+    from tandem.engagement.sends.audiences import crm_audience_clean
+    from tandem.engagement.sends.errors import SendError
+
+    if option == "--de":
+        audience = DataExtension.objects.filter(account=owner, name=value).first()
+        if audience is None:
+            fail(f"there is no data extension named {value!r} in {owner.name!r}")
+        return {"data_extension": audience}
+    kind = CRM_OPTIONS[option]
+    try:
+        ref = crm_audience_clean(account_id=owner.pk, kind=kind, ref=value)
+    except SendError as exc:
+        fail(f"{option}: {exc.message}")
+    return {"audience_kind": kind, "audience_ref": ref}
 
 
 @app.command("start")

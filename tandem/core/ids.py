@@ -46,6 +46,17 @@ def to_18(id15: str) -> str:
     return id15 + _checksum(id15)
 
 
+def id18(value: str) -> str:
+    """The 18-character form of a 15- or 18-character id (surrounding spaces ignored).
+
+    An 18-character id is returned as given: its suffix is not checked, as the CRM reads it.
+    """
+    value = value.strip()
+    if len(value) == 18 and value.isascii() and value.isalnum():
+        return value
+    return to_18(value)
+
+
 def new_id(prefix: str) -> str:
     """A fresh 18-character id with the given 3-character key prefix."""
     if len(prefix) != 3 or not prefix.isascii() or not prefix.isalnum():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tandem.core.ids import KEY_PREFIXES, is_valid_id, new_id, to_18
+from tandem.core.ids import KEY_PREFIXES, id18, is_valid_id, new_id, to_18
 
 
 # Published Salesforce pairs (salesforce.stackexchange.com question 27686 and client libraries).
@@ -67,3 +67,21 @@ def test_key_prefixes_cover_the_crm_entities() -> None:
     assert KEY_PREFIXES["permission_set"] == "0PS"
     assert KEY_PREFIXES["connected_app"] == "0H4"
     assert KEY_PREFIXES["setup_audit_trail"] == "0Ym"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("001A0000006Vm9r", "001A0000006Vm9rIAC"),
+        (" 001A0000006Vm9r ", "001A0000006Vm9rIAC"),
+        ("003000000000001AAA", "003000000000001AAA"),  # 18 characters: kept as given
+    ],
+)
+def test_id18_gives_the_18_character_form(value: str, expected: str) -> None:
+    assert id18(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "001A0000006Vm9", "001A0000006Vm9rI", "001A0000006Vm9-"])
+def test_id18_refuses_what_is_not_a_15_or_18_character_id(value: str) -> None:
+    with pytest.raises(ValueError, match="not a 15-character record id"):
+        id18(value)

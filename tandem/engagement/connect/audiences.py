@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tandem.core.ids import id18 as _id18
 from tandem.engagement.connect import services
 from tandem.engagement.connect.availability import (
     STALE_AFTER,
@@ -54,8 +55,6 @@ CAMPAIGN_MEMBERS = (
     "Contact.HasOptedOutOfEmail, Lead.Email, Lead.FirstName, Lead.LastName, "
     "Lead.HasOptedOutOfEmail FROM CampaignMember WHERE CampaignId = '{}'"
 )
-_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
 class AudienceError(Exception):
@@ -80,16 +79,10 @@ class Person:
 
 def id18(value: str) -> str:
     """Salesforce's 18-character, case-safe form of a 15- or 18-character record Id."""
-    value = value.strip()
-    if not _ID.match(value):
-        raise AudienceError(f"{value!r} is not a Salesforce record Id.")
-    if len(value) == 18:
-        return value
-    suffix = ""
-    for start in (0, 5, 10):
-        bits = sum(1 << i for i, char in enumerate(value[start : start + 5]) if char.isupper())
-        suffix += _ALPHABET[bits]
-    return value + suffix
+    try:
+        return _id18(value)
+    except ValueError as exc:
+        raise AudienceError(f"{value.strip()!r} is not a Salesforce record Id.") from exc
 
 
 # --- Materializing -----------------------------------------------------------------------

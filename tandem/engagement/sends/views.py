@@ -11,9 +11,10 @@ from django.views.decorators.http import require_POST
 
 from tandem.engagement.accounts.access import account_member_required, member_of
 from tandem.engagement.sends import selectors, services
+from tandem.engagement.sends.audiences import crm_audiences_available
 from tandem.engagement.sends.errors import SendError, SendNotFoundError
 from tandem.engagement.sends.forms import ScheduleForm, SendForm, SendTestForm, TestSendForm
-from tandem.engagement.sends.models import Send, SendStatus
+from tandem.engagement.sends.models import AudienceKind, Send, SendStatus
 
 
 def _send_or_404(request: HttpRequest, send_id: int) -> Send:
@@ -26,6 +27,9 @@ def _send_or_404(request: HttpRequest, send_id: int) -> Send:
 def _form_error(
     form: SendForm | ScheduleForm | TestSendForm | SendTestForm, exc: SendError
 ) -> None:
+    if isinstance(form, SendForm):
+        form.add_error(form.error_field(exc.field), exc.message)
+        return
     field = exc.field if exc.field in form.fields else None
     form.add_error(field, exc.message)
 
@@ -40,18 +44,23 @@ def send_list(request: HttpRequest) -> HttpResponse:
 
 @account_member_required
 def send_new(request: HttpRequest) -> HttpResponse:
-    """Create a draft send."""
+    """Create a draft send to a data extension or, with Connect set up, to a CRM audience."""
     actor = member_of(request)
-    form = SendForm(request.POST or None, actor=actor)
+    crm_available = crm_audiences_available(account_id=actor.account_id or 0)
+    form = SendForm(request.POST or None, actor=actor, crm_available=crm_available)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        to_data_extension = data["audience_kind"] == AudienceKind.DATA_EXTENSION
         try:
             send = services.send_create(
                 actor=actor,
                 account=actor.account,  # type: ignore[arg-type]
-                name=form.cleaned_data["name"],
-                email=form.cleaned_data["email"],
-                data_extension=form.cleaned_data["data_extension"],
-                max_per_second=form.cleaned_data["max_per_second"],
+                name=data["name"],
+                email=data["email"],
+                data_extension=data["data_extension"] if to_data_extension else None,
+                audience_kind=data["audience_kind"],
+                audience_ref=data["audience_ref"],
+                max_per_second=data["max_per_second"],
             )
         except SendError as exc:
             _form_error(form, exc)
