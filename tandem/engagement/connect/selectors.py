@@ -14,6 +14,7 @@ from tandem.engagement.connect.client import CrmError
 from tandem.engagement.connect.models import (
     ApiCallDay,
     ConnectedUser,
+    ConnectionState,
     CrmConnection,
     MigrationRun,
     Outage,
@@ -51,7 +52,7 @@ def user_connection_rows(
     if user is not None:
         people = people.filter(pk=user.pk)
     mappings = {m.user_id: m for m in connected_user_list(account=account)}
-    left = days_left(connection) if connection.state == "connected_app" else None
+    left = days_left(connection) if connection.state == ConnectionState.CONNECTED_APP else None
     rows = []
     for person in people:
         mapping = mappings.get(person.pk)

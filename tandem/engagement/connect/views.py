@@ -19,7 +19,12 @@ from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import forms, selectors, services
 from tandem.engagement.connect.errors import ConnectError, UpgradeIdentityError
 from tandem.engagement.connect.migration import users_migrate
-from tandem.engagement.connect.models import ConnectionState, CrmConnection, MigrationRun
+from tandem.engagement.connect.models import (
+    ConnectionState,
+    CrmConnection,
+    MigrationRun,
+    UserConnectionState,
+)
 from tandem.engagement.connect.testmail import connect_test_email_send
 from tandem.engagement.connect.user_connection import (
     PendingUserConnection,
@@ -60,7 +65,10 @@ def _mine(actor: User, account: Account, connection: CrmConnection | None) -> di
     if connection is None:
         return {"mine": None, "can_connect": False}
     row = selectors.user_connection_rows(account=account, connection=connection, user=actor)[0]
-    can_connect = connection.state == ConnectionState.CONNECTED_APP and row.state != "connected"
+    can_connect = (
+        connection.state == ConnectionState.CONNECTED_APP
+        and row.state != UserConnectionState.CONNECTED
+    )
     return {"mine": row, "can_connect": can_connect}
 
 
