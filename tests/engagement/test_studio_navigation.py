@@ -27,7 +27,9 @@ def test_administrator_sees_every_section(admin_client: Client) -> None:
     ]
 
 
-def test_marketing_user_sees_every_section_but_admin(marketer_client: Client) -> None:
+def test_marketing_user_sees_their_salesforce_integration_instead_of_admin(
+    marketer_client: Client,
+) -> None:
     response = marketer_client.get("/email/")
 
     assert [label for _, label in nav_links(response.content.decode())] == [
@@ -35,6 +37,7 @@ def test_marketing_user_sees_every_section_but_admin(marketer_client: Client) ->
         "Subscribers",
         "Interactions",
         "Tracking",
+        "Salesforce Integration",
     ]
 
 

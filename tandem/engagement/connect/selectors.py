@@ -8,15 +8,17 @@ from datetime import date, timedelta
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from tandem.engagement.accounts.models import Account
+from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import services
 from tandem.engagement.connect.client import CrmError
 from tandem.engagement.connect.models import (
     ApiCallDay,
     ConnectedUser,
+    ConnectionState,
     CrmConnection,
     MigrationRun,
     Outage,
+    UserConnectionState,
 )
 from tandem.engagement.sends.models import CRM_AUDIENCE_KINDS, Send, SendStatus
 
@@ -27,6 +29,51 @@ def crm_connection_get(*, account: Account) -> CrmConnection | None:
 
 def connected_user_list(*, account: Account) -> QuerySet[ConnectedUser]:
     return ConnectedUser.objects.filter(account=account).select_related("user")
+
+
+@dataclass(frozen=True)
+class UserConnectionRow:
+    """One Engagement user's connection to the CRM, mapped or not."""
+
+    engagement_username: str
+    crm_username: str
+    state: str
+    state_label: str
+    last_error_code: str
+    last_error_message: str
+    days_left: int | None  # of the auto-connection window, for users it still covers
+
+
+def user_connection_rows(
+    *, account: Account, connection: CrmConnection, user: User | None = None
+) -> list[UserConnectionRow]:
+    """Every user of the account (or only `user`) with their connection state."""
+    people = account.users.order_by("username")
+    if user is not None:
+        people = people.filter(pk=user.pk)
+    mappings = {m.user_id: m for m in connected_user_list(account=account)}
+    left = days_left(connection) if connection.state == ConnectionState.CONNECTED_APP else None
+    rows = []
+    for person in people:
+        mapping = mappings.get(person.pk)
+        if mapping is None:
+            state = UserConnectionState.DISCONNECTED
+            rows.append(
+                UserConnectionRow(person.get_username(), "", state, state.label, "", "", None)
+            )
+            continue
+        rows.append(
+            UserConnectionRow(
+                person.get_username(),
+                mapping.crm_username,
+                mapping.state,
+                mapping.get_state_display(),
+                mapping.last_error_code,
+                mapping.last_error_message,
+                left if left and mapping.state == UserConnectionState.PENDING else None,
+            )
+        )
+    return rows
 
 
 def days_left(connection: CrmConnection) -> int | None:

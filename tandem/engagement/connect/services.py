@@ -339,10 +339,43 @@ def crm_call(
 # --- The upgrade (spec/upgrade.md §4 steps 4 to 11) -------------------------------------------
 
 
-def _pkce_pair() -> tuple[str, str]:
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE verifier and its S256 challenge (RFC 7636)."""
     verifier = secrets.token_urlsafe(64)
+    return verifier, pkce_challenge(verifier)
+
+
+def pkce_challenge(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorize_url(
+    connection: CrmConnection, *, state: str, challenge: str, login_hint: str, log_in_again: bool
+) -> str:
+    """The CRM's authorize URL for the web-server flow with PKCE (S256), on My Domain if any."""
+    params = {
+        "response_type": "code",
+        "client_id": settings.MC_CONSUMER_KEY,
+        "redirect_uri": callback_url(),
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    if login_hint:
+        params["login_hint"] = login_hint
+    if log_in_again:
+        params["prompt"] = "login"
+    return f"{connection.token_url}/services/oauth2/authorize?{urlencode(params)}"
+
+
+def code_identity(connection: CrmConnection, *, code: str, verifier: str) -> CrmIdentity:
+    """Exchange the web-server flow's code (with the PKCE verifier) and read who it connected."""
+    client = crm_client()
+    token = client.code_exchange(
+        token_url=connection.token_url, code=code, redirect_uri=callback_url(), verifier=verifier
+    )
+    return client.identity(token=token)
 
 
 def callback_url() -> str:
@@ -364,7 +397,7 @@ def upgrade_begin(*, actor: User, connection: CrmConnection, log_in_again: bool)
     if not settings.MC_CONSUMER_KEY:
         raise ConnectError("This deployment has no Salesforce Marketing Cloud consumer key.")
     old_state = connection.state
-    verifier, challenge = _pkce_pair()
+    verifier, challenge = pkce_pair()
     connection.state = ConnectionState.UPGRADING
     connection.upgrade_started_at = connection.upgrade_started_at or timezone.now()
     connection.upgraded_by = actor
@@ -382,18 +415,13 @@ def upgrade_begin(*, actor: User, connection: CrmConnection, log_in_again: bool)
         {"state": old_state},
         {"state": connection.state, "log_in_again": log_in_again},
     )
-    params = {
-        "response_type": "code",
-        "client_id": settings.MC_CONSUMER_KEY,
-        "redirect_uri": callback_url(),
-        "state": connection.pending_oauth_state,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "login_hint": connection.system_username,
-    }
-    if log_in_again:
-        params["prompt"] = "login"
-    return f"{connection.token_url}/services/oauth2/authorize?{urlencode(params)}"
+    return authorize_url(
+        connection,
+        state=connection.pending_oauth_state,
+        challenge=challenge,
+        login_hint=connection.system_username,
+        log_in_again=log_in_again,
+    )
 
 
 def upgrade_callback(
@@ -406,15 +434,10 @@ def upgrade_callback(
         raise ConnectError("The CRM's answer does not belong to this upgrade; start it again.")
     if error:
         raise ConnectError(f"The CRM did not connect the account: {error}. Try again.")
-    client = crm_client()
     try:
-        token = client.code_exchange(
-            token_url=connection.token_url,
-            code=code,
-            redirect_uri=callback_url(),
-            verifier=secret_decrypt(connection.pending_verifier),
+        identity = code_identity(
+            connection, code=code, verifier=secret_decrypt(connection.pending_verifier)
         )
-        identity = client.identity(token=token)
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the connection: {exc.message} ({exc.code}).") from exc
     _usage_record(connection.account_id, identity.username)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("upgrade/", views.upgrade, name="upgrade"),
     path("upgrade/acknowledge/", views.acknowledge, name="acknowledge"),
     path("callback/", views.callback, name="callback"),
+    path("connect-me/", views.user_connect, name="user_connect"),
     path("upgrade/accept-user/", views.accept_user, name="accept_user"),
     path("upgrade/connect/", views.complete, name="complete"),
     path("migrate/", views.migrate, name="migrate"),

@@ -10,16 +10,31 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from tandem.engagement.accounts.access import administrator_required, member_of
+from tandem.engagement.accounts.access import (
+    account_member_required,
+    administrator_required,
+    member_of,
+)
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import forms, selectors, services
 from tandem.engagement.connect.errors import ConnectError, UpgradeIdentityError
 from tandem.engagement.connect.migration import users_migrate
-from tandem.engagement.connect.models import ConnectionState, CrmConnection, MigrationRun
+from tandem.engagement.connect.models import (
+    ConnectionState,
+    CrmConnection,
+    MigrationRun,
+    UserConnectionState,
+)
 from tandem.engagement.connect.testmail import connect_test_email_send
+from tandem.engagement.connect.user_connection import (
+    PendingUserConnection,
+    user_connection_begin,
+    user_connection_complete,
+)
 
 INDEX = "engagement_connect:index"
 T = "engagement/connect/"
+PENDING_KEY = "connect_user_connection"
 
 
 def _account(request: HttpRequest) -> tuple[User, Account]:
@@ -45,11 +60,26 @@ def _user_choices(account: Account) -> list[tuple[str, str]]:
     return [(str(u.pk), u.get_username()) for u in account.users.order_by("username")]
 
 
-@administrator_required
+def _mine(actor: User, account: Account, connection: CrmConnection | None) -> dict[str, Any]:
+    """The signed-in user's own connection, and whether they may connect by hand."""
+    if connection is None:
+        return {"mine": None, "can_connect": False}
+    row = selectors.user_connection_rows(account=account, connection=connection, user=actor)[0]
+    can_connect = (
+        connection.state == ConnectionState.CONNECTED_APP
+        and row.state != UserConnectionState.CONNECTED
+    )
+    return {"mine": row, "can_connect": can_connect}
+
+
+@account_member_required
 def index(request: HttpRequest) -> HttpResponse:
     """The integration's state: mode, org, system user, users, last sync, API usage."""
-    _actor, account = _account(request)
+    actor, account = _account(request)
     connection = selectors.crm_connection_get(account=account)
+    if not actor.is_account_admin:
+        mine = {"connection": connection, **_mine(actor, account, connection)}
+        return render(request, T + "mine.html", mine)
     run = None
     if run_id := request.GET.get("run", "").strip():
         run = (
@@ -61,7 +91,12 @@ def index(request: HttpRequest) -> HttpResponse:
         "account": account,
         "connection": connection,
         "run": run,
-        "users": selectors.connected_user_list(account=account),
+        "user_rows": (
+            selectors.user_connection_rows(account=account, connection=connection)
+            if connection
+            else []
+        ),
+        **_mine(actor, account, connection),
         "usage_days": selectors.api_usage_by_day(account=account),
         "usage_users": selectors.api_usage_by_user(account=account),
         "outages": [
@@ -165,11 +200,56 @@ def acknowledge(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-@administrator_required
+@account_member_required
+@require_POST
+def user_connect(request: HttpRequest) -> HttpResponse:
+    """Connect: the signed-in user logs in to the CRM as themself (web-server flow, PKCE)."""
+    actor, account = _account(request)
+    try:
+        url, pending = user_connection_begin(actor=actor, connection=_connection(account))
+    except ConnectError as error:
+        return _form_failed(request, error)
+    request.session[PENDING_KEY] = pending.as_session()
+    return HttpResponseRedirect(url)
+
+
+@account_member_required
 def callback(request: HttpRequest) -> HttpResponse:
-    """Back from the CRM: check the connected org and user."""
+    """Back from the CRM: a user's own connection, or the upgrade's system user."""
     actor, account = _account(request)
     connection = _connection(account)
+    pending = PendingUserConnection.from_session(request.session.get(PENDING_KEY))
+    ours = pending is not None and pending.state == request.GET.get("state", "")
+    if ours or not actor.is_account_admin or connection.state != ConnectionState.UPGRADING:
+        return _user_callback(request, actor, connection, pending)
+    return _upgrade_callback(request, actor, connection)
+
+
+def _user_callback(
+    request: HttpRequest,
+    actor: User,
+    connection: CrmConnection,
+    pending: PendingUserConnection | None,
+) -> HttpResponse:
+    request.session.pop(PENDING_KEY, None)  # one answer per flow: a replay finds nothing
+    error = request.GET.get("error", "")
+    described = ": ".join(filter(None, [error, request.GET.get("error_description", "")]))
+    try:
+        mapping = user_connection_complete(
+            actor=actor,
+            connection=connection,
+            pending=pending,
+            state=request.GET.get("state", ""),
+            code=request.GET.get("code", ""),
+            error=described,
+        )
+    except ConnectError as refusal:
+        return _form_failed(request, refusal)
+    messages.success(request, f"You are connected to the CRM as {mapping.crm_username}.")
+    return redirect(INDEX)
+
+
+def _upgrade_callback(request: HttpRequest, actor: User, connection: CrmConnection) -> HttpResponse:
     try:
         services.upgrade_callback(
             actor=actor,

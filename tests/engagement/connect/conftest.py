@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import services
@@ -16,7 +18,7 @@ from tandem.engagement.connect.client import (
     CrmResult,
     CrmToken,
 )
-from tandem.engagement.connect.models import ConnectedUser, CrmConnection
+from tandem.engagement.connect.models import ConnectedUser, ConnectionState, CrmConnection
 from tandem.engagement.connect.tokens import tokens_forget
 from tests.engagement.sends import conftest as sends_fixtures
 
@@ -34,6 +36,9 @@ class FakeCrm:
     passwords: dict[str, str] = field(default_factory=dict)
     jwt_refusals: dict[str, CrmError] = field(default_factory=dict)
     code_identity: str = ""
+    # The web-server flow: what each code exchange sent; codes the CRM holds used or expired.
+    exchanges: list[dict[str, str]] = field(default_factory=list)
+    spent_codes: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
 
@@ -67,6 +72,9 @@ class FakeCrm:
         self, *, token_url: str, code: str, verifier: str, redirect_uri: str
     ) -> CrmToken:
         self.calls.append("code")
+        self.exchanges.append({"code": code, "verifier": verifier, "redirect_uri": redirect_uri})
+        if code in self.spent_codes:
+            raise CrmError("invalid_grant", "expired authorization code", 400)
         return self._token(self.code_identity)
 
     def identity(self, *, token: CrmToken) -> CrmIdentity:
@@ -120,6 +128,23 @@ def legacy(crm: FakeCrm, admin: User, marketer: User, account: Account) -> CrmCo
         security_token="TOKEN",
     )
     return connection
+
+
+@pytest.fixture
+def upgraded(legacy: CrmConnection, crm: FakeCrm, admin: User) -> CrmConnection:
+    """Connected App with the window open: maria reconnected, mark (user max) pending."""
+    from tandem.engagement.connect.migration import users_migrate
+
+    crm.jwt_refusals["mark@acme.test"] = NOT_ADMIN_APPROVED
+    now = timezone.now()
+    CrmConnection.objects.filter(pk=legacy.pk).update(
+        state=ConnectionState.CONNECTED_APP,
+        upgraded_at=now,
+        window_ends_at=now + timedelta(days=14),
+    )
+    legacy.refresh_from_db()
+    users_migrate(actor=admin, connection=legacy)
+    return legacy
 
 
 def mappings(account: Account) -> dict[str, str]:

@@ -8,26 +8,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tandem.engagement.accounts.models import User
 from tandem.engagement.connect import services
-from tandem.engagement.connect.migration import auto_connect_sweep, users_migrate
-from tandem.engagement.connect.models import ConnectionState, CrmConnection
+from tandem.engagement.connect.migration import auto_connect_sweep
+from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.connect.selectors import days_left
-from tests.engagement.connect.conftest import NOT_ADMIN_APPROVED, FakeCrm, mappings
-
-
-@pytest.fixture
-def upgraded(legacy: CrmConnection, crm: FakeCrm, admin: User) -> CrmConnection:
-    crm.jwt_refusals["mark@acme.test"] = NOT_ADMIN_APPROVED
-    now = timezone.now()
-    CrmConnection.objects.filter(pk=legacy.pk).update(
-        state=ConnectionState.CONNECTED_APP,
-        upgraded_at=now,
-        window_ends_at=now + timedelta(days=14),
-    )
-    legacy.refresh_from_db()
-    users_migrate(actor=admin, connection=legacy)
-    return legacy
+from tests.engagement.connect.conftest import FakeCrm, mappings
 
 
 def test_days_left_counts_down(upgraded: CrmConnection) -> None:

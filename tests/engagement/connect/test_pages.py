@@ -25,8 +25,12 @@ def test_anonymous_is_sent_to_login(db: None) -> None:
     assert response["Location"].startswith("/login/")
 
 
-def test_marketing_user_is_refused(marketer_client: Client) -> None:
-    assert marketer_client.get(URL).status_code == 403
+def test_marketing_user_is_refused_the_admin_pages(
+    legacy: CrmConnection, marketer_client: Client
+) -> None:
+    assert marketer_client.get(URL + "upgrade/").status_code == 403
+    assert marketer_client.get(URL + "preflight/").status_code == 403
+    assert marketer_client.post(URL + "migrate/").status_code == 403
 
 
 def test_other_accounts_admin_sees_nothing_of_this_one(
