@@ -16,35 +16,47 @@ from tandem.cli.up import Stack, check_ports, stack_env
 from tandem.core.paths import PROJECT_ROOT, var_dir
 
 
-def _run_crm(env: dict[str, str], *args: str) -> str:
-    argv = [sys.executable, "-m", "tandem", "crm", *args]
+def run_service(service: str, env: dict[str, str], *args: str) -> str:
+    """Run `tandem <service> ARGS` in a child process; its stdout, or a CliError."""
+    argv = [sys.executable, "-m", "tandem", service, *args]
     done = subprocess.run(
-        argv, env={**env, "TANDEM_SERVICE": "crm"}, cwd=PROJECT_ROOT,
+        argv, env={**env, "TANDEM_SERVICE": service}, cwd=PROJECT_ROOT,
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
-        raise CliError(f"`tandem crm {' '.join(args)}` failed:\n{done.stderr.strip()}")
+        raise CliError(f"`tandem {service} {' '.join(args)}` failed:\n{done.stderr.strip()}")
     return done.stdout
+
+
+def read_demo_json(path: Path) -> dict[str, Any]:
+    """demo.json's parts, or nothing when it is missing or unreadable."""
+    if not path.exists():
+        return {}
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    return current if isinstance(current, dict) else {}
+
+
+def write_demo_part(path: Path, current: dict[str, Any], key: str, part: dict[str, Any]) -> None:
+    """Write `current` with `part` under `key` to demo.json at once (a draft, then a rename)."""
+    current[key] = part
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    draft.replace(path)
 
 
 def write_demo_json(path: Path, crm: dict[str, Any]) -> None:
     """Merge the CRM part into demo.json, keeping other parts and an earlier security token."""
-    current: dict[str, Any] = {}
-    if path.exists():
-        try:
-            current = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            current = {}
+    current = read_demo_json(path)
     earlier = {u.get("username"): u for u in current.get("crm", {}).get("users", [])}
     for user in crm["users"]:
         token = earlier.get(user["username"], {}).get("security_token")
         if "security_token" not in user and token:
             user["security_token"] = token
-    current["crm"] = crm
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{os.getpid()}")
-    draft.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
-    draft.replace(path)
+    write_demo_part(path, current, "crm", crm)
 
 
 def print_logins(crm: dict[str, Any], console: Console) -> None:
@@ -63,8 +75,8 @@ def prepare_crm_demo(stack: Stack, console: Console) -> Path:
     check_ports(stack)
     env = stack_env(stack)
     console.print("Preparing the CRM demo org…")
-    _run_crm(env, "migrate", "--noinput", "-v", "0")
-    crm = json.loads(_run_crm(env, "crm_demo", "--json"))
+    run_service("crm", env, "migrate", "--noinput", "-v", "0")
+    crm = json.loads(run_service("crm", env, "crm_demo", "--json"))
     path = var_dir() / "demo.json"
     write_demo_json(path, crm)
     print_logins(crm, console)

@@ -13,6 +13,7 @@ from tandem.cli import inbox
 from tandem.cli import send as send_cli
 from tandem.cli.de import app as de_app
 from tandem.cli.demo_crm import prepare_crm_demo
+from tandem.cli.demo_engagement import prepare_engagement_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
 from tandem.cli.up import Stack, run_up, with_local_tls
@@ -88,7 +89,8 @@ def demo(
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), then run what `tandem up` runs."""
     stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
-    prepare_crm_demo(stack, console)
+    path = prepare_crm_demo(stack, console)
+    prepare_engagement_demo(stack, console, path)
     raise typer.Exit(run_up(stack, console))
 
 
