@@ -2,10 +2,13 @@
 
 python -m tests.e2e.upgrade_tools crm-seed | crm-ier
 python -m tests.e2e.upgrade_tools eng-seed | eng-sends | eng-state
+python -m tests.e2e.upgrade_tools eng-user USERNAME | eng-call-as CRM_USERNAME
+python -m tests.e2e.upgrade_tools crm-logins CRM_USERNAME
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -153,14 +156,52 @@ def eng_state() -> dict[str, Any]:
     }
 
 
-COMMANDS = {
+def eng_user(username: str) -> dict[str, Any]:
+    """Another marketing user of the account, never connected to the CRM."""
+    from tandem.engagement.accounts.models import Role, User
+    from tandem.engagement.accounts.services import user_create
+
+    admin = User.objects.get(username="eadmin")
+    user = user_create(
+        actor=admin, username=username, password=ENG_PASSWORD, role=Role.MARKETING_USER
+    )
+    return {"user_id": user.pk}
+
+
+def eng_call_as(crm_username: str) -> dict[str, Any]:
+    """One Connect REST call (the identity) as a mapped user, through the account's connection."""
+    from tandem.engagement.connect import services
+    from tandem.engagement.connect.client import CrmClient, CrmToken
+    from tandem.engagement.connect.models import CrmConnection
+
+    connection = CrmConnection.objects.get()
+
+    def who(client: CrmClient, token: CrmToken) -> object:
+        return client.identity(token=token)
+
+    identity = services.crm_call(connection, who, username=crm_username)
+    return {"identity": dataclasses.asdict(identity)}  # type: ignore[call-overload]
+
+
+def crm_logins(username: str) -> dict[str, Any]:
+    """The CRM's Login History of one user, oldest first."""
+    from tandem.crm.users.models import LoginHistory
+
+    rows = LoginHistory.objects.filter(username=username).order_by("login_time", "id")
+    return {"logins": list(rows.values("login_type", "application", "status"))}
+
+
+COMMANDS: dict[str, Any] = {
     "crm-seed": crm_seed,
     "crm-ier": crm_ier,
     "eng-seed": eng_seed,
     "eng-sends": eng_sends,
     "eng-state": eng_state,
+    "eng-user": eng_user,
+    "eng-call-as": eng_call_as,
+    "crm-logins": crm_logins,
 }
 
 if __name__ == "__main__":
     _django()
-    print(json.dumps(COMMANDS[sys.argv[1]](), default=str))
+    print(json.dumps(COMMANDS[sys.argv[1]](*sys.argv[2:]), default=str))
