@@ -10,7 +10,15 @@ import pytest
 
 from tandem.crm.connectedapps.services import connected_app_create
 from tandem.crm.oauth.models import AccessToken, Grant, RefreshToken
-from tests.crm.oauth.conftest import CALLBACK, authorize_code, exchange, make_app, pkce_pair, token
+from tests.crm.oauth.conftest import (
+    CALLBACK,
+    approve,
+    authorize_code,
+    exchange,
+    make_app,
+    pkce_pair,
+    token,
+)
 
 
 def _authorize(client, user, **params):
@@ -125,6 +133,24 @@ def test_malformed_pkce_or_nonce_is_refused_on_the_callback(
     assert query["error"] == ["invalid_request"]
     assert query["error_description"] == [description]
     assert query["state"] == ["s1"]
+    assert not Grant.objects.exists()
+
+
+@pytest.mark.parametrize("scope", ["api", None])
+def test_an_over_long_nonce_without_openid_is_refused_for_an_approved_user(
+    crm_client, org, marketer, scope
+):
+    app = make_app(org)
+    approve(app, marketer, scopes="api refresh_token id openid")  # the code would be issued now
+    params = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
+              "code_challenge": pkce_pair()[1], "state": "s1", "nonce": "n" * 256,
+              **({"scope": scope} if scope else {})}  # fmt: skip
+
+    response = _authorize(crm_client, marketer, **params)
+
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["error_description"] == ["invalid nonce"]
     assert not Grant.objects.exists()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -41,12 +41,15 @@ TEMPLATE = "crm/oauth/authorize.html"
 ERROR_TEMPLATE = "crm/oauth/error.html"
 
 
-def _malformed_parameter(credentials: dict[str, Any]) -> OAuthErrorPair | None:
-    """A code_challenge or nonce the grant could not store is refused before anything is saved."""
+def _malformed_parameter(credentials: dict[str, Any], query: QueryDict) -> OAuthErrorPair | None:
+    """A code_challenge or nonce the grant could not store is refused before anything is saved.
+    The nonce is read from the query too: oauthlib leaves it out of the credentials when the
+    scopes lack `openid`, yet an approved request still stores it with the code."""
     challenge = credentials.get("code_challenge")
     if challenge is not None and not CODE_CHALLENGE.fullmatch(str(challenge)):
         return INVALID_CODE_CHALLENGE
-    if len(str(credentials.get("nonce") or "")) > NONCE_MAX_LENGTH:
+    nonces = [str(credentials.get("nonce") or ""), *query.getlist("nonce")]
+    if any(len(nonce) > NONCE_MAX_LENGTH for nonce in nonces):
         return INVALID_NONCE
     return None
 
@@ -79,7 +82,7 @@ class AuthorizeView(AuthorizationView):
             credentials["code_challenge_method"] = "S256"  # Salesforce implies S256
         if credentials.get("code_challenge_method", "S256") != "S256":
             return self._back_with(PKCE_S256_ONLY, credentials)
-        if (pair := _malformed_parameter(credentials)) is not None:
+        if (pair := _malformed_parameter(credentials, request.GET)) is not None:
             return self._back_with(pair, credentials)
         credentials.pop("resource", None)
         if "resource" in request.GET:  # RFC 8707, as DOT's view handles it
