@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,29 @@ ConnectedApp.objects.filter(pk=cc.app.pk).update(authorization_grant_type="clien
 print(json.dumps({"jwt_key": jwt_app.app.client_id, "cc_key": cc.app.client_id,
                   "cc_secret": cc.consumer_secret, "username": user.username}))
 """
+
+
+@contextmanager
+def bench_crm() -> Iterator[tuple[dict[str, str], rsa.RSAPrivateKey, str, dict[str, str]]]:
+    """A migrated CRM database holding the bench org (SETUP): the environment to run it with,
+    the JWT app's private key (object and PEM), and SETUP's output."""
+    key, cert = _key_and_cert()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    with tempfile.TemporaryDirectory() as var, postgres_database() as db_url:
+        env = {
+            **os.environ,
+            "TANDEM_SERVICE": "crm",
+            "TANDEM_VAR_DIR": var,
+            "TANDEM_CRM_DATABASE_URL": db_url,
+            "TANDEM_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+            "BENCH_CERT": cert,
+        }
+        _run_tandem(env, "migrate", "--noinput")
+        setup = json.loads(_run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+        yield env, key, key_pem, setup
 
 
 @dataclass
@@ -344,22 +368,7 @@ def main() -> int:
 def run() -> str:
     """The Markdown section (the registry in bench/__main__.py writes it)."""
     load_before = f"{os.getloadavg()[0]:.1f}"
-    key, cert = _key_and_cert()
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    with tempfile.TemporaryDirectory() as var, postgres_database() as db_url:
-        env = {
-            **os.environ,
-            "TANDEM_SERVICE": "crm",
-            "TANDEM_VAR_DIR": var,
-            "TANDEM_CRM_DATABASE_URL": db_url,
-            "TANDEM_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-            "BENCH_CERT": cert,
-        }
-        _run_tandem(env, "migrate", "--noinput")
-        setup = json.loads(_run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    with bench_crm() as (env, key, key_pem, setup):
         port = _free_port()
         print("preparing requests…", flush=True)
         jwt_form = Form(

@@ -11,11 +11,8 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
-from cryptography.hazmat.primitives import serialization
-
-from bench.oauth import ROOT, SETUP, _key_and_cert, _run_tandem, postgres_database
+from bench.oauth import ROOT, bench_crm
 
 N = int(os.environ.get("TANDEM_BENCH_PROFILE_REQUESTS", "400"))
 
@@ -94,26 +91,11 @@ print("BENCH_JSON" + json.dumps(out))
 
 def run(profile: bool = False) -> dict[str, dict[str, object]]:
     """Per-request CPU (ms, in-process), SQL statements and the statements themselves."""
-    key, cert = _key_and_cert()
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    with tempfile.TemporaryDirectory() as var, postgres_database() as db_url:
-        env = {
-            **os.environ,
-            "TANDEM_SERVICE": "crm",
-            "TANDEM_VAR_DIR": var,
-            "TANDEM_CRM_DATABASE_URL": db_url,
-            "TANDEM_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-            "BENCH_CERT": cert,
-        }
-        _run_tandem(env, "migrate", "--noinput")
-        setup = _run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1]
+    with bench_crm() as (env, _key, key_pem, setup):
         argv = [sys.executable, "-c", SCRIPT] + (["--profile"] if profile else [])
         out = subprocess.run(
             argv,
-            env={**env, "BENCH_SETUP": setup, "BENCH_KEY": key_pem, "BENCH_N": str(N)},
+            env={**env, "BENCH_SETUP": json.dumps(setup), "BENCH_KEY": key_pem, "BENCH_N": str(N)},
             cwd=ROOT,
             capture_output=True,
             text=True,

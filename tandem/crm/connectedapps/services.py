@@ -321,18 +321,9 @@ def connected_app_consent_grant(*, app: ConnectedApp, user: User, scopes: list[s
     )
 
 
-def connected_app_usage_record(*, app: ConnectedApp, user: User, has_policy: bool) -> None:
-    """Count one token for (app, user); first use lists the app in the user's org."""
-    if not has_policy:
-        connected_app_policy_ensure(app=app, org=user.org)
-    sql, params = connected_app_usage_statement(app=app, user=user, at=timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
 def connected_app_usage_statement(*, app: ConnectedApp, user: User, at: datetime) -> Statement:
-    """The upsert counting one token for (app, user) at `at`, for `write_together` (its
-    policy row must exist: see `connected_app_usage_record`)."""
+    """The upsert counting one token for (app, user) at `at`, for `write_together`; the app's
+    policy row in the user's org must exist (`connected_app_policy_ensure`)."""
     return _usage_upsert_sql(connection.vendor), [
         app.pk, user.pk, user.org_id, connection.ops.adapt_datetimefield_value(at),
         connection.ops.adapt_datetimefield_value(at),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q
 
 from tandem.crm.connectedapps.models import (
     ConnectedApp,
@@ -32,8 +31,6 @@ from tandem.crm.orgs.iprange import ip_in_any_range
 from tandem.crm.users.models import (
     LoginHistory,
     LoginType,
-    ProfileLoginHours,
-    ProfileLoginIpRange,
     User,
 )
 from tandem.crm.users.policies import user_ip_allowed, user_within_login_hours
@@ -56,22 +53,6 @@ def policy_context(*, app: ConnectedApp, org_id: str, user: User | None = None) 
     else:
         row = policy_row_for_user(app_id=app.pk, org_id=org_id, user=user)
     return PolicyContext(row=row, policy=row.as_policy() if row else AppPolicy())
-
-
-@lru_cache(maxsize=1)
-def _users_for_policy() -> QuerySet[User]:
-    profile = OuterRef("profile_id")
-    return User.objects.select_related("org", "profile").annotate(
-        has_login_hours=Exists(ProfileLoginHours.objects.filter(profile_id=profile)),
-        has_login_ip_ranges=Exists(ProfileLoginIpRange.objects.filter(profile_id=profile)),
-    )
-
-
-def users_for_policy() -> QuerySet[User]:
-    """Users with their org and profile, and whether the profile restricts hours or addresses
-    (so the common case, no restriction, costs no further query). The annotated query is
-    built once per process and cloned per request: resolving it is the costly part."""
-    return _users_for_policy().all()
 
 
 def user_pre_authorized(*, row: ConnectedAppPolicy | None, user: User) -> bool:

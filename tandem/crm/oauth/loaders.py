@@ -87,7 +87,7 @@ def _user_and_policy_sql() -> str:
 
 def user_for_policy(username: str, *, app_id: str | None = None) -> User | None:
     """The user with their org and profile, and whether the profile restricts login hours or
-    IP ranges (the same instance `users_for_policy()` builds), in one statement. With `app_id`,
+    IP ranges (`has_login_hours`, `has_login_ip_ranges`), in one statement. With `app_id`,
     the same statement also reads that app's policy row in the user's org, which
     `policy_context` then uses instead of reading it again."""
     sql, params = (
