@@ -88,7 +88,10 @@ def demo(
     inbox_port: UpPort = 2525,
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), then run what `tandem up` runs."""
-    stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
+    stack = Stack(
+        crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port,
+        salesforce_audiences=True,  # the demo is for trying Salesforce clients unmodified
+    )  # fmt: skip
     path = prepare_crm_demo(stack, console)
     prepare_engagement_demo(stack, console, path)
     raise typer.Exit(run_up(stack, console))

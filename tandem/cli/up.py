@@ -40,6 +40,8 @@ class Stack:
     web_workers: int = 2
     worker_concurrency: int = 2
     tls: LocalTls | None = None
+    # Accept the JWT audiences Salesforce clients hard-code (TANDEM_OAUTH_SALESFORCE_AUDIENCES).
+    salesforce_audiences: bool = False
 
     @property
     def crm_url(self) -> str:
@@ -60,6 +62,8 @@ def stack_env(stack: Stack) -> dict[str, str]:
     env["TANDEM_SMTP_PORT"] = str(stack.inbox_port)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    if stack.salesforce_audiences:
+        env.setdefault("TANDEM_OAUTH_SALESFORCE_AUDIENCES", "true")
     if stack.tls:
         # The Engagement (Connect) must trust the local CA to call the CRM over HTTPS.
         env["TANDEM_CRM_CA_FILE"] = str(stack.tls.ca_file)
