@@ -19,10 +19,6 @@ from tandem.crm.api.errors import ApiError, not_found
 from tandem.crm.api.metering import WINDOW, api_usage_by_app
 from tandem.crm.api.models import QueryLocator
 from tandem.crm.api.serialize import format_datetime, query_records, record_json
-from tandem.crm.api.soql import SoqlError, parse
-from tandem.crm.api.soql.bind import BoundQuery, bind
-from tandem.crm.api.soql.orm import page_rows, total_size
-from tandem.crm.api.soql.schema import ObjectDescribe
 from tandem.crm.api.versions import versions
 from tandem.crm.records import services
 from tandem.crm.records.describe import IER, REGISTRY
@@ -30,6 +26,10 @@ from tandem.crm.records.errors import RecordError
 from tandem.crm.records.models import INDIVIDUAL_EMAIL_RESULT_PREFIX, Report
 from tandem.crm.records.reports import report_run
 from tandem.crm.records.selectors import record_get, record_queryset
+from tandem.crm.soql import SoqlError, parse
+from tandem.crm.soql.bind import BoundQuery, bind
+from tandem.crm.soql.orm import page_rows, total_size
+from tandem.crm.soql.schema import ObjectDescribe
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200

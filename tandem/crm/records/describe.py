@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import Model
 
-from tandem.crm.api.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
 from tandem.crm.records import models as m
+from tandem.crm.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
 
 T = FieldType
 IER = "et4ae5__IndividualEmailResult__c"

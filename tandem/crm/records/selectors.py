@@ -7,10 +7,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 from tandem.core.ids import is_valid_id, to_18
-from tandem.crm.api.soql.schema import ObjectDescribe
 from tandem.crm.orgs.models import Org
 from tandem.crm.records.describe import model_for
 from tandem.crm.records.errors import RecordNotFoundError
+from tandem.crm.soql.schema import ObjectDescribe
 
 
 def record_queryset(

@@ -9,7 +9,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from tandem.crm.api.soql.schema import (
+from tandem.crm.orgs.models import Org
+from tandem.crm.records.describe import REGISTRY, model_for
+from tandem.crm.records.errors import RecordError
+from tandem.crm.records.selectors import normalize_id, record_get, record_queryset
+from tandem.crm.soql.schema import (
     ID_TYPES,
     NUMBER_TYPES,
     TEXT_TYPES,
@@ -17,10 +21,6 @@ from tandem.crm.api.soql.schema import (
     FieldType,
     ObjectDescribe,
 )
-from tandem.crm.orgs.models import Org
-from tandem.crm.records.describe import REGISTRY, model_for
-from tandem.crm.records.errors import RecordError
-from tandem.crm.records.selectors import normalize_id, record_get, record_queryset
 from tandem.crm.users.models import User
 
 
