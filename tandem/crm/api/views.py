@@ -203,12 +203,12 @@ def _urls(sobject: ObjectDescribe, version: str) -> dict[str, str]:
 
 
 def _object_summary(sobject: ObjectDescribe, version: str) -> dict[str, Any]:
-    writable = sobject.name not in ("User", "Report")
     return {
         "name": sobject.name, "label": sobject.label, "labelPlural": sobject.label_plural,
         "keyPrefix": sobject.key_prefix, "custom": sobject.name.endswith("__c"),
-        "queryable": True, "retrieveable": True, "searchable": False, "createable": writable,
-        "updateable": writable, "deletable": sobject.name != "User", "replicateable": True,
+        "queryable": True, "retrieveable": True, "searchable": sobject.searchable,
+        "createable": sobject.createable, "updateable": sobject.updateable,
+        "deletable": sobject.deletable, "replicateable": True,
         "urls": _urls(sobject, version),
     }  # fmt: skip
 

@@ -163,7 +163,7 @@ class _Binder:
                 "the appropriate names.",
             )
         found = parent.field(name)
-        if found is None:
+        if found is None or found.computed:
             raise self.no_such_column(path, parent, shown=name)
         assert relation.relationship_name is not None
         return BoundField((relation.relationship_name, found.name), found, relation, parent)
