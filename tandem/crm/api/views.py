@@ -28,6 +28,7 @@ from tandem.crm.records.reports import report_run
 from tandem.crm.records.selectors import record_get, record_queryset
 from tandem.crm.soql import SoqlError, parse
 from tandem.crm.soql.bind import BoundQuery, bind
+from tandem.crm.soql.columns import column_metadata
 from tandem.crm.soql.orm import page_rows, total_size
 from tandem.crm.soql.schema import ObjectDescribe
 
@@ -129,6 +130,8 @@ def _query(
     if not text:
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
     query = _bind(text)
+    if request.GET.get("columns", "").lower() == "true":
+        return json_response(column_metadata(query))
     queryset = record_queryset(
         org=principal.org, sobject=query.sobject, include_deleted=include_deleted
     )
