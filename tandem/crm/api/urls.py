@@ -1,10 +1,13 @@
-from django.urls import path, re_path
+from django.urls import re_path
 
 from tandem.crm.api import views
 
-V = r"^services/data/v(?P<version>\d+\.\d+)"
+# A leading "/" more is accepted: jsforce requests `//services/data/…` when the instance URL it
+# was given ends with a slash (sf's access-token login stores it so).
+V = r"^/?services/data/v(?P<version>\d+\.\d+)"
 urlpatterns = [
-    path("services/data/", views.versions_view, name="api_versions"),
+    # With or without the trailing slash: sf discovers versions at `/services/data`.
+    re_path(r"^/?services/data/?$", views.versions_view, name="api_versions"),
     re_path(rf"{V}/?$", views.resources_view),
     re_path(rf"{V}/query/?$", views.query_view),
     re_path(rf"{V}/queryAll/?$", views.query_all_view),
