@@ -13,8 +13,15 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tandem.crm.api import pgjson
 from tandem.crm.api.auth import ApiPrincipal
+from tandem.crm.api.composite import batch_requests, batch_run, composite_requests, composite_run
 from tandem.crm.api.db import relaxed_commit
-from tandem.crm.api.endpoint import api_endpoint, json_body, json_response, set_family
+from tandem.crm.api.endpoint import (
+    api_endpoint,
+    json_body,
+    json_response,
+    outside_composite,
+    set_family,
+)
 from tandem.crm.api.errors import ApiError, not_found
 from tandem.crm.api.metering import WINDOW, api_usage_by_app
 from tandem.crm.api.models import QueryLocator
@@ -23,6 +30,7 @@ from tandem.crm.api.soql import SoqlError, parse
 from tandem.crm.api.soql.bind import BoundQuery, bind
 from tandem.crm.api.soql.orm import page_rows, total_size
 from tandem.crm.api.soql.schema import ObjectDescribe
+from tandem.crm.api.tree import tree_create, tree_parse
 from tandem.crm.api.versions import versions
 from tandem.crm.records import services
 from tandem.crm.records.describe import IER, REGISTRY
@@ -437,6 +445,42 @@ def _delete_one(principal: ApiPrincipal, record_id: str) -> tuple[str | None, Re
     except RecordError as error:
         return None, error
     return record_id, None
+
+
+# --- composite, composite/batch, composite/tree ----------------------------------------------
+
+
+@api_endpoint
+@outside_composite
+def composite_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> HttpResponse:
+    """POST up to 25 subrequests that may refer to earlier results (`@{ref.id}`)."""
+    _allow(request, "POST")
+    subrequests, all_or_none = composite_requests(json_body(request))
+    return json_response(composite_run(request, principal, subrequests, all_or_none=all_or_none))
+
+
+@api_endpoint
+@outside_composite
+def composite_batch_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str
+) -> HttpResponse:
+    """POST up to 25 independent subrequests."""
+    _allow(request, "POST")
+    items, halt_on_error = batch_requests(json_body(request))
+    body = batch_run(request, principal, version, items, halt_on_error=halt_on_error)
+    return json_response(body)
+
+
+@api_endpoint
+@outside_composite
+def composite_tree_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str
+) -> HttpResponse:
+    """POST a tree of new records of one type with their children, all or none."""
+    _allow(request, "POST")
+    records = tree_parse(_sobject(name), json_body(request))
+    status, body = tree_create(principal, records)
+    return json_response(body, status=status)
 
 
 # --- limits ----------------------------------------------------------------------------------
