@@ -23,6 +23,8 @@ urlpatterns = [
     re_path(rf"{V}/composite/tree/(?P<name>\w+)/?$", views.composite_tree_view),
     re_path(rf"{V}/composite/sobjects/?$", views.composite_sobjects_view),
     re_path(rf"{V}/limits/?$", views.limits_view),
+    re_path(rf"{V}/analytics/reports/?$", views.reports_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/?$", views.report_view),
+    re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/describe/?$", views.report_describe_view),
     re_path(rf"{V}/(?P<rest>.*)$", views.unknown_view),
 ]
