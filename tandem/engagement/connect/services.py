@@ -294,10 +294,16 @@ def _user_usable(connection: CrmConnection, username: str) -> None:
 
     if not user_auto_connect(mapping=mapping):
         mapping.refresh_from_db()
+        if mapping.state == UserConnectionState.PENDING:
+            raise ConnectError(
+                f"{username} is not connected through the connected app"
+                + (f": {mapping.last_error_message}" if mapping.last_error_message else "")
+                + ". Within the 14 days they are retried automatically."
+            )
         raise ConnectError(
-            f"{username} is not connected through the connected app"
-            + (f": {mapping.last_error_message}" if mapping.last_error_message else "")
-            + ". Within the 14 days they are retried automatically; afterwards, connect by hand."
+            f"{username} is not connected through the connected app: the 14-day "
+            "auto-connection window has ended, so they connect by hand (Connect on Salesforce "
+            "Integration)."
         )
 
 
@@ -563,6 +569,10 @@ def _switch(actor: User | None, connection: CrmConnection, erase_legacy_now: boo
     if erase_legacy_now:
         _erase_legacy(connection)
     connection.save()
+    # Users connected under legacy wait for auto-connection (Migrate, next use, the sweep).
+    ConnectedUser.objects.filter(
+        account_id=connection.account_id, was_legacy=True, state=UserConnectionState.LEGACY
+    ).update(state=UserConnectionState.PENDING)
     tokens.tokens_forget(connection.account_id)
     _audit(
         connection,
