@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import User
@@ -85,14 +86,28 @@ def user_connect_attempt(
     )
 
 
-def _mapping_outcome(mapping: ConnectedUser, state: str, code: str, message: str) -> None:
+def _mapping_outcome(mapping: ConnectedUser, state: str, code: str, message: str) -> bool:
+    """Record one attempt's outcome, only while the account still uses the Connected App and
+    the user is still waiting (a rollback, a closed window or a concurrent success wins)."""
     now = timezone.now()
-    mapping.state = state
-    mapping.last_error_code, mapping.last_error_message = code[:80], message[:255]
-    mapping.last_attempt_at = now
+    values: dict[str, object] = {
+        "state": state,
+        "crm_user_id": mapping.crm_user_id,
+        "last_error_code": code[:80],
+        "last_error_message": message[:255],
+        "last_attempt_at": now,
+    }
     if state == UserConnectionState.CONNECTED:
-        mapping.connected_at = now
-    mapping.save()
+        values["connected_at"] = now
+    applied = ConnectedUser.objects.filter(
+        pk=mapping.pk,
+        state__in=WAITING,
+        account__crm_connection__state=ConnectionState.CONNECTED_APP,
+    ).update(**values)
+    if applied:
+        for name, value in values.items():
+            setattr(mapping, name, value)
+    return bool(applied)
 
 
 def window_is_open(connection: CrmConnection) -> bool:
@@ -105,7 +120,11 @@ def window_is_open(connection: CrmConnection) -> bool:
 
 
 def users_migrate(*, actor: User | None, connection: CrmConnection) -> MigrationRun:
-    """Reconnect every previously connected user through the connected app; write the files."""
+    """Reconnect every previously connected user through the connected app; write the files.
+
+    One run at a time per account, claimed by a conditional UPDATE: a double submit gets a
+    clear refusal instead of a second run, second files and twice the CRM calls."""
+    connection.refresh_from_db()
     if connection.state != ConnectionState.CONNECTED_APP:
         raise services.ConnectStateError("Users migrate once the account uses the Connected App.")
     if not window_is_open(connection):
@@ -114,16 +133,36 @@ def users_migrate(*, actor: User | None, connection: CrmConnection) -> Migration
             "The 14-day auto-connection window has ended: users who were not reconnected "
             "connect by hand (Connect on Salesforce Integration)."
         )
-    client = services.crm_client()
-    candidates = (
-        ConnectedUser.objects.select_related("user")
-        .filter(account_id=connection.account_id, was_legacy=True)
-        .exclude(state=UserConnectionState.CONNECTED)
+    if not _migration_claim(connection):
+        raise services.ConnectStateError(
+            "Migrate Existing Users is already running for this account; wait for its results."
+        )
+    try:
+        client = services.crm_client()
+        candidates = (
+            ConnectedUser.objects.select_related("user")
+            .filter(account_id=connection.account_id, was_legacy=True, state__in=WAITING)
+            .order_by("pk")
+        )
+        rows = [
+            user_connect_attempt(connection=connection, mapping=m, client=client)
+            for m in candidates
+        ]
+        return _run_save(actor, connection, rows)
+    finally:
+        CrmConnection.objects.filter(pk=connection.pk).update(migration_claimed_at=None)
+
+
+def _migration_claim(connection: CrmConnection) -> bool:
+    now = timezone.now()
+    free = Q(migration_claimed_at__isnull=True) | Q(
+        migration_claimed_at__lte=now - services.MIGRATION_LEASE
     )
-    rows = [
-        user_connect_attempt(connection=connection, mapping=m, client=client) for m in candidates
-    ]
-    return _run_save(actor, connection, rows)
+    return bool(
+        CrmConnection.objects.filter(
+            free, pk=connection.pk, state=ConnectionState.CONNECTED_APP, window_ends_at__gt=now
+        ).update(migration_claimed_at=now)
+    )
 
 
 @transaction.atomic

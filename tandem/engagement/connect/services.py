@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
@@ -536,7 +536,12 @@ def upgrade_identity_accept(*, actor: User, connection: CrmConnection) -> CrmCon
 def upgrade_complete(
     *, actor: User | None, connection: CrmConnection, migrate_users: bool, erase_legacy_now: bool
 ) -> CrmConnection:
-    """Connect: the system user through the connected app, then the switch, then migration."""
+    """Connect: the system user through the connected app, then the switch, then migration.
+
+    The switch is claimed by one conditional UPDATE (from `upgrading`, identity verified): of a
+    double submit, or a Connect racing a rollback, one wins and the other changes nothing.
+    """
+    connection.refresh_from_db()
     if connection.state != ConnectionState.UPGRADING or not connection.verified_identity:
         raise ConnectStateError("Connect the account to the CRM first (Connect Account).")
     client = crm_client()
@@ -560,20 +565,31 @@ def upgrade_complete(
 
 @transaction.atomic
 def _switch(actor: User | None, connection: CrmConnection, erase_legacy_now: bool) -> CrmConnection:
-    connection = CrmConnection.objects.select_for_update().get(pk=connection.pk)
     now = timezone.now()
-    connection.state = ConnectionState.CONNECTED_APP
-    connection.upgraded_at = now
-    connection.window_ends_at = now + timedelta(days=AUTO_CONNECT_DAYS)
-    connection.upgraded_by = actor or connection.upgraded_by
+    claimed = CrmConnection.objects.filter(
+        pk=connection.pk, state=ConnectionState.UPGRADING, verified_identity__isnull=False
+    ).update(
+        state=ConnectionState.CONNECTED_APP,
+        upgraded_at=now,
+        window_ends_at=now + timedelta(days=AUTO_CONNECT_DAYS),
+        upgraded_by=actor or connection.upgraded_by,
+        migration_claimed_at=None,
+        updated_at=now,
+    )
+    if not claimed:
+        raise ConnectStateError(
+            "The upgrade was completed or rolled back meanwhile; nothing was changed."
+        )
+    connection = CrmConnection.objects.select_for_update().get(pk=connection.pk)
     if erase_legacy_now:
         _erase_legacy(connection)
-    connection.save()
+        connection.save(update_fields=["legacy_secret"])
     # Users connected under legacy wait for auto-connection (Migrate, next use, the sweep).
     ConnectedUser.objects.filter(
         account_id=connection.account_id, was_legacy=True, state=UserConnectionState.LEGACY
     ).update(state=UserConnectionState.PENDING)
     tokens.tokens_forget(connection.account_id)
+    assert connection.window_ends_at is not None
     _audit(
         connection,
         actor,
@@ -612,20 +628,50 @@ def legacy_credentials_erase(*, actor: User | None, connection: CrmConnection) -
     _audit(connection, actor, "connect.legacy_credentials_erased", connection.system_username)
 
 
+MIGRATION_LEASE = timedelta(minutes=10)  # a migration whose worker died frees the account
+
+
+def migration_running(connection: CrmConnection) -> bool:
+    claimed = connection.migration_claimed_at
+    return claimed is not None and claimed > timezone.now() - MIGRATION_LEASE
+
+
 @transaction.atomic
 def upgrade_rollback(*, actor: User | None, connection: CrmConnection) -> CrmConnection:
-    """Back to legacy: while upgrading, or within the window while the passwords are held."""
+    """Back to legacy: while upgrading, or within the window while the passwords are held.
+
+    Re-checked under the row lock and claimed by a conditional UPDATE, so a rollback racing
+    Connect or Migrate Existing Users either happens before them or not at all."""
     connection = CrmConnection.objects.select_for_update().get(pk=connection.pk)
     if connection.state == ConnectionState.LEGACY:
         raise ConnectStateError("The account already uses legacy authentication.")
     if not connection.legacy_secret:
         raise ConnectStateError("The legacy credentials were erased: a rollback is impossible.")
+    if migration_running(connection):
+        raise ConnectStateError("Migrate Existing Users is running: roll back once it is done.")
     old = connection.state
-    connection.state = ConnectionState.LEGACY
-    connection.pending_oauth_state = connection.pending_verifier = ""
-    connection.pending_identity = connection.verified_identity = None
-    connection.upgraded_at = connection.window_ends_at = connection.upgrade_started_at = None
-    connection.save()
+    free = Q(migration_claimed_at__isnull=True) | Q(
+        migration_claimed_at__lte=timezone.now() - MIGRATION_LEASE
+    )
+    claimed = (
+        CrmConnection.objects.filter(free, pk=connection.pk, state=old)
+        .exclude(legacy_secret="")
+        .update(
+            state=ConnectionState.LEGACY,
+            pending_oauth_state="",
+            pending_verifier="",
+            pending_identity=None,
+            verified_identity=None,
+            upgraded_at=None,
+            window_ends_at=None,
+            upgrade_started_at=None,
+            migration_claimed_at=None,
+            updated_at=timezone.now(),
+        )
+    )
+    if not claimed:
+        raise ConnectStateError("The account changed meanwhile; nothing was rolled back.")
+    connection.refresh_from_db()
     ConnectedUser.objects.filter(account_id=connection.account_id, was_legacy=True).exclude(
         legacy_secret=""
     ).update(state=UserConnectionState.LEGACY, last_error_code="", last_error_message="")
