@@ -61,6 +61,12 @@ def user_connect_attempt(
     try:
         token = services._jwt(connection, mapping.crm_username, client)
         identity = client.identity(token=token)
+        if not identity.org_id or identity.org_id != connection.org_id:
+            raise CrmError(
+                "org_mismatch",
+                f"the CRM user belongs to org {identity.org_id or '(unknown)'}, "
+                f"not to the connected org {connection.org_id}",
+            )
     except CrmError as exc:
         _mapping_outcome(mapping, UserConnectionState.PENDING, exc.code, exc.message)
         return MigrationRow(

@@ -81,6 +81,20 @@ def _usage_record(account_id: int, username: str) -> None:
         )
 
 
+def org_check(connection: CrmConnection, identity: CrmIdentity) -> None:
+    """Refuse a CRM identity of another org than the connection's (before anything is stored).
+
+    The org id comes from the CRM's identity answer for the token just obtained, so a username
+    that exists in another org (even pre-authorized there) is never mapped, migrated or used."""
+    if not identity.org_id or identity.org_id != connection.org_id:
+        raise ConnectError(
+            f"The CRM user {identity.username or '(unknown)'} belongs to org "
+            f"{identity.org_id or '(unknown)'}, not to org {connection.org_id} that this account "
+            "is connected to.",
+            "crm_username",
+        )
+
+
 def _limit_record(connection: CrmConnection, used: int, limit: int) -> None:
     CrmConnection.objects.filter(pk=connection.pk).update(
         crm_api_used=used, crm_api_max=limit, crm_api_seen_at=timezone.now()
@@ -121,6 +135,14 @@ def connection_legacy_connect(
         identity = client.identity(token=token)
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the login: {exc.message} ({exc.code}).") from exc
+    other_org = existing is not None and existing.org_id != identity.org_id
+    if other_org and ConnectedUser.objects.filter(account=account).exists():
+        assert existing is not None
+        raise ConnectError(
+            f"{identity.username} belongs to org {identity.org_id}, but this account's "
+            f"connected users belong to org {existing.org_id}.",
+            "username",
+        )
     _usage_record(account.pk, username)
     return _legacy_save(actor, account, login_url, token, identity, password, security_token)
 
@@ -213,6 +235,7 @@ def connected_user_map(
         identity = client.identity(token=token)
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the login: {exc.message} ({exc.code}).") from exc
+    org_check(connection, identity)
     _usage_record(connection.account_id, crm_username)
     secret = _legacy_secret(password, security_token) if legacy else ""
     return _mapping_save(actor, connection, user, identity, secret, legacy)
@@ -278,6 +301,7 @@ def connection_token(connection: CrmConnection, username: str | None = None) -> 
     else:
         _user_usable(connection, username)
         token = _jwt(connection, username, client)
+        org_check(connection, client.identity(token=token))  # never another org's user
     _usage_record(connection.account_id, username)
     tokens.token_store(connection.account_id, username, token)
     return token
@@ -285,10 +309,14 @@ def connection_token(connection: CrmConnection, username: str | None = None) -> 
 
 def _user_usable(connection: CrmConnection, username: str) -> None:
     """A mapped user not reconnected yet: auto-connection on this use, within the window."""
+    if username == connection.system_username.lower():
+        return
     mapping = ConnectedUser.objects.filter(
         account_id=connection.account_id, crm_username=username
     ).first()
-    if mapping is None or mapping.state == UserConnectionState.CONNECTED:
+    if mapping is None:
+        raise ConnectError(f"{username} is not a connected user of this account.")
+    if mapping.state == UserConnectionState.CONNECTED:
         return
     from tandem.engagement.connect.migration import user_auto_connect
 
@@ -446,10 +474,10 @@ def upgrade_callback(
         )
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the connection: {exc.message} ({exc.code}).") from exc
-    _usage_record(connection.account_id, identity.username)
     connection, refusal = _identity_check(actor, connection, identity)
     if refusal is not None:
         raise refusal  # raised after commit: the mismatch and its audit row are kept
+    _usage_record(connection.account_id, identity.username)
     return connection
 
 
@@ -503,10 +531,10 @@ def upgrade_verify_by_jwt(*, actor: User, connection: CrmConnection) -> CrmConne
             f"The system user {connection.system_username} cannot connect through the "
             f"Salesforce Marketing Cloud app: {exc.message} ({exc.code})."
         ) from exc
-    _usage_record(connection.account_id, identity.username)
     connection, refusal = _identity_check(actor, connection, identity)
     if refusal is not None:
         raise refusal
+    _usage_record(connection.account_id, identity.username)
     return connection
 
 

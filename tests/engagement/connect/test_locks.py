@@ -120,7 +120,8 @@ def test_rollback_racing_connect_wins_and_connect_changes_nothing(
 
     verified.refresh_from_db()
     assert verified.state == ConnectionState.LEGACY
-    assert verified.upgraded_at is None and verified.window_ends_at is None
+    assert verified.upgraded_at is None
+    assert verified.window_ends_at is None
     assert not MigrationRun.objects.exists()
     assert mappings(verified.account) == {"maria@acme.test": "legacy", "mark@acme.test": "legacy"}
 
@@ -166,6 +167,7 @@ def test_a_second_migration_while_one_runs_is_refused(
     during_next_jwt(crm, monkeypatch, second)
     users_migrate(actor=admin, connection=verified)
 
-    assert len(refused) == 1 and "already running" in refused[0]
+    assert len(refused) == 1
+    assert "already running" in refused[0]
     assert MigrationRun.objects.count() == 2  # Connect's run and this one, not a third
     assert ContentFile.objects.count() == 4  # two files per run, distinct names
