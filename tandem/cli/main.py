@@ -13,11 +13,11 @@ from tandem.cli import inbox
 from tandem.cli import send as send_cli
 from tandem.cli.de import app as de_app
 from tandem.cli.demo_connect import demo_connect_step, demo_legacy_connect
-from tandem.cli.demo_crm import prepare_crm_demo
+from tandem.cli.demo_crm import prepare_crm_demo, run_service
 from tandem.cli.demo_engagement import prepare_engagement_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
-from tandem.cli.up import Stack, ensure_running, run_up, with_local_tls
+from tandem.cli.up import Stack, ensure_running, run_up, stack_env, with_local_tls
 from tandem.core.env import EnvError
 from tandem.core.paths import var_dir
 
@@ -110,7 +110,12 @@ def demo(
             raise typer.Exit(0)
         from tandem.cli.demo_script import run_script
 
-        raise typer.Exit(run_script(path, console))
+        env = stack_env(stack)
+
+        def retry_now() -> None:
+            run_service("engagement", env, "connect_retry_now")
+
+        raise typer.Exit(run_script(path, console, retry_now))
     path = prepare_crm_demo(stack, console)
     prepare_engagement_demo(stack, console, path)
     raise typer.Exit(run_up(stack, console, lambda: demo_connect_step(stack, path, console)))

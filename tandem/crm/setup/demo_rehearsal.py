@@ -27,6 +27,9 @@ from tandem.crm.setup.services import setup_audit_record
 from tandem.crm.users.models import User
 from tandem.crm.users.services import user_update
 
+# The permission set the procedure creates (step 21), also when a rehearsal stopped before
+# linking it to the app (step 23).
+REHEARSAL_PERMISSION_SET = "Marketing_Cloud_Connected_App"
 PERMISSION_SET_SECTION = "Manage Users"  # as permission_set.created
 
 
@@ -76,7 +79,9 @@ def demo_upgrade_reset() -> dict[str, object]:
         )
         for user in User.objects.filter(org=org):
             revoked += connected_app_access_revoke(actor=admin, app=app, user=user)
-    deleted = [_permission_set_delete(admin, permission_set) for permission_set in linked]
+    rehearsed = PermissionSet.objects.filter(org=org, api_name__iexact=REHEARSAL_PERMISSION_SET)
+    chosen = {ps.pk: ps for ps in [*linked, *rehearsed]}
+    deleted = sorted(_permission_set_delete(admin, ps) for ps in chosen.values())
     return {"permission_sets_deleted": deleted, "tokens_revoked": revoked}
 
 
