@@ -11,6 +11,7 @@ exit code is 0 only if every step held.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,11 +26,13 @@ from rich.console import Console
 from tandem.cli.demo_crm import read_demo_json
 from tandem.cli.html_page import Form, Page, parse_page
 from tandem.crm.permissions.api_names import api_name_from_label
+from tandem.inbox.maildir import StoredMessage, list_messages
 
 APP = "Salesforce Marketing Cloud"
 PERMISSION_SET = "Marketing Cloud Connected App"
 CONNECTED = "Connected (Connected App)"
 RETRY_WAIT_SECONDS = 180.0
+INBOX_WAIT_SECONDS = 60.0
 OUTSIDER = "olga@acme.demo"  # the demo's user the CRM admin does not pre-authorize
 
 
@@ -104,6 +107,7 @@ class Rehearsal:
     """The state carried from step to step."""
 
     demo: dict[str, Any]
+    mail_dir: Path
     engagement: Browser = field(default_factory=Browser)
     crm_admin: Browser = field(default_factory=Browser)
     page: Page | None = None
@@ -387,8 +391,9 @@ def run_steps(r: Rehearsal, steps: list[Step], console: Console) -> bool:
 
 
 def run_script(path: Path, console: Console, retry_now: Callable[[], None]) -> int:
-    """The whole procedure against the running demo described by demo.json at `path`."""
-    r = Rehearsal(read_demo_json(path))
+    """The whole procedure against the running demo described by demo.json at `path` (its
+    inbox beside it, in mail/)."""
+    r = Rehearsal(read_demo_json(path), path.parent / "mail")
     steps = [*STEPS,
              ("24", "Auto-connection of the refused users (periodic retry)",
               lambda r: step_auto_connection(r, retry_now)),
@@ -422,9 +427,24 @@ def step_auto_connection(r: Rehearsal, retry_now: Callable[[], None]) -> str:
 
 def step_test_email(r: Rehearsal) -> str:
     email = r.demo["engagement"].get("email", {}).get("name", "")
+    before = {m.key for m in list_messages(r.mail_dir)} if r.mail_dir.exists() else set()
     form = r.current.form("Send Test Email")
     form.select("Email", email)
     r.press(r.engagement, "Send Test Email", form)
     status = _notes(r.current)
-    _expect("Test email sent to" in status, status or r.current.url)
-    return status
+    sent = re.search(r"Test email sent to (\S+);", status)
+    _expect(sent is not None, status or r.current.url)
+    assert sent is not None
+    address = sent.group(1)
+    deadline = time.monotonic() + INBOX_WAIT_SECONDS
+    while not [m for m in _new_mail(r.mail_dir, before) if address in m.recipients]:
+        if time.monotonic() > deadline:
+            raise StepFailed(f"{status} But nothing for {address} arrived in {r.mail_dir}.")
+        time.sleep(0.5)
+    return f"{status} It is in the inbox ({r.mail_dir})."
+
+
+def _new_mail(mail_dir: Path, before: set[str]) -> list[StoredMessage]:
+    if not mail_dir.exists():
+        return []
+    return [m for m in list_messages(mail_dir) if m.key not in before]
