@@ -16,7 +16,7 @@ from tandem.cli.demo_crm import prepare_crm_demo
 from tandem.cli.demo_engagement import prepare_engagement_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
-from tandem.cli.up import Stack, run_up, with_local_tls
+from tandem.cli.up import Stack, run_up, with_https_port, with_local_tls
 from tandem.core.env import EnvError
 
 app = typer.Typer(
@@ -65,6 +65,13 @@ def worker(
 
 UpHost = Annotated[str, typer.Option(help="Address every part listens on.")]
 UpPort = Annotated[int, typer.Option(min=1, max=65535)]
+HttpsPort = Annotated[
+    int,
+    typer.Option(
+        min=0, max=65535,
+        help="Also serve the CRM over HTTPS on this port, from the local CA (0: not at all).",
+    ),
+]  # fmt: skip
 
 
 @app.command()
@@ -75,10 +82,12 @@ def up(
     inbox_port: UpPort = 2525,
     web_workers: Annotated[int, typer.Option(min=1)] = 2,
     https: Annotated[bool, typer.Option(help="Serve the CRM over HTTPS from a local CA.")] = False,
+    crm_https_port: HttpsPort = 8443,
 ) -> None:
     """Migrate both databases and run CRM, Engagement, a worker and the inbox until Ctrl-C."""
     stack = Stack(host, crm_port, engagement_port, inbox_port, web_workers)
-    raise typer.Exit(run_up(with_local_tls(stack) if https else stack, console))
+    stack = with_local_tls(stack) if https else with_https_port(stack, crm_https_port)
+    raise typer.Exit(run_up(stack, console))
 
 
 @app.command()
@@ -86,9 +95,11 @@ def demo(
     crm_port: UpPort = 8001,
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
+    crm_https_port: HttpsPort = 8443,
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), then run what `tandem up` runs."""
     stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
+    stack = with_https_port(stack, crm_https_port)
     path = prepare_crm_demo(stack, console)
     prepare_engagement_demo(stack, console, path)
     raise typer.Exit(run_up(stack, console))
