@@ -20,7 +20,12 @@ from tandem.crm.api.soql.schema import (
 from tandem.crm.orgs.models import Org
 from tandem.crm.records.describe import REGISTRY, model_for
 from tandem.crm.records.errors import RecordError
-from tandem.crm.records.selectors import normalize_id, record_get, record_queryset
+from tandem.crm.records.selectors import (
+    external_id_value,
+    normalize_id,
+    record_get,
+    record_queryset,
+)
 from tandem.crm.users.models import User
 
 
@@ -268,8 +273,9 @@ def record_upsert(
     if field is None or not field.external_id:
         raise RecordError(
             "NOT_FOUND",
-            f"Provided external ID field does not exist or is not accessible: {field_name}",
+            f"Provided external ID field does not exist or is not accessible: {field_name[:80]}",
         )
+    key = external_id_value(field, key)
     if field.name in {k for k in values} or field.name.lower() in {k.lower() for k in values}:
         values = {k: v for k, v in values.items() if k.lower() != field.name.lower()}
     matches = list(record_queryset(org=org, sobject=sobject).filter(**{field.orm: key})[:2])
