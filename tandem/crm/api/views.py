@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,11 +87,16 @@ def _bind(text: str) -> BoundQuery:
         raise ApiError(400, error.error_code, error.message) from None
 
 
+BATCH_SIZE = re.compile(r"[+-]?[0-9]{1,30}")
+
+
 def _batch_size(request: HttpRequest) -> int:
+    """`Sforce-Query-Options: batchSize=N`, kept between 200 and 2,000. Salesforce does not
+    promise the batch size asked for; a value that is no integer leaves the default."""
     options = request.headers.get("Sforce-Query-Options", "")
     for option in options.split(","):
         name, _, value = option.strip().partition("=")
-        if name.strip() == "batchSize" and value.strip().isdigit():
+        if name.strip() == "batchSize" and BATCH_SIZE.fullmatch(value.strip()):
             return max(MIN_BATCH, min(DEFAULT_BATCH, int(value)))
     return DEFAULT_BATCH
 
