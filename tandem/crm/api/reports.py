@@ -7,12 +7,12 @@ from typing import Any
 
 from tandem.crm.api.errors import ApiError
 from tandem.crm.api.serialize import format_datetime
-from tandem.crm.api.soql import SoqlError
 from tandem.crm.orgs.models import Org
 from tandem.crm.records.describe import REGISTRY, REPORT
 from tandem.crm.records.models import Report
 from tandem.crm.records.reports import report_run
 from tandem.crm.records.selectors import record_get, record_queryset
+from tandem.crm.soql import SoqlError
 
 MAX_LISTED = 200
 # Report filter operators by field data type (Salesforce's dataTypeFilterOperatorMap, in part).

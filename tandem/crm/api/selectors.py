@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from tandem.crm.api.errors import ApiError
 from tandem.crm.api.serialize import format_datetime
-from tandem.crm.api.soql.schema import FieldDescribe, ObjectDescribe
 from tandem.crm.orgs.models import Org
 from tandem.crm.records.errors import RecordError, RecordNotFoundError
 from tandem.crm.records.selectors import external_id_value, record_get, record_queryset
+from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 
 REPLICATION_WINDOW = dt.timedelta(days=30)
 MAX_REPLICATED_IDS = 600_000

@@ -9,10 +9,10 @@ from django.db import transaction
 
 from tandem.crm.api.auth import ApiPrincipal
 from tandem.crm.api.errors import ApiError
-from tandem.crm.api.soql.schema import ObjectDescribe
 from tandem.crm.records import services
 from tandem.crm.records.describe import REGISTRY
 from tandem.crm.records.errors import RecordError
+from tandem.crm.soql.schema import ObjectDescribe
 
 MAX_RECORDS = 200
 MAX_DEPTH = 5

@@ -27,10 +27,6 @@ from tandem.crm.api.errors import ApiError, not_found
 from tandem.crm.api.metering import WINDOW, api_usage_by_app
 from tandem.crm.api.models import QueryLocator
 from tandem.crm.api.serialize import query_records, record_json
-from tandem.crm.api.soql import SoqlError, parse
-from tandem.crm.api.soql.bind import BoundQuery, bind
-from tandem.crm.api.soql.orm import page_rows, total_size
-from tandem.crm.api.soql.schema import ObjectDescribe
 from tandem.crm.api.tree import tree_create, tree_parse
 from tandem.crm.api.versions import versions
 from tandem.crm.records import services
@@ -38,6 +34,11 @@ from tandem.crm.records.describe import IER, REGISTRY
 from tandem.crm.records.errors import RecordError
 from tandem.crm.records.models import INDIVIDUAL_EMAIL_RESULT_PREFIX
 from tandem.crm.records.selectors import record_get, record_queryset
+from tandem.crm.soql import SoqlError, parse
+from tandem.crm.soql.bind import BoundQuery, bind
+from tandem.crm.soql.columns import column_metadata
+from tandem.crm.soql.orm import page_rows, total_size
+from tandem.crm.soql.schema import ObjectDescribe
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
@@ -142,6 +143,8 @@ def _query(
     if not text:
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
     query = _bind(text)
+    if request.GET.get("columns", "").lower() == "true":
+        return json_response(column_metadata(query))
     queryset = record_queryset(
         org=principal.org, sobject=query.sobject, include_deleted=include_deleted
     )
@@ -216,12 +219,12 @@ def _urls(sobject: ObjectDescribe, version: str) -> dict[str, str]:
 
 
 def _object_summary(sobject: ObjectDescribe, version: str) -> dict[str, Any]:
-    writable = sobject.name not in ("User", "Report")
     return {
         "name": sobject.name, "label": sobject.label, "labelPlural": sobject.label_plural,
         "keyPrefix": sobject.key_prefix, "custom": sobject.name.endswith("__c"),
-        "queryable": True, "retrieveable": True, "searchable": False, "createable": writable,
-        "updateable": writable, "deletable": sobject.name != "User", "replicateable": True,
+        "queryable": True, "retrieveable": True, "searchable": sobject.searchable,
+        "createable": sobject.createable, "updateable": sobject.updateable,
+        "deletable": sobject.deletable, "replicateable": True,
         "urls": _urls(sobject, version),
     }  # fmt: skip
 
