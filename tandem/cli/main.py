@@ -107,7 +107,10 @@ def demo(
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), run what `tandem up` runs, and
     connect the demo account to the CRM under legacy authentication once it answers."""
-    stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
+    stack = Stack(
+        crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port,
+        salesforce_audiences=True,  # the demo is for trying Salesforce clients unmodified
+    )  # fmt: skip
     path = var_dir() / "demo.json"
     if reset and script:
         raise CliError("choose one of --reset and --script")
