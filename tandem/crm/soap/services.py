@@ -2,7 +2,7 @@
 
 A SOAP session belongs to no connected app, as on Salesforce: the user's profile decides
 where and when they may log in, the security token is required outside the org's trusted
-ranges, and the session is an access token without an application (ADR 0520).
+ranges, and the session is an access token without an application (docs/adr/0520).
 """
 
 from __future__ import annotations
