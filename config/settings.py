@@ -57,6 +57,7 @@ CRM_APPS = [
     "tandem.crm.oauth.apps.OAuthConfig",
     "tandem.crm.records.apps.RecordsConfig",
     "tandem.crm.api.apps.ApiConfig",
+    "tandem.crm.soap.apps.SoapConfig",
 ]
 CRM_USER_MODEL = "crm_users.User"
 # Failed password logins before a user is locked out, and for how long.
