@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -221,27 +222,66 @@ def upgrade(
     admin: AdminOption,
     migrate_users: Annotated[bool, typer.Option(help="Migrate Existing Users.")] = True,
     erase_legacy_now: Annotated[bool, typer.Option(help="Erase legacy passwords now.")] = False,
+    rollback_on_failure: Annotated[
+        bool, typer.Option(help="If the CRM refuses, go back to legacy instead of waiting.")
+    ] = False,
 ) -> None:
-    """Upgrade to Connected App without a browser (the system user must be pre-authorized)."""
+    """Upgrade to Connected App without a browser (the system user must be pre-authorized).
+
+    If the CRM refuses, the account stays `upgrading` and one line says how to continue or
+    roll back (exit 2); with --rollback-on-failure it goes back to legacy at once.
+
+    Example: tandem connect upgrade --account "Acme Marketing" --admin eadmin
+    """
     _django()
     from tandem.engagement.connect import services
+    from tandem.engagement.connect.errors import ConnectError
 
     found = _account(account)
     actor = _admin(found, admin)
     connection = _connection(found)
-    if connection.state == "legacy":
-        _call(services.upgrade_begin, actor=actor, connection=connection, log_in_again=False)
-        connection.refresh_from_db()
-    connection = _call(services.upgrade_verify_by_jwt, actor=actor, connection=connection)
-    connection = _call(
-        services.upgrade_complete,
-        actor=actor,
-        connection=connection,
-        migrate_users=migrate_users,
-        erase_legacy_now=erase_legacy_now,
-    )
+    try:
+        if connection.state == "legacy":
+            services.upgrade_begin(actor=actor, connection=connection, log_in_again=False)
+            connection.refresh_from_db()
+        connection = services.upgrade_verify_by_jwt(actor=actor, connection=connection)
+        connection = services.upgrade_complete(
+            actor=actor,
+            connection=connection,
+            migrate_users=migrate_users,
+            erase_legacy_now=erase_legacy_now,
+        )
+    except ConnectError as exc:
+        _upgrade_failed(found, actor, exc.message, rollback_on_failure)
     console.print(f"{found.name} uses Connected App authentication.")
     _print_status(_status(connection), as_json=False)
+
+
+def _upgrade_failed(found: Account, actor: User, reason: str, rollback: bool) -> NoReturn:
+    """One line: why, where the account is now, and the exact command to continue."""
+    from tandem.engagement.connect import services
+    from tandem.engagement.connect.errors import ConnectError
+
+    connection = _connection(found)
+    names = f"--account {shlex.quote(found.name)} --admin {shlex.quote(actor.get_username())}"
+    reason = reason.rstrip(".")
+    if connection.state == "upgrading" and rollback:
+        try:
+            services.upgrade_rollback(actor=actor, connection=connection)
+        except ConnectError as exc:
+            fail(f"{reason}; the rollback failed too: {exc.message}")
+        fail(f"{reason}. Rolled back: {found.name} uses legacy authentication again.")
+    if connection.state == "upgrading":
+        fail(
+            f"{reason}. {found.name} stays upgrading: fix the CRM side and run "
+            f"`tandem connect upgrade {names}` again, or `tandem connect rollback {names}`."
+        )
+    if connection.state == "connected_app":
+        fail(
+            f"{reason}. {found.name} uses Connected App authentication; to retry the users, "
+            f"run `tandem connect migrate-users {names}`."
+        )
+    fail(f"{reason}. {found.name} is still on legacy authentication; nothing changed.")
 
 
 @app.command("migrate-users")

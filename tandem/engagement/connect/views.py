@@ -87,6 +87,7 @@ def index(request: HttpRequest) -> HttpResponse:
             if run_id.isdigit()
             else None
         )
+    usage = selectors.usage_range(request.GET.get("usage_days"))
     context: dict[str, Any] = {
         "account": account,
         "connection": connection,
@@ -97,8 +98,10 @@ def index(request: HttpRequest) -> HttpResponse:
             else []
         ),
         **_mine(actor, account, connection),
-        "usage_days": selectors.api_usage_by_day(account=account),
-        "usage_users": selectors.api_usage_by_user(account=account),
+        "usage_range": usage,
+        "usage_ranges": selectors.USAGE_RANGES,
+        "usage_days": selectors.api_usage_by_day(account=account, days=usage),
+        "usage_users": selectors.api_usage_by_user(account=account, days=usage),
         "outages": [
             (o, selectors.outage_activities(outage=o))
             for o in selectors.outage_list(account=account)
