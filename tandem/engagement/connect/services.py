@@ -640,9 +640,9 @@ def _erase_legacy(connection: CrmConnection) -> None:
 
 
 def _resume_held_after_commit(account_id: int) -> None:
-    from tandem.engagement.connect.resume import held_sends_resume
+    from tandem.engagement.connect.resume import resume_after_commit
 
-    transaction.on_commit(lambda: held_sends_resume(account_id=account_id))
+    resume_after_commit(account_id)
 
 
 @transaction.atomic
@@ -742,6 +742,9 @@ def outage_schedule(*, actor: User, account: Account, starts_at: datetime, hours
         created_by=actor,
         ends_at=starts_at + timedelta(hours=hours),
     )
+    from tandem.engagement.connect.resume import resume_at_outage_end
+
+    resume_at_outage_end(outage)
     _audit(
         account,
         actor,

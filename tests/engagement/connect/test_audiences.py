@@ -346,7 +346,8 @@ def test_outage_starting_before_the_read_fails_the_send_and_reads_nothing(
     audience_materialize(send_id=send.pk)
 
     send.refresh_from_db()
-    assert (send.status, send.failure_reason) == (SendStatus.FAILED, UNAVAILABLE_REASON)
+    assert send.status == SendStatus.FAILED
+    assert send.failure_reason.startswith(UNAVAILABLE_REASON)
     assert fake.soql == []
 
 
