@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Marketing Cloud Connect (the CRM integration).", no_args_is_help=True)
 console = Console(highlight=False)
 
-AccountOption = Annotated[str, typer.Option("--account", help="The Engagement account's name.")]
+AccountOption = Annotated[
+    str, typer.Option("--account", help="The Engagement account's name or id.")
+]
 AdminOption = Annotated[str, typer.Option("--admin", help="The acting Administrator's username.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -38,6 +40,8 @@ def _account(name: str) -> Account:
     from tandem.engagement.accounts.models import Account
 
     found = Account.objects.filter(name=name).first()
+    if found is None and name.strip().isdigit():
+        found = Account.objects.filter(pk=int(name)).first()
     if found is None:
         fail(f"there is no account named {name!r}")
     return found
@@ -348,3 +352,144 @@ def outage(
     console.print(f"Outage {scheduled.starts_at:%Y-%m-%d %H:%M} to {scheduled.ends_at:%H:%M} UTC.")
     for send in outage_activities(outage=scheduled):
         console.print(f"  inside the window: send {send.pk} {send.name!r} at {send.scheduled_at}")
+
+
+@app.command("hold")
+def hold(
+    account: AccountOption,
+    admin: AdminOption,
+    choice: Annotated[str, typer.Argument(metavar="on|off", help="Hold, or fail, such sends.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Hold CRM-audience sends during an outage or the upgrade (on) and resume them afterwards,
+    or fail them with the reason (off, the default).
+
+    Example: tandem connect hold on --account "Acme Marketing" --admin eadmin
+    """
+    value = {"on": True, "off": False}.get(choice.strip().lower())
+    if value is None:
+        fail(f"hold: choose on or off, not {choice!r}")
+    _django()
+    from tandem.engagement.connect.services import connection_options_update
+
+    found = _account(account)
+    connection = _connection(found)
+    connection_options_update(
+        actor=_admin(found, admin), connection=connection, hold_crm_sends=value
+    )
+    if as_json:
+        console.print_json(json.dumps({"account": found.name, "hold_crm_sends": value}))
+        return
+    console.print(
+        f"{found.name}: CRM-audience sends are "
+        + ("held during an outage or the upgrade, then resumed." if value else "failed then.")
+    )
+
+
+@app.command("test-email")
+def send_test_email(
+    account: AccountOption,
+    admin: AdminOption,
+    email: Annotated[str, typer.Option("--email", help="The email's name or id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Send Test Email through Connect to the admin's CRM address; its IndividualEmailResult
+    is written to the CRM.
+
+    Example: tandem connect test-email --account "Acme Marketing" --admin eadmin --email Welcome
+    """
+    _django()
+    from tandem.engagement.connect.testmail import connect_test_email_send
+    from tandem.engagement.studio.models import Email
+
+    found = _account(account)
+    actor = _admin(found, admin)
+    connection = _connection(found)
+    emails = Email.objects.filter(account=found)
+    chosen = emails.filter(name=email).first()
+    if chosen is None and email.strip().isdigit():
+        chosen = emails.filter(pk=int(email)).first()
+    if chosen is None:
+        fail(f"there is no email {email!r} in {found.name}")
+    result = _call(connect_test_email_send, actor=actor, connection=connection, email=chosen)
+    data = {
+        "address": result.address,
+        "send": result.send.pk,
+        "status": result.send.status,
+        "tracking_id": result.tracking_id,
+    }
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    console.print(
+        f"Test email sent to {result.address} (send {result.send.pk}); "
+        f"IndividualEmailResult {result.tracking_id} written to the CRM."
+    )
+
+
+@app.command("usage")
+def usage(
+    account: AccountOption,
+    days: Annotated[str, typer.Option(help="1 (today), 7 or 30 days.")] = "7",
+    as_json: JsonOption = False,
+) -> None:
+    """API usage: Connect's calls to the CRM per day and per CRM user, and the CRM's daily
+    allocation as it last reported it.
+
+    Example: tandem connect usage --account "Acme Marketing" --days 30 --json
+    """
+    _django()
+    from tandem.engagement.connect.selectors import (
+        USAGE_RANGES,
+        api_usage_by_day,
+        api_usage_by_user,
+    )
+
+    if not days.strip().isdigit() or int(days) not in USAGE_RANGES:
+        fail(f"--days: choose one of {', '.join(map(str, USAGE_RANGES))}, not {days!r}")
+    span = int(days)
+    found = _account(account)
+    connection = _connection(found)
+    data = {
+        "account": found.name,
+        "days": span,
+        "by_day": [
+            {"day": row.day.isoformat(), "calls": row.calls}
+            for row in api_usage_by_day(account=found, days=span)
+        ],
+        "by_user": [
+            {"crm_username": row.crm_username, "calls": row.calls}
+            for row in api_usage_by_user(account=found, days=span)
+        ],
+        "crm_allocation": {
+            "used": connection.crm_api_used,
+            "max": connection.crm_api_max,
+            "seen_at": connection.crm_api_seen_at.isoformat()
+            if connection.crm_api_seen_at
+            else None,
+        },
+    }
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    _print_usage(data)
+
+
+def _print_usage(data: dict[str, Any]) -> None:
+    allocation = data["crm_allocation"]
+    console.print(
+        "CRM daily allocation: "
+        + (
+            f"{allocation['used']} of {allocation['max']} used ({allocation['seen_at']})"
+            if allocation["max"]
+            else "not reported yet"
+        )
+    )
+    by_day = Table("Day", "Calls to the CRM")
+    for row in data["by_day"]:
+        by_day.add_row(row["day"], str(row["calls"]))
+    console.print(by_day)
+    by_user = Table(f"CRM user (last {data['days']} day{'s' if data['days'] > 1 else ''})", "Calls")
+    for row in data["by_user"]:
+        by_user.add_row(row["crm_username"], str(row["calls"]))
+    console.print(by_user)
