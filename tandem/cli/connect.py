@@ -295,7 +295,7 @@ def _upgrade_failed(found: Account, actor: User, reason: str, rollback: bool) ->
 def migrate_users(account: AccountOption, admin: AdminOption, as_json: JsonOption = False) -> None:
     """Migrate Existing Users again: every legacy user not reconnected yet."""
     _django()
-    from tandem.engagement.connect.migration import users_migrate
+    from tandem.engagement.connect.services.migration import users_migrate
 
     found = _account(account)
     run = _call(users_migrate, actor=_admin(found, admin), connection=_connection(found))

@@ -173,7 +173,7 @@ def preflight(*, connection: CrmConnection) -> list[PreflightRow]:
     rows = []
     for crm_username, engagement_username in people:
         try:
-            identity = client.identity(token=services._jwt(connection, crm_username, client))
+            identity = client.identity(token=services.jwt_token(connection, crm_username, client))
             services.org_check(connection, identity)
         except ConnectError as exc:
             rows.append(

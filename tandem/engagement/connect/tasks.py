@@ -9,7 +9,6 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from tandem.engagement.connect.audiences import audience_materialize, audience_purge_expired
-from tandem.engagement.connect.migration import auto_connect_sweep
 from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.connect.periodic import chain_begin, chain_is_live
 from tandem.engagement.connect.resume import (
@@ -17,6 +16,7 @@ from tandem.engagement.connect.resume import (
     held_sends_resume,
     held_sends_resume_all,
 )
+from tandem.engagement.connect.services.migration import auto_connect_sweep
 from tandem.engagement.connect.writeback import (
     pending_results_send_ids,
     send_results_write,

@@ -18,13 +18,13 @@ from tandem.engagement.accounts.access import (
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import forms, selectors, services
 from tandem.engagement.connect.errors import ConnectError, UpgradeIdentityError
-from tandem.engagement.connect.migration import users_migrate
 from tandem.engagement.connect.models import (
     ConnectionState,
     CrmConnection,
     MigrationRun,
     UserConnectionState,
 )
+from tandem.engagement.connect.services.migration import users_migrate
 from tandem.engagement.connect.testmail import connect_test_email_send
 from tandem.engagement.connect.user_connection import (
     PendingUserConnection,

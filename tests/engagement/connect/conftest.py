@@ -94,7 +94,7 @@ def crm(monkeypatch: pytest.MonkeyPatch) -> FakeCrm:
     fake.add("system@acme.test", "005000000000001AAA", password="pwTOKEN")
     fake.add("maria@acme.test", "005000000000002AAA", password="pwTOKEN")
     fake.add("mark@acme.test", "005000000000003AAA", password="pwTOKEN")
-    monkeypatch.setattr(services, "client_factory", lambda: fake)
+    monkeypatch.setattr(services.seam, "client_factory", lambda: fake)
     return fake
 
 
@@ -133,7 +133,7 @@ def legacy(crm: FakeCrm, admin: User, marketer: User, account: Account) -> CrmCo
 @pytest.fixture
 def upgraded(legacy: CrmConnection, crm: FakeCrm, admin: User) -> CrmConnection:
     """Connected App with the window open: maria reconnected, mark (user max) pending."""
-    from tandem.engagement.connect.migration import users_migrate
+    from tandem.engagement.connect.services.migration import users_migrate
 
     crm.jwt_refusals["mark@acme.test"] = NOT_ADMIN_APPROVED
     now = timezone.now()

@@ -70,7 +70,7 @@ def fake(crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> AudienceCrm:
     from tandem.engagement.connect import services
 
     audience_crm = AudienceCrm(users=crm.users, passwords=crm.passwords)
-    monkeypatch.setattr(services, "client_factory", lambda: audience_crm)
+    monkeypatch.setattr(services.seam, "client_factory", lambda: audience_crm)
     return audience_crm
 
 
