@@ -88,6 +88,12 @@ class FakeCrm:
         return CrmResult({"id": "a00000000000001AAA", "success": True}, ApiUsage(11, 15000))
 
 
+@pytest.fixture(autouse=True)
+def _crm_url(settings: Any) -> None:
+    """The deployment's CRM, whose host (and My Domain hosts) Connect alone may reach."""
+    settings.CRM_URL = "https://crm.test"
+
+
 @pytest.fixture
 def crm(monkeypatch: pytest.MonkeyPatch) -> FakeCrm:
     fake = FakeCrm()

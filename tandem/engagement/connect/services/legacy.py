@@ -10,6 +10,7 @@ from django.utils import timezone
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import tokens
 from tandem.engagement.connect.client import CrmError, CrmIdentity, CrmToken
+from tandem.engagement.connect.crm_hosts import crm_url_problem
 from tandem.engagement.connect.crypto import secret_encrypt
 from tandem.engagement.connect.errors import ConnectError, ConnectStateError
 from tandem.engagement.connect.models import (
@@ -44,8 +45,11 @@ def connection_legacy_connect(
 ) -> CrmConnection:
     """Connect the account with the system user's password and security token (legacy)."""
     login_url = login_url.strip().rstrip("/")
-    if urlsplit(login_url).scheme not in ("http", "https") or not urlsplit(login_url).netloc:
-        raise ConnectError("Enter the CRM login URL, e.g. https://login.example.com", "login_url")
+    if problem := crm_url_problem(login_url):
+        raise ConnectError(
+            f"Enter this deployment's CRM login URL or one of its My Domain URLs: {problem}.",
+            "login_url",
+        )
     username = username.strip().lower()
     if not username or not password:
         raise ConnectError("Enter the system user's username and password.", "username")
