@@ -88,6 +88,7 @@ def demo(
     crm_port: UpPort = 8001,
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
+    web_workers: Annotated[int, typer.Option(min=1)] = 2,
     reset: Annotated[
         bool, typer.Option(help="Against the running demo: undo the upgrade, back to legacy.")
     ] = False,
@@ -97,7 +98,8 @@ def demo(
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), run what `tandem up` runs, and
     connect the demo account to the CRM under legacy authentication once it answers."""
-    stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
+    stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port,
+                  web_workers=web_workers)  # fmt: skip
     path = var_dir() / "demo.json"
     if reset and script:
         raise CliError("choose one of --reset and --script")

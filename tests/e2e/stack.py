@@ -87,9 +87,11 @@ def _wait_healthy(
 
 @contextmanager
 def running_stack(
-    var_dir: Path, extra_env: dict[str, str] | None = None, *, https: bool = False
-) -> Iterator[RunningStack]:
-    """Run `tandem up` until the block ends, then stop it with Ctrl-C and check it stopped."""
+    var_dir: Path, extra_env: dict[str, str] | None = None, *, https: bool = False,
+    command: str = "up",
+) -> Iterator[RunningStack]:  # fmt: skip
+    """Run `tandem up` (or `tandem demo`) until the block ends, then stop it with Ctrl-C and
+    check it stopped."""
     with _databases() as database_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
         env = {
@@ -101,7 +103,7 @@ def running_stack(
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         log = var_dir / "up.log"
-        argv = [sys.executable, "-m", "tandem", "up", "--crm-port", str(crm_port),
+        argv = [sys.executable, "-m", "tandem", command, "--crm-port", str(crm_port),
                 "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
                 "--web-workers", "1", *(["--https"] if https else [])]  # fmt: skip
         with log.open("wb") as out:
