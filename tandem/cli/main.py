@@ -17,7 +17,7 @@ from tandem.cli.demo_crm import prepare_crm_demo, run_service
 from tandem.cli.demo_engagement import prepare_engagement_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
-from tandem.cli.up import Stack, ensure_running, run_up, stack_env, with_local_tls
+from tandem.cli.up import Stack, ensure_running, run_up, stack_env, with_https_port, with_local_tls
 from tandem.core.env import EnvError
 from tandem.core.paths import var_dir
 
@@ -67,6 +67,13 @@ def worker(
 
 UpHost = Annotated[str, typer.Option(help="Address every part listens on.")]
 UpPort = Annotated[int, typer.Option(min=1, max=65535)]
+HttpsPort = Annotated[
+    int,
+    typer.Option(
+        min=0, max=65535,
+        help="Also serve the CRM over HTTPS on this port, from the local CA (0: not at all).",
+    ),
+]  # fmt: skip
 
 
 @app.command()
@@ -77,10 +84,12 @@ def up(
     inbox_port: UpPort = 2525,
     web_workers: Annotated[int, typer.Option(min=1)] = 2,
     https: Annotated[bool, typer.Option(help="Serve the CRM over HTTPS from a local CA.")] = False,
+    crm_https_port: HttpsPort = 8443,
 ) -> None:
     """Migrate both databases and run CRM, Engagement, a worker and the inbox until Ctrl-C."""
     stack = Stack(host, crm_port, engagement_port, inbox_port, web_workers)
-    raise typer.Exit(run_up(with_local_tls(stack) if https else stack, console))
+    stack = with_local_tls(stack) if https else with_https_port(stack, crm_https_port)
+    raise typer.Exit(run_up(stack, console))
 
 
 @app.command()
@@ -95,6 +104,7 @@ def demo(
     script: Annotated[
         bool, typer.Option(help="Against the running demo: perform the whole upgrade procedure.")
     ] = False,
+    crm_https_port: HttpsPort = 8443,
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), run what `tandem up` runs, and
     connect the demo account to the CRM under legacy authentication once it answers."""
@@ -118,6 +128,7 @@ def demo(
             run_service("engagement", env, "connect_retry_now")
 
         raise typer.Exit(run_script(path, console, retry_now))
+    stack = with_https_port(stack, crm_https_port)
     path = prepare_crm_demo(stack, console)
     prepare_engagement_demo(stack, console, path)
     raise typer.Exit(run_up(stack, console, lambda: demo_connect_step(stack, path, console)))
