@@ -97,6 +97,7 @@ def demo(
     crm_port: UpPort = 8001,
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
+    web_workers: Annotated[int, typer.Option(min=1)] = 2,
     reset: Annotated[
         bool, typer.Option(help="Against the running demo: undo the upgrade, back to legacy.")
     ] = False,
@@ -109,6 +110,7 @@ def demo(
     connect the demo account to the CRM under legacy authentication once it answers."""
     stack = Stack(
         crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port,
+        web_workers=web_workers,
         salesforce_audiences=True,  # the demo is for trying Salesforce clients unmodified
     )  # fmt: skip
     path = var_dir() / "demo.json"
