@@ -305,7 +305,37 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self' http: https:"
 )
+# Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed (tandem.core.net).
 TRUSTED_PROXIES = env_list("TANDEM_TRUSTED_PROXIES", [])
+# Login throttles count failures in this shared cache (tandem.core.throttle): every process of
+# a service sees the same counts. Each service's own database by default (its table is made by
+# `migrate`), Redis when TANDEM_CACHE_URL names one.
+CACHE_URL = env_url("TANDEM_CACHE_URL", None, schemes=("redis", "rediss"))
+CACHE_TABLE = "tandem_cache"
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": f"tandem:{SERVICE}",
+        }
+        if CACHE_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            # Never cull counts an attacker could push out by trying many addresses.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        }
+    )
+}
+# The Engagement login: failures per address and per username before refusing for that long.
+ENGAGEMENT_LOGIN_THROTTLE_ATTEMPTS = env_int("TANDEM_ENGAGEMENT_LOGIN_THROTTLE", 50, minimum=1)
+ENGAGEMENT_LOGIN_USER_THROTTLE_ATTEMPTS = env_int(
+    "TANDEM_ENGAGEMENT_LOGIN_USER_THROTTLE", 10, minimum=1
+)
+ENGAGEMENT_LOGIN_THROTTLE_MINUTES = env_int(
+    "TANDEM_ENGAGEMENT_LOGIN_THROTTLE_MINUTES", 15, minimum=1, maximum=24 * 60
+)
 
 # --- Static files, time ----------------------------------------------------------------------
 

@@ -79,3 +79,18 @@ def key_rings(settings: Any, tmp_path: Path) -> Iterator[Path]:
     refresh_all()
     yield tmp_path
     refresh_all()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache_namespace() -> Iterator[None]:
+    """Throttle counts live in the shared cache: each test counts from zero in a namespace of
+    its own (without touching the database, which a test may not be allowed to use)."""
+    import uuid
+
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    before = cache.key_prefix
+    cache.key_prefix = f"test-{uuid.uuid4().hex}"
+    yield
+    cache.key_prefix = before
