@@ -97,6 +97,9 @@ OAUTH_BEARER_ALWAYS_ENFORCES_IP = env_bool("TANDEM_OAUTH_BEARER_ALWAYS_ENFORCES_
 # Accept Salesforce's own JWT audiences (https://login.salesforce.com, https://test.salesforce.com)
 # as aliases of the CRM's login URL, for clients that hard-code them (`tandem demo` turns it on).
 OAUTH_SALESFORCE_AUDIENCES = env_bool("TANDEM_OAUTH_SALESFORCE_AUDIENCES", False)
+# The `instance_url` API clients get: "auto" (My Domain where ordinary DNS resolvers reach it,
+# else the URL the client called), "my-domain" or "login" (TANDEM_CRM_URL). docs/oauth.md.
+OAUTH_INSTANCE_URL = env_choice("TANDEM_OAUTH_INSTANCE_URL", "auto", ("auto", "my-domain", "login"))
 # The deployment-level "Salesforce Marketing Cloud" connected app (the Engagement's Connect).
 MC_CONSUMER_KEY = env_optional("TANDEM_MC_CONSUMER_KEY")
 MC_CONSUMER_SECRET = env_optional("TANDEM_MC_CONSUMER_SECRET")

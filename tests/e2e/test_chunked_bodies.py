@@ -116,9 +116,22 @@ def _accounts_named(stack: RunningStack, token: dict[str, Any], name: str) -> in
     return int(response.json()["totalSize"])
 
 
-def test_a_chunked_token_request_gets_a_token(token: dict[str, Any]) -> None:
+def test_a_chunked_token_request_gets_a_token(stack: RunningStack, token: dict[str, Any]) -> None:
     assert token["access_token"]
     assert token["token_type"] == "Bearer"
+    assert token["instance_url"] == stack.crm_url  # where the client called: it resolves
+
+
+def test_the_instance_url_and_the_id_url_answer(stack: RunningStack, token: dict[str, Any]) -> None:
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+
+    api = httpx.get(f"{token['instance_url']}/services/data/v62.0/limits", headers=bearer)
+    identity = httpx.get(token["id"], headers=bearer)
+
+    assert api.status_code == 200, api.text
+    assert identity.status_code == 200, identity.text
+    id_origin = token["id"].split("/id/")[0]  # the CRM URL, which ordinary resolvers reach
+    assert identity.json()["urls"]["rest"] == f"{id_origin}/services/data/v62.0/"
 
 
 def test_a_chunked_json_body_creates_a_record(stack: RunningStack, token: dict[str, Any]) -> None:

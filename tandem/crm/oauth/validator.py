@@ -27,6 +27,7 @@ from tandem.crm.connectedapps.services import (
     connected_app_usage_statement,
 )
 from tandem.crm.oauth import identity
+from tandem.crm.oauth.backend import ORIGIN_HEADER
 from tandem.crm.oauth.crypto import decrypt_secret, response_signature, secret_matches
 from tandem.crm.oauth.enforcement import (
     PolicyContext,
@@ -387,7 +388,11 @@ class ConnectedAppValidator(OAuth2Validator):
         if user is None:
             token["instance_url"] = crm_base_url()
             return
-        token["instance_url"] = identity.instance_url(user.org)
+        origin = (request.headers or {}).get(ORIGIN_HEADER)
+        # Connect (the deployment's Marketing Cloud app) reaches *.localhost itself and names
+        # the org by its My Domain (authorize URL, assertion audience), as Salesforce's does.
+        mode = identity.INSTANCE_URL_MY_DOMAIN if app.deployment_key else None
+        token["instance_url"] = identity.instance_url(user.org, origin, mode)
         token["id"] = identity.identity_url(user)
         secret = (
             decrypt_secret(app.consumer_secret_encrypted) if app.consumer_secret_encrypted else None

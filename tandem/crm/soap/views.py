@@ -75,12 +75,13 @@ def _login(request: HttpRequest, endpoint: Endpoint, version: str, call: SoapCal
         )  # fmt: skip
     except SoapLoginRefusedError as refused:
         raise SoapFaultError(fault_for_login_status(refused.status)) from None
-    return _login_result(endpoint, version, session)
+    origin = f"{request.scheme}://{request.get_host()}"  # instance_url: one the client reaches
+    return _login_result(endpoint, version, session, origin)
 
 
-def _login_result(endpoint: Endpoint, version: str, session: SoapSession) -> str:
+def _login_result(endpoint: Endpoint, version: str, session: SoapSession, origin: str) -> str:
     user, org = session.user, session.user.org
-    base, org15 = instance_url(org), org.pk[:15]
+    base, org15 = instance_url(org, origin), org.pk[:15]
     return login_response(
         endpoint,
         result=[

@@ -102,6 +102,8 @@ def test_after_the_crm_admin_steps_the_jwt_flow_works_for_assigned_users(
 
     assert ok_status == 200, ok_body
     assert "refresh_token" not in ok_body
+    # Connect resolves *.localhost itself and names the org by its My Domain.
+    assert ok_body["instance_url"] == "http://acme.my.localhost:8001"
     assert denied_status == 400
     assert denied_body["error"] == "invalid_app_access"
 

@@ -19,7 +19,9 @@ def test_jwt_bearer_for_a_pre_authorized_user(crm_client, org, system_user):
     status, body = jwt_token(crm_client, app, system_user)
 
     assert status == 200, body
-    assert body["instance_url"] == "http://acme.my.localhost:8001"
+    assert (
+        body["instance_url"] == "http://localhost"
+    )  # the host called: *.my.localhost won't resolve
     assert body["id"] == f"http://localhost:8001/id/{org.id}/{system_user.id}"
     assert "refresh_token" not in body
     assert "signature" in body

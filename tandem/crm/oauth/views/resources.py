@@ -168,10 +168,15 @@ class BearerView(OAuthLibMixin, View):
     """A resource answered only for a valid Bearer access token."""
 
     def bearer_user(self, request: HttpRequest) -> User | None:
+        """The token's user; None for another org's token on an org's My Domain host (the
+        token decides the org everywhere else)."""
         valid, oauth_request = self.verify_request(request)
         if not valid or oauth_request.user is None:
             return None
         user: User = oauth_request.user
+        host_org = getattr(request, "crm_org", None)
+        if host_org is not None and host_org.pk != user.org_id:
+            return None
         return user
 
 
@@ -217,7 +222,8 @@ class IdentityView(BearerView):
             return JsonResponse(
                 [{"message": "Not found", "errorCode": "NOT_FOUND"}], status=404, safe=False
             )
-        return JsonResponse(identity.identity_document(user))
+        origin = f"{request.scheme}://{request.get_host()}"
+        return JsonResponse(identity.identity_document(user, origin))
 
 
 def discovery(request: HttpRequest) -> HttpResponse:
