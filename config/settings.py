@@ -129,7 +129,7 @@ OAUTH2_PROVIDER = {
         "introspection": "introspection",
     },
     "DEFAULT_SCOPES": ["api"],
-    "ACCESS_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_token",
+    "ACCESS_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_access_token",  # <org id>!<opaque>
     "REFRESH_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_token",
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 15 * 60,
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int(

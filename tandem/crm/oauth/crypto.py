@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
@@ -55,10 +56,32 @@ def new_consumer_secret() -> str:
     return secrets.token_hex(32)
 
 
+def opaque_token() -> str:
+    """256 random bits as 43 characters of [A-Za-z0-9_.]: base64url with '.' for '-' (the same
+    entropy; the sf CLI reads a session id's opaque part as word characters and dots only).
+    oauthlib's default draws 30 characters one `random.choice` at a time, a measurable share
+    of a JWT grant."""
+    return secrets.token_urlsafe(32).replace("-", ".")
+
+
+def session_id(org_id: str | None) -> str:
+    """A token in Salesforce's session-id shape, `<15-character org id>!<opaque>`, or only the
+    opaque part when no org is known."""
+    return f"{org_id[:15]}!{opaque_token()}" if org_id else opaque_token()
+
+
+def new_access_token(request: Any = None) -> str:
+    """An access token (DOT's ACCESS_TOKEN_GENERATOR): a session id of the token's user's org,
+    else of the app's org (client credentials)."""
+    user = getattr(request, "user", None)
+    client = getattr(request, "client", None)
+    return session_id(getattr(user, "org_id", None) or getattr(client, "org_id", None))
+
+
 def new_token(request: object = None) -> str:
-    """An access or refresh token: 256 random bits, URL-safe (oauthlib's default draws 30
-    characters one `random.choice` at a time, a measurable share of a JWT grant)."""
-    return secrets.token_urlsafe(32)
+    """A refresh token (DOT's REFRESH_TOKEN_GENERATOR): its characters fit an sfdx auth URL
+    (`force://id:secret:refresh@host`, [A-Za-z0-9._-])."""
+    return opaque_token()
 
 
 def hash_secret(secret: str) -> str:

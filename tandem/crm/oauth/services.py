@@ -1,5 +1,5 @@
-"""Token writes: revoke one token by its value or everything one user holds for one app, the
-jti of JWT assertions, and authorization codes' use."""
+"""Token writes: issue a session, revoke one token by its value or everything one user holds for
+one app, the jti of JWT assertions, and authorization codes' use."""
 
 from __future__ import annotations
 
@@ -8,12 +8,28 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from oauth2_provider.models import set_token_value
 
 from tandem.core.db import returning_without_waiting_for_disk
 from tandem.crm.connectedapps.models import ConnectedApp
-from tandem.crm.oauth.crypto import token_checksum
+from tandem.crm.oauth.crypto import session_id, token_checksum
 from tandem.crm.oauth.models import AccessToken, Grant, JwtAssertionUse, RefreshToken
 from tandem.crm.users.models import User
+
+
+def session_token_issue(
+    *, user: User, lifetime: timedelta, app: ConnectedApp | None = None, scope: str = "api",
+    now: datetime | None = None,
+) -> str:  # fmt: skip
+    """A new access token for `user`, as a Salesforce session: `<15-character org id>!<opaque>`
+    (what `sf org login access-token` accepts), valid for `lifetime`, through `app` or none
+    (the SOAP API's login()). Only its checksum is stored; the value is returned once."""
+    raw = session_id(user.org_id)
+    token = AccessToken(user=user, application=app, scope=scope,
+                        expires=(now or timezone.now()) + lifetime)  # fmt: skip
+    set_token_value(token, raw)
+    token.save(force_insert=True)
+    return raw
 
 
 @transaction.atomic
