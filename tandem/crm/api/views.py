@@ -84,8 +84,9 @@ def _batch_size(request: HttpRequest) -> int:
     options = request.headers.get("Sforce-Query-Options", "")
     for option in options.split(","):
         name, _, value = option.strip().partition("=")
-        if name.strip() == "batchSize" and value.strip().isdigit():
-            return max(MIN_BATCH, min(DEFAULT_BATCH, int(value)))
+        digits = value.strip()
+        if name.strip() == "batchSize" and digits.isascii() and digits.isdigit():  # not "²"
+            return max(MIN_BATCH, min(DEFAULT_BATCH, int(digits)))
     return DEFAULT_BATCH
 
 
