@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from tandem.crm.api import views
+from tandem.crm.api import search, views
 
 V = r"^services/data/v(?P<version>\d+\.\d+)"
 urlpatterns = [
@@ -18,5 +18,7 @@ urlpatterns = [
     re_path(rf"{V}/composite/sobjects/?$", views.composite_sobjects_view),
     re_path(rf"{V}/limits/?$", views.limits_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/?$", views.report_view),
+    re_path(rf"{V}/search/?$", search.search_view),
+    re_path(rf"{V}/parameterizedSearch/?$", search.parameterized_search_view),
     re_path(rf"{V}/(?P<rest>.*)$", views.unknown_view),
 ]

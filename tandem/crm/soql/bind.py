@@ -45,6 +45,18 @@ class BoundField:
         return self.field.type in TEXT_TYPES
 
 
+# SOSL matches whole tokens: these characters separate them, like spaces (see `search_text`).
+WORD_SEPARATORS = "@.,-_'\"()/:;!?&+#"
+
+
+def search_text(text: str) -> str:
+    """`text` as SOSL compares it: lower case, separators as spaces, a space at each end."""
+    lowered = text.lower()
+    for char in WORD_SEPARATORS:
+        lowered = lowered.replace(char, " ")
+    return f" {lowered} "
+
+
 @dataclass(frozen=True)
 class LikePattern:
     """A LIKE pattern as literal runs and wildcards, already lower-cased."""
@@ -62,7 +74,7 @@ class Atom:
     """One test on one field; `value` is coerced to the field's Python type."""
 
     field: BoundField
-    operator: str  # = != < <= > >= LIKE IN NOT IN
+    operator: str  # = != < <= > >= LIKE IN NOT IN, or SEARCH (LIKE over `search_text`)
     value: Scalar | tuple[Scalar, ...] | LikePattern | tuple[Scalar, Scalar]
     is_range: bool = False  # value is a [start, end) pair from a date literal
 

@@ -22,10 +22,11 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    TextField,
     Value,
 )
 from django.db.models.fields import Field
-from django.db.models.functions import Lower
+from django.db.models.functions import Concat, Lower, Replace
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -37,6 +38,7 @@ from django.db.models.lookups import (
 )
 
 from tandem.crm.soql.bind import (
+    WORD_SEPARATORS,
     Atom,
     BoolOp,
     BoundCondition,
@@ -90,12 +92,22 @@ def _norm(field: BoundField, value: Any) -> Any:
     return value
 
 
+def _search_text(path: str) -> Concat:
+    """The database's `bind.search_text` of a column."""
+    text: Any = Lower(path, output_field=TextField())
+    for char in WORD_SEPARATORS:
+        text = Replace(text, Value(char), Value(" "), output_field=TextField())
+    return Concat(Value(" "), text, Value(" "), output_field=TextField())
+
+
 def _test(atom: Atom) -> Q:
     """The positive test of an atom, for a non-null column."""
     column, op = _column(atom.field), atom.operator
-    if op == "LIKE":
+    if op in ("LIKE", "SEARCH"):
         assert isinstance(atom.value, LikePattern)
-        return Q(SoqlLike(Lower(atom.field.field.orm), atom.value.sql()))
+        path = atom.field.field.orm
+        column = _search_text(path) if op == "SEARCH" else Lower(path)
+        return Q(SoqlLike(column, atom.value.sql()))
     if op in ("IN", "NOT IN"):
         assert isinstance(atom.value, tuple)
         return Q(In(column, [_norm(atom.field, v) for v in atom.value]))
