@@ -13,6 +13,8 @@ from rich.table import Table
 
 from tandem.cli.django import use_service
 from tandem.cli.errors import fail
+from tandem.cli.mc_keys import local_mc_env_setdefault
+from tandem.core.paths import var_dir
 
 if TYPE_CHECKING:
     from tandem.engagement.accounts.models import Account, User
@@ -27,6 +29,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _django() -> None:
+    local_mc_env_setdefault(var_dir() / "connect")  # the keys `tandem up` made, when not given
     use_service("engagement")
     import django
 

@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -232,8 +233,9 @@ def with_https_port(stack: Stack, port: int) -> Stack:
     )
 
 
-def run_up(stack: Stack, console: Console) -> int:
-    """Run the whole stack in the foreground until Ctrl-C (exit 0) or a child dies (exit 1)."""
+def run_up(stack: Stack, console: Console, on_ready: Callable[[], None] | None = None) -> int:
+    """Run the whole stack in the foreground until Ctrl-C (exit 0) or a child dies (exit 1);
+    `on_ready` runs once both services answer."""
     check_ports(stack)
     env = stack_env(stack)
     migrate(env, console)
@@ -244,6 +246,8 @@ def run_up(stack: Stack, console: Console) -> int:
         verify = ssl.create_default_context(cafile=stack.ca_file) if stack.ca_file else True
         urls = [stack.crm_url, *filter(None, [stack.crm_https_url]), stack.engagement_url]
         wait_healthy(urls, supervisor, verify)
+        if on_ready is not None:
+            on_ready()
         banner(stack, console)
         while (dead := supervisor.first_exited()) is None:
             time.sleep(0.5)
@@ -255,3 +259,14 @@ def run_up(stack: Stack, console: Console) -> int:
     finally:
         supervisor.stop()
         console.print("Stopped.")
+
+
+def ensure_running(stack: Stack) -> None:
+    """Refuse, naming the fix, when the stack does not answer (commands that drive it)."""
+    for name, url in (("CRM", stack.crm_url), ("Engagement", stack.engagement_url)):
+        try:
+            healthy = httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            healthy = False
+        if not healthy:
+            raise CliError(f"the {name} does not answer at {url}: start the demo first (make demo)")

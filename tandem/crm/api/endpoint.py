@@ -67,16 +67,31 @@ def api_endpoint(view: ApiView) -> ApiView:
             return response
         set_family(request, "rest")
         request.api_used_before = used  # type: ignore[attr-defined]
-        try:
-            response = view(request, principal, version, *args, **kwargs)
-        except ApiError as error:
-            response = error.response()
-        except RecordError as error:
-            status = 404 if error.status_code == "NOT_FOUND" else 400
-            response = ApiError(status, error.status_code, error.message, error.fields).response()
+        response = run_view(view, request, principal, version, *args, **kwargs)
         counts = counts_against_limit(principal, family=request.api_family)  # type: ignore[attr-defined]
         api_usage_record(principal=principal, counts=counts)
         response["Sforce-Limit-Info"] = f"api-usage={used + int(counts)}/{limit}"
         return response
 
+    wrapper.api_view = view  # type: ignore[attr-defined]  # composite subrequests call it
     return wrapper
+
+
+def run_view(
+    view: ApiView, request: HttpRequest, principal: ApiPrincipal, version: str, *args: Any,
+    **kwargs: Any,
+) -> HttpResponse:  # fmt: skip
+    """Call an API view, its errors turned into Salesforce's error responses."""
+    try:
+        return view(request, principal, version, *args, **kwargs)
+    except ApiError as error:
+        return error.response()
+    except RecordError as error:
+        status = 404 if error.status_code == "NOT_FOUND" else 400
+        return ApiError(status, error.status_code, error.message, error.fields).response()
+
+
+def outside_composite(view: ApiView) -> ApiView:
+    """Mark a view that a composite or batch subrequest may not call (composite itself)."""
+    view.composable = False  # type: ignore[attr-defined]
+    return view

@@ -9,7 +9,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from tandem.crm.api.soql.schema import (
+from tandem.crm.orgs.models import Org
+from tandem.crm.records.describe import REGISTRY, model_for
+from tandem.crm.records.errors import RecordError
+from tandem.crm.records.selectors import normalize_id, record_get, record_queryset
+from tandem.crm.soql.schema import (
     ID_TYPES,
     NUMBER_TYPES,
     TEXT_TYPES,
@@ -17,10 +21,6 @@ from tandem.crm.api.soql.schema import (
     FieldType,
     ObjectDescribe,
 )
-from tandem.crm.orgs.models import Org
-from tandem.crm.records.describe import REGISTRY, model_for
-from tandem.crm.records.errors import RecordError
-from tandem.crm.records.selectors import normalize_id, record_get, record_queryset
 from tandem.crm.users.models import User
 
 
@@ -211,13 +211,20 @@ def record_build(
     return record
 
 
+def _cannot(sobject: ObjectDescribe, verb: str) -> RecordError:
+    """Salesforce's refusal of a write to a read-only type (Organization, Profile, User…)."""
+    return RecordError(
+        "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {verb}: {sobject.name}"
+    )
+
+
 @transaction.atomic
 def record_create(
     *, org: Org, owner: User, sobject: ObjectDescribe, values: dict[str, Any]
 ) -> Model:
     """Create one record from API field values."""
-    if sobject.name in ("User", "Report"):
-        raise RecordError("INVALID_TYPE", f"entity type {sobject.name} does not support insert")
+    if not sobject.createable:
+        raise _cannot(sobject, "inserted")
     record = record_build(org=org, owner=owner, sobject=sobject, values=values)
     _save(record, creating=True)
     return record
@@ -228,8 +235,8 @@ def record_update(
     *, org: Org, sobject: ObjectDescribe, record_id: str, values: dict[str, Any]
 ) -> Model:
     """Change some fields of one record."""
-    if sobject.name in ("User", "Report"):
-        raise RecordError("INVALID_TYPE", f"entity type {sobject.name} does not support update")
+    if not sobject.updateable:
+        raise _cannot(sobject, "updated")
     record = record_get(org=org, sobject=sobject, record_id=record_id)
     for attname, value in _assignments(org, sobject, values, creating=False).items():
         setattr(record, attname, value)
@@ -245,8 +252,8 @@ def record_update(
 @transaction.atomic
 def record_delete(*, org: Org, sobject: ObjectDescribe, record_id: str) -> None:
     """Move one record to the recycle bin (queryAll still sees it)."""
-    if sobject.name == "User":
-        raise RecordError("INVALID_TYPE", "entity type User does not support delete")
+    if not sobject.deletable:
+        raise _cannot(sobject, "deleted")
     record = record_get(org=org, sobject=sobject, record_id=record_id)
     record.is_deleted = True
     record.system_modstamp = timezone.now()
@@ -264,6 +271,8 @@ def record_upsert(
     values: dict[str, Any],
 ) -> tuple[Model, bool]:
     """Update the record whose external id is `key`, or create it; returns (record, created)."""
+    if not sobject.createable:
+        raise _cannot(sobject, "inserted")
     field = sobject.field(field_name)
     if field is None or not field.external_id:
         raise RecordError(

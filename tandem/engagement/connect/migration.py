@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import User
@@ -22,6 +23,8 @@ from tandem.engagement.connect.models import (
 )
 from tandem.engagement.content.services import content_file_save, my_documents_get_or_create
 
+# Users still waiting for auto-connection (LEGACY: the upgrade completed without a migration).
+WAITING = (UserConnectionState.PENDING, UserConnectionState.LEGACY)
 CSV_COLUMNS = (
     "engagement_username",
     "crm_username",
@@ -58,6 +61,12 @@ def user_connect_attempt(
     try:
         token = services._jwt(connection, mapping.crm_username, client)
         identity = client.identity(token=token)
+        if not identity.org_id or identity.org_id != connection.org_id:
+            raise CrmError(
+                "org_mismatch",
+                f"the CRM user belongs to org {identity.org_id or '(unknown)'}, "
+                f"not to the connected org {connection.org_id}",
+            )
     except CrmError as exc:
         _mapping_outcome(mapping, UserConnectionState.PENDING, exc.code, exc.message)
         return MigrationRow(
@@ -83,30 +92,83 @@ def user_connect_attempt(
     )
 
 
-def _mapping_outcome(mapping: ConnectedUser, state: str, code: str, message: str) -> None:
+def _mapping_outcome(mapping: ConnectedUser, state: str, code: str, message: str) -> bool:
+    """Record one attempt's outcome, only while the account still uses the Connected App and
+    the user is still waiting (a rollback, a closed window or a concurrent success wins)."""
     now = timezone.now()
-    mapping.state = state
-    mapping.last_error_code, mapping.last_error_message = code[:80], message[:255]
-    mapping.last_attempt_at = now
+    values: dict[str, object] = {
+        "state": state,
+        "crm_user_id": mapping.crm_user_id,
+        "last_error_code": code[:80],
+        "last_error_message": message[:255],
+        "last_attempt_at": now,
+    }
     if state == UserConnectionState.CONNECTED:
-        mapping.connected_at = now
-    mapping.save()
+        values["connected_at"] = now
+    applied = ConnectedUser.objects.filter(
+        pk=mapping.pk,
+        state__in=WAITING,
+        account__crm_connection__state=ConnectionState.CONNECTED_APP,
+    ).update(**values)
+    if applied:
+        for name, value in values.items():
+            setattr(mapping, name, value)
+    return bool(applied)
+
+
+def window_is_open(connection: CrmConnection) -> bool:
+    """Auto-connection's 14 days: open from the upgrade until `window_ends_at`, exclusive."""
+    return (
+        connection.state == ConnectionState.CONNECTED_APP
+        and connection.window_ends_at is not None
+        and timezone.now() < connection.window_ends_at
+    )
 
 
 def users_migrate(*, actor: User | None, connection: CrmConnection) -> MigrationRun:
-    """Reconnect every previously connected user through the connected app; write the files."""
+    """Reconnect every previously connected user through the connected app; write the files.
+
+    One run at a time per account, claimed by a conditional UPDATE: a double submit gets a
+    clear refusal instead of a second run, second files and twice the CRM calls."""
+    connection.refresh_from_db()
     if connection.state != ConnectionState.CONNECTED_APP:
         raise services.ConnectStateError("Users migrate once the account uses the Connected App.")
-    client = services.crm_client()
-    candidates = (
-        ConnectedUser.objects.select_related("user")
-        .filter(account_id=connection.account_id, was_legacy=True)
-        .exclude(state=UserConnectionState.CONNECTED)
+    if not window_is_open(connection):
+        window_close(connection)
+        raise services.ConnectStateError(
+            "The 14-day auto-connection window has ended: users who were not reconnected "
+            "connect by hand (Connect on Salesforce Integration)."
+        )
+    if not _migration_claim(connection):
+        raise services.ConnectStateError(
+            "Migrate Existing Users is already running for this account; wait for its results."
+        )
+    try:
+        client = services.crm_client()
+        candidates = (
+            ConnectedUser.objects.select_related("user")
+            .filter(account_id=connection.account_id, was_legacy=True, state__in=WAITING)
+            .order_by("pk")
+        )
+        rows = [
+            user_connect_attempt(connection=connection, mapping=m, client=client)
+            for m in candidates
+        ]
+        return _run_save(actor, connection, rows)
+    finally:
+        CrmConnection.objects.filter(pk=connection.pk).update(migration_claimed_at=None)
+
+
+def _migration_claim(connection: CrmConnection) -> bool:
+    now = timezone.now()
+    free = Q(migration_claimed_at__isnull=True) | Q(
+        migration_claimed_at__lte=now - services.MIGRATION_LEASE
     )
-    rows = [
-        user_connect_attempt(connection=connection, mapping=m, client=client) for m in candidates
-    ]
-    return _run_save(actor, connection, rows)
+    return bool(
+        CrmConnection.objects.filter(
+            free, pk=connection.pk, state=ConnectionState.CONNECTED_APP, window_ends_at__gt=now
+        ).update(migration_claimed_at=now)
+    )
 
 
 @transaction.atomic
@@ -163,12 +225,10 @@ def user_auto_connect(*, mapping: ConnectedUser) -> bool:
     connection = CrmConnection.objects.get(account_id=mapping.account_id)
     if mapping.state == UserConnectionState.CONNECTED:
         return True
-    window_open = connection.window_ends_at and timezone.now() < connection.window_ends_at
-    if (
-        connection.state != ConnectionState.CONNECTED_APP
-        or not window_open
-        or not mapping.was_legacy
-    ):
+    if connection.state != ConnectionState.CONNECTED_APP or not mapping.was_legacy:
+        return False
+    if not window_is_open(connection):
+        window_close(connection)
         return False
     row = user_connect_attempt(connection=connection, mapping=mapping, client=services.crm_client())
     return row.status == "success"
@@ -180,30 +240,44 @@ def auto_connect_sweep() -> int:
     now = timezone.now()
     for connection in CrmConnection.objects.filter(state=ConnectionState.CONNECTED_APP):
         if connection.window_ends_at and now >= connection.window_ends_at:
-            _window_close(connection)
+            window_close(connection)
             continue
         pending = ConnectedUser.objects.select_related("user").filter(
-            account_id=connection.account_id, state=UserConnectionState.PENDING
+            account_id=connection.account_id, state__in=WAITING
         )
         reconnected += sum(user_auto_connect(mapping=mapping) for mapping in pending)
     return reconnected
 
 
 @transaction.atomic
-def _window_close(connection: CrmConnection) -> None:
-    """Day 15: legacy passwords go; users not reconnected must connect by hand."""
+def window_close(connection: CrmConnection) -> bool:
+    """After the 14 days: legacy passwords go; users not reconnected must connect by hand.
+
+    Idempotent (True only for the run that closed it): whether the passwords were erased
+    early or not, every user still waiting for auto-connection ends `disconnected`.
+    """
+    locked = CrmConnection.objects.select_for_update().get(pk=connection.pk)
+    if locked.state != ConnectionState.CONNECTED_APP or window_is_open(locked):
+        return False
+    mappings = ConnectedUser.objects.filter(account_id=locked.account_id)
+    waiting = mappings.filter(state__in=WAITING)
     if (
-        not connection.legacy_secret
-        and not ConnectedUser.objects.filter(
-            account_id=connection.account_id, state=UserConnectionState.PENDING
-        )
-        .exclude(legacy_secret="")
-        .exists()
+        not locked.legacy_secret
+        and not waiting.exists()
+        and not mappings.exclude(legacy_secret="").exists()
     ):
-        return
-    services._erase_legacy(connection)
-    connection.save(update_fields=["legacy_secret"])
-    ConnectedUser.objects.filter(
-        account_id=connection.account_id, state=UserConnectionState.PENDING
-    ).update(state=UserConnectionState.DISCONNECTED)
-    services._audit(connection, None, "connect.window_closed", connection.system_username)
+        return False
+    disconnected = list(waiting.values_list("crm_username", flat=True))
+    waiting.update(state=UserConnectionState.DISCONNECTED)
+    services._erase_legacy(locked)
+    locked.save(update_fields=["legacy_secret"])
+    services._audit(
+        locked,
+        None,
+        "connect.window_closed",
+        locked.system_username,
+        None,
+        {"disconnected": disconnected},
+    )
+    connection.legacy_secret = ""
+    return True

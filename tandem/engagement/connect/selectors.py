@@ -11,6 +11,7 @@ from django.utils import timezone
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import services
 from tandem.engagement.connect.client import CrmError
+from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import (
     ApiCallDay,
     ConnectedUser,
@@ -149,7 +150,12 @@ def preflight(*, connection: CrmConnection) -> list[PreflightRow]:
     rows = []
     for crm_username, engagement_username in people:
         try:
-            services._jwt(connection, crm_username, client)
+            identity = client.identity(token=services._jwt(connection, crm_username, client))
+            services.org_check(connection, identity)
+        except ConnectError as exc:
+            rows.append(
+                PreflightRow(crm_username, engagement_username, False, "org_mismatch", exc.message)
+            )
         except CrmError as exc:
             rows.append(
                 PreflightRow(crm_username, engagement_username, False, exc.code, exc.message)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
@@ -81,6 +81,20 @@ def _usage_record(account_id: int, username: str) -> None:
         )
 
 
+def org_check(connection: CrmConnection, identity: CrmIdentity) -> None:
+    """Refuse a CRM identity of another org than the connection's (before anything is stored).
+
+    The org id comes from the CRM's identity answer for the token just obtained, so a username
+    that exists in another org (even pre-authorized there) is never mapped, migrated or used."""
+    if not identity.org_id or identity.org_id != connection.org_id:
+        raise ConnectError(
+            f"The CRM user {identity.username or '(unknown)'} belongs to org "
+            f"{identity.org_id or '(unknown)'}, not to org {connection.org_id} that this account "
+            "is connected to.",
+            "crm_username",
+        )
+
+
 def _limit_record(connection: CrmConnection, used: int, limit: int) -> None:
     CrmConnection.objects.filter(pk=connection.pk).update(
         crm_api_used=used, crm_api_max=limit, crm_api_seen_at=timezone.now()
@@ -121,6 +135,14 @@ def connection_legacy_connect(
         identity = client.identity(token=token)
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the login: {exc.message} ({exc.code}).") from exc
+    other_org = existing is not None and existing.org_id != identity.org_id
+    if other_org and ConnectedUser.objects.filter(account=account).exists():
+        assert existing is not None
+        raise ConnectError(
+            f"{identity.username} belongs to org {identity.org_id}, but this account's "
+            f"connected users belong to org {existing.org_id}.",
+            "username",
+        )
     _usage_record(account.pk, username)
     return _legacy_save(actor, account, login_url, token, identity, password, security_token)
 
@@ -213,6 +235,7 @@ def connected_user_map(
         identity = client.identity(token=token)
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the login: {exc.message} ({exc.code}).") from exc
+    org_check(connection, identity)
     _usage_record(connection.account_id, crm_username)
     secret = _legacy_secret(password, security_token) if legacy else ""
     return _mapping_save(actor, connection, user, identity, secret, legacy)
@@ -278,6 +301,7 @@ def connection_token(connection: CrmConnection, username: str | None = None) -> 
     else:
         _user_usable(connection, username)
         token = _jwt(connection, username, client)
+        org_check(connection, client.identity(token=token))  # never another org's user
     _usage_record(connection.account_id, username)
     tokens.token_store(connection.account_id, username, token)
     return token
@@ -285,19 +309,29 @@ def connection_token(connection: CrmConnection, username: str | None = None) -> 
 
 def _user_usable(connection: CrmConnection, username: str) -> None:
     """A mapped user not reconnected yet: auto-connection on this use, within the window."""
+    if username == connection.system_username.lower():
+        return
     mapping = ConnectedUser.objects.filter(
         account_id=connection.account_id, crm_username=username
     ).first()
-    if mapping is None or mapping.state == UserConnectionState.CONNECTED:
+    if mapping is None:
+        raise ConnectError(f"{username} is not a connected user of this account.")
+    if mapping.state == UserConnectionState.CONNECTED:
         return
     from tandem.engagement.connect.migration import user_auto_connect
 
     if not user_auto_connect(mapping=mapping):
         mapping.refresh_from_db()
+        if mapping.state == UserConnectionState.PENDING:
+            raise ConnectError(
+                f"{username} is not connected through the connected app"
+                + (f": {mapping.last_error_message}" if mapping.last_error_message else "")
+                + ". Within the 14 days they are retried automatically."
+            )
         raise ConnectError(
-            f"{username} is not connected through the connected app"
-            + (f": {mapping.last_error_message}" if mapping.last_error_message else "")
-            + ". Within the 14 days they are retried automatically; afterwards, connect by hand."
+            f"{username} is not connected through the connected app: the 14-day "
+            "auto-connection window has ended, so they connect by hand (Connect on Salesforce "
+            "Integration)."
         )
 
 
@@ -440,10 +474,10 @@ def upgrade_callback(
         )
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the connection: {exc.message} ({exc.code}).") from exc
-    _usage_record(connection.account_id, identity.username)
     connection, refusal = _identity_check(actor, connection, identity)
     if refusal is not None:
         raise refusal  # raised after commit: the mismatch and its audit row are kept
+    _usage_record(connection.account_id, identity.username)
     return connection
 
 
@@ -497,10 +531,10 @@ def upgrade_verify_by_jwt(*, actor: User, connection: CrmConnection) -> CrmConne
             f"The system user {connection.system_username} cannot connect through the "
             f"Salesforce Marketing Cloud app: {exc.message} ({exc.code})."
         ) from exc
-    _usage_record(connection.account_id, identity.username)
     connection, refusal = _identity_check(actor, connection, identity)
     if refusal is not None:
         raise refusal
+    _usage_record(connection.account_id, identity.username)
     return connection
 
 
@@ -530,7 +564,12 @@ def upgrade_identity_accept(*, actor: User, connection: CrmConnection) -> CrmCon
 def upgrade_complete(
     *, actor: User | None, connection: CrmConnection, migrate_users: bool, erase_legacy_now: bool
 ) -> CrmConnection:
-    """Connect: the system user through the connected app, then the switch, then migration."""
+    """Connect: the system user through the connected app, then the switch, then migration.
+
+    The switch is claimed by one conditional UPDATE (from `upgrading`, identity verified): of a
+    double submit, or a Connect racing a rollback, one wins and the other changes nothing.
+    """
+    connection.refresh_from_db()
     if connection.state != ConnectionState.UPGRADING or not connection.verified_identity:
         raise ConnectStateError("Connect the account to the CRM first (Connect Account).")
     client = crm_client()
@@ -554,16 +593,31 @@ def upgrade_complete(
 
 @transaction.atomic
 def _switch(actor: User | None, connection: CrmConnection, erase_legacy_now: bool) -> CrmConnection:
-    connection = CrmConnection.objects.select_for_update().get(pk=connection.pk)
     now = timezone.now()
-    connection.state = ConnectionState.CONNECTED_APP
-    connection.upgraded_at = now
-    connection.window_ends_at = now + timedelta(days=AUTO_CONNECT_DAYS)
-    connection.upgraded_by = actor or connection.upgraded_by
+    claimed = CrmConnection.objects.filter(
+        pk=connection.pk, state=ConnectionState.UPGRADING, verified_identity__isnull=False
+    ).update(
+        state=ConnectionState.CONNECTED_APP,
+        upgraded_at=now,
+        window_ends_at=now + timedelta(days=AUTO_CONNECT_DAYS),
+        upgraded_by=actor or connection.upgraded_by,
+        migration_claimed_at=None,
+        updated_at=now,
+    )
+    if not claimed:
+        raise ConnectStateError(
+            "The upgrade was completed or rolled back meanwhile; nothing was changed."
+        )
+    connection = CrmConnection.objects.select_for_update().get(pk=connection.pk)
     if erase_legacy_now:
         _erase_legacy(connection)
-    connection.save()
+        connection.save(update_fields=["legacy_secret"])
+    # Users connected under legacy wait for auto-connection (Migrate, next use, the sweep).
+    ConnectedUser.objects.filter(
+        account_id=connection.account_id, was_legacy=True, state=UserConnectionState.LEGACY
+    ).update(state=UserConnectionState.PENDING)
     tokens.tokens_forget(connection.account_id)
+    assert connection.window_ends_at is not None
     _audit(
         connection,
         actor,
@@ -602,20 +656,50 @@ def legacy_credentials_erase(*, actor: User | None, connection: CrmConnection) -
     _audit(connection, actor, "connect.legacy_credentials_erased", connection.system_username)
 
 
+MIGRATION_LEASE = timedelta(minutes=10)  # a migration whose worker died frees the account
+
+
+def migration_running(connection: CrmConnection) -> bool:
+    claimed = connection.migration_claimed_at
+    return claimed is not None and claimed > timezone.now() - MIGRATION_LEASE
+
+
 @transaction.atomic
 def upgrade_rollback(*, actor: User | None, connection: CrmConnection) -> CrmConnection:
-    """Back to legacy: while upgrading, or within the window while the passwords are held."""
+    """Back to legacy: while upgrading, or within the window while the passwords are held.
+
+    Re-checked under the row lock and claimed by a conditional UPDATE, so a rollback racing
+    Connect or Migrate Existing Users either happens before them or not at all."""
     connection = CrmConnection.objects.select_for_update().get(pk=connection.pk)
     if connection.state == ConnectionState.LEGACY:
         raise ConnectStateError("The account already uses legacy authentication.")
     if not connection.legacy_secret:
         raise ConnectStateError("The legacy credentials were erased: a rollback is impossible.")
+    if migration_running(connection):
+        raise ConnectStateError("Migrate Existing Users is running: roll back once it is done.")
     old = connection.state
-    connection.state = ConnectionState.LEGACY
-    connection.pending_oauth_state = connection.pending_verifier = ""
-    connection.pending_identity = connection.verified_identity = None
-    connection.upgraded_at = connection.window_ends_at = connection.upgrade_started_at = None
-    connection.save()
+    free = Q(migration_claimed_at__isnull=True) | Q(
+        migration_claimed_at__lte=timezone.now() - MIGRATION_LEASE
+    )
+    claimed = (
+        CrmConnection.objects.filter(free, pk=connection.pk, state=old)
+        .exclude(legacy_secret="")
+        .update(
+            state=ConnectionState.LEGACY,
+            pending_oauth_state="",
+            pending_verifier="",
+            pending_identity=None,
+            verified_identity=None,
+            upgraded_at=None,
+            window_ends_at=None,
+            upgrade_started_at=None,
+            migration_claimed_at=None,
+            updated_at=timezone.now(),
+        )
+    )
+    if not claimed:
+        raise ConnectStateError("The account changed meanwhile; nothing was rolled back.")
+    connection.refresh_from_db()
     ConnectedUser.objects.filter(account_id=connection.account_id, was_legacy=True).exclude(
         legacy_secret=""
     ).update(state=UserConnectionState.LEGACY, last_error_code="", last_error_message="")

@@ -111,12 +111,12 @@ def user_connection_complete(
         )
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the connection: {exc.code}: {exc.message}.") from exc
-    services._usage_record(connection.account_id, identity.username)
     if identity.org_id != connection.org_id:
         raise ConnectError(
             f"The CRM connected {identity.username} of org {identity.org_id}, but this account "
             f"is connected to org {connection.org_id}. Log in to the right org and try again."
         )
+    services._usage_record(connection.account_id, identity.username)
     token = _usable(connection, identity)
     mapping = _mapping_record(actor, connection, identity)
     transaction.on_commit(
@@ -154,7 +154,9 @@ def _answer_check(
 def _usable(connection: CrmConnection, identity: CrmIdentity) -> CrmToken:
     """Connect uses the user through the JWT bearer flow: prove it works before recording."""
     try:
-        token = services._jwt(connection, identity.username, services.crm_client())
+        client = services.crm_client()
+        token = services._jwt(connection, identity.username, client)
+        services.org_check(connection, client.identity(token=token))
     except CrmError as exc:
         raise ConnectError(
             f"The CRM refused {identity.username} through the Salesforce Marketing Cloud app: "

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import services
@@ -33,7 +35,12 @@ COLUMNS = [
 @pytest.fixture
 def upgraded(legacy: CrmConnection, crm: FakeCrm) -> CrmConnection:
     crm.jwt_refusals["mark@acme.test"] = NOT_ADMIN_APPROVED
-    CrmConnection.objects.filter(pk=legacy.pk).update(state=ConnectionState.CONNECTED_APP)
+    now = timezone.now()
+    CrmConnection.objects.filter(pk=legacy.pk).update(
+        state=ConnectionState.CONNECTED_APP,
+        upgraded_at=now,
+        window_ends_at=now + timedelta(days=14),
+    )
     legacy.refresh_from_db()
     return legacy
 

@@ -130,7 +130,8 @@ def test_callback_then_connect_shows_the_results_popup(
     assert "Migrate Existing Users" in form
     assert ">Connect</button>" in form
     assert "<strong>2</strong> users reconnected" in popup
-    assert ">OK</a>" in popup
+    assert '<form method="dialog"><button type="submit" value="ok"' in popup
+    assert ">OK</button>" in popup
     assert MigrationRun.objects.count() == 1
 
 

@@ -58,6 +58,9 @@ class FieldDescribe:
     external_id: bool = False
     picklist_values: tuple[str, ...] = ()
     default_on_create: bool = False
+    # Computed by the database from other columns or constants (an annotation named `orm` on the
+    # object's own queryset): it cannot be reached through a parent hop (`Owner.X`).
+    computed: bool = False
 
     @property
     def type_word(self) -> str:
@@ -73,6 +76,10 @@ class ObjectDescribe:
     label_plural: str
     key_prefix: str
     fields: tuple[FieldDescribe, ...]
+    createable: bool = True
+    updateable: bool = True
+    deletable: bool = True
+    searchable: bool = False
     _by_name: dict[str, FieldDescribe] = field(init=False, repr=False, compare=False)
     _by_relationship: dict[str, FieldDescribe] = field(init=False, repr=False, compare=False)
 

@@ -13,8 +13,8 @@ from typing import Any
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
-from tandem.crm.api.soql import ast
-from tandem.crm.api.soql.errors import SoqlError, located
+from tandem.crm.soql import ast
+from tandem.crm.soql.errors import SoqlError, located
 
 MAX_QUERY_LENGTH = 100_000
 MAX_DEPTH = 50

@@ -12,12 +12,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tandem.crm.api.soql import SoqlError, parse
-from tandem.crm.api.soql.bind import bind
-from tandem.crm.api.soql.orm import filtered, page, total_size
-from tandem.crm.api.soql.reference import evaluate
 from tandem.crm.records.describe import REGISTRY
 from tandem.crm.records.models import Account, Contact
+from tandem.crm.soql import SoqlError, parse
+from tandem.crm.soql.bind import bind
+from tandem.crm.soql.orm import filtered, page, total_size
+from tandem.crm.soql.reference import evaluate
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tandem.core.ids import is_valid_id, to_18
-from tandem.crm.api.soql import ast
-from tandem.crm.api.soql.dates import datetime_bounds, day_bounds
-from tandem.crm.api.soql.errors import SoqlError, located
-from tandem.crm.api.soql.parser import LITERAL_PERCENT, LITERAL_UNDERSCORE
-from tandem.crm.api.soql.schema import (
+from tandem.crm.soql import ast
+from tandem.crm.soql.dates import datetime_bounds, day_bounds
+from tandem.crm.soql.errors import SoqlError, located
+from tandem.crm.soql.parser import LITERAL_PERCENT, LITERAL_UNDERSCORE
+from tandem.crm.soql.schema import (
     ID_TYPES,
     NUMBER_TYPES,
     TEXT_TYPES,
@@ -163,7 +163,7 @@ class _Binder:
                 "the appropriate names.",
             )
         found = parent.field(name)
-        if found is None:
+        if found is None or found.computed:
             raise self.no_such_column(path, parent, shown=name)
         assert relation.relationship_name is not None
         return BoundField((relation.relationship_name, found.name), found, relation, parent)

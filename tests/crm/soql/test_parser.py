@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tandem.crm.api.soql import SoqlError, ast, parse
+from tandem.crm.soql import SoqlError, ast, parse
 
 
 def test_reads_fields_object_and_clauses() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tandem.crm.api.soql.ast import DateRange
+from tandem.crm.soql.ast import DateRange
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:

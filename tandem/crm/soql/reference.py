@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from tandem.crm.api.soql.bind import (
+from tandem.crm.soql.bind import (
     Atom,
     BoolOp,
     BoundCondition,

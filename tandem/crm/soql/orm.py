@@ -22,7 +22,7 @@ from django.db.models.lookups import (
     Lookup,
 )
 
-from tandem.crm.api.soql.bind import (
+from tandem.crm.soql.bind import (
     Atom,
     BoolOp,
     BoundCondition,
@@ -31,8 +31,8 @@ from tandem.crm.api.soql.bind import (
     LikePattern,
     Negation,
 )
-from tandem.crm.api.soql.reference import atom_holds
-from tandem.crm.api.soql.schema import FieldType
+from tandem.crm.soql.reference import atom_holds
+from tandem.crm.soql.schema import FieldType
 
 _COMPARISONS: dict[str, type[Lookup[Any]]] = {
     "=": Exact,

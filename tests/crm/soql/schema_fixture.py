@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tandem.crm.api.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
+from tandem.crm.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
 
 T = FieldType
 
