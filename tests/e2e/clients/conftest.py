@@ -123,6 +123,25 @@ def org(clients_stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -
             "password": PASSWORD, "private_key_file": str(key_file)}  # fmt: skip
 
 
+HISTORY = r"""
+import json, os
+from tandem.crm.users.models import LoginHistory
+rows = LoginHistory.objects.filter(username=os.environ["E2E_USERNAME"]).order_by("login_time", "id")
+print(json.dumps([[row.id, row.application, row.status] for row in rows]))
+"""
+
+
+def login_history(stack: RunningStack, username: str) -> list[list[str]]:
+    """The user's Login History rows, oldest first: [id, application, status]."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tandem", "crm", "shell", "-c", HISTORY],
+        env={**stack.env, "TANDEM_SERVICE": "crm", "E2E_USERNAME": username},
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def password_token(base_url: str, org: dict[str, Any], verify: Any = True) -> dict[str, Any]:
     """A token from the OAuth username-password flow, as any HTTP client gets it."""
     response = httpx.post(

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.clients.conftest import CONTACTS, password_token
+from tests.e2e.clients.conftest import CONTACTS, login_history, password_token
 from tests.e2e.clients.node import run_sf
+from tests.e2e.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 CLIENT = "Salesforce CLI (sf) 2.138"
@@ -46,7 +47,12 @@ def target(https_token: dict[str, Any], crm_https_url: str, home: Path, ca_file:
 
 
 @pytest.mark.compat(CLIENT, "`sf org login jwt`")
-def test_org_login_jwt(org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path) -> None:
+def test_org_login_jwt(
+    org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path,
+    clients_stack: RunningStack,
+) -> None:  # fmt: skip
+    before = login_history(clients_stack, org["username"])
+
     answer = run_sf(
         ["org", "login", "jwt", "--instance-url", crm_https_url, "--client-id", org["client_id"],
          "--jwt-key-file", org["private_key_file"], "--username", org["username"],
@@ -54,10 +60,14 @@ def test_org_login_jwt(org: dict[str, Any], crm_https_url: str, home: Path, ca_f
         home, ca_file,
     )  # fmt: skip
     shown = run_sf(["org", "display", "--target-org", "crm-jwt"], home, ca_file)
+    attempts = login_history(clients_stack, org["username"])[len(before) :]
 
     assert answer["result"]["orgId"] == org["org_id"]
     assert answer["result"]["username"] == org["username"]
     assert shown["result"]["connectedStatus"] == "Connected"
+    # sf's first attempt (the CRM's own URL as `aud`, with the slash sf adds) is the one that
+    # succeeds: sf never falls back to posting the assertion to Salesforce's servers.
+    assert [status for _id, _app, status in attempts] == ["Success"]
 
 
 @pytest.mark.compat(CLIENT, "`sf org login access-token`")
