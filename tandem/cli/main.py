@@ -17,14 +17,7 @@ from tandem.cli.demo_crm import prepare_crm_demo, run_service
 from tandem.cli.demo_engagement import prepare_engagement_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
-from tandem.cli.up import (
-    Stack,
-    ensure_running,
-    run_up,
-    stack_env,
-    with_https_port,
-    with_local_tls,
-)
+from tandem.cli.up import Stack, ensure_running, run_up, stack_env, with_https_port, with_local_tls
 from tandem.core.env import EnvError
 from tandem.core.paths import var_dir
 
@@ -104,13 +97,13 @@ def demo(
     crm_port: UpPort = 8001,
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
-    crm_https_port: HttpsPort = 8443,
     reset: Annotated[
         bool, typer.Option(help="Against the running demo: undo the upgrade, back to legacy.")
     ] = False,
     script: Annotated[
         bool, typer.Option(help="Against the running demo: perform the whole upgrade procedure.")
     ] = False,
+    crm_https_port: HttpsPort = 8443,
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), run what `tandem up` runs, and
     connect the demo account to the CRM under legacy authentication once it answers."""
