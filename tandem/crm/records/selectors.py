@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from tandem.core.ids import is_valid_id, to_18
 from tandem.crm.orgs.models import Org
-from tandem.crm.records.describe import computed_columns, model_for, org_scope
+from tandem.crm.records.describe import computed_columns, model_for
 from tandem.crm.records.errors import RecordError, RecordNotFoundError
 from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 
@@ -17,7 +17,7 @@ def record_queryset(
     *, org: Org, sobject: ObjectDescribe, include_deleted: bool = False
 ) -> QuerySet[Any]:
     """Every visible record of one type in the org (all of the org's records: public sharing)."""
-    queryset = model_for(sobject.name)._default_manager.filter(**{org_scope(sobject.name): org.pk})
+    queryset = model_for(sobject.name)._default_manager.filter(**{sobject.org_field: org.pk})
     if sobject.field("IsDeleted") is not None and not include_deleted:
         queryset = queryset.filter(is_deleted=False)
     computed = computed_columns(sobject.name)
