@@ -30,5 +30,7 @@ urlpatterns = [
     re_path(rf"{V}/analytics/reports/?$", views.reports_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/?$", views.report_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/describe/?$", views.report_describe_view),
-    re_path(rf"{V}/(?P<rest>.*)$", views.unknown_view),
+    re_path(rf"{V}/(?P<rest>[\s\S]*)$", views.unknown_view),
+    # Anything else under /services/data answers Salesforce's JSON 404, not Django's page.
+    re_path(r"^/?services/data/[\s\S]*$", views.not_found_view),
 ]

@@ -383,3 +383,9 @@ def unknown_view(
     request: HttpRequest, principal: ApiPrincipal, version: str, rest: str
 ) -> HttpResponse:
     raise not_found()
+
+
+@csrf_exempt
+def not_found_view(request: HttpRequest) -> HttpResponse:
+    """A path under /services/data that names no version: NOT_FOUND, as Salesforce answers."""
+    return not_found().response()
