@@ -45,7 +45,7 @@ def test_admin_upgrades_by_the_seed_click_path(  # type: ignore[no-untyped-def]
     page.wait_for_url("**/salesforce-integration/?run=*")
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text("user is not admin approved to access this app")).to_be_visible()
-    dialog.get_by_role("link", name="OK").click()
+    dialog.get_by_role("button", name="OK").click()
     page.wait_for_url("**/salesforce-integration/")
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.locator("#mode")).to_have_text("Connected App")
