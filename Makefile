@@ -72,7 +72,7 @@ test-db: system-deps test-crm test-engagement test-e2e
 
 test: lint typecheck contracts migrations-check test-db
 
-bench: install system-deps
+bench: install system-deps node-deps
 	$(BIN)/python -m bench
 
 clean:

@@ -45,6 +45,8 @@ class Stack:
     # A second CRM port speaking HTTPS from the local CA, beside the plain HTTP one (0: none).
     crm_https_port: int = 0
     https_tls: LocalTls | None = None
+    # Accept the JWT audiences Salesforce clients hard-code (TANDEM_OAUTH_SALESFORCE_AUDIENCES).
+    salesforce_audiences: bool = False
 
     @property
     def crm_url(self) -> str:
@@ -78,6 +80,8 @@ def stack_env(stack: Stack) -> dict[str, str]:
     env["TANDEM_SMTP_PORT"] = str(stack.inbox_port)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    if stack.salesforce_audiences:
+        env.setdefault("TANDEM_OAUTH_SALESFORCE_AUDIENCES", "true")
     if stack.ca_file:
         # The Engagement (Connect) must trust the local CA to call the CRM over HTTPS.
         env["TANDEM_CRM_CA_FILE"] = str(stack.ca_file)
@@ -198,11 +202,10 @@ def banner(stack: Stack, console: Console) -> None:
         "",
         "[bold]Tandem is up[/]",
         f"  CRM         {stack.crm_url}/",
+        *([f"  CRM (HTTPS) {stack.crm_https_url}/"] if stack.crm_https_url else []),
         f"  Engagement  {stack.engagement_url}/",
         f"  Inbox       smtp://{stack.host}:{stack.inbox_port}  (read it: tandem inbox list)",
     ]
-    if stack.crm_https_url:
-        lines.append(f"  CRM (HTTPS) {stack.crm_https_url}/")
     if stack.ca_file:
         lines += [
             f"  CA file     {stack.ca_file}  (trust it to call the CRM over HTTPS)",
@@ -211,7 +214,7 @@ def banner(stack: Stack, console: Console) -> None:
             f"    export REQUESTS_CA_BUNDLE={stack.ca_file}",
         ]
     lines += ["Press Ctrl-C to stop.", ""]
-    console.print("\n".join(lines), highlight=False)
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)  # copyable lines
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
