@@ -70,6 +70,7 @@ CRM_APPS = [
     "tandem.crm.oauth.apps.OAuthConfig",
     "tandem.crm.records.apps.RecordsConfig",
     "tandem.crm.api.apps.ApiConfig",
+    "tandem.crm.soap.apps.SoapConfig",
 ]
 CRM_USER_MODEL = "crm_users.User"
 # Failed password logins before a user is locked out, and for how long.
@@ -93,6 +94,9 @@ OAUTH_SECRET_KEY = env_optional("TANDEM_OAUTH_SECRET_KEY") or ""
 OAUTH_FERNET_KEYS = env_list("TANDEM_OAUTH_FERNET_KEYS", [])
 # Older Salesforce docs: bearer flows enforce profile IP ranges whatever the app's relaxation.
 OAUTH_BEARER_ALWAYS_ENFORCES_IP = env_bool("TANDEM_OAUTH_BEARER_ALWAYS_ENFORCES_IP", False)
+# Accept Salesforce's own JWT audiences (https://login.salesforce.com, https://test.salesforce.com)
+# as aliases of the CRM's login URL, for clients that hard-code them (`tandem demo` turns it on).
+OAUTH_SALESFORCE_AUDIENCES = env_bool("TANDEM_OAUTH_SALESFORCE_AUDIENCES", False)
 # The deployment-level "Salesforce Marketing Cloud" connected app (the Engagement's Connect).
 MC_CONSUMER_KEY = env_optional("TANDEM_MC_CONSUMER_KEY")
 MC_CONSUMER_SECRET = env_optional("TANDEM_MC_CONSUMER_SECRET")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,25 +12,33 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from tandem.crm.api import pgjson
+from tandem.crm.api import pgjson, reports, selectors
 from tandem.crm.api.auth import ApiPrincipal
+from tandem.crm.api.composite import batch_requests, batch_run, composite_requests, composite_run
 from tandem.crm.api.db import relaxed_commit
-from tandem.crm.api.endpoint import api_endpoint, json_body, json_response, set_family
+from tandem.crm.api.endpoint import (
+    api_endpoint,
+    json_body,
+    json_response,
+    outside_composite,
+    set_family,
+)
 from tandem.crm.api.errors import ApiError, not_found
 from tandem.crm.api.metering import WINDOW, api_usage_by_app
 from tandem.crm.api.models import QueryLocator
-from tandem.crm.api.serialize import format_datetime, query_records, record_json
-from tandem.crm.api.soql import SoqlError, parse
-from tandem.crm.api.soql.bind import BoundQuery, bind
-from tandem.crm.api.soql.orm import page_rows, total_size
-from tandem.crm.api.soql.schema import ObjectDescribe
+from tandem.crm.api.serialize import query_records, record_json
+from tandem.crm.api.tree import tree_create, tree_parse
 from tandem.crm.api.versions import versions
 from tandem.crm.records import services
 from tandem.crm.records.describe import IER, REGISTRY
 from tandem.crm.records.errors import RecordError
-from tandem.crm.records.models import INDIVIDUAL_EMAIL_RESULT_PREFIX, Report
-from tandem.crm.records.reports import report_run
+from tandem.crm.records.models import INDIVIDUAL_EMAIL_RESULT_PREFIX
 from tandem.crm.records.selectors import record_get, record_queryset
+from tandem.crm.soql import SoqlError, parse
+from tandem.crm.soql.bind import BoundQuery, bind
+from tandem.crm.soql.columns import column_metadata
+from tandem.crm.soql.orm import page_rows, total_size
+from tandem.crm.soql.schema import ObjectDescribe
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
@@ -79,11 +88,16 @@ def _bind(text: str) -> BoundQuery:
         raise ApiError(400, error.error_code, error.message) from None
 
 
+BATCH_SIZE = re.compile(r"[+-]?[0-9]{1,30}")
+
+
 def _batch_size(request: HttpRequest) -> int:
+    """`Sforce-Query-Options: batchSize=N`, kept between 200 and 2,000. Salesforce does not
+    promise the batch size asked for; a value that is no integer leaves the default."""
     options = request.headers.get("Sforce-Query-Options", "")
     for option in options.split(","):
         name, _, value = option.strip().partition("=")
-        if name.strip() == "batchSize" and value.strip().isdigit():
+        if name.strip() == "batchSize" and BATCH_SIZE.fullmatch(value.strip()):
             return max(MIN_BATCH, min(DEFAULT_BATCH, int(value)))
     return DEFAULT_BATCH
 
@@ -129,6 +143,8 @@ def _query(
     if not text:
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
     query = _bind(text)
+    if request.GET.get("columns", "").lower() == "true":
+        return json_response(column_metadata(query))
     queryset = record_queryset(
         org=principal.org, sobject=query.sobject, include_deleted=include_deleted
     )
@@ -203,12 +219,12 @@ def _urls(sobject: ObjectDescribe, version: str) -> dict[str, str]:
 
 
 def _object_summary(sobject: ObjectDescribe, version: str) -> dict[str, Any]:
-    writable = sobject.name not in ("User", "Report")
     return {
         "name": sobject.name, "label": sobject.label, "labelPlural": sobject.label_plural,
         "keyPrefix": sobject.key_prefix, "custom": sobject.name.endswith("__c"),
-        "queryable": True, "retrieveable": True, "searchable": False, "createable": writable,
-        "updateable": writable, "deletable": sobject.name != "User", "replicateable": True,
+        "queryable": True, "retrieveable": True, "searchable": sobject.searchable,
+        "createable": sobject.createable, "updateable": sobject.updateable,
+        "deletable": sobject.deletable, "replicateable": True,
         "urls": _urls(sobject, version),
     }  # fmt: skip
 
@@ -277,6 +293,17 @@ def sobject_view(
     return json_response({"id": record.pk, "success": True, "errors": []}, status=201)
 
 
+def _fields_param(request: HttpRequest, sobject: ObjectDescribe) -> list[str]:
+    """The `fields` parameter of a record GET: known field names, or INVALID_FIELD."""
+    names = [n.strip() for n in request.GET.get("fields", "").split(",") if n.strip()]
+    unknown = [n for n in names if sobject.field(n) is None]
+    if unknown:
+        raise ApiError(
+            400, "INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type {sobject.name}"
+        )
+    return names
+
+
 @api_endpoint
 def record_view(
     request: HttpRequest, principal: ApiPrincipal, version: str, name: str, record_id: str
@@ -286,15 +313,7 @@ def record_view(
     sobject = _sobject(name)
     if request.method == "GET":
         record = record_get(org=principal.org, sobject=sobject, record_id=record_id)
-        names = [n for n in request.GET.get("fields", "").split(",") if n.strip()]
-        unknown = [n for n in names if sobject.field(n.strip()) is None]
-        if unknown:
-            raise ApiError(
-                400,
-                "INVALID_FIELD",
-                f"No such column '{unknown[0]}' on sobject of type {sobject.name}",
-            )
-        return json_response(record_json(sobject, record, version, [n.strip() for n in names]))
+        return json_response(record_json(sobject, record, version, _fields_param(request, sobject)))
     if _is_ier_writer(sobject):
         set_family(request, "bulk")
     if request.method == "DELETE":
@@ -308,12 +327,28 @@ def record_view(
 
 
 @api_endpoint
-def upsert_view(
+def external_id_view(
     request: HttpRequest, principal: ApiPrincipal, version: str, name: str, field: str, key: str
 ) -> HttpResponse:
-    """PATCH …/sobjects/<type>/<externalIdField>/<value>: upsert."""
-    _allow(request, "PATCH")
+    """…/sobjects/<type>/<externalIdField>/<value>: GET, upsert (PATCH) or DELETE by it."""
+    _allow(request, "GET", "PATCH", "DELETE")
     sobject = _sobject(name)
+    if request.method == "PATCH":
+        return _upsert(request, principal, sobject, field, key)
+    found = selectors.record_by_external_id(
+        org=principal.org, sobject=sobject, field_name=field, key=key
+    )
+    if request.method == "DELETE":
+        if _is_ier_writer(sobject):
+            set_family(request, "bulk")
+        services.record_delete(org=principal.org, sobject=sobject, record_id=found.pk)
+        return HttpResponse(status=204)
+    return json_response(record_json(sobject, found, version, _fields_param(request, sobject)))
+
+
+def _upsert(
+    request: HttpRequest, principal: ApiPrincipal, sobject: ObjectDescribe, field: str, key: str
+) -> HttpResponse:
     if _is_ier_writer(sobject):
         set_family(request, "bulk")
     values = json_body(request)
@@ -325,6 +360,30 @@ def upsert_view(
     )  # fmt: skip
     body = {"id": record.pk, "success": True, "errors": [], "created": created}
     return json_response(body, status=201 if created else 200)
+
+
+@api_endpoint
+def updated_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str
+) -> HttpResponse:
+    """GET …/sobjects/<type>/updated/?start=&end=: ids added or changed in the range."""
+    _allow(request, "GET")
+    sobject = _sobject(name)
+    span = selectors.replication_range(request.GET.get("start"), request.GET.get("end"))
+    body = selectors.records_updated(org=principal.org, sobject=sobject, span=span)
+    return json_response(body)
+
+
+@api_endpoint
+def deleted_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str
+) -> HttpResponse:
+    """GET …/sobjects/<type>/deleted/?start=&end=: records deleted in the range."""
+    _allow(request, "GET")
+    sobject = _sobject(name)
+    span = selectors.replication_range(request.GET.get("start"), request.GET.get("end"))
+    body = selectors.records_deleted(org=principal.org, sobject=sobject, span=span)
+    return json_response(body)
 
 
 # --- composite/sobjects ----------------------------------------------------------------------
@@ -439,6 +498,42 @@ def _delete_one(principal: ApiPrincipal, record_id: str) -> tuple[str | None, Re
     return record_id, None
 
 
+# --- composite, composite/batch, composite/tree ----------------------------------------------
+
+
+@api_endpoint
+@outside_composite
+def composite_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> HttpResponse:
+    """POST up to 25 subrequests that may refer to earlier results (`@{ref.id}`)."""
+    _allow(request, "POST")
+    subrequests, all_or_none = composite_requests(json_body(request))
+    return json_response(composite_run(request, principal, subrequests, all_or_none=all_or_none))
+
+
+@api_endpoint
+@outside_composite
+def composite_batch_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str
+) -> HttpResponse:
+    """POST up to 25 independent subrequests."""
+    _allow(request, "POST")
+    items, halt_on_error = batch_requests(json_body(request))
+    body = batch_run(request, principal, version, items, halt_on_error=halt_on_error)
+    return json_response(body)
+
+
+@api_endpoint
+@outside_composite
+def composite_tree_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str
+) -> HttpResponse:
+    """POST a tree of new records of one type with their children, all or none."""
+    _allow(request, "POST")
+    records = tree_parse(_sobject(name), json_body(request))
+    status, body = tree_create(principal, records)
+    return json_response(body, status=status)
+
+
 # --- limits ----------------------------------------------------------------------------------
 
 
@@ -466,70 +561,34 @@ def limits_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> 
 # --- analytics/reports -----------------------------------------------------------------------
 
 
-def _cell(value: Any) -> dict[str, Any]:
-    if isinstance(value, dt.datetime):
-        text = format_datetime(value)
-        return {"label": text, "value": text}
-    if isinstance(value, dt.date):
-        return {"label": value.isoformat(), "value": value.isoformat()}
-    if value is None:
-        return {"label": "-", "value": None}
-    if isinstance(value, bool):
-        return {"label": "true" if value else "false", "value": value}
-    return {"label": str(value), "value": value}
+@api_endpoint
+def reports_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> HttpResponse:
+    """The reports list (Salesforce lists the recently viewed ones)."""
+    _allow(request, "GET")
+    return json_response(reports.reports_list(org=principal.org, version=version))
 
 
-def _flat(row: dict[str, Any], key: tuple[str, ...]) -> Any:
-    value = row.get(key[0])
-    if len(key) == 2:
-        return None if value is None else value.get(key[1])
-    return value
+@api_endpoint
+def report_describe_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, report_id: str
+) -> HttpResponse:
+    _allow(request, "GET")
+    return json_response(reports.report_describe(org=principal.org, report_id=report_id))
 
 
 @api_endpoint
 def report_view(
     request: HttpRequest, principal: ApiPrincipal, version: str, report_id: str
 ) -> HttpResponse:
-    """Run a report synchronously: Salesforce's report JSON with detail rows."""
+    """Run a report synchronously; detail rows only with `includeDetails=true`."""
     _allow(request, "GET", "POST")
-    describe = _sobject("Report")
-    report = record_get(org=principal.org, sobject=describe, record_id=report_id)
-    assert isinstance(report, Report)
-    try:
-        result = report_run(org=principal.org, report=report)
-    except SoqlError as error:
-        raise ApiError(400, "BAD_REQUEST", error.message) from None
-    columns = [".".join(f.key) for f in result.query.fields]
-    rows = [
-        {"dataCells": [_cell(_flat(r, f.key)) for f in result.query.fields]} for r in result.rows
-    ]
-    return json_response({
-        "attributes": {
-            "describeUrl": f"/services/data/v{version}/analytics/reports/{report.pk}/describe",
-            "instancesUrl": f"/services/data/v{version}/analytics/reports/{report.pk}/instances",
-            "reportId": report.pk, "reportName": report.name, "type": "Report",
-        },
-        "allData": len(result.rows) >= result.total,
-        "factMap": {"T!T": {"aggregates": [{"label": str(result.total), "value": result.total}], "rows": rows}},  # noqa: E501
-        "groupingsAcross": {"groupings": []},
-        "groupingsDown": {"groupings": []},
-        "hasDetailRows": True,
-        "reportExtendedMetadata": {
-            "aggregateColumnInfo": {"RowCount": {"acrossGroupingContext": None, "dataType": "int", "downGroupingContext": None, "label": "Record Count"}},  # noqa: E501
-            "detailColumnInfo": {
-                ".".join(f.key): {"dataType": f.field.type.value, "label": f.field.label}
-                for f in result.query.fields
-            },
-            "groupingColumnInfo": {},
-        },
-        "reportMetadata": {
-            "id": report.pk, "name": report.name, "developerName": report.developer_name,
-            "reportFormat": "TABULAR", "detailColumns": columns, "aggregates": ["RowCount"],
-            "reportType": {"type": f"{report.report_type}s", "label": report.get_report_type_display()},  # noqa: E501
-            "reportFilters": report.filters, "reportBooleanFilter": None,
-            "sortBy": [{"sortColumn": report.sort_column, "sortOrder": "Desc" if report.sort_descending else "Asc"}] if report.sort_column else [],  # noqa: E501
-        },
-    })  # fmt: skip
+    if request.method == "POST":
+        json_body(request)  # runtime report metadata is read but not applied
+    details = request.GET.get("includeDetails", "false").lower() == "true"
+    body = reports.report_execute(
+        org=principal.org, report_id=report_id, version=version, include_details=details
+    )
+    return json_response(body)
 
 
 @api_endpoint
