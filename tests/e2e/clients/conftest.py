@@ -160,6 +160,24 @@ def api_token(crm_url: str, org: dict[str, Any]) -> dict[str, Any]:
     return password_token(crm_url, org)
 
 
+def contact_count(crm_url: str, token: dict[str, Any]) -> int:
+    """How many contacts the org has now, by a plain REST call (other tests add some): what a
+    client walking every page must deliver. The seed alone is over 5,000."""
+    response = httpx.get(
+        f"{crm_url}/services/data/v59.0/query", params={"q": "SELECT COUNT() FROM Contact"},
+        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=60,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    count = int(response.json()["totalSize"])
+    assert count >= CONTACTS
+    return count
+
+
+def session_org(session_id: str) -> str:
+    """The org id an access token or session id starts with (Salesforce: 15 characters)."""
+    return session_id.split("!", 1)[0] if "!" in session_id else ""
+
+
 def _hidden_fields(html: str) -> dict[str, str]:
     fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
     return {name: unescape(value) for name, value in fields}

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.clients.conftest import CONTACTS, login_history, password_token
+from tests.e2e.clients.conftest import contact_count, login_history, password_token
 from tests.e2e.clients.node import run_sf
 from tests.e2e.stack import RunningStack
 
@@ -94,15 +94,19 @@ def test_org_display(org: dict[str, Any], target: list[str], home: Path, ca_file
 
 
 @pytest.mark.compat(CLIENT, "`sf data query` (all pages)")
-def test_data_query(target: list[str], home: Path, ca_file: Path) -> None:
+def test_data_query(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    expected = contact_count(crm_url, https_token)
+
     answer = run_sf(
         ["data", "query", "--query", "SELECT Id, LastName, Account.Name FROM Contact", *target],
         home, ca_file,
     )  # fmt: skip
 
     records = answer["result"]["records"]
-    assert answer["result"]["totalSize"] == CONTACTS
-    assert len({r["Id"] for r in records}) == CONTACTS
+    assert answer["result"]["totalSize"] == expected
+    assert len({r["Id"] for r in records}) == expected
     assert all(r["LastName"] for r in records)
 
 
