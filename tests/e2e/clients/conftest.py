@@ -78,10 +78,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="package")
 def clients_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """`tandem up` as a user runs it: the CRM over HTTP and, on a second port, HTTPS."""
-    # As `tandem demo` runs it: Salesforce's own JWT audiences (which sf falls back to) count as
-    # the CRM's login URL.
-    demo_env = {"TANDEM_OAUTH_SALESFORCE_AUDIENCES": "true"}
-    with running_stack(tmp_path_factory.mktemp("clients-var"), demo_env, https_port=True) as stack:
+    with running_stack(tmp_path_factory.mktemp("clients-var"), https_port=True) as stack:
         yield stack
 
 
