@@ -39,10 +39,20 @@ def login_access_token(
     )  # fmt: skip
 
 
+def login_jwt(alias: str, org: dict[str, Any], crm_https_url: str, home: Path,
+              ca_file: Path) -> dict[str, Any]:  # fmt: skip
+    return run_sf(
+        ["org", "login", "jwt", "--instance-url", crm_https_url, "--client-id", org["client_id"],
+         "--jwt-key-file", org["private_key_file"], "--username", org["username"],
+         "--alias", alias],
+        home, ca_file,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def target(https_token: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path) -> list[str]:
-    """`--target-org` of an org that sf knows from `org login access-token`."""
-    login_access_token("crm", https_token["access_token"], crm_https_url, home, ca_file)
+def target(org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path) -> list[str]:
+    """`--target-org` of an org that sf knows from `org login jwt`, as in CI scripts."""
+    login_jwt("crm", org, crm_https_url, home, ca_file)
     return ["--target-org", "crm"]
 
 
@@ -53,12 +63,7 @@ def test_org_login_jwt(
 ) -> None:  # fmt: skip
     before = login_history(clients_stack, org["username"])
 
-    answer = run_sf(
-        ["org", "login", "jwt", "--instance-url", crm_https_url, "--client-id", org["client_id"],
-         "--jwt-key-file", org["private_key_file"], "--username", org["username"],
-         "--alias", "crm-jwt"],
-        home, ca_file,
-    )  # fmt: skip
+    answer = login_jwt("crm-jwt", org, crm_https_url, home, ca_file)
     shown = run_sf(["org", "display", "--target-org", "crm-jwt"], home, ca_file)
     attempts = login_history(clients_stack, org["username"])[len(before) :]
 
