@@ -16,6 +16,7 @@ urlpatterns = [
     path("setup/connected-apps/", include("tandem.crm.connectedapps.urls")),
     path("settings/connected-apps/", include("tandem.crm.connectedapps.urls_personal")),
     path("", include("tandem.crm.api.urls")),
+    path("", include("tandem.crm.soap.urls")),
     path("records/", include("tandem.crm.records.urls")),
     path("setup/", include("tandem.crm.api.setup_urls")),
 ]

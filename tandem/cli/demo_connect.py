@@ -17,6 +17,7 @@ from tandem.cli.errors import CliError
 from tandem.cli.up import Stack, connect_env, stack_env
 
 INTEGRATION = "Email Studio → Admin → Salesforce Integration"
+CONNECTION_KEYS = ("state", "org_id", "system_username")
 
 
 def _keeps_token(user: dict[str, Any]) -> bool:
@@ -66,18 +67,20 @@ def demo_legacy_connect(stack: Stack, path: Path, console: Console, *, reset: bo
                                        *(["--reset"] if reset else []), stdin=logins))  # fmt: skip
     run_service("crm", env, "crm_demo", "--json", "--departed", "inactive")
     engagement = read_demo_json(path).get("engagement", {})
-    engagement["connection"] = connected
+    # As `tandem engagement engagement_demo` describes it, so that a second run changes nothing.
+    engagement["connection"] = {key: connected[key] for key in CONNECTION_KEYS}
     engagement.pop("next_step", None)
     write_demo_part(path, read_demo_json(path), "engagement", engagement)
     print_connection(connected, console)
 
 
 def print_connection(connection: dict[str, Any], console: Console) -> None:
-    users = connection.get("users", [])
+    users = connection.get("users")
+    counted = f", {len(users)} connected users" if users is not None else ""
     console.print(
         f"[bold]Connect[/] Acme Marketing ↔ org {connection['org_id']}: {connection['state']}, "
-        f"system user {connection['system_username']}, {len(users)} connected users "
-        f"({INTEGRATION}).", soft_wrap=True, highlight=False,
+        f"system user {connection['system_username']}{counted} ({INTEGRATION}).",
+        soft_wrap=True, highlight=False,
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from tandem.cli import connect as connect_cli
 from tandem.cli import inbox
+from tandem.cli import keys as keys_cli
 from tandem.cli import send as send_cli
 from tandem.cli.de import app as de_app
 from tandem.cli.demo_connect import demo_connect_step, demo_legacy_connect
@@ -30,6 +31,7 @@ app.add_typer(inbox.app, name="inbox")
 app.add_typer(de_app, name="de")
 app.add_typer(send_cli.app, name="send")
 app.add_typer(connect_cli.app, name="connect")
+app.add_typer(keys_cli.app, name="keys")
 console = Console(highlight=False)
 
 # Everything after `tandem crm` / `tandem engagement` goes to Django, --help included.
@@ -97,6 +99,7 @@ def demo(
     crm_port: UpPort = 8001,
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
+    web_workers: Annotated[int, typer.Option(min=1)] = 2,
     reset: Annotated[
         bool, typer.Option(help="Against the running demo: undo the upgrade, back to legacy.")
     ] = False,
@@ -107,7 +110,11 @@ def demo(
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), run what `tandem up` runs, and
     connect the demo account to the CRM under legacy authentication once it answers."""
-    stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
+    stack = Stack(
+        crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port,
+        web_workers=web_workers,
+        salesforce_audiences=True,  # the demo is for trying Salesforce clients unmodified
+    )  # fmt: skip
     path = var_dir() / "demo.json"
     if reset and script:
         raise CliError("choose one of --reset and --script")

@@ -45,6 +45,8 @@ class Stack:
     # A second CRM port speaking HTTPS from the local CA, beside the plain HTTP one (0: none).
     crm_https_port: int = 0
     https_tls: LocalTls | None = None
+    # Accept the JWT audiences Salesforce clients hard-code (TANDEM_OAUTH_SALESFORCE_AUDIENCES).
+    salesforce_audiences: bool = False
 
     @property
     def crm_url(self) -> str:
@@ -78,6 +80,8 @@ def stack_env(stack: Stack) -> dict[str, str]:
     env["TANDEM_SMTP_PORT"] = str(stack.inbox_port)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    if stack.salesforce_audiences:
+        env.setdefault("TANDEM_OAUTH_SALESFORCE_AUDIENCES", "true")
     if stack.ca_file:
         # The Engagement (Connect) must trust the local CA to call the CRM over HTTPS.
         env["TANDEM_CRM_CA_FILE"] = str(stack.ca_file)

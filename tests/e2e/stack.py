@@ -93,8 +93,10 @@ def running_stack(
     *,
     https: bool = False,
     https_port: bool = False,
+    command: str = "up",
 ) -> Iterator[RunningStack]:
-    """Run `tandem up` until the block ends, then stop it with Ctrl-C and check it stopped.
+    """Run `tandem up` (or `tandem demo`) until the block ends, then stop it with Ctrl-C and
+    check it stopped.
 
     `https`: the CRM port speaks HTTPS; `https_port`: a second CRM port does, beside HTTP
     (what `tandem up` does by default; off here unless asked, to spare a process)."""
@@ -110,7 +112,7 @@ def running_stack(
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         log = var_dir / "up.log"
-        argv = [sys.executable, "-m", "tandem", "up", "--crm-port", str(crm_port),
+        argv = [sys.executable, "-m", "tandem", command, "--crm-port", str(crm_port),
                 "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
                 "--web-workers", "1", "--crm-https-port", str(second_port),
                 *(["--https"] if https else [])]  # fmt: skip

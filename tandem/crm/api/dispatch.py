@@ -59,10 +59,19 @@ def _subrequest(
     sub.path = sub.path_info = path
     sub.GET = QueryDict(query)
     sub.META = _meta(parent, headers)
-    sub._body = b"" if body is None else json.dumps(body).encode()
+    sub.parsed_body = body  # type: ignore[attr-defined]  # read by json_body
     sub.api_used_before = getattr(parent, "api_used_before", 0)  # type: ignore[attr-defined]
     set_family(sub, "rest")
     return sub
+
+
+def _clean(url: str) -> bool:
+    """No NUL and no lone surrogate (neither reaches a database)."""
+    try:
+        url.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in url
 
 
 def _parse(content: bytes) -> Any:
@@ -82,7 +91,7 @@ def dispatch(
     if method not in METHODS:
         raise ApiError(400, "INVALID_API_INPUT", f"Unsupported method in subrequest: {method}")
     path, _, query = url.partition("?")
-    if not path.startswith("/services/data/v") or "\x00" in url:
+    if not path.startswith("/services/data/v") or not _clean(url):
         return error_result(not_found())
     try:
         match = resolve(path)

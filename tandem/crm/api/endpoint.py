@@ -24,17 +24,29 @@ def json_response(body: Any, status: int = 200) -> HttpResponse:
     return HttpResponse(json.dumps(body), status=status, content_type="application/json")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_body(request: HttpRequest) -> Any:
-    """The parsed request body, or JSON_PARSER_ERROR."""
+    """The parsed request body, or JSON_PARSER_ERROR.
+
+    NaN and Infinity are not JSON and are refused; an out-of-range number such as 1e400 parses
+    (as infinity) and is refused by the field it is meant for. A composite subrequest carries
+    its body already parsed.
+    """
+    if hasattr(request, "parsed_body"):
+        return request.parsed_body
     try:
         raw = request.body
     except RequestDataTooBig:
         raise ApiError(413, "JSON_PARSER_ERROR", "Request body is too large") from None
     try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json.loads(raw or b"null", parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ApiError(
-            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {exc}"
+            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {message[:200]}"
         ) from None
 
 

@@ -16,8 +16,12 @@ urlpatterns = [
     re_path(rf"{V}/sobjects/?$", views.sobjects_view),
     re_path(rf"{V}/sobjects/(?P<name>\w+)/?$", views.sobject_view),
     re_path(rf"{V}/sobjects/(?P<name>\w+)/describe/?$", views.describe_view),
+    re_path(rf"{V}/sobjects/(?P<name>\w+)/updated/?$", views.updated_view),
+    re_path(rf"{V}/sobjects/(?P<name>\w+)/deleted/?$", views.deleted_view),
     re_path(rf"{V}/sobjects/(?P<name>\w+)/(?P<record_id>\w+)/?$", views.record_view),
-    re_path(rf"{V}/sobjects/(?P<name>\w+)/(?P<field>\w+)/(?P<key>[^/]+)/?$", views.upsert_view),
+    re_path(
+        rf"{V}/sobjects/(?P<name>\w+)/(?P<field>\w+)/(?P<key>[^/]+)/?$", views.external_id_view
+    ),
     re_path(rf"{V}/composite/?$", views.composite_view),
     re_path(rf"{V}/composite/batch/?$", views.composite_batch_view),
     re_path(rf"{V}/composite/tree/(?P<name>\w+)/?$", views.composite_tree_view),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from tandem.crm.api import pgjson, reports
+from tandem.crm.api import pgjson, reports, selectors
 from tandem.crm.api.auth import ApiPrincipal
 from tandem.crm.api.composite import batch_requests, batch_run, composite_requests, composite_run
 from tandem.crm.api.db import relaxed_commit
@@ -87,11 +88,16 @@ def _bind(text: str) -> BoundQuery:
         raise ApiError(400, error.error_code, error.message) from None
 
 
+BATCH_SIZE = re.compile(r"[+-]?[0-9]{1,30}")
+
+
 def _batch_size(request: HttpRequest) -> int:
+    """`Sforce-Query-Options: batchSize=N`, kept between 200 and 2,000. Salesforce does not
+    promise the batch size asked for; a value that is no integer leaves the default."""
     options = request.headers.get("Sforce-Query-Options", "")
     for option in options.split(","):
         name, _, value = option.strip().partition("=")
-        if name.strip() == "batchSize" and value.strip().isdigit():
+        if name.strip() == "batchSize" and BATCH_SIZE.fullmatch(value.strip()):
             return max(MIN_BATCH, min(DEFAULT_BATCH, int(value)))
     return DEFAULT_BATCH
 
@@ -287,6 +293,17 @@ def sobject_view(
     return json_response({"id": record.pk, "success": True, "errors": []}, status=201)
 
 
+def _fields_param(request: HttpRequest, sobject: ObjectDescribe) -> list[str]:
+    """The `fields` parameter of a record GET: known field names, or INVALID_FIELD."""
+    names = [n.strip() for n in request.GET.get("fields", "").split(",") if n.strip()]
+    unknown = [n for n in names if sobject.field(n) is None]
+    if unknown:
+        raise ApiError(
+            400, "INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type {sobject.name}"
+        )
+    return names
+
+
 @api_endpoint
 def record_view(
     request: HttpRequest, principal: ApiPrincipal, version: str, name: str, record_id: str
@@ -296,15 +313,7 @@ def record_view(
     sobject = _sobject(name)
     if request.method == "GET":
         record = record_get(org=principal.org, sobject=sobject, record_id=record_id)
-        names = [n for n in request.GET.get("fields", "").split(",") if n.strip()]
-        unknown = [n for n in names if sobject.field(n.strip()) is None]
-        if unknown:
-            raise ApiError(
-                400,
-                "INVALID_FIELD",
-                f"No such column '{unknown[0]}' on sobject of type {sobject.name}",
-            )
-        return json_response(record_json(sobject, record, version, [n.strip() for n in names]))
+        return json_response(record_json(sobject, record, version, _fields_param(request, sobject)))
     if _is_ier_writer(sobject):
         set_family(request, "bulk")
     if request.method == "DELETE":
@@ -318,12 +327,28 @@ def record_view(
 
 
 @api_endpoint
-def upsert_view(
+def external_id_view(
     request: HttpRequest, principal: ApiPrincipal, version: str, name: str, field: str, key: str
 ) -> HttpResponse:
-    """PATCH …/sobjects/<type>/<externalIdField>/<value>: upsert."""
-    _allow(request, "PATCH")
+    """…/sobjects/<type>/<externalIdField>/<value>: GET, upsert (PATCH) or DELETE by it."""
+    _allow(request, "GET", "PATCH", "DELETE")
     sobject = _sobject(name)
+    if request.method == "PATCH":
+        return _upsert(request, principal, sobject, field, key)
+    found = selectors.record_by_external_id(
+        org=principal.org, sobject=sobject, field_name=field, key=key
+    )
+    if request.method == "DELETE":
+        if _is_ier_writer(sobject):
+            set_family(request, "bulk")
+        services.record_delete(org=principal.org, sobject=sobject, record_id=found.pk)
+        return HttpResponse(status=204)
+    return json_response(record_json(sobject, found, version, _fields_param(request, sobject)))
+
+
+def _upsert(
+    request: HttpRequest, principal: ApiPrincipal, sobject: ObjectDescribe, field: str, key: str
+) -> HttpResponse:
     if _is_ier_writer(sobject):
         set_family(request, "bulk")
     values = json_body(request)
@@ -335,6 +360,30 @@ def upsert_view(
     )  # fmt: skip
     body = {"id": record.pk, "success": True, "errors": [], "created": created}
     return json_response(body, status=201 if created else 200)
+
+
+@api_endpoint
+def updated_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str
+) -> HttpResponse:
+    """GET …/sobjects/<type>/updated/?start=&end=: ids added or changed in the range."""
+    _allow(request, "GET")
+    sobject = _sobject(name)
+    span = selectors.replication_range(request.GET.get("start"), request.GET.get("end"))
+    body = selectors.records_updated(org=principal.org, sobject=sobject, span=span)
+    return json_response(body)
+
+
+@api_endpoint
+def deleted_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str
+) -> HttpResponse:
+    """GET …/sobjects/<type>/deleted/?start=&end=: records deleted in the range."""
+    _allow(request, "GET")
+    sobject = _sobject(name)
+    span = selectors.replication_range(request.GET.get("start"), request.GET.get("end"))
+    body = selectors.records_deleted(org=principal.org, sobject=sobject, span=span)
+    return json_response(body)
 
 
 # --- composite/sobjects ----------------------------------------------------------------------

@@ -80,6 +80,8 @@ PATHS = {
     JWT_BEARER: TokenPath.JWT_BEARER,
 }
 MAX_CLIENT_ID_LENGTH = 255
+# Salesforce's login URLs, which some clients put in `aud` whatever their login URL is.
+SALESFORCE_AUDIENCES = frozenset({"https://login.salesforce.com", "https://test.salesforce.com"})
 
 
 def request_ip(request: Request) -> str:
@@ -297,8 +299,11 @@ class ConnectedAppValidator(OAuth2Validator):
         return client.certificate
 
     def jwt_audience_allowed(self, audience: str, request: Request) -> bool:
-        """The CRM's login URL, or a My Domain URL (checked against the user's org later)."""
+        """The CRM's login URL (or, when the setting allows, Salesforce's own login URLs), or a
+        My Domain URL (checked against the user's org later)."""
         if audience == crm_base_url():
+            return True
+        if settings.OAUTH_SALESFORCE_AUDIENCES and audience in SALESFORCE_AUDIENCES:
             return True
         parts, base = urlsplit(audience), urlsplit(crm_base_url())
         return parts.scheme == base.scheme and my_domain_from_host(parts.netloc) is not None
@@ -313,6 +318,15 @@ class ConnectedAppValidator(OAuth2Validator):
         if slug is not None and slug != user.org.my_domain:
             raise SalesforceOAuthError(INVALID_AUDIENCE, request=request)
         return user
+
+    def jwt_refusal_record(
+        self, client: ConnectedApp, username: str, status: str, request: Request
+    ) -> None:
+        """A refused assertion naming an existing user: a row in that user's Login History."""
+        user = user_for_policy(username.strip().lower())
+        if user is not None:
+            login_record(app=client, user=user, ip=request_ip(request), status=status,
+                         at=timezone.now())  # fmt: skip
 
     def jwt_claim_replayed(self, client: ConnectedApp, jti: str, expires_at: int) -> bool:
         """Record the assertion's jti until it expires; True if it was seen before."""

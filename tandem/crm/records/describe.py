@@ -101,6 +101,7 @@ ORGANIZATION = ObjectDescribe(
     label="Organization",
     label_plural="Organizations",
     key_prefix="00D",
+    org_field="pk",
     fields=(
         _f("Id", T.ID, "id", "Organization ID", nillable=False, length=18, **READ_ONLY),
         _text("Name", "name", 80, nillable=False, **READ_ONLY),
@@ -251,10 +252,11 @@ INDIVIDUAL_EMAIL_RESULT = ObjectDescribe(
     ),
 )
 
-REGISTRY = Registry([
-    ORGANIZATION, PROFILE, USER, ACCOUNT, CONTACT, LEAD, CAMPAIGN, CAMPAIGN_MEMBER, REPORT,
-    INDIVIDUAL_EMAIL_RESULT,
-])  # fmt: skip
+REGISTRY = Registry(
+    [ORGANIZATION, PROFILE, USER, ACCOUNT, CONTACT, LEAD, CAMPAIGN, CAMPAIGN_MEMBER, REPORT,
+     INDIVIDUAL_EMAIL_RESULT],
+    model_for=lambda name: model_for(name),
+)  # fmt: skip
 
 
 def computed_columns(name: str) -> dict[str, Any]:
@@ -271,11 +273,6 @@ def computed_columns(name: str) -> dict[str, Any]:
             "sf_organization_type": Cast(Value(ORGANIZATION_TYPE), CharField()),
         }
     return {}
-
-
-def org_scope(name: str) -> str:
-    """The lookup that ties a record of this type to its org (the Organization row is the org)."""
-    return "pk" if name == "Organization" else "org"
 
 
 def model_for(name: str) -> type[Model]:

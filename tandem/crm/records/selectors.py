@@ -8,16 +8,16 @@ from django.db.models import QuerySet
 
 from tandem.core.ids import is_valid_id, to_18
 from tandem.crm.orgs.models import Org
-from tandem.crm.records.describe import computed_columns, model_for, org_scope
-from tandem.crm.records.errors import RecordNotFoundError
-from tandem.crm.soql.schema import ObjectDescribe
+from tandem.crm.records.describe import computed_columns, model_for
+from tandem.crm.records.errors import RecordError, RecordNotFoundError
+from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 
 
 def record_queryset(
     *, org: Org, sobject: ObjectDescribe, include_deleted: bool = False
 ) -> QuerySet[Any]:
     """Every visible record of one type in the org (all of the org's records: public sharing)."""
-    queryset = model_for(sobject.name)._default_manager.filter(**{org_scope(sobject.name): org.pk})
+    queryset = model_for(sobject.name)._default_manager.filter(**{sobject.org_field: org.pk})
     if sobject.field("IsDeleted") is not None and not include_deleted:
         queryset = queryset.filter(is_deleted=False)
     computed = computed_columns(sobject.name)
@@ -40,3 +40,20 @@ def record_get(*, org: Org, sobject: ObjectDescribe, record_id: str) -> Any:
     if found is None:
         raise RecordNotFoundError()
     return found
+
+
+def external_id_value(field: FieldDescribe, key: str) -> str:
+    """An external id value from a URL, checked as the field checks a stored value."""
+    if "\x00" in key:
+        raise RecordError(
+            "INVALID_FIELD", f"{field.label}: the external ID value contains a NUL character",
+            [field.name],
+        )  # fmt: skip
+    limit = field.length or 255
+    if len(key) > limit:
+        raise RecordError(
+            "STRING_TOO_LONG",
+            f"{field.label}: data value too large: {key[:40]} (max length={limit})",
+            [field.name],
+        )
+    return key

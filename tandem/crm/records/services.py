@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -12,7 +13,12 @@ from django.utils import timezone
 from tandem.crm.orgs.models import Org
 from tandem.crm.records.describe import REGISTRY, model_for
 from tandem.crm.records.errors import RecordError
-from tandem.crm.records.selectors import normalize_id, record_get, record_queryset
+from tandem.crm.records.selectors import (
+    external_id_value,
+    normalize_id,
+    record_get,
+    record_queryset,
+)
 from tandem.crm.soql.schema import (
     ID_TYPES,
     NUMBER_TYPES,
@@ -27,7 +33,7 @@ from tandem.crm.users.models import User
 def _wrong_type(field: FieldDescribe, value: Any) -> RecordError:
     return RecordError(
         "INVALID_TYPE_ON_FIELD_IN_RECORD",
-        f"{field.label}: value not of required type: {value}",
+        f"{field.label}: value not of required type: {str(value)[:100]}",
         [field.name],
     )
 
@@ -37,10 +43,13 @@ def _parse_datetime(field: FieldDescribe, value: str) -> dt.datetime:
     if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
         text = text[:-2] + ":" + text[-2:]
     try:
+        if not (text.isascii() and text.isprintable()):  # fromisoformat ignores a final NUL
+            raise ValueError(text)
         parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)  # year 9999 at -23:59 is past the last datetime
+    except (ValueError, OverflowError):
         raise _wrong_type(field, value) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def coerce(org: Org, field: FieldDescribe, value: Any) -> Any:
@@ -57,11 +66,14 @@ def coerce(org: Org, field: FieldDescribe, value: Any) -> Any:
     if kind in TEXT_TYPES:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise _wrong_type(field, value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _out_of_range(field, value)
         text = str(value)
-        if "\x00" in text:  # PostgreSQL cannot store NUL; SQLite would store it silently
+        if "\x00" in text or not _encodable(text):
+            # PostgreSQL cannot store NUL; neither database stores a lone surrogate.
             raise RecordError(
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
-                f"{field.label}: value contains a NUL character",
+                f"{field.label}: value contains a NUL character or invalid Unicode",
                 [field.name],
             )
         if field.length and len(text) > field.length:
@@ -88,27 +100,63 @@ def coerce(org: Org, field: FieldDescribe, value: Any) -> Any:
             raise _wrong_type(field, value)
         return value
     if kind in NUMBER_TYPES:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _wrong_type(field, value)
-        if kind == FieldType.INT and value != int(value):
-            raise _wrong_type(field, value)
-        return int(value) if kind == FieldType.INT else float(value)
+        return _number(field, value)
     if kind == FieldType.DATE:
-        try:
-            return (
-                dt.date.fromisoformat(str(value)[:10])
-                if isinstance(value, str)
-                else _fail(field, value)
-            )
-        except ValueError:
-            raise _wrong_type(field, value) from None
+        return _parse_date(field, value)
     if isinstance(value, str):
         return _parse_datetime(field, value)
     raise _wrong_type(field, value)
 
 
-def _fail(field: FieldDescribe, value: Any) -> Any:
-    raise _wrong_type(field, value)
+# An int field is 32 bits; a double or currency field holds at most 18 digits.
+INT_RANGE = (-(2**31), 2**31 - 1)
+MAX_DOUBLE = 1e18
+
+
+def _out_of_range(field: FieldDescribe, value: Any) -> RecordError:
+    shown = f"{value:.6g}" if isinstance(value, float) else str(value)[:40]
+    return RecordError(
+        "NUMBER_OUTSIDE_VALID_RANGE",
+        f"{field.label}: value outside of valid range on numeric field: {shown}",
+        [field.name],
+    )
+
+
+def _number(field: FieldDescribe, value: Any) -> int | float:
+    """A JSON number for a number field: 1e400 or a 23-digit integer is out of range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _wrong_type(field, value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _out_of_range(field, value)
+    if field.type == FieldType.INT:
+        if value != int(value):
+            raise _wrong_type(field, value)
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise _out_of_range(field, value)
+        return int(value)
+    if abs(value) >= MAX_DOUBLE:
+        raise _out_of_range(field, value)
+    return float(value)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _parse_date(field: FieldDescribe, value: Any) -> dt.date:
+    """`2026-11-29`, or a dateTime whose date is taken."""
+    if not isinstance(value, str):
+        raise _wrong_type(field, value)
+    if len(value) > 10:
+        return _parse_datetime(field, value).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _wrong_type(field, value) from None
 
 
 def _reference(org: Org, field: FieldDescribe, value: Any) -> str:
@@ -277,8 +325,9 @@ def record_upsert(
     if field is None or not field.external_id:
         raise RecordError(
             "NOT_FOUND",
-            f"Provided external ID field does not exist or is not accessible: {field_name}",
+            f"Provided external ID field does not exist or is not accessible: {field_name[:80]}",
         )
+    key = external_id_value(field, key)
     if field.name in {k for k in values} or field.name.lower() in {k.lower() for k in values}:
         values = {k: v for k, v in values.items() if k.lower() != field.name.lower()}
     matches = list(record_queryset(org=org, sobject=sobject).filter(**{field.orm: key})[:2])

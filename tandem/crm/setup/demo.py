@@ -118,7 +118,7 @@ def demo_seed(*, reissue_tokens: tuple[str, ...] = ()) -> dict[str, object]:
         entry: dict[str, object] = {
             "role": spec.role, "username": user.username, "password": DEMO_PASSWORD,
             "user_id": user.id, "profile": user.profile.name, "name": user.full_name,
-            "is_active": user.is_active, "connected": user.username in CONNECTED_USERNAMES,
+            "connected": user.username in CONNECTED_USERNAMES,
         }  # fmt: skip
         if _keeps_token(user.username) and (created or user.username in reissue_tokens):
             entry["security_token"] = security_token_reset(user=user)

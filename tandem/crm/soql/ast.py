@@ -70,6 +70,25 @@ class InList:
 
 
 @dataclass(frozen=True)
+class SubQuery:
+    """The inner query of a semi-join: `SELECT field FROM sobject [WHERE …]`."""
+
+    field: FieldPath
+    sobject: str
+    sobject_position: Position
+    where: Condition | None
+
+
+@dataclass(frozen=True)
+class SemiJoin:
+    """`field IN (SELECT …)` or, negated, the anti-join `field NOT IN (SELECT …)`."""
+
+    field: FieldPath
+    query: SubQuery
+    negated: bool
+
+
+@dataclass(frozen=True)
 class And:
     items: tuple[Condition, ...]
 
@@ -84,7 +103,7 @@ class Not:
     item: Condition
 
 
-Condition = Comparison | InList | And | Or | Not
+Condition = Comparison | InList | SemiJoin | And | Or | Not
 
 
 @dataclass(frozen=True)

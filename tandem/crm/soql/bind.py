@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from tandem.core.ids import is_valid_id, to_18
 from tandem.crm.soql import ast
@@ -22,6 +23,7 @@ from tandem.crm.soql.schema import (
 )
 
 MAX_OFFSET = 2000
+MAX_SEMI_JOINS = 2
 RANGE_OPERATORS = frozenset({"<", "<=", ">", ">="})
 
 Scalar = str | int | float | bool | dt.date | dt.datetime | None
@@ -64,6 +66,18 @@ class Atom:
 
 
 @dataclass(frozen=True)
+class SemiJoinAtom:
+    """`field [NOT] IN (SELECT select FROM sobject WHERE where)`, on rows of the same org."""
+
+    field: BoundField
+    negated: bool
+    sobject: ObjectDescribe
+    model: Any  # the Django model that stores `sobject`
+    select: BoundField
+    where: BoundCondition | None
+
+
+@dataclass(frozen=True)
 class BoolOp:
     operator: str  # AND / OR
     items: tuple[BoundCondition, ...]
@@ -74,7 +88,7 @@ class Negation:
     item: BoundCondition
 
 
-BoundCondition = Atom | BoolOp | Negation
+BoundCondition = Atom | SemiJoinAtom | BoolOp | Negation
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,7 @@ class _Binder:
         self.query = query
         self.registry = registry
         self.today = today
+        self.semi_joins = 0
 
     def error(self, code: str, position: ast.Position, text: str) -> SoqlError:
         return SoqlError(code, located(self.query.text, position.line, position.column, text))
@@ -110,13 +125,7 @@ class _Binder:
         query = self.query
         sobject = self.registry.get(query.sobject)
         if sobject is None:
-            raise self.error(
-                "INVALID_TYPE",
-                query.sobject_position,
-                f"sObject type '{query.sobject}' is not supported. If you are attempting to use "
-                "a custom object, be sure to append the '__c' after the entity name. Please "
-                "reference your WSDL or the describe call for the appropriate names.",
-            )
+            raise self.unknown_type(query.sobject, query.sobject_position)
         fields = tuple(self.field(sobject, path) for path in query.fields)
         seen: set[tuple[str, ...]] = set()
         for path, bound in zip(query.fields, fields, strict=True):
@@ -140,6 +149,15 @@ class _Binder:
             ),
             limit=query.limit,
             offset=query.offset,
+        )
+
+    def unknown_type(self, name: str, position: ast.Position) -> SoqlError:
+        return self.error(
+            "INVALID_TYPE",
+            position,
+            f"sObject type '{name}' is not supported. If you are attempting to use "
+            "a custom object, be sure to append the '__c' after the entity name. Please "
+            "reference your WSDL or the describe call for the appropriate names.",
         )
 
     def field(self, sobject: ObjectDescribe, path: ast.FieldPath) -> BoundField:
@@ -181,17 +199,69 @@ class _Binder:
         )
 
     # --- conditions -----------------------------------------------------------------------
-    def condition(self, sobject: ObjectDescribe, node: ast.Condition) -> BoundCondition:
+    def condition(
+        self, sobject: ObjectDescribe, node: ast.Condition, context: str = ""
+    ) -> BoundCondition:
+        """Bind a WHERE condition; `context` names the operator (OR, NOT) or the subquery that
+        encloses it, where Salesforce allows no semi-join."""
         if isinstance(node, ast.And | ast.Or):
             operator = "AND" if isinstance(node, ast.And) else "OR"
-            return BoolOp(operator, tuple(self.condition(sobject, i) for i in node.items))
+            inner = context or ("OR" if operator == "OR" else "")
+            return BoolOp(operator, tuple(self.condition(sobject, i, inner) for i in node.items))
         if isinstance(node, ast.Not):
-            return Negation(self.condition(sobject, node.item))
+            return Negation(self.condition(sobject, node.item, context or "NOT"))
+        if isinstance(node, ast.SemiJoin):
+            return self.semi_join(sobject, node, context)
         field = self.field(sobject, node.field)
         if isinstance(node, ast.InList):
             values = tuple(self.scalar(field, v, in_list=True) for v in node.values)
             return Atom(field, "NOT IN" if node.negated else "IN", values)
         return self.comparison(field, node)
+
+    def semi_join(self, sobject: ObjectDescribe, node: ast.SemiJoin, context: str) -> SemiJoinAtom:
+        """Salesforce's semi-join rules: not nested, not under OR or NOT, at most two, ID fields
+        on both sides, and another object inside."""
+        self.semi_join_allowed(node.field.position, context)
+        field = self.id_field(sobject, node.field, "Semi join sub-selects are only allowed on")
+        inner_query = node.query
+        inner = self.registry.get(inner_query.sobject)
+        if inner is None:
+            raise self.unknown_type(inner_query.sobject, inner_query.sobject_position)
+        if inner.name == sobject.name:
+            raise self.error(
+                "INVALID_TYPE",
+                inner_query.sobject_position,
+                "The inner and outer selects should not be on the same object type",
+            )
+        select = self.id_field(inner, inner_query.field, "A semi join sub-select can only select")
+        where = inner_query.where
+        return SemiJoinAtom(
+            field=field,
+            negated=node.negated,
+            sobject=inner,
+            model=self.registry.model(inner),
+            select=select,
+            where=self.condition(inner, where, "subquery") if where else None,
+        )
+
+    def semi_join_allowed(self, position: ast.Position, context: str) -> None:
+        if context == "subquery":
+            text = "Nesting of semi join sub-selects is not supported"
+        elif context:
+            text = f"Semi join sub-selects are not allowed with the '{context}' operator"
+        elif self.semi_joins >= MAX_SEMI_JOINS:
+            text = f"Maximum of {MAX_SEMI_JOINS} semi join sub-selects are allowed"
+        else:
+            self.semi_joins += 1
+            return
+        raise self.error("MALFORMED_QUERY", position, text)
+
+    def id_field(self, sobject: ObjectDescribe, path: ast.FieldPath, rule: str) -> BoundField:
+        """A field of `sobject` itself whose type is an ID (its Id or a reference)."""
+        field = self.field(sobject, path)
+        if field.field.type not in ID_TYPES or field.relationship is not None:
+            raise self.error("INVALID_FIELD", path.position, f"{rule} ID fields: {path.text}")
+        return field
 
     def comparison(self, field: BoundField, node: ast.Comparison) -> Atom:
         operator, value = node.operator, node.value

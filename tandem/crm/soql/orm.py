@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db.models import CharField, Expression, F, Func, Model, Q, QuerySet
+from django.db.models import CharField, Expression, F, Func, Model, OuterRef, Q, QuerySet
 from django.db.models.fields import Field
 from django.db.models.functions import Lower
 from django.db.models.lookups import (
@@ -30,6 +30,7 @@ from tandem.crm.soql.bind import (
     BoundQuery,
     LikePattern,
     Negation,
+    SemiJoinAtom,
 )
 from tandem.crm.soql.reference import atom_holds
 from tandem.crm.soql.schema import FieldType
@@ -116,16 +117,36 @@ def _parent(atom: Atom, model: type[Model]) -> Q:
     return Q(**{f"{fk}__isnull": False}) & inside
 
 
-def condition_q(condition: BoundCondition, model: type[Model]) -> Q:
-    """The Q object of a WHERE condition."""
+def _semi_join(atom: SemiJoinAtom, outer_org_field: str) -> Q:
+    """`field [NOT] IN (subquery)`: the subquery sees live rows of the outer row's org only, and
+    never a null (SQL's `NOT IN` with a null inside would hold for no row)."""
+    inner = atom.model._default_manager.filter(
+        **{atom.sobject.org_field: OuterRef(outer_org_field)}
+    )
+    if atom.sobject.field("IsDeleted") is not None:
+        inner = inner.filter(is_deleted=False)
+    if atom.where is not None:
+        inner = inner.filter(condition_q(atom.where, atom.model, atom.sobject.org_field))
+    selected = inner.filter(**{f"{atom.select.field.orm}__isnull": False})
+    path = atom.field.field.orm
+    positive = Q(
+        **{f"{path}__isnull": False, f"{path}__in": selected.values(atom.select.field.orm)}
+    )
+    return ~positive if atom.negated else positive
+
+
+def condition_q(condition: BoundCondition, model: type[Model], org_field: str = "org") -> Q:
+    """The Q object of a WHERE condition (`org_field`: how the model's rows name their org)."""
     if isinstance(condition, BoolOp):
-        parts = [condition_q(item, model) for item in condition.items]
+        parts = [condition_q(item, model, org_field) for item in condition.items]
         combined = parts[0]
         for part in parts[1:]:
             combined = combined & part if condition.operator == "AND" else combined | part
         return combined
     if isinstance(condition, Negation):
-        return ~condition_q(condition.item, model)
+        return ~condition_q(condition.item, model, org_field)
+    if isinstance(condition, SemiJoinAtom):
+        return _semi_join(condition, org_field)
     if condition.field.relationship is None:
         return _local(condition)
     return _parent(condition, model)
@@ -140,7 +161,8 @@ def field_path(field: BoundField) -> str:
 def filtered(query: BoundQuery, queryset: QuerySet[Any]) -> QuerySet[Any]:
     """`queryset` narrowed by WHERE and ordered by ORDER BY, then by primary key."""
     if query.where is not None:
-        queryset = queryset.filter(condition_q(query.where, queryset.model))
+        where = condition_q(query.where, queryset.model, query.sobject.org_field)
+        queryset = queryset.filter(where)
     ordering: list[Any] = []
     for order in query.order_by:
         path = field_path(order.field)

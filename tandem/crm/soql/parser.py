@@ -193,6 +193,19 @@ class _Build(Transformer[Token, Any]):
         field, _, _, *values = children
         return 1, ast.InList(field, tuple(values), negated=True)
 
+    def subquery(self, children: list[Any]) -> tuple[int, ast.SubQuery]:
+        _, field, _, sobject, *rest = children
+        depth, where = rest[1] if rest else (0, None)
+        return depth, ast.SubQuery(field, str(sobject), _position(sobject), where)
+
+    def semi_join(self, children: list[Any]) -> tuple[int, ast.Condition]:
+        field, _, (depth, query) = children
+        return self._nest(depth + 1, ast.SemiJoin(field, query, negated=False))
+
+    def anti_join(self, children: list[Any]) -> tuple[int, ast.Condition]:
+        field, _, _, (depth, query) = children
+        return self._nest(depth + 1, ast.SemiJoin(field, query, negated=True))
+
     def _nest(self, depth: int, node: ast.Condition) -> tuple[int, ast.Condition]:
         if depth > MAX_DEPTH:
             raise SoqlError("MALFORMED_QUERY", f"Conditions nested deeper than {MAX_DEPTH} levels")

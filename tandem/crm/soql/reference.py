@@ -18,6 +18,7 @@ from tandem.crm.soql.bind import (
     BoundQuery,
     LikePattern,
     Negation,
+    SemiJoinAtom,
 )
 
 Row = Mapping[str, Any]
@@ -91,6 +92,8 @@ def holds(condition: BoundCondition, row: Row, parents: Mapping[str, Mapping[str
         return all(results) if condition.operator == "AND" else any(results)
     if isinstance(condition, Negation):
         return not holds(condition.item, row, parents)
+    if isinstance(condition, SemiJoinAtom):
+        raise NotImplementedError("the reference evaluator runs no semi-joins")
     return atom_holds(condition, _value(condition.field, row, parents))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class FieldType(StrEnum):
@@ -80,6 +82,8 @@ class ObjectDescribe:
     updateable: bool = True
     deletable: bool = True
     searchable: bool = False
+    # The lookup that ties a row to its org (the Organization row is the org itself).
+    org_field: str = "org"
     _by_name: dict[str, FieldDescribe] = field(init=False, repr=False, compare=False)
     _by_relationship: dict[str, FieldDescribe] = field(init=False, repr=False, compare=False)
 
@@ -98,10 +102,20 @@ class ObjectDescribe:
 
 
 class Registry:
-    """The sObject types one service exposes, looked up case-insensitively."""
+    """The sObject types one service exposes, looked up case-insensitively, and (for semi-joins)
+    the Django model that stores each."""
 
-    def __init__(self, objects: list[ObjectDescribe]) -> None:
+    def __init__(
+        self, objects: list[ObjectDescribe], model_for: Callable[[str], Any] | None = None
+    ) -> None:
         self._objects = {o.name.lower(): o for o in objects}
+        self._model_for = model_for
+
+    def model(self, sobject: ObjectDescribe) -> Any:
+        """The model class of `sobject` (a registry without models cannot run semi-joins)."""
+        if self._model_for is None:
+            raise LookupError(f"no model for {sobject.name}")
+        return self._model_for(sobject.name)
 
     def get(self, name: str) -> ObjectDescribe | None:
         return self._objects.get(name.lower())

@@ -18,6 +18,8 @@ import httpx
 import jwt
 from django.conf import settings
 
+from tandem.engagement.connect.crm_hosts import crm_url_problem
+
 API_VERSION = "v62.0"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_SECONDS = 150  # Salesforce refuses an exp more than 3 minutes ahead
@@ -163,10 +165,15 @@ class HttpCrmClient:
                 str(body.get("error_description", response.reason_phrase)),
                 response.status_code,
             )
+        instance_url = str(body.get("instance_url", token_url)).rstrip("/")
+        identity_url = str(body.get("id", ""))
+        for url in (instance_url, identity_url):
+            if problem := crm_url_problem(url):
+                raise CrmError("untrusted_url", f"the CRM's answer names {problem}")
         return CrmToken(
             access_token=str(body["access_token"]),
-            instance_url=str(body.get("instance_url", token_url)).rstrip("/"),
-            identity_url=str(body.get("id", "")),
+            instance_url=instance_url,
+            identity_url=identity_url,
             issued_at=time.time(),
             scope=str(body.get("scope", "")),
         )

@@ -90,7 +90,7 @@ def connect_test_email_send(
         ) from exc
     crm_id = str(result.data.get("id", ""))
     _link(send, record, crm_id)
-    services._audit(
+    services.audit(
         connection,
         actor,
         "connect.test_email_sent",

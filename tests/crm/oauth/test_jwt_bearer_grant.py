@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 import pytest
+import time_machine
 from oauthlib.common import Request
 from oauthlib.oauth2 import BearerToken
 
@@ -17,6 +18,9 @@ from tandem.crm.oauth.jwt_bearer import JWT_BEARER, JWTBearerGrant
 from tests.crm.oauth.jwtkeys import assertion, key_pair
 
 AUD = "http://localhost:8001"
+# The parameter tables below read the clock when the module is collected; their tests run at that
+# instant, however long the run before them took.
+COLLECTED_AT = time.time()
 
 
 @dataclass
@@ -31,6 +35,7 @@ class FakeValidator:
     seen: set[str] = field(default_factory=set)
     saved: list[dict[str, Any]] = field(default_factory=list)
     denial: SalesforceOAuthError | None = None
+    refusals: list[tuple[str, str]] = field(default_factory=list)
 
     def jwt_load_client(self, client_id, request):
         return self.clients.get(client_id)
@@ -54,6 +59,9 @@ class FakeValidator:
         if self.denial:
             raise self.denial
         request.scopes = ["api"]
+
+    def jwt_refusal_record(self, client, username, status, request):
+        self.refusals.append((username, status))
 
     def save_token(self, token, request):
         self.saved.append(token)
@@ -98,6 +106,15 @@ def test_my_domain_audience_is_accepted(validator):
     ("claims", "pair"),
     [
         ({"aud": "https://login.salesforce.com"}, ("invalid_grant", "audience validation failed")),
+        ({"exp": str(int(time.time()) - 60)}, ("invalid_grant", "invalid assertion")),
+        ({"exp": int(time.time() * 1000) - 60_000}, ("invalid_grant", "invalid assertion")),
+        ({"exp": int(time.time() * 1000) + 600_000}, ("invalid_grant", "invalid assertion")),
+        ({"exp": f"{int(time.time()) + 60}abc"}, ("invalid_grant", "invalid assertion")),
+        ({"exp": " 1"}, ("invalid_grant", "invalid assertion")),
+        ({"exp": ""}, ("invalid_grant", "invalid assertion")),
+        ({"exp": "9" * 40}, ("invalid_grant", "invalid assertion")),
+        ({"exp": 1e300}, ("invalid_grant", "invalid assertion")),
+        ({"exp": [int(time.time()) + 60]}, ("invalid_grant", "invalid assertion")),
         ({"iss": "NOPE"}, ("invalid_client_id", "client identifier invalid")),
         ({"lifetime": 600}, ("invalid_grant", "invalid assertion")),
         ({"lifetime": -60}, ("invalid_grant", "invalid assertion")),
@@ -106,7 +123,6 @@ def test_my_domain_audience_is_accepted(validator):
         ({"nbf": int(time.time()) + 3600}, ("invalid_grant", "invalid assertion")),
         ({"iat": int(time.time()) + 3600}, ("invalid_grant", "invalid assertion")),
         ({"iat": "yesterday"}, ("invalid_grant", "invalid assertion")),
-        ({"exp": str(int(time.time()) + 60)}, ("invalid_grant", "invalid assertion")),
         ({"exp": None}, ("invalid_grant", "invalid assertion")),
         ({"exp": True}, ("invalid_grant", "invalid assertion")),
     ],
@@ -114,11 +130,69 @@ def test_my_domain_audience_is_accepted(validator):
 def test_bad_assertions_get_the_salesforce_pair_and_no_token(validator, claims, pair):
     params = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD} | claims
 
-    status, body = _run(validator, assertion=assertion(**params))
+    with time_machine.travel(COLLECTED_AT, tick=False):
+        status, body = _run(validator, assertion=assertion(**params))
 
     assert status == 400
     assert (body["error"], body["error_description"]) == pair
     assert validator.saved == []
+
+
+@pytest.mark.parametrize(
+    "exp",
+    [
+        pytest.param(lambda now: int(now) + 60, id="seconds"),
+        pytest.param(lambda now: now + 60.5, id="fractional seconds"),
+        pytest.param(lambda now: str(int(now) + 180), id="numeric string (simple-salesforce)"),
+        pytest.param(lambda now: int(now * 1000) + 300, id="milliseconds (sf CLI)"),
+        pytest.param(lambda now: str(int(now * 1000) + 300), id="milliseconds as a string"),
+        pytest.param(lambda now: int(now) - 2, id="just past, within the clock skew"),
+    ],
+)
+def test_exp_forms_salesforce_accepts_issue_a_token(validator, exp):
+    signed = assertion(iss="KEY1", sub="a@b.c", aud=AUD, exp=exp(time.time()))
+
+    status, body = _run(validator, assertion=signed)
+
+    assert status == 200, body
+    assert len(validator.saved) == 1
+    assert validator.refusals == []
+
+
+@pytest.mark.parametrize(
+    ("claims", "recorded"),
+    [
+        ({"exp": int(time.time()) - 60}, "Failed: Assertion expired"),
+        ({"exp": str(int(time.time() * 1000) - 60_000)}, "Failed: Assertion expired"),
+        ({"lifetime": 600}, "Failed: Invalid assertion"),
+        ({"key_name": "attacker"}, "Failed: Invalid assertion"),
+        ({"aud": "https://elsewhere.example"}, "Failed: Audience validation failed"),
+    ],
+)
+def test_each_refusal_of_a_known_app_is_recorded_for_the_named_user(validator, claims, recorded):
+    params = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD} | claims
+
+    status, _body = _run(validator, assertion=assertion(**params))
+
+    assert status == 400
+    assert validator.refusals == [("a@b.c", recorded)]
+    assert validator.saved == []
+
+
+def test_an_unsigned_assertion_is_recorded_as_invalid(validator):
+    claims = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD, "exp": int(time.time()) + 60}
+
+    status, _body = _run(validator, assertion=jwt.encode(claims, "secret", algorithm="HS256"))
+
+    assert status == 400
+    assert validator.refusals == [("a@b.c", "Failed: Invalid assertion")]
+
+
+def test_a_refusal_for_an_unknown_app_records_nothing(validator):
+    status, _body = _run(validator, assertion=assertion(iss="NOPE", sub="a@b.c", aud=AUD))
+
+    assert status == 400
+    assert validator.refusals == []
 
 
 def test_claims_changed_after_signing_are_refused(validator):
@@ -153,6 +227,7 @@ def test_replayed_jti_is_refused(validator):
     assert status == 400
     assert body["error_description"] == "invalid assertion"
     assert len(validator.saved) == 1
+    assert validator.refusals == [("a@b.c", "Failed: Assertion replayed")]
 
 
 @pytest.mark.parametrize("alg", ["HS256", "none"])

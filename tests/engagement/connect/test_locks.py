@@ -14,13 +14,13 @@ import pytest
 from tandem.engagement.accounts.models import AuditEvent, User
 from tandem.engagement.connect import services
 from tandem.engagement.connect.errors import ConnectStateError
-from tandem.engagement.connect.migration import users_migrate
 from tandem.engagement.connect.models import (
     ConnectedUser,
     ConnectionState,
     CrmConnection,
     MigrationRun,
 )
+from tandem.engagement.connect.services.migration import users_migrate
 from tandem.engagement.content.models import ContentFile
 from tests.engagement.connect.conftest import NOT_ADMIN_APPROVED, FakeCrm, mappings
 

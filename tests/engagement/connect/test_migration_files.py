@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import services
-from tandem.engagement.connect.migration import (
+from tandem.engagement.connect.models import ConnectionState, CrmConnection
+from tandem.engagement.connect.services.autoconnect import MigrationRow
+from tandem.engagement.connect.services.migration import (
     CSV_COLUMNS,
-    MigrationRow,
     migration_csv,
     users_migrate,
 )
-from tandem.engagement.connect.models import ConnectionState, CrmConnection
 from tandem.engagement.content.models import ContentFile
 from tests.engagement.connect.conftest import NOT_ADMIN_APPROVED, FakeCrm
 

@@ -12,7 +12,6 @@ import pytest
 from tandem.engagement.accounts.models import Account, AuditEvent, User
 from tandem.engagement.connect import services, tokens
 from tandem.engagement.connect.errors import ConnectError
-from tandem.engagement.connect.migration import users_migrate
 from tandem.engagement.connect.models import (
     ApiCallDay,
     ConnectedUser,
@@ -20,6 +19,7 @@ from tandem.engagement.connect.models import (
     UserConnectionState,
 )
 from tandem.engagement.connect.selectors import preflight
+from tandem.engagement.connect.services.migration import users_migrate
 from tests.engagement.conftest import client_for, make_user
 from tests.engagement.connect.conftest import FakeCrm
 

@@ -41,7 +41,7 @@ def crm_up(
 ) -> UpsertingCrm:
     fake = UpsertingCrm(users=crm.users, passwords=crm.passwords)
     fake.upserts = []
-    monkeypatch.setattr(services, "client_factory", lambda: fake)
+    monkeypatch.setattr(services.seam, "client_factory", lambda: fake)
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
     return fake
 

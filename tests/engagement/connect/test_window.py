@@ -15,8 +15,8 @@ import time_machine
 from tandem.engagement.accounts.models import AuditEvent, User
 from tandem.engagement.connect import services
 from tandem.engagement.connect.errors import ConnectError, ConnectStateError
-from tandem.engagement.connect.migration import auto_connect_sweep, users_migrate
 from tandem.engagement.connect.models import ConnectedUser, CrmConnection, MigrationRun
+from tandem.engagement.connect.services.migration import auto_connect_sweep, users_migrate
 from tests.engagement.conftest import client_for
 from tests.engagement.connect.conftest import FakeCrm, mappings
 
