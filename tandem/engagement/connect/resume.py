@@ -47,12 +47,11 @@ def resume_after_commit(account_id: int) -> None:
 def resume_at_outage_end(outage: Outage) -> None:
     """Plan the resumption for the moment the outage ends (queued once this commits)."""
     account_id, ends_at = outage.account_id, outage.ends_at
-    transaction.on_commit(lambda: _plan_resume(account_id, ends_at))
+    transaction.on_commit(lambda: _resume_planned(account_id, ends_at))
 
 
-def _plan_resume(account_id: int, ends_at: datetime) -> None:
-    # Imported here: a web process has not loaded the tasks module (which imports this one),
-    # so Celery's registry alone would not know the task there.
+def _resume_planned(account_id: int, eta: datetime) -> None:
+    # The task object, not its name: a web process has not discovered the workers' tasks.
     from tandem.engagement.connect.tasks import held_sends_resume_task
 
-    held_sends_resume_task.apply_async(kwargs={"account_id": account_id}, eta=ends_at)
+    held_sends_resume_task.apply_async(kwargs={"account_id": account_id}, eta=eta)
