@@ -72,8 +72,8 @@ test-db: system-deps test-crm test-engagement test-e2e
 
 test: lint typecheck contracts migrations-check test-db
 
-bench: install system-deps
+bench: install system-deps node-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache $(CLIENTS)/node_modules

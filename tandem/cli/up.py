@@ -202,11 +202,10 @@ def banner(stack: Stack, console: Console) -> None:
         "",
         "[bold]Tandem is up[/]",
         f"  CRM         {stack.crm_url}/",
+        *([f"  CRM (HTTPS) {stack.crm_https_url}/"] if stack.crm_https_url else []),
         f"  Engagement  {stack.engagement_url}/",
         f"  Inbox       smtp://{stack.host}:{stack.inbox_port}  (read it: tandem inbox list)",
     ]
-    if stack.crm_https_url:
-        lines.append(f"  CRM (HTTPS) {stack.crm_https_url}/")
     if stack.ca_file:
         lines += [
             f"  CA file     {stack.ca_file}  (trust it to call the CRM over HTTPS)",
@@ -215,7 +214,7 @@ def banner(stack: Stack, console: Console) -> None:
             f"    export REQUESTS_CA_BUNDLE={stack.ca_file}",
         ]
     lines += ["Press Ctrl-C to stop.", ""]
-    console.print("\n".join(lines), highlight=False)
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)  # copyable lines
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
