@@ -204,13 +204,15 @@ class JWTBearerGrant(GrantTypeBase):
             assertion, unverified, validator.jwt_certificate(client), request
         )
         audience = self._audience(claims, validator, request)
-        expires_at = int(exp_seconds(claims["exp"]) or 0)
-        if validator.jwt_claim_replayed(client, str(claims.get("jti", "")), expires_at):
-            raise _fail(INVALID_ASSERTION, request, STATUS_REPLAYED)
         username = claims.get("prn") or claims.get("sub")
         if not isinstance(username, str) or not username:
             raise _fail(INVALID_ASSERTION, request)
         request.user = validator.jwt_load_user(username, client, audience, request)
+        # Last, so that an assertion refused for any other reason leaves no trace but its
+        # Login History row.
+        expires_at = int(exp_seconds(claims["exp"]) or 0)
+        if validator.jwt_claim_replayed(client, str(claims.get("jti", "")), expires_at):
+            raise _fail(INVALID_ASSERTION, request, STATUS_REPLAYED)
 
     def _single_assertion(self, request: Request) -> str:
         if request.grant_type != JWT_BEARER:

@@ -333,6 +333,10 @@ class ConnectedAppValidator(OAuth2Validator):
         slug = my_domain_from_host(urlsplit(audience).netloc)
         if slug is not None and slug != user.org.my_domain:
             raise SalesforceOAuthError(INVALID_AUDIENCE, request=request)
+        if slug is None and client.deployment_key:
+            # The deployment's Marketing Cloud app serves every org with one key: its assertion
+            # must name the user's org by its My Domain, never the generic login URL (ADR 0401).
+            raise SalesforceOAuthError(INVALID_AUDIENCE, request=request)
         return user
 
     def jwt_refusal_record(

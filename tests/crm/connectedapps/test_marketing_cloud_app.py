@@ -9,11 +9,12 @@ from django.test import Client
 from tandem.crm.connectedapps.models import ConnectedApp, ConnectedAppPolicy
 from tandem.crm.connectedapps.services import connected_app_permission_sets_set
 from tandem.crm.permissions.services import permission_set_assign, permission_set_create
-from tests.crm.oauth.conftest import LOGIN_URL, App, jwt_token, set_policy
+from tests.crm.oauth.conftest import App, jwt_token, set_policy
 from tests.crm.oauth.jwtkeys import key_pair
 
 MC_KEY = "3MVG9MarketingCloudConsumerKey"
 MC_CALLBACK = "http://localhost:8002/connect/callback"
+ACME = "http://acme.my.localhost:8001"  # the org's My Domain: the app's assertions name it
 
 
 @pytest.fixture
@@ -97,8 +98,8 @@ def test_after_the_crm_admin_steps_the_jwt_flow_works_for_assigned_users(
     connected_app_permission_sets_set(actor=None, policy=mc.policy, permission_sets=[ps])
     client = Client(HTTP_HOST="localhost")
 
-    ok_status, ok_body = jwt_token(client, mc, system_user, key_name="engagement", aud=LOGIN_URL)
-    denied_status, denied_body = jwt_token(client, mc, marketer, key_name="engagement")
+    ok_status, ok_body = jwt_token(client, mc, system_user, key_name="engagement", aud=ACME)
+    denied_status, denied_body = jwt_token(client, mc, marketer, key_name="engagement", aud=ACME)
 
     assert ok_status == 200, ok_body
     assert "refresh_token" not in ok_body
@@ -113,6 +114,8 @@ def test_a_new_certificate_in_settings_is_picked_up(mc_settings, org, system_use
     mc_settings.MC_CERTIFICATE = key_pair("rotated")[1]
     set_policy(_mc_app().policy, permitted_users="AllSelfAuthorized", ip_relaxation="BYPASS")
 
-    status, _ = jwt_token(Client(HTTP_HOST="localhost"), _mc_app(), system_user, key_name="rotated")
+    status, _ = jwt_token(
+        Client(HTTP_HOST="localhost"), _mc_app(), system_user, key_name="rotated", aud=ACME
+    )
 
     assert status == 200
