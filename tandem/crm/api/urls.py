@@ -32,5 +32,7 @@ urlpatterns = [
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/describe/?$", views.report_describe_view),
     re_path(rf"{V}/search/?$", search.search_view),
     re_path(rf"{V}/parameterizedSearch/?$", search.parameterized_search_view),
-    re_path(rf"{V}/(?P<rest>.*)$", views.unknown_view),
+    re_path(rf"{V}/(?P<rest>[\s\S]*)$", views.unknown_view),
+    # Anything else under /services/data answers Salesforce's JSON 404, not Django's page.
+    re_path(r"^/?services/data/[\s\S]*$", views.not_found_view),
 ]
