@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import BooleanField, CharField, DateTimeField, Model, Value
+from django.db.models import BooleanField, CharField, DateTimeField, Field, Model, Value
 from django.db.models.functions import Cast, Concat, Trim
 
 from tandem.crm.records import models as m
@@ -57,6 +57,20 @@ def _person() -> tuple[FieldDescribe, ...]:
     )  # fmt: skip
 
 
+def _full_name(prefix: str) -> Any:
+    """User.Name: first and last name (the last alone when there is no first)."""
+    full = Concat(f"{prefix}first_name", Value(" "), f"{prefix}last_name", output_field=CharField())
+    return Trim(full)
+
+
+def _constant(value: Any, field: type[Field[Any, Any]]) -> Any:
+    """A value every row has; typed, as PostgreSQL cannot infer a bare parameter's type."""
+    return lambda prefix: Cast(Value(value), field())
+
+
+# The org's own row; a Tandem org is never a sandbox, trial or namespaced org.
+ORGANIZATION_TYPE = "Enterprise Edition"
+INSTANCE_NAME = "TND1"
 USER = ObjectDescribe(
     name="User",
     label="User",
@@ -68,7 +82,7 @@ USER = ObjectDescribe(
         _f("Email", T.EMAIL, "email", length=128, **READ_ONLY),
         _text("FirstName", "first_name", 40, **READ_ONLY),
         _text("LastName", "last_name", 80, nillable=False, **READ_ONLY),
-        _text("Name", "sf_name", 121, nillable=False, computed=True, **READ_ONLY),
+        _text("Name", "sf_name", 121, nillable=False, expression=_full_name, **READ_ONLY),
         _f("IsActive", T.BOOLEAN, "is_active", nillable=False, **READ_ONLY),
         _ref("ProfileId", "profile", "Profile", "Profile", nillable=False, **READ_ONLY),
         _f("CreatedDate", T.DATETIME, "created_at", nillable=False, **READ_ONLY),
@@ -93,9 +107,6 @@ PROFILE = ObjectDescribe(
     updateable=False,
     deletable=False,
 )  # fmt: skip
-# The org's own row; a Tandem org is never a sandbox, trial or namespaced org.
-ORGANIZATION_TYPE = "Enterprise Edition"
-INSTANCE_NAME = "TND1"
 ORGANIZATION = ObjectDescribe(
     name="Organization",
     label="Organization",
@@ -105,13 +116,18 @@ ORGANIZATION = ObjectDescribe(
     fields=(
         _f("Id", T.ID, "id", "Organization ID", nillable=False, length=18, **READ_ONLY),
         _text("Name", "name", 80, nillable=False, **READ_ONLY),
-        _text("InstanceName", "sf_instance_name", 5, computed=True, **READ_ONLY),
-        _f("IsSandbox", T.BOOLEAN, "sf_is_sandbox", nillable=False, computed=True, **READ_ONLY),
-        _f("TrialExpirationDate", T.DATETIME, "sf_trial_expiration_date", computed=True,
+        _text("InstanceName", "sf_instance_name", 5, expression=_constant(INSTANCE_NAME, CharField),
+              **READ_ONLY),
+        _f("IsSandbox", T.BOOLEAN, "sf_is_sandbox", nillable=False,
+           expression=_constant(False, BooleanField), **READ_ONLY),
+        _f("TrialExpirationDate", T.DATETIME, "sf_trial_expiration_date",
+           expression=_constant(None, DateTimeField),
            **READ_ONLY),
-        _text("NamespacePrefix", "sf_namespace_prefix", 15, computed=True, **READ_ONLY),
+        _text("NamespacePrefix", "sf_namespace_prefix", 15, expression=_constant(None, CharField),
+              **READ_ONLY),
         _f("OrganizationType", T.PICKLIST, "sf_organization_type", "Edition", length=40,
-           computed=True, picklist_values=(ORGANIZATION_TYPE,), **READ_ONLY),
+           expression=_constant(ORGANIZATION_TYPE, CharField),
+           picklist_values=(ORGANIZATION_TYPE,), **READ_ONLY),
         _f("CreatedDate", T.DATETIME, "created_at", nillable=False, **READ_ONLY),
     ),
     createable=False,
@@ -257,22 +273,6 @@ REGISTRY = Registry(
      INDIVIDUAL_EMAIL_RESULT],
     model_for=lambda name: model_for(name),
 )  # fmt: skip
-
-
-def computed_columns(name: str) -> dict[str, Any]:
-    """The annotations behind an sObject type's computed fields (see `FieldDescribe.computed`)."""
-    if name == "User":
-        full = Concat("first_name", Value(" "), "last_name", output_field=CharField())
-        return {"sf_name": Trim(full)}
-    if name == "Organization":  # typed casts: PostgreSQL cannot infer a bare parameter's type
-        return {
-            "sf_instance_name": Cast(Value(INSTANCE_NAME), CharField()),
-            "sf_is_sandbox": Cast(Value(False), BooleanField()),
-            "sf_trial_expiration_date": Cast(Value(None), DateTimeField()),
-            "sf_namespace_prefix": Cast(Value(None), CharField()),
-            "sf_organization_type": Cast(Value(ORGANIZATION_TYPE), CharField()),
-        }
-    return {}
 
 
 def model_for(name: str) -> type[Model]:

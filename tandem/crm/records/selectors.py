@@ -8,8 +8,9 @@ from django.db.models import QuerySet
 
 from tandem.core.ids import is_valid_id, to_18
 from tandem.crm.orgs.models import Org
-from tandem.crm.records.describe import computed_columns, model_for
+from tandem.crm.records.describe import model_for
 from tandem.crm.records.errors import RecordError, RecordNotFoundError
+from tandem.crm.soql.orm import computed_annotations
 from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 
 
@@ -20,7 +21,7 @@ def record_queryset(
     queryset = model_for(sobject.name)._default_manager.filter(**{sobject.org_field: org.pk})
     if sobject.field("IsDeleted") is not None and not include_deleted:
         queryset = queryset.filter(is_deleted=False)
-    computed = computed_columns(sobject.name)
+    computed = computed_annotations(sobject)
     return queryset.annotate(**computed) if computed else queryset
 
 

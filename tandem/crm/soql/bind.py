@@ -195,7 +195,7 @@ class _Binder:
                 "the appropriate names.",
             )
         found = parent.field(name)
-        if found is None or found.computed:
+        if found is None:
             raise self.no_such_column(path, parent, shown=name)
         assert relation.relationship_name is not None
         return BoundField((relation.relationship_name, found.name), found, relation, parent)

@@ -49,7 +49,7 @@ from tandem.crm.soql.bind import (
     SemiJoinAtom,
 )
 from tandem.crm.soql.reference import atom_holds
-from tandem.crm.soql.schema import FieldType
+from tandem.crm.soql.schema import FieldType, ObjectDescribe
 
 # Conditions joined by one AND or OR are grouped in chunks of this many (see `_combined`).
 CHUNK = 64
@@ -146,7 +146,10 @@ def _parent(atom: Atom, model: type[Model]) -> Q:
         atom.value,
         atom.is_range,
     )
-    passing = parent_model._default_manager.filter(_local(parent_atom)).values("pk")
+    parents = parent_model._default_manager.all()
+    if atom.field.parent is not None and atom.field.field.expression is not None:
+        parents = parents.annotate(**computed_annotations(atom.field.parent))
+    passing = parents.filter(_local(parent_atom)).values("pk")
     inside = Q(**{f"{fk}__in": passing})
     if atom_holds(atom, None):  # an empty reference counts as a null value
         return Q(**{f"{fk}__isnull": True}) | inside
@@ -158,7 +161,7 @@ def _semi_join(atom: SemiJoinAtom, outer_org_field: str) -> Q:
     never a null (SQL's `NOT IN` with a null inside would hold for no row)."""
     inner = atom.model._default_manager.filter(
         **{atom.sobject.org_field: OuterRef(outer_org_field)}
-    )
+    ).annotate(**computed_annotations(atom.sobject))
     if atom.sobject.field("IsDeleted") is not None:
         inner = inner.filter(is_deleted=False)
     if atom.where is not None:
@@ -236,6 +239,22 @@ def condition_q(condition: BoundCondition, model: type[Model], org_field: str = 
     return _parent(condition, model)
 
 
+def computed_annotations(sobject: ObjectDescribe) -> dict[str, Any]:
+    """The annotations of an object's computed fields, on its own queryset."""
+    return {f.orm: f.expression("") for f in sobject.fields if f.expression is not None}
+
+
+def _parent_computed(query: BoundQuery) -> dict[str, Any]:
+    """Annotations for the parents' computed fields the query selects or orders by
+    (`Owner.Name` is `owner__sf_name`, built from the owner's columns)."""
+    out: dict[str, Any] = {}
+    for field in (*query.fields, *(o.field for o in query.order_by)):
+        expression = field.field.expression
+        if field.relationship is not None and expression is not None:
+            out[field_path(field)] = expression(f"{field.relationship.orm}__")
+    return out
+
+
 def field_path(field: BoundField) -> str:
     if field.relationship is None:
         return field.field.orm
@@ -244,6 +263,9 @@ def field_path(field: BoundField) -> str:
 
 def filtered(query: BoundQuery, queryset: QuerySet[Any]) -> QuerySet[Any]:
     """`queryset` narrowed by WHERE and ordered by ORDER BY, then by primary key."""
+    parents = _parent_computed(query)
+    if parents:
+        queryset = queryset.annotate(**parents)
     if query.where is not None:
         where = condition_q(query.where, queryset.model, query.sobject.org_field)
         queryset = queryset.filter(where)

@@ -60,9 +60,13 @@ class FieldDescribe:
     external_id: bool = False
     picklist_values: tuple[str, ...] = ()
     default_on_create: bool = False
-    # Computed by the database from other columns or constants (an annotation named `orm` on the
-    # object's own queryset): it cannot be reached through a parent hop (`Owner.X`).
-    computed: bool = False
+    # A value the database computes: `expression(prefix)` builds it from the columns under
+    # `prefix` ("" on the object itself, "owner__" through the Owner hop), annotated as `orm`.
+    expression: Callable[[str], Any] | None = None
+
+    @property
+    def computed(self) -> bool:
+        return self.expression is not None
 
     @property
     def type_word(self) -> str:

@@ -37,6 +37,7 @@ from tandem.crm.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Reg
 
 MAX_LIMIT = 2000
 MAX_TERM_LENGTH = 10_000
+MAX_TERMS = 100
 NAME_FIELDS = frozenset({"Name", "FirstName", "LastName"})
 SCOPE_TYPES = {
     "ALL": frozenset({FieldType.STRING, FieldType.EMAIL, FieldType.PHONE, FieldType.TEXTAREA,
@@ -142,8 +143,11 @@ def parse_term(search: ast.Search) -> TermNode:
         tree: TermNode = _term_parser().parse(search.term)  # type: ignore[assignment]
     except LarkError:
         raise _term_error(search, f"Invalid search term: {search.term}") from None
-    if any(_literal_length(term) < 2 for term in _terms(tree)):
+    terms = _terms(tree)
+    if any(_literal_length(term) < 2 for term in terms):
         raise _term_error(search, "search term must be longer than one character")
+    if len(terms) > MAX_TERMS:  # each is a test on every searched field
+        raise _term_error(search, f"A search may have at most {MAX_TERMS} words and phrases")
     return tree
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from tandem.crm.orgs.models import Org
+from tandem.crm.records.models import Account
 from tandem.crm.users.models import Profile, User
 from tests.crm.api.conftest import Api, Tokens, V
 
@@ -100,11 +101,27 @@ def test_describe_lists_organization_read_only(api: Api) -> None:
     assert {"IsSandbox", "InstanceName", "OrganizationType", "TrialExpirationDate"} <= names
 
 
-def test_computed_field_is_not_reachable_through_a_parent(api: Api) -> None:
-    response = api.get("/query?q=SELECT+Owner.Name+FROM+Contact")
+def test_owner_name_through_the_parent_hop(
+    api: Api, org: Org, admin: User, standard_user: User
+) -> None:
+    """User.Name is computed by the database, also as Owner.Name in SELECT, WHERE and ORDER BY."""
+    User.objects.filter(pk=admin.pk).update(first_name="Ada", last_name="Lovelace")
+    User.objects.filter(pk=standard_user.pk).update(first_name="", last_name="Babbage")
+    for owner, name in ((admin, "Engine"), (standard_user, "Mill"), (admin, "Notes")):
+        Account.objects.create(org=org, owner=owner, name=name)
 
-    assert response.status_code == 400
-    assert response.json()[0]["errorCode"] == "INVALID_FIELD"
+    body = api.get(
+        "/query?q=SELECT+Name,+Owner.Name+FROM+Account+WHERE+Owner.Name+LIKE+'%25a%25'"
+        "+ORDER+BY+Owner.Name+DESC,+Name"
+    ).json()
+    filtered = api.get("/query?q=SELECT+Name+FROM+Account+WHERE+Owner.Name+=+'Babbage'").json()
+
+    assert [(r["Name"], r["Owner"]) for r in body["records"]] == [
+        ("Mill", {"attributes": {"type": "User"}, "Name": "Babbage"}),
+        ("Engine", {"attributes": {"type": "User"}, "Name": "Ada Lovelace"}),
+        ("Notes", {"attributes": {"type": "User"}, "Name": "Ada Lovelace"}),
+    ]
+    assert [r["Name"] for r in filtered["records"]] == ["Mill"]
 
 
 @pytest.mark.parametrize(

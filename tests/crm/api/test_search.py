@@ -124,6 +124,7 @@ def test_where_limit_and_overall_limit(api: Api, people: Any) -> None:
         ("FIND {ann} RETURNING Contact(Nope)", "INVALID_FIELD"),
         ("FIND {ann} RETURNING Contact(Id WHERE NumberOfEmployees > 1)", "INVALID_FIELD"),
         ("FIND {a\x00n}", "MALFORMED_SEARCH"),
+        ("FIND {" + " OR ".join(f"w{i}" for i in range(101)) + "}", "MALFORMED_SEARCH"),
         ("", "MALFORMED_SEARCH"),
     ],
 )
