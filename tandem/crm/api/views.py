@@ -69,7 +69,8 @@ def versions_view(request: HttpRequest) -> HttpResponse:
 @api_endpoint
 def resources_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> HttpResponse:
     base = f"/services/data/v{version}"
-    names = ("sobjects", "query", "queryAll", "limits", "composite", "analytics")
+    names = ("sobjects", "query", "queryAll", "search", "parameterizedSearch", "limits",
+             "composite", "analytics")  # fmt: skip
     return json_response({name: f"{base}/{name}" for name in names})
 
 
