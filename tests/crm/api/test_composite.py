@@ -198,3 +198,12 @@ def test_a_marketing_cloud_composite_without_tracking_is_exempt(tokens: Any, adm
 
     assert _metered(counts_against_limit=False) == 1
     assert _metered(counts_against_limit=True) == 0
+
+
+def test_a_url_that_is_one_whole_number_reference_is_not_found(api: Api) -> None:
+    results = api.post("/composite", {"compositeRequest": [
+        _sub("q", "GET", "/query?q=SELECT+COUNT()+FROM+Contact"),
+        {"method": "GET", "url": "@{q.totalSize}", "referenceId": "n"},
+    ]}).json()["compositeResponse"]  # fmt: skip
+
+    assert [r["httpStatusCode"] for r in results] == [200, 404]
