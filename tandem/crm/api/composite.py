@@ -178,17 +178,17 @@ def _one(
     all_or_none: bool,
 ) -> SubResult:  # fmt: skip
     try:
-        url = _substitute(sub.url, done)
+        url = _text(_substitute(sub.url, done))
         body = _substitute(sub.body, done)
     except _Unresolved as error:
         return _unresolved(error)
     if all_or_none and "/composite/sobjects" in url and isinstance(body, dict):
         body = {**body, "allOrNone": True}  # the outer allOrNone overrides a collection's
     result = dispatch(
-        request, principal, method=sub.method, url=str(url), body=body, headers=sub.headers
+        request, principal, method=sub.method, url=url, body=body, headers=sub.headers
     )
     if result.status == 201 and isinstance(result.body, dict) and "id" in result.body:
-        location = f"{str(url).partition('?')[0].rstrip('/')}/{result.body['id']}"
+        location = f"{url.partition('?')[0].rstrip('/')}/{result.body['id']}"
         result = SubResult(result.status, result.body, {"Location": location})
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from tandem.crm.api.errors import ApiError
@@ -137,11 +138,63 @@ def _flat(row: dict[str, Any], key: tuple[str, ...]) -> Any:
     return value
 
 
+COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+def _bad_metadata(message: str) -> ApiError:
+    return ApiError(400, "BAD_REQUEST", message)
+
+
+def _columns(value: Any) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(c, str) and COLUMN.fullmatch(c) for c in value)
+    ):
+        raise _bad_metadata("detailColumns must be a non-empty list of field names")
+    return list(value)
+
+
+def _filters(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise _bad_metadata("reportFilters must be a list")
+    filters = []
+    for item in value:
+        column = item.get("column") if isinstance(item, dict) else None
+        operator = item.get("operator") if isinstance(item, dict) else None
+        given = item.get("value") if isinstance(item, dict) else None
+        if not (isinstance(column, str) and COLUMN.fullmatch(column) and isinstance(operator, str)):
+            raise _bad_metadata("Each report filter needs a column and an operator")
+        if given is not None and not isinstance(given, str | int | float | bool):
+            raise _bad_metadata("A report filter value must be a string, number or boolean")
+        filters.append({"column": column, "operator": operator, "value": given})
+    return filters
+
+
+def runtime_metadata(body: Any) -> dict[str, Any]:
+    """The `reportMetadata` of a POST run: detail columns and filters for this run only."""
+    if body is None:
+        return {}
+    metadata = body.get("reportMetadata") if isinstance(body, dict) else None
+    if not isinstance(metadata, dict):
+        raise _bad_metadata("The body must hold a reportMetadata object")
+    changes: dict[str, Any] = {}
+    if "detailColumns" in metadata:
+        changes["columns"] = _columns(metadata["detailColumns"])
+    if "reportFilters" in metadata:
+        changes["filters"] = _filters(metadata["reportFilters"])
+    return changes
+
+
 def report_execute(
-    *, org: Org, report_id: str, version: str, include_details: bool
-) -> dict[str, Any]:
-    """Run a report now: Salesforce's report JSON, with detail rows when asked for."""
+    *, org: Org, report_id: str, version: str, include_details: bool,
+    runtime: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Run a report now: Salesforce's report JSON, with detail rows when asked for. `runtime`
+    (columns, filters) changes this run only; the saved report stays as it is."""
     report = report_get(org=org, report_id=report_id)
+    for name, value in (runtime or {}).items():
+        setattr(report, name, value)  # never saved
     try:
         result = report_run(org=org, report=report)
     except SoqlError as error:

@@ -368,14 +368,15 @@ def report_describe_view(
 def report_view(
     request: HttpRequest, principal: ApiPrincipal, version: str, report_id: str
 ) -> HttpResponse:
-    """Run a report synchronously; detail rows only with `includeDetails=true`."""
+    """Run a report synchronously; detail rows only with `includeDetails=true`; a POST's
+    `reportMetadata` (detailColumns, reportFilters) applies to this run only."""
     _allow(request, "GET", "POST")
-    if request.method == "POST":
-        json_body(request)  # runtime report metadata is read but not applied
+    runtime = reports.runtime_metadata(json_body(request)) if request.method == "POST" else {}
     details = request.GET.get("includeDetails", "false").lower() == "true"
     body = reports.report_execute(
-        org=principal.org, report_id=report_id, version=version, include_details=details
-    )
+        org=principal.org, report_id=report_id, version=version, include_details=details,
+        runtime=runtime,
+    )  # fmt: skip
     return json_response(body)
 
 

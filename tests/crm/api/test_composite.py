@@ -169,3 +169,41 @@ def test_only_post_is_allowed(api: Api) -> None:
 
     assert response.status_code == 405
     assert response.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+
+
+def _metered(**filters: Any) -> int:
+    return ApiUsage.objects.filter(**filters).aggregate(n=Sum("calls"))["n"] or 0
+
+
+def test_tracking_write_back_inside_a_composite_counts(tokens: Any, admin: Any) -> None:
+    # The Marketing Cloud app's REST calls are exempt, its tracking writes are not: a composite
+    # that writes an IndividualEmailResult counts, once.
+    connect = Api(tokens.issue(admin, app="Salesforce Marketing Cloud"))
+
+    connect.post("/composite", {"compositeRequest": [
+        _sub("ier", "POST", "/sobjects/et4ae5__IndividualEmailResult__c", {"Name": "Welcome"}),
+        _sub("q", "GET", "/query?q=SELECT+Id+FROM+Contact"),
+    ]})  # fmt: skip
+
+    assert _metered(counts_against_limit=True) == 1
+    assert _metered(counts_against_limit=False) == 0
+
+
+def test_a_marketing_cloud_composite_without_tracking_is_exempt(tokens: Any, admin: Any) -> None:
+    connect = Api(tokens.issue(admin, app="Salesforce Marketing Cloud"))
+
+    connect.post("/composite", {"compositeRequest": [
+        _sub("q", "GET", "/query?q=SELECT+Id+FROM+Contact"),
+    ]})  # fmt: skip
+
+    assert _metered(counts_against_limit=False) == 1
+    assert _metered(counts_against_limit=True) == 0
+
+
+def test_a_url_that_is_one_whole_number_reference_is_not_found(api: Api) -> None:
+    results = api.post("/composite", {"compositeRequest": [
+        _sub("q", "GET", "/query?q=SELECT+COUNT()+FROM+Contact"),
+        {"method": "GET", "url": "@{q.totalSize}", "referenceId": "n"},
+    ]}).json()["compositeResponse"]  # fmt: skip
+
+    assert [r["httpStatusCode"] for r in results] == [200, 404]

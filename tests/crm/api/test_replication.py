@@ -124,3 +124,25 @@ def test_unknown_type_is_not_found(api: Api) -> None:
     response = api.get("/sobjects/Widget/updated/" + _range(T0, T0))
 
     assert response.status_code == 404
+
+
+@time_machine.travel("2026-11-03T09:00:00Z", tick=False)
+def test_too_many_ids_is_exceeded_id_limit(
+    api: Api, history: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tandem.crm.api import selectors
+
+    monkeypatch.setattr(selectors, "MAX_REPLICATED_IDS", 1)  # 600,000 in Salesforce
+
+    response = api.get("/sobjects/Contact/updated/" + _range(T0, "2026-11-02T12:00:00Z"))
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+
+
+@time_machine.travel("2026-11-03T09:00:00Z", tick=False)
+def test_objects_without_a_modstamp_are_not_replicable(api: Api) -> None:
+    response = api.get("/sobjects/Organization/updated/" + _range(T0, "2026-11-02T12:00:00Z"))
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "INVALID_TYPE"

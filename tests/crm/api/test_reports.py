@@ -136,3 +136,53 @@ def test_describe_of_another_orgs_report_is_not_found(
 
     assert response.status_code == 404
     assert response.json()[0]["errorCode"] == "NOT_FOUND"
+
+
+def test_a_post_run_applies_runtime_filters_to_this_run_only(
+    api: Api, org: Any, admin: Any
+) -> None:
+    api.post("/sobjects/Contact", {"LastName": "Ada", "Email": "ada@x.test"})
+    api.post("/sobjects/Contact", {"LastName": "Bob", "Email": "bob@y.test"})
+    report = _report(org, admin)
+    metadata = {"reportMetadata": {
+        "detailColumns": ["LastName"],
+        "reportFilters": [{"column": "Email", "operator": "contains", "value": "@y."}],
+    }}  # fmt: skip
+
+    body = api.post(f"/analytics/reports/{report.pk}?includeDetails=true", metadata).json()
+
+    rows = body["factMap"]["T!T"]["rows"]
+    assert [[c["value"] for c in r["dataCells"]] for r in rows] == [["Bob"]]
+    report.refresh_from_db()
+    assert report.columns == ["LastName", "Email", "Account.Name"]
+    assert report.filters == []
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"reportMetadata": {"detailColumns": []}},
+        {"reportMetadata": {"detailColumns": ["Id FROM Lead"]}},
+        {"reportMetadata": {"reportFilters": [{"column": "Email"}]}},
+        {"reportMetadata": {"reportFilters": [{"column": "Email", "operator": "bogus"}]}},
+        {
+            "reportMetadata": {
+                "reportFilters": [{"column": "Nope", "operator": "equals", "value": 1}]
+            }
+        },
+        {
+            "reportMetadata": {
+                "reportFilters": [{"column": "Email", "operator": "equals", "value": {}}]
+            }
+        },
+        {"reportMetadata": "x"},
+        [],
+    ],
+)
+def test_bad_runtime_metadata_is_a_400(api: Api, org: Any, admin: Any, metadata: Any) -> None:
+    report = _report(org, admin)
+
+    response = api.post(f"/analytics/reports/{report.pk}", metadata)
+
+    assert response.status_code == 400
+    assert set(response.json()[0]) >= {"message", "errorCode"}

@@ -143,7 +143,9 @@ def test_json_bodies_to_the_composite_family(api: Api) -> None:
 
 SOQL_FIELDS = ["Id", "LastName", "Email", "Account.Name", "CreatedDate", "Nope", "COUNT()"]
 LITERALS = st.one_of(
-    st.integers(min_value=-(2**63), max_value=2**63 - 1).map(str),
+    st.integers().map(str),
+    st.integers(min_value=2**62, max_value=2**80).map(str),
+    st.floats().map(repr),
     st.text(max_size=12).map(lambda t: "'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'"),
     st.sampled_from(["null", "TODAY", "LAST_N_DAYS:3", "2026-11-29", "true", "1.5e3", "'\x00'"]),
 )
