@@ -150,7 +150,7 @@ class _Parser(HTMLParser):
         self.labels: list[tuple[str, str]] = []  # (for-id, text)
         self.label_stack: list[tuple[str, list[Control]]] = []
         self.select: Control | None = None
-        self.option: list[str] | None = None
+        self.option: tuple[str | None, bool] | None = None  # value (None: its text), selected
         self.table: str | None = None
         self.row: list[str] | None = None
 
@@ -162,7 +162,7 @@ class _Parser(HTMLParser):
         elif tag in ("input", "textarea", "select", "button"):
             self._control(tag, a)
         elif tag == "option" and self.select is not None:
-            self.option = [a.get("value", ""), "", "selected" if "selected" in a else ""]
+            self.option = (a.get("value"), "selected" in a)
         elif tag == "label":
             self.label_stack.append((a.get("for", ""), []))
         elif tag == "table":
@@ -218,7 +218,8 @@ class _Parser(HTMLParser):
             for control in inside:
                 control.label = control.label or _label(text)
         elif tag == "option" and self.option is not None and self.select is not None:
-            self.select.options.append((self.option[0] or text, text, bool(self.option[2])))
+            value, selected = self.option
+            self.select.options.append((text if value is None else value, text, selected))
             self.option = None
         elif tag == "select":
             self.select = None

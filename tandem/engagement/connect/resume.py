@@ -7,7 +7,8 @@ and, should either be missed (a worker down then), by a check every minute.
 
 from __future__ import annotations
 
-from celery import current_app
+from datetime import datetime
+
 from django.db import transaction
 
 from tandem.engagement.connect.availability import Availability, connect_availability
@@ -46,8 +47,11 @@ def resume_after_commit(account_id: int) -> None:
 def resume_at_outage_end(outage: Outage) -> None:
     """Plan the resumption for the moment the outage ends (queued once this commits)."""
     account_id, ends_at = outage.account_id, outage.ends_at
-    transaction.on_commit(
-        lambda: current_app.tasks[RESUME_TASK].apply_async(
-            kwargs={"account_id": account_id}, eta=ends_at
-        )
-    )
+    transaction.on_commit(lambda: _resume_planned(account_id, ends_at))
+
+
+def _resume_planned(account_id: int, eta: datetime) -> None:
+    # The task object, not its name: a web process has not discovered the workers' tasks.
+    from tandem.engagement.connect.tasks import held_sends_resume_task
+
+    held_sends_resume_task.apply_async(kwargs={"account_id": account_id}, eta=eta)
