@@ -10,8 +10,9 @@ from typing import Any
 
 CLIENTS_DIR = Path(__file__).resolve().parent
 SF = CLIENTS_DIR / "node_modules" / ".bin" / "sf"
-# Each sf command is given this long; sf makes no call outside the stack (see sf_env).
-TIMEOUT = 180
+# Each client command is given this long (they take seconds; sf makes no call outside the
+# stack, see sf_env): a hang fails the test instead of stalling the suite.
+TIMEOUT = 90
 
 
 def _base_env(home: Path, ca_file: Path | None) -> dict[str, str]:
