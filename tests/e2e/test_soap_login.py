@@ -110,12 +110,14 @@ def _raw_post(stack: RunningStack, head: str, body: bytes) -> bytes:
     """Send bytes as they are (no client would frame them this way) and read the answer."""
     parts = urlsplit(stack.crm_url)
     context = ssl.create_default_context(cafile=str(stack.ca_file))
-    with socket.create_connection((parts.hostname, parts.port), timeout=30) as raw:
-        with context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
-            tls.sendall(head.encode() + b"\r\n" + body)
-            answer = b""
-            while chunk := tls.recv(65536):
-                answer += chunk
+    with (
+        socket.create_connection((parts.hostname, parts.port), timeout=30) as raw,
+        context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+    ):
+        tls.sendall(head.encode() + b"\r\n" + body)
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
     return answer
 
 

@@ -36,6 +36,8 @@ def json_body(request: HttpRequest) -> Any:
         raise ApiError(
             400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {exc}"
         ) from None
+    except RecursionError:  # arrays or objects nested deeper than the parser goes
+        raise ApiError(400, "JSON_PARSER_ERROR", "The body is nested too deeply") from None
 
 
 def set_family(request: HttpRequest, family: str) -> None:

@@ -18,5 +18,5 @@ urlpatterns = [
     re_path(rf"{V}/composite/sobjects/?$", views.composite_sobjects_view),
     re_path(rf"{V}/limits/?$", views.limits_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/?$", views.report_view),
-    re_path(rf"{V}/(?P<rest>.*)$", views.unknown_view),
+    re_path(rf"{V}/(?P<rest>(?s:.*))$", views.unknown_view),  # (?s): a newline too
 ]
