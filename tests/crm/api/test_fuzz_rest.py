@@ -72,28 +72,40 @@ BIG_FLOATS = [1e300, -1e300, 1e20, 5e-324, 123456789012345.678]
 
 
 def value_for(field: Any) -> st.SearchStrategy[Any]:
-    """Values of the field's own type, edge values of it, and now and then anything at all."""
-    kind = str(field.type)
+    """A third each: the field's edge values, ordinary values of its type, anything at all."""
+    kind, size = str(field.type), field.length or 255
     if kind == "int":
-        own: st.SearchStrategy[Any] = st.one_of(st.integers(-1000, 1000), st.integers(),
-                                                st.sampled_from(BIG_NUMBERS))  # fmt: skip
+        edge, own = st.sampled_from([*BIG_NUMBERS, 2**31, -(2**31) - 1]), st.integers()
     elif kind in ("double", "currency"):
-        own = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(),
-                        st.sampled_from(BIG_FLOATS))  # fmt: skip
+        edge = st.sampled_from([*BIG_FLOATS, *BIG_NUMBERS])
+        own = st.floats(allow_nan=False, allow_infinity=False)
     elif kind == "boolean":
-        own = st.booleans()
+        edge, own = st.sampled_from([0, 1, "true", "false", None]), st.booleans()
     elif kind in ("date", "datetime"):
-        odd = ["2026-02-30", "0000-01-01", "9999-12-31T23:59:60Z", "2026-01-01T00:00:00+25:00"]
-        own = st.one_of(st.dates().map(str), st.datetimes().map(lambda d: d.isoformat() + "Z"),
-                        st.sampled_from(odd))  # fmt: skip
+        edge = st.sampled_from(
+            [
+                "2026-02-30",
+                "0000-01-01",
+                "9999-12-31T23:59:60Z",
+                "-1",
+                "2026-01-01T00:00:00+25:00",
+                "10000-01-01",
+                "2026-1-1",
+            ]
+        )
+        own = st.one_of(st.dates().map(str), st.datetimes().map(lambda d: d.isoformat() + "Z"))
     elif field.picklist_values:
-        own = st.sampled_from(field.picklist_values)
+        edge, own = (
+            st.sampled_from(["", "x" * (size + 1), "\x00"]),
+            st.sampled_from(field.picklist_values),
+        )
     elif kind == "reference":
-        own = st.sampled_from(["001000000000000AAA", "003xxxxxxxxxxxxxxx", "", "x" * 19])
+        edge = st.sampled_from(["001000000000000AAA", "003xxxxxxxxxxxxxxx", "", "x" * 19, "\x00"])
+        own = st.text(max_size=18)
     else:
-        size = field.length or 255
-        own = st.one_of(st.text(max_size=20), st.just("x" * size), st.just("x" * (size + 1)))
-    return st.one_of(own, own, json_value)
+        edge = st.sampled_from(["x" * size, "x" * (size + 1), "é" * size, "\x00", ""])
+        own = st.text(max_size=20)
+    return st.one_of(edge, own, json_value)  # fmt: skip
 
 
 @st.composite
@@ -108,7 +120,7 @@ def record_of(draw: Callable[..., Any], sobject: str) -> dict[str, Any]:
         for f in writable
         if not f.nillable and not f.default_on_create and str(f.type) != "boolean"
     }
-    for field in draw(st.lists(st.sampled_from(writable), max_size=4)):
+    for field in draw(st.lists(st.sampled_from(writable), min_size=1, max_size=4)):
         values[field.name] = draw(value_for(field))
     return values
 
