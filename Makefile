@@ -8,7 +8,7 @@ TEST_VAR := $(CURDIR)/var/test
 PYTEST := TANDEM_VAR_DIR=$(TEST_VAR) $(BIN)/pytest
 
 .PHONY: install demo up test lint typecheck contracts migrations-check system-deps \
-        test-crm test-engagement test-e2e test-db bench clean
+        test-crm test-engagement test-e2e test-db bench clean node-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,7 +50,21 @@ test-crm: install
 test-engagement: install
 	TANDEM_SERVICE=engagement $(PYTEST) tests/engagement
 
-test-e2e: install
+# The real Salesforce clients tests/e2e/clients drives (jsforce, the sf CLI), pinned by the
+# committed package-lock.json. Node and npm come from Debian when missing; `npm ci` runs again
+# only when the lockfile changed.
+CLIENTS := tests/e2e/clients
+CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed-stamp
+
+$(CLIENTS_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd $(CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-deps: $(CLIENTS_STAMP)
+
+test-e2e: install node-deps
 	$(PYTEST) tests/e2e
 
 # The suites that touch a database or a broker (run twice by CI: SQLite, then PostgreSQL).
@@ -58,8 +72,8 @@ test-db: system-deps test-crm test-engagement test-e2e
 
 test: lint typecheck contracts migrations-check test-db
 
-bench: install system-deps
+bench: install system-deps node-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache $(CLIENTS)/node_modules

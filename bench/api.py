@@ -3,7 +3,9 @@
 On PostgreSQL: CONTACTS contacts in one org, one granian CRM worker, a client following
 nextRecordsUrl to the end and parsing every batch. Beside it, in the same run, the floor a
 Python process reaches on the same rows: a bare psycopg fetch of them, serialized to the same
-JSON. Then the cost of metering per request (the two statements every API call makes).
+JSON. Then a real client on the same walk in the same run: jsforce's autoFetch (Node, from
+tests/e2e/clients, `make node-deps`). Then the cost of metering per request (the two statements
+every API call makes).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 from tandem.cli.up import web_argv
 
 ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = ROOT / "tests" / "e2e" / "clients"
 CONTACTS = int(os.environ.get("BENCH_API_CONTACTS", "1000000"))
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SOQL = "SELECT Id, FirstName, LastName, Email, AccountId, CreatedDate FROM Contact"
@@ -187,6 +190,19 @@ def _walk(url: str, token: str, max_requests: int | None = None) -> tuple[int, f
     return records, time.perf_counter() - start, requests_made
 
 
+def _jsforce_walk(url: str, token: str) -> tuple[int, float]:
+    """(records, seconds) of jsforce walking the same query with autoFetch (Node's start-up
+    is not counted: the script times the walk itself)."""
+    config = {"instanceUrl": url, "accessToken": token, "soql": SOQL, "version": VERSION,
+              "maxFetch": CONTACTS}  # fmt: skip
+    done = subprocess.run(
+        ["node", "autofetch_walk.mjs"], cwd=CLIENTS, capture_output=True, text=True, check=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CLIENT_CONFIG": json.dumps(config)},
+    )  # fmt: skip
+    result = json.loads(done.stdout)
+    return int(result["records"]), float(result["seconds"])
+
+
 def _floor(url: str, org_id: str) -> tuple[int, float]:
     """The same rows fetched with psycopg alone and serialized to the same JSON, per 2,000."""
     import psycopg
@@ -224,9 +240,11 @@ def run() -> str:
         with _server(env) as server:
             _walk(server, ids["token"], max_requests=10)  # warm-up: imports, caches
             api_count, api_seconds, requests = _walk(server, ids["token"])
+            jsforce_count, jsforce_seconds = _jsforce_walk(server, ids["token"])
         script = METERING.replace("ORG", repr(ids["org"])).replace("USER", repr(ids["user"]))
         metering = json.loads(_crm(env, "shell", "-c", script).strip().splitlines()[-1])
     api_rate, floor_rate = api_count / api_seconds, floor_count / floor_seconds
+    jsforce_rate = jsforce_count / jsforce_seconds
     load = os.getloadavg()[1]
     return "\n".join([
         "## bench/api — query + queryMore walk over the REST API",
@@ -242,6 +260,10 @@ def run() -> str:
         f"{api_rate:,.0f} |",
         f"| floor: bare psycopg fetch → same JSON (dumps + loads) | {floor_count:,} | "
         f"{floor_seconds:.1f} | {floor_rate:,.0f} |",
+        f"| jsforce autoFetch records/s (same walk, `query().run({{autoFetch: true}})`) | "
+        f"{jsforce_count:,} | {jsforce_seconds:.1f} | {jsforce_rate:,.0f} |",
+        "",
+        f"jsforce / raw query walk: **{jsforce_rate / api_rate:.0%}**.",
         "",
         f"API / floor: **{api_rate / floor_rate:.0%}** (target ≥ 50%); API rate target ≥ 50,000 "
         f"records/s: **{'met' if api_rate >= 50_000 else 'NOT met'}**.",

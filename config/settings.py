@@ -17,6 +17,7 @@ from tandem.core.env import (
     env_url,
     secret_from_file,
 )
+from tandem.core.keys import refuse_unfit_keys
 from tandem.core.paths import PROJECT_ROOT, var_dir
 
 BASE_DIR = PROJECT_ROOT
@@ -25,6 +26,18 @@ VAR_DIR = var_dir()
 SERVICE = env_choice("TANDEM_SERVICE", "crm", ("crm", "engagement"))
 DEBUG = env_bool("TANDEM_DEBUG", False)
 SECRET_KEY = env_optional("TANDEM_SECRET_KEY") or secret_from_file(VAR_DIR / "secret_key")
+# Keys per service and purpose (tandem.core.keys, docs/security.md): TANDEM_<SERVICE>_<PURPOSE>_KEYS
+# or generated under var/keys/<service>/. With DEBUG off, keys shared between purposes or
+# services, or derived from SECRET_KEY, stop the service at start-up (exit 2).
+# LEGACY_KEYS: also accept what the pre-ring keys (derived from SECRET_KEY) hashed, encrypted
+# or signed, so that an upgrade breaks no secret, token or mailed link; turn off once rotated.
+LEGACY_KEYS = env_bool("TANDEM_LEGACY_KEYS", True)
+refuse_unfit_keys(SERVICE, VAR_DIR, debug=DEBUG, secret_key=SECRET_KEY)
+# What `tandem keys rotate` re-encrypts in each service's database.
+KEY_ROTATION_COLUMNS = {
+    "crm": "tandem.crm.connectedapps.rekey.encrypted_columns",
+    "engagement": "tandem.engagement.connect.crypto.encrypted_columns",
+}
 ALLOWED_HOSTS = env_list("TANDEM_ALLOWED_HOSTS", ["localhost", ".localhost", "127.0.0.1", "[::1]"])
 
 # Public base URLs: how each service is reached by browsers and by the other service.
@@ -81,6 +94,9 @@ OAUTH_SECRET_KEY = env_optional("TANDEM_OAUTH_SECRET_KEY") or ""
 OAUTH_FERNET_KEYS = env_list("TANDEM_OAUTH_FERNET_KEYS", [])
 # Older Salesforce docs: bearer flows enforce profile IP ranges whatever the app's relaxation.
 OAUTH_BEARER_ALWAYS_ENFORCES_IP = env_bool("TANDEM_OAUTH_BEARER_ALWAYS_ENFORCES_IP", False)
+# Accept Salesforce's own JWT audiences (https://login.salesforce.com, https://test.salesforce.com)
+# as aliases of the CRM's login URL, for clients that hard-code them (`tandem demo` turns it on).
+OAUTH_SALESFORCE_AUDIENCES = env_bool("TANDEM_OAUTH_SALESFORCE_AUDIENCES", False)
 # The deployment-level "Salesforce Marketing Cloud" connected app (the Engagement's Connect).
 MC_CONSUMER_KEY = env_optional("TANDEM_MC_CONSUMER_KEY")
 MC_CONSUMER_SECRET = env_optional("TANDEM_MC_CONSUMER_SECRET")
@@ -117,7 +133,7 @@ OAUTH2_PROVIDER = {
         "TANDEM_OAUTH_ACCESS_TOKEN_SECONDS", 2 * 60 * 60, minimum=60
     ),
     "REFRESH_TOKEN_EXPIRE_SECONDS": None,  # the app's Refresh Token Policy decides
-    "ROTATE_REFRESH_TOKEN": True,
+    "ROTATE_REFRESH_TOKEN": False,  # per app: "Enable Refresh Token Rotation" (the validator)
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "PKCE_REQUIRED": True,
@@ -293,7 +309,37 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self' http: https:"
 )
+# Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed (tandem.core.net).
 TRUSTED_PROXIES = env_list("TANDEM_TRUSTED_PROXIES", [])
+# Login throttles count failures in this shared cache (tandem.core.throttle): every process of
+# a service sees the same counts. Each service's own database by default (its table is made by
+# `migrate`), Redis when TANDEM_CACHE_URL names one.
+CACHE_URL = env_url("TANDEM_CACHE_URL", None, schemes=("redis", "rediss"))
+CACHE_TABLE = "tandem_cache"
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": f"tandem:{SERVICE}",
+        }
+        if CACHE_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            # Never cull counts an attacker could push out by trying many addresses.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        }
+    )
+}
+# The Engagement login: failures per address and per username before refusing for that long.
+ENGAGEMENT_LOGIN_THROTTLE_ATTEMPTS = env_int("TANDEM_ENGAGEMENT_LOGIN_THROTTLE", 50, minimum=1)
+ENGAGEMENT_LOGIN_USER_THROTTLE_ATTEMPTS = env_int(
+    "TANDEM_ENGAGEMENT_LOGIN_USER_THROTTLE", 10, minimum=1
+)
+ENGAGEMENT_LOGIN_THROTTLE_MINUTES = env_int(
+    "TANDEM_ENGAGEMENT_LOGIN_THROTTLE_MINUTES", 15, minimum=1, maximum=24 * 60
+)
 
 # --- Static files, time ----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +68,29 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
         current.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def key_rings(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    """Key rings generated afresh under a temporary var/ (and forgotten afterwards)."""
+    from tandem.core.keys import refresh_all
+
+    settings.VAR_DIR = tmp_path
+    refresh_all()
+    yield tmp_path
+    refresh_all()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache_namespace() -> Iterator[None]:
+    """Throttle counts live in the shared cache: each test counts from zero in a namespace of
+    its own (without touching the database, which a test may not be allowed to use)."""
+    import uuid
+
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    before = cache.key_prefix
+    cache.key_prefix = f"test-{uuid.uuid4().hex}"
+    yield
+    cache.key_prefix = before

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -13,6 +14,8 @@ from rich.table import Table
 
 from tandem.cli.django import use_service
 from tandem.cli.errors import fail
+from tandem.cli.mc_keys import local_mc_env_setdefault
+from tandem.core.paths import var_dir
 
 if TYPE_CHECKING:
     from tandem.engagement.accounts.models import Account, User
@@ -21,12 +24,15 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Marketing Cloud Connect (the CRM integration).", no_args_is_help=True)
 console = Console(highlight=False)
 
-AccountOption = Annotated[str, typer.Option("--account", help="The Engagement account's name.")]
+AccountOption = Annotated[
+    str, typer.Option("--account", help="The Engagement account's name or id.")
+]
 AdminOption = Annotated[str, typer.Option("--admin", help="The acting Administrator's username.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _django() -> None:
+    local_mc_env_setdefault(var_dir() / "connect")  # the keys `tandem up` made, when not given
     use_service("engagement")
     import django
 
@@ -37,6 +43,8 @@ def _account(name: str) -> Account:
     from tandem.engagement.accounts.models import Account
 
     found = Account.objects.filter(name=name).first()
+    if found is None and name.strip().isdigit():
+        found = Account.objects.filter(pk=int(name)).first()
     if found is None:
         fail(f"there is no account named {name!r}")
     return found
@@ -221,34 +229,73 @@ def upgrade(
     admin: AdminOption,
     migrate_users: Annotated[bool, typer.Option(help="Migrate Existing Users.")] = True,
     erase_legacy_now: Annotated[bool, typer.Option(help="Erase legacy passwords now.")] = False,
+    rollback_on_failure: Annotated[
+        bool, typer.Option(help="If the CRM refuses, go back to legacy instead of waiting.")
+    ] = False,
 ) -> None:
-    """Upgrade to Connected App without a browser (the system user must be pre-authorized)."""
+    """Upgrade to Connected App without a browser (the system user must be pre-authorized).
+
+    If the CRM refuses, the account stays `upgrading` and one line says how to continue or
+    roll back (exit 2); with --rollback-on-failure it goes back to legacy at once.
+
+    Example: tandem connect upgrade --account "Acme Marketing" --admin eadmin
+    """
     _django()
     from tandem.engagement.connect import services
+    from tandem.engagement.connect.errors import ConnectError
 
     found = _account(account)
     actor = _admin(found, admin)
     connection = _connection(found)
-    if connection.state == "legacy":
-        _call(services.upgrade_begin, actor=actor, connection=connection, log_in_again=False)
-        connection.refresh_from_db()
-    connection = _call(services.upgrade_verify_by_jwt, actor=actor, connection=connection)
-    connection = _call(
-        services.upgrade_complete,
-        actor=actor,
-        connection=connection,
-        migrate_users=migrate_users,
-        erase_legacy_now=erase_legacy_now,
-    )
+    try:
+        if connection.state == "legacy":
+            services.upgrade_begin(actor=actor, connection=connection, log_in_again=False)
+            connection.refresh_from_db()
+        connection = services.upgrade_verify_by_jwt(actor=actor, connection=connection)
+        connection = services.upgrade_complete(
+            actor=actor,
+            connection=connection,
+            migrate_users=migrate_users,
+            erase_legacy_now=erase_legacy_now,
+        )
+    except ConnectError as exc:
+        _upgrade_failed(found, actor, exc.message, rollback_on_failure)
     console.print(f"{found.name} uses Connected App authentication.")
     _print_status(_status(connection), as_json=False)
+
+
+def _upgrade_failed(found: Account, actor: User, reason: str, rollback: bool) -> NoReturn:
+    """One line: why, where the account is now, and the exact command to continue."""
+    from tandem.engagement.connect import services
+    from tandem.engagement.connect.errors import ConnectError
+
+    connection = _connection(found)
+    names = f"--account {shlex.quote(found.name)} --admin {shlex.quote(actor.get_username())}"
+    reason = reason.rstrip(".")
+    if connection.state == "upgrading" and rollback:
+        try:
+            services.upgrade_rollback(actor=actor, connection=connection)
+        except ConnectError as exc:
+            fail(f"{reason}; the rollback failed too: {exc.message}")
+        fail(f"{reason}. Rolled back: {found.name} uses legacy authentication again.")
+    if connection.state == "upgrading":
+        fail(
+            f"{reason}. {found.name} stays upgrading: fix the CRM side and run "
+            f"`tandem connect upgrade {names}` again, or `tandem connect rollback {names}`."
+        )
+    if connection.state == "connected_app":
+        fail(
+            f"{reason}. {found.name} uses Connected App authentication; to retry the users, "
+            f"run `tandem connect migrate-users {names}`."
+        )
+    fail(f"{reason}. {found.name} is still on legacy authentication; nothing changed.")
 
 
 @app.command("migrate-users")
 def migrate_users(account: AccountOption, admin: AdminOption, as_json: JsonOption = False) -> None:
     """Migrate Existing Users again: every legacy user not reconnected yet."""
     _django()
-    from tandem.engagement.connect.migration import users_migrate
+    from tandem.engagement.connect.services.migration import users_migrate
 
     found = _account(account)
     run = _call(users_migrate, actor=_admin(found, admin), connection=_connection(found))
@@ -308,3 +355,145 @@ def outage(
     console.print(f"Outage {scheduled.starts_at:%Y-%m-%d %H:%M} to {scheduled.ends_at:%H:%M} UTC.")
     for send in outage_activities(outage=scheduled):
         console.print(f"  inside the window: send {send.pk} {send.name!r} at {send.scheduled_at}")
+
+
+@app.command("hold")
+def hold(
+    account: AccountOption,
+    admin: AdminOption,
+    choice: Annotated[str, typer.Argument(metavar="on|off", help="Hold, or fail, such sends.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Hold CRM-audience sends while Connect is unavailable (on), or fail them (off).
+
+    Held sends resume by themselves within a minute of the outage's end or the upgrade's.
+
+    Example: tandem connect hold on --account "Acme Marketing" --admin eadmin
+    """
+    value = {"on": True, "off": False}.get(choice.strip().lower())
+    if value is None:
+        fail(f"hold: choose on or off, not {choice!r}")
+    _django()
+    from tandem.engagement.connect.services import connection_options_update
+
+    found = _account(account)
+    connection = _connection(found)
+    connection_options_update(
+        actor=_admin(found, admin), connection=connection, hold_crm_sends=value
+    )
+    if as_json:
+        console.print_json(json.dumps({"account": found.name, "hold_crm_sends": value}))
+        return
+    console.print(
+        f"{found.name}: CRM-audience sends are "
+        + ("held during an outage or the upgrade, then resumed." if value else "failed then.")
+    )
+
+
+@app.command("test-email")
+def send_test_email(
+    account: AccountOption,
+    admin: AdminOption,
+    email: Annotated[str, typer.Option("--email", help="The email's name or id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Send Test Email through Connect to the admin's CRM address.
+
+    Its IndividualEmailResult is written to the CRM, and later its opens and clicks.
+
+    Example: tandem connect test-email --account "Acme Marketing" --admin eadmin --email Welcome
+    """
+    _django()
+    from tandem.engagement.connect.testmail import connect_test_email_send
+    from tandem.engagement.studio.models import Email
+
+    found = _account(account)
+    actor = _admin(found, admin)
+    connection = _connection(found)
+    emails = Email.objects.filter(account=found)
+    chosen = emails.filter(name=email).first()
+    if chosen is None and email.strip().isdigit():
+        chosen = emails.filter(pk=int(email)).first()
+    if chosen is None:
+        fail(f"there is no email {email!r} in {found.name}")
+    result = _call(connect_test_email_send, actor=actor, connection=connection, email=chosen)
+    data = {
+        "address": result.address,
+        "send": result.send.pk,
+        "status": result.send.status,
+        "tracking_id": result.tracking_id,
+    }
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    console.print(
+        f"Test email sent to {result.address} (send {result.send.pk}); "
+        f"IndividualEmailResult {result.tracking_id} written to the CRM."
+    )
+
+
+@app.command("usage")
+def usage(
+    account: AccountOption,
+    days: Annotated[str, typer.Option(help="1 (today), 7 or 30 days.")] = "7",
+    as_json: JsonOption = False,
+) -> None:
+    """API usage: calls to the CRM per day and per CRM user, and the CRM's allocation.
+
+    Example: tandem connect usage --account "Acme Marketing" --days 30 --json
+    """
+    _django()
+    from tandem.engagement.connect.selectors import (
+        USAGE_RANGES,
+        api_usage_by_day,
+        api_usage_by_user,
+    )
+
+    if not days.strip().isdigit() or int(days) not in USAGE_RANGES:
+        fail(f"--days: choose one of {', '.join(map(str, USAGE_RANGES))}, not {days!r}")
+    span = int(days)
+    found = _account(account)
+    connection = _connection(found)
+    data = {
+        "account": found.name,
+        "days": span,
+        "by_day": [
+            {"day": row.day.isoformat(), "calls": row.calls}
+            for row in api_usage_by_day(account=found, days=span)
+        ],
+        "by_user": [
+            {"crm_username": row.crm_username, "calls": row.calls}
+            for row in api_usage_by_user(account=found, days=span)
+        ],
+        "crm_allocation": {
+            "used": connection.crm_api_used,
+            "max": connection.crm_api_max,
+            "seen_at": connection.crm_api_seen_at.isoformat()
+            if connection.crm_api_seen_at
+            else None,
+        },
+    }
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    _print_usage(data)
+
+
+def _print_usage(data: dict[str, Any]) -> None:
+    allocation = data["crm_allocation"]
+    console.print(
+        "CRM daily allocation: "
+        + (
+            f"{allocation['used']} of {allocation['max']} used ({allocation['seen_at']})"
+            if allocation["max"]
+            else "not reported yet"
+        )
+    )
+    by_day = Table("Day", "Calls to the CRM")
+    for row in data["by_day"]:
+        by_day.add_row(row["day"], str(row["calls"]))
+    console.print(by_day)
+    by_user = Table(f"CRM user (last {data['days']} day{'s' if data['days'] > 1 else ''})", "Calls")
+    for row in data["by_user"]:
+        by_user.add_row(row["crm_username"], str(row["calls"]))
+    console.print(by_user)

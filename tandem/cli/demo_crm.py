@@ -16,11 +16,12 @@ from tandem.cli.up import Stack, check_ports, stack_env
 from tandem.core.paths import PROJECT_ROOT, var_dir
 
 
-def run_service(service: str, env: dict[str, str], *args: str) -> str:
-    """Run `tandem <service> ARGS` in a child process; its stdout, or a CliError."""
+def run_service(service: str, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """Run `tandem <service> ARGS` in a child process (`stdin` on its standard input); its
+    stdout, or a CliError."""
     argv = [sys.executable, "-m", "tandem", service, *args]
     done = subprocess.run(
-        argv, env={**env, "TANDEM_SERVICE": service}, cwd=PROJECT_ROOT,
+        argv, env={**env, "TANDEM_SERVICE": service}, cwd=PROJECT_ROOT, input=stdin,
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:

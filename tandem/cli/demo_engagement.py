@@ -1,10 +1,10 @@
-"""The Engagement part of `tandem demo`: seed the demo account, print its logins and Connect's
-next step, write them under "engagement" in var/demo.json (after the CRM part)."""
+"""The Engagement part of `tandem demo`: seed the demo account (its users, a sample email and a
+sendable data extension), print its logins and Connect's state, write them under "engagement"
+in var/demo.json (after the CRM part)."""
 
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -34,34 +34,13 @@ def print_logins(engagement: dict[str, Any], console: Console) -> None:
         console.print(line, soft_wrap=True, highlight=False)
 
 
-def legacy_connect_step(engagement: dict[str, Any], crm: dict[str, Any]) -> list[str]:
-    """What the user does, once the stack runs, to connect the account (legacy authentication)."""
-    admin, system = engagement["users"][0], _system_user(crm)
-    token = system.get("security_token")
-    token_text = token or (
-        "none kept: Setup → Users → the system user → Reset Security Token in the CRM"
-    )
-    command = ["tandem", "connect", "connect-legacy", "--account", engagement["account"]["name"],
-               "--admin", admin["username"], "--login-url", crm["url"],
-               "--username", system.get("username", ""), "--password", system.get("password", ""),
-               "--security-token", token or "TOKEN"]  # fmt: skip
-    return [
-        "Next: connect the account to the CRM (legacy authentication). Connect logs in to the",
-        f"running CRM, so once everything is up: log in to the Engagement as {admin['username']},",
-        f"open {INTEGRATION}; under Connect Account (legacy authentication) fill in",
-        f"  CRM login URL            {crm['url']}",
-        f"  System user's username   {system.get('username', '')}",
-        f"  Password                 {system.get('password', '')}",
-        f"  Security token           {token_text}",
-        "and press Connect. Or: .venv/bin/" + shlex.join(command),
-    ]
-
-
 def print_connection(engagement: dict[str, Any], crm: dict[str, Any], console: Console) -> None:
     connection = engagement.get("connection")
     if connection is None:
-        for line in legacy_connect_step(engagement, crm):
-            console.print(line, soft_wrap=True, highlight=False)
+        system = _system_user(crm).get("username", "")
+        console.print(f"  Connect          not connected yet: once the CRM answers, the demo "
+                      f"connects it (legacy authentication, system user {system})",
+                      soft_wrap=True, highlight=False)  # fmt: skip
         return
     console.print(f"  Connect          {connection['state']}, org {connection['org_id']}, system "
                   f"user {connection['system_username']} ({INTEGRATION})",
@@ -78,8 +57,6 @@ def prepare_engagement_demo(stack: Stack, console: Console, path: Path) -> dict[
     crm = current.get("crm", {})
     users = [arg for name in _marketing_usernames(crm) for arg in ("--crm-user", name)]
     engagement = json.loads(run_service("engagement", env, "engagement_demo", "--json", *users))
-    if engagement.get("connection") is None:
-        engagement["next_step"] = legacy_connect_step(engagement, crm)
     write_demo_part(path, current, "engagement", engagement)
     print_logins(engagement, console)
     print_connection(engagement, crm, console)

@@ -10,14 +10,17 @@ from rich.console import Console
 
 from tandem.cli import connect as connect_cli
 from tandem.cli import inbox
+from tandem.cli import keys as keys_cli
 from tandem.cli import send as send_cli
 from tandem.cli.de import app as de_app
-from tandem.cli.demo_crm import prepare_crm_demo
+from tandem.cli.demo_connect import demo_connect_step, demo_legacy_connect
+from tandem.cli.demo_crm import prepare_crm_demo, run_service
 from tandem.cli.demo_engagement import prepare_engagement_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
-from tandem.cli.up import Stack, run_up, with_local_tls
+from tandem.cli.up import Stack, ensure_running, run_up, stack_env, with_https_port, with_local_tls
 from tandem.core.env import EnvError
+from tandem.core.paths import var_dir
 
 app = typer.Typer(
     help="Tandem: a Salesforce-compatible CRM, a marketing Engagement service, and Connect.",
@@ -28,6 +31,7 @@ app.add_typer(inbox.app, name="inbox")
 app.add_typer(de_app, name="de")
 app.add_typer(send_cli.app, name="send")
 app.add_typer(connect_cli.app, name="connect")
+app.add_typer(keys_cli.app, name="keys")
 console = Console(highlight=False)
 
 # Everything after `tandem crm` / `tandem engagement` goes to Django, --help included.
@@ -65,6 +69,13 @@ def worker(
 
 UpHost = Annotated[str, typer.Option(help="Address every part listens on.")]
 UpPort = Annotated[int, typer.Option(min=1, max=65535)]
+HttpsPort = Annotated[
+    int,
+    typer.Option(
+        min=0, max=65535,
+        help="Also serve the CRM over HTTPS on this port, from the local CA (0: not at all).",
+    ),
+]  # fmt: skip
 
 
 @app.command()
@@ -75,10 +86,12 @@ def up(
     inbox_port: UpPort = 2525,
     web_workers: Annotated[int, typer.Option(min=1)] = 2,
     https: Annotated[bool, typer.Option(help="Serve the CRM over HTTPS from a local CA.")] = False,
+    crm_https_port: HttpsPort = 8443,
 ) -> None:
     """Migrate both databases and run CRM, Engagement, a worker and the inbox until Ctrl-C."""
     stack = Stack(host, crm_port, engagement_port, inbox_port, web_workers)
-    raise typer.Exit(run_up(with_local_tls(stack) if https else stack, console))
+    stack = with_local_tls(stack) if https else with_https_port(stack, crm_https_port)
+    raise typer.Exit(run_up(stack, console))
 
 
 @app.command()
@@ -86,12 +99,44 @@ def demo(
     crm_port: UpPort = 8001,
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
+    web_workers: Annotated[int, typer.Option(min=1)] = 2,
+    reset: Annotated[
+        bool, typer.Option(help="Against the running demo: undo the upgrade, back to legacy.")
+    ] = False,
+    script: Annotated[
+        bool, typer.Option(help="Against the running demo: perform the whole upgrade procedure.")
+    ] = False,
+    crm_https_port: HttpsPort = 8443,
 ) -> None:
-    """Run the demo: seed demo data (logins in var/demo.json), then run what `tandem up` runs."""
-    stack = Stack(crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port)
+    """Run the demo: seed demo data (logins in var/demo.json), run what `tandem up` runs, and
+    connect the demo account to the CRM under legacy authentication once it answers."""
+    stack = Stack(
+        crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port,
+        web_workers=web_workers,
+        salesforce_audiences=True,  # the demo is for trying Salesforce clients unmodified
+    )  # fmt: skip
+    path = var_dir() / "demo.json"
+    if reset and script:
+        raise CliError("choose one of --reset and --script")
+    if reset or script:
+        ensure_running(stack)
+        if not path.exists():
+            raise CliError(f"{path} is missing: run the demo first (make demo)")
+        if reset:
+            demo_legacy_connect(stack, path, console, reset=True)
+            raise typer.Exit(0)
+        from tandem.cli.demo_script import run_script
+
+        env = stack_env(stack)
+
+        def retry_now() -> None:
+            run_service("engagement", env, "connect_retry_now")
+
+        raise typer.Exit(run_script(path, console, retry_now))
+    stack = with_https_port(stack, crm_https_port)
     path = prepare_crm_demo(stack, console)
     prepare_engagement_demo(stack, console, path)
-    raise typer.Exit(run_up(stack, console))
+    raise typer.Exit(run_up(stack, console, lambda: demo_connect_step(stack, path, console)))
 
 
 def run() -> None:

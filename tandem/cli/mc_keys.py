@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,3 +73,27 @@ def mc_env(keys: McKeys, engagement_url: str) -> tuple[dict[str, str], dict[str,
         "TANDEM_MC_CALLBACK_URL": callback,
     }
     return crm, engagement
+
+
+def existing_mc_keys(directory: Path) -> McKeys | None:
+    """The key pair and consumer key `tandem up` made under `directory`, if it did."""
+    key_file, cert_file = directory / "private_key.pem", directory / "certificate.pem"
+    consumer_file = directory / "consumer_key"
+    if not (key_file.exists() and cert_file.exists() and consumer_file.exists()):
+        return None
+    return McKeys(key_file, cert_file, consumer_file.read_text(encoding="ascii").strip())
+
+
+def local_mc_env_setdefault(directory: Path) -> bool:
+    """For a command run beside `tandem up` (`tandem connect …`): when the environment names no
+    consumer key, take the Engagement's settings from the keys under `directory`, as `tandem up`
+    gives them to its children. Returns whether it did."""
+    if os.environ.get("TANDEM_MC_CONSUMER_KEY"):
+        return False
+    keys = existing_mc_keys(directory)
+    if keys is None:
+        return False
+    engagement_url = os.environ.get("TANDEM_ENGAGEMENT_URL", "http://localhost:8002")
+    for name, value in mc_env(keys, engagement_url)[1].items():
+        os.environ.setdefault(name, value)
+    return True

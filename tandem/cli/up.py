@@ -9,7 +9,9 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import httpx
@@ -39,12 +41,30 @@ class Stack:
     inbox_port: int = 2525
     web_workers: int = 2
     worker_concurrency: int = 2
-    tls: LocalTls | None = None
+    tls: LocalTls | None = None  # the CRM port itself speaks HTTPS (`tandem up --https`)
+    # A second CRM port speaking HTTPS from the local CA, beside the plain HTTP one (0: none).
+    crm_https_port: int = 0
+    https_tls: LocalTls | None = None
+    # Accept the JWT audiences Salesforce clients hard-code (TANDEM_OAUTH_SALESFORCE_AUDIENCES).
+    salesforce_audiences: bool = False
 
     @property
     def crm_url(self) -> str:
         scheme = "https" if self.tls else "http"
         return f"{scheme}://localhost:{self.crm_port}"
+
+    @property
+    def crm_https_url(self) -> str | None:
+        """The CRM's second, HTTPS address, when it has one."""
+        if self.https_tls is None or not self.crm_https_port:
+            return None
+        return f"https://localhost:{self.crm_https_port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The local CA a client trusts to call the CRM over HTTPS."""
+        tls = self.tls or self.https_tls
+        return tls.ca_file if tls else None
 
     @property
     def engagement_url(self) -> str:
@@ -60,15 +80,19 @@ def stack_env(stack: Stack) -> dict[str, str]:
     env["TANDEM_SMTP_PORT"] = str(stack.inbox_port)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    if stack.tls:
+    if stack.salesforce_audiences:
+        env.setdefault("TANDEM_OAUTH_SALESFORCE_AUDIENCES", "true")
+    if stack.ca_file:
         # The Engagement (Connect) must trust the local CA to call the CRM over HTTPS.
-        env["TANDEM_CRM_CA_FILE"] = str(stack.tls.ca_file)
+        env["TANDEM_CRM_CA_FILE"] = str(stack.ca_file)
     return env
 
 
 def check_ports(stack: Stack) -> None:
     """Refuse to start when any port is taken, naming it."""
     ensure_free(stack.host, stack.crm_port, "CRM web", "--crm-port")
+    if stack.crm_https_url:
+        ensure_free(stack.host, stack.crm_https_port, "CRM web (HTTPS)", "--crm-https-port")
     ensure_free(stack.host, stack.engagement_port, "Engagement web", "--engagement-port")
     ensure_free(stack.host, stack.inbox_port, "SMTP inbox", "--inbox-port")
 
@@ -118,6 +142,12 @@ def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) ->
     workers = stack.web_workers
     crm_web = web_argv(stack.host, stack.crm_port, workers=workers, tls=stack.tls)
     supervisor.start("crm", crm_web, crm_env)
+    if stack.crm_https_url:
+        supervisor.start(
+            "crm-https",
+            web_argv(stack.host, stack.crm_https_port, workers=workers, tls=stack.https_tls),
+            crm_https_env(stack, crm_env),
+        )
     supervisor.start(
         "engagement",
         web_argv(stack.host, stack.engagement_port, workers=workers),
@@ -131,6 +161,15 @@ def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) ->
     supervisor.start(
         "inbox", [*tandem, "inbox", "--host", stack.host, "--port", str(stack.inbox_port)], env
     )
+
+
+def crm_https_env(stack: Stack, crm_env: dict[str, str]) -> dict[str, str]:
+    """The CRM's environment on its HTTPS port: the URLs it hands out (`instance_url`, the
+    token endpoint in discovery) name that port, unless the deployer set their own URL."""
+    env = {**crm_env, "TANDEM_SECURE_COOKIES": "1"}
+    if stack.crm_https_url and env.get("TANDEM_CRM_URL") == stack.crm_url:
+        env["TANDEM_CRM_URL"] = stack.crm_https_url
+    return env
 
 
 def wait_healthy(
@@ -163,13 +202,19 @@ def banner(stack: Stack, console: Console) -> None:
         "",
         "[bold]Tandem is up[/]",
         f"  CRM         {stack.crm_url}/",
+        *([f"  CRM (HTTPS) {stack.crm_https_url}/"] if stack.crm_https_url else []),
         f"  Engagement  {stack.engagement_url}/",
         f"  Inbox       smtp://{stack.host}:{stack.inbox_port}  (read it: tandem inbox list)",
     ]
-    if stack.tls:
-        lines.append(f"  CA file     {stack.tls.ca_file}  (trust it to call the CRM over HTTPS)")
+    if stack.ca_file:
+        lines += [
+            f"  CA file     {stack.ca_file}  (trust it to call the CRM over HTTPS)",
+            "  Clients trust it with:",
+            f"    export NODE_EXTRA_CA_CERTS={stack.ca_file}",
+            f"    export REQUESTS_CA_BUNDLE={stack.ca_file}",
+        ]
     lines += ["Press Ctrl-C to stop.", ""]
-    console.print("\n".join(lines), highlight=False)
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)  # copyable lines
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -181,8 +226,19 @@ def with_local_tls(stack: Stack) -> Stack:
     return dataclasses.replace(stack, tls=ensure_local_tls(var_dir() / "tls"))
 
 
-def run_up(stack: Stack, console: Console) -> int:
-    """Run the whole stack in the foreground until Ctrl-C (exit 0) or a child dies (exit 1)."""
+def with_https_port(stack: Stack, port: int) -> Stack:
+    """The same stack, with the CRM also serving HTTPS on `port` from the local CA under
+    var/tls (nothing when `port` is 0, or when the CRM port speaks HTTPS already)."""
+    if not port or stack.tls:
+        return stack
+    return dataclasses.replace(
+        stack, crm_https_port=port, https_tls=ensure_local_tls(var_dir() / "tls")
+    )
+
+
+def run_up(stack: Stack, console: Console, on_ready: Callable[[], None] | None = None) -> int:
+    """Run the whole stack in the foreground until Ctrl-C (exit 0) or a child dies (exit 1);
+    `on_ready` runs once both services answer."""
     check_ports(stack)
     env = stack_env(stack)
     migrate(env, console)
@@ -190,8 +246,11 @@ def run_up(stack: Stack, console: Console) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         start_children(supervisor, stack, env)
-        verify = ssl.create_default_context(cafile=stack.tls.ca_file) if stack.tls else True
-        wait_healthy([stack.crm_url, stack.engagement_url], supervisor, verify)
+        verify = ssl.create_default_context(cafile=stack.ca_file) if stack.ca_file else True
+        urls = [stack.crm_url, *filter(None, [stack.crm_https_url]), stack.engagement_url]
+        wait_healthy(urls, supervisor, verify)
+        if on_ready is not None:
+            on_ready()
         banner(stack, console)
         while (dead := supervisor.first_exited()) is None:
             time.sleep(0.5)
@@ -203,3 +262,14 @@ def run_up(stack: Stack, console: Console) -> int:
     finally:
         supervisor.stop()
         console.print("Stopped.")
+
+
+def ensure_running(stack: Stack) -> None:
+    """Refuse, naming the fix, when the stack does not answer (commands that drive it)."""
+    for name, url in (("CRM", stack.crm_url), ("Engagement", stack.engagement_url)):
+        try:
+            healthy = httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            healthy = False
+        if not healthy:
+            raise CliError(f"the {name} does not answer at {url}: start the demo first (make demo)")

@@ -34,6 +34,11 @@ def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
     return None
 
 
+def env_text(name: str, *, environ: Mapping[str, str] | None = None) -> str | None:
+    """The stripped value of `name` (or of the file `name_FILE` names); None when neither is set."""
+    return _raw(name, environ)
+
+
 def env_str(name: str, default: str, *, environ: Mapping[str, str] | None = None) -> str:
     """A string; empty is refused because it is almost always a mistake."""
     value = _raw(name, environ)

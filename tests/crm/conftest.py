@@ -67,11 +67,3 @@ def standard_user(org: Org) -> User:
 def outsider(other_org: Org) -> User:
     """An administrator of another org."""
     return make_user(other_org, "admin@globex.test", ProfileName.SYSTEM_ADMINISTRATOR)
-
-
-@pytest.fixture(autouse=True)
-def empty_cache() -> None:
-    """Login throttling counts in the cache: start every test from zero."""
-    from django.core.cache import cache
-
-    cache.clear()

@@ -34,6 +34,7 @@ class RunningStack:
     env: dict[str, str]
     log: Path
     ca_file: Path | None = None
+    crm_https_url: str | None = None  # the CRM's second port, HTTPS from the local CA
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
@@ -87,11 +88,21 @@ def _wait_healthy(
 
 @contextmanager
 def running_stack(
-    var_dir: Path, extra_env: dict[str, str] | None = None, *, https: bool = False
+    var_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    https: bool = False,
+    https_port: bool = False,
+    command: str = "up",
 ) -> Iterator[RunningStack]:
-    """Run `tandem up` until the block ends, then stop it with Ctrl-C and check it stopped."""
+    """Run `tandem up` (or `tandem demo`) until the block ends, then stop it with Ctrl-C and
+    check it stopped.
+
+    `https`: the CRM port speaks HTTPS; `https_port`: a second CRM port does, beside HTTP
+    (what `tandem up` does by default; off here unless asked, to spare a process)."""
     with _databases() as database_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
+        second_port = free_port() if https_port and not https else 0
         env = {
             **os.environ,
             **database_env,
@@ -101,9 +112,10 @@ def running_stack(
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         log = var_dir / "up.log"
-        argv = [sys.executable, "-m", "tandem", "up", "--crm-port", str(crm_port),
+        argv = [sys.executable, "-m", "tandem", command, "--crm-port", str(crm_port),
                 "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
-                "--web-workers", "1", *(["--https"] if https else [])]  # fmt: skip
+                "--web-workers", "1", "--crm-https-port", str(second_port),
+                *(["--https"] if https else [])]  # fmt: skip
         with log.open("wb") as out:
             process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        cwd=PROJECT_ROOT, start_new_session=True)  # fmt: skip
@@ -114,11 +126,13 @@ def running_stack(
             var_dir=var_dir,
             env=env,
             log=log,
-            ca_file=var_dir / "tls" / "ca.pem" if https else None,
+            ca_file=var_dir / "tls" / "ca.pem" if https or second_port else None,
+            crm_https_url=f"https://127.0.0.1:{second_port}" if second_port else None,
         )
         try:
             # The CA file appears only once `tandem up` has written it: build the context late.
-            _wait_healthy([stack.crm_url], process, log, lambda: stack.verify)
+            crm_urls = [stack.crm_url, *filter(None, [stack.crm_https_url])]
+            _wait_healthy(crm_urls, process, log, lambda: stack.verify)
             _wait_healthy([stack.engagement_url], process, log, True)
             yield stack
         finally:

@@ -106,7 +106,7 @@ def test_report_run(sf: Salesforce) -> None:
         "Id"
     ]
 
-    report = sf.restful(f"analytics/reports/{report_id}")
+    report = sf.restful(f"analytics/reports/{report_id}", {"includeDetails": "true"})
 
     assert report["reportMetadata"]["name"] == "Contacts with email"
     assert report["factMap"]["T!T"]["aggregates"][0]["value"] > 0

@@ -90,7 +90,8 @@ def test_demo_engagement_admin_logs_in_and_a_second_run_changes_nothing(
 
     assert saved["crm"]["org"]["name"] == "Acme"
     assert [u["username"] for u in engagement["users"]] == [
-        "admin@mc.acme.demo", "maria@mc.acme.demo", "mark@mc.acme.demo", "mina@mc.acme.demo"
+        "admin@mc.acme.demo", "maria@mc.acme.demo", "mark@mc.acme.demo", "mina@mc.acme.demo",
+        "ivan@mc.acme.demo", "olga@mc.acme.demo",
     ]  # fmt: skip
     assert saved_again == saved
     assert printed_again == printed

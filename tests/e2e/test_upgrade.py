@@ -39,7 +39,10 @@ COLUMNS = [
     "error_message",
     "attempted_at",
 ]
-UNAVAILABLE = "Marketing Cloud Connect is unavailable during the Connected App upgrade"
+UNAVAILABLE = (
+    "Marketing Cloud Connect is unavailable during the Connected App upgrade, "
+    "until it completes (or is rolled back)"
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Run inside a stack's environment (TANDEM_SERVICE set by the caller) to seed or inspect.
 
 python -m tests.e2e.upgrade_tools crm-seed | crm-ier
-python -m tests.e2e.upgrade_tools eng-seed | eng-sends | eng-state
+python -m tests.e2e.upgrade_tools eng-seed | eng-sends | eng-state [OWNER] | eng-audit
+python -m tests.e2e.upgrade_tools crm-app-state
 python -m tests.e2e.upgrade_tools eng-user USERNAME | eng-call-as CRM_USERNAME
 python -m tests.e2e.upgrade_tools crm-logins CRM_USERNAME
 """
@@ -125,15 +126,15 @@ def eng_sends() -> dict[str, Any]:
     return {"crm_send": crm.pk, "de_send": de.pk}
 
 
-def eng_state() -> dict[str, Any]:
-    """Sends, the connection, the mappings and the My Documents files (with contents)."""
+def eng_state(owner: str = "eadmin") -> dict[str, Any]:
+    """Sends, the connection, the mappings and `owner`'s My Documents files (with contents)."""
     from tandem.engagement.connect.models import ConnectedUser, CrmConnection
     from tandem.engagement.content.models import ContentFile
     from tandem.engagement.content.storage import content_storage
     from tandem.engagement.sends.models import Send
 
     files = {}
-    for item in ContentFile.objects.filter(folder__owner__username="eadmin"):
+    for item in ContentFile.objects.filter(folder__owner__username=owner):
         with content_storage().open(item.blob.name) as handle:
             files[item.name] = handle.read().decode("utf-8")
     connection = CrmConnection.objects.first()
@@ -191,7 +192,40 @@ def crm_logins(username: str) -> dict[str, Any]:
     return {"logins": list(rows.values("login_type", "application", "status"))}
 
 
+def crm_app_state() -> dict[str, Any]:
+    """The demo org's view of the Salesforce Marketing Cloud app, its users and audit trail."""
+    from tandem.crm.connectedapps.models import ConnectedAppConsent, ConnectedAppPolicy
+    from tandem.crm.permissions.models import PermissionSet
+    from tandem.crm.setup.models import SetupAuditTrail
+    from tandem.crm.users.models import User
+
+    policy = ConnectedAppPolicy.objects.filter(app__deployment_key="marketing_cloud").first()
+    linked = policy.access.exclude(permission_set=None) if policy else []
+    return {
+        "policy": (
+            [policy.permitted_users, policy.ip_relaxation, policy.refresh_token_policy]
+            if policy
+            else None
+        ),
+        "linked": sorted(row.permission_set.api_name for row in linked),
+        "permission_sets": sorted(PermissionSet.objects.values_list("api_name", flat=True)),
+        "consents": sorted(ConnectedAppConsent.objects.values_list("user__username", flat=True)),
+        "active": dict(User.objects.values_list("username", "is_active")),
+        "audit_rows": SetupAuditTrail.objects.count(),
+    }
+
+
+def eng_audit() -> dict[str, Any]:
+    """How many audit rows the Engagement holds (a run that changes nothing adds none)."""
+    from tandem.engagement.accounts.models import AuditEvent
+    from tandem.engagement.connect.models import MigrationRun
+
+    return {"rows": AuditEvent.objects.count(), "runs": MigrationRun.objects.count()}
+
+
 COMMANDS: dict[str, Any] = {
+    "crm-app-state": crm_app_state,
+    "eng-audit": eng_audit,
     "crm-seed": crm_seed,
     "crm-ier": crm_ier,
     "eng-seed": eng_seed,

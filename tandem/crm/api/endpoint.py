@@ -24,20 +24,30 @@ def json_response(body: Any, status: int = 200) -> HttpResponse:
     return HttpResponse(json.dumps(body), status=status, content_type="application/json")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_body(request: HttpRequest) -> Any:
-    """The parsed request body, or JSON_PARSER_ERROR."""
+    """The parsed request body, or JSON_PARSER_ERROR.
+
+    NaN and Infinity are not JSON and are refused; an out-of-range number such as 1e400 parses
+    (as infinity) and is refused by the field it is meant for. A composite subrequest carries
+    its body already parsed.
+    """
+    if hasattr(request, "parsed_body"):
+        return request.parsed_body
     try:
         raw = request.body
     except RequestDataTooBig:
         raise ApiError(413, "JSON_PARSER_ERROR", "Request body is too large") from None
     try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json.loads(raw or b"null", parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ApiError(
-            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {exc}"
+            400, "JSON_PARSER_ERROR", f"Unexpected character in the body: {message[:200]}"
         ) from None
-    except RecursionError:  # arrays or objects nested deeper than the parser goes
-        raise ApiError(400, "JSON_PARSER_ERROR", "The body is nested too deeply") from None
 
 
 def set_family(request: HttpRequest, family: str) -> None:
@@ -69,16 +79,31 @@ def api_endpoint(view: ApiView) -> ApiView:
             return response
         set_family(request, "rest")
         request.api_used_before = used  # type: ignore[attr-defined]
-        try:
-            response = view(request, principal, version, *args, **kwargs)
-        except ApiError as error:
-            response = error.response()
-        except RecordError as error:
-            status = 404 if error.status_code == "NOT_FOUND" else 400
-            response = ApiError(status, error.status_code, error.message, error.fields).response()
+        response = run_view(view, request, principal, version, *args, **kwargs)
         counts = counts_against_limit(principal, family=request.api_family)  # type: ignore[attr-defined]
         api_usage_record(principal=principal, counts=counts)
         response["Sforce-Limit-Info"] = f"api-usage={used + int(counts)}/{limit}"
         return response
 
+    wrapper.api_view = view  # type: ignore[attr-defined]  # composite subrequests call it
     return wrapper
+
+
+def run_view(
+    view: ApiView, request: HttpRequest, principal: ApiPrincipal, version: str, *args: Any,
+    **kwargs: Any,
+) -> HttpResponse:  # fmt: skip
+    """Call an API view, its errors turned into Salesforce's error responses."""
+    try:
+        return view(request, principal, version, *args, **kwargs)
+    except ApiError as error:
+        return error.response()
+    except RecordError as error:
+        status = 404 if error.status_code == "NOT_FOUND" else 400
+        return ApiError(status, error.status_code, error.message, error.fields).response()
+
+
+def outside_composite(view: ApiView) -> ApiView:
+    """Mark a view that a composite or batch subrequest may not call (composite itself)."""
+    view.composable = False  # type: ignore[attr-defined]
+    return view

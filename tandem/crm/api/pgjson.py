@@ -13,9 +13,9 @@ from django.db import connection
 from django.db.models import Case, F, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, Concat
 
-from tandem.crm.api.soql.bind import BoundField, BoundQuery
-from tandem.crm.api.soql.orm import SalesforceDateTime, field_path, query_window
-from tandem.crm.api.soql.schema import FieldType
+from tandem.crm.soql.bind import BoundField, BoundQuery
+from tandem.crm.soql.orm import SalesforceDateTime, field_path, query_window
+from tandem.crm.soql.schema import FieldType
 
 JSON_COLUMN = "sf_record_json"
 

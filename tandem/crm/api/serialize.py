@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tandem.crm.api.soql.bind import BoundQuery
-from tandem.crm.api.soql.orm import records
-from tandem.crm.api.soql.schema import FieldDescribe, FieldType, ObjectDescribe
+from tandem.crm.soql.bind import BoundQuery
+from tandem.crm.soql.orm import records
+from tandem.crm.soql.schema import FieldDescribe, FieldType, ObjectDescribe
 
 Convert = Callable[[Any], Any] | None
 

@@ -1,8 +1,11 @@
-"""The API versions Tandem answers to, labelled with Salesforce's release names."""
+"""The API versions Tandem answers to, labelled with Salesforce's release names.
+
+From 31.0 (the oldest version Salesforce still serves) to 67.0 (Summer '26).
+"""
 
 from __future__ import annotations
 
-OLDEST, NEWEST = 42, 62
+OLDEST, NEWEST = 31, 67
 SEASONS = ("Winter", "Spring", "Summer")
 
 

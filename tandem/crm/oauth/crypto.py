@@ -3,7 +3,8 @@
 DOT's default PBKDF2 hasher costs ~0.3 s a check, which caps the token endpoint at a few tokens
 a second; an HMAC-SHA256 keyed by a server secret is as safe for 256-bit random secrets (no
 dictionary to attack) and costs microseconds. The token response's `signature` is keyed by the
-plain secret, so the secret is also kept encrypted (MultiFernet, rotatable keys). ADR 0400.
+plain secret, so the secret is also kept encrypted (MultiFernet). Each has its own key ring
+(tandem.core.keys), so both rotate with `tandem keys rotate`. ADR 0400, docs/security.md.
 """
 
 from __future__ import annotations
@@ -12,31 +13,41 @@ import base64
 import hashlib
 import hmac
 import secrets
-from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 from django.conf import settings
+
+from tandem.core.keys import FernetRing, HmacRing, key_bytes, service_loader
 
 HASH_PREFIX = "hmac-sha256$"
 
 
-def _derive(label: str) -> bytes:
-    """A 32-byte key for `label`, derived from the configured OAuth key (or SECRET_KEY)."""
-    base = getattr(settings, "OAUTH_SECRET_KEY", "") or settings.SECRET_KEY
-    return hmac.new(base.encode(), label.encode(), hashlib.sha256).digest()
+def _legacy_base() -> bytes:
+    return (getattr(settings, "OAUTH_SECRET_KEY", "") or settings.SECRET_KEY).encode()
 
 
-@lru_cache(maxsize=1)
-def _hash_key() -> bytes:
-    return _derive("tandem.crm.oauth.client-secret-hash")
+def _legacy_hash_keys() -> list[bytes]:
+    """The pre-ring hash key, derived from the OAuth key (or SECRET_KEY)."""
+    if not settings.LEGACY_KEYS:
+        return []
+    return [
+        hmac.new(_legacy_base(), b"tandem.crm.oauth.client-secret-hash", hashlib.sha256).digest()
+    ]
 
 
-@lru_cache(maxsize=1)
-def _fernet() -> MultiFernet:
+def _legacy_fernet_keys() -> list[bytes]:
+    """The pre-ring Fernet keys: TANDEM_OAUTH_FERNET_KEYS, then the derived one."""
+    if not settings.LEGACY_KEYS:
+        return []
     configured = [key for key in getattr(settings, "OAUTH_FERNET_KEYS", []) if key]
-    keys = [Fernet(key) for key in configured]
-    keys.append(Fernet(base64.urlsafe_b64encode(_derive("tandem.crm.oauth.fernet"))))
-    return MultiFernet(keys)
+    keys = [key_bytes(key, "TANDEM_OAUTH_FERNET_KEYS") for key in configured]
+    keys.append(hmac.new(_legacy_base(), b"tandem.crm.oauth.fernet", hashlib.sha256).digest())
+    return keys
+
+
+# Separate keys for checking secrets and for reading them back (docs/security.md).
+SECRET_HASHES = HmacRing(service_loader("crm", "client_secret_hash"), _legacy_hash_keys)
+SECRET_ENCRYPTION = FernetRing(service_loader("crm", "client_secret"), _legacy_fernet_keys)
 
 
 def new_consumer_secret() -> str:
@@ -51,28 +62,26 @@ def new_token(request: object = None) -> str:
 
 
 def hash_secret(secret: str) -> str:
-    """The keyed hash stored in the client_secret column."""
-    digest = hmac.new(_hash_key(), secret.encode("utf-8"), hashlib.sha256).hexdigest()
-    return HASH_PREFIX + digest
+    """The keyed hash stored in the client_secret column: `hmac-sha256$<key id>$<hex>`."""
+    return SECRET_HASHES.hash(secret)
 
 
 def secret_matches(provided: str, stored: str) -> bool:
-    """Constant-time comparison of a provided secret against the stored keyed hash."""
-    if not provided or not stored.startswith(HASH_PREFIX):
-        return False
-    return hmac.compare_digest(hash_secret(provided), stored)
+    """Constant-time check of a provided secret against the stored keyed hash: one HMAC, with
+    the key the hash names (a pre-ring `hmac-sha256$<hex>` with the legacy key)."""
+    return SECRET_HASHES.matches(provided, stored, legacy_prefix=HASH_PREFIX)
 
 
 def encrypt_secret(secret: str) -> str:
-    """The secret encrypted with the current Fernet key."""
-    return _fernet().encrypt(secret.encode("utf-8")).decode("ascii")
+    """The secret encrypted with the newest client-secret key."""
+    return SECRET_ENCRYPTION.encrypt(secret)
 
 
 def decrypt_secret(token: str) -> str | None:
-    """The plain secret, or None when it cannot be decrypted with any configured key."""
+    """The plain secret, or None when it cannot be decrypted with any key of the ring."""
     try:
-        return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
-    except (InvalidToken, ValueError):
+        return SECRET_ENCRYPTION.decrypt(token)
+    except InvalidToken:
         return None
 
 

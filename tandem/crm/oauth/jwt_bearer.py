@@ -40,6 +40,15 @@ MAX_ASSERTION_BYTES = 8192
 # Salesforce: exp "within 3 minutes"; a few seconds of skew for clocks that disagree.
 MAX_LIFETIME_SECONDS = 180
 CLOCK_SKEW_SECONDS = 5
+# An `exp` above this is in milliseconds (the sf CLI signs `Date.now() + 300`): 10^11 seconds
+# is the year 5138, 10^11 milliseconds 1973.
+MILLISECONDS_ABOVE = 10**11
+_NUMERIC = re.compile(r"[0-9]{1,16}(\.[0-9]{1,6})?")
+# Login History statuses of assertions refused before the policies are checked.
+STATUS_INVALID_ASSERTION = "Failed: Invalid assertion"
+STATUS_INVALID_AUDIENCE = "Failed: Audience validation failed"
+STATUS_REPLAYED = "Failed: Assertion replayed"
+STATUS_EXPIRED = "Failed: Assertion expired"
 
 
 class JwtBearerValidator(Protocol):
@@ -51,6 +60,9 @@ class JwtBearerValidator(Protocol):
     def jwt_load_user(self, username: str, client: Any, audience: str, request: Request) -> Any: ...
     def jwt_claim_replayed(self, client: Any, jti: str, expires_at: int) -> bool: ...
     def jwt_authorize(self, request: Request) -> None: ...
+    def jwt_refusal_record(
+        self, client: Any, username: str, status: str, request: Request
+    ) -> None: ...
     def save_token(self, token: dict[str, Any], request: Request) -> None: ...
 
 
@@ -80,25 +92,50 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _times_valid(claims: dict[str, Any], now: float) -> bool:
-    """iss, aud and exp present; exp an integer, not past and at most 3 minutes ahead; nbf and
-    iat, when present, numbers not in the future (with CLOCK_SKEW_SECONDS either way)."""
+def exp_seconds(value: object) -> float | None:
+    """`exp` as Unix seconds: a number or a numeric string (simple-salesforce), in seconds or,
+    when absurdly large, milliseconds (the sf CLI); None for anything else."""
+    if isinstance(value, str) and _NUMERIC.fullmatch(value):
+        value = float(value)
+    if not _is_number(value):
+        return None
+    seconds = float(value)  # type: ignore[arg-type]
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return seconds / 1000 if seconds > MILLISECONDS_ABOVE else seconds
+
+
+def _times_problem(claims: dict[str, Any], now: float) -> str | None:
+    """None when iss, aud and exp are present, exp is not past and at most 3 minutes ahead, and
+    nbf and iat, when present, are numbers not in the future (CLOCK_SKEW_SECONDS either way);
+    otherwise the Login History status of the refusal."""
     if any(name not in claims for name in ("iss", "aud", "exp")):
-        return False
-    exp = claims["exp"]
-    if not isinstance(exp, int) or isinstance(exp, bool):
-        return False
-    if exp + CLOCK_SKEW_SECONDS <= now or exp - now > MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
-        return False
+        return STATUS_INVALID_ASSERTION
+    exp = exp_seconds(claims["exp"])
+    if exp is None or exp - now > MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
+        return STATUS_INVALID_ASSERTION
+    if exp + CLOCK_SKEW_SECONDS <= now:
+        return STATUS_EXPIRED
     for name in ("nbf", "iat"):
         value = claims.get(name)
         if value is not None and (not _is_number(value) or value - CLOCK_SKEW_SECONDS > now):
-            return False
-    return True
+            return STATUS_INVALID_ASSERTION
+    return None
 
 
-def _fail(pair: OAuthErrorPair, request: Request) -> SalesforceOAuthError:
-    return SalesforceOAuthError(pair, request=request)
+_STATUS_BY_PAIR = {
+    INVALID_ASSERTION: STATUS_INVALID_ASSERTION,
+    INVALID_AUDIENCE: STATUS_INVALID_AUDIENCE,
+}
+
+
+def _fail(
+    pair: OAuthErrorPair, request: Request, status: str = STATUS_INVALID_ASSERTION
+) -> SalesforceOAuthError:
+    """The refusal, with the Login History status it is recorded under."""
+    error = SalesforceOAuthError(pair, request=request)
+    error.login_status = status
+    return error
 
 
 class _IdTokens(OpenIDGrantTypeBase):
@@ -134,26 +171,46 @@ class JWTBearerGrant(GrantTypeBase):
         return headers, json.dumps(token), 200
 
     def validate_token_request(self, request: Request) -> None:
-        """RFC 7523 §3 and Salesforce's rules, then the Connected App policies."""
+        """RFC 7523 §3 and Salesforce's rules, then the Connected App policies. Every refusal
+        once the app is known is recorded in the named user's Login History (the policies
+        record their own)."""
         validator: JwtBearerValidator = self.request_validator
         assertion = self._single_assertion(request)
-        unverified = self._unverified_claims(assertion, request)
+        header, unverified = self._unverified_parts(assertion, request)
         client = validator.jwt_load_client(str(unverified.get("iss", "")), request)
         if client is None:
             raise _fail(INVALID_CLIENT_ID, request)
         request.client = client
         request.client_id = client.client_id
+        username = unverified.get("prn") or unverified.get("sub")  # prn wins (KB 000204593)
+        try:
+            self._validate_assertion(assertion, header, unverified, client, request)
+        except SalesforceOAuthError as error:
+            status = getattr(error, "login_status", None) or _STATUS_BY_PAIR.get(error.pair)
+            if status and isinstance(username, str) and username:
+                validator.jwt_refusal_record(client, username, status, request)
+            raise
+        validator.jwt_authorize(request)
+
+    def _validate_assertion(
+        self, assertion: str, header: dict[str, Any], unverified: dict[str, Any], client: Any,
+        request: Request,
+    ) -> None:  # fmt: skip
+        """The signature, times, audience, replay and user of the assertion of `client`."""
+        validator: JwtBearerValidator = self.request_validator
+        if header.get("alg") != "RS256":
+            raise _fail(INVALID_ASSERTION, request)
         claims = self._verified_claims(
             assertion, unverified, validator.jwt_certificate(client), request
         )
         audience = self._audience(claims, validator, request)
-        if validator.jwt_claim_replayed(client, str(claims.get("jti", "")), int(claims["exp"])):
-            raise _fail(INVALID_ASSERTION, request)
-        username = claims.get("prn") or claims.get("sub")  # prn wins (KB 000204593)
+        expires_at = int(exp_seconds(claims["exp"]) or 0)
+        if validator.jwt_claim_replayed(client, str(claims.get("jti", "")), expires_at):
+            raise _fail(INVALID_ASSERTION, request, STATUS_REPLAYED)
+        username = claims.get("prn") or claims.get("sub")
         if not isinstance(username, str) or not username:
             raise _fail(INVALID_ASSERTION, request)
         request.user = validator.jwt_load_user(username, client, audience, request)
-        validator.jwt_authorize(request)
 
     def _single_assertion(self, request: Request) -> str:
         if request.grant_type != JWT_BEARER:
@@ -168,22 +225,25 @@ class JWTBearerGrant(GrantTypeBase):
             raise _fail(INVALID_ASSERTION, request)
         return assertion
 
-    def _unverified_claims(self, assertion: str, request: Request) -> dict[str, Any]:
+    def _unverified_parts(
+        self, assertion: str, request: Request
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Header and claims, read once without verification only to find the app (`iss`);
         PyJWT verifies everything afterwards. Plain base64 + json: PyJWT's per-character
         segment check cost more than the RSA verification (bench/RESULTS.md)."""
         parts = assertion.split(".")
-        if len(parts) != 3 or not all(_SEGMENT.fullmatch(part) for part in parts):
+        # An empty signature (alg "none") is read too, to be refused once the app is known.
+        if len(parts) != 3 or not all(_SEGMENT.fullmatch(part) for part in parts[:2]):
+            raise _fail(INVALID_ASSERTION, request)
+        if parts[2] and not _SEGMENT.fullmatch(parts[2]):
             raise _fail(INVALID_ASSERTION, request)
         try:
             header, claims = (json.loads(_b64url(part)) for part in parts[:2])
         except (ValueError, RecursionError, binascii.Error):
             raise _fail(INVALID_ASSERTION, request) from None
-        if not isinstance(header, dict) or header.get("alg") != "RS256":
+        if not isinstance(header, dict) or not isinstance(claims, dict):
             raise _fail(INVALID_ASSERTION, request)
-        if not isinstance(claims, dict):
-            raise _fail(INVALID_ASSERTION, request)
-        return claims
+        return header, claims
 
     def _verified_claims(
         self, assertion: str, claims: dict[str, Any], pem: str, request: Request
@@ -200,8 +260,9 @@ class JWTBearerGrant(GrantTypeBase):
             verified = False
         if not verified:
             raise _fail(INVALID_ASSERTION, request)
-        if not _times_valid(claims, time.time()):
-            raise _fail(INVALID_ASSERTION, request)
+        problem = _times_problem(claims, time.time())
+        if problem is not None:
+            raise _fail(INVALID_ASSERTION, request, problem)
         return claims
 
     def _audience(
@@ -214,4 +275,4 @@ class JWTBearerGrant(GrantTypeBase):
                 candidate.rstrip("/"), request
             ):
                 return candidate.rstrip("/")
-        raise _fail(INVALID_AUDIENCE, request)
+        raise _fail(INVALID_AUDIENCE, request, STATUS_INVALID_AUDIENCE)

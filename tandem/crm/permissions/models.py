@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 
 from tandem.core import ids
 from tandem.crm.orgs.models import Org
@@ -24,8 +25,10 @@ class PermissionSet(models.Model):
     class Meta:
         ordering = ("label", "id")
         constraints = [
+            # API names are case-insensitive, as in Salesforce: Marketing_Cloud and
+            # marketing_cloud cannot both exist in one org.
             models.UniqueConstraint(
-                fields=("org", "api_name"), name="crm_permission_set_api_name_unique_in_org"
+                "org", Lower("api_name"), name="crm_permission_set_api_name_unique_in_org"
             )
         ]
 

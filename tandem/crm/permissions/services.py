@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from tandem.crm.orgs.models import Org
 from tandem.crm.permissions.api_names import api_name_errors
@@ -15,6 +15,7 @@ from tandem.crm.users.models import User
 
 SECTION = "Manage Users"
 LABEL_MAX_LENGTH = 80
+API_NAME_TAKEN = "The API name is already in use in this org: choose another."
 
 
 def permission_set_errors(*, org: Org, label: str, api_name: str) -> dict[str, list[str]]:
@@ -25,8 +26,11 @@ def permission_set_errors(*, org: Org, label: str, api_name: str) -> dict[str, l
     elif len(label.strip()) > LABEL_MAX_LENGTH:
         errors["label"] = [f"The label can't be longer than {LABEL_MAX_LENGTH} characters."]
     name_errors = api_name_errors(api_name)
-    if not name_errors and PermissionSet.objects.filter(org=org, api_name=api_name).exists():
-        name_errors.append("The API name is already in use in this org: choose another.")
+    if (
+        not name_errors
+        and PermissionSet.objects.filter(org=org, api_name__iexact=api_name).exists()
+    ):
+        name_errors.append(API_NAME_TAKEN)
     if name_errors:
         errors["api_name"] = name_errors
     return errors
@@ -43,9 +47,13 @@ def permission_set_create(
         errors["description"] = ["The description can't be longer than 255 characters."]
     if errors:
         raise PermissionSetInvalidError(errors)
-    permission_set = PermissionSet.objects.create(
-        org=org, label=label, api_name=api_name, description=description.strip()
-    )
+    try:
+        with transaction.atomic():  # a concurrent create of the same name meets the constraint
+            permission_set = PermissionSet.objects.create(
+                org=org, label=label, api_name=api_name, description=description.strip()
+            )
+    except IntegrityError:
+        raise PermissionSetInvalidError({"api_name": [API_NAME_TAKEN]}) from None
     setup_audit_record(
         org=org, actor=actor, action="permission_set.created", section=SECTION,
         target=label, new={"label": label, "api_name": api_name, "description": description},

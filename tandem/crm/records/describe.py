@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import BooleanField, CharField, DateTimeField, Model, Value
+from django.db.models.functions import Cast, Concat, Trim
 
-from tandem.crm.api.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
 from tandem.crm.records import models as m
+from tandem.crm.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
 
 T = FieldType
 IER = "et4ae5__IndividualEmailResult__c"
@@ -67,9 +68,56 @@ USER = ObjectDescribe(
         _f("Email", T.EMAIL, "email", length=128, **READ_ONLY),
         _text("FirstName", "first_name", 40, **READ_ONLY),
         _text("LastName", "last_name", 80, nillable=False, **READ_ONLY),
+        _text("Name", "sf_name", 121, nillable=False, computed=True, **READ_ONLY),
         _f("IsActive", T.BOOLEAN, "is_active", nillable=False, **READ_ONLY),
+        _ref("ProfileId", "profile", "Profile", "Profile", nillable=False, **READ_ONLY),
+        _f("CreatedDate", T.DATETIME, "created_at", nillable=False, **READ_ONLY),
     ),
+    createable=False,
+    updateable=False,
+    deletable=False,
+    searchable=True,
 )
+PROFILE = ObjectDescribe(
+    name="Profile",
+    label="Profile",
+    label_plural="Profiles",
+    key_prefix="00e",
+    fields=(
+        _f("Id", T.ID, "id", "Profile ID", nillable=False, length=18, **READ_ONLY),
+        _text("Name", "name", 255, nillable=False, **READ_ONLY),
+        _f("PermissionsModifyAllData", T.BOOLEAN, "modify_all_data", "Modify All Data",
+           nillable=False, **READ_ONLY),
+    ),
+    createable=False,
+    updateable=False,
+    deletable=False,
+)  # fmt: skip
+# The org's own row; a Tandem org is never a sandbox, trial or namespaced org.
+ORGANIZATION_TYPE = "Enterprise Edition"
+INSTANCE_NAME = "TND1"
+ORGANIZATION = ObjectDescribe(
+    name="Organization",
+    label="Organization",
+    label_plural="Organizations",
+    key_prefix="00D",
+    org_field="pk",
+    fields=(
+        _f("Id", T.ID, "id", "Organization ID", nillable=False, length=18, **READ_ONLY),
+        _text("Name", "name", 80, nillable=False, **READ_ONLY),
+        _text("InstanceName", "sf_instance_name", 5, computed=True, **READ_ONLY),
+        _f("IsSandbox", T.BOOLEAN, "sf_is_sandbox", nillable=False, computed=True, **READ_ONLY),
+        _f("TrialExpirationDate", T.DATETIME, "sf_trial_expiration_date", computed=True,
+           **READ_ONLY),
+        _text("NamespacePrefix", "sf_namespace_prefix", 15, computed=True, **READ_ONLY),
+        _f("OrganizationType", T.PICKLIST, "sf_organization_type", "Edition", length=40,
+           computed=True, picklist_values=(ORGANIZATION_TYPE,), **READ_ONLY),
+        _f("CreatedDate", T.DATETIME, "created_at", nillable=False, **READ_ONLY),
+    ),
+    createable=False,
+    updateable=False,
+    deletable=False,
+)  # fmt: skip
 ACCOUNT = ObjectDescribe(
     name="Account",
     label="Account",
@@ -91,6 +139,7 @@ ACCOUNT = ObjectDescribe(
         _f("Description", T.TEXTAREA, "description", length=32000),
         _text("External_Id__c", "external_id", 80, external_id=True),
     ),
+    searchable=True,
 )  # fmt: skip
 CONTACT = ObjectDescribe(
     name="Contact",
@@ -106,6 +155,7 @@ CONTACT = ObjectDescribe(
         _text("MailingCountry", "mailing_country", 80),
         _f("Birthdate", T.DATE, "birthdate"),
     ),
+    searchable=True,
 )
 LEAD = ObjectDescribe(
     name="Lead",
@@ -123,6 +173,7 @@ LEAD = ObjectDescribe(
         _text("Country", "country", 80),
         _f("IsConverted", T.BOOLEAN, "is_converted", nillable=False, **READ_ONLY),
     ),
+    searchable=True,
 )  # fmt: skip
 CAMPAIGN = ObjectDescribe(
     name="Campaign",
@@ -142,6 +193,7 @@ CAMPAIGN = ObjectDescribe(
         _f("BudgetedCost", T.CURRENCY, "budgeted_cost"),
         _f("Description", T.TEXTAREA, "description", length=32000),
     ),
+    searchable=True,
 )  # fmt: skip
 CAMPAIGN_MEMBER = ObjectDescribe(
     name="CampaignMember",
@@ -170,6 +222,8 @@ REPORT = ObjectDescribe(
         _text("Description", "description", 255, **READ_ONLY),
         _text("Format", "report_type", 40, nillable=False, **READ_ONLY),
     ),
+    createable=False,
+    updateable=False,
 )
 INDIVIDUAL_EMAIL_RESULT = ObjectDescribe(
     name=IER,
@@ -199,15 +253,36 @@ INDIVIDUAL_EMAIL_RESULT = ObjectDescribe(
 )
 
 REGISTRY = Registry(
-    [USER, ACCOUNT, CONTACT, LEAD, CAMPAIGN, CAMPAIGN_MEMBER, REPORT, INDIVIDUAL_EMAIL_RESULT]
-)
+    [ORGANIZATION, PROFILE, USER, ACCOUNT, CONTACT, LEAD, CAMPAIGN, CAMPAIGN_MEMBER, REPORT,
+     INDIVIDUAL_EMAIL_RESULT],
+    model_for=lambda name: model_for(name),
+)  # fmt: skip
+
+
+def computed_columns(name: str) -> dict[str, Any]:
+    """The annotations behind an sObject type's computed fields (see `FieldDescribe.computed`)."""
+    if name == "User":
+        full = Concat("first_name", Value(" "), "last_name", output_field=CharField())
+        return {"sf_name": Trim(full)}
+    if name == "Organization":  # typed casts: PostgreSQL cannot infer a bare parameter's type
+        return {
+            "sf_instance_name": Cast(Value(INSTANCE_NAME), CharField()),
+            "sf_is_sandbox": Cast(Value(False), BooleanField()),
+            "sf_trial_expiration_date": Cast(Value(None), DateTimeField()),
+            "sf_namespace_prefix": Cast(Value(None), CharField()),
+            "sf_organization_type": Cast(Value(ORGANIZATION_TYPE), CharField()),
+        }
+    return {}
 
 
 def model_for(name: str) -> type[Model]:
     """The model that stores an sObject type (by its API name)."""
-    from tandem.crm.users.models import User
+    from tandem.crm.orgs.models import Org
+    from tandem.crm.users.models import Profile, User
 
     models: dict[str, type[Model]] = {
+        "Organization": Org,
+        "Profile": Profile,
         "User": User,
         "Account": m.Account,
         "Contact": m.Contact,

@@ -7,13 +7,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from tandem.crm.api.soql import SoqlError, parse
-from tandem.crm.api.soql.bind import BoundQuery, bind
-from tandem.crm.api.soql.orm import page, total_size
 from tandem.crm.orgs.models import Org
 from tandem.crm.records.describe import REGISTRY
 from tandem.crm.records.models import Report
 from tandem.crm.records.selectors import record_queryset
+from tandem.crm.soql import SoqlError, parse
+from tandem.crm.soql.bind import BoundQuery, bind
+from tandem.crm.soql.orm import page, total_size
 
 MAX_DETAIL_ROWS = 2000
 # Report filter operators (Salesforce's names) and the SOQL they become.

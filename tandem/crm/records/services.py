@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from tandem.crm.api.soql.schema import (
+from tandem.crm.orgs.models import Org
+from tandem.crm.records.describe import REGISTRY, model_for
+from tandem.crm.records.errors import RecordError
+from tandem.crm.records.selectors import (
+    external_id_value,
+    normalize_id,
+    record_by_external_id,
+    record_get,
+    record_queryset,
+)
+from tandem.crm.soql.schema import (
     ID_TYPES,
     NUMBER_TYPES,
     TEXT_TYPES,
@@ -17,17 +28,13 @@ from tandem.crm.api.soql.schema import (
     FieldType,
     ObjectDescribe,
 )
-from tandem.crm.orgs.models import Org
-from tandem.crm.records.describe import REGISTRY, model_for
-from tandem.crm.records.errors import RecordError
-from tandem.crm.records.selectors import normalize_id, record_get, record_queryset
 from tandem.crm.users.models import User
 
 
 def _wrong_type(field: FieldDescribe, value: Any) -> RecordError:
     return RecordError(
         "INVALID_TYPE_ON_FIELD_IN_RECORD",
-        f"{field.label}: value not of required type: {value}",
+        f"{field.label}: value not of required type: {str(value)[:100]}",
         [field.name],
     )
 
@@ -37,10 +44,13 @@ def _parse_datetime(field: FieldDescribe, value: str) -> dt.datetime:
     if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
         text = text[:-2] + ":" + text[-2:]
     try:
+        if not (text.isascii() and text.isprintable()):  # fromisoformat ignores a final NUL
+            raise ValueError(text)
         parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)  # year 9999 at -23:59 is past the last datetime
+    except (ValueError, OverflowError):
         raise _wrong_type(field, value) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def coerce(org: Org, field: FieldDescribe, value: Any) -> Any:
@@ -57,11 +67,14 @@ def coerce(org: Org, field: FieldDescribe, value: Any) -> Any:
     if kind in TEXT_TYPES:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise _wrong_type(field, value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _out_of_range(field, value)
         text = str(value)
-        if "\x00" in text:  # PostgreSQL cannot store NUL; SQLite would store it silently
+        if "\x00" in text or not _encodable(text):
+            # PostgreSQL cannot store NUL; neither database stores a lone surrogate.
             raise RecordError(
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
-                f"{field.label}: value contains a NUL character",
+                f"{field.label}: value contains a NUL character or invalid Unicode",
                 [field.name],
             )
         if field.length and len(text) > field.length:
@@ -88,27 +101,63 @@ def coerce(org: Org, field: FieldDescribe, value: Any) -> Any:
             raise _wrong_type(field, value)
         return value
     if kind in NUMBER_TYPES:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _wrong_type(field, value)
-        if kind == FieldType.INT and value != int(value):
-            raise _wrong_type(field, value)
-        return int(value) if kind == FieldType.INT else float(value)
+        return _number(field, value)
     if kind == FieldType.DATE:
-        try:
-            return (
-                dt.date.fromisoformat(str(value)[:10])
-                if isinstance(value, str)
-                else _fail(field, value)
-            )
-        except ValueError:
-            raise _wrong_type(field, value) from None
+        return _parse_date(field, value)
     if isinstance(value, str):
         return _parse_datetime(field, value)
     raise _wrong_type(field, value)
 
 
-def _fail(field: FieldDescribe, value: Any) -> Any:
-    raise _wrong_type(field, value)
+# An int field is 32 bits; a double or currency field holds at most 18 digits.
+INT_RANGE = (-(2**31), 2**31 - 1)
+MAX_DOUBLE = 1e18
+
+
+def _out_of_range(field: FieldDescribe, value: Any) -> RecordError:
+    shown = f"{value:.6g}" if isinstance(value, float) else str(value)[:40]
+    return RecordError(
+        "NUMBER_OUTSIDE_VALID_RANGE",
+        f"{field.label}: value outside of valid range on numeric field: {shown}",
+        [field.name],
+    )
+
+
+def _number(field: FieldDescribe, value: Any) -> int | float:
+    """A JSON number for a number field: 1e400 or a 23-digit integer is out of range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _wrong_type(field, value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _out_of_range(field, value)
+    if field.type == FieldType.INT:
+        if value != int(value):
+            raise _wrong_type(field, value)
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise _out_of_range(field, value)
+        return int(value)
+    if abs(value) >= MAX_DOUBLE:
+        raise _out_of_range(field, value)
+    return float(value)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _parse_date(field: FieldDescribe, value: Any) -> dt.date:
+    """`2026-11-29`, or a dateTime whose date is taken."""
+    if not isinstance(value, str):
+        raise _wrong_type(field, value)
+    if len(value) > 10:
+        return _parse_datetime(field, value).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _wrong_type(field, value) from None
 
 
 def _reference(org: Org, field: FieldDescribe, value: Any) -> str:
@@ -211,13 +260,20 @@ def record_build(
     return record
 
 
+def _cannot(sobject: ObjectDescribe, verb: str) -> RecordError:
+    """Salesforce's refusal of a write to a read-only type (Organization, Profile, User…)."""
+    return RecordError(
+        "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {verb}: {sobject.name}"
+    )
+
+
 @transaction.atomic
 def record_create(
     *, org: Org, owner: User, sobject: ObjectDescribe, values: dict[str, Any]
 ) -> Model:
     """Create one record from API field values."""
-    if sobject.name in ("User", "Report"):
-        raise RecordError("INVALID_TYPE", f"entity type {sobject.name} does not support insert")
+    if not sobject.createable:
+        raise _cannot(sobject, "inserted")
     record = record_build(org=org, owner=owner, sobject=sobject, values=values)
     _save(record, creating=True)
     return record
@@ -228,8 +284,8 @@ def record_update(
     *, org: Org, sobject: ObjectDescribe, record_id: str, values: dict[str, Any]
 ) -> Model:
     """Change some fields of one record."""
-    if sobject.name in ("User", "Report"):
-        raise RecordError("INVALID_TYPE", f"entity type {sobject.name} does not support update")
+    if not sobject.updateable:
+        raise _cannot(sobject, "updated")
     record = record_get(org=org, sobject=sobject, record_id=record_id)
     for attname, value in _assignments(org, sobject, values, creating=False).items():
         setattr(record, attname, value)
@@ -245,12 +301,21 @@ def record_update(
 @transaction.atomic
 def record_delete(*, org: Org, sobject: ObjectDescribe, record_id: str) -> None:
     """Move one record to the recycle bin (queryAll still sees it)."""
-    if sobject.name == "User":
-        raise RecordError("INVALID_TYPE", "entity type User does not support delete")
+    if not sobject.deletable:
+        raise _cannot(sobject, "deleted")
     record = record_get(org=org, sobject=sobject, record_id=record_id)
     record.is_deleted = True
     record.system_modstamp = timezone.now()
     record.save(update_fields=["is_deleted", "system_modstamp"])
+
+
+@transaction.atomic
+def record_delete_by_external_id(
+    *, org: Org, sobject: ObjectDescribe, field_name: str, key: str
+) -> None:
+    """Move the record whose external id is `key` to the recycle bin."""
+    record = record_by_external_id(org=org, sobject=sobject, field_name=field_name, key=key)
+    record_delete(org=org, sobject=sobject, record_id=record.pk)
 
 
 @transaction.atomic
@@ -264,12 +329,15 @@ def record_upsert(
     values: dict[str, Any],
 ) -> tuple[Model, bool]:
     """Update the record whose external id is `key`, or create it; returns (record, created)."""
+    if not sobject.createable:
+        raise _cannot(sobject, "inserted")
     field = sobject.field(field_name)
     if field is None or not field.external_id:
         raise RecordError(
             "NOT_FOUND",
-            f"Provided external ID field does not exist or is not accessible: {field_name}",
+            f"Provided external ID field does not exist or is not accessible: {field_name[:80]}",
         )
+    key = external_id_value(field, key)
     if field.name in {k for k in values} or field.name.lower() in {k.lower() for k in values}:
         values = {k: v for k, v in values.items() if k.lower() != field.name.lower()}
     matches = list(record_queryset(org=org, sobject=sobject).filter(**{field.orm: key})[:2])

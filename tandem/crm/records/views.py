@@ -10,13 +10,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tandem.crm.api.soql import SoqlError
-from tandem.crm.api.soql.schema import FieldDescribe, ObjectDescribe
 from tandem.crm.records.describe import IER, REGISTRY
 from tandem.crm.records.errors import RecordNotFoundError
 from tandem.crm.records.models import Report
 from tandem.crm.records.reports import report_run
 from tandem.crm.records.selectors import record_get, record_queryset
+from tandem.crm.soql import SoqlError
+from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 from tandem.crm.users.models import User
 
 PAGE_SIZE = 50

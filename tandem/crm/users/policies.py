@@ -6,17 +6,16 @@ can be tested with a frozen clock and called from login and from every OAuth gra
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from django.conf import settings
-from django.http import HttpRequest
-
+from tandem.core.net import client_ip
 from tandem.crm.orgs.iprange import ip_in_range
 from tandem.crm.orgs.models import Org
 from tandem.crm.users.models import ProfileLoginHours, User
+
+__all__ = ["client_ip"]  # the caller's address (tandem.core.net), used beside the policies
 
 
 class AddressRange(Protocol):
@@ -54,38 +53,3 @@ def user_within_login_hours(*, user: User, at: datetime) -> bool:
 def ip_is_trusted(*, org: Org, ip: str) -> bool:
     """Network Access: logins from these ranges need no security token; they never block."""
     return ip_in_ranges(ip, org.trusted_ip_ranges.all())
-
-
-def _proxy_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    networks = []
-    for entry in settings.TRUSTED_PROXIES:
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            continue
-    return networks
-
-
-def _is_proxy(address: str, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(parsed in network for network in proxies)
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address: X-Forwarded-For is believed only when sent by a trusted proxy."""
-    remote = str(request.META.get("REMOTE_ADDR") or "")
-    proxies = _proxy_networks()
-    if not proxies or not _is_proxy(remote, proxies):
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    # Walk from the nearest hop outwards; the first address that is not a proxy is the client.
-    for hop in reversed([part for part in forwarded if part]):
-        if not _is_proxy(hop, proxies):
-            try:
-                return str(ipaddress.ip_address(hop))
-            except ValueError:
-                return remote
-    return remote

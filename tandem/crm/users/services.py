@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import secrets
 import string
@@ -16,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from tandem.core.keys import HmacRing, service_loader
 from tandem.crm.orgs.iprange import range_errors
 from tandem.crm.orgs.models import Org
 from tandem.crm.setup.services import setup_audit_record
@@ -74,10 +73,17 @@ def _ip_or_none(value: str | None) -> str | None:
         return None
 
 
+def _legacy_token_keys() -> list[bytes]:
+    """Before key rings, security tokens were hashed with SECRET_KEY itself."""
+    return [settings.SECRET_KEY.encode()] if settings.LEGACY_KEYS else []
+
+
+# The token is random and long: a keyed fast hash is enough and keeps API logins quick.
+SECURITY_TOKEN_HASHES = HmacRing(service_loader("crm", "security_token_hash"), _legacy_token_keys)
+
+
 def _token_hash(token: str) -> str:
-    # The token is random and long: a keyed fast hash is enough and keeps API logins quick.
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+    return SECURITY_TOKEN_HASHES.hash(token)
 
 
 @transaction.atomic
@@ -100,7 +106,7 @@ def security_token_matches(*, user: User, token: str) -> bool:
     """True when `token` is the user's current security token."""
     if not user.security_token_hash or not token:
         return False
-    return hmac.compare_digest(user.security_token_hash, _token_hash(token))
+    return SECURITY_TOKEN_HASHES.matches(token, user.security_token_hash)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The demo account: an Administrator and one user per CRM marketing user (idempotent)."""
+"""The demo account: an Administrator, one user per CRM marketing user, a sample email and a
+sendable data extension (idempotent)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from django.db import transaction
 
 from tandem.engagement.accounts.models import Account, Role, User
 from tandem.engagement.accounts.services import AccountError, account_create, user_create
+from tandem.engagement.data.models import DataExtension, FieldType
+from tandem.engagement.data.services import FieldSpec, Sendable, data_extension_create, row_create
+from tandem.engagement.studio.models import Email
+from tandem.engagement.studio.services import email_create
 
 DEMO_ACCOUNT_NAME = "Acme Marketing"
 DEMO_DOMAIN = "mc.acme.demo"
@@ -43,6 +48,42 @@ def _demo_user(admin: User, crm_username: str) -> User:
     return existing
 
 
+DEMO_EMAIL = {
+    "name": "Spring Newsletter",
+    "subject": "Hello %%FirstName%%, spring is here",
+    "from_name": "Acme Marketing",
+    "from_address": "news@mc.acme.demo",
+    "html_body": "<p>Hi %%FirstName%%,</p><p>Our spring range is out.</p>",
+    "text_body": "Hi %%FirstName%%,\n\nOur spring range is out.",
+}
+DEMO_DE = "Newsletter Subscribers"
+DEMO_SUBSCRIBERS = (("sub-1", "ann@subscribers.example", "Ann"),
+                    ("sub-2", "bob@subscribers.example", "Bob"),
+                    ("sub-3", "cleo@subscribers.example", "Cleo"))  # fmt: skip
+
+
+def _demo_content(admin: User) -> dict[str, object]:
+    """The sample email and the sendable data extension with three subscribers, once."""
+    email = Email.objects.filter(account=admin.account, name=DEMO_EMAIL["name"]).first()
+    email = email or email_create(actor=admin, **DEMO_EMAIL)
+    audience = DataExtension.objects.filter(account=admin.account, name=DEMO_DE).first()
+    if audience is None:
+        fields = [FieldSpec("SubscriberKey", FieldType.TEXT, is_primary_key=True),
+                  FieldSpec("EmailAddress", FieldType.EMAIL_ADDRESS, is_required=True),
+                  FieldSpec("FirstName")]  # fmt: skip
+        sendable = Sendable(True, "SubscriberKey", "EmailAddress")
+        audience = data_extension_create(
+            actor=admin, name=DEMO_DE, fields=fields, sendable=sendable
+        )
+        for key, address, first in DEMO_SUBSCRIBERS:
+            cells = {"SubscriberKey": key, "EmailAddress": address, "FirstName": first}
+            row_create(actor=admin, data_extension=audience, cells=cells)
+    return {
+        "email": {"id": email.pk, "name": email.name},
+        "data_extension": {"id": audience.pk, "name": audience.name, "rows": audience.rows.count()},
+    }
+
+
 def _entry(user: User, crm_username: str | None) -> dict[str, object]:
     return {"role": user.role, "username": user.username, "password": DEMO_PASSWORD,
             "user_id": user.pk, "crm_username": crm_username}  # fmt: skip
@@ -62,4 +103,5 @@ def demo_seed(*, crm_usernames: list[str]) -> dict[str, object]:
         "login_url": f"{base}/login/",
         "account": {"id": admin.account.pk, "name": admin.account.name},
         "users": users,
+        **_demo_content(admin),
     }

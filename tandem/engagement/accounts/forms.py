@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
-from django import forms
+from typing import Any
 
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from tandem.core.net import client_ip
+from tandem.engagement.accounts.login_throttle import (
+    login_failure_note,
+    login_refusal,
+    login_success_note,
+)
 from tandem.engagement.accounts.models import Role
+
+
+class ThrottledLoginForm(AuthenticationForm):
+    """Django's login form, refused before the password check once the address or the
+    username has used up its failed attempts; each failure is counted."""
+
+    throttled = False
+
+    def clean(self) -> dict[str, Any]:
+        assert self.request is not None
+        ip, username = client_ip(self.request), str(self.data.get("username") or "")
+        refusal = login_refusal(ip=ip, username=username)
+        if refusal:
+            self.throttled = True
+            raise forms.ValidationError(refusal, code="throttled")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            login_failure_note(ip=ip, username=username)
+            raise
+        login_success_note(username=username)
+        return cleaned
 
 
 class AccountSettingsForm(forms.Form):

@@ -10,7 +10,12 @@ from django.views.decorators.http import require_POST
 
 from tandem.engagement.accounts import selectors, services
 from tandem.engagement.accounts.access import administrator_required, member_of
-from tandem.engagement.accounts.forms import AccountSettingsForm, UserCreateForm, UserRoleForm
+from tandem.engagement.accounts.forms import (
+    AccountSettingsForm,
+    ThrottledLoginForm,
+    UserCreateForm,
+    UserRoleForm,
+)
 
 STUDIO_HOME = "/email/"
 
@@ -20,6 +25,13 @@ class LoginView(auth_views.LoginView):
 
     template_name = "engagement/accounts/login.html"
     redirect_authenticated_user = True
+    authentication_form = ThrottledLoginForm
+
+    def form_invalid(self, form: ThrottledLoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        if form.throttled:
+            response.status_code = 429
+        return response
 
     def get_default_redirect_url(self) -> str:
         return STUDIO_HOME

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from celery import current_app
@@ -23,7 +24,12 @@ if TYPE_CHECKING:
 
 MATERIALIZE_TASK = "engagement.connect.audience_materialize"
 STALE_AFTER = timedelta(minutes=10)  # a reading worker that died: queue the read again
+# The seed's words for a send stopped by the upgrade; an outage names itself.
 UNAVAILABLE_REASON = "Marketing Cloud Connect is unavailable during the Connected App upgrade"
+OUTAGE_REASON = "Marketing Cloud Connect is unavailable during a scheduled outage"
+NOT_CONFIGURED_REASON = (
+    "Sends to CRM audiences need Marketing Cloud Connect, which is not set up for this account"
+)
 
 
 class Availability(enum.Enum):
@@ -35,25 +41,65 @@ class Availability(enum.Enum):
 
 def outage_active(account_id: int) -> bool:
     """A scheduled outage covers this moment."""
+    return outage_end(account_id) is not None
+
+
+def outage_end(account_id: int) -> datetime | None:
+    """When the outage covering this moment ends (outages that overlap it count as one)."""
     now = timezone.now()
-    return Outage.objects.filter(
-        account_id=account_id, starts_at__lte=now, ends_at__gt=now
-    ).exists()
+    outages = Outage.objects.filter(account_id=account_id, ends_at__gt=now).order_by("starts_at")
+    end: datetime | None = None
+    for outage in outages:
+        if outage.starts_at > (end or now):
+            break
+        end = max(end or outage.ends_at, outage.ends_at)
+    return end
 
 
 def connect_availability(account_id: int) -> Availability:
     """Upgrading or inside an outage: unavailable (or hold, per the account's option)."""
+    return connect_status(account_id).availability
+
+
+@dataclass(frozen=True)
+class ConnectStatus:
+    """Whether Connect serves CRM audiences now; if not, what stopped it and until when."""
+
+    availability: Availability
+    upgrading: bool = False
+    outage_ends_at: datetime | None = None
+
+    @property
+    def reason(self) -> str:
+        """What a failed or held send shows: the upgrade or the outage, and until when."""
+        if self.availability is Availability.NOT_CONFIGURED:
+            return NOT_CONFIGURED_REASON
+        if self.upgrading:
+            if self.availability is Availability.HOLD:
+                return (
+                    f"{UNAVAILABLE_REASON}; the send resumes by itself once the upgrade "
+                    "completes (or is rolled back)"
+                )
+            return f"{UNAVAILABLE_REASON}, until it completes (or is rolled back)"
+        if self.outage_ends_at is not None:
+            until = f"{self.outage_ends_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            if self.availability is Availability.HOLD:
+                return f"{OUTAGE_REASON}; the send resumes by itself at its end, {until}"
+            return f"{OUTAGE_REASON}, until {until}"
+        return ""
+
+
+def connect_status(account_id: int) -> ConnectStatus:
+    """Upgrading or inside an outage: unavailable (or hold, per the account's option)."""
     connection = CrmConnection.objects.filter(account_id=account_id).first()
     if connection is None:
-        return Availability.NOT_CONFIGURED
-    if connection.state == ConnectionState.UPGRADING or outage_active(account_id):
-        return Availability.HOLD if connection.hold_crm_sends else Availability.UNAVAILABLE
-    return Availability.AVAILABLE
-
-
-NOT_CONFIGURED_REASON = (
-    "Sends to CRM audiences need Marketing Cloud Connect, which is not set up for this account"
-)
+        return ConnectStatus(Availability.NOT_CONFIGURED)
+    upgrading = connection.state == ConnectionState.UPGRADING
+    end = outage_end(account_id)
+    if not upgrading and end is None:
+        return ConnectStatus(Availability.AVAILABLE)
+    stopped = Availability.HOLD if connection.hold_crm_sends else Availability.UNAVAILABLE
+    return ConnectStatus(stopped, upgrading=upgrading, outage_ends_at=end)
 
 
 def crm_send_admission(account_id: int, send: Send | None = None) -> tuple[str, str]:
@@ -61,13 +107,13 @@ def crm_send_admission(account_id: int, send: Send | None = None) -> tuple[str, 
 
     "wait": Connect reads the audience into a data extension first, then begins the send again.
     """
-    availability = connect_availability(account_id)
-    if availability is Availability.NOT_CONFIGURED:
-        return "refuse", NOT_CONFIGURED_REASON
-    if availability is Availability.HOLD:
-        return "hold", UNAVAILABLE_REASON
-    if availability is Availability.UNAVAILABLE:
-        return "refuse", UNAVAILABLE_REASON
+    status = connect_status(account_id)
+    if status.availability is Availability.NOT_CONFIGURED:
+        return "refuse", status.reason
+    if status.availability is Availability.HOLD:
+        return "hold", status.reason
+    if status.availability is Availability.UNAVAILABLE:
+        return "refuse", status.reason
     if send is not None and send.data_extension_id is None:
         return crm_audience_admission(send)
     return "admit", ""

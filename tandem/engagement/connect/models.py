@@ -44,6 +44,8 @@ class CrmConnection(models.Model):
     upgraded_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Migrate Existing Users in progress (one run at a time; a rollback waits for it).
+    migration_claimed_at = models.DateTimeField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     # The CRM's daily allocation as its Sforce-Limit-Info header last reported it.
     crm_api_used = models.PositiveIntegerField(null=True, blank=True)

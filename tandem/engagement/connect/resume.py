@@ -1,10 +1,22 @@
-"""Held CRM-audience sends start again once Connect is available."""
+"""Held CRM-audience sends start again once Connect is available.
+
+Within a minute of it, whichever way Connect comes back: when the upgrade completes or is
+rolled back (on commit), at the end of a scheduled outage (a task planned for that moment),
+and, should either be missed (a worker down then), by a check every minute.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.db import transaction
+
 from tandem.engagement.connect.availability import Availability, connect_availability
+from tandem.engagement.connect.models import Outage
 from tandem.engagement.sends import queue
 from tandem.engagement.sends.models import Send, SendStatus
+
+RESUME_TASK = "engagement.connect.held_sends_resume"
 
 
 def held_sends_resume(*, account_id: int) -> int:
@@ -19,3 +31,28 @@ def held_sends_resume(*, account_id: int) -> int:
     for send_id in ids:
         queue.enqueue_begin(send_id, eta=None)
     return len(ids)
+
+
+def held_sends_resume_all() -> int:
+    """The per-minute check: every account with held sends whose Connect is back."""
+    accounts = set(Send.objects.filter(status=SendStatus.HELD).values_list("account_id", flat=True))
+    return sum(held_sends_resume(account_id=account_id) for account_id in sorted(accounts))
+
+
+def resume_after_commit(account_id: int) -> None:
+    """Connect is back once this transaction commits (upgrade completed or rolled back)."""
+    transaction.on_commit(lambda: held_sends_resume(account_id=account_id))
+
+
+def resume_at_outage_end(outage: Outage) -> None:
+    """Plan the resumption for the moment the outage ends (queued once this commits)."""
+    account_id, ends_at = outage.account_id, outage.ends_at
+    transaction.on_commit(lambda: _plan_resume(account_id, ends_at))
+
+
+def _plan_resume(account_id: int, ends_at: datetime) -> None:
+    # Imported here: a web process has not loaded the tasks module (which imports this one),
+    # so Celery's registry alone would not know the task there.
+    from tandem.engagement.connect.tasks import held_sends_resume_task
+
+    held_sends_resume_task.apply_async(kwargs={"account_id": account_id}, eta=ends_at)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import services
 from tandem.engagement.connect.client import CrmError
+from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import (
     ApiCallDay,
     ConnectedUser,
@@ -105,8 +106,31 @@ def api_usage_by_day(*, account: Account, days: int = 7) -> list[UsageDay]:
     return [UsageDay(row["day"], int(row["total"])) for row in rows]
 
 
-def api_usage_by_user(*, account: Account) -> QuerySet[ApiCallDay]:
-    return ApiCallDay.objects.filter(account=account, day=timezone.now().date())
+USAGE_RANGES = (1, 7, 30)  # today, the CRM's own 7 days, a month
+
+
+def usage_range(value: object) -> int:
+    """The number of days asked for, when it is one of USAGE_RANGES; else 7."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and int(text) in USAGE_RANGES else 7
+
+
+@dataclass(frozen=True)
+class UsageUser:
+    crm_username: str
+    calls: int
+
+
+def api_usage_by_user(*, account: Account, days: int = 7) -> list[UsageUser]:
+    """Calls to the CRM per CRM user over the last `days` days (today included), most first."""
+    since = timezone.now().date() - timedelta(days=days - 1)
+    rows = (
+        ApiCallDay.objects.filter(account=account, day__gte=since)
+        .values("crm_username")
+        .annotate(total=Sum("calls"))
+        .order_by("-total", "crm_username")
+    )
+    return [UsageUser(row["crm_username"], int(row["total"])) for row in rows]
 
 
 def outage_list(*, account: Account) -> QuerySet[Outage]:
@@ -149,7 +173,12 @@ def preflight(*, connection: CrmConnection) -> list[PreflightRow]:
     rows = []
     for crm_username, engagement_username in people:
         try:
-            services._jwt(connection, crm_username, client)
+            identity = client.identity(token=services.jwt_token(connection, crm_username, client))
+            services.org_check(connection, identity)
+        except ConnectError as exc:
+            rows.append(
+                PreflightRow(crm_username, engagement_username, False, "org_mismatch", exc.message)
+            )
         except CrmError as exc:
             rows.append(
                 PreflightRow(crm_username, engagement_username, False, exc.code, exc.message)

@@ -9,10 +9,14 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from tandem.engagement.connect.audiences import audience_materialize, audience_purge_expired
-from tandem.engagement.connect.migration import auto_connect_sweep
 from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.connect.periodic import chain_begin, chain_is_live
-from tandem.engagement.connect.resume import held_sends_resume
+from tandem.engagement.connect.resume import (
+    RESUME_TASK,
+    held_sends_resume,
+    held_sends_resume_all,
+)
+from tandem.engagement.connect.services.migration import auto_connect_sweep
 from tandem.engagement.connect.writeback import (
     pending_results_send_ids,
     send_results_write,
@@ -20,8 +24,9 @@ from tandem.engagement.connect.writeback import (
 )
 from tandem.engagement.sends.models import SendStatus
 
-SWEEP, TRACKING = "auto_connect_sweep", "tracking_writeback"  # chain names
+SWEEP, TRACKING, RESUME = "auto_connect_sweep", "tracking_writeback", "held_resume"  # chains
 SWEEP_SECONDS = 15 * 60
+RESUME_SECONDS = 60  # held sends start within a minute of Connect being available again
 TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (domain.md §5.3)
 RESULTS_POLL_SECONDS = 5
 RESULTS_POLLS = 720  # an hour; afterwards the periodic tracking task catches up
@@ -39,6 +44,26 @@ def auto_connect_sweep_task(again: bool = True, chain: str = "") -> bool:
     if again and not settings.CELERY_TASK_ALWAYS_EAGER:
         auto_connect_sweep_task.apply_async(
             kwargs={"again": True, "chain": chain}, countdown=SWEEP_SECONDS
+        )
+    return True
+
+
+@shared_task(name=RESUME_TASK)
+def held_sends_resume_task(account_id: int) -> int:
+    """Planned for the end of an outage: start the account's held sends if Connect is back."""
+    return held_sends_resume(account_id=account_id)
+
+
+@shared_task(name="engagement.connect.held_resume_check")
+def held_resume_check_task(again: bool = True, chain: str = "") -> bool:
+    """Every minute: held sends of accounts whose Connect is available again start.
+    False, doing nothing, when `chain` was retired by a newer worker start."""
+    if not chain_is_live(RESUME, chain):
+        return False
+    held_sends_resume_all()
+    if again and not settings.CELERY_TASK_ALWAYS_EAGER:
+        held_resume_check_task.apply_async(
+            kwargs={"again": True, "chain": chain}, countdown=RESUME_SECONDS
         )
     return True
 
@@ -84,6 +109,9 @@ def tracking_writeback_task(again: bool = True, chain: str = "") -> bool:
 def _sweep_on_worker_start(**_kwargs: Any) -> None:
     """The periodic tasks need no beat process: each worker start begins their chains and
     retires the previous ones, so restarts never multiply them."""
-    sweep, tracking = chain_begin(SWEEP), chain_begin(TRACKING)
+    sweep, tracking, resume = chain_begin(SWEEP), chain_begin(TRACKING), chain_begin(RESUME)
     auto_connect_sweep_task.apply_async(kwargs={"again": True, "chain": sweep}, countdown=60)
+    held_resume_check_task.apply_async(
+        kwargs={"again": True, "chain": resume}, countdown=RESUME_SECONDS
+    )
     tracking_writeback_task.apply_async(kwargs={"again": True, "chain": tracking}, countdown=120)

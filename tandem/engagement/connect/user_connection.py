@@ -111,12 +111,12 @@ def user_connection_complete(
         )
     except CrmError as exc:
         raise ConnectError(f"The CRM refused the connection: {exc.code}: {exc.message}.") from exc
-    services._usage_record(connection.account_id, identity.username)
     if identity.org_id != connection.org_id:
         raise ConnectError(
             f"The CRM connected {identity.username} of org {identity.org_id}, but this account "
             f"is connected to org {connection.org_id}. Log in to the right org and try again."
         )
+    services.usage_record(connection.account_id, identity.username)
     token = _usable(connection, identity)
     mapping = _mapping_record(actor, connection, identity)
     transaction.on_commit(
@@ -154,13 +154,15 @@ def _answer_check(
 def _usable(connection: CrmConnection, identity: CrmIdentity) -> CrmToken:
     """Connect uses the user through the JWT bearer flow: prove it works before recording."""
     try:
-        token = services._jwt(connection, identity.username, services.crm_client())
+        client = services.crm_client()
+        token = services.jwt_token(connection, identity.username, client)
+        services.org_check(connection, client.identity(token=token))
     except CrmError as exc:
         raise ConnectError(
             f"The CRM refused {identity.username} through the Salesforce Marketing Cloud app: "
             f"{exc.code}: {exc.message}. Ask your CRM administrator to pre-authorize you."
         ) from exc
-    services._usage_record(connection.account_id, identity.username)
+    services.usage_record(connection.account_id, identity.username)
     return token
 
 
@@ -198,7 +200,7 @@ def _mapping_record(actor: User, connection: CrmConnection, identity: CrmIdentit
     mapping.last_error_code = mapping.last_error_message = ""
     mapping.last_attempt_at = mapping.connected_at = now
     mapping.save()
-    services._audit(
+    services.audit(
         connection,
         actor,
         "connect.user_connected",

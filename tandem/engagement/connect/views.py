@@ -18,13 +18,13 @@ from tandem.engagement.accounts.access import (
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import forms, selectors, services
 from tandem.engagement.connect.errors import ConnectError, UpgradeIdentityError
-from tandem.engagement.connect.migration import users_migrate
 from tandem.engagement.connect.models import (
     ConnectionState,
     CrmConnection,
     MigrationRun,
     UserConnectionState,
 )
+from tandem.engagement.connect.services.migration import users_migrate
 from tandem.engagement.connect.testmail import connect_test_email_send
 from tandem.engagement.connect.user_connection import (
     PendingUserConnection,
@@ -87,6 +87,7 @@ def index(request: HttpRequest) -> HttpResponse:
             if run_id.isdigit()
             else None
         )
+    usage = selectors.usage_range(request.GET.get("usage_days"))
     context: dict[str, Any] = {
         "account": account,
         "connection": connection,
@@ -97,8 +98,10 @@ def index(request: HttpRequest) -> HttpResponse:
             else []
         ),
         **_mine(actor, account, connection),
-        "usage_days": selectors.api_usage_by_day(account=account),
-        "usage_users": selectors.api_usage_by_user(account=account),
+        "usage_range": usage,
+        "usage_ranges": selectors.USAGE_RANGES,
+        "usage_days": selectors.api_usage_by_day(account=account, days=usage),
+        "usage_users": selectors.api_usage_by_user(account=account, days=usage),
         "outages": [
             (o, selectors.outage_activities(outage=o))
             for o in selectors.outage_list(account=account)

@@ -400,6 +400,32 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def send_one_now(*, actor: User | None, email: Email, address: str, name: str) -> Send:
+    """Send `email` now to one address as an ordinary send (no data extension, not a test):
+    tracked like any send, so its opens and clicks count. Connect's Send Test Email uses it."""
+    email_fields(email)
+    (address,) = check_test_addresses([address])
+    now = timezone.now()
+    _tracked, links = track_links(email.html_body)
+    with transaction.atomic():
+        send = Send.objects.create(
+            account_id=email.account_id,
+            email=email,
+            created_by=actor,
+            name=name[:200],
+            status=SendStatus.RUNNING,
+            started_at=now,
+            scheduled_at=now,
+            links=list(links),
+            audience_rows=1,
+        )
+        SendRecord.objects.create(send=send, subscriber_key=address, email=address)
+        _audit(send, _label(actor, SYSTEM), "send.started", None, {"address": address})
+    send_deliver(send_id=send.id)
+    send.refresh_from_db()
+    return send
+
+
 def send_test_values(*, send: Send, row_key: str | None = None) -> dict[str, str]:
     """The values of a row of `send`'s data extension (the first row by default)."""
     if send.data_extension is None:

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from tandem.crm.api import pgjson
 from tandem.crm.api.serialize import query_records
-from tandem.crm.api.soql import SoqlError, parse
-from tandem.crm.api.soql.bind import bind
-from tandem.crm.api.soql.orm import page_rows
 from tandem.crm.records.describe import REGISTRY
 from tandem.crm.records.models import Contact
-from tests.crm.api.soql.test_orm_matches_reference import TODAY, queries, rows  # noqa: F401
+from tandem.crm.soql import SoqlError, parse
+from tandem.crm.soql.bind import bind
+from tandem.crm.soql.orm import page_rows
+from tests.crm.soql.test_orm_matches_reference import TODAY, queries, rows  # noqa: F401
 
 pytestmark = [
     pytest.mark.django_db,

@@ -1,4 +1,4 @@
-"""analytics/reports/<id>: a synchronous run in Salesforce's report JSON shape."""
+"""analytics/reports: the list, a report's describe, a synchronous run in Salesforce's shape."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_report_run_shape(api: Api, org: Any, admin: Any) -> None:
         sort_column="LastName",
     )  # fmt: skip
 
-    body = api.get(f"/analytics/reports/{report.pk}").json()
+    body = api.get(f"/analytics/reports/{report.pk}?includeDetails=true").json()
 
     rows = body["factMap"]["T!T"]["rows"]
     assert [c["value"] for c in rows[0]["dataCells"]] == ["Ada", "ada@x.test"]
@@ -60,8 +60,79 @@ def test_parent_columns_are_flat_cells(api: Api, org: Any, admin: Any) -> None:
         report_type="Contact", columns=["LastName", "Account.Name"],
     )  # fmt: skip
 
-    body = api.get(f"/analytics/reports/{report.pk}").json()
+    body = api.get(f"/analytics/reports/{report.pk}?includeDetails=true").json()
 
     cells = body["factMap"]["T!T"]["rows"][0]["dataCells"]
     assert [c["label"] for c in cells] == ["Gibbons", "Initech"]
     assert "Account.Name" in body["reportExtendedMetadata"]["detailColumnInfo"]
+
+
+def _report(org: Any, admin: Any, name: str = "With email", **extra: Any) -> Report:
+    return Report.objects.create(
+        org=org, owner=admin, name=name, developer_name=name.replace(" ", "_"),
+        report_type="Contact", columns=["LastName", "Email", "Account.Name"], **extra,
+    )  # fmt: skip
+
+
+def test_a_run_without_include_details_has_totals_only(api: Api, org: Any, admin: Any) -> None:
+    # jsforce's report.execute() sends includeDetails=false unless asked for details.
+    api.post("/sobjects/Contact", {"LastName": "Ada"})
+    report = _report(org, admin)
+
+    body = api.get(f"/analytics/reports/{report.pk}?includeDetails=false").json()
+
+    assert body["factMap"]["T!T"]["aggregates"][0]["value"] == 1
+    assert body["factMap"]["T!T"]["rows"] == []
+    assert body["hasDetailRows"] is False
+    assert body["attributes"]["reportId"] == report.pk
+
+
+def test_the_list_has_the_orgs_reports_with_their_urls(
+    api: Api, org: Any, admin: Any, tokens: Any, outsider: Any
+) -> None:
+    report = _report(org, admin)
+    _report(outsider.org, outsider, name="Theirs")
+
+    body = api.get("/analytics/reports").json()
+
+    base = f"/services/data/v59.0/analytics/reports/{report.pk}"
+    assert body == [{
+        "id": report.pk, "name": "With email", "url": base,
+        "describeUrl": f"{base}/describe", "instancesUrl": f"{base}/instances",
+    }]  # fmt: skip
+
+
+def test_describe_gives_the_three_metadata_parts(api: Api, org: Any, admin: Any) -> None:
+    contains = {"column": "Email", "operator": "contains", "value": "@x"}
+    report = _report(org, admin, sort_column="LastName", sort_descending=True, filters=[contains])
+
+    response = api.get(f"/analytics/reports/{report.pk}/describe")
+
+    assert response.status_code == 200
+    body = response.json()
+    metadata = body["reportMetadata"]
+    assert metadata["id"] == report.pk
+    assert metadata["detailColumns"] == ["LastName", "Email", "Account.Name"]
+    assert metadata["reportFormat"] == "TABULAR"
+    assert metadata["sortBy"] == [{"sortColumn": "LastName", "sortOrder": "Desc"}]
+    assert metadata["reportFilters"][0]["operator"] == "contains"
+    columns = body["reportExtendedMetadata"]["detailColumnInfo"]
+    assert columns["Email"] == {"dataType": "email", "label": "Email"}
+    assert columns["Account.Name"]["dataType"] == "string"
+    category = body["reportTypeMetadata"]["categories"][0]
+    assert category["columns"]["LastName"]["dataType"] == "string"
+    assert "contains" in [
+        o["name"] for o in body["reportTypeMetadata"]["dataTypeFilterOperatorMap"]["string"]
+    ]
+    assert "factMap" not in body
+
+
+def test_describe_of_another_orgs_report_is_not_found(
+    tokens: Any, outsider: Any, org: Any, admin: Any
+) -> None:
+    report = _report(org, admin)
+
+    response = Api(tokens.issue(outsider)).get(f"/analytics/reports/{report.pk}/describe")
+
+    assert response.status_code == 404
+    assert response.json()[0]["errorCode"] == "NOT_FOUND"

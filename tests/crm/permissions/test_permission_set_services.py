@@ -110,3 +110,29 @@ def test_selectors_never_cross_orgs(org: Org, admin: User, outsider: User) -> No
     with pytest.raises(Http404):
         permission_set_get_for_actor(actor=outsider, id=permission_set.id)
     assert permission_set_get_for_actor(actor=admin, id=permission_set.id) == permission_set
+
+
+def test_api_name_is_unique_whatever_its_case(org: Org, other_org: Org) -> None:
+    create(org, api_name="Marketing_Cloud")
+    create(other_org, api_name="marketing_cloud")
+
+    with pytest.raises(PermissionSetInvalidError) as raised:
+        create(org, label="Another", api_name="marketing_cloud")
+
+    assert raised.value.errors == {
+        "api_name": ["The API name is already in use in this org: choose another."]
+    }
+    assert sorted(PermissionSet.objects.values_list("api_name", flat=True)) == [
+        "Marketing_Cloud", "marketing_cloud",
+    ]  # fmt: skip
+
+
+def test_the_database_refuses_a_case_variant_that_skipped_the_check(org: Org) -> None:
+    """A concurrent create passes the check before the other commits; the constraint holds."""
+    from django.db import IntegrityError, transaction
+
+    create(org, api_name="Marketing_Cloud")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PermissionSet.objects.create(org=org, label="B", api_name="MARKETING_CLOUD")
+    assert PermissionSet.objects.filter(org=org).count() == 1

@@ -37,6 +37,22 @@ def test_new_shows_each_violation_beside_its_field(client_admin: Client) -> None
     assert not PermissionSet.objects.exists()
 
 
+def test_new_refuses_an_api_name_taken_in_another_case_beside_the_field(
+    client_admin: Client, org: Org, admin: User
+) -> None:
+    permission_set_create(org=org, actor=admin, label="Marketing Cloud", api_name="Marketing_Cloud")
+
+    response = client_admin.post(reverse("crm_permissions:permission_set_new"),
+                                 {"label": "Other", "api_name": "marketing_cloud"})  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["api_name"] == [
+        "The API name is already in use in this org: choose another."
+    ]
+    assert 'id="id_api_name_errors"' in response.content.decode()
+    assert list(PermissionSet.objects.values_list("api_name", flat=True)) == ["Marketing_Cloud"]
+
+
 def test_new_saves_and_opens_the_detail(client_admin: Client) -> None:
     response = client_admin.post(reverse("crm_permissions:permission_set_new"), {
         "label": "Marketing Cloud Connected App", "api_name": "Marketing_Cloud_Connected_App",

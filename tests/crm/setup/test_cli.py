@@ -132,6 +132,21 @@ def test_permset_create_lists_every_violation(capsys: pytest.CaptureFixture[str]
     assert not PermissionSet.objects.exists()
 
 
+def test_permset_create_refuses_an_api_name_taken_in_another_case(
+    capsys: pytest.CaptureFixture[str], org: Org
+) -> None:
+    assert tandem_crm("permset", "create", "--org", "acme", "--label", "A",
+                      "--api-name", "Marketing_Cloud") == 0  # fmt: skip
+    capsys.readouterr()
+
+    code = tandem_crm("permset", "create", "--org", "acme", "--label", "B",
+                      "--api-name", "MARKETING_cloud")  # fmt: skip
+
+    assert code == 2
+    assert "--api-name: The API name is already in use in this org" in capsys.readouterr().err
+    assert list(PermissionSet.objects.values_list("api_name", flat=True)) == ["Marketing_Cloud"]
+
+
 def test_permset_assign(capsys: pytest.CaptureFixture[str], org: Org, system_user: User,
                         marketer: User) -> None:  # fmt: skip
     tandem_crm("permset", "create", "--org", "acme", "--label", "MC")

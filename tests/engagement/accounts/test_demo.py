@@ -13,10 +13,11 @@ from django.test import Client
 from rich.console import Console
 
 from tandem.cli.demo_crm import read_demo_json, write_demo_json, write_demo_part
-from tandem.cli.demo_engagement import legacy_connect_step
 from tandem.cli.demo_engagement import print_logins as print_engagement_logins
 from tandem.engagement.accounts.demo import DEMO_PASSWORD, demo_seed
 from tandem.engagement.accounts.models import Account, AuditEvent, Role, User
+from tandem.engagement.data.models import DataExtension
+from tandem.engagement.studio.models import Email
 
 pytestmark = pytest.mark.django_db
 
@@ -77,20 +78,24 @@ def test_command_reports_a_username_of_another_account_and_changes_nothing() -> 
     assert User.objects.count() == 1
 
 
-def test_next_step_names_the_page_the_button_and_the_system_users_login() -> None:
-    demo = run_command()
-    crm = {"url": "http://localhost:8001", "users": [
-        {"role": "system_user", "username": "mc-system@acme.demo", "password": "pw",
-         "security_token": "T" * 24}]}  # fmt: skip
+def test_the_demo_has_a_sample_email_and_a_sendable_data_extension_once() -> None:
+    first = run_command()
+    second = run_command()
 
-    text = "\n".join(legacy_connect_step(demo, crm))
-
-    assert "Email Studio → Admin → Salesforce Integration" in text
-    assert "Connect Account (legacy authentication)" in text
-    assert "press Connect" in text
-    assert "T" * 24 in text
-    assert "mc-system@acme.demo" in text
-    assert "http://localhost:8001" in text
+    audience = DataExtension.objects.get(account__name="Acme Marketing")
+    email = Email.objects.get(account__name="Acme Marketing")
+    assert first["email"] == second["email"] == {"id": email.pk, "name": "Spring Newsletter"}
+    assert first["data_extension"] == {"id": audience.pk, "name": "Newsletter Subscribers",
+                                       "rows": 3}  # fmt: skip
+    assert audience.is_sendable
+    assert (audience.subscriber_key_field, audience.email_field) == (
+        "SubscriberKey",
+        "EmailAddress",
+    )
+    assert sorted(r.values["EmailAddress"] for r in audience.rows.all()) == [
+        "ann@subscribers.example", "bob@subscribers.example", "cleo@subscribers.example"
+    ]  # fmt: skip
+    assert "%%FirstName%%" in email.subject
 
 
 def test_engagement_logins_print_after_the_crm_part_is_kept(tmp_path: Path) -> None:

@@ -88,13 +88,19 @@ class FakeCrm:
         return CrmResult({"id": "a00000000000001AAA", "success": True}, ApiUsage(11, 15000))
 
 
+@pytest.fixture(autouse=True)
+def _crm_url(settings: Any) -> None:
+    """The deployment's CRM, whose host (and My Domain hosts) Connect alone may reach."""
+    settings.CRM_URL = "https://crm.test"
+
+
 @pytest.fixture
 def crm(monkeypatch: pytest.MonkeyPatch) -> FakeCrm:
     fake = FakeCrm()
     fake.add("system@acme.test", "005000000000001AAA", password="pwTOKEN")
     fake.add("maria@acme.test", "005000000000002AAA", password="pwTOKEN")
     fake.add("mark@acme.test", "005000000000003AAA", password="pwTOKEN")
-    monkeypatch.setattr(services, "client_factory", lambda: fake)
+    monkeypatch.setattr(services.seam, "client_factory", lambda: fake)
     return fake
 
 
@@ -133,7 +139,7 @@ def legacy(crm: FakeCrm, admin: User, marketer: User, account: Account) -> CrmCo
 @pytest.fixture
 def upgraded(legacy: CrmConnection, crm: FakeCrm, admin: User) -> CrmConnection:
     """Connected App with the window open: maria reconnected, mark (user max) pending."""
-    from tandem.engagement.connect.migration import users_migrate
+    from tandem.engagement.connect.services.migration import users_migrate
 
     crm.jwt_refusals["mark@acme.test"] = NOT_ADMIN_APPROVED
     now = timezone.now()

@@ -9,9 +9,9 @@ import time_machine
 from django.utils import timezone
 
 from tandem.engagement.connect import services
-from tandem.engagement.connect.migration import auto_connect_sweep
 from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.connect.selectors import days_left
+from tandem.engagement.connect.services.migration import auto_connect_sweep
 from tests.engagement.connect.conftest import FakeCrm, mappings
 
 

@@ -125,3 +125,50 @@ def test_outage_with_a_bad_time_exits_2_and_schedules_nothing(legacy: CrmConnect
     assert code == 2
     assert "not an ISO 8601 time" in output
     assert not legacy.account.connect_outages.exists()
+
+
+def test_a_refused_upgrade_says_in_one_line_how_to_continue_or_roll_back(
+    legacy: CrmConnection, crm: FakeCrm
+) -> None:
+    crm.jwt_refusals["system@acme.test"] = NOT_ADMIN_APPROVED
+
+    code, output = tandem("upgrade", "--account", "Northwind", "--admin", "ada")
+
+    assert code == 2
+    assert len(output.strip().splitlines()) == 1
+    assert "not admin approved" in output
+    assert "`tandem connect upgrade --account Northwind --admin ada` again" in output
+    assert "`tandem connect rollback --account Northwind --admin ada`" in output
+    assert CrmConnection.objects.get().state == ConnectionState.UPGRADING
+    assert not MigrationRun.objects.exists()
+
+
+def test_the_named_command_continues_once_the_crm_side_is_fixed(
+    legacy: CrmConnection, crm: FakeCrm
+) -> None:
+    crm.jwt_refusals["system@acme.test"] = NOT_ADMIN_APPROVED
+    tandem("upgrade", "--account", "Northwind", "--admin", "ada")
+    del crm.jwt_refusals["system@acme.test"]
+
+    code, output = tandem("upgrade", "--account", "Northwind", "--admin", "ada")
+
+    assert code == 0, output
+    assert CrmConnection.objects.get().state == ConnectionState.CONNECTED_APP
+    assert MigrationRun.objects.count() == 1
+
+
+def test_a_refused_upgrade_with_rollback_on_failure_returns_to_legacy(
+    legacy: CrmConnection, crm: FakeCrm
+) -> None:
+    crm.jwt_refusals["system@acme.test"] = NOT_ADMIN_APPROVED
+
+    code, output = tandem(
+        "upgrade", "--account", "Northwind", "--admin", "ada", "--rollback-on-failure"
+    )
+
+    assert code == 2
+    assert len(output.strip().splitlines()) == 1
+    assert "Rolled back: Northwind uses legacy authentication again" in output
+    connection = CrmConnection.objects.get()
+    assert connection.state == ConnectionState.LEGACY
+    assert connection.legacy_secret

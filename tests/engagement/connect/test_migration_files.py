@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import services
-from tandem.engagement.connect.migration import (
+from tandem.engagement.connect.models import ConnectionState, CrmConnection
+from tandem.engagement.connect.services.autoconnect import MigrationRow
+from tandem.engagement.connect.services.migration import (
     CSV_COLUMNS,
-    MigrationRow,
     migration_csv,
     users_migrate,
 )
-from tandem.engagement.connect.models import ConnectionState, CrmConnection
 from tandem.engagement.content.models import ContentFile
 from tests.engagement.connect.conftest import NOT_ADMIN_APPROVED, FakeCrm
 
@@ -33,7 +35,12 @@ COLUMNS = [
 @pytest.fixture
 def upgraded(legacy: CrmConnection, crm: FakeCrm) -> CrmConnection:
     crm.jwt_refusals["mark@acme.test"] = NOT_ADMIN_APPROVED
-    CrmConnection.objects.filter(pk=legacy.pk).update(state=ConnectionState.CONNECTED_APP)
+    now = timezone.now()
+    CrmConnection.objects.filter(pk=legacy.pk).update(
+        state=ConnectionState.CONNECTED_APP,
+        upgraded_at=now,
+        window_ends_at=now + timedelta(days=14),
+    )
     legacy.refresh_from_db()
     return legacy
 

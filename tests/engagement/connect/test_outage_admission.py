@@ -64,7 +64,7 @@ def test_crm_audience_send_fails_while_upgrading(
     send = started(admin, email, django_capture_on_commit_callbacks)
 
     assert send.status == SendStatus.FAILED
-    assert send.failure_reason == UNAVAILABLE_REASON
+    assert send.failure_reason == f"{UNAVAILABLE_REASON}, until it completes (or is rolled back)"
     assert not send.records.exists()
 
 
@@ -89,11 +89,18 @@ def test_crm_audience_send_fails_inside_a_scheduled_outage(
     email: Email,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    services.outage_schedule(actor=admin, account=account, starts_at=timezone.now(), hours=2)
+    outage = services.outage_schedule(
+        actor=admin, account=account, starts_at=timezone.now(), hours=2
+    )
 
     send = started(admin, email, django_capture_on_commit_callbacks)
 
-    assert send.failure_reason == UNAVAILABLE_REASON
+    assert send.status == SendStatus.FAILED
+    assert send.failure_reason == (
+        "Marketing Cloud Connect is unavailable during a scheduled outage, "
+        f"until {outage.ends_at:%Y-%m-%d %H:%M} UTC"
+    )
+    assert "upgrade" not in send.failure_reason
 
 
 def test_hold_option_holds_then_resumes_after_the_upgrade(
@@ -116,7 +123,10 @@ def test_hold_option_holds_then_resumes_after_the_upgrade(
     resumed = held_sends_resume(account_id=account.pk)
 
     assert send.status == SendStatus.HELD
-    assert send.failure_reason == UNAVAILABLE_REASON
+    assert send.failure_reason == (
+        f"{UNAVAILABLE_REASON}; the send resumes by itself once the upgrade completes "
+        "(or is rolled back)"
+    )
     assert (held_while_upgrading, resumed, queued) == (0, 1, [send.pk])
 
 

@@ -130,7 +130,8 @@ def test_callback_then_connect_shows_the_results_popup(
     assert "Migrate Existing Users" in form
     assert ">Connect</button>" in form
     assert "<strong>2</strong> users reconnected" in popup
-    assert ">OK</a>" in popup
+    assert '<form method="dialog"><button type="submit" value="ok"' in popup
+    assert ">OK</button>" in popup
     assert MigrationRun.objects.count() == 1
 
 
@@ -166,3 +167,42 @@ def test_results_of_another_account_are_not_shown(
     page = client_for(outsider).get(URL, {"run": run.pk}).content.decode()
 
     assert "reconnected" not in page
+
+
+def test_preflight_is_offered_while_upgrading(legacy: CrmConnection, admin_client: Client) -> None:
+    CrmConnection.objects.filter(pk=legacy.pk).update(state=ConnectionState.UPGRADING)
+
+    page = admin_client.get(URL).content.decode()
+
+    assert 'href="/email/admin/salesforce-integration/preflight/"' in page
+    assert admin_client.get(URL + "preflight/").status_code == 200
+
+
+def test_api_usage_per_user_covers_the_chosen_range(
+    legacy: CrmConnection, admin_client: Client, account: Account
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tandem.engagement.connect.models import ApiCallDay
+
+    ApiCallDay.objects.all().delete()
+    today = timezone.now().date()
+    for days_ago, calls in ((0, 2), (5, 3), (20, 7), (40, 100)):
+        ApiCallDay.objects.create(
+            account=account,
+            day=today - timedelta(days=days_ago),
+            crm_username="old@acme.test",
+            calls=calls,
+        )
+
+    def user_calls(query: str) -> str:
+        page = admin_client.get(URL + query).content.decode()
+        table = page.split('id="api-usage-users"', 1)[1].split("</table>", 1)[0]
+        return table.split("old@acme.test</td><td>", 1)[1].split("<", 1)[0]
+
+    assert user_calls("?usage_days=1") == "2"
+    assert user_calls("") == "5"  # the last 7 days, as the CRM's own usage page
+    assert user_calls("?usage_days=30") == "12"
+    assert user_calls("?usage_days=9999") == "5"  # not a choice: the default

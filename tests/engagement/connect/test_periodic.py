@@ -25,7 +25,11 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """What would have gone to the broker."""
     sent: list[tuple[str, dict[str, Any]]] = []
-    for task in (tasks.auto_connect_sweep_task, tasks.tracking_writeback_task):
+    for task in (
+        tasks.auto_connect_sweep_task,
+        tasks.tracking_writeback_task,
+        tasks.held_resume_check_task,
+    ):
         monkeypatch.setattr(
             task,
             "apply_async",
@@ -53,6 +57,7 @@ def test_two_worker_starts_leave_one_live_chain_per_task(
     for task, chain in (
         (tasks.auto_connect_sweep_task, tasks.SWEEP),
         (tasks.tracking_writeback_task, tasks.TRACKING),
+        (tasks.held_resume_check_task, tasks.RESUME),
     ):
         first, second = [kwargs["chain"] for name, kwargs in enqueued if name == task.name]
         assert not chain_is_live(chain, first)

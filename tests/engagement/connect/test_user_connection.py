@@ -13,6 +13,7 @@ from django.utils import timezone
 from tandem.engagement.accounts.models import Account, AuditEvent, Role, User
 from tandem.engagement.connect import services
 from tandem.engagement.connect.models import (
+    ApiCallDay,
     ConnectedUser,
     CrmConnection,
     UserConnectionState,
@@ -262,6 +263,8 @@ def test_a_crm_user_of_another_org_is_refused(
 
     assert "Log in to the right org" in page
     assert snapshot(account) == before
+    assert not ApiCallDay.objects.filter(crm_username="eve@other.test").exists()
+    assert "jwt eve@other.test" not in crm.calls
 
 
 def test_a_flow_older_than_the_codes_lifetime_is_refused(

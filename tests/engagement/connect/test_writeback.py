@@ -58,7 +58,7 @@ class WritingCrm(FakeCrm):
 @pytest.fixture
 def fake(crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> WritingCrm:
     writing = WritingCrm(users=crm.users, passwords=crm.passwords)
-    monkeypatch.setattr(services, "client_factory", lambda: writing)
+    monkeypatch.setattr(services.seam, "client_factory", lambda: writing)
     return writing
 
 

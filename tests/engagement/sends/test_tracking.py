@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,3 +96,41 @@ def test_unsubscribing_twice_records_one_event(record: SendRecord) -> None:
     Client().post(url)
 
     assert TrackingEvent.objects.filter(record=record).count() == 1
+
+
+def test_an_unsubscribe_link_mailed_before_a_key_rotation_still_works(
+    record: SendRecord, key_rings: Path
+) -> None:
+    from tandem.core.keys_rotation import keys_add
+    from tandem.engagement.sends.tracking import TRACKING_KEYS
+
+    mailed = record_token(record.id)
+    old_key = TRACKING_KEYS.digest(b"x")
+    keys_add("engagement", key_rings)
+
+    assert TRACKING_KEYS.digest(b"x") != old_key  # new links use the new key
+    assert record_token(record.id) != mailed
+    response = Client().post(f"/t/{mailed}/u")
+    assert response.status_code == 200
+    record.refresh_from_db()
+    assert record.unsubscribed_at is not None
+
+
+def test_a_link_mailed_before_key_rings_still_works(
+    record: SendRecord, key_rings: Path, settings: Any
+) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    key = hashlib.sha256(b"tandem.engagement.sends.tracking:" + settings.SECRET_KEY.encode())
+    raw = record.id.to_bytes(6, "big")
+    mac = hmac.new(key.digest(), raw, hashlib.sha256).digest()[:12]
+    mailed = base64.urlsafe_b64encode(raw + mac).decode()
+
+    assert record_id_from_token(mailed) == record.id
+    settings.LEGACY_KEYS = False
+    from tandem.engagement.sends.tracking import TRACKING_KEYS
+
+    TRACKING_KEYS.refresh()
+    assert record_id_from_token(mailed) is None

@@ -1,0 +1,56 @@
+"""Connect's bookkeeping: the audit trail, calls to the CRM per day and user, its allocation."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.utils import timezone
+
+from tandem.engagement.accounts.models import Account, User
+from tandem.engagement.accounts.services import audit_record
+from tandem.engagement.connect.models import ApiCallDay, CrmConnection
+
+
+def audit(
+    connection_or_account: CrmConnection | Account,
+    actor: User | None,
+    action: str,
+    target: str,
+    old: object = None,
+    new: object = None,
+) -> None:
+    account = (
+        connection_or_account.account
+        if isinstance(connection_or_account, CrmConnection)
+        else connection_or_account
+    )
+    audit_record(account=account, actor=actor, action=action, target=target, old=old, new=new)
+
+
+def describe(connection: CrmConnection) -> dict[str, object]:
+    """What the audit trail keeps of the connection (never a secret)."""
+    return {
+        "state": connection.state,
+        "login_url": connection.login_url,
+        "instance_url": connection.instance_url,
+        "org_id": connection.org_id,
+        "system_username": connection.system_username,
+        "system_user_id": connection.system_user_id,
+    }
+
+
+def usage_record(account_id: int, username: str) -> None:
+    """Count one call of Connect to the CRM for today and `username`."""
+    day = timezone.now().date()
+    updated = ApiCallDay.objects.filter(
+        account_id=account_id, day=day, crm_username=username
+    ).update(calls=F("calls") + 1)
+    if not updated:
+        ApiCallDay.objects.get_or_create(
+            account_id=account_id, day=day, crm_username=username, defaults={"calls": 1}
+        )
+
+
+def limit_record(connection: CrmConnection, used: int, limit: int) -> None:
+    CrmConnection.objects.filter(pk=connection.pk).update(
+        crm_api_used=used, crm_api_max=limit, crm_api_seen_at=timezone.now()
+    )

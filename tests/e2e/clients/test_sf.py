@@ -1,0 +1,177 @@
+"""The Salesforce CLI (`sf`, unmodified, from the committed lockfile) against the live CRM over
+HTTPS: the only client-side step is trusting the local CA (NODE_EXTRA_CA_CERTS)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.clients.conftest import contact_count, login_history, password_token
+from tests.e2e.clients.node import run_sf
+from tests.e2e.stack import RunningStack
+
+pytestmark = pytest.mark.e2e
+CLIENT = "Salesforce CLI (sf) 2.138"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """sf's HOME for this module: its ~/.sf and ~/.sfdx (orgs, aliases, config) live here."""
+    return tmp_path_factory.mktemp("sf-home")
+
+
+@pytest.fixture(scope="module")
+def https_token(crm_https_url: str, org: dict[str, Any], ca_file: Path) -> dict[str, Any]:
+    return password_token(crm_https_url, org, verify=ssl.create_default_context(cafile=ca_file))
+
+
+def login_access_token(
+    alias: str, token: str, crm_https_url: str, home: Path, ca_file: Path
+) -> dict[str, Any]:
+    return run_sf(
+        ["org", "login", "access-token", "--instance-url", crm_https_url, "--no-prompt",
+         "--alias", alias],
+        home, ca_file, {"SF_ACCESS_TOKEN": token},
+    )  # fmt: skip
+
+
+def login_jwt(alias: str, org: dict[str, Any], crm_https_url: str, home: Path,
+              ca_file: Path) -> dict[str, Any]:  # fmt: skip
+    return run_sf(
+        ["org", "login", "jwt", "--instance-url", crm_https_url, "--client-id", org["client_id"],
+         "--jwt-key-file", org["private_key_file"], "--username", org["username"],
+         "--alias", alias],
+        home, ca_file,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def target(org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path) -> list[str]:
+    """`--target-org` of an org that sf knows from `org login jwt`, as in CI scripts."""
+    login_jwt("crm", org, crm_https_url, home, ca_file)
+    return ["--target-org", "crm"]
+
+
+@pytest.mark.compat(CLIENT, "`sf org login jwt`")
+def test_org_login_jwt(
+    org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path,
+    clients_stack: RunningStack,
+) -> None:  # fmt: skip
+    before = login_history(clients_stack, org["username"])
+
+    answer = login_jwt("crm-jwt", org, crm_https_url, home, ca_file)
+    shown = run_sf(["org", "display", "--target-org", "crm-jwt"], home, ca_file)
+    attempts = login_history(clients_stack, org["username"])[len(before) :]
+
+    assert answer["result"]["orgId"] == org["org_id"]
+    assert answer["result"]["username"] == org["username"]
+    assert shown["result"]["connectedStatus"] == "Connected"
+    # sf's first attempt (the CRM's own URL as `aud`, with the slash sf adds) is the one that
+    # succeeds: sf never falls back to posting the assertion to Salesforce's servers.
+    assert [status for _id, _app, status in attempts] == ["Success"]
+
+
+@pytest.mark.compat(CLIENT, "`sf org login access-token`")
+def test_org_login_access_token(
+    org: dict[str, Any], https_token: dict[str, Any], crm_https_url: str, home: Path,
+    ca_file: Path,
+) -> None:  # fmt: skip
+    answer = login_access_token(
+        "crm-token", https_token["access_token"], crm_https_url, home, ca_file
+    )
+
+    assert answer["result"]["orgId"] == org["org_id"]
+    assert answer["result"]["username"] == org["username"]
+    assert answer["result"]["instanceUrl"].rstrip("/") == crm_https_url
+
+
+@pytest.mark.compat(CLIENT, "`sf org display`")
+def test_org_display(org: dict[str, Any], target: list[str], home: Path, ca_file: Path) -> None:
+    answer = run_sf(["org", "display", *target], home, ca_file)
+
+    assert answer["result"]["id"] == org["org_id"]
+    assert answer["result"]["username"] == org["username"]
+    assert answer["result"]["connectedStatus"] == "Connected"
+
+
+@pytest.mark.compat(CLIENT, "`sf data query` (all pages)")
+def test_data_query(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    expected = contact_count(crm_url, https_token)
+
+    answer = run_sf(
+        ["data", "query", "--query", "SELECT Id, LastName, Account.Name FROM Contact", *target],
+        home, ca_file,
+    )  # fmt: skip
+
+    records = answer["result"]["records"]
+    assert answer["result"]["totalSize"] == expected
+    assert len({r["Id"] for r in records}) == expected
+    assert all(r["LastName"] for r in records)
+
+
+@pytest.mark.compat(CLIENT, "`sf data create record`")
+def test_data_create_record(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    answer = run_sf(
+        ["data", "create", "record", "--sobject", "Contact",
+         "--values", "FirstName=Grace LastName=Hopper Email=grace@navy.example", *target],
+        home, ca_file,
+    )  # fmt: skip
+
+    created = answer["result"]
+    assert created["success"] is True
+    stored = httpx.get(
+        f"{crm_url}/services/data/v59.0/sobjects/Contact/{created['id']}",
+        headers={"Authorization": f"Bearer {https_token['access_token']}"}, timeout=60,
+    ).json()  # fmt: skip
+    assert (stored["FirstName"], stored["LastName"], stored["Email"]) == (
+        "Grace", "Hopper", "grace@navy.example",
+    )  # fmt: skip
+
+
+@pytest.mark.compat(CLIENT, "`sf data get record`")
+def test_data_get_record(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    created = httpx.post(
+        f"{crm_url}/services/data/v59.0/sobjects/Contact",
+        headers={"Authorization": f"Bearer {https_token['access_token']}"}, timeout=60,
+        json={"FirstName": "Katherine", "LastName": "Johnson", "Title": "Mathematician"},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+
+    answer = run_sf(
+        ["data", "get", "record", "--sobject", "Contact", "--record-id", created.json()["id"],
+         *target],
+        home, ca_file,
+    )  # fmt: skip
+
+    assert answer["result"]["Id"] == created.json()["id"]
+    assert answer["result"]["LastName"] == "Johnson"
+    assert answer["result"]["Title"] == "Mathematician"
+
+
+@pytest.mark.compat(CLIENT, "`sf sobject describe`")
+def test_sobject_describe(target: list[str], home: Path, ca_file: Path) -> None:
+    answer = run_sf(["sobject", "describe", "--sobject", "Contact", *target], home, ca_file)
+
+    assert answer["result"]["name"] == "Contact"
+    assert {"Id", "LastName", "AccountId", "External_Id__c"} <= {
+        f["name"] for f in answer["result"]["fields"]
+    }
+
+
+@pytest.mark.compat(CLIENT, "`sf limits api display`")
+def test_limits_api_display(target: list[str], home: Path, ca_file: Path) -> None:
+    answer = run_sf(["limits", "api", "display", *target], home, ca_file)
+
+    limits = {row["name"]: row for row in answer["result"]}
+    assert limits["DailyApiRequests"]["max"] == 15000
+    assert 0 < limits["DailyApiRequests"]["remaining"] < 15000
