@@ -8,7 +8,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
-from tandem.crm.oauth.identity import instance_url
 from tandem.crm.soap.envelope import (
     ENDPOINTS,
     Endpoint,
@@ -75,12 +74,19 @@ def _login(request: HttpRequest, endpoint: Endpoint, version: str, call: SoapCal
         )  # fmt: skip
     except SoapLoginRefusedError as refused:
         raise SoapFaultError(fault_for_login_status(refused.status)) from None
-    return _login_result(endpoint, version, session)
+    return _login_result(endpoint, version, session, _server_base(request))
 
 
-def _login_result(endpoint: Endpoint, version: str, session: SoapSession) -> str:
+def _server_base(request: HttpRequest) -> str:
+    """The origin the client called: its scheme, host and port reach the CRM, whereas a My
+    Domain host may not resolve outside a browser (docs/adr/0520). The host is one Django
+    allows, and a My Domain host has already limited the login to its own org."""
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def _login_result(endpoint: Endpoint, version: str, session: SoapSession, base: str) -> str:
     user, org = session.user, session.user.org
-    base, org15 = instance_url(org), org.pk[:15]
+    org15 = org.pk[:15]
     return login_response(
         endpoint,
         result=[
