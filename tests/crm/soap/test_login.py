@@ -19,6 +19,7 @@ from tests.crm.conftest import PASSWORD
 from tests.crm.soap.conftest import (
     JSFORCE_HEADERS,
     JSFORCE_LOGOUT,
+    SIMPLE_SALESFORCE_HEADERS,
     jsforce_envelope,
     post,
     simple_salesforce_envelope,
@@ -57,6 +58,21 @@ def test_simple_salesforce_envelope_logs_in_with_password_and_token(
     assert _value(response, "userId") == admin.pk
     assert _value(response, "organizationId") == admin.org_id
     assert _rest(session_id).status_code == 200
+
+
+def test_the_server_url_keeps_the_scheme_host_and_port_the_client_called(
+    admin: User, security_token: str
+) -> None:
+    envelope = simple_salesforce_envelope(admin.username, PASSWORD + security_token)
+
+    response = post(envelope, host="localhost:8443", secure=True, **SIMPLE_SALESFORCE_HEADERS)
+
+    assert _value(response, "serverUrl") == (
+        f"https://localhost:8443/services/Soap/u/59.0/{admin.org_id[:15]}"
+    )
+    assert _value(response, "metadataServerUrl") == (
+        f"https://localhost:8443/services/Soap/m/59.0/{admin.org_id[:15]}"
+    )
 
 
 def test_the_result_carries_user_info(admin: User, security_token: str) -> None:
@@ -191,6 +207,7 @@ def test_my_domain_host_logs_in_its_own_users(admin: User, security_token: str) 
     response = post(envelope, host="acme.my.localhost")
 
     assert response.status_code == 200
+    assert _value(response, "serverUrl").startswith("http://acme.my.localhost/services/Soap/u/")  # type: ignore[union-attr]
     assert _rest(_value(response, "sessionId") or "", host="acme.my.localhost").status_code == 200
 
 
