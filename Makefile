@@ -76,4 +76,4 @@ bench: install system-deps node-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache $(CLIENTS)/node_modules

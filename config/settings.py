@@ -133,7 +133,7 @@ OAUTH2_PROVIDER = {
         "TANDEM_OAUTH_ACCESS_TOKEN_SECONDS", 2 * 60 * 60, minimum=60
     ),
     "REFRESH_TOKEN_EXPIRE_SECONDS": None,  # the app's Refresh Token Policy decides
-    "ROTATE_REFRESH_TOKEN": True,
+    "ROTATE_REFRESH_TOKEN": False,  # per app: "Enable Refresh Token Rotation" (the validator)
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "PKCE_REQUIRED": True,

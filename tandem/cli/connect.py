@@ -364,8 +364,9 @@ def hold(
     choice: Annotated[str, typer.Argument(metavar="on|off", help="Hold, or fail, such sends.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Hold CRM-audience sends during an outage or the upgrade (on) and resume them afterwards,
-    or fail them with the reason (off, the default).
+    """Hold CRM-audience sends while Connect is unavailable (on), or fail them (off).
+
+    Held sends resume by themselves within a minute of the outage's end or the upgrade's.
 
     Example: tandem connect hold on --account "Acme Marketing" --admin eadmin
     """
@@ -396,8 +397,9 @@ def send_test_email(
     email: Annotated[str, typer.Option("--email", help="The email's name or id.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Send Test Email through Connect to the admin's CRM address; its IndividualEmailResult
-    is written to the CRM.
+    """Send Test Email through Connect to the admin's CRM address.
+
+    Its IndividualEmailResult is written to the CRM, and later its opens and clicks.
 
     Example: tandem connect test-email --account "Acme Marketing" --admin eadmin --email Welcome
     """
@@ -436,8 +438,7 @@ def usage(
     days: Annotated[str, typer.Option(help="1 (today), 7 or 30 days.")] = "7",
     as_json: JsonOption = False,
 ) -> None:
-    """API usage: Connect's calls to the CRM per day and per CRM user, and the CRM's daily
-    allocation as it last reported it.
+    """API usage: calls to the CRM per day and per CRM user, and the CRM's allocation.
 
     Example: tandem connect usage --account "Acme Marketing" --days 30 --json
     """

@@ -1,5 +1,5 @@
-"""REST API reads beyond SOQL: records by external id, and the replication resources
-(`sobjects/<X>/updated` and `/deleted`), always scoped to the caller's org."""
+"""REST API reads: describe, records by id or external id, the replication resources
+(`sobjects/<X>/updated` and `/deleted`) and limits, always scoped to the caller's org."""
 
 from __future__ import annotations
 
@@ -10,40 +10,89 @@ from typing import Any
 from django.utils import timezone
 
 from tandem.crm.api.errors import ApiError
-from tandem.crm.api.serialize import format_datetime
+from tandem.crm.api.metering import WINDOW, api_usage_by_app
+from tandem.crm.api.serialize import format_datetime, record_json
 from tandem.crm.orgs.models import Org
-from tandem.crm.records.errors import RecordError, RecordNotFoundError
-from tandem.crm.records.selectors import external_id_value, record_get, record_queryset
+from tandem.crm.records.describe import REGISTRY
+from tandem.crm.records.selectors import record_by_external_id, record_get, record_queryset
 from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 
+MAX_COLLECTION = 200
 REPLICATION_WINDOW = dt.timedelta(days=30)
 MAX_REPLICATED_IDS = 600_000
+
+
+# --- describe --------------------------------------------------------------------------------
+
+
+def _urls(sobject: ObjectDescribe, version: str) -> dict[str, str]:
+    base = f"/services/data/v{version}/sobjects/{sobject.name}"
+    return {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}
+
+
+def sobject_summary(sobject: ObjectDescribe, version: str) -> dict[str, Any]:
+    """One object as describeGlobal lists it."""
+    return {
+        "name": sobject.name, "label": sobject.label, "labelPlural": sobject.label_plural,
+        "keyPrefix": sobject.key_prefix, "custom": sobject.name.endswith("__c"),
+        "queryable": True, "retrieveable": True, "searchable": sobject.searchable,
+        "createable": sobject.createable, "updateable": sobject.updateable,
+        "deletable": sobject.deletable, "replicateable": True,
+        "urls": _urls(sobject, version),
+    }  # fmt: skip
+
+
+def _field_describe(field: FieldDescribe) -> dict[str, Any]:
+    return {
+        "name": field.name, "label": field.label, "type": field.type.value,
+        "length": field.length, "nillable": field.nillable, "createable": field.createable,
+        "updateable": field.updateable, "filterable": True, "sortable": True,
+        "externalId": field.external_id, "idLookup": field.external_id or field.name == "Id",
+        "custom": field.name.endswith("__c"),
+        "referenceTo": [field.reference_to] if field.reference_to else [],
+        "relationshipName": field.relationship_name,
+        "defaultedOnCreate": field.default_on_create,
+        "picklistValues": [
+            {"value": v, "label": v, "active": True, "defaultValue": False}
+            for v in field.picklist_values
+        ],
+    }  # fmt: skip
+
+
+def describe_global(*, version: str) -> dict[str, Any]:
+    return {
+        "encoding": "UTF-8", "maxBatchSize": MAX_COLLECTION,
+        "sobjects": [sobject_summary(o, version) for o in REGISTRY.all()],
+    }  # fmt: skip
+
+
+def describe_sobject(sobject: ObjectDescribe, *, version: str) -> dict[str, Any]:
+    body = sobject_summary(sobject, version)
+    body["fields"] = [_field_describe(f) for f in sobject.fields]
+    return body
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def record_detail(
+    *, org: Org, sobject: ObjectDescribe, record_id: str, version: str, fields: list[str]
+) -> dict[str, Any]:
+    """One record as JSON (every field, or `fields`)."""
+    record = record_get(org=org, sobject=sobject, record_id=record_id)
+    return record_json(sobject, record, version, fields)
 
 
 # --- external ids ----------------------------------------------------------------------------
 
 
-def external_id_field(sobject: ObjectDescribe, field_name: str) -> FieldDescribe:
-    """The external id field `field_name` of `sobject` (Id counts), or NOT_FOUND."""
-    field = sobject.field(field_name)
-    if field is None or not (field.external_id or field.name == "Id"):
-        raise RecordError(
-            "NOT_FOUND",
-            f"Provided external ID field does not exist or is not accessible: {field_name[:80]}",
-        )
-    return field
-
-
-def record_by_external_id(*, org: Org, sobject: ObjectDescribe, field_name: str, key: str) -> Any:
-    """The live record whose external id is `key` (unique in the org), or NOT_FOUND."""
-    field = external_id_field(sobject, field_name)
-    key = external_id_value(field, key)
-    if field.name == "Id":
-        return record_get(org=org, sobject=sobject, record_id=key)
-    found = record_queryset(org=org, sobject=sobject).filter(**{field.orm: key}).first()
-    if found is None:
-        raise RecordNotFoundError()
-    return found
+def record_detail_by_external_id(
+    *, org: Org, sobject: ObjectDescribe, field_name: str, key: str, version: str,
+    fields: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """The record whose external id is `key`, as JSON."""
+    record = record_by_external_id(org=org, sobject=sobject, field_name=field_name, key=key)
+    return record_json(sobject, record, version, fields)
 
 
 # --- replication: updated and deleted --------------------------------------------------------
@@ -129,4 +178,25 @@ def records_deleted(*, org: Org, sobject: ObjectDescribe, span: ReplicationRange
         "deletedRecords": [{"id": pk, "deletedDate": format_datetime(when)} for pk, when in rows],
         "earliestDateAvailable": format_datetime(span.earliest),
         "latestDateCovered": format_datetime(span.latest),
+    }
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+def api_limits(*, org: Org, used: int) -> dict[str, Any]:
+    """DailyApiRequests (with one entry per connected app) and a few fixed allocations."""
+    limit = org.api_daily_limit
+    daily: dict[str, Any] = {"Max": limit, "Remaining": max(limit - used, 0)}
+    per_app = api_usage_by_app(org=org, since=timezone.now() - WINDOW)
+    for name, calls in sorted(per_app.items()):
+        if name:
+            daily[name] = {"Max": limit, "Remaining": max(limit - calls, 0)}
+    return {
+        "DailyApiRequests": daily,
+        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+        "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
+        "ConcurrentSyncReportRuns": {"Max": 20, "Remaining": 20},
+        "DataStorageMB": {"Max": 1024, "Remaining": 1024},
+        "FileStorageMB": {"Max": 1024, "Remaining": 1024},
     }

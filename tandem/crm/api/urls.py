@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from tandem.crm.api import views
+from tandem.crm.api import search, views
 
 # A leading "/" more is accepted: jsforce requests `//services/data/…` when the instance URL it
 # was given ends with a slash (sf's access-token login stores it so).
@@ -30,5 +30,9 @@ urlpatterns = [
     re_path(rf"{V}/analytics/reports/?$", views.reports_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/?$", views.report_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/describe/?$", views.report_describe_view),
-    re_path(rf"{V}/(?P<rest>.*)$", views.unknown_view),
+    re_path(rf"{V}/search/?$", search.search_view),
+    re_path(rf"{V}/parameterizedSearch/?$", search.parameterized_search_view),
+    re_path(rf"{V}/(?P<rest>[\s\S]*)$", views.unknown_view),
+    # Anything else under /services/data answers Salesforce's JSON 404, not Django's page.
+    re_path(r"^/?services/data/[\s\S]*$", views.not_found_view),
 ]

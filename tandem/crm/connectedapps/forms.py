@@ -41,6 +41,11 @@ class ConnectedAppForm(ServiceErrorsMixin, forms.Form):
         label="Require Proof Key for Code Exchange (PKCE) Extension for Supported Authorization "
         "Flows", required=False, initial=True,
     )  # fmt: skip
+    refresh_token_rotation_enabled = forms.BooleanField(
+        label="Enable Refresh Token Rotation", required=False, initial=False,
+        help_text="Each refresh returns a new refresh token and ends the one presented; "
+        "otherwise the refresh token stays valid and no new one is returned.",
+    )  # fmt: skip
     certificate = forms.CharField(
         label="Use digital signatures (certificate, PEM)", required=False,
         widget=forms.Textarea(attrs={"rows": 6}),

@@ -60,6 +60,10 @@ class ConnectedApp(AbstractApplication):
         default=True,
     )
     certificate = models.TextField("Digital Certificate", blank=True)
+    # Salesforce's isRefreshTokenRotationEnabled: off, a refresh keeps the refresh token valid.
+    refresh_token_rotation_enabled = models.BooleanField(
+        "Enable Refresh Token Rotation", default=False
+    )
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(AbstractApplication.Meta):

@@ -84,6 +84,7 @@ def connected_app_create(
     certificate: str = "",
     pkce_required: bool = True,
     description: str = "",
+    refresh_token_rotation: bool = False,
 ) -> CreatedApp:
     """A new app of `org` with the default policies there; its secret is returned once."""
     errors = _app_errors(name=name, callback_urls=callback_urls, scopes=scopes,
@@ -95,6 +96,7 @@ def connected_app_create(
         org=org, name=name.strip(), contact_email=contact_email.strip(), description=description,
         redirect_uris="\n".join(callback_urls), oauth_scopes=" ".join(scopes),
         certificate=certificate.strip(), pkce_required=pkce_required,
+        refresh_token_rotation_enabled=refresh_token_rotation,
         client_type=ConnectedApp.CLIENT_CONFIDENTIAL, algorithm=ConnectedApp.RS256_ALGORITHM,
         authorization_grant_type=ConnectedApp.GRANT_AUTHORIZATION_CODE,
     )  # fmt: skip
@@ -116,6 +118,7 @@ def connected_app_snapshot(app: ConnectedApp) -> dict[str, Any]:
         "callback_urls": app.callback_urls,
         "oauth_scopes": app.scope_list,
         "pkce_required": app.pkce_required,
+        "refresh_token_rotation": app.refresh_token_rotation_enabled,
         "certificate": "set" if app.certificate else "",
         "contact_email": app.contact_email,
     }
@@ -125,8 +128,10 @@ def connected_app_snapshot(app: ConnectedApp) -> dict[str, Any]:
 def connected_app_update(
     *, actor: User | None, app: ConnectedApp, org: Org, name: str, callback_urls: list[str],
     scopes: list[str], contact_email: str, certificate: str, pkce_required: bool,
+    refresh_token_rotation: bool | None = None,
 ) -> ConnectedApp:  # fmt: skip
-    """Edit the app's definition (its owning org only); Setup's Edit and the command line."""
+    """Edit the app's definition (its owning org only); Setup's Edit and the command line.
+    `refresh_token_rotation` None keeps the current setting."""
     errors = _app_errors(name=name, callback_urls=callback_urls, scopes=scopes,
                          certificate=certificate, contact_email=contact_email)  # fmt: skip
     if app.org_id != org.pk:
@@ -137,6 +142,8 @@ def connected_app_update(
     app.name, app.contact_email = name.strip(), contact_email.strip()
     app.redirect_uris, app.oauth_scopes = "\n".join(callback_urls), " ".join(scopes)
     app.certificate, app.pkce_required = certificate.strip(), pkce_required
+    if refresh_token_rotation is not None:
+        app.refresh_token_rotation_enabled = refresh_token_rotation
     app.save()
     setup_audit_record(
         org=org, actor=actor, action="connected_app.changed", section=SECTION,

@@ -65,6 +65,7 @@ def app_new(request: HttpRequest) -> HttpResponse:
                 contact_email=form.cleaned_data["contact_email"],
                 certificate=form.cleaned_data["certificate"],
                 pkce_required=form.cleaned_data["pkce_required"],
+                refresh_token_rotation=form.cleaned_data["refresh_token_rotation_enabled"],
             )  # fmt: skip
         except ConnectedAppInvalidError as exc:
             form.add_service_errors(exc.errors)
@@ -155,7 +156,8 @@ def policy_edit(request: HttpRequest, app_id: str) -> HttpResponse:
 
 @setup_required
 def app_edit(request: HttpRequest, app_id: str) -> HttpResponse:
-    """Edit Settings: name, contact, callback URLs, scopes, PKCE, certificate (owner org only)."""
+    """Edit Settings: name, contact, callback URLs, scopes, PKCE, refresh token rotation,
+    certificate (owner org only)."""
     actor = setup_actor(request)
     row = connected_app_policy_get_for_actor(actor=actor, app_id=app_id)
     app = row.app
@@ -165,6 +167,7 @@ def app_edit(request: HttpRequest, app_id: str) -> HttpResponse:
         "name": app.name, "contact_email": app.contact_email,
         "callback_urls": "\n".join(app.callback_urls), "oauth_scopes": app.scope_list,
         "pkce_required": app.pkce_required, "certificate": app.certificate,
+        "refresh_token_rotation_enabled": app.refresh_token_rotation_enabled,
     }  # fmt: skip
     form = ConnectedAppForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -175,6 +178,7 @@ def app_edit(request: HttpRequest, app_id: str) -> HttpResponse:
                 contact_email=form.cleaned_data["contact_email"],
                 certificate=form.cleaned_data["certificate"],
                 pkce_required=form.cleaned_data["pkce_required"],
+                refresh_token_rotation=form.cleaned_data["refresh_token_rotation_enabled"],
             )  # fmt: skip
         except ConnectedAppInvalidError as exc:
             form.add_service_errors(exc.errors)

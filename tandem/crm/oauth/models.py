@@ -41,13 +41,25 @@ class AccessToken(AbstractAccessToken):
     """An access token; `token` stays blank (RFC 9700 storage), `token_checksum` is its SHA-256."""
 
     user = _user("+", optional=True)
+    # Set on the access tokens a refresh token issued without rotating (the app's "Enable
+    # Refresh Token Rotation" off): revoking the refresh token's family revokes them too.
+    refresh_token_family = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
 
 
 class RefreshToken(AbstractRefreshToken):
-    """A refresh token; rotation keeps `token_family` and the family's start."""
+    """A refresh token; rotation keeps `token_family` and the family's start. `updated` is its
+    last use (a refresh without rotation touches it)."""
 
     user = _user("+", optional=False)
     family_created_at = models.DateTimeField(default=timezone.now)
+
+    @classmethod
+    def revoke_family(cls, token_family: Any) -> None:
+        """DOT's revocation of the family, plus the access tokens issued from it without
+        rotation (Salesforce: a revoked refresh token revokes every access token it issued)."""
+        super().revoke_family(token_family)
+        if token_family:
+            AccessToken.objects.filter(refresh_token_family=token_family).delete()
 
 
 class Grant(AbstractGrant):

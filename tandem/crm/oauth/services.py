@@ -112,3 +112,8 @@ def refresh_families_cap(*, app_id: str, user_id: str, keep: int) -> int:
     for family in families[keep:]:
         RefreshToken.revoke_family(family)
     return len(families[keep:])
+
+
+def refresh_token_touch(*, token: RefreshToken, at: datetime) -> None:
+    """Record a use of a refresh token that was not rotated (its `updated` is its last use)."""
+    RefreshToken.objects.filter(pk=token.pk).update(updated=at)

@@ -61,6 +61,7 @@ from tandem.crm.oauth.services import (
     grants_clear_expired,
     jti_record,
     refresh_families_cap,
+    refresh_token_touch,
     tokens_revoke_issued_by,
 )
 from tandem.crm.orgs.domains import crm_base_url, my_domain_from_host
@@ -194,6 +195,16 @@ class ConnectedAppValidator(OAuth2Validator):
 
     # --- refresh tokens --------------------------------------------------------------------
 
+    def rotate_refresh_token(self, request: Request) -> bool:
+        """The app's "Enable Refresh Token Rotation" (off by default, as in Salesforce)."""
+        return bool(getattr(request.client, "refresh_token_rotation_enabled", False))
+
+    def _unrotated_family(self, request: Request, token: dict[str, Any]) -> Any:
+        """The family of the refresh token this refresh used without rotating, else None."""
+        if request.grant_type != "refresh_token" or token.get("refresh_token"):
+            return None
+        return request.refresh_token_instance.token_family
+
     def validate_refresh_token(
         self, refresh_token: str, client: Any, request: Request, *args: Any, **kw: Any
     ) -> bool:
@@ -260,14 +271,14 @@ class ConnectedAppValidator(OAuth2Validator):
         refresh = None
         if path is TokenPath.REFRESH:
             token = request.refresh_token_instance
-            refresh = RefreshFacts(token.family_created_at, token.created)
+            refresh = RefreshFacts(token.family_created_at, token.updated)
         context, denial = policy_check(
             app=app, user=user, path=path, ip=request_ip(request), now=timezone.now(),
             refresh=refresh,
         )  # fmt: skip
         if denial is not None:
-            if path is TokenPath.REFRESH and denial.pair == EXPIRED_REFRESH_TOKEN:
-                RefreshToken.revoke_family(request.refresh_token_instance.token_family)
+            # Nothing is revoked: a refused refresh never ends the live session (the Refresh
+            # Token Policy is checked only when a refresh token is presented, domain.md §1.3).
             raise SalesforceOAuthError(denial.pair, request=request)
         request.connected_app_context = context
 
@@ -277,6 +288,10 @@ class ConnectedAppValidator(OAuth2Validator):
         def modify(token: dict[str, Any], token_handler: Any, request: Request) -> dict[str, Any]:
             context: PolicyContext | None = getattr(request, "connected_app_context", None)
             if context is None or not issues_refresh_token(path, context.policy, request.scopes):
+                token.pop("refresh_token", None)
+            if path is TokenPath.REFRESH and not self.rotate_refresh_token(request):
+                # No new refresh token (Salesforce); DOT then mints only an access token and
+                # leaves the refresh token, and the access tokens issued before, as they are.
                 token.pop("refresh_token", None)
             return token
 
@@ -359,8 +374,11 @@ class ConnectedAppValidator(OAuth2Validator):
     ) -> None:
         # The token view already runs the request in one transaction: no savepoint round trips.
         with transaction.atomic(savepoint=False):
+            family = self._unrotated_family(request, token)
             self._save_bearer_token(token, request, *args, **kw)
             self._record_code_exchange(request)
+            if family is not None:  # its last use, for "Expire refresh token if not used for"
+                refresh_token_touch(token=request.refresh_token_instance, at=timezone.now())
         issued_at = str(int(time.time() * 1000))
         token.pop("expires_in", None)
         user, app = request.user, request.client
@@ -406,20 +424,33 @@ class ConnectedAppValidator(OAuth2Validator):
     ) -> AccessToken:
         """DOT's access token, left for `_write_grant` when nothing else refers to it (no
         refresh or ID token, a user): it is then written with the grant's other rows."""
+        family = self._unrotated_family(request, token)
+        if family is not None:  # a refresh without rotation: tied to the refresh token's family
+            access_token = self._access_token(expires, request, token)
+            access_token.refresh_token_family = family
+            access_token.save(force_insert=True)
+            return access_token
         deferrable = request.grant_type in (JWT_BEARER, "password") and request.user is not None
         if token.get("refresh_token") or token.get("id_token") or not deferrable:
             created = super()._create_access_token(expires, request, token, source_refresh_token)
             request.access_token_instance = created
             return cast(AccessToken, created)
+        access_token = self._access_token(expires, request, token)
+        request.unsaved_access_token = access_token
+        return access_token
+
+    def _access_token(self, expires: Any, request: Request, token: dict[str, Any]) -> AccessToken:
+        """An unsaved access token, as DOT builds it (without a source refresh token)."""
+        id_token = self._load_id_token(token["id_token"]) if token.get("id_token") else None
         access_token = AccessToken(
             user=request.user,
             scope=token["scope"],
             expires=expires,
+            id_token=id_token,
             application=request.client,
             resource=getattr(request, "resource", []),
         )
         self._set_token_value(access_token, token["access_token"])
-        request.unsaved_access_token = access_token
         return access_token
 
     def get_additional_claims(self, request: Request) -> dict[str, Any]:

@@ -57,3 +57,26 @@ def external_id_value(field: FieldDescribe, key: str) -> str:
             [field.name],
         )
     return key
+
+
+def external_id_field(sobject: ObjectDescribe, field_name: str) -> FieldDescribe:
+    """The external id field `field_name` of `sobject` (Id counts), or NOT_FOUND."""
+    field = sobject.field(field_name)
+    if field is None or not (field.external_id or field.name == "Id"):
+        raise RecordError(
+            "NOT_FOUND",
+            f"Provided external ID field does not exist or is not accessible: {field_name[:80]}",
+        )
+    return field
+
+
+def record_by_external_id(*, org: Org, sobject: ObjectDescribe, field_name: str, key: str) -> Any:
+    """The live record whose external id is `key` (unique in the org), or NOT_FOUND."""
+    field = external_id_field(sobject, field_name)
+    key = external_id_value(field, key)
+    if field.name == "Id":
+        return record_get(org=org, sobject=sobject, record_id=key)
+    found = record_queryset(org=org, sobject=sobject).filter(**{field.orm: key}).first()
+    if found is None:
+        raise RecordNotFoundError()
+    return found

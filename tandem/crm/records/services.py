@@ -16,6 +16,7 @@ from tandem.crm.records.errors import RecordError
 from tandem.crm.records.selectors import (
     external_id_value,
     normalize_id,
+    record_by_external_id,
     record_get,
     record_queryset,
 )
@@ -306,6 +307,15 @@ def record_delete(*, org: Org, sobject: ObjectDescribe, record_id: str) -> None:
     record.is_deleted = True
     record.system_modstamp = timezone.now()
     record.save(update_fields=["is_deleted", "system_modstamp"])
+
+
+@transaction.atomic
+def record_delete_by_external_id(
+    *, org: Org, sobject: ObjectDescribe, field_name: str, key: str
+) -> None:
+    """Move the record whose external id is `key` to the recycle bin."""
+    record = record_by_external_id(org=org, sobject=sobject, field_name=field_name, key=key)
+    record_delete(org=org, sobject=sobject, record_id=record.pk)
 
 
 @transaction.atomic

@@ -128,3 +128,28 @@ class Query:
     limit: int | None
     offset: int | None
     text: str
+
+
+@dataclass(frozen=True)
+class SearchObject:
+    """One object of a SOSL RETURNING clause, with its SOQL-like field list and clauses."""
+
+    sobject: str
+    position: Position
+    fields: tuple[FieldPath, ...]
+    where: Condition | None
+    order_by: tuple[OrderItem, ...]
+    limit: int | None
+    offset: int | None
+
+
+@dataclass(frozen=True)
+class Search:
+    """A whole SOSL statement; `term` is the text inside the braces, still escaped."""
+
+    term: str
+    term_position: Position
+    scope: str  # ALL, NAME, EMAIL, PHONE or SIDEBAR
+    objects: tuple[SearchObject, ...]  # empty: every searchable object, Id only
+    limit: int | None
+    text: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ from tandem.crm.soql.schema import (
 
 MAX_OFFSET = 2000
 MAX_SEMI_JOINS = 2
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 RANGE_OPERATORS = frozenset({"<", "<=", ">", ">="})
 
 Scalar = str | int | float | bool | dt.date | dt.datetime | None
@@ -43,6 +45,18 @@ class BoundField:
         return self.field.type in TEXT_TYPES
 
 
+# SOSL matches whole tokens: these characters separate them, like spaces (see `search_text`).
+WORD_SEPARATORS = "@.,-_'\"()/:;!?&+#"
+
+
+def search_text(text: str) -> str:
+    """`text` as SOSL compares it: lower case, separators as spaces, a space at each end."""
+    lowered = text.lower()
+    for char in WORD_SEPARATORS:
+        lowered = lowered.replace(char, " ")
+    return f" {lowered} "
+
+
 @dataclass(frozen=True)
 class LikePattern:
     """A LIKE pattern as literal runs and wildcards, already lower-cased."""
@@ -60,7 +74,7 @@ class Atom:
     """One test on one field; `value` is coerced to the field's Python type."""
 
     field: BoundField
-    operator: str  # = != < <= > >= LIKE IN NOT IN
+    operator: str  # = != < <= > >= LIKE IN NOT IN, or SEARCH (LIKE over `search_text`)
     value: Scalar | tuple[Scalar, ...] | LikePattern | tuple[Scalar, Scalar]
     is_range: bool = False  # value is a [start, end) pair from a date literal
 
@@ -292,12 +306,13 @@ class _Binder:
 
     def date_range_atom(self, field: BoundField, operator: str, value: ast.Value) -> Atom:
         assert isinstance(value.value, ast.DateRange)
-        if field.field.type == FieldType.DATE:
-            bounds: tuple[Scalar, Scalar] = day_bounds(value.value, self.today)
-        elif field.field.type == FieldType.DATETIME:
-            bounds = datetime_bounds(value.value, self.today)
-        else:
+        if field.field.type not in (FieldType.DATE, FieldType.DATETIME):
             raise self.wrong_type(field, value)
+        bounds_of = day_bounds if field.field.type == FieldType.DATE else datetime_bounds
+        try:
+            bounds: tuple[Scalar, Scalar] = bounds_of(value.value, self.today)
+        except (ValueError, OverflowError):  # NEXT_N_YEARS:9000 ends after the year 9999
+            raise self.out_of_range(value) from None
         return Atom(field, operator, bounds, is_range=True)
 
     def scalar(self, field: BoundField, value: ast.Value, *, in_list: bool = False) -> Scalar:
@@ -313,18 +328,38 @@ class _Binder:
         if kind == FieldType.BOOLEAN and value.kind == "boolean":
             return bool(value.value)
         if kind in NUMBER_TYPES and value.kind == "number":
-            assert isinstance(value.value, Decimal)
-            number = value.value
-            if kind == FieldType.INT and number == number.to_integral_value():
-                return int(number)
-            return float(number)
+            return self.number(kind, value)
         if kind == FieldType.DATE and value.kind == "date":
             assert isinstance(value.value, dt.date)
             return value.value
         if kind == FieldType.DATETIME and value.kind == "datetime":
             assert isinstance(value.value, dt.datetime)
-            return value.value.astimezone(dt.UTC)
+            try:
+                return value.value.astimezone(dt.UTC)
+            except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first UTC instant
+                raise self.out_of_range(value) from None
         raise self.wrong_type(field, value)
+
+    def number(self, kind: FieldType, value: ast.Value) -> int | float:
+        """A number literal as an int (whole, for int fields) or a float; one that no 64-bit
+        column can hold is Salesforce's NUMBER_OUTSIDE_VALID_RANGE, not a database error."""
+        assert isinstance(value.value, Decimal)
+        number = value.value
+        if kind == FieldType.INT and number == number.to_integral_value():
+            if not INT64_MIN <= number <= INT64_MAX:
+                raise self.out_of_range(value)
+            return int(number)
+        result = float(number)
+        if not math.isfinite(result):
+            raise self.out_of_range(value)
+        return result
+
+    def out_of_range(self, value: ast.Value) -> SoqlError:
+        return self.error(
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            value.position,
+            f"Value outside the valid range: {value.text}",
+        )
 
     def record_id(self, field: BoundField, value: ast.Value, text: str) -> str:
         candidate = plain_text(text)

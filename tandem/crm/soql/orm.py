@@ -9,9 +9,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db.models import CharField, Expression, F, Func, Model, OuterRef, Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Expression,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+)
 from django.db.models.fields import Field
-from django.db.models.functions import Lower
+from django.db.models.functions import Concat, Lower, Replace
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -23,6 +38,7 @@ from django.db.models.lookups import (
 )
 
 from tandem.crm.soql.bind import (
+    WORD_SEPARATORS,
     Atom,
     BoolOp,
     BoundCondition,
@@ -35,6 +51,9 @@ from tandem.crm.soql.bind import (
 from tandem.crm.soql.reference import atom_holds
 from tandem.crm.soql.schema import FieldType
 
+# Conditions joined by one AND or OR are grouped in chunks of this many (see `_combined`).
+CHUNK = 64
+BIGINT = BigIntegerField()
 _COMPARISONS: dict[str, type[Lookup[Any]]] = {
     "=": Exact,
     "!=": Exact,
@@ -63,15 +82,32 @@ def _column(field: BoundField) -> Expression | F:
 
 
 def _norm(field: BoundField, value: Any) -> Any:
-    return value.lower() if field.is_text and isinstance(value, str) else value
+    """The right-hand side for `field`: lower-cased text; a number compared with an int column
+    typed as itself (PostgreSQL would otherwise bind it as the column's int4, truncating 4.5 and
+    wrapping 3,000,000,000)."""
+    if field.is_text and isinstance(value, str):
+        return value.lower()
+    if field.field.type == FieldType.INT and isinstance(value, int | float):
+        return Value(value, output_field=FloatField() if isinstance(value, float) else BIGINT)
+    return value
+
+
+def _search_text(path: str) -> Concat:
+    """The database's `bind.search_text` of a column."""
+    text: Any = Lower(path, output_field=TextField())
+    for char in WORD_SEPARATORS:
+        text = Replace(text, Value(char), Value(" "), output_field=TextField())
+    return Concat(Value(" "), text, Value(" "), output_field=TextField())
 
 
 def _test(atom: Atom) -> Q:
     """The positive test of an atom, for a non-null column."""
     column, op = _column(atom.field), atom.operator
-    if op == "LIKE":
+    if op in ("LIKE", "SEARCH"):
         assert isinstance(atom.value, LikePattern)
-        return Q(SoqlLike(Lower(atom.field.field.orm), atom.value.sql()))
+        path = atom.field.field.orm
+        column = _search_text(path) if op == "SEARCH" else Lower(path)
+        return Q(SoqlLike(column, atom.value.sql()))
     if op in ("IN", "NOT IN"):
         assert isinstance(atom.value, tuple)
         return Q(In(column, [_norm(atom.field, v) for v in atom.value]))
@@ -135,14 +171,62 @@ def _semi_join(atom: SemiJoinAtom, outer_org_field: str) -> Q:
     return ~positive if atom.negated else positive
 
 
+# `f = a OR f = b` is `f IN (a, b)`; `f != a AND f != b` is `f NOT IN (a, b)` (null included:
+# it fails every `=` and `IN`, and passes every `!=` and `NOT IN`).
+_MERGEABLE = {"OR": ("=", "IN"), "AND": ("!=", "NOT IN")}
+
+
+def _merged(items: tuple[BoundCondition, ...], operator: str) -> list[BoundCondition]:
+    """`items` with the comparisons of one field to single values merged into one IN or NOT IN:
+    a WHERE of thousands of ORs on one field becomes one lookup instead of thousands."""
+    single, merged_op = _MERGEABLE[operator]
+    groups: dict[tuple[str, ...], list[Atom]] = {}
+    for item in items:
+        if isinstance(item, Atom) and item.operator == single and _is_plain(item):
+            groups.setdefault(item.field.key, []).append(item)
+    grouped = {id(a): group for group in groups.values() if len(group) > 1 for a in group}
+    out: list[BoundCondition] = []
+    for item in items:
+        group = grouped.get(id(item))
+        if group is None:
+            out.append(item)
+        elif item is group[0]:
+            values = tuple(a.value for a in group)
+            out.append(Atom(item.field, merged_op, values))  # type: ignore[arg-type]
+    return out
+
+
+def _is_plain(atom: Atom) -> bool:
+    return not atom.is_range and atom.value is not None and not isinstance(atom.value, LikePattern)
+
+
+def _flat(parts: list[Q], operator: str) -> Q:
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined & part if operator == "AND" else combined | part
+    return combined
+
+
+def _combined(parts: list[Q], operator: str) -> Q:
+    """`parts` joined by AND or OR. SQLite parses `a OR b OR c …` into a tree as deep as the
+    list is long and refuses one deeper than 1,000, so a long list is grouped in parenthesized
+    chunks (depth about CHUNK times the levels); Django would flatten nested Q objects of one
+    connector, so each chunk is a boolean expression of its own."""
+    if len(parts) <= CHUNK:
+        return _flat(parts, operator)
+    groups = [
+        Q(ExpressionWrapper(_flat(parts[i : i + CHUNK], operator), output_field=BooleanField()))
+        for i in range(0, len(parts), CHUNK)
+    ]
+    return _combined(groups, operator)
+
+
 def condition_q(condition: BoundCondition, model: type[Model], org_field: str = "org") -> Q:
     """The Q object of a WHERE condition (`org_field`: how the model's rows name their org)."""
     if isinstance(condition, BoolOp):
-        parts = [condition_q(item, model, org_field) for item in condition.items]
-        combined = parts[0]
-        for part in parts[1:]:
-            combined = combined & part if condition.operator == "AND" else combined | part
-        return combined
+        items = _merged(condition.items, condition.operator)
+        parts = [condition_q(item, model, org_field) for item in items]
+        return _combined(parts, condition.operator)
     if isinstance(condition, Negation):
         return ~condition_q(condition.item, model, org_field)
     if isinstance(condition, SemiJoinAtom):

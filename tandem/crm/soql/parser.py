@@ -294,6 +294,35 @@ class _Build(Transformer[Token, Any]):
             text=self.query,
         )
 
+    # --- SOSL -----------------------------------------------------------------------------
+    def sosl_scope(self, children: list[Token]) -> tuple[str, Any]:
+        return "scope", str(children[1]).upper()
+
+    def sosl_returning(self, children: list[Any]) -> tuple[str, Any]:
+        return "returning", tuple(children[1:])
+
+    def sosl_limit(self, children: list[Token]) -> tuple[str, Any]:
+        return "overall_limit", self._count(children[1])
+
+    def sosl_object(self, children: list[Any]) -> ast.SearchObject:
+        name: Token = children[0]
+        fields = tuple(c for c in children[1:] if isinstance(c, ast.FieldPath))
+        clauses: dict[str, Any] = dict(c for c in children[1:] if isinstance(c, tuple))
+        return ast.SearchObject(
+            sobject=str(name), position=_position(name), fields=fields,
+            where=clauses.get("where"), order_by=clauses.get("order", ()),
+            limit=clauses.get("limit"), offset=clauses.get("offset"),
+        )  # fmt: skip
+
+    def sosl(self, children: list[Any]) -> ast.Search:
+        term: Token = children[1]
+        clauses: dict[str, Any] = dict(c for c in children[2:] if isinstance(c, tuple))
+        return ast.Search(
+            term=str(term)[1:-1], term_position=_position(term),
+            scope=clauses.get("scope", "ALL"), objects=clauses.get("returning", ()),
+            limit=clauses.get("overall_limit"), text=self.query,
+        )  # fmt: skip
+
 
 @lru_cache(maxsize=1)
 def _grammar() -> str:
@@ -302,7 +331,9 @@ def _grammar() -> str:
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(_grammar(), parser="lalr", lexer="contextual", transformer=_Build())
+    return Lark(
+        _grammar(), parser="lalr", lexer="contextual", transformer=_Build(), start=["start", "sosl"]
+    )
 
 
 def _describe_unexpected(exc: LarkError, query: str) -> SoqlError:
@@ -326,20 +357,21 @@ def _describe_unexpected(exc: LarkError, query: str) -> SoqlError:
     return SoqlError("MALFORMED_QUERY", located(query, line, column, "unexpected token"))
 
 
-def parse(query: str) -> ast.Query:
-    """Parse one SOQL statement, or raise `SoqlError`."""
+def _checked(query: str, code: str) -> None:
     if len(query) > MAX_QUERY_LENGTH:
         raise SoqlError(
-            "MALFORMED_QUERY",
-            f"Query is too long: {len(query)} characters; the maximum is {MAX_QUERY_LENGTH}",
+            code, f"Query is too long: {len(query)} characters; the maximum is {MAX_QUERY_LENGTH}"
         )
     if not query.strip():
-        raise SoqlError("MALFORMED_QUERY", "A query must not be empty")
+        raise SoqlError(code, "A query must not be empty")
     if "\x00" in query:  # no database can compare against a NUL; PostgreSQL refuses it
-        raise SoqlError("MALFORMED_QUERY", "A query must not contain a NUL character")
+        raise SoqlError(code, "A query must not contain a NUL character")
+
+
+def _run(query: str, start: str) -> Any:
     token = _CURRENT_QUERY.set(query)
     try:
-        result = _parser().parse(query)
+        return _parser().parse(query, start=start)
     except SoqlError:
         raise
     except LarkError as exc:
@@ -349,5 +381,25 @@ def parse(query: str) -> ast.Query:
         raise _describe_unexpected(exc, query) from None
     finally:
         _CURRENT_QUERY.reset(token)
+
+
+def parse(query: str) -> ast.Query:
+    """Parse one SOQL statement, or raise `SoqlError`."""
+    _checked(query, "MALFORMED_QUERY")
+    result = _run(query, "start")
     assert isinstance(result, ast.Query)
+    return result
+
+
+def parse_search(text: str) -> ast.Search:
+    """Parse one SOSL statement (`FIND {…} …`), or raise `SoqlError` (MALFORMED_SEARCH for
+    syntax; the RETURNING specs' names are checked when bound)."""
+    _checked(text, "MALFORMED_SEARCH")
+    try:
+        result = _run(text, "sosl")
+    except SoqlError as error:
+        if error.error_code != "MALFORMED_QUERY":
+            raise
+        raise SoqlError("MALFORMED_SEARCH", error.message) from None
+    assert isinstance(result, ast.Search)
     return result

@@ -19,6 +19,7 @@ from tandem.crm.soql.bind import (
     LikePattern,
     Negation,
     SemiJoinAtom,
+    search_text,
 )
 
 Row = Mapping[str, Any]
@@ -59,9 +60,10 @@ def atom_holds(atom: Atom, value: Any) -> bool:
         return (value is None) == (op == "=")
     if value is None:
         return op in ("!=", "NOT IN")
-    if op == "LIKE":
+    if op in ("LIKE", "SEARCH"):
         assert isinstance(atom.value, LikePattern)
-        return like_regex(atom.value).fullmatch(str(value).lower()) is not None
+        text = search_text(str(value)) if op == "SEARCH" else str(value).lower()
+        return like_regex(atom.value).fullmatch(text) is not None
     if op in ("IN", "NOT IN"):
         assert isinstance(atom.value, tuple)
         found = _norm(atom.field, value) in {_norm(atom.field, v) for v in atom.value}

@@ -77,14 +77,14 @@ class ConnectStatus:
         if self.upgrading:
             if self.availability is Availability.HOLD:
                 return (
-                    f"Held: {UNAVAILABLE_REASON}; the send resumes by itself once the upgrade "
+                    f"{UNAVAILABLE_REASON}; the send resumes by itself once the upgrade "
                     "completes (or is rolled back)"
                 )
             return f"{UNAVAILABLE_REASON}, until it completes (or is rolled back)"
         if self.outage_ends_at is not None:
             until = f"{self.outage_ends_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
             if self.availability is Availability.HOLD:
-                return f"Held: {OUTAGE_REASON}; the send resumes by itself at its end, {until}"
+                return f"{OUTAGE_REASON}; the send resumes by itself at its end, {until}"
             return f"{OUTAGE_REASON}, until {until}"
         return ""
 

@@ -1,7 +1,8 @@
 """The one typed door to the CRM: the `CrmClient` protocol and its HTTP implementation.
 
 Only this package talks to the CRM (an import-linter contract keeps it so). Every call has a
-timeout; only transient failures (connection errors, 502/503/504) are retried, with backoff.
+timeout. A call that never reached the CRM is retried with backoff; a lost answer or a
+502/503/504 only for an idempotent method, never for a POST (token endpoint, creates).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ API_VERSION = "v62.0"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_SECONDS = 150  # Salesforce refuses an exp more than 3 minutes ahead
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})  # PATCH: by external id
+# The request surely never reached the CRM: safe to send again whatever the method.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -142,16 +146,27 @@ class HttpCrmClient:
     # --- transport -------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One call, retried with backoff only when a retry cannot do it twice: always when
+        the connection was never made, and after a lost or transient answer only for an
+        idempotent method (a POST may have been committed: a code used, a record created)."""
         target, headers = _loopback(url)
         headers.update(kwargs.pop("headers", {}))
+        idempotent = method.upper() in IDEMPOTENT_METHODS
         for attempt in range(self.retries + 1):
+            last = attempt == self.retries
             try:
                 response = self._http.request(method, target, headers=headers, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout) as exc:
-                if attempt == self.retries:
+            except NEVER_SENT as exc:
+                if last:
                     raise CrmError("unreachable", f"the CRM did not answer ({exc})") from exc
+            except httpx.TransportError as exc:
+                if last or not idempotent:
+                    raise CrmError(
+                        "unreachable", f"the CRM's answer was lost ({type(exc).__name__})"
+                    ) from exc
             else:
-                if response.status_code not in TRANSIENT_STATUSES or attempt == self.retries:
+                transient = response.status_code in TRANSIENT_STATUSES
+                if not transient or last or not idempotent:
                     return response
             time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover

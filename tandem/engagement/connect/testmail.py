@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,7 +20,13 @@ from tandem.engagement.connect.models import (
     CrmConnection,
     EmailResultLink,
 )
-from tandem.engagement.connect.writeback import IER, TRACKING_KEY, tracking_fields, tracking_key
+from tandem.engagement.connect.writeback import (
+    IER,
+    TRACKING_KEY,
+    results_by_tracking_key,
+    tracking_fields,
+    tracking_key,
+)
 from tandem.engagement.sends.errors import SendInvalidError
 from tandem.engagement.sends.models import Send, SendRecord
 from tandem.engagement.sends.services import send_one_now
@@ -82,13 +89,7 @@ def connect_test_email_send(
     def write(client: CrmClient, token: CrmToken) -> CrmResult:
         return client.record_create(token=token, sobject=IER, fields=fields)
 
-    try:
-        result = cast(CrmResult, services.crm_call(connection, write))
-    except CrmError as exc:
-        raise ConnectError(
-            f"The email was sent, but tracking was not written: {exc.message}"
-        ) from exc
-    crm_id = str(result.data.get("id", ""))
+    crm_id = _result_write(connection, write, fields[TRACKING_KEY])
     _link(send, record, crm_id)
     services.audit(
         connection,
@@ -99,6 +100,25 @@ def connect_test_email_send(
         {"send": send.pk, "tracking_id": crm_id},
     )
     return TestEmailResult(send, identity.email, crm_id)
+
+
+def _result_write(
+    connection: CrmConnection, write: Callable[[CrmClient, CrmToken], CrmResult], key: str
+) -> str:
+    """Create the result; if the answer was lost or the key is taken, find it by its key."""
+    try:
+        return str(cast(CrmResult, services.crm_call(connection, write)).data.get("id", ""))
+    except CrmError as exc:
+        refusal = exc
+    try:
+        found = results_by_tracking_key(connection, [key]).get(key)
+    except CrmError:
+        found = None
+    if found is None:
+        raise ConnectError(
+            f"The email was sent, but tracking was not written: {refusal.message}"
+        ) from refusal
+    return found
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ and outages) and work from differences, so they catch up afterwards with nothing
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -22,9 +23,12 @@ from tandem.engagement.connect.availability import (
     Availability,
     connect_availability,
 )
-from tandem.engagement.connect.client import CrmClient, CrmResult, CrmToken
+from tandem.engagement.connect.client import CrmClient, CrmError, CrmResult, CrmToken
+from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import CrmAudience, CrmConnection, EmailResultLink
 from tandem.engagement.sends.models import RecordStatus, SendRecord
+
+logger = logging.getLogger(__name__)
 
 IER = "et4ae5__IndividualEmailResult__c"
 TRACKING_KEY = "et4ae5__TrackingKey__c"
@@ -93,6 +97,11 @@ def send_results_write(*, send_id: int) -> int | None:
         return None
     try:
         return _results_write(connection, audience)
+    except (CrmError, ConnectError) as exc:
+        # Nothing is lost: what was written is linked; the next run writes the rest and
+        # settles any result whose answer was lost (DUPLICATE_VALUE) by a query.
+        logger.warning("IndividualEmailResults of send %s not all written: %s", send_id, exc)
+        return None
     finally:
         CrmAudience.objects.filter(pk=audience.pk).update(results_claimed_at=None)
 
@@ -137,21 +146,63 @@ def _write_batch(
         return client.composite_create(token=token, records=payload)
 
     answers = cast(CrmResult, services.crm_call(connection, create)).data
+    ids: dict[int, str] = {}
+    duplicates: list[SendRecord] = []
+    for record, answer in zip(records, answers if isinstance(answers, list) else [], strict=False):
+        if isinstance(answer, dict) and answer.get("success"):
+            ids[record.pk] = str(answer["id"])
+        elif _duplicate(answer):
+            duplicates.append(record)
+    if duplicates:  # written before, but the answer was lost: find them by tracking key
+        found = results_by_tracking_key(connection, [tracking_key(r) for r in duplicates])
+        ids |= {r.pk: found[tracking_key(r)] for r in duplicates if tracking_key(r) in found}
+    _links_save(audience, [r for r in records if r.pk in ids], ids)
+    return len(ids)
+
+
+def _duplicate(answer: object) -> bool:
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    return any(
+        isinstance(error, dict) and error.get("statusCode") == "DUPLICATE_VALUE"
+        for error in errors or []
+    )
+
+
+def _links_save(audience: CrmAudience, records: Sequence[SendRecord], ids: dict[int, str]) -> None:
     now = timezone.now()
-    links = [
-        EmailResultLink(
-            audience=audience,
-            record=record,
-            tracking_key=tracking_key(record),
-            crm_id=str(answer["id"]),
-            written=tracking_fields(record),
-            written_at=now,
-        )
-        for record, answer in zip(records, answers, strict=False)
-        if isinstance(answer, dict) and answer.get("success")
-    ]
-    EmailResultLink.objects.bulk_create(links, ignore_conflicts=True)
-    return len(links)
+    EmailResultLink.objects.bulk_create(
+        [
+            EmailResultLink(
+                audience=audience,
+                record=record,
+                tracking_key=tracking_key(record),
+                crm_id=ids[record.pk],
+                written=tracking_fields(record),
+                written_at=now,
+            )
+            for record in records
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _soql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def results_by_tracking_key(connection: CrmConnection, keys: Sequence[str]) -> dict[str, str]:
+    """The Ids of IndividualEmailResults already in the CRM, by tracking key (a query is safe
+    to repeat, unlike the create whose answer was lost)."""
+    if not keys:
+        return {}
+    quoted = ", ".join(_soql_string(key) for key in keys)
+    soql = f"SELECT Id, {TRACKING_KEY} FROM {IER} WHERE {TRACKING_KEY} IN ({quoted})"  # noqa: S608
+
+    def query(client: CrmClient, token: CrmToken) -> CrmResult:
+        return client.query(token=token, soql=soql)
+
+    rows = cast(CrmResult, services.crm_call(connection, query)).data.get("records", [])
+    return {str(row[TRACKING_KEY]): str(row["Id"]) for row in rows if row.get(TRACKING_KEY)}
 
 
 def tracking_write(*, account_id: int) -> int:
@@ -167,7 +218,11 @@ def tracking_write(*, account_id: int) -> int:
         if fields == link.written:
             continue
 
-        services.crm_call(connection, _upsert(link.tracking_key, fields))
+        try:  # an upsert by external id: safe to repeat after a lost answer
+            services.crm_call(connection, _upsert(link.tracking_key, fields))
+        except (CrmError, ConnectError) as exc:
+            logger.warning("Tracking write-back of account %s paused: %s", account_id, exc)
+            break  # the next run writes the differences that are left
         EmailResultLink.objects.filter(pk=link.pk).update(written=fields, written_at=timezone.now())
         updated += 1
     return updated

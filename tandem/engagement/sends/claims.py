@@ -89,6 +89,16 @@ def batch_claim(*, send_id: int, worker: str, size: int) -> ClaimedBatch | None:
     return ClaimedBatch(batch.id, send_id, recipients, attempts)
 
 
+def batch_heartbeat(*, batch_id: int) -> bool:
+    """Renew a batch's lease while it is delivered; False when it was already finished (taken
+    for lost by recovery, then its outcomes are recorded as not ours)."""
+    return bool(
+        SendBatch.objects.filter(pk=batch_id, finished_at__isnull=True).update(
+            heartbeat_at=timezone.now()
+        )
+    )
+
+
 def send_reserve_slots(*, send_id: int, count: int, per_second: int) -> datetime:
     """Reserve `count` messages of a rate-limited send's budget; returns when they may start."""
     now = timezone.now()

@@ -27,6 +27,12 @@ class DeliveryConfig:
     parallelism: int
 
     @property
+    def heartbeat_seconds(self) -> float:
+        """How often a loop renews its batch's heartbeat while delivering: four times a lease,
+        so that retries outlasting the lease never make recovery declare a live batch lost."""
+        return max(0.5, self.lease_seconds / 4)
+
+    @property
     def batch_deadline(self) -> float:
         """Stop taking new messages of a batch after this long, well inside the lease."""
         return max(1.0, self.lease_seconds / 4)

@@ -7,7 +7,9 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
@@ -16,6 +18,7 @@ from tandem.engagement.sends.claims import (
     ClaimedBatch,
     FinishState,
     batch_claim,
+    batch_heartbeat,
     batch_record_outcomes,
     send_finish_if_done,
     send_reserve_slots,
@@ -29,7 +32,7 @@ from tandem.engagement.sends.message import (
     prepare_email,
 )
 from tandem.engagement.sends.models import Send, SendStatus
-from tandem.engagement.sends.smtp import Job, SmtpPool
+from tandem.engagement.sends.smtp import Job, Result, SmtpPool
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,32 @@ def _deliver_batch(
             job.not_before = base + position * interval
     deadline = time.monotonic() + config.batch_deadline
     pool.failure_streak = 0
-    results = loop.run_until_complete(pool.deliver(prepared.sender, jobs, deadline))
+    results = _run_with_heartbeat(
+        loop, pool.deliver(prepared.sender, jobs, deadline), batch, config
+    )
     return batch_record_outcomes(
         batch=batch, results=results, config=config, last_error=pool.last_error
     )
+
+
+def _run_with_heartbeat(
+    loop: asyncio.AbstractEventLoop,
+    delivery: Coroutine[Any, Any, list[Result]],
+    batch: ClaimedBatch,
+    config: DeliveryConfig,
+) -> list[Result]:
+    """Run the batch's delivery, renewing its heartbeat every `heartbeat_seconds` until done.
+
+    The loop runs in slices; the heartbeat is written between two slices, when no coroutine
+    runs, so the ORM is used from plain synchronous code. Retries that outlast the lease
+    therefore never make recovery take a live batch for a lost one.
+    """
+    task = loop.create_task(delivery)
+    while not task.done():
+        loop.run_until_complete(asyncio.wait({task}, timeout=config.heartbeat_seconds))
+        if not task.done():
+            batch_heartbeat(batch_id=batch.id)
+    return task.result()
 
 
 def _job(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> Job:

@@ -72,3 +72,13 @@ def test_a_doubled_leading_slash_lists_the_versions(client: Client) -> None:
 
     assert response.status_code == 200
     assert response.json()[-1]["version"] == "67.0"
+
+
+@pytest.mark.parametrize(
+    "path", ["/services/data/vX/limits", "/services/data/nothing", "/services/data/v59.0/a%0Ab"]
+)
+def test_other_paths_under_services_data_are_json_not_found(api: Api, path: str) -> None:
+    response = api.client.get(path, headers=api.headers)
+
+    assert response.status_code == 404
+    assert response.json()[0]["errorCode"] == "NOT_FOUND"

@@ -17,6 +17,7 @@ from tandem.crm.oauth.models import AccessToken
 from tandem.crm.permissions.services import permission_set_create
 from tandem.crm.setup.models import SetupAuditTrail
 from tests.crm.oauth.conftest import CALLBACK, jwt_token, make_app, pre_authorize
+from tests.secrets_at_rest import assert_nowhere_in_database
 
 
 def _client(user=None) -> Client:
@@ -86,7 +87,8 @@ def test_new_app_shows_the_secret_once_and_stores_only_its_hash(org, admin):
     secret = response.context["secret"]
     app = ConnectedApp.objects.get(name="Billing")
     assert secret_matches(secret, app.client_secret)
-    assert secret not in app.client_secret
+    assert not secret_matches(secret[:-1] + ("0" if secret[-1] != "0" else "1"), app.client_secret)
+    assert_nowhere_in_database(secret)
     assert ConnectedAppPolicy.objects.filter(app=app, org=org).exists()
     assert SetupAuditTrail.objects.filter(action="connected_app.created").exists()
     detail = _client(admin).get(f"/setup/connected-apps/{app.id}/")

@@ -40,7 +40,7 @@ class App:
         return self.app.client_id
 
 
-def make_app(org: Org, **policy: Any) -> App:
+def make_app(org: Org, *, rotation: bool = False, **policy: Any) -> App:
     created = connected_app_create(
         org=org,
         actor=None,
@@ -48,6 +48,7 @@ def make_app(org: Org, **policy: Any) -> App:
         callback_urls=[CALLBACK],
         scopes=["api", "refresh_token", "id", "openid"],
         certificate=key_pair()[1],
+        refresh_token_rotation=rotation,
     )
     row = ConnectedAppPolicy.objects.get(app=created.app, org=org)
     if policy:

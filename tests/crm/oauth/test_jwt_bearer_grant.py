@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 import pytest
+import time_machine
+from cryptography.hazmat.primitives import serialization
 from oauthlib.common import Request
 from oauthlib.oauth2 import BearerToken
 
@@ -17,6 +23,9 @@ from tandem.crm.oauth.jwt_bearer import JWT_BEARER, JWTBearerGrant
 from tests.crm.oauth.jwtkeys import assertion, key_pair
 
 AUD = "http://localhost:8001"
+# The parameter tables below read the clock when the module is collected; their tests run at that
+# instant, however long the run before them took.
+COLLECTED_AT = time.time()
 
 
 @dataclass
@@ -126,7 +135,8 @@ def test_my_domain_audience_is_accepted(validator):
 def test_bad_assertions_get_the_salesforce_pair_and_no_token(validator, claims, pair):
     params = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD} | claims
 
-    status, body = _run(validator, assertion=assertion(**params))
+    with time_machine.travel(COLLECTED_AT, tick=False):
+        status, body = _run(validator, assertion=assertion(**params))
 
     assert status == 400
     assert (body["error"], body["error_description"]) == pair
@@ -225,17 +235,54 @@ def test_replayed_jti_is_refused(validator):
     assert validator.refusals == [("a@b.c", "Failed: Assertion replayed")]
 
 
-@pytest.mark.parametrize("alg", ["HS256", "none"])
-def test_other_algorithms_are_refused_even_keyed_with_the_certificate(validator, alg):
-    cert = key_pair()[1]
-    claims = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD, "exp": int(time.time()) + 60}
-    token = jwt.encode(claims, None if alg == "none" else "secret", algorithm=alg)
-    assert cert
+def _forged(claims: dict[str, Any], alg: str, key: bytes) -> str:
+    """A JWT signed by hand (PyJWT refuses to use a PEM as an HMAC secret, as it should)."""
 
-    status, body = _run(validator, assertion=token)
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    header = part(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    payload = part(json.dumps(claims).encode())
+    signing_input = f"{header}.{payload}".encode()
+    if alg == "none":
+        return f"{header}.{payload}."
+    digest = {"HS256": hashlib.sha256, "HS512": hashlib.sha512}[alg]
+    return f"{header}.{payload}.{part(hmac.new(key, signing_input, digest).digest())}"
+
+
+def _certificate_materials() -> dict[str, bytes]:
+    """What an attacker can read of the app's key: its certificate and public key, as PEM."""
+    private, cert = key_pair()
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {"certificate": cert.encode(), "public key": public}
+
+
+@pytest.mark.parametrize("alg", ["HS256", "HS512", "none"])
+@pytest.mark.parametrize("material", ["certificate", "public key"])
+def test_other_algorithms_are_refused_even_keyed_with_the_certificate(validator, alg, material):
+    """Algorithm confusion: an HMAC keyed with the app's public certificate (or no signature)."""
+    claims = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD, "exp": int(time.time()) + 60,
+              "jti": uuid.uuid4().hex}  # fmt: skip
+    forged = _forged(claims, alg, _certificate_materials()[material])
+    # The forgery really is what it claims: a verifier that allowed the algorithm would accept it.
+    if alg != "none":
+        key = _certificate_materials()[material]
+        header, payload, signature = forged.split(".")
+        digest = {"HS256": hashlib.sha256, "HS512": hashlib.sha512}[alg]
+        expected = hmac.new(key, f"{header}.{payload}".encode(), digest).digest()
+        assert base64.urlsafe_b64decode(signature + "==") == expected
+
+    status, body = _run(validator, assertion=forged)
 
     assert status == 400
     assert body["error"] == "invalid_grant"
+    assert validator.saved == []
+    # Control: the same claims signed RS256 with the app's private key are accepted.
+    claims["jti"] = uuid.uuid4().hex
+    genuine = jwt.encode(claims, key_pair()[0], algorithm="RS256")
+    assert _run(validator, assertion=genuine)[0] == 200
 
 
 @pytest.mark.parametrize("value", ["", "not-a-jwt", "a.b.c", "\x00" * 10, "é.é.é", "x" * 9000])

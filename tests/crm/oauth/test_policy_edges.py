@@ -112,7 +112,7 @@ def test_unassigning_the_permission_set_cuts_off_the_next_refresh(crm_client, or
 
 
 def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(crm_client, org, marketer):
-    app = make_app(org, ip_relaxation="BYPASS")
+    app = make_app(org, rotation=True, ip_relaxation="BYPASS")
     code, verifier = authorize_code(crm_client, app, marketer)
     _, first = exchange(crm_client, app, code, verifier)
     _, second = refresh(crm_client, app, first["refresh_token"])

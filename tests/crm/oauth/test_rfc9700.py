@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.connectedapps.services import connected_app_create
+from tandem.crm.oauth.crypto import decrypt_secret, secret_matches
 from tandem.crm.oauth.models import AccessToken, Grant, RefreshToken
 from tests.crm.oauth.conftest import (
     CALLBACK,
@@ -19,6 +21,7 @@ from tests.crm.oauth.conftest import (
     pkce_pair,
     token,
 )
+from tests.secrets_at_rest import assert_nowhere_in_database
 
 
 def _authorize(client, user, **params):
@@ -179,9 +182,22 @@ def test_no_implicit_or_hybrid_grant(crm_client, org, marketer, response_type):
         redirect_uri=CALLBACK,
         code_challenge=challenge,
     )
+    if response.status_code == 200 and response.context and "form" in response.context:
+        # Were a consent page shown, Allow must still issue nothing.
+        data = {k: v for k, v in response.context["form"].initial.items() if v is not None}
+        response = crm_client.post("/services/oauth2/authorize", {**data, "allow": "Authorize"})
 
-    assert "access_token" not in response.get("Location", "")
-    assert "#" not in response.get("Location", "")
+    # Refused with an error redirect to the registered callback: no code, no token, no fragment.
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    query = parse_qs(location.query)
+    assert response["Location"].startswith(CALLBACK + "?")
+    assert location.fragment == ""
+    assert query["error"][0] in {"unsupported_response_type", "unsupported_grant_type"}
+    assert "code" not in query
+    assert "access_token" not in query
+    assert "id_token" not in query
+    assert not Grant.objects.exists()
     assert not AccessToken.objects.exists()
 
 
@@ -265,8 +281,14 @@ def test_codes_and_tokens_are_stored_only_as_hashes(crm_client, org, marketer):
     assert access.token == ""
     assert refresh_row.token == ""
     assert access.token_checksum == hashlib.sha256(body["access_token"].encode()).hexdigest()
-    assert app.secret not in app.app.client_secret
-    assert app.secret not in app.app.consumer_secret_encrypted
+    assert refresh_row.token_checksum == hashlib.sha256(body["refresh_token"].encode()).hexdigest()
+    # The consumer secret: its keyed hash verifies it, its ciphertext opens to it, and neither
+    # the secret, the code nor a token is in any column of any row.
+    stored = ConnectedApp.objects.get(pk=app.app.pk)
+    assert secret_matches(app.secret, stored.client_secret)
+    assert not secret_matches(app.secret[:-1] + "x", stored.client_secret)
+    assert decrypt_secret(stored.consumer_secret_encrypted) == app.secret
+    assert_nowhere_in_database(app.secret, code, body["access_token"], body["refresh_token"])
 
 
 def test_token_endpoint_refuses_get(crm_client):

@@ -26,7 +26,7 @@ def test_jwt_bearer_for_a_pre_authorized_user(crm_client, org, system_user):
 
 
 def test_web_server_flow_then_refresh(crm_client, org, marketer):
-    app = make_app(org)
+    app = make_app(org, rotation=True)
 
     code, verifier = authorize_code(crm_client, app, marketer)
     status, body = exchange(crm_client, app, code, verifier)

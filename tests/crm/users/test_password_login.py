@@ -21,6 +21,7 @@ from tandem.crm.users.services import (
     user_authenticate_password,
 )
 from tests.crm.conftest import PASSWORD
+from tests.secrets_at_rest import assert_nowhere_in_database
 
 MONDAY_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 IP = "203.0.113.10"
@@ -143,8 +144,8 @@ def test_security_token_is_stored_hashed_and_matches(standard_user: User) -> Non
 
     standard_user.refresh_from_db()
     assert len(token) == 24
-    assert token not in standard_user.security_token_hash
     assert security_token_matches(user=standard_user, token=token)
+    assert_nowhere_in_database(token)
     other_last = "y" if token[-1] == "x" else "x"
     assert not security_token_matches(user=standard_user, token=token[:-1] + other_last)
 

@@ -34,8 +34,8 @@ def load() -> dict[str, Any]:
 def _reason(call: pytest.CallInfo[None]) -> str:
     if call.excinfo is None:
         return ""
-    lines = str(call.excinfo.value).strip().splitlines() or [call.excinfo.typename]
-    return f"{call.excinfo.typename}: {lines[0]}"[:300]
+    lines = [line.strip() for line in str(call.excinfo.value).strip().splitlines()]
+    return f"{call.excinfo.typename}: {' '.join(lines[:3])}"[:400]  # with `where …` lines
 
 
 def record_outcome(

@@ -78,10 +78,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="package")
 def clients_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """`tandem up` as a user runs it: the CRM over HTTP and, on a second port, HTTPS."""
-    # As `tandem demo` runs it: Salesforce's own JWT audiences (which sf falls back to) count as
-    # the CRM's login URL.
-    demo_env = {"TANDEM_OAUTH_SALESFORCE_AUDIENCES": "true"}
-    with running_stack(tmp_path_factory.mktemp("clients-var"), demo_env, https_port=True) as stack:
+    with running_stack(tmp_path_factory.mktemp("clients-var"), https_port=True) as stack:
         yield stack
 
 
@@ -158,6 +155,24 @@ def password_token(base_url: str, org: dict[str, Any], verify: Any = True) -> di
 def api_token(crm_url: str, org: dict[str, Any]) -> dict[str, Any]:
     """An access token (and the instance URL it names) for the clients' everyday calls."""
     return password_token(crm_url, org)
+
+
+def contact_count(crm_url: str, token: dict[str, Any]) -> int:
+    """How many contacts the org has now, by a plain REST call (other tests add some): what a
+    client walking every page must deliver. The seed alone is over 5,000."""
+    response = httpx.get(
+        f"{crm_url}/services/data/v59.0/query", params={"q": "SELECT COUNT() FROM Contact"},
+        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=60,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    count = int(response.json()["totalSize"])
+    assert count >= CONTACTS
+    return count
+
+
+def session_org(session_id: str) -> str:
+    """The org id an access token or session id starts with (Salesforce: 15 characters)."""
+    return session_id.split("!", 1)[0] if "!" in session_id else ""
 
 
 def _hidden_fields(html: str) -> dict[str, str]:

@@ -54,11 +54,15 @@ def run_sf(
     args: list[str], home: Path, ca_file: Path | None, extra_env: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """`sf <args> --json`: its JSON answer (status 0), or AssertionError naming what sf said."""
-    done = subprocess.run(
-        [str(SF), *args, "--json"],
-        env={**sf_env(home, ca_file), **(extra_env or {})},
-        cwd=home, capture_output=True, text=True, timeout=TIMEOUT,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [str(SF), *args, "--json"],
+            env={**sf_env(home, ca_file), **(extra_env or {})},
+            cwd=home, capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        # sf retries resolving an instance_url that does not resolve for 4 minutes.
+        raise AssertionError(f"sf {' '.join(args[:3])}: no answer in {TIMEOUT} s") from None
     try:
         answer = json.loads(done.stdout)
     except json.JSONDecodeError:

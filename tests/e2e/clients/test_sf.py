@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.clients.conftest import CONTACTS, login_history, password_token
+from tests.e2e.clients.conftest import contact_count, login_history, password_token
 from tests.e2e.clients.node import run_sf
 from tests.e2e.stack import RunningStack
 
@@ -39,10 +39,20 @@ def login_access_token(
     )  # fmt: skip
 
 
+def login_jwt(alias: str, org: dict[str, Any], crm_https_url: str, home: Path,
+              ca_file: Path) -> dict[str, Any]:  # fmt: skip
+    return run_sf(
+        ["org", "login", "jwt", "--instance-url", crm_https_url, "--client-id", org["client_id"],
+         "--jwt-key-file", org["private_key_file"], "--username", org["username"],
+         "--alias", alias],
+        home, ca_file,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def target(https_token: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path) -> list[str]:
-    """`--target-org` of an org that sf knows from `org login access-token`."""
-    login_access_token("crm", https_token["access_token"], crm_https_url, home, ca_file)
+def target(org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path) -> list[str]:
+    """`--target-org` of an org that sf knows from `org login jwt`, as in CI scripts."""
+    login_jwt("crm", org, crm_https_url, home, ca_file)
     return ["--target-org", "crm"]
 
 
@@ -53,12 +63,7 @@ def test_org_login_jwt(
 ) -> None:  # fmt: skip
     before = login_history(clients_stack, org["username"])
 
-    answer = run_sf(
-        ["org", "login", "jwt", "--instance-url", crm_https_url, "--client-id", org["client_id"],
-         "--jwt-key-file", org["private_key_file"], "--username", org["username"],
-         "--alias", "crm-jwt"],
-        home, ca_file,
-    )  # fmt: skip
+    answer = login_jwt("crm-jwt", org, crm_https_url, home, ca_file)
     shown = run_sf(["org", "display", "--target-org", "crm-jwt"], home, ca_file)
     attempts = login_history(clients_stack, org["username"])[len(before) :]
 
@@ -94,15 +99,19 @@ def test_org_display(org: dict[str, Any], target: list[str], home: Path, ca_file
 
 
 @pytest.mark.compat(CLIENT, "`sf data query` (all pages)")
-def test_data_query(target: list[str], home: Path, ca_file: Path) -> None:
+def test_data_query(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    expected = contact_count(crm_url, https_token)
+
     answer = run_sf(
         ["data", "query", "--query", "SELECT Id, LastName, Account.Name FROM Contact", *target],
         home, ca_file,
     )  # fmt: skip
 
     records = answer["result"]["records"]
-    assert answer["result"]["totalSize"] == CONTACTS
-    assert len({r["Id"] for r in records}) == CONTACTS
+    assert answer["result"]["totalSize"] == expected
+    assert len({r["Id"] for r in records}) == expected
     assert all(r["LastName"] for r in records)
 
 

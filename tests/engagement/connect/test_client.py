@@ -41,19 +41,81 @@ def client_with(handler: object, key: rsa.RSAPrivateKey | None = None) -> HttpCr
     )  # type: ignore[arg-type]
 
 
-def test_retries_a_transient_503_then_succeeds() -> None:
-    seen: list[int] = []
+TOKEN_REST = CrmToken("00D!x", "https://acme.my.crm.test", "https://crm.test/id/00D/005", 0.0)
+
+
+def test_a_get_is_retried_after_a_transient_503() -> None:
+    seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(1)
+        seen.append(request.method)
+        return httpx.Response(503) if len(seen) < 2 else httpx.Response(200, json={"records": []})
+
+    result = client_with(handler).query(token=TOKEN_REST, soql="SELECT Id FROM Contact")
+
+    assert seen == ["GET", "GET"]
+    assert result.data == {"records": []}
+
+
+def test_a_post_answered_503_is_not_sent_again() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
         return httpx.Response(503) if len(seen) < 2 else httpx.Response(200, json=TOKEN)
+
+    with pytest.raises(CrmError):
+        client_with(handler).password_login(
+            token_url="https://crm.test", username="u", password="p"
+        )
+
+    assert seen == ["POST"]
+
+
+def test_a_post_whose_answer_was_lost_is_not_sent_again() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    with pytest.raises(CrmError, match="answer was lost"):
+        client_with(handler).record_create(token=TOKEN_REST, sobject="Lead", fields={})
+
+    assert seen == ["POST"]
+
+
+def test_a_post_that_never_reached_the_crm_is_sent_again() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if len(seen) < 2:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json=TOKEN)
 
     token = client_with(handler).password_login(
         token_url="https://crm.test", username="u", password="p"
     )
 
-    assert len(seen) == 2
+    assert seen == ["POST", "POST"]
     assert token.instance_url == "https://acme.my.crm.test"
+
+
+def test_an_upsert_by_external_id_is_retried_after_a_lost_answer() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if len(seen) < 2:
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(200, json={"id": "a0E", "success": True, "created": False})
+
+    client_with(handler).record_upsert(
+        token=TOKEN_REST, sobject="X__c", field="Key__c", key="1:2", fields={}
+    )
+
+    assert seen == ["PATCH", "PATCH"]
 
 
 def test_an_oauth_error_is_not_retried_and_keeps_the_crm_pair() -> None:

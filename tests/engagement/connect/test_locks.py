@@ -171,3 +171,19 @@ def test_a_second_migration_while_one_runs_is_refused(
     assert "already running" in refused[0]
     assert MigrationRun.objects.count() == 2  # Connect's run and this one, not a third
     assert ContentFile.objects.count() == 4  # two files per run, distinct names
+
+
+def test_the_sweep_leaves_an_account_alone_while_its_migration_runs(
+    upgraded: CrmConnection, crm: FakeCrm
+) -> None:
+    from django.utils import timezone
+
+    from tandem.engagement.connect.services.migration import auto_connect_sweep
+
+    del crm.jwt_refusals["mark@acme.test"]
+    CrmConnection.objects.filter(pk=upgraded.pk).update(migration_claimed_at=timezone.now())
+    before = len(crm.calls)
+
+    assert auto_connect_sweep() == 0
+    assert len(crm.calls) == before
+    assert mappings(upgraded.account)["mark@acme.test"] == "pending"

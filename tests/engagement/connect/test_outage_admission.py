@@ -124,7 +124,7 @@ def test_hold_option_holds_then_resumes_after_the_upgrade(
 
     assert send.status == SendStatus.HELD
     assert send.failure_reason == (
-        f"Held: {UNAVAILABLE_REASON}; the send resumes by itself once the upgrade completes "
+        f"{UNAVAILABLE_REASON}; the send resumes by itself once the upgrade completes "
         "(or is rolled back)"
     )
     assert (held_while_upgrading, resumed, queued) == (0, 1, [send.pk])

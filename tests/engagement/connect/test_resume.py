@@ -74,7 +74,7 @@ def test_an_outage_held_send_says_outage_and_until_when(
 
     assert send.status == SendStatus.HELD
     assert send.failure_reason == (
-        "Held: Marketing Cloud Connect is unavailable during a scheduled outage; "
+        "Marketing Cloud Connect is unavailable during a scheduled outage; "
         "the send resumes by itself at its end, 2026-12-01 22:00 UTC"
     )
     assert "upgrade" not in send.failure_reason

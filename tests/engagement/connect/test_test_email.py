@@ -10,7 +10,7 @@ import pytest
 
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect import services
-from tandem.engagement.connect.client import CrmResult, CrmToken
+from tandem.engagement.connect.client import CrmError, CrmResult, CrmToken
 from tandem.engagement.connect.models import CrmConnection, EmailResultLink
 from tandem.engagement.connect.testmail import connect_test_email_send
 from tandem.engagement.connect.writeback import IER, TRACKING_KEY, tracking_write
@@ -96,3 +96,38 @@ def test_opens_and_clicks_of_the_test_email_are_written_back(
     assert fields["et4ae5__Clicked__c"] is True
     assert fields["et4ae5__NumberOfUniqueClicks__c"] == 1
     assert tracking_write(account_id=upgraded.account_id) == 0  # nothing changed since
+
+
+class LossyCrm(UpsertingCrm):
+    """Creates the result, then the answer is lost; finds it again by its tracking key."""
+
+    def record_create(self, *, token: CrmToken, sobject: str, fields: dict[str, Any]) -> CrmResult:
+        super().record_create(token=token, sobject=sobject, fields=fields)
+        raise CrmError("unreachable", "the CRM's answer was lost (ReadTimeout)")
+
+    def query(self, *, token: CrmToken, soql: str) -> CrmResult:
+        rows = [
+            {"Id": "a00000000000001AAA", TRACKING_KEY: r[TRACKING_KEY]}
+            for r in self.records
+            if f"'{r[TRACKING_KEY]}'" in soql
+        ]
+        return CrmResult({"records": rows})
+
+
+def test_a_lost_answer_finds_the_written_result_instead_of_failing(
+    upgraded: CrmConnection,
+    admin: User,
+    plain: Email,
+    crm_up: UpsertingCrm,
+    monkeypatch: pytest.MonkeyPatch,
+    sink: Sink,  # noqa: F811
+) -> None:
+    lossy = LossyCrm(users=crm_up.users, passwords=crm_up.passwords)
+    lossy.upserts = []
+    monkeypatch.setattr(services.seam, "client_factory", lambda: lossy)
+
+    result = connect_test_email_send(actor=admin, connection=upgraded, email=plain)
+
+    assert len(lossy.records) == 1
+    assert result.tracking_id == "a00000000000001AAA"
+    assert EmailResultLink.objects.get(record__send=result.send).crm_id == "a00000000000001AAA"

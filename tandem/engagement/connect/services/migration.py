@@ -24,6 +24,7 @@ from tandem.engagement.connect.services.autoconnect import (
     MIGRATION_LEASE,
     WAITING,
     MigrationRow,
+    migration_running,
     user_auto_connect,
     user_connect_attempt,
     window_close,
@@ -145,6 +146,8 @@ def auto_connect_sweep() -> int:
         if connection.window_ends_at and now >= connection.window_ends_at:
             window_close(connection)
             continue
+        if migration_running(connection):
+            continue  # Migrate Existing Users is trying these users right now
         pending = ConnectedUser.objects.select_related("user").filter(
             account_id=connection.account_id, state__in=WAITING
         )

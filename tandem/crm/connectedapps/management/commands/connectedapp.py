@@ -52,6 +52,8 @@ class Command(BaseCommand):
         create.add_argument("--certificate-file", type=Path)
         create.add_argument("--contact-email", default="")
         create.add_argument("--no-pkce", action="store_true")
+        create.add_argument("--refresh-token-rotation", action="store_true",
+                            help="Enable Refresh Token Rotation.")  # fmt: skip
         self._add_update_parser(sub)
         show = sub.add_parser("show", help="The app and its policies in the org, as JSON.")
         self._org_app(show)
@@ -98,6 +100,8 @@ class Command(BaseCommand):
         update.add_argument("--scopes", help='Space-separated, e.g. "api refresh_token".')
         update.add_argument("--certificate-file", type=Path)
         update.add_argument("--pkce", action=BooleanOptionalAction, default=None)
+        update.add_argument("--refresh-token-rotation", action=BooleanOptionalAction, default=None,
+                            help="Enable Refresh Token Rotation.")  # fmt: skip
 
     def _add_link_profile_parser(self, sub: Any) -> None:
         link = sub.add_parser("link-profile", help="Pre-authorize users of a profile.")
@@ -140,6 +144,7 @@ class Command(BaseCommand):
             org=org, actor=None, name=options["name"], callback_urls=options["callback_urls"],
             scopes=options["scopes"].split(), certificate=certificate,
             contact_email=options["contact_email"], pkce_required=not options["no_pkce"],
+            refresh_token_rotation=options["refresh_token_rotation"],
         )  # fmt: skip
         self._print({"id": created.app.pk, "consumer_key": created.app.client_id,
                      "consumer_secret": created.consumer_secret})  # fmt: skip
@@ -151,6 +156,7 @@ class Command(BaseCommand):
             "id": app.pk, "name": app.name, "consumer_key": app.client_id,
             "callback_urls": app.callback_urls, "oauth_scopes": app.scope_list,
             "pkce_required": app.pkce_required, "certificate": bool(app.certificate),
+            "refresh_token_rotation": app.refresh_token_rotation_enabled,
             "permitted_users": row.permitted_users, "ip_relaxation": row.ip_relaxation,
             "refresh_token_policy": row.as_policy().refresh_token_policy_value,
             "session_timeout_minutes": row.session_timeout_minutes,
@@ -204,10 +210,12 @@ class Command(BaseCommand):
     def _update(self, org: Org, options: dict[str, Any]) -> None:
         row = self._find_policy(org, options["app"])
         app = row.app
-        fields = ("name", "contact_email", "callback_urls", "scopes", "certificate_file", "pkce")
+        fields = ("name", "contact_email", "callback_urls", "scopes", "certificate_file", "pkce",
+                  "refresh_token_rotation")  # fmt: skip
         if all(options[field] is None for field in fields):
             raise _fail("nothing to change: give --name, --contact-email, --callback-url, "
-                        "--scopes, --certificate-file or --pkce/--no-pkce")  # fmt: skip
+                        "--scopes, --certificate-file, --pkce/--no-pkce or "
+                        "--refresh-token-rotation/--no-refresh-token-rotation")  # fmt: skip
         scopes = options["scopes"]
         certificate = options["certificate_file"]
         connected_app_update(
@@ -217,6 +225,7 @@ class Command(BaseCommand):
             scopes=app.scope_list if scopes is None else scopes.split(),
             certificate=app.certificate if certificate is None else _read_certificate(certificate),
             pkce_required=_given(options["pkce"], app.pkce_required),
+            refresh_token_rotation=options["refresh_token_rotation"],
         )  # fmt: skip
         self._show(org, {**options, "app": app.pk})  # by id: the name may have changed
 

@@ -1,0 +1,110 @@
+"""Enable Refresh Token Rotation: off for a new app, shown on its page, set on the Setup edit
+page, by `tandem crm connectedapp create|update`, audited; refused changes change nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from tandem.crm.connectedapps.models import ConnectedApp
+from tandem.crm.setup.models import SetupAuditTrail
+from tests.crm.oauth.conftest import CALLBACK, make_app
+
+
+def _client(user) -> Client:
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return client
+
+
+def _run(*args: str) -> dict:
+    out = io.StringIO()
+    call_command("connectedapp", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def _settings_form(**changes: object) -> dict[str, object]:
+    return {"name": "Acme Integration", "callback_urls": CALLBACK,
+            "oauth_scopes": ["api", "refresh_token"], "pkce_required": "on"} | changes  # fmt: skip
+
+
+def test_a_new_app_does_not_rotate(org):
+    assert make_app(org).app.refresh_token_rotation_enabled is False
+
+
+def test_the_app_page_shows_the_setting(org, admin):
+    app = make_app(org)
+
+    page = _client(admin).get(f"/setup/connected-apps/{app.app.id}/").content.decode()
+
+    assert "Enable Refresh Token Rotation" in page
+
+
+def test_the_setup_edit_page_turns_it_on_and_audits(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/settings/",
+        _settings_form(refresh_token_rotation_enabled="on"),
+    )
+
+    assert response.status_code == 302
+    app.app.refresh_from_db()
+    assert app.app.refresh_token_rotation_enabled is True
+    [row] = SetupAuditTrail.objects.filter(action="connected_app.changed")
+    assert (row.old_value["refresh_token_rotation"], row.new_value["refresh_token_rotation"]) == (
+        False,
+        True,
+    )
+
+
+def test_an_invalid_edit_leaves_rotation_as_it_was(org, admin):
+    app = make_app(org)
+
+    response = _client(admin).post(
+        f"/setup/connected-apps/{app.app.id}/settings/",
+        _settings_form(refresh_token_rotation_enabled="on", callback_urls="http://evil.example/"),
+    )
+
+    assert response.status_code == 200
+    app.app.refresh_from_db()
+    assert app.app.refresh_token_rotation_enabled is False
+    assert not SetupAuditTrail.objects.filter(action="connected_app.changed").exists()
+
+
+def test_the_command_line_turns_it_on_and_off(org):
+    app = make_app(org)
+
+    shown_on = _run("update", "--org", "acme", app.key, "--refresh-token-rotation")
+    shown_off = _run("update", "--org", "acme", app.key, "--no-refresh-token-rotation")
+
+    assert (shown_on["refresh_token_rotation"], shown_off["refresh_token_rotation"]) == (
+        True,
+        False,
+    )
+    assert SetupAuditTrail.objects.filter(action="connected_app.changed").count() == 2
+
+
+def test_create_from_the_command_line_with_rotation(org):
+    made = _run("create", "--org", "acme", "--name", "Rotating",
+                "--callback-url", CALLBACK, "--refresh-token-rotation")  # fmt: skip
+
+    assert ConnectedApp.objects.get(pk=made["id"]).refresh_token_rotation_enabled is True
+
+
+def test_another_org_cannot_change_it(org, other_org):
+    app = make_app(org)
+    from tandem.crm.connectedapps.services import connected_app_policy_ensure
+
+    connected_app_policy_ensure(app=app.app, org=other_org)
+
+    with pytest.raises(CommandError) as raised:
+        _run("update", "--org", "globex", app.key, "--refresh-token-rotation")
+
+    assert raised.value.returncode == 2
+    app.app.refresh_from_db()
+    assert app.app.refresh_token_rotation_enabled is False
