@@ -89,10 +89,10 @@ class Browser:
 
 def log_in(browser: Browser, login_url: str, username: str, password: str) -> Page:
     page = browser.get(login_url)
-    form = page.form("Log In") if _has(page, "Log In") else page.form("Log in")
+    form = page.form("Log In")
     form.fill("Username", username)
     form.fill("Password", password)
-    done = browser.submit(page, form, "Log In" if form.has_button("Log In") else "Log in")
+    done = browser.submit(page, form, "Log In")
     if "/login/" in urlsplit(done.url).path:
         raise StepFailed(f"{username} could not log in at {login_url}")
     return done

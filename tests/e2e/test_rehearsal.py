@@ -81,7 +81,7 @@ def log_in(page: Page, url: str, username: str, password: str) -> None:
     page.goto(url)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name=re.compile(r"^Log in$", re.IGNORECASE)).click()
+    page.get_by_role("button", name="Log In").click()
     page.wait_for_url(re.compile(r"^(?!.*/login/)"))
 
 
