@@ -24,6 +24,7 @@ import httpx
 from rich.console import Console
 
 from tandem.cli.demo_crm import read_demo_json
+from tandem.cli.errors import CliError
 from tandem.cli.html_page import Form, Page, parse_page
 from tandem.crm.permissions.api_names import api_name_from_label
 from tandem.inbox.maildir import StoredMessage, list_messages
@@ -416,7 +417,10 @@ def run_script(path: Path, console: Console, retry_now: Callable[[], None]) -> i
 
 def step_auto_connection(r: Rehearsal, retry_now: Callable[[], None]) -> str:
     expected = [name for name in r.refused if name in r.assigned]
-    retry_now()
+    try:
+        retry_now()  # the periodic retry, run by the worker now; returns once it has finished
+    except CliError as exc:
+        raise StepFailed(str(exc)) from exc
     deadline = time.monotonic() + RETRY_WAIT_SECONDS
     while True:
         r.page = r.engagement.get(_engagement(r, "/email/admin/salesforce-integration/"))

@@ -373,7 +373,7 @@ def eng_user_state(demo: RunningStack, crm_username: str) -> str:
 def queue_periodic_retry(demo: RunningStack) -> None:
     """Connect's periodic task, queued for the worker now (tandem engagement connect_retry_now)."""
     done = subprocess.run(
-        [sys.executable, "-m", "tandem", "engagement", "connect_retry_now"],
+        [sys.executable, "-m", "tandem", "engagement", "connect_retry_now", "--wait", "120"],
         env={**demo.env, "TANDEM_SERVICE": "engagement"}, cwd=PROJECT_ROOT,
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
