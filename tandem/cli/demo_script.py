@@ -24,6 +24,7 @@ import httpx
 from rich.console import Console
 
 from tandem.cli.demo_crm import read_demo_json
+from tandem.cli.errors import CliError
 from tandem.cli.html_page import Form, Page, parse_page
 from tandem.crm.permissions.api_names import api_name_from_label
 from tandem.inbox.maildir import StoredMessage, list_messages
@@ -33,6 +34,7 @@ PERMISSION_SET = "Marketing Cloud Connected App"
 CONNECTED = "Connected (Connected App)"
 RETRY_WAIT_SECONDS = 180.0
 INBOX_WAIT_SECONDS = 60.0
+AGAIN = "`tandem demo --reset` returns the demo to legacy for another rehearsal"
 OUTSIDER = "olga@acme.demo"  # the demo's user the CRM admin does not pre-authorize
 
 
@@ -89,10 +91,10 @@ class Browser:
 
 def log_in(browser: Browser, login_url: str, username: str, password: str) -> Page:
     page = browser.get(login_url)
-    form = page.form("Log In") if _has(page, "Log In") else page.form("Log in")
+    form = page.form("Log In")
     form.fill("Username", username)
     form.fill("Password", password)
-    done = browser.submit(page, form, "Log In" if form.has_button("Log In") else "Log in")
+    done = browser.submit(page, form, "Log In")
     if "/login/" in urlsplit(done.url).path:
         raise StepFailed(f"{username} could not log in at {login_url}")
     return done
@@ -152,14 +154,15 @@ def schedule_outage(r: Rehearsal) -> str:
     r.page = log_in(r.engagement, r.demo["engagement"]["login_url"], admin["username"],
                     admin["password"])  # fmt: skip
     r.page = r.engagement.get(_engagement(r, "/email/admin/salesforce-integration/"))
-    _expect(r.current.texts.get("mode") == "Legacy", f"mode {r.current.texts.get('mode')!r}")
+    mode = r.current.texts.get("mode")
+    _expect(mode == "Legacy", f"authentication mode {mode!r}, not Legacy: {AGAIN}")
     form = r.current.form("Schedule Outage")
     start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
     form.fill("Start (UTC)", start)
     form.fill("Duration (hours)", "2")
     r.press(r.engagement, "Schedule Outage", form)
     _expect("Outage scheduled." in _notes(r.current), _notes(r.current) or r.current.url)
-    return f"2 hours from {start} UTC; CRM-audience sends fail meanwhile"
+    return f"2 hours from {start} UTC; CRM-audience sends fail (or are held) meanwhile"
 
 
 def _engagement(r: Rehearsal, path: str) -> str:
@@ -187,7 +190,7 @@ def step_admin(r: Rehearsal) -> str:
 def step_integration(r: Rehearsal) -> str:
     r.click(r.engagement, "Salesforce Integration")
     mode = r.current.texts.get("mode", "")
-    _expect(mode == "Legacy", f"authentication mode {mode!r}")
+    _expect(mode == "Legacy", f"authentication mode {mode!r}, not Legacy: {AGAIN}")
     users = [row for row in r.current.tables.get("connected-users", [])[1:] if row[1]]
     legacy = [row for row in users if row[2] == "Connected (legacy)"]
     return f"mode Legacy, {len(legacy)} users connected under legacy authentication"
@@ -221,11 +224,16 @@ def step_crm_login(r: Rehearsal) -> str:
     form.fill("Username", system["username"])
     form.fill("Password", system["password"])
     r.press(r.engagement, "Log In", form)
-    _expect(_has(r.current, "Allow"), f"no consent page at {r.current.url}")
-    return f"logged in as {system['username']}; the CRM asks to allow {APP}"
+    asked = _has(r.current, "Allow")
+    _expect(asked or _has(r.current, "Connect"), f"neither consent nor Connect: {r.current.url}")
+    return f"logged in as {system['username']}" + (
+        f"; the CRM asks to allow {APP}" if asked else ""
+    )
 
 
 def step_allow(r: Rehearsal) -> str:
+    if not _has(r.current, "Allow"):
+        return "not asked (the system user approved the app before, or is pre-authorized)"
     r.press(r.engagement, "Allow")
     _expect(_has(r.current, "Connect"), f"not back at Connect: {r.current.url}")
     return "back in Engagement: the org and the system user checked"
@@ -409,7 +417,10 @@ def run_script(path: Path, console: Console, retry_now: Callable[[], None]) -> i
 
 def step_auto_connection(r: Rehearsal, retry_now: Callable[[], None]) -> str:
     expected = [name for name in r.refused if name in r.assigned]
-    retry_now()
+    try:
+        retry_now()  # the periodic retry, run by the worker now; returns once it has finished
+    except CliError as exc:
+        raise StepFailed(str(exc)) from exc
     deadline = time.monotonic() + RETRY_WAIT_SECONDS
     while True:
         r.page = r.engagement.get(_engagement(r, "/email/admin/salesforce-integration/"))

@@ -130,7 +130,7 @@ def demo(
         env = stack_env(stack)
 
         def retry_now() -> None:
-            run_service("engagement", env, "connect_retry_now")
+            run_service("engagement", env, "connect_retry_now", "--wait", "120")
 
         raise typer.Exit(run_script(path, console, retry_now))
     stack = with_https_port(stack, crm_https_port)

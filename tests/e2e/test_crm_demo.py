@@ -96,7 +96,7 @@ def test_demo_engagement_admin_logs_in_and_a_second_run_changes_nothing(
     assert saved_again == saved
     assert printed_again == printed
     assert f"administrator   {admin['username']:<22} {admin['password']}" in printed
-    assert "Email Studio → Admin → Salesforce Integration" in printed
+    assert "once the CRM answers, the demo connects it (legacy authentication" in printed
     assert engagement["connection"] is None
     assert response.status_code == 302
     assert response.headers["location"] == "/email/"

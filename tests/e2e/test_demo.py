@@ -132,6 +132,15 @@ def test_the_script_performs_the_procedure_then_reset_allows_another_rehearsal(
         "mc-system@acme.demo"
     ]
 
+    # Once upgraded, the script stops at once and says how to rehearse again; nothing changes.
+    before = (eng_state(demo), tool(demo, "engagement", "eng-audit"))
+    refused = tandem(demo, "demo", "--script", *ports(demo))
+
+    assert refused.returncode == 1
+    assert script_steps(refused.stdout) == [("0", "FAILED")], refused.stdout
+    assert "`tandem demo --reset` returns the demo to legacy" in refused.stdout
+    assert (eng_state(demo), tool(demo, "engagement", "eng-audit")) == before
+
     reset = tandem(demo, "demo", "--reset", *ports(demo))
 
     assert reset.returncode == 0, reset.stdout + reset.stderr

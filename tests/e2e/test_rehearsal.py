@@ -81,7 +81,7 @@ def log_in(page: Page, url: str, username: str, password: str) -> None:
     page.goto(url)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name=re.compile(r"^Log in$", re.IGNORECASE)).click()
+    page.get_by_role("button", name="Log In").click()
     page.wait_for_url(re.compile(r"^(?!.*/login/)"))
 
 
@@ -373,7 +373,7 @@ def eng_user_state(demo: RunningStack, crm_username: str) -> str:
 def queue_periodic_retry(demo: RunningStack) -> None:
     """Connect's periodic task, queued for the worker now (tandem engagement connect_retry_now)."""
     done = subprocess.run(
-        [sys.executable, "-m", "tandem", "engagement", "connect_retry_now"],
+        [sys.executable, "-m", "tandem", "engagement", "connect_retry_now", "--wait", "120"],
         env={**demo.env, "TANDEM_SERVICE": "engagement"}, cwd=PROJECT_ROOT,
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
