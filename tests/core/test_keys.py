@@ -160,8 +160,14 @@ def test_a_key_derived_from_secret_key_is_a_problem(tmp_path: Path) -> None:
     ]
 
 
+def _isolated_environ() -> dict[str, str]:
+    """This process's environment without keys, databases or cache: SQLite under tmp_path."""
+    dropped = ("_KEYS", "_KEYS_FILE", "_DATABASE_URL", "TANDEM_CACHE_URL")
+    return {k: v for k, v in os.environ.items() if not k.endswith(dropped)}
+
+
 def _check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.endswith(("_KEYS", "_KEYS_FILE"))}
+    environ = _isolated_environ()
     environ.update({"TANDEM_VAR_DIR": str(tmp_path), **env})
     return subprocess.run([sys.executable, "-m", "tandem", "crm", "check"], env=environ,
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
@@ -194,7 +200,7 @@ def test_generated_keys_start_with_debug_off(tmp_path: Path) -> None:
 
 
 def _tandem(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.endswith(("_KEYS", "_KEYS_FILE"))}
+    environ = _isolated_environ()
     environ.update({"TANDEM_VAR_DIR": str(tmp_path), **env})
     return subprocess.run([sys.executable, "-m", "tandem", *args], env=environ,
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
