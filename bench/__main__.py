@@ -18,6 +18,7 @@ BENCHMARKS = {
     "oauth": "bench.oauth",
     "api": "bench.api",
     "imports": "bench.imports",
+    "migration": "bench.migration",
 }
 
 

@@ -1,0 +1,326 @@
+"""bench/migration: Migrate Existing Users for 10,000 mapped users against the live CRM on
+PostgreSQL, side by side in the same run with bench/oauth's raw JWT bearer rate.
+
+The CRM runs as bench/oauth serves it (granian, 2 workers, fresh PostgreSQL database); the
+Engagement side runs in a process of its own (fresh PostgreSQL database) that calls
+`users_migrate` in-process, which reaches the CRM over real HTTP with the production client.
+Then `wrk` drives the same CRM with pre-signed JWT assertions (bench/oauth's raw rate).
+
+Run: `python -m bench migration` or `python -m bench.migration`. Needs PostgreSQL at
+TANDEM_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) and `wrk`.
+TANDEM_BENCH_USERS (10000), TANDEM_BENCH_SECONDS (10, the raw run), TANDEM_BENCH_PROFILE=1
+adds a cProfile of the migration (slower; its figures are then not the headline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.oauth import (
+    DURATION,
+    JWT_PER_SECOND,
+    ROOT,
+    Form,
+    _free_port,
+    _key_and_cert,
+    _run_tandem,
+    jwt_bodies,
+    measured,
+    postgres_database,
+    served,
+    workers_cpu,
+)
+from cryptography.hazmat.primitives import serialization
+
+USERS = int(os.environ.get("TANDEM_BENCH_USERS", "10000"))
+PROFILE = os.environ.get("TANDEM_BENCH_PROFILE", "") == "1"
+TARGET_RATIO, TARGET_SECONDS = 0.8, 20.0
+
+# The CRM: an org, the Marketing Cloud app as Connect needs it (admin-approved, a linked
+# permission set, Relax IP restrictions), and USERS users holding that set. Users and
+# assignments are bulk-inserted (a fixture, not the code under test; no password: JWT only).
+CRM_SETUP = r"""
+import json, os
+from tandem.crm.orgs.services import org_create
+from tandem.crm.users.models import Profile, User
+from tandem.crm.users.services import user_create
+from tandem.crm.connectedapps.models import ConnectedAppPolicy
+from tandem.crm.connectedapps.services import (connected_app_create, connected_app_policy_set,
+    connected_app_permission_sets_set)
+from tandem.crm.permissions.models import PermissionSetAssignment
+from tandem.crm.permissions.services import permission_set_create, permission_set_assign
+org = org_create(name="Bench", my_domain="bench")
+admin = Profile.objects.get(org=org, name="System Administrator")
+standard = Profile.objects.get(org=org, name="Standard User")
+system = user_create(org=org, actor=None, username="system@bench.test", email="system@bench.test",
+                     last_name="System", profile=admin, password="bench password 1!")
+app = connected_app_create(org=org, actor=None, name="Salesforce Marketing Cloud",
+    callback_urls=["https://engagement.example/cb"], scopes=["api", "id"],
+    certificate=os.environ["BENCH_CERT"])
+policy = ConnectedAppPolicy.objects.get(app=app.app, org=org)
+connected_app_policy_set(actor=None, policy=policy, permitted_users="AdminApprovedPreAuthorized",
+                         ip_relaxation="BYPASS", refresh_token_policy="zero")
+ps = permission_set_create(org=org, actor=None, label="MC", api_name="MC")
+permission_set_assign(actor=None, permission_set=ps, users=[system])
+connected_app_permission_sets_set(actor=None, policy=policy, permission_sets=[ps])
+users = []
+for i in range(int(os.environ["BENCH_USERS"])):
+    user = User(org=org, profile=standard, username=f"u{i:05d}@bench.test",
+                email=f"u{i:05d}@bench.test", last_name=f"User {i}")
+    user.set_unusable_password()
+    users.append(user)
+User.objects.bulk_create(users, batch_size=2000)
+PermissionSetAssignment.objects.bulk_create(
+    [PermissionSetAssignment(permission_set=ps, user=u) for u in users], batch_size=2000)
+print(json.dumps({"jwt_key": app.app.client_id, "org_id": org.id, "username": system.username}))
+"""
+
+# The Engagement side: an account connected through the Connected App with its 14-day window
+# open and USERS previously connected users waiting, then Migrate Existing Users, timed.
+# The production HTTP client is wrapped to time its calls by kind (token, identity).
+ENGAGEMENT_RUN = r"""
+import cProfile, io, json, os, pstats, threading, time
+from datetime import timedelta
+import django
+django.setup()
+from django.utils import timezone
+from tandem.engagement.accounts.models import Account, Role, User
+from tandem.engagement.connect import client as crm_client_module
+from tandem.engagement.connect.models import (ConnectedUser, ConnectionState, CrmConnection,
+    UserConnectionState)
+from tandem.engagement.connect.services.migration import users_migrate
+from tandem.engagement.content.models import ContentFile
+
+crm_url = os.environ["TANDEM_CRM_URL"]
+account = Account.objects.create(name="Bench")
+actor = User.objects.create_user(username="bench-admin", password="bench password 1!",
+                                 account=account, role=Role.ADMINISTRATOR)
+now = timezone.now()
+connection = CrmConnection.objects.create(
+    account=account, state=ConnectionState.CONNECTED_APP, login_url=crm_url,
+    instance_url=crm_url, org_id=os.environ["BENCH_ORG_ID"],
+    system_username=os.environ["BENCH_SYSTEM_USERNAME"], system_user_id="",
+    upgraded_at=now, window_ends_at=now + timedelta(days=14))
+count = int(os.environ["BENCH_USERS"])
+people = [User(username=f"e{i:05d}", account=account, password="!") for i in range(count)]
+User.objects.bulk_create(people, batch_size=2000)
+people = list(User.objects.filter(account=account).exclude(pk=actor.pk).order_by("username"))
+ConnectedUser.objects.bulk_create([
+    ConnectedUser(account=account, user=user, crm_username=f"u{i:05d}@bench.test",
+                  state=UserConnectionState.LEGACY, was_legacy=True)
+    for i, user in enumerate(people)], batch_size=2000)
+
+spent = {"token": [], "identity": []}
+original_send = crm_client_module.HttpCrmClient._send
+def timed_send(self, method, url, **kwargs):
+    started = time.perf_counter()
+    try:
+        return original_send(self, method, url, **kwargs)
+    finally:
+        kind = "token" if url.endswith("/services/oauth2/token") else "identity"
+        spent[kind].append(time.perf_counter() - started)
+crm_client_module.HttpCrmClient._send = timed_send
+
+print("BENCH_READY", flush=True)
+input()  # the parent samples the CRM workers' CPU, then says go
+profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") == "1" else None
+cpu0, wall0 = time.process_time(), time.perf_counter()
+if profiler:
+    profiler.enable()
+run = users_migrate(actor=actor, connection=connection)
+if profiler:
+    profiler.disable()
+wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+states = dict(ConnectedUser.objects.filter(account=account).values_list("state").annotate(
+    n=django.db.models.Count("pk")).values_list("state", "n"))
+profile = ""
+if profiler:
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(r"tandem/|httpx/_client|psycopg/cursor", 25)
+    stats.sort_stats("tottime").print_stats(12)
+    profile = out.getvalue()
+print("BENCH_RESULT " + json.dumps({
+    "seconds": wall, "cpu": cpu, "succeeded": run.succeeded, "failed": run.failed,
+    "first_failures": [r for r in run.rows if r["status"] != "success"][:3],
+    "files": run.files, "file_rows": ContentFile.objects.filter(owner=actor).count(),
+    "states": states,
+    "token_calls": len(spent["token"]), "token_seconds": sum(spent["token"]),
+    "identity_calls": len(spent["identity"]), "identity_seconds": sum(spent["identity"]),
+    "profile": profile,
+}), flush=True)
+"""
+
+
+def run() -> str:
+    """The Markdown section (the registry in bench/__main__.py writes it)."""
+    load_before = os.getloadavg()
+    key, cert = _key_and_cert()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    port = _free_port()
+    crm_url = f"http://localhost:{port}"
+    with (
+        tempfile.TemporaryDirectory() as var,
+        postgres_database() as crm_db,
+        postgres_database() as engagement_db,
+    ):
+        base = {
+            **os.environ,
+            "TANDEM_VAR_DIR": var,
+            "TANDEM_CRM_URL": crm_url,
+            "TANDEM_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+            "BENCH_USERS": str(USERS),
+        }
+        crm_env = {
+            **base,
+            "TANDEM_SERVICE": "crm",
+            "TANDEM_CRM_DATABASE_URL": crm_db,
+            "BENCH_CERT": cert,
+        }
+        engagement_env = {
+            **base,
+            "TANDEM_SERVICE": "engagement",
+            "TANDEM_ENGAGEMENT_DATABASE_URL": engagement_db,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+        print("migrating both databases, creating 2 x", USERS, "users…", flush=True)
+        _run_tandem(crm_env, "migrate", "--noinput")
+        setup = json.loads(_run_tandem(crm_env, "shell", "-c", CRM_SETUP).strip().splitlines()[-1])
+        _run_engagement_migrate(engagement_env)
+        engagement_env |= {
+            "TANDEM_MC_CONSUMER_KEY": setup["jwt_key"],
+            "TANDEM_CONNECT_PRIVATE_KEY": key_pem,
+            "BENCH_ORG_ID": setup["org_id"],
+            "BENCH_SYSTEM_USERNAME": setup["username"],
+            "BENCH_PROFILE": "1" if PROFILE else "",
+        }
+        raw_form = Form(
+            "/services/oauth2/token",
+            "",
+            jwt_bodies_for(key, setup["jwt_key"], setup["username"], crm_url),
+        )
+        with served(crm_env, port) as server:
+            migration = _migrate(engagement_env, server.pid)
+            raw = measured("JWT bearer (RFC 7523), raw", port, server.pid, raw_form)
+    return report(migration, raw, load_before, os.getloadavg())
+
+
+def jwt_bodies_for(key: object, iss: str, sub: str, audience: str) -> list[str]:
+    """bench/oauth's pre-signed bodies, with this CRM's URL as the audience."""
+    import bench.oauth as oauth
+
+    saved = oauth.LOGIN_URL
+    oauth.LOGIN_URL = audience
+    try:
+        return jwt_bodies(key, iss, sub, int(DURATION * JWT_PER_SECOND))  # type: ignore[arg-type]
+    finally:
+        oauth.LOGIN_URL = saved
+
+
+def _run_engagement_migrate(env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tandem", "engagement", "migrate", "--noinput"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr)
+
+
+def _migrate(env: dict[str, str], master: int) -> dict[str, object]:
+    """Set up the Engagement side, then time Migrate Existing Users and the CRM's CPU."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", ENGAGEMENT_RUN],
+        env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("BENCH_READY"):
+            break
+    else:
+        raise RuntimeError("the Engagement side did not get ready")
+    cpu_before = workers_cpu(master)
+    load = os.getloadavg()[0]
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    result: dict[str, object] = {}
+    for line in process.stdout:
+        if line.startswith("BENCH_RESULT "):
+            result = json.loads(line.removeprefix("BENCH_RESULT "))
+    if process.wait() != 0 or not result:
+        raise RuntimeError("the migration run failed")
+    result["crm_cpu"] = workers_cpu(master) - cpu_before
+    result["load_at_start"] = load
+    return result
+
+
+def report(
+    m: dict[str, object],
+    raw: object,
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+) -> str:
+    seconds = float(m["seconds"])  # type: ignore[arg-type]
+    users = int(m["succeeded"]) + int(m["failed"])  # type: ignore[call-overload]
+    rate = int(m["succeeded"]) / seconds if seconds else 0.0  # type: ignore[call-overload]
+    raw_rate = raw.rate  # type: ignore[attr-defined]
+    ratio = rate / raw_rate if raw_rate else 0.0
+    token_share = float(m["token_seconds"]) / seconds  # type: ignore[arg-type]
+    identity_share = float(m["identity_seconds"]) / seconds  # type: ignore[arg-type]
+    met = ratio >= TARGET_RATIO and seconds < TARGET_SECONDS and m["failed"] == 0
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [
+        "## bench/migration: Migrate Existing Users, 10,000 users, live CRM",
+        "",
+        f"`python -m bench migration` on {os.cpu_count()} cores, {stamp}; load average "
+        f"(1, 5, 15 min) before {_load(load_before)}, at the migration's start "
+        f"{m['load_at_start']:.1f}, after {_load(load_after)}: the machine is shared with other "
+        "engineers' work, which takes its share of the same two cores from both rows alike. "
+        "The CRM under granian, 2 WSGI workers (as bench/oauth and `tandem up` serve it), on a "
+        "fresh PostgreSQL database; the Engagement side in a process of its own on another "
+        "fresh PostgreSQL database, calling `users_migrate` with the production HTTP client "
+        "(real JWT bearer grants and identity calls over loopback HTTP). Raw rate: bench/oauth's "
+        f"wrk run (pre-signed assertions, 16 kept-alive connections, {DURATION:.0f} s) against "
+        "the same CRM process right after the migration.",
+        "",
+        "| run | users / requests | OK | seconds | per second | CRM worker CPU per grant |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| Migrate Existing Users | {users:,} | {m['succeeded']:,} | {seconds:.1f} | "
+        f"**{rate:,.0f}** | {float(m['crm_cpu']) / max(users, 1) * 1000:.1f} ms (with identity) |",  # type: ignore[arg-type]
+        f"| raw JWT bearer (wrk) | {raw.requests:,} | {raw.ok:,} | {raw.seconds:.1f} | "  # type: ignore[attr-defined]
+        f"**{raw_rate:,.0f}** | {raw.cpu_ms:.1f} ms |",  # type: ignore[attr-defined]
+        "",
+        f"Migration / raw: **{ratio:.2f}x** (target ≥ {TARGET_RATIO}x); 10,000 in "
+        f"{seconds:.1f} s (target < {TARGET_SECONDS:.0f} s): "
+        f"{'met' if met else 'NOT met in this run'}.",
+        "",
+        f"Where the migration's time goes: {m['token_calls']:,} token calls took "
+        f"{float(m['token_seconds']):.1f} s of client wall time in all "  # type: ignore[arg-type]
+        f"({token_share:.0%} of the run's {seconds:.1f} s; above 100% when calls overlap), "
+        f"{m['identity_calls']:,} identity calls {float(m['identity_seconds']):.1f} s "  # type: ignore[arg-type]
+        f"({identity_share:.0%}); the Engagement process used {float(m['cpu']):.1f} s of CPU "  # type: ignore[arg-type]
+        f"(signing, HTTP client, its own database writes), the CRM's web workers "
+        f"{float(m['crm_cpu']):.1f} s. Outcome: {json.dumps(m['states'])}, files "  # type: ignore[arg-type]
+        f"{', '.join(m['files'])} ({m['file_rows']} file rows).",  # type: ignore[arg-type]
+    ]
+    if m.get("first_failures"):
+        lines += ["", f"First failures: `{json.dumps(m['first_failures'])[:600]}`"]
+    if m.get("profile"):
+        lines += ["", "```", str(m["profile"]).strip()[:6000], "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " / ".join(f"{x:.1f}" for x in load)
+
+
+if __name__ == "__main__":
+    print(run())  # `python -m bench migration` also writes RESULTS.md
