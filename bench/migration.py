@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
 
 from bench.oauth import (
     DURATION,
@@ -36,7 +37,6 @@ from bench.oauth import (
     served,
     workers_cpu,
 )
-from cryptography.hazmat.primitives import serialization
 
 USERS = int(os.environ.get("TANDEM_BENCH_USERS", "10000"))
 PROFILE = os.environ.get("TANDEM_BENCH_PROFILE", "") == "1"
@@ -241,7 +241,8 @@ def _migrate(env: dict[str, str], master: int) -> dict[str, object]:
         [sys.executable, "-c", ENGAGEMENT_RUN],
         env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("BENCH_READY"):
             break

@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
+from tandem.crm.oauth.identity import instance_url
 from tandem.crm.soap.envelope import (
     ENDPOINTS,
     Endpoint,
