@@ -70,9 +70,12 @@ CRM_APPS = [
     "tandem.crm.oauth.apps.OAuthConfig",
     "tandem.crm.records.apps.RecordsConfig",
     "tandem.crm.api.apps.ApiConfig",
+    "tandem.crm.bulk.apps.BulkConfig",
     "tandem.crm.soap.apps.SoapConfig",
 ]
 CRM_USER_MODEL = "crm_users.User"
+# Bulk API 2.0: the largest CSV one ingest job accepts (Salesforce: 150 MB once base64-encoded).
+CRM_BULK_UPLOAD_MAX_BYTES = env_int("TANDEM_BULK_UPLOAD_MAX_MB", 100, minimum=1) * 1024 * 1024
 # Failed password logins before a user is locked out, and for how long.
 CRM_LOCKOUT_ATTEMPTS = env_int("TANDEM_CRM_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
 CRM_LOCKOUT_MINUTES = env_int("TANDEM_CRM_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
@@ -360,7 +363,7 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 
-# --- Background work (Engagement) ------------------------------------------------------------
+# --- Background work: Celery queues "engagement" and "crm" (Bulk API jobs) --------------------
 
 BROKER_URL = env_url(
     "TANDEM_BROKER_URL",
@@ -379,13 +382,13 @@ def _result_backend(broker_url: str) -> str:
 CELERY_BROKER_URL = BROKER_URL
 CELERY_RESULT_BACKEND = env_optional("TANDEM_RESULT_BACKEND") or _result_backend(BROKER_URL)
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
-CELERY_TASK_DEFAULT_QUEUE = "engagement"
+CELERY_TASK_DEFAULT_QUEUE = SERVICE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("TANDEM_TASKS_EAGER", False)
-WORKER_QUEUES = env_list("TANDEM_WORKER_QUEUES", ["engagement"])
+WORKER_QUEUES = env_list("TANDEM_WORKER_QUEUES", [SERVICE])
 
 # --- Mail ---------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("tandem.crm.oauth.urls")),
     path("setup/connected-apps/", include("tandem.crm.connectedapps.urls")),
     path("settings/connected-apps/", include("tandem.crm.connectedapps.urls_personal")),
+    path("", include("tandem.crm.bulk.urls")),
     path("", include("tandem.crm.api.urls")),
     path("", include("tandem.crm.soap.urls")),
     path("records/", include("tandem.crm.records.urls")),

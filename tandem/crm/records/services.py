@@ -7,12 +7,12 @@ import math
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Model, ProtectedError
 from django.utils import timezone
 
 from tandem.crm.orgs.models import Org
 from tandem.crm.records.describe import REGISTRY, model_for
-from tandem.crm.records.errors import RecordError
+from tandem.crm.records.errors import RecordError, RecordNotFoundError
 from tandem.crm.records.selectors import (
     external_id_value,
     normalize_id,
@@ -307,6 +307,27 @@ def record_delete(*, org: Org, sobject: ObjectDescribe, record_id: str) -> None:
     record.is_deleted = True
     record.system_modstamp = timezone.now()
     record.save(update_fields=["is_deleted", "system_modstamp"])
+
+
+@transaction.atomic
+def record_hard_delete(*, org: Org, sobject: ObjectDescribe, record_id: str) -> None:
+    """Erase one record for good, bypassing the recycle bin (Bulk API's hardDelete); a record
+    already in the recycle bin may be erased too."""
+    if not sobject.deletable:
+        raise _cannot(sobject, "deleted")
+    normal = normalize_id(record_id)
+    if normal is None or not normal.startswith(sobject.key_prefix):
+        raise RecordNotFoundError()
+    found = record_queryset(org=org, sobject=sobject, include_deleted=True).filter(pk=normal)
+    if not found.exists():
+        raise RecordNotFoundError()
+    try:
+        with transaction.atomic():
+            found.delete()
+    except (IntegrityError, ProtectedError):
+        raise RecordError(
+            "DELETE_FAILED", "Your attempt to delete this record failed: other records refer to it"
+        ) from None
 
 
 @transaction.atomic

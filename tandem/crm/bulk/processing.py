@@ -1,0 +1,370 @@
+"""Running a Bulk API 2.0 job, in chunks that each commit with their progress.
+
+`job_run(job_id)` is what a CRM worker calls. It claims the job for a lease, then works through
+it a chunk at a time: a chunk's record writes, its per-row results and the job's new position
+commit in one transaction, guarded by the position it started from, the claim and the job's
+state. A run that dies loses at most its open chunk (rolled back); the next run resumes at the
+committed position, so no row is applied twice. An abort between chunks is seen at the next
+chunk's guard: that chunk rolls back and the run stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tandem.crm.api.errors import ApiError
+from tandem.crm.api.services import query_bind
+from tandem.crm.bulk.csvio import CsvProblem, Table, document, lines, parse
+from tandem.crm.bulk.models import (
+    BulkJob,
+    BulkQueryChunk,
+    BulkRowResult,
+    BulkUpload,
+    JobState,
+    JobType,
+)
+from tandem.crm.records import services as records
+from tandem.crm.records.describe import REGISTRY
+from tandem.crm.records.errors import RecordError
+from tandem.crm.records.selectors import record_queryset
+from tandem.crm.soql.bind import BoundQuery
+from tandem.crm.soql.orm import page_rows, total_size
+from tandem.crm.soql.orm import records as nested_records
+from tandem.crm.soql.schema import NUMBER_TYPES, FieldDescribe, FieldType, ObjectDescribe
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+INGEST_CHUNK = 500
+QUERY_CHUNK = 2000
+NULL = "#N/A"  # a CSV value that empties the field (an empty value leaves it as it is)
+
+
+class Outcome(Enum):
+    DONE = "done"  # finished, or nothing left to do
+    BUSY = "busy"  # another run holds a live claim: try again after its lease
+    LOST = "lost"  # the job was aborted or taken over mid-run
+
+
+class _Lost(Exception):
+    """The chunk's guard failed: roll the chunk back and stop."""
+
+
+# --- claim, chunks, end ----------------------------------------------------------------------
+
+
+def _claim(job_id: str) -> tuple[BulkJob | None, str]:
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    free = Q(claim_token="") | Q(claimed_until__lt=now)
+    runnable = Q(state__in=(JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS))
+    resumed = BulkJob.objects.filter(pk=job_id, state=JobState.IN_PROGRESS).filter(free)
+    retries = 1 if resumed.exists() else 0
+    claimed = BulkJob.objects.filter(runnable & free, pk=job_id).update(
+        state=JobState.IN_PROGRESS, claim_token=token,
+        claimed_until=now + dt.timedelta(seconds=LEASE_SECONDS),
+        retries=F("retries") + retries, system_modstamp=now,
+    )  # fmt: skip
+    if not claimed:
+        return None, ""
+    return BulkJob.objects.get(pk=job_id), token
+
+
+def _guard(job: BulkJob, token: str, position: int) -> None:
+    """Lock the job if this run still holds it at `position`; else _Lost."""
+    found = (
+        BulkJob.objects.select_for_update()
+        .filter(
+            pk=job.pk, state=JobState.IN_PROGRESS, claim_token=token, records_processed=position
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is None:
+        raise _Lost
+
+
+def _advance(job: BulkJob, token: str, position: int, count: int, failed: int,
+             started: float, **extra: Any) -> None:  # fmt: skip
+    now = timezone.now()
+    BulkJob.objects.filter(pk=job.pk, claim_token=token).update(
+        records_processed=position + count, records_failed=F("records_failed") + failed,
+        processing_ms=F("processing_ms") + int((time.monotonic() - started) * 1000),
+        claimed_until=now + dt.timedelta(seconds=LEASE_SECONDS), system_modstamp=now,
+        **extra,
+    )  # fmt: skip
+
+
+def _finish(job: BulkJob, token: str, state: str, message: str = "") -> None:
+    BulkJob.objects.filter(pk=job.pk, claim_token=token, state=JobState.IN_PROGRESS).update(
+        state=state, error_message=message, claim_token="", claimed_until=None,
+        system_modstamp=timezone.now(),
+    )  # fmt: skip
+
+
+def job_run(job_id: str) -> Outcome:
+    """Run (or resume) one job until it is finished, aborted or taken over."""
+    job, token = _claim(job_id)
+    if job is None:
+        live = BulkJob.objects.filter(
+            pk=job_id, state=JobState.IN_PROGRESS, claimed_until__gte=timezone.now()
+        ).exists()
+        return Outcome.BUSY if live else Outcome.DONE
+    try:
+        if job.job_type == JobType.INGEST:
+            _ingest(job, token)
+        else:
+            _query(job, token)
+    except _Lost:
+        return Outcome.LOST
+    return Outcome.DONE
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How the columns of an upload map onto the object's fields."""
+
+    sobject: ObjectDescribe
+    columns: list[FieldDescribe]
+    key_index: int | None  # the Id column (update, delete) or the external id (upsert)
+
+
+def _invalid(message: str) -> CsvProblem:
+    return CsvProblem(message)
+
+
+def ingest_plan(job: BulkJob, header: Sequence[str]) -> Plan:
+    """The upload's header checked against the object and the operation, or CsvProblem."""
+    sobject = REGISTRY.get(job.object)
+    assert sobject is not None
+    columns: list[FieldDescribe] = []
+    seen: set[str] = set()
+    for name in header:
+        field = sobject.field(name)
+        if field is None:
+            raise _invalid(f"Field name not found : {name[:80]}")
+        if field.name in seen:
+            raise _invalid(f"Duplicate field name : {field.name}")
+        seen.add(field.name)
+        columns.append(field)
+    names = [f.name for f in columns]
+    key = {"update": "Id", "delete": "Id", "hardDelete": "Id",
+           "upsert": job.external_id_field_name}.get(job.operation)  # fmt: skip
+    if key is not None and key not in names:
+        raise _invalid(f"The {key} column is required for {job.operation}")
+    if job.operation in ("delete", "hardDelete") and names != ["Id"]:
+        raise _invalid(f"A {job.operation} upload has only the Id column")
+    return Plan(sobject, columns, names.index(key) if key else None)
+
+
+def _typed(field: FieldDescribe, text: str) -> Any:
+    """A CSV value as the JSON value the record services expect; a value of the wrong form is
+    passed as text, so the field's own check refuses it with Salesforce's error."""
+    if text == NULL:
+        return None
+    if field.type == FieldType.BOOLEAN:
+        lowered = text.strip().lower()
+        return {"true": True, "1": True, "false": False, "0": False}.get(lowered, text)
+    if field.type in NUMBER_TYPES:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _values(plan: Plan, row: Sequence[str], skip: int | None) -> dict[str, Any]:
+    return {
+        field.name: _typed(field, value)
+        for index, (field, value) in enumerate(zip(plan.columns, row, strict=True))
+        if value != "" and index != skip
+    }
+
+
+def sf_error(error: RecordError) -> str:
+    """A row's `sf__Error`: STATUS_CODE:message:fields --"""
+    return f"{error.status_code}:{error.message}:{','.join(error.fields)} --"
+
+
+RowOutcome = tuple[str, bool, RecordError | None]  # record id, created, error
+
+
+def _apply(job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[str]) -> RowOutcome:
+    org, sobject, operation = job.org, plan.sobject, job.operation
+    key = row[plan.key_index].strip() if plan.key_index is not None else ""
+    if operation == "insert":
+        values = _values(plan, row, None)
+        record = records.record_create(org=org, owner=job.created_by, sobject=sobject,
+                                       values=values)  # fmt: skip
+        return record.pk, True, None
+    if not key:
+        what = "Id" if plan.columns[plan.key_index or 0].name == "Id" else "External ID"
+        if operation == "upsert" and what == "Id":
+            values = _values(plan, row, plan.key_index)
+            record = records.record_create(org=org, owner=job.created_by, sobject=sobject,
+                                           values=values)  # fmt: skip
+            return record.pk, True, None
+        return "", False, RecordError("MISSING_ARGUMENT", f"{what} not specified")
+    if operation in ("update", "upsert") and key in duplicates:
+        return "", False, RecordError(
+            "DUPLICATE_EXTERNAL_ID" if operation == "upsert" else "DUPLICATE_VALUE",
+            f"Duplicate key specified in this upload: {key[:80]}",
+            [plan.columns[plan.key_index or 0].name],
+        )  # fmt: skip
+    if operation == "update" or (operation == "upsert" and job.external_id_field_name == "Id"):
+        values = _values(plan, row, plan.key_index)
+        record = records.record_update(org=org, sobject=sobject, record_id=key, values=values)
+        return record.pk, False, None
+    if operation == "upsert":
+        values = _values(plan, row, plan.key_index)
+        record, created = records.record_upsert(
+            org=org, owner=job.created_by, sobject=sobject,
+            field_name=job.external_id_field_name, key=key, values=values,
+        )  # fmt: skip
+        return record.pk, created, None
+    if operation == "delete":
+        records.record_delete(org=org, sobject=sobject, record_id=key)
+    else:
+        records.record_hard_delete(org=org, sobject=sobject, record_id=key)
+    return key, False, None
+
+
+def _apply_safely(job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[str]) -> RowOutcome:
+    """One row in its own savepoint: a failure undoes that row only."""
+    key = row[plan.key_index].strip() if plan.key_index is not None else ""
+    try:
+        with transaction.atomic():
+            return _apply(job, plan, row, duplicates)
+    except RecordError as error:
+        return (key if job.operation in ("update", "delete", "hardDelete") else ""), False, error
+    except Exception:  # a row must never stop the others: report it as Salesforce would
+        log.exception("bulk job %s: a row failed unexpectedly", job.pk)
+        unknown = RecordError("UNKNOWN_EXCEPTION", "An unexpected error occurred on this row")
+        return "", False, unknown
+
+
+def _duplicates(table: Table, plan: Plan, operation: str) -> set[str]:
+    if operation not in ("update", "upsert") or plan.key_index is None:
+        return set()
+    counts = Counter(row[plan.key_index].strip() for row in table.rows)
+    return {key for key, count in counts.items() if key and count > 1}
+
+
+def _ingest(job: BulkJob, token: str) -> None:
+    upload = BulkUpload.objects.filter(job=job).first()
+    if upload is None:
+        _finish(job, token, JobState.FAILED, "InvalidBatch : No data was uploaded to this job")
+        return
+    try:
+        table = parse(bytes(upload.data), job.column_delimiter)
+        plan = ingest_plan(job, table.header)
+    except CsvProblem as problem:
+        _finish(job, token, JobState.FAILED, f"InvalidBatch : {problem}")
+        return
+    total = len(table.rows)
+    BulkJob.objects.filter(pk=job.pk, claim_token=token).update(records_total=total)
+    duplicates = _duplicates(table, plan, job.operation)
+    position = BulkJob.objects.get(pk=job.pk).records_processed
+    while position < total:
+        started = time.monotonic()
+        chunk = table.rows[position : position + INGEST_CHUNK]
+        with transaction.atomic():
+            _guard(job, token, position)
+            outcomes = [_apply_safely(job, plan, row, duplicates) for row in chunk]
+            BulkRowResult.objects.bulk_create(
+                BulkRowResult(
+                    job=job, row=position + offset, success=error is None, record_id=record_id,
+                    created=created, error=sf_error(error) if error else "",
+                )
+                for offset, (record_id, created, error) in enumerate(outcomes)
+            )  # fmt: skip
+            failed = sum(1 for _, _, error in outcomes if error)
+            _advance(job, token, position, len(chunk), failed, started)
+        position += len(chunk)
+    _finish(job, token, JobState.JOB_COMPLETE)
+
+
+# --- query -----------------------------------------------------------------------------------
+
+
+def query_header(query: BoundQuery) -> list[str]:
+    return [".".join(field.key) for field in query.fields]
+
+
+def _csv_value(field: FieldDescribe, value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if field.type == FieldType.DATETIME and isinstance(value, str) and value.endswith("+0000"):
+        return value[:-5] + "Z"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _csv_rows(query: BoundQuery, rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    out = []
+    for record in nested_records(iter(rows), query):
+        line = []
+        for field in query.fields:
+            value = record.get(field.key[0])
+            if field.relationship is not None:
+                value = value.get(field.key[1]) if isinstance(value, dict) else None
+            line.append(_csv_value(field.field, value))
+        out.append(line)
+    return out
+
+
+def _query(job: BulkJob, token: str) -> None:
+    try:
+        query = query_bind(job.soql)
+    except ApiError as error:  # the schema changed since the job was created
+        message = f"InvalidBatch : Failed to process query: {error.error_code}: {error.message}"
+        _finish(job, token, JobState.FAILED, message)
+        return
+    queryset = record_queryset(org=job.org, sobject=query.sobject,
+                               include_deleted=job.operation == "queryAll")  # fmt: skip
+    fresh = BulkJob.objects.get(pk=job.pk)
+    if fresh.records_processed == 0:
+        header = document(query_header(query), [], job.column_delimiter, "LF")[:-1]
+        BulkJob.objects.filter(pk=job.pk, claim_token=token).update(
+            records_total=total_size(query, queryset), csv_header=header
+        )
+    position, cursor = fresh.records_processed, fresh.query_cursor_pk or None
+    while True:
+        started = time.monotonic()
+        rows = page_rows(query, queryset, position=position, size=QUERY_CHUNK, after_pk=cursor,
+                         text_datetimes=True)  # fmt: skip
+        if not rows:
+            break
+        with transaction.atomic():
+            _guard(job, token, position)
+            text = list(lines(_csv_rows(query, rows), job.column_delimiter))
+            BulkQueryChunk.objects.create(
+                job=job, first_row=position, row_count=len(rows), lines=text
+            )
+            _advance(job, token, position, len(rows), 0, started, query_cursor_pk=rows[-1][0])
+        position, cursor = position + len(rows), rows[-1][0]
+    _finish(job, token, JobState.JOB_COMPLETE)

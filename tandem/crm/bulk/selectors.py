@@ -1,0 +1,181 @@
+"""Bulk API 2.0 reads: job info as Salesforce's JSON, job lists, ingest result CSVs and query
+result pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F
+
+from tandem.crm.api.errors import ApiError
+from tandem.crm.api.serialize import format_datetime
+from tandem.crm.bulk.csvio import LINE_ENDINGS, CsvProblem, document, parse
+from tandem.crm.bulk.models import (
+    BulkJob,
+    BulkQueryChunk,
+    BulkRowResult,
+    BulkUpload,
+    JobState,
+    JobType,
+)
+from tandem.crm.orgs.models import Org
+
+LIST_LIMIT = 1000
+DEFAULT_PAGE = 50_000
+MAX_PAGE = 1_000_000
+
+
+def _version_number(version: str) -> float:
+    return float(version)
+
+
+def job_summary(job: BulkJob) -> dict[str, Any]:
+    """What creating or closing a job answers."""
+    body: dict[str, Any] = {
+        "id": job.pk, "operation": job.operation, "object": job.object,
+        "createdById": job.created_by_id, "createdDate": format_datetime(job.created_date),
+        "systemModstamp": format_datetime(job.system_modstamp), "state": job.state,
+    }  # fmt: skip
+    if job.external_id_field_name:
+        body["externalIdFieldName"] = job.external_id_field_name
+    body.update({
+        "concurrencyMode": "Parallel", "contentType": "CSV",
+        "apiVersion": _version_number(job.api_version),
+    })  # fmt: skip
+    if job.job_type == JobType.INGEST:
+        body["contentUrl"] = f"services/data/v{job.api_version}/jobs/ingest/{job.pk}/batches"
+    body.update({"lineEnding": job.line_ending, "columnDelimiter": job.column_delimiter})
+    return body
+
+
+def job_info(job: BulkJob) -> dict[str, Any]:
+    """GET of one job: the summary with its type and progress."""
+    body = job_summary(job)
+    body["jobType"] = job.job_type
+    body["numberRecordsProcessed"] = job.records_processed
+    if job.job_type == JobType.INGEST:
+        body["numberRecordsFailed"] = job.records_failed
+    body["retries"] = job.retries
+    body["totalProcessingTime"] = job.processing_ms
+    if job.job_type == JobType.INGEST:
+        body["apiActiveProcessingTime"] = job.processing_ms
+        body["apexProcessingTime"] = 0
+    else:
+        body["isPkChunkingSupported"] = False
+    if job.error_message:
+        body["errorMessage"] = job.error_message
+    return body
+
+
+def jobs_list(*, org: Org, job_type: str) -> dict[str, Any]:
+    """The org's jobs of one type, newest first (at most 1,000)."""
+    jobs = (BulkJob.objects.filter(org=org, job_type=job_type)
+            .order_by("-created_date", "-pk")[:LIST_LIMIT])  # fmt: skip
+    records = []
+    for job in jobs:
+        summary = job_summary(job)
+        summary.pop("contentUrl", None)
+        summary["jobType"] = job.job_type
+        records.append(summary)
+    return {"done": True, "records": records, "nextRecordsUrl": None}
+
+
+# --- ingest results --------------------------------------------------------------------------
+
+
+def _upload_table(job: BulkJob) -> tuple[list[str], list[list[str]]] | None:
+    upload = BulkUpload.objects.filter(job=job).first()
+    if upload is None:
+        return None
+    try:
+        table = parse(bytes(upload.data), job.column_delimiter)
+    except CsvProblem:
+        return None
+    return table.header, table.rows
+
+
+def ingest_results(job: BulkJob, *, successful: bool) -> str:
+    """successfulResults (sf__Id, sf__Created, the row) or failedResults (sf__Id, sf__Error,
+    the row), in upload order."""
+    read = _upload_table(job)
+    header, rows = read if read else ([], [])
+    second = "sf__Created" if successful else "sf__Error"
+    results = (BulkRowResult.objects.filter(job=job, success=successful).order_by("row")
+               .values_list("row", "record_id", "created", "error"))  # fmt: skip
+    out = (
+        [record_id, ("true" if created else "false") if successful else error,
+         *(rows[row] if row < len(rows) else [])]
+        for row, record_id, created, error in results.iterator(chunk_size=5000)
+    )  # fmt: skip
+    return document(["sf__Id", second, *header], out, job.column_delimiter, job.line_ending)
+
+
+def unprocessed_records(job: BulkJob) -> bytes:
+    """The uploaded rows no run has processed (all of them, as uploaded, when the upload
+    itself could not be read)."""
+    read = _upload_table(job)
+    if read is None:
+        upload = BulkUpload.objects.filter(job=job).first()
+        return bytes(upload.data) if upload else b""
+    header, rows = read
+    pending = [] if job.state == JobState.JOB_COMPLETE else rows[job.records_processed :]
+    text = document(header, pending, job.column_delimiter, job.line_ending)
+    return text.encode()
+
+
+# --- query results ---------------------------------------------------------------------------
+
+
+def _locator(position: int) -> str:
+    return base64.b64encode(str(position).encode()).decode().rstrip("=")
+
+
+def _position(locator: str, total: int) -> int:
+    try:
+        text = base64.b64decode(locator + "=" * (-len(locator) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        text = ""
+    if not text.isdigit() or int(text) > total:
+        raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    return int(text)
+
+
+def _page_size(text: str | None) -> int:
+    if text is None or text == "":
+        return DEFAULT_PAGE
+    if not text.isdigit() or not 0 < int(text) <= MAX_PAGE:
+        raise ApiError(400, "INVALIDPARAMETER", f"maxRecords must be 1 to {MAX_PAGE:,}")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class ResultsPage:
+    csv: str
+    count: int
+    locator: str  # "null" on the last page, as Salesforce says it
+
+
+def query_results(job: BulkJob, *, locator: str | None, max_records: str | None) -> ResultsPage:
+    """`maxRecords` rows of a finished query job from the locator's position, as CSV."""
+    if job.state != JobState.JOB_COMPLETE:
+        raise ApiError(
+            400, "INVALIDJOBSTATE", f"Job {job.pk} is {job.state}: results are not available"
+        )  # fmt: skip
+    size = _page_size(max_records)
+    total = job.records_processed
+    start = _position(locator, total) if locator else 0
+    end = min(start + size, total)
+    chunks = (BulkQueryChunk.objects.filter(job=job, first_row__lt=end)
+              .filter(first_row__gt=start - F("row_count")).order_by("first_row"))  # fmt: skip
+    selected: list[str] = []
+    for chunk in chunks:
+        lo = max(start - chunk.first_row, 0)
+        hi = min(end - chunk.first_row, chunk.row_count)
+        selected.extend(chunk.lines[lo:hi])
+    ending = LINE_ENDINGS[job.line_ending]
+    text = ending.join([job.csv_header, *selected]) + ending
+    next_locator = _locator(end) if end < total else "null"
+    return ResultsPage(text, len(selected), next_locator)

@@ -1,0 +1,35 @@
+"""Helpers for Bulk API 2.0 tests: create, upload, close, run (as a CRM worker would), read."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from tandem.crm.bulk.processing import job_run
+from tests.crm.api.conftest import Api, V
+
+
+def put_csv(api: Api, job_id: str, data: bytes | str) -> Any:
+    body = data.encode() if isinstance(data, str) else data
+    return api.client.put(
+        f"{V}/jobs/ingest/{job_id}/batches", body, content_type="text/csv",
+        headers=api.headers,
+    )  # fmt: skip
+
+
+def ingest(api: Api, data: bytes | str, *, run: bool = True, **job: Any) -> str:
+    """Create an ingest job with `job` options, upload `data`, close it and run it."""
+    response = api.post("/jobs/ingest", job)
+    assert response.status_code == 200, response.content
+    job_id: str = response.json()["id"]
+    assert put_csv(api, job_id, data).status_code == 201
+    assert api.patch(f"/jobs/ingest/{job_id}", {"state": "UploadComplete"}).status_code == 200
+    if run:
+        job_run(job_id)
+    return job_id
+
+
+def rows(response: Any) -> list[dict[str, str]]:
+    assert response["Content-Type"].startswith("text/csv"), response.content
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
