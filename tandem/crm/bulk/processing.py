@@ -4,8 +4,9 @@
 it a chunk at a time: a chunk's record writes, its per-row results and the job's new position
 commit in one transaction, guarded by the position it started from, the claim and the job's
 state. A run that dies loses at most its open chunk (rolled back); the next run resumes at the
-committed position, so no row is applied twice. An abort between chunks is seen at the next
-chunk's guard: that chunk rolls back and the run stops.
+committed position, so no row is applied twice. The guard locks the job row, so an abort
+waits for the chunk in flight to commit and the next chunk's guard sees it: the run stops
+there, and the rows after it are the job's unprocessed records.
 """
 
 from __future__ import annotations
@@ -98,13 +99,17 @@ def _guard(job: BulkJob, token: str, position: int) -> None:
 
 def _advance(job: BulkJob, token: str, position: int, count: int, failed: int,
              started: float, **extra: Any) -> None:  # fmt: skip
+    """Record the chunk's end; a run that no longer holds the job rolls its chunk back."""
     now = timezone.now()
-    BulkJob.objects.filter(pk=job.pk, claim_token=token).update(
+    held = Q(claim_token=token, state=JobState.IN_PROGRESS, records_processed=position)
+    moved = BulkJob.objects.filter(held, pk=job.pk).update(
         records_processed=position + count, records_failed=F("records_failed") + failed,
         processing_ms=F("processing_ms") + int((time.monotonic() - started) * 1000),
         claimed_until=now + dt.timedelta(seconds=LEASE_SECONDS), system_modstamp=now,
         **extra,
     )  # fmt: skip
+    if not moved:
+        raise _Lost
 
 
 def _finish(job: BulkJob, token: str, state: str, message: str = "") -> None:
@@ -285,22 +290,29 @@ def _ingest(job: BulkJob, token: str) -> None:
     duplicates = _duplicates(table, plan, job.operation)
     position = BulkJob.objects.get(pk=job.pk).records_processed
     while position < total:
-        started = time.monotonic()
         chunk = table.rows[position : position + INGEST_CHUNK]
-        with transaction.atomic():
-            _guard(job, token, position)
-            outcomes = [_apply_safely(job, plan, row, duplicates) for row in chunk]
-            BulkRowResult.objects.bulk_create(
-                BulkRowResult(
-                    job=job, row=position + offset, success=error is None, record_id=record_id,
-                    created=created, error=sf_error(error) if error else "",
-                )
-                for offset, (record_id, created, error) in enumerate(outcomes)
-            )  # fmt: skip
-            failed = sum(1 for _, _, error in outcomes if error)
-            _advance(job, token, position, len(chunk), failed, started)
+        ingest_chunk(job, token, plan, position, chunk, duplicates)
         position += len(chunk)
     _finish(job, token, JobState.JOB_COMPLETE)
+
+
+def ingest_chunk(job: BulkJob, token: str, plan: Plan, position: int,
+                 chunk: list[list[str]], duplicates: set[str]) -> None:  # fmt: skip
+    """Apply rows `position`… and record their results and the job's progress, all in one
+    transaction (or none of it, if this run no longer holds the job)."""
+    started = time.monotonic()
+    with transaction.atomic():
+        _guard(job, token, position)
+        outcomes = [_apply_safely(job, plan, row, duplicates) for row in chunk]
+        BulkRowResult.objects.bulk_create(
+            BulkRowResult(
+                job=job, row=position + offset, success=error is None, record_id=record_id,
+                created=created, error=sf_error(error) if error else "",
+            )
+            for offset, (record_id, created, error) in enumerate(outcomes)
+        )  # fmt: skip
+        failed = sum(1 for _, _, error in outcomes if error)
+        _advance(job, token, position, len(chunk), failed, started)
 
 
 # --- query -----------------------------------------------------------------------------------
