@@ -1,4 +1,4 @@
-"""The Celery application of the Engagement workers."""
+"""The Celery application of both services' workers (queue "engagement" or "crm")."""
 
 import os
 

@@ -54,9 +54,14 @@ def engagement(ctx: typer.Context) -> None:
 def worker(
     concurrency: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 2,
     queues: Annotated[str | None, typer.Option(help="Comma-separated queues.")] = None,
+    service: Annotated[
+        str, typer.Option(help="engagement (sends, syncs) or crm (Bulk API jobs).")
+    ] = "engagement",
 ) -> None:
-    """Run a Celery worker for the Engagement queues."""
-    use_service("engagement")
+    """Run a Celery worker for one service's queues (the Engagement's by default)."""
+    if service not in ("engagement", "crm"):
+        raise typer.BadParameter("engagement or crm", param_hint="--service")
+    use_service(service)
     from django.conf import settings
 
     from config.celery import app as celery_app
@@ -88,7 +93,7 @@ def up(
     https: Annotated[bool, typer.Option(help="Serve the CRM over HTTPS from a local CA.")] = False,
     crm_https_port: HttpsPort = 8443,
 ) -> None:
-    """Migrate both databases and run CRM, Engagement, a worker and the inbox until Ctrl-C."""
+    """Migrate both databases and run CRM, Engagement, their workers and the inbox until Ctrl-C."""
     stack = Stack(host, crm_port, engagement_port, inbox_port, web_workers)
     stack = with_local_tls(stack) if https else with_https_port(stack, crm_https_port)
     raise typer.Exit(run_up(stack, console))

@@ -1,4 +1,4 @@
-"""`tandem up`: migrate both databases, then run both services, a worker and the inbox."""
+"""`tandem up`: migrate both databases, then run both services, their workers and the inbox."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def connect_env(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) -> None:
-    """CRM web, Engagement web, a worker and the inbox."""
+    """CRM web, Engagement web, the Engagement and CRM workers and the inbox."""
     tandem = [sys.executable, "-m", "tandem"]
     crm_mc, engagement_mc = connect_env(env)
     crm_env = {**env, **crm_mc, "TANDEM_SERVICE": "crm"}
@@ -157,6 +157,10 @@ def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) ->
         "worker",
         [*tandem, "worker", "--concurrency", str(stack.worker_concurrency)],
         {**env, **engagement_mc},
+    )
+    # The CRM's own worker runs Bulk API jobs (queue "crm", on the same broker).
+    supervisor.start(
+        "crm-worker", [*tandem, "worker", "--service", "crm", "--concurrency", "1"], crm_env
     )
     supervisor.start(
         "inbox", [*tandem, "inbox", "--host", stack.host, "--port", str(stack.inbox_port)], env

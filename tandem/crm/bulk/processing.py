@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 import uuid
 from collections import Counter
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 120
 INGEST_CHUNK = 500
 QUERY_CHUNK = 2000
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 NULL = "#N/A"  # a CSV value that empties the field (an empty value leaves it as it is)
 
 
@@ -185,15 +187,8 @@ def _typed(field: FieldDescribe, text: str) -> Any:
     if field.type == FieldType.BOOLEAN:
         lowered = text.strip().lower()
         return {"true": True, "1": True, "false": False, "0": False}.get(lowered, text)
-    if field.type in NUMBER_TYPES:
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        try:
-            return float(text)
-        except ValueError:
-            return text
+    if field.type in NUMBER_TYPES and NUMBER.fullmatch(text):
+        return int(text) if text.lstrip("+-").isdigit() else float(text)
     return text
 
 

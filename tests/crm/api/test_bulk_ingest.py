@@ -96,6 +96,17 @@ def test_typed_values_booleans_numbers_and_null(api: Api) -> None:
     assert [(r["sf__Id"], r["sf__Created"]) for r in done] == [(account.pk, "false")]
 
 
+@pytest.mark.parametrize("value", ["1_000", "12 ", "0x10", "nan", "twelve"])
+def test_a_number_in_another_form_fails_its_row(api: Api, value: str) -> None:
+    job_id = ingest(api, f"Name,NumberOfEmployees\nBad,{value}\nGood,7\n", object="Account",
+                    operation="insert")  # fmt: skip
+
+    assert list(Account.objects.values_list("name", "number_of_employees")) == [("Good", 7)]
+    [failed] = rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))
+    assert failed["NumberOfEmployees"] == value
+    assert failed["sf__Error"].startswith("INVALID_TYPE_ON_FIELD_IN_RECORD:")
+
+
 def test_an_empty_value_leaves_the_field_as_it_is(api: Api) -> None:
     account = Account.objects.create(org=api_org(api), owner=api_user(api), name="Keep",
                                      website="keep.test")  # fmt: skip
