@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -262,6 +262,35 @@ def _apply_safely(job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[
         return "", False, unknown
 
 
+def _inserted(job: BulkJob, plan: Plan, chunk: list[list[str]]) -> list[RowOutcome] | None:
+    """Insert a chunk's valid rows in one statement: each row is built and checked by the
+    record services as a REST create is, then all of them are saved at once. None when the
+    statement fails (a unique value taken): the caller then applies the rows one by one."""
+    built: list[Any] = []
+    outcomes: list[RowOutcome] = []
+    for row in chunk:
+        try:
+            values = _values(plan, row, None)
+            record = records.record_build(
+                org=job.org, owner=job.created_by, sobject=plan.sobject, values=values
+            )
+        except RecordError as error:
+            outcomes.append(("", False, error))
+            continue
+        except Exception:  # the row-by-row path reports it
+            return None
+        built.append(record)
+        outcomes.append((record.pk, True, None))
+    if not built:
+        return outcomes
+    try:
+        with transaction.atomic():
+            type(built[0])._default_manager.bulk_create(built)
+    except IntegrityError:
+        return None
+    return outcomes
+
+
 def _duplicates(table: Table, plan: Plan, operation: str) -> set[str]:
     if operation not in ("update", "upsert") or plan.key_index is None:
         return set()
@@ -298,7 +327,9 @@ def ingest_chunk(job: BulkJob, token: str, plan: Plan, position: int,
     started = time.monotonic()
     with transaction.atomic():
         _guard(job, token, position)
-        outcomes = [_apply_safely(job, plan, row, duplicates) for row in chunk]
+        outcomes = _inserted(job, plan, chunk) if job.operation == "insert" else None
+        if outcomes is None:
+            outcomes = [_apply_safely(job, plan, row, duplicates) for row in chunk]
         BulkRowResult.objects.bulk_create(
             BulkRowResult(
                 job=job, row=position + offset, success=error is None, record_id=record_id,

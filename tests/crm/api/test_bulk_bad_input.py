@@ -219,14 +219,14 @@ def test_an_abort_inside_a_chunk_rolls_that_chunk_back(
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
     job_id = ingest(api, "LastName\nA\nB\nC\n", object="Contact", operation="insert",
                     run=False)  # fmt: skip
-    real_apply = processing._apply_safely
+    real_values = processing._values
 
-    def aborted_meanwhile(job: Any, plan: Any, row: Any, duplicates: Any) -> Any:
+    def aborted_meanwhile(plan: Any, row: Any, skip: Any) -> Any:
         if row[0] == "C":
             BulkJob.objects.filter(pk=job_id).update(state="Aborted")
-        return real_apply(job, plan, row, duplicates)
+        return real_values(plan, row, skip)
 
-    monkeypatch.setattr(processing, "_apply_safely", aborted_meanwhile)
+    monkeypatch.setattr(processing, "_values", aborted_meanwhile)
 
     assert job_run(job_id) is processing.Outcome.LOST
     assert sorted(Contact.objects.values_list("last_name", flat=True)) == ["A", "B"]

@@ -96,6 +96,23 @@ def test_typed_values_booleans_numbers_and_null(api: Api) -> None:
     assert [(r["sf__Id"], r["sf__Created"]) for r in done] == [(account.pk, "false")]
 
 
+def test_an_insert_that_collides_with_a_unique_value_fails_that_row_only(api: Api) -> None:
+    api.post("/sobjects/Contact", {"LastName": "Taken", "External_Id__c": "T"})
+    data = "LastName,External_Id__c\nA,A1\nCopy,T\nB,B1\n"
+
+    job_id = ingest(api, data, object="Contact", operation="insert")
+
+    assert sorted(Contact.objects.values_list("external_id", flat=True)) == ["A1", "B1", "T"]
+    [failed] = rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))
+    assert failed["LastName"] == "Copy"
+    assert failed["sf__Error"].startswith("DUPLICATE_VALUE:")
+    done = rows(api.get(f"/jobs/ingest/{job_id}/successfulResults"))
+    assert [r["LastName"] for r in done] == ["A", "B"]
+    assert {r["sf__Id"] for r in done} == set(
+        Contact.objects.filter(external_id__in=["A1", "B1"]).values_list("pk", flat=True)
+    )
+
+
 @pytest.mark.parametrize("value", ["1_000", "12 ", "0x10", "nan", "twelve"])
 def test_a_number_in_another_form_fails_its_row(api: Api, value: str) -> None:
     job_id = ingest(api, f"Name,NumberOfEmployees\nBad,{value}\nGood,7\n", object="Account",

@@ -29,28 +29,39 @@ def _lease_ends(job_id: str) -> None:
     )
 
 
+OPERATIONS = [
+    pytest.param({"operation": "insert"}, id="insert-in-one-statement"),
+    pytest.param({"operation": "upsert", "externalIdFieldName": "External_Id__c"},
+                 id="upsert-row-by-row"),
+]  # fmt: skip
+
+
+def _upload(names: list[str]) -> str:
+    return "LastName,External_Id__c\n" + "".join(f"{n},key-{n}\n" for n in names)
+
+
+@pytest.mark.parametrize("job", OPERATIONS)
 def test_a_killed_ingest_run_resumes_without_applying_a_row_twice(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, job: dict[str, str]
 ) -> None:
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
     names = ["A", "B", "C", "D", "E", "F", "G"]
-    job_id = ingest(api, "LastName\n" + "\n".join(names) + "\n", object="Contact",
-                    operation="insert", run=False)  # fmt: skip
-    real_apply = processing._apply_safely
+    job_id = ingest(api, _upload(names), object="Contact", run=False, **job)
+    real_values = processing._values
 
-    def dies_on_d(job: Any, plan: Any, row: Any, duplicates: Any) -> Any:
+    def dies_on_d(plan: Any, row: Any, skip: Any) -> Any:
         if row[0] == "D":
             raise WorkerKilled
-        return real_apply(job, plan, row, duplicates)
+        return real_values(plan, row, skip)
 
-    monkeypatch.setattr(processing, "_apply_safely", dies_on_d)
+    monkeypatch.setattr(processing, "_values", dies_on_d)
     with pytest.raises(WorkerKilled):
         job_run(job_id)
     stopped = BulkJob.objects.get(pk=job_id)
     assert (stopped.state, stopped.records_processed) == ("InProgress", 2)
     assert sorted(Contact.objects.values_list("last_name", flat=True)) == ["A", "B"]
 
-    monkeypatch.setattr(processing, "_apply_safely", real_apply)
+    monkeypatch.setattr(processing, "_values", real_values)
     assert job_run(job_id) is Outcome.BUSY  # the dead run's lease still holds the job
     _lease_ends(job_id)
     assert job_run(job_id) is Outcome.DONE
@@ -65,6 +76,7 @@ def test_a_killed_ingest_run_resumes_without_applying_a_row_twice(
     ]  # fmt: skip
     done = rows(api.get(f"/jobs/ingest/{job_id}/successfulResults"))
     assert [r["LastName"] for r in done] == names
+    assert all(r["sf__Created"] == "true" for r in done)
 
 
 def test_a_killed_query_run_resumes_after_its_last_chunk(
@@ -97,19 +109,19 @@ def test_a_killed_query_run_resumes_after_its_last_chunk(
     assert BulkQueryChunk.objects.filter(job_id=job_id).count() == 3
 
 
+@pytest.mark.parametrize("job", OPERATIONS)
 def test_a_run_that_lost_its_claim_commits_nothing_more(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, job: dict[str, str]
 ) -> None:
     monkeypatch.setattr(processing, "INGEST_CHUNK", 1)
-    job_id = ingest(api, "LastName\nA\nB\n", object="Contact", operation="insert", run=False)
-    real_apply = processing._apply_safely
+    job_id = ingest(api, _upload(["A", "B"]), object="Contact", run=False, **job)
+    real_values = processing._values
 
-    def another_run_takes_over(job: Any, plan: Any, row: Any, duplicates: Any) -> Any:
-        outcome = real_apply(job, plan, row, duplicates)
+    def another_run_takes_over(plan: Any, row: Any, skip: Any) -> Any:
         BulkJob.objects.filter(pk=job_id).update(claim_token="someone-else")
-        return outcome
+        return real_values(plan, row, skip)
 
-    monkeypatch.setattr(processing, "_apply_safely", another_run_takes_over)
+    monkeypatch.setattr(processing, "_values", another_run_takes_over)
 
     assert job_run(job_id) is Outcome.LOST
     assert not Contact.objects.exists()  # its chunk rolled back with the lost claim
