@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("tandem.crm.soap.urls")),
     path("records/", include("tandem.crm.records.urls")),
     path("setup/", include("tandem.crm.api.setup_urls")),
+    path("setup/", include("tandem.crm.bulk.setup_urls")),
 ]

@@ -8,3 +8,6 @@ class BulkConfig(AppConfig):
 
     def ready(self) -> None:
         from tandem.crm.bulk import signals  # noqa: F401  (resume unfinished jobs on worker start)
+        from tandem.crm.setup.menu import register
+
+        register("Bulk Data Load Jobs", "crm_bulk_setup:jobs", "Environments")

@@ -83,6 +83,16 @@ def jobs_list(*, org: Org, job_type: str) -> dict[str, Any]:
     return {"done": True, "records": records, "nextRecordsUrl": None}
 
 
+def jobs_for_setup(*, org: Org) -> list[BulkJob]:
+    """The org's jobs of both types, newest first, each with `progress` (a percentage)."""
+    jobs = list(BulkJob.objects.filter(org=org).select_related("created_by")
+                .order_by("-created_date", "-pk")[:LIST_LIMIT])  # fmt: skip
+    for job in jobs:
+        total = job.records_total
+        job.progress = min(100, job.records_processed * 100 // total) if total else 0  # type: ignore[attr-defined]
+    return jobs
+
+
 # --- ingest results --------------------------------------------------------------------------
 
 
