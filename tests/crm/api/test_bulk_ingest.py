@@ -209,6 +209,17 @@ def test_delimiter_line_ending_quotes_and_bom(api: Api) -> None:
     assert text.endswith('|"true"|"Lovelace|Ada"|"line one\r\nsaid ""hi"""\r\n')
 
 
+def test_an_upload_larger_than_djangos_body_cap_is_taken(api: Api, settings: Any) -> None:
+    rows_wanted = 3000
+    data = "LastName,Description\n" + "".join(f"P{n},{'x' * 1000}\n" for n in range(rows_wanted))
+    assert len(data) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    job_id = ingest(api, data, object="Contact", operation="insert")
+
+    assert api.get(f"/jobs/ingest/{job_id}").json()["numberRecordsProcessed"] == rows_wanted
+    assert Contact.objects.count() == rows_wanted
+
+
 def test_list_shows_the_orgs_ingest_jobs(api: Api) -> None:
     first = api.post("/jobs/ingest", {"object": "Contact", "operation": "insert"}).json()["id"]
 
