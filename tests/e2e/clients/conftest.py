@@ -215,3 +215,61 @@ def web_server_token(base_url: str, org: dict[str, Any]) -> dict[str, Any]:
 def revoke(base_url: str, token: str) -> None:
     response = httpx.post(f"{base_url}/services/oauth2/revoke", data={"token": token}, timeout=60)
     assert response.status_code == 200, response.text
+
+
+# --- Bulk API 2.0: data the client tests load or read, checked by plain REST calls ----------
+
+# The Title of row 7 of every bulk data set: a comma, quotes and a line break (RFC 4180).
+TRICKY_TITLE = 'Engineer, "bulk"\nsecond line'
+TRICKY_ROW = 7
+
+
+def rest(crm_url: str, token: dict[str, Any], method: str, path: str, **kwargs: Any) -> Any:
+    """One REST call under /services/data/v59.0 with the token; its JSON answer (2xx)."""
+    response = httpx.request(
+        method, f"{crm_url}/services/data/v59.0{path}", timeout=60,
+        headers={"Authorization": f"Bearer {token['access_token']}"}, **kwargs,
+    )  # fmt: skip
+    assert response.is_success, response.text
+    return response.json() if response.content else None
+
+
+def rest_query(crm_url: str, token: dict[str, Any], soql: str) -> list[dict[str, Any]]:
+    """Every record a SOQL query returns, page after page."""
+    page = rest(crm_url, token, "GET", "/query", params={"q": soql})
+    records = list(page["records"])
+    while not page["done"]:
+        page = rest(crm_url, token, "GET", page["nextRecordsUrl"].split("/v59.0", 1)[1])
+        records += page["records"]
+    return records
+
+
+def tagged_contacts(crm_url: str, token: dict[str, Any], tag: str) -> list[dict[str, Any]]:
+    """The org's contacts whose external id is `<tag>-…`, each once."""
+    soql = ("SELECT Id, FirstName, LastName, Title, AccountId, External_Id__c FROM Contact "
+            f"WHERE External_Id__c LIKE '{tag}-%'")  # fmt: skip
+    return rest_query(crm_url, token, soql)
+
+
+def rest_account(crm_url: str, token: dict[str, Any], name: str) -> str:
+    return str(rest(crm_url, token, "POST", "/sobjects/Account", json={"Name": name})["id"])
+
+
+def rest_contacts(
+    crm_url: str, token: dict[str, Any], tag: str, count: int, account_id: str
+) -> dict[str, str]:
+    """`count` contacts `<tag> n` (external id `<tag>-n`) under the account, made through
+    sObject collections; row TRICKY_ROW has TRICKY_TITLE.
+    Answers external id → record id."""
+    ids: dict[str, str] = {}
+    for start in range(0, count, 200):
+        records = [
+            {"attributes": {"type": "Contact"}, "LastName": f"{tag} {n}",
+             "External_Id__c": f"{tag}-{n}", "AccountId": account_id,
+             **({"Title": TRICKY_TITLE} if n == TRICKY_ROW else {})}
+            for n in range(start, min(start + 200, count))
+        ]  # fmt: skip
+        saved = rest(crm_url, token, "POST", "/composite/sobjects",
+                     json={"allOrNone": True, "records": records})  # fmt: skip
+        ids.update({r["External_Id__c"]: s["id"] for r, s in zip(records, saved, strict=True)})
+    return ids

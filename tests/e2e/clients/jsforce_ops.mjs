@@ -140,6 +140,45 @@ const operations = {
     return conn.limits();
   },
 
+  // Bulk API 2.0 as an application loads data: records in, the three result sets out. The
+  // rows of CLIENT_CONFIG.tag, under its account: `rows` good ones (row `trickyRow` with the
+  // title `trickyTitle`) and one without its required LastName.
+  async bulk2_load() {
+    const conn = tokenConnection();
+    const { tag, rows, accountId, trickyRow, trickyTitle } = config;
+    const input = Array.from({ length: rows }, (_, n) => ({
+      FirstName: 'Bulk',
+      LastName: `${tag} ${n}`,
+      External_Id__c: `${tag}-${n}`,
+      AccountId: accountId,
+      Title: n === trickyRow ? trickyTitle : '',
+    }));
+    input.push({
+      FirstName: 'Nameless', LastName: '', External_Id__c: `${tag}-bad`, AccountId: accountId, Title: '',
+    });
+    return conn.bulk2.loadAndWaitForResults({
+      object: 'Contact',
+      operation: 'insert',
+      input,
+      pollInterval: 500,
+      pollTimeout: 60000,
+    });
+  },
+
+  // A Bulk API 2.0 query, read as a record stream.
+  async bulk2_query() {
+    const conn = tokenConnection();
+    const soql = `SELECT Id, LastName, Title, Account.Name FROM Contact WHERE External_Id__c LIKE '${config.tag}-%'`;
+    const stream = await conn.bulk2.query(soql, { pollInterval: 500, pollTimeout: 60000 });
+    const records = [];
+    await new Promise((resolve, reject) => {
+      stream.on('record', (record) => records.push(record));
+      stream.on('error', reject);
+      stream.on('end', resolve);
+    });
+    return records;
+  },
+
   async report_list() {
     const conn = tokenConnection();
     return conn.analytics.reports();

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.clients.conftest import (
+    TRICKY_ROW,
+    TRICKY_TITLE,
     contact_count,
+    rest_account,
+    rest_contacts,
     revoke,
     session_org,
+    tagged_contacts,
     web_server_token,
 )
 from tests.e2e.clients.node import run_jsforce
 
 pytestmark = pytest.mark.e2e
 CLIENT = "jsforce 3.10"
+BULK_ROWS = 300
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +163,50 @@ def test_report_run(config: dict[str, Any], home: Path) -> None:
     assert result["reportMetadata"]["name"] == "Contacts with email"
     assert result["factMap"]["T!T"]["aggregates"][0]["value"] > 0
     assert result["factMap"]["T!T"]["rows"]
+
+
+@pytest.mark.compat(CLIENT, "Bulk API 2.0 insert (`bulk2.loadAndWaitForResults`)")
+def test_bulk2_load_and_wait_for_results(
+    config: dict[str, Any], home: Path, crm_url: str, api_token: dict[str, Any]
+) -> None:
+    tag = f"js{secrets.token_hex(4)}"
+    account_id = rest_account(crm_url, api_token, f"Account {tag}")
+    load = {**config, "tag": tag, "rows": BULK_ROWS, "accountId": account_id,
+            "trickyRow": TRICKY_ROW, "trickyTitle": TRICKY_TITLE}  # fmt: skip
+
+    result = run_jsforce("bulk2_load", load, home)
+
+    done = result["successfulResults"]
+    assert sorted(r["External_Id__c"] for r in done) == sorted(
+        f"{tag}-{n}" for n in range(BULK_ROWS)
+    )
+    assert {r["sf__Created"] for r in done} == {"true"}
+    [failed] = result["failedResults"]
+    assert failed["External_Id__c"] == f"{tag}-bad"
+    assert failed["sf__Id"] == ""
+    assert failed["sf__Error"].startswith("REQUIRED_FIELD_MISSING:")
+    assert result["unprocessedRecords"] == []
+    rows = tagged_contacts(crm_url, api_token, tag)
+    stored = {r["External_Id__c"]: r for r in rows}
+    assert len(rows) == len(stored) == BULK_ROWS  # every good row once, the bad one not at all
+    assert {r["sf__Id"] for r in done} == {r["Id"] for r in stored.values()}
+    assert {r["AccountId"] for r in stored.values()} == {account_id}
+    assert stored[f"{tag}-{TRICKY_ROW}"]["Title"] == TRICKY_TITLE
+
+
+@pytest.mark.compat(CLIENT, "Bulk API 2.0 query (`bulk2.query`)")
+def test_bulk2_query(
+    config: dict[str, Any], home: Path, crm_url: str, api_token: dict[str, Any]
+) -> None:
+    tag = f"js{secrets.token_hex(4)}"
+    account_id = rest_account(crm_url, api_token, f"Account {tag}")
+    made = rest_contacts(crm_url, api_token, tag, BULK_ROWS, account_id)
+
+    records = run_jsforce("bulk2_query", {**config, "tag": tag}, home)
+
+    by_id = {r["Id"]: r for r in records}
+    assert len(records) == len(by_id) == BULK_ROWS
+    assert set(by_id) == set(made.values())
+    assert {r["Account.Name"] for r in records} == {f"Account {tag}"}
+    assert by_id[made[f"{tag}-{TRICKY_ROW}"]]["Title"] == TRICKY_TITLE
+    assert by_id[made[f"{tag}-0"]]["LastName"] == f"{tag} 0"

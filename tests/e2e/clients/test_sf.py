@@ -3,6 +3,9 @@ HTTPS: the only client-side step is trusting the local CA (NODE_EXTRA_CA_CERTS).
 
 from __future__ import annotations
 
+import csv
+import io
+import secrets
 import ssl
 from pathlib import Path
 from typing import Any
@@ -10,12 +13,23 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.clients.conftest import contact_count, login_history, password_token
+from tests.e2e.clients.conftest import (
+    TRICKY_ROW,
+    TRICKY_TITLE,
+    contact_count,
+    login_history,
+    password_token,
+    rest,
+    rest_account,
+    rest_contacts,
+    tagged_contacts,
+)
 from tests.e2e.clients.node import run_sf
 from tests.e2e.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 CLIENT = "Salesforce CLI (sf) 2.138"
+BULK_ROWS = 200
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +189,94 @@ def test_limits_api_display(target: list[str], home: Path, ca_file: Path) -> Non
     limits = {row["name"]: row for row in answer["result"]}
     assert limits["DailyApiRequests"]["max"] == 15000
     assert 0 < limits["DailyApiRequests"]["remaining"] < 15000
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.compat(CLIENT, "`sf data import bulk`")
+def test_data_import_bulk(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    tag = f"sf{secrets.token_hex(4)}"
+    account_id = rest_account(crm_url, https_token, f"Account {tag}")
+    rows = [[f"{tag} {n}", f"{tag}-{n}", account_id, TRICKY_TITLE if n == TRICKY_ROW else ""]
+            for n in range(BULK_ROWS)]  # fmt: skip
+    upload = _write_csv(home / f"{tag}.csv", ["LastName", "External_Id__c", "AccountId", "Title"],
+                        rows)  # fmt: skip
+
+    answer = run_sf(
+        ["data", "import", "bulk", "--file", str(upload), "--sobject", "Contact",
+         "--wait", "2", *target],
+        home, ca_file,
+    )  # fmt: skip
+
+    result = answer["result"]
+    assert result["jobId"].startswith("750")
+    assert (result["processedRecords"], result["successfulRecords"], result["failedRecords"]) == (
+        BULK_ROWS, BULK_ROWS, 0,
+    )  # fmt: skip
+    stored = tagged_contacts(crm_url, https_token, tag)
+    by_key = {r["External_Id__c"]: r for r in stored}
+    assert len(stored) == len(by_key) == BULK_ROWS  # every row once
+    assert {r["AccountId"] for r in stored} == {account_id}
+    assert by_key[f"{tag}-{TRICKY_ROW}"]["Title"] == TRICKY_TITLE
+    assert by_key[f"{tag}-0"]["LastName"] == f"{tag} 0"
+
+
+@pytest.mark.compat(CLIENT, "`sf data export bulk`")
+def test_data_export_bulk(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    tag = f"sf{secrets.token_hex(4)}"
+    account_id = rest_account(crm_url, https_token, f"Account {tag}")
+    made = rest_contacts(crm_url, https_token, tag, BULK_ROWS, account_id)
+    output = home / f"{tag}-export.csv"
+    soql = ("SELECT Id, LastName, Title, Account.Name FROM Contact "
+            f"WHERE External_Id__c LIKE '{tag}-%'")  # fmt: skip
+
+    answer = run_sf(
+        ["data", "export", "bulk", "--query", soql, "--output-file", str(output),
+         "--wait", "2", *target],
+        home, ca_file,
+    )  # fmt: skip
+
+    assert answer["result"]["totalSize"] == BULK_ROWS
+    records = list(csv.DictReader(io.StringIO(output.read_text())))
+    by_id = {r["Id"]: r for r in records}
+    assert len(records) == len(by_id) == BULK_ROWS
+    assert set(by_id) == set(made.values())
+    assert {r["Account.Name"] for r in records} == {f"Account {tag}"}
+    assert by_id[made[f"{tag}-{TRICKY_ROW}"]]["Title"] == TRICKY_TITLE
+
+
+@pytest.mark.compat(CLIENT, "`sf data delete bulk`")
+def test_data_delete_bulk(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    tag = f"sf{secrets.token_hex(4)}"
+    account_id = rest_account(crm_url, https_token, f"Account {tag}")
+    made = rest_contacts(crm_url, https_token, tag, BULK_ROWS, account_id)
+    doomed = sorted(made.values())[: BULK_ROWS // 2]
+    ids = _write_csv(home / f"{tag}-delete.csv", ["Id"], [[record_id] for record_id in doomed])
+
+    answer = run_sf(
+        ["data", "delete", "bulk", "--file", str(ids), "--sobject", "Contact", "--wait", "2",
+         *target],
+        home, ca_file,
+    )  # fmt: skip
+
+    job = answer["result"]["jobInfo"]
+    assert (job["state"], job["operation"]) == ("JobComplete", "delete")
+    assert (job["numberRecordsProcessed"], job["numberRecordsFailed"]) == (len(doomed), 0)
+    left = {r["Id"] for r in tagged_contacts(crm_url, https_token, tag)}
+    assert left == set(made.values()) - set(doomed)
+    binned = rest(crm_url, https_token, "GET", "/queryAll", params={
+        "q": f"SELECT Id FROM Contact WHERE External_Id__c LIKE '{tag}-%' AND IsDeleted = true"
+    })  # fmt: skip
+    assert {r["Id"] for r in binned["records"]} == set(doomed)  # in the recycle bin

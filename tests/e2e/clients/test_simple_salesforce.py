@@ -3,6 +3,8 @@ REST: the only client-side step is trusting the local CA (REQUESTS_CA_BUNDLE).""
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 import ssl
 from collections.abc import Iterator
@@ -13,10 +15,20 @@ import pytest
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
-from tests.e2e.clients.conftest import contact_count, password_token, session_org
+from tests.e2e.clients.conftest import (
+    TRICKY_ROW,
+    TRICKY_TITLE,
+    contact_count,
+    password_token,
+    rest_account,
+    rest_contacts,
+    session_org,
+    tagged_contacts,
+)
 
 pytestmark = pytest.mark.e2e
 CLIENT = "simple-salesforce 1.12"
+BULK_ROWS = 250
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -145,3 +157,54 @@ def test_search(sf: Salesforce) -> None:
 
     assert found is not None
     assert [(r["Id"], r["LastName"]) for r in found["searchRecords"]] == [(created["id"], name)]
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.compat(CLIENT, "Bulk API 2.0 insert (`bulk2.Contact.insert`)")
+def test_bulk2_insert(sf: Salesforce, crm_url: str, https_token: dict[str, Any]) -> None:
+    tag = f"ss{secrets.token_hex(4)}"
+    account_id = rest_account(crm_url, https_token, f"Account {tag}")
+    records = [
+        {"LastName": f"{tag} {n}" if n < BULK_ROWS else "",  # the last row lacks its LastName
+         "External_Id__c": f"{tag}-{n}" if n < BULK_ROWS else f"{tag}-bad",
+         "AccountId": account_id, "Title": TRICKY_TITLE if n == TRICKY_ROW else ""}
+        for n in range(BULK_ROWS + 1)
+    ]  # fmt: skip
+
+    [job] = sf.bulk2.Contact.insert(records=records, wait=1)
+    done = _csv(sf.bulk2.Contact.get_successful_records(job["job_id"]))
+    failed = _csv(sf.bulk2.Contact.get_failed_records(job["job_id"]))
+
+    assert job["numberRecordsProcessed"] == job["numberRecordsTotal"] == BULK_ROWS + 1
+    assert job["numberRecordsFailed"] == 1
+    assert [r["External_Id__c"] for r in failed] == [f"{tag}-bad"]
+    assert failed[0]["sf__Error"].startswith("REQUIRED_FIELD_MISSING:")
+    assert {r["sf__Created"] for r in done} == {"true"}
+    rows = tagged_contacts(crm_url, https_token, tag)
+    stored = {r["External_Id__c"]: r for r in rows}
+    assert len(rows) == len(stored) == BULK_ROWS  # every good row once, the bad one not at all
+    assert {r["sf__Id"] for r in done} == {r["Id"] for r in rows}
+    assert {r["AccountId"] for r in rows} == {account_id}
+    assert stored[f"{tag}-{TRICKY_ROW}"]["Title"] == TRICKY_TITLE
+
+
+@pytest.mark.compat(CLIENT, "Bulk API 2.0 query (`bulk2.Contact.query`, pages by locator)")
+def test_bulk2_query_pages(sf: Salesforce, crm_url: str, https_token: dict[str, Any]) -> None:
+    tag = f"ss{secrets.token_hex(4)}"
+    account_id = rest_account(crm_url, https_token, f"Account {tag}")
+    made = rest_contacts(crm_url, https_token, tag, BULK_ROWS, account_id)
+    soql = ("SELECT Id, LastName, Title, Account.Name FROM Contact "
+            f"WHERE External_Id__c LIKE '{tag}-%'")  # fmt: skip
+
+    pages = [_csv(page) for page in sf.bulk2.Contact.query(soql, max_records=100, wait=1)]
+
+    assert [len(page) for page in pages] == [100, 100, 50]  # Sforce-Locator led page to page
+    records = [r for page in pages for r in page]
+    by_id = {r["Id"]: r for r in records}
+    assert len(by_id) == BULK_ROWS
+    assert set(by_id) == set(made.values())
+    assert {r["Account.Name"] for r in records} == {f"Account {tag}"}
+    assert by_id[made[f"{tag}-{TRICKY_ROW}"]]["Title"] == TRICKY_TITLE
