@@ -184,8 +184,9 @@ def records_deleted(*, org: Org, sobject: ObjectDescribe, span: ReplicationRange
 # --- limits ----------------------------------------------------------------------------------
 
 
-def api_limits(*, org: Org, used: int) -> dict[str, Any]:
-    """DailyApiRequests (with one entry per connected app) and a few fixed allocations."""
+def api_limits(*, org: Org, used: int, bulk: dict[str, Any]) -> dict[str, Any]:
+    """DailyApiRequests (with one entry per connected app), the Bulk API's entries (`bulk`)
+    and a few fixed allocations."""
     limit = org.api_daily_limit
     daily: dict[str, Any] = {"Max": limit, "Remaining": max(limit - used, 0)}
     per_app = api_usage_by_app(org=org, since=timezone.now() - WINDOW)
@@ -194,7 +195,7 @@ def api_limits(*, org: Org, used: int) -> dict[str, Any]:
             daily[name] = {"Max": limit, "Remaining": max(limit - calls, 0)}
     return {
         "DailyApiRequests": daily,
-        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+        **bulk,
         "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
         "ConcurrentSyncReportRuns": {"Max": 20, "Remaining": 20},
         "DataStorageMB": {"Max": 1024, "Remaining": 1024},

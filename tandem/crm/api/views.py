@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from tandem.crm.api import reports, selectors, services
@@ -22,8 +23,10 @@ from tandem.crm.api.endpoint import (
     set_family,
 )
 from tandem.crm.api.errors import ApiError, not_found
+from tandem.crm.api.metering import WINDOW
 from tandem.crm.api.tree import tree_create, tree_parse
 from tandem.crm.api.versions import versions
+from tandem.crm.bulk.selectors import bulk_limits
 from tandem.crm.records import services as records
 from tandem.crm.records.describe import IER, REGISTRY
 from tandem.crm.records.models import INDIVIDUAL_EMAIL_RESULT_PREFIX
@@ -343,7 +346,8 @@ def composite_tree_view(
 def limits_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> HttpResponse:
     _allow(request, "GET")
     used = int(getattr(request, "api_used_before", 0)) + 1
-    return json_response(selectors.api_limits(org=principal.org, used=used))
+    bulk = bulk_limits(org=principal.org, since=timezone.now() - WINDOW)
+    return json_response(selectors.api_limits(org=principal.org, used=used, bulk=bulk))
 
 
 # --- analytics/reports -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,11 @@ from tandem.crm.orgs.models import Org
 LIST_LIMIT = 1000
 DEFAULT_PAGE = 50_000
 MAX_PAGE = 1_000_000
+# Daily allocations: batches are shared with Bulk API 1.0; an ingest job of Bulk API 2.0 uses
+# one batch per 10,000 records it processed (or part of them); query jobs use no batch.
+DAILY_BATCHES = 15_000
+BATCH_RECORDS = 10_000
+DAILY_QUERY_JOBS = 10_000
 
 
 def _version_number(version: str) -> float:
@@ -91,6 +97,23 @@ def jobs_for_setup(*, org: Org) -> list[BulkJob]:
         total = job.records_total
         job.progress = min(100, job.records_processed * 100 // total) if total else 0  # type: ignore[attr-defined]
     return jobs
+
+
+def bulk_limits(*, org: Org, since: dt.datetime) -> dict[str, Any]:
+    """The `limits` entries of Bulk API 2.0, over the org's jobs created since `since`:
+    DailyBulkApiBatches and DailyBulkV2QueryJobs."""
+    recent = BulkJob.objects.filter(org=org, created_date__gte=since)
+    processed = recent.filter(job_type=JobType.INGEST, records_processed__gt=0).values_list(
+        "records_processed", flat=True
+    )
+    batches = sum(-(-count // BATCH_RECORDS) for count in processed)
+    queries = recent.filter(job_type=JobType.QUERY).count()
+    return {
+        "DailyBulkApiBatches": {"Max": DAILY_BATCHES, "Remaining": max(DAILY_BATCHES - batches, 0)},
+        "DailyBulkV2QueryJobs": {
+            "Max": DAILY_QUERY_JOBS, "Remaining": max(DAILY_QUERY_JOBS - queries, 0),
+        },
+    }  # fmt: skip
 
 
 # --- ingest results --------------------------------------------------------------------------
