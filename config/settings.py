@@ -76,6 +76,9 @@ CRM_APPS = [
 CRM_USER_MODEL = "crm_users.User"
 # Bulk API 2.0: the largest CSV one ingest job accepts (Salesforce: 150 MB once base64-encoded).
 CRM_BULK_UPLOAD_MAX_BYTES = env_int("TANDEM_BULK_UPLOAD_MAX_MB", 100, minimum=1) * 1024 * 1024
+# How long a run holds a Bulk job without committing a chunk before another run may take it
+# over (a worker that died mid-job is resumed after this).
+CRM_BULK_LEASE_SECONDS = env_int("TANDEM_BULK_LEASE_SECONDS", 120, minimum=5, maximum=3600)
 # Failed password logins before a user is locked out, and for how long.
 CRM_LOCKOUT_ATTEMPTS = env_int("TANDEM_CRM_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
 CRM_LOCKOUT_MINUTES = env_int("TANDEM_CRM_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -35,6 +36,7 @@ class RunningStack:
     log: Path
     ca_file: Path | None = None
     crm_https_url: str | None = None  # the CRM's second port, HTTPS from the local CA
+    pid: int = 0  # the `tandem up` process
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
@@ -94,13 +96,17 @@ def running_stack(
     https: bool = False,
     https_port: bool = False,
     command: str = "up",
+    databases: dict[str, str] | None = None,
 ) -> Iterator[RunningStack]:
     """Run `tandem up` (or `tandem demo`) until the block ends, then stop it with Ctrl-C and
     check it stopped.
 
     `https`: the CRM port speaks HTTPS; `https_port`: a second CRM port does, beside HTTP
-    (what `tandem up` does by default; off here unless asked, to spare a process)."""
-    with _databases() as database_env:
+    (what `tandem up` does by default; off here unless asked, to spare a process).
+    `databases`: the database URLs of `e2e_databases()`, for a stack started again on the
+    databases of an earlier one (with the same `var_dir`); by default, fresh ones."""
+    chosen = contextlib.nullcontext(databases) if databases is not None else e2e_databases()
+    with chosen as database_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
         second_port = free_port() if https_port and not https else 0
         env = {
@@ -128,6 +134,7 @@ def running_stack(
             log=log,
             ca_file=var_dir / "tls" / "ca.pem" if https or second_port else None,
             crm_https_url=f"https://127.0.0.1:{second_port}" if second_port else None,
+            pid=process.pid,
         )
         try:
             # The CA file appears only once `tandem up` has written it: build the context late.
@@ -166,8 +173,9 @@ def _own_redis_broker() -> dict[str, str]:
 
 
 @contextmanager
-def _databases() -> Iterator[dict[str, str]]:
-    """PostgreSQL databases when the suite runs against PostgreSQL, else nothing (SQLite)."""
+def e2e_databases() -> Iterator[dict[str, str]]:
+    """PostgreSQL databases when the suite runs against PostgreSQL, else nothing (SQLite:
+    the databases are files in the stack's var directory)."""
     crm = os.environ.get("TANDEM_CRM_DATABASE_URL", "")
     engagement = os.environ.get("TANDEM_ENGAGEMENT_DATABASE_URL", "")
     if not crm.startswith("postgres") or not engagement.startswith("postgres"):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -48,7 +49,6 @@ from tandem.crm.soql.schema import NUMBER_TYPES, FieldDescribe, FieldType, Objec
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120
 INGEST_CHUNK = 500
 QUERY_CHUNK = 2000
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -59,6 +59,11 @@ class Outcome(Enum):
     DONE = "done"  # finished, or nothing left to do
     BUSY = "busy"  # another run holds a live claim: try again after its lease
     LOST = "lost"  # the job was aborted or taken over mid-run
+
+
+def lease() -> dt.timedelta:
+    """How long a claim lasts past its last committed chunk (TANDEM_BULK_LEASE_SECONDS)."""
+    return dt.timedelta(seconds=settings.CRM_BULK_LEASE_SECONDS)
 
 
 class _Lost(Exception):
@@ -77,7 +82,7 @@ def _claim(job_id: str) -> tuple[BulkJob | None, str]:
     retries = 1 if resumed.exists() else 0
     claimed = BulkJob.objects.filter(runnable & free, pk=job_id).update(
         state=JobState.IN_PROGRESS, claim_token=token,
-        claimed_until=now + dt.timedelta(seconds=LEASE_SECONDS),
+        claimed_until=now + lease(),
         retries=F("retries") + retries, system_modstamp=now,
     )  # fmt: skip
     if not claimed:
@@ -107,7 +112,7 @@ def _advance(job: BulkJob, token: str, position: int, count: int, failed: int,
     moved = BulkJob.objects.filter(held, pk=job.pk).update(
         records_processed=position + count, records_failed=F("records_failed") + failed,
         processing_ms=F("processing_ms") + int((time.monotonic() - started) * 1000),
-        claimed_until=now + dt.timedelta(seconds=LEASE_SECONDS), system_modstamp=now,
+        claimed_until=now + lease(), system_modstamp=now,
         **extra,
     )  # fmt: skip
     if not moved:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tandem.crm.bulk.processing import LEASE_SECONDS, Outcome, job_run
+from tandem.crm.bulk.processing import Outcome, job_run, lease
 
 
 @shared_task(name="tandem.crm.bulk.run", ignore_result=True)
@@ -12,4 +12,4 @@ def bulk_job_task(job_id: str) -> None:
     """Run or resume the job; if another run holds it, look again once its lease ends (the
     holder may have died)."""
     if job_run(job_id) is Outcome.BUSY:
-        bulk_job_task.apply_async((job_id,), countdown=LEASE_SECONDS)
+        bulk_job_task.apply_async((job_id,), countdown=lease().total_seconds())

@@ -127,3 +127,27 @@ def test_a_run_that_lost_its_claim_commits_nothing_more(
     assert not Contact.objects.exists()  # its chunk rolled back with the lost claim
     assert not BulkRowResult.objects.exists()
     assert BulkJob.objects.get(pk=job_id).records_processed == 0
+
+
+def test_each_committed_chunk_extends_the_claim_by_the_configured_lease(
+    api: Api, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.CRM_BULK_LEASE_SECONDS = 17  # TANDEM_BULK_LEASE_SECONDS
+    monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+    job_id = ingest(api, _upload(["A", "B", "C"]), object="Contact", run=False,
+                    operation="insert")  # fmt: skip
+    real_values = processing._values
+
+    def dies_on_c(plan: Any, row: Any, skip: Any) -> Any:
+        if row[0] == "C":
+            raise WorkerKilled
+        return real_values(plan, row, skip)
+
+    monkeypatch.setattr(processing, "_values", dies_on_c)
+    with pytest.raises(WorkerKilled):
+        job_run(job_id)
+
+    stopped = BulkJob.objects.get(pk=job_id)
+    assert stopped.records_processed == 2
+    assert stopped.claimed_until is not None
+    assert stopped.claimed_until - stopped.system_modstamp == dt.timedelta(seconds=17)
