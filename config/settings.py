@@ -205,6 +205,11 @@ ENGAGEMENT_IMPORT_MAX_BYTES = env_int("TANDEM_IMPORT_MAX_MB", 200, minimum=1) * 
 CONNECT_PRIVATE_KEY = env_optional("TANDEM_CONNECT_PRIVATE_KEY")  # or ..._PRIVATE_KEY_FILE
 CONNECT_FERNET_KEYS = env_list("TANDEM_CONNECT_FERNET_KEYS", [])
 CONNECT_HTTP_TIMEOUT = env_int("TANDEM_CONNECT_HTTP_TIMEOUT", 15, minimum=1, maximum=300)
+# Migrate Existing Users holds the account for this long, renewed while it runs: should the
+# process running it die, the account is free again once it lapses (docs/upgrade.md §3).
+CONNECT_MIGRATION_LEASE_SECONDS = env_int(
+    "TANDEM_CONNECT_MIGRATION_LEASE_SECONDS", 600, minimum=4, maximum=86400
+)
 
 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}

@@ -20,6 +20,7 @@ import httpx
 import psycopg
 
 from tandem.cli.ports import free_port
+from tandem.cli.supervisor import Child, Supervisor
 from tandem.core.paths import PROJECT_ROOT
 
 
@@ -103,14 +104,7 @@ def running_stack(
     with _databases() as database_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
         second_port = free_port() if https_port and not https else 0
-        env = {
-            **os.environ,
-            **database_env,
-            **_own_redis_broker(),
-            **(extra_env or {}),
-            "TANDEM_VAR_DIR": str(var_dir),
-            "PYTHONPATH": str(PROJECT_ROOT),
-        }
+        env = _environment(var_dir, database_env, extra_env)
         log = var_dir / "up.log"
         argv = [sys.executable, "-m", "tandem", command, "--crm-port", str(crm_port),
                 "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
@@ -137,6 +131,109 @@ def running_stack(
             yield stack
         finally:
             _stop(process, log)
+
+
+def _environment(
+    var_dir: Path, database_env: dict[str, str], extra_env: dict[str, str] | None
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        **database_env,
+        **_own_redis_broker(),
+        **(extra_env or {}),
+        "TANDEM_VAR_DIR": str(var_dir),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+
+
+class Parts:
+    """The parts of `tandem up` (crm, engagement, worker, inbox), each started as `tandem up`
+    starts it, but by the test, so that one can be killed and started again while the others
+    go on (`tandem up` stops everything when one part dies)."""
+
+    WEB = ("crm", "engagement")
+
+    def __init__(self, stack: RunningStack, supervisor: Supervisor) -> None:
+        self.stack = stack
+        self.supervisor = supervisor
+
+    def child(self, name: str) -> Child:
+        """The part's current process (the latest started under that name)."""
+        return next(c for c in reversed(self.supervisor.children) if c.name == name)
+
+    def kill(self, name: str) -> None:
+        """kill -9 the part's whole process group (granian's or Celery's workers with it)."""
+        process = self.child(name).process
+        assert process is not None
+        assert process.poll() is None, f"{name} is not running"
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def start(
+        self, name: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+    ) -> None:
+        """Start the part again with its argv and environment (plus `env`, and behind
+        `prefix`, e.g. a `faketime` command); wait for /healthz when it serves HTTP."""
+        child = self.child(name)
+        assert child.process is not None
+        assert child.process.poll() is not None, f"{name} is still running"
+        started = self.supervisor.start(name, [*prefix, *child.argv], {**child.env, **(env or {})})
+        if name in self.WEB:
+            url = self.stack.crm_url if name == "crm" else self.stack.engagement_url
+            assert started.process is not None
+            _wait_healthy([url], started.process, self.stack.log, True)
+
+    def restart(
+        self, name: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+    ) -> None:
+        """Stop the part (SIGTERM, as Ctrl-C would), then start it again as `start` does."""
+        process = self.child(name).process
+        assert process is not None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.start(name, env, prefix)
+
+
+@contextmanager
+def controlled_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Parts]:
+    """What `running_stack` runs (HTTP only, one web worker each), with its parts in the
+    test's hands (`Parts`); `tandem up`'s own functions migrate and start them."""
+    from rich.console import Console
+
+    from tandem.cli import up
+
+    with _databases() as database_env:
+        env = _environment(var_dir, database_env, extra_env)
+        layout = up.Stack(crm_port=free_port(), engagement_port=free_port(),
+                          inbox_port=free_port(), web_workers=1)  # fmt: skip
+        children_env = up.stack_env(layout, env)
+        log = var_dir / "up.log"
+        with log.open("w", encoding="utf-8") as out:
+            console = Console(file=out, width=400, color_system=None, soft_wrap=True)
+            up.migrate(children_env, console)
+            supervisor = Supervisor(console)
+            stack = RunningStack(
+                crm_url=f"http://127.0.0.1:{layout.crm_port}",
+                engagement_url=f"http://127.0.0.1:{layout.engagement_port}",
+                inbox_port=layout.inbox_port,
+                var_dir=var_dir,
+                env=env,
+                log=log,
+            )
+            try:
+                up.start_children(supervisor, layout, children_env)
+                for name, url in (("crm", stack.crm_url), ("engagement", stack.engagement_url)):
+                    process = next(c for c in supervisor.children if c.name == name).process
+                    assert process is not None
+                    _wait_healthy([url], process, log, True)
+                yield Parts(stack, supervisor)
+            finally:
+                supervisor.stop()
 
 
 def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
