@@ -224,6 +224,8 @@ if SERVICE == "crm":
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database that cannot be reached (every slot taken, down) answers 503, not 500.
+    "tandem.core.unavailable.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -235,8 +237,9 @@ MIDDLEWARE = [
 ]
 if SERVICE == "crm":
     MIDDLEWARE += CRM_MIDDLEWARE
+    MIDDLEWARE[1] = "tandem.crm.unavailable.CrmDatabaseUnavailableMiddleware"  # its surfaces
     # The OAuth token/introspect/revoke endpoints skip sessions, CSRF, auth and messages.
-    MIDDLEWARE.insert(1, "tandem.crm.oauth.middleware.OAuthEndpointMiddleware")
+    MIDDLEWARE.insert(2, "tandem.crm.oauth.middleware.OAuthEndpointMiddleware")
     LOGIN_URL = CRM_LOGIN_URL
 
 ROOT_URLCONF = f"config.urls_{SERVICE}"
