@@ -207,6 +207,10 @@ CONNECT_FERNET_KEYS = env_list("TANDEM_CONNECT_FERNET_KEYS", [])
 CONNECT_HTTP_TIMEOUT = env_int("TANDEM_CONNECT_HTTP_TIMEOUT", 15, minimum=1, maximum=300)
 # Migrate Existing Users holds the account for this long, renewed while it runs: should the
 # process running it die, the account is free again once it lapses (docs/upgrade.md §3).
+# A CRM-audience send whose read meets a CRM that does not answer reads again this much later.
+CONNECT_AUDIENCE_RETRY_SECONDS = env_int(
+    "TANDEM_CONNECT_AUDIENCE_RETRY_SECONDS", 15, minimum=1, maximum=3600
+)
 CONNECT_MIGRATION_LEASE_SECONDS = env_int(
     "TANDEM_CONNECT_MIGRATION_LEASE_SECONDS", 600, minimum=4, maximum=86400
 )

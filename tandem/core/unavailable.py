@@ -1,10 +1,11 @@
 """503 instead of a server error when the service's database cannot be reached.
 
 When every connection slot of the database is taken (`too many clients`), or the server is
-down or restarting, opening a connection fails. Each request checks its connection first
-(nothing to do while a persistent connection is open), and a view that meets a connection lost
-under it answers the same way: 503 with `Retry-After`, a plain page here, the words of each
-surface in the CRM's subclass. Nothing else changes: other database errors stay server errors.
+down or restarting, opening a connection fails. Each request opens its connection first
+(nothing to do while a persistent connection is open); a request that meets a connection the
+server ended (in a view, or in a middleware, where Django makes it a 500) answers the same way:
+503 with `Retry-After`, a plain page here, the words of each surface in the CRM's subclass.
+Nothing else changes: other database errors stay server errors.
 """
 
 from __future__ import annotations
@@ -50,12 +51,18 @@ class DatabaseUnavailableMiddleware:
         self.exempt = (*EXEMPT, *([settings.STATIC_URL] if settings.STATIC_URL else []))
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith(self.exempt):
-            try:
-                connection.ensure_connection()
-            except DatabaseError as exc:
-                return self.unavailable(request, exc)
-        return self.get_response(request)
+        if request.path_info.startswith(self.exempt):
+            return self.get_response(request)
+        try:
+            connection.ensure_connection()
+        except DatabaseError as exc:
+            return self.unavailable(request, exc)
+        response = self.get_response(request)
+        if response.status_code == 500 and connection_lost():
+            # A persistent connection the server ended, met in a middleware rather than a
+            # view: Django made it a 500 already; the cause is the database all the same.
+            return self.unavailable(request, DatabaseError("the connection was lost"))
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, DatabaseError) and connection_lost():

@@ -1,10 +1,11 @@
 """Run inside a stack's environment (TANDEM_SERVICE set by the caller) for the fault tests.
 
-python -m tests.e2e.faults_tools crm-people PREFIX N      CRM users holding Connect's set
+python -m tests.e2e.faults_tools crm-people N PREFIX...   CRM users holding Connect's set
 python -m tests.e2e.faults_tools crm-audience TAG N       N contacts, a report and a campaign
 python -m tests.e2e.faults_tools crm-results JOB          the send's IndividualEmailResults
 python -m tests.e2e.faults_tools eng-mappings PREFIX N    N users Connect knew under legacy
 python -m tests.e2e.faults_tools eng-migration PREFIX     their mappings, runs and files
+python -m tests.e2e.faults_tools eng-retire-sweep         no periodic retry of waiting users
 python -m tests.e2e.faults_tools eng-send KIND REF        a send to a CRM report or campaign
 python -m tests.e2e.faults_tools eng-send-state SEND      the send, its audience and results
 
@@ -30,32 +31,29 @@ def _django() -> None:
     django.setup()
 
 
-def crm_people(prefix: str, count: str) -> dict[str, Any]:
-    """`count` users of the demo org, each holding the permission set linked to the app."""
+def crm_people(count: str, *prefixes: str) -> dict[str, Any]:
+    """`count` users of the demo org per prefix, each holding the permission set linked to the
+    Salesforce Marketing Cloud app."""
     from tandem.crm.permissions.models import PermissionSet, PermissionSetAssignment
     from tandem.crm.users.models import Profile, User
 
     system = User.objects.get(username="mc-system@acme.demo")
     profile = Profile.objects.get(org_id=system.org_id, name="Standard User")
     people = []
-    for i in range(int(count)):
-        user = User(
-            org_id=system.org_id,
-            profile=profile,
-            username=f"{prefix}{i:04d}@acme.demo",
-            email=f"{prefix}{i:04d}@acme.demo",
-            last_name=f"{prefix} {i}",
-        )
-        user.set_unusable_password()
-        people.append(user)
-    User.objects.bulk_create(people, batch_size=1000)
+    for prefix in prefixes:
+        for i in range(int(count)):
+            username = f"{prefix}{i:04d}@acme.demo"
+            user = User(org_id=system.org_id, profile=profile, username=username,
+                        email=username, last_name=f"{prefix} {i}")  # fmt: skip
+            user.set_unusable_password()
+            people.append(user)
+    created = User.objects.bulk_create(people, batch_size=1000)
     held = PermissionSet.objects.get(org_id=system.org_id, api_name=PERMISSION_SET)
-    created = User.objects.filter(username__startswith=prefix, org_id=system.org_id)
     PermissionSetAssignment.objects.bulk_create(
         [PermissionSetAssignment(permission_set=held, user=user) for user in created],
         batch_size=1000,
     )
-    return {"users": created.count()}
+    return {"users": len(created)}
 
 
 def crm_audience(tag: str, count: str) -> dict[str, Any]:
@@ -164,7 +162,15 @@ def eng_migration(prefix: str) -> dict[str, Any]:
             item = ContentFile.objects.get(name=name, folder__owner=run.actor)
             with content_storage().open(item.blob.name) as handle:
                 files[name] = handle.read().decode("utf-8")
-        runs.append({"id": run.pk, "rows": rows, "files": files})
+        runs.append(
+            {
+                "id": run.pk,
+                "rows": rows,
+                "files": files,
+                "succeeded": run.succeeded,
+                "failed": run.failed,
+            }
+        )
     connection = CrmConnection.objects.get()
     return {
         "states": {
@@ -174,6 +180,15 @@ def eng_migration(prefix: str) -> dict[str, Any]:
         "runs": runs,
         "claimed": connection.migration_claimed_at is not None,
     }
+
+
+def eng_retire_sweep() -> dict[str, Any]:
+    """Retire the worker's periodic retry of waiting users (its next run does nothing and
+    plans no other), so that only the migration runs under test reconnect anyone."""
+    from tandem.engagement.connect.periodic import chain_begin
+    from tandem.engagement.connect.tasks import SWEEP
+
+    return {"chain": chain_begin(SWEEP)}
 
 
 def eng_send(kind: str, ref: str) -> dict[str, Any]:
@@ -225,6 +240,7 @@ COMMANDS: dict[str, Any] = {
     "crm-results": crm_results,
     "eng-mappings": eng_mappings,
     "eng-migration": eng_migration,
+    "eng-retire-sweep": eng_retire_sweep,
     "eng-send": eng_send,
     "eng-send-state": eng_send_state,
 }

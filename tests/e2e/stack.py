@@ -54,18 +54,38 @@ class RunningStack:
 
 
 @contextmanager
-def fresh_postgres_database(base_url: str) -> Iterator[str]:
-    """A new, empty database on the server of `base_url`, dropped afterwards."""
+def fresh_postgres_database(base_url: str, owner: str | None = None) -> Iterator[str]:
+    """A new, empty database on the server of `base_url`, dropped afterwards; with `owner`,
+    that role owns it and the URL logs in as that role."""
     parts = urlsplit(base_url)
     name = f"tandem_e2e_{uuid.uuid4().hex[:10]}"
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
+    if owner:
+        parts = parts._replace(netloc=f"{owner}@{parts.hostname}:{parts.port or 5432}")
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_role(base_url: str, connection_limit: int) -> Iterator[str]:
+    """A new login role allowed `connection_limit` connections at once, dropped afterwards.
+    Services logging in as it meet "too many connections" (SQLSTATE 53300, as when the
+    server's own slots are full) once that many are open, and other users of the server
+    are not disturbed."""
+    name = f"tandem_e2e_{uuid.uuid4().hex[:10]}"
+    admin = urlunsplit(urlsplit(base_url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{name}" LOGIN CONNECTION LIMIT {int(connection_limit)}')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def _wait_healthy(
@@ -156,6 +176,8 @@ class Parts:
     def __init__(self, stack: RunningStack, supervisor: Supervisor) -> None:
         self.stack = stack
         self.supervisor = supervisor
+        # How `tandem up` started each part: a restart starts it so again, unless told more.
+        self.plans = {c.name: (list(c.argv), dict(c.env)) for c in supervisor.children}
 
     def child(self, name: str) -> Child:
         """The part's current process (the latest started under that name)."""
@@ -177,7 +199,8 @@ class Parts:
         child = self.child(name)
         assert child.process is not None
         assert child.process.poll() is not None, f"{name} is still running"
-        started = self.supervisor.start(name, [*prefix, *child.argv], {**child.env, **(env or {})})
+        argv, base = self.plans[name]
+        started = self.supervisor.start(name, [*prefix, *argv], {**base, **(env or {})})
         if name in self.WEB:
             url = self.stack.crm_url if name == "crm" else self.stack.engagement_url
             assert started.process is not None
@@ -200,14 +223,18 @@ class Parts:
 
 
 @contextmanager
-def controlled_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Parts]:
+def controlled_stack(
+    var_dir: Path, extra_env: dict[str, str] | None = None, *, database_role: str | None = None
+) -> Iterator[Parts]:
     """What `running_stack` runs (HTTP only, one web worker each), with its parts in the
-    test's hands (`Parts`); `tandem up`'s own functions migrate and start them."""
+    test's hands (`Parts`); `tandem up`'s own functions migrate and start them. On
+    PostgreSQL, `database_role` (see `postgres_role`) owns the databases and the services log
+    in as it."""
     from rich.console import Console
 
     from tandem.cli import up
 
-    with _databases() as database_env:
+    with _databases(database_role) as database_env:
         env = _environment(var_dir, database_env, extra_env)
         layout = up.Stack(crm_port=free_port(), engagement_port=free_port(),
                           inbox_port=free_port(), web_workers=1)  # fmt: skip
@@ -262,13 +289,24 @@ def _own_redis_broker() -> dict[str, str]:
     return {"TANDEM_BROKER_URL": own}
 
 
+def on_postgres() -> bool:
+    """Whether the suite runs against PostgreSQL (both services' URLs name it)."""
+    return all(
+        os.environ.get(f"TANDEM_{service}_DATABASE_URL", "").startswith("postgres")
+        for service in ("CRM", "ENGAGEMENT")
+    )
+
+
 @contextmanager
-def _databases() -> Iterator[dict[str, str]]:
+def _databases(owner: str | None = None) -> Iterator[dict[str, str]]:
     """PostgreSQL databases when the suite runs against PostgreSQL, else nothing (SQLite)."""
-    crm = os.environ.get("TANDEM_CRM_DATABASE_URL", "")
-    engagement = os.environ.get("TANDEM_ENGAGEMENT_DATABASE_URL", "")
-    if not crm.startswith("postgres") or not engagement.startswith("postgres"):
+    if not on_postgres():
         yield {}
         return
-    with fresh_postgres_database(crm) as crm_url, fresh_postgres_database(engagement) as eng_url:
+    crm = os.environ["TANDEM_CRM_DATABASE_URL"]
+    engagement = os.environ["TANDEM_ENGAGEMENT_DATABASE_URL"]
+    with (
+        fresh_postgres_database(crm, owner) as crm_url,
+        fresh_postgres_database(engagement, owner) as eng_url,
+    ):
         yield {"TANDEM_CRM_DATABASE_URL": crm_url, "TANDEM_ENGAGEMENT_DATABASE_URL": eng_url}

@@ -137,12 +137,12 @@ def authorize_as(crm: CrmBrowser, authorize_url: str, username: str, password: s
     raise AssertionError("too many CRM redirects")
 
 
-def wait_for(predicate: Any, timeout: float = 60) -> Any:
+def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.5) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := predicate():
             return value
-        time.sleep(0.5)
+        time.sleep(interval)
     raise AssertionError("timed out")
 
 

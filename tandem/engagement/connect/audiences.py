@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -47,8 +48,9 @@ from tandem.engagement.data.models import (
 from tandem.engagement.sends.models import AudienceKind, Send, SendStatus
 
 RETENTION = timedelta(days=5)
-READ_RETRY_SECONDS = 15  # the CRM did not answer: read again this much later…
-READ_RETRY_FOR = timedelta(hours=1)  # …for this long after the send was admitted
+# The CRM did not answer: read again CONNECT_AUDIENCE_RETRY_SECONDS later, for this long
+# after the send was admitted.
+READ_RETRY_FOR = timedelta(hours=1)
 UNREACHABLE = "unreachable"  # the client's code for a CRM that did not answer
 KEY, EMAIL = "SubscriberKey", "EmailAddress"
 COLUMNS = (
@@ -142,24 +144,26 @@ def _fail(send_id: int, reason: str) -> None:
 
 def _read_later(send: Send, exc: CrmError) -> bool:
     """The CRM did not answer (down, restarting, its database full: 502/503/504): the send
-    waits, saying why, and the read starts again in READ_RETRY_SECONDS, for READ_RETRY_FOR
-    after the send was admitted. Nothing was stored from the partial read. False when the
-    error is not transient or the time is up (the send then fails with the CRM's reason)."""
+    waits, saying why, and the read starts again CONNECT_AUDIENCE_RETRY_SECONDS later, for
+    READ_RETRY_FOR after the send was admitted. Nothing was stored from the partial read.
+    False when the error is not transient or the time is up (the send then fails with the
+    CRM's reason)."""
     if exc.code != UNREACHABLE and exc.status not in TRANSIENT_STATUSES:
         return False
     audience = CrmAudience.objects.get(send_id=send.pk)
     until = audience.created_at + READ_RETRY_FOR
     if timezone.now() >= until:
         return False
+    seconds = settings.CONNECT_AUDIENCE_RETRY_SECONDS
     reason = (
         f"Waiting for the CRM to give the audience: {exc.message} ({exc.code}). Connect tries "
-        f"again every {READ_RETRY_SECONDS} s until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
+        f"again every {seconds} s until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
     )
     CrmAudience.objects.filter(pk=audience.pk).update(
         state=AudienceState.PENDING, failure_reason=reason, updated_at=timezone.now()
     )
     Send.objects.filter(pk=send.pk, status=send.status).update(failure_reason=reason)
-    enqueue_materialize_later(send.pk, READ_RETRY_SECONDS)
+    enqueue_materialize_later(send.pk, seconds)
     return True
 
 

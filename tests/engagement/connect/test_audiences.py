@@ -365,7 +365,7 @@ def test_a_crm_that_does_not_answer_makes_the_send_wait_then_read_again(
     )
     assert (audience.state, audience.failure_reason) == (AudienceState.PENDING, send.failure_reason)
     assert audience.data_extension is None
-    assert later == [(send.pk, audiences.READ_RETRY_SECONDS)]
+    assert later == [(send.pk, 15)]
 
     fake.refuse = None
     with django_capture_on_commit_callbacks(execute=True):
