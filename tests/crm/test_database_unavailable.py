@@ -130,3 +130,19 @@ def test_the_token_endpoint_s_short_chain_answers_503_when_its_connection_broke(
 
     assert response.status_code == 503
     assert b'"temporarily_unavailable"' in response.content
+
+
+@pytest.mark.parametrize(("raw", "status"), [(Raw(broken=True), 503), (Raw(), 500)])
+def test_a_500_from_a_middleware_is_a_503_only_when_the_connection_was_lost(
+    raw: Raw, status: int
+) -> None:
+    """A persistent connection the server ended is met in a middleware (the org by host, the
+    session): Django has made that a 500 before any view runs."""
+    request = RequestFactory().get("/services/data/v62.0/query/")
+    middleware = CrmDatabaseUnavailableMiddleware(lambda r: HttpResponse(status=500))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("tandem.core.unavailable.connection", Connection(raw))
+        response = middleware(request)
+
+    assert response.status_code == status

@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import re
+import shutil
 import sqlite3
 import time
 from collections import Counter
@@ -267,6 +268,9 @@ def test_engagement_killed_9_during_the_migration_resumes_it_and_duplicates_noth
 # --- clock skew beyond the assertion's life ------------------------------------------------
 
 
+@pytest.mark.skipif(
+    shutil.which("faketime") is None, reason="needs Debian's faketime (make system-deps)"
+)
 def test_a_clock_beyond_the_assertion_s_life_is_named_and_recoverable(faults: Faults) -> None:
     """The Engagement restarted 10 minutes ahead (libfaketime): every assertion it signs is
     refused, and the migration says the clocks are the reason; with the clock right again, the
