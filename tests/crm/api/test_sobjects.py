@@ -213,3 +213,42 @@ def test_upsert_needs_an_external_id_field(api: Api) -> None:
     assert response.status_code == 404
     assert response.json()[0]["errorCode"] == "NOT_FOUND"
     assert Contact.objects.count() == 0
+
+
+def test_composite_retrieve_answers_in_order_with_null_for_unknown_ids(
+    tokens: Any, outsider: Any, api: Api
+) -> None:
+    first, second = (api.post("/sobjects/Contact", {"LastName": n}).json()["id"] for n in "AB")
+    lead = api.post("/sobjects/Lead", {"LastName": "L", "Company": "C"}).json()["id"]
+    theirs = Api(tokens.issue(outsider)).post("/sobjects/Contact", {"LastName": "T"}).json()["id"]
+    ids = [second, "003nope", lead, first[:15], theirs]
+
+    posted = api.post("/composite/sobjects/Contact", {"ids": ids, "fields": ["Id", "LastName"]})
+    got = api.get(f"/composite/sobjects/Contact?ids={','.join(ids)}&fields=LastName")
+
+    assert posted.status_code == 200
+    assert [r and (r["Id"], r["LastName"]) for r in posted.json()] == [
+        (second, "B"), None, None, (first, "A"), None,
+    ]  # fmt: skip
+    assert [r and r["LastName"] for r in got.json()] == ["B", None, None, "A", None]
+    assert got.json()[0]["attributes"]["type"] == "Contact"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"ids": ["003x"]}, {"fields": ["Id"]}, {"ids": "003x", "fields": ["Id"]},
+     {"ids": ["003x"], "fields": ["Shoe"]}],
+)  # fmt: skip
+def test_composite_retrieve_refuses_a_bad_body(api: Api, body: dict[str, Any]) -> None:
+    response = api.post("/composite/sobjects/Contact", body)
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] in {"MISSING_ARGUMENT", "JSON_PARSER_ERROR",
+                                               "INVALID_FIELD"}  # fmt: skip
+
+
+def test_composite_retrieve_refuses_more_than_2000_ids(api: Api) -> None:
+    response = api.post("/composite/sobjects/Contact", {"ids": ["003x"] * 2001, "fields": ["Id"]})
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
