@@ -30,6 +30,10 @@ urlpatterns = [
     re_path(rf"{V}/composite/tree/(?P<name>\w+)/?$", views.composite_tree_view),
     re_path(rf"{V}/composite/sobjects/?$", views.composite_sobjects_view),
     re_path(rf"{V}/composite/sobjects/(?P<name>\w+)/?$", views.composite_sobjects_retrieve_view),
+    re_path(
+        rf"{V}/composite/sobjects/(?P<name>\w+)/(?P<field>\w+)/?$",
+        views.composite_sobjects_upsert_view,
+    ),
     re_path(rf"{V}/limits/?$", views.limits_view),
     re_path(rf"{V}/analytics/reports/?$", views.reports_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/?$", views.report_view),

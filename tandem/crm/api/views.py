@@ -332,6 +332,25 @@ def composite_sobjects_retrieve_view(
     ))  # fmt: skip
 
 
+@api_endpoint
+def composite_sobjects_upsert_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str, field: str
+) -> HttpResponse:
+    """PATCH {"allOrNone", "records"}: upsert up to 200 records of one type by an external id
+    field that each record carries."""
+    _allow(request, "PATCH")
+    sobject = _sobject(name)
+    body = _object_body(request)
+    if not isinstance(body.get("records"), list):
+        raise ApiError(400, "JSON_PARSER_ERROR", "The body must be an object with a records list")
+    if _is_ier_writer(sobject):
+        set_family(request, "bulk")
+    return json_response(services.collection_upsert(
+        org=principal.org, user=principal.user, sobject=sobject, field_name=field,
+        items=body["records"], all_or_none=bool(body.get("allOrNone", False)),
+    ))  # fmt: skip
+
+
 # --- composite, composite/batch, composite/tree ----------------------------------------------
 
 
