@@ -160,6 +160,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # RFC 9700 §4.3.2: `?access_token=` on userinfo and the identity URL is refused (the REST
+    # API refuses it in tandem.crm.api.auth); tokens travel in the Authorization header.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
 }
 
 

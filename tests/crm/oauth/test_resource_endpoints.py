@@ -261,3 +261,31 @@ def test_introspection_with_garbage_basic_credentials_is_401(crm_client, org, ma
     )
 
     assert response.status_code == 401
+
+
+QUERY_TOKEN_PAIR = {
+    "error": "invalid_token",
+    "error_description": "access tokens are not accepted in the query string",
+}
+
+
+@pytest.mark.parametrize("with_header", [False, True], ids=["query-only", "query-and-header"])
+def test_access_tokens_in_the_query_string_are_refused(crm_client, org, marketer, with_header):
+    """RFC 9700 §4.3.2: userinfo and the identity URL answer an OAuth error pair (401), even
+    when a valid Authorization header comes too; the same token in the header alone works."""
+    _, tokens = _tokens(crm_client, org, marketer)
+    query = urlencode({"access_token": tokens["access_token"]})
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    headers = bearer if with_header else {}
+
+    userinfo = crm_client.get(f"/services/oauth2/userinfo?{query}", **headers)
+    posted = crm_client.post(f"/services/oauth2/userinfo?{query}", **headers)
+    identity = crm_client.get(f"/id/{org.id}/{marketer.id}?{query}", **headers)
+
+    for response in (userinfo, posted, identity):
+        assert response.status_code == 401
+        assert response.json() == QUERY_TOKEN_PAIR
+        assert response["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+        assert response["Cache-Control"] == "no-store"
+    assert crm_client.get("/services/oauth2/userinfo", **bearer).status_code == 200
+    assert crm_client.get(f"/id/{org.id}/{marketer.id}", **bearer).status_code == 200

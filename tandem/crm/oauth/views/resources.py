@@ -23,6 +23,7 @@ from tandem.crm.oauth.errors import (
     INVALID_CLIENT_CREDENTIALS,
     INVALID_REQUEST,
     INVALID_TOKEN,
+    QUERY_STRING_TOKEN,
     OAuthErrorPair,
 )
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
@@ -167,16 +168,20 @@ def _claims(
 class BearerView(OAuthLibMixin, View):
     """A resource answered only for a valid Bearer access token."""
 
-    def bearer_user(self, request: HttpRequest) -> User | None:
-        """The token's user; None for another org's token on an org's My Domain host (the
-        token decides the org everywhere else)."""
+    def bearer_user(self, request: HttpRequest) -> User | HttpResponse:
+        """The token's user, or the 401 to answer: an access token in the query string (RFC
+        9700 §4.3.2, refused by DOT's COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT) gets an
+        OAuth error pair; no valid token, or another org's token on an org's My Domain host
+        (the token decides the org everywhere else), Salesforce's INVALID_SESSION_ID."""
+        if "access_token" in request.GET:
+            return _query_string_token()
         valid, oauth_request = self.verify_request(request)
-        if not valid or oauth_request.user is None:
-            return None
+        if not valid or oauth_request is None or oauth_request.user is None:
+            return _unauthorized()
         user: User = oauth_request.user
         host_org = getattr(request, "crm_org", None)
         if host_org is not None and host_org.pk != user.org_id:
-            return None
+            return _unauthorized()
         return user
 
 
@@ -190,14 +195,23 @@ def _unauthorized() -> HttpResponse:
     return response
 
 
+def _query_string_token() -> HttpResponse:
+    response = oauth_error(QUERY_STRING_TOKEN, status=401)
+    response["WWW-Authenticate"] = (
+        f'Bearer error="{QUERY_STRING_TOKEN.error}", '
+        f'error_description="{QUERY_STRING_TOKEN.description}"'
+    )
+    return response
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class UserInfoView(BearerView):
     """GET/POST /services/oauth2/userinfo: OpenID Connect claims of the token's user."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         user = self.bearer_user(request)
-        if user is None:
-            return _unauthorized()
+        if isinstance(user, HttpResponse):
+            return user
         return JsonResponse(identity.oidc_claims(user))
 
     post = get
@@ -209,8 +223,8 @@ class IdentityView(BearerView):
 
     def get(self, request: HttpRequest, org_id: str, user_id: str) -> HttpResponse:
         caller = self.bearer_user(request)
-        if caller is None:
-            return _unauthorized()
+        if isinstance(caller, HttpResponse):
+            return caller
         if caller.pk != user_id and not (caller.is_org_admin and caller.org_id == org_id):
             return JsonResponse(
                 [{"message": "Forbidden", "errorCode": "INSUFFICIENT_ACCESS"}],
