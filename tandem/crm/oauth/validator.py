@@ -145,7 +145,7 @@ class ConnectedAppValidator(OAuth2Validator):
         return False
 
     def get_oidc_issuer_endpoint(self, request: Request) -> str:
-        return crm_base_url()
+        return identity.issuer()
 
     # --- authorization codes ---------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import hashlib
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.test import Client
 
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.connectedapps.services import connected_app_create
@@ -199,6 +200,51 @@ def test_no_implicit_or_hybrid_grant(crm_client, org, marketer, response_type):
     assert "id_token" not in query
     assert not Grant.objects.exists()
     assert not AccessToken.objects.exists()
+
+
+def _issuers(client) -> set[str]:
+    return {
+        client.get(path).json()["issuer"]
+        for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
+    }
+
+
+def _iss(location: str) -> list[str]:
+    return parse_qs(urlsplit(location).query)["iss"]
+
+
+@pytest.mark.parametrize("host", ["localhost", "acme.my.localhost", "127.0.0.1:8001"])
+def test_iss_on_every_authorization_response_is_the_metadata_issuer(org, marketer, host):
+    """RFC 9207: a code, an error redirect (refused parameter, denied consent, oauthlib error)
+    and the way back from a policy refusal all carry the issuer both metadata documents
+    publish, whatever host the browser called."""
+    client = Client(HTTP_HOST=host)
+    [issuer] = _issuers(client)
+    app = make_app(org)
+    admin_only = make_app(org, permitted_users="AdminApprovedPreAuthorized")
+    _, challenge = pkce_pair()
+    base = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
+            "code_challenge": challenge, "state": "s1"}  # fmt: skip
+
+    consent = _authorize(client, marketer, **base)
+    data = {k: v for k, v in consent.context["form"].initial.items() if v is not None}
+    denied = client.post("/services/oauth2/authorize", data)  # no "allow": Deny
+    code = client.post("/services/oauth2/authorize", {**data, "allow": "Authorize"})
+    plain = _authorize(client, marketer, **base, code_challenge_method="plain")
+    bad_type = _authorize(client, marketer, **{**base, "response_type": "token"})
+    refused = _authorize(client, marketer, **{**base, "client_id": admin_only.key})
+
+    assert issuer == "http://localhost:8001"
+    assert "code" in parse_qs(urlsplit(code["Location"]).query)
+    for response, error in ((denied, "access_denied"), (plain, "invalid_request"),
+                            (bad_type, "unsupported_response_type")):  # fmt: skip
+        assert response.status_code == 302
+        assert parse_qs(urlsplit(response["Location"]).query)["error"] == [error]
+    for location in (code["Location"], denied["Location"], plain["Location"],
+                     bad_type["Location"], refused.context["callback"]):  # fmt: skip
+        assert location.startswith(CALLBACK + "?")
+        assert _iss(location) == [issuer]
+        assert parse_qs(urlsplit(location).query)["state"] == ["s1"]
 
 
 def test_wrong_code_verifier_is_invalid_request(crm_client, org, marketer):

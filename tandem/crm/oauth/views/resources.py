@@ -31,7 +31,6 @@ from tandem.crm.oauth.loaders import app_and_access_token
 from tandem.crm.oauth.models import AccessToken, RefreshToken
 from tandem.crm.oauth.services import token_revoke
 from tandem.crm.oauth.views.token import NO_STORE, bad_form, oauth_error
-from tandem.crm.orgs.domains import crm_base_url
 from tandem.crm.users.models import User
 
 TOKEN_REQUIRED = OAuthErrorPair("unsupported_token_type", "token is required")
@@ -242,11 +241,11 @@ class IdentityView(BearerView):
 
 def discovery(request: HttpRequest) -> HttpResponse:
     """GET /.well-known/openid-configuration (and the RFC 8414 variant)."""
-    base = crm_base_url()
+    base = identity.issuer()
     oauth = f"{base}/services/oauth2"
     return JsonResponse(
         {
-            "issuer": base,
+            "issuer": identity.issuer(),
             "authorization_endpoint": f"{oauth}/authorize",
             "token_endpoint": f"{oauth}/token",
             "revocation_endpoint": f"{oauth}/revoke",
