@@ -90,7 +90,7 @@ def authenticate_api_request(request: HttpRequest) -> ApiPrincipal:
     principal = TOKEN_LOOKUP(token) if token else None
     if principal is None or not (principal.scopes & API_SCOPES):
         raise invalid_session()
-    if not (principal.user.is_active and principal.org.is_active) or principal.user.is_frozen:
+    if not principal.user.may_log_in:
         raise invalid_session()
     if not principal.user.is_api_enabled:
         raise ApiError(403, "API_DISABLED_FOR_ORG", "API is not enabled for this user")

@@ -147,6 +147,28 @@ class ConnectedAppValidator(OAuth2Validator):
     def get_oidc_issuer_endpoint(self, request: Request) -> str:
         return identity.issuer()
 
+    # --- access tokens at userinfo and the identity URL --------------------------------------
+
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        return (
+            AccessToken.objects.select_related("application", "user__org")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
+        """DOT's checks, then the token's user: a user deactivated or frozen, or in an org no
+        longer active, holds no live token (as the REST API and browser sessions refuse)."""
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        user: User | None = request.user
+        if user is not None and not user.may_log_in:
+            request.user = None
+            request.oauth2_error = {"error": "invalid_token", "error_description": "invalid token"}
+            return False
+        return True
+
     # --- authorization codes ---------------------------------------------------------------
 
     def validate_code(

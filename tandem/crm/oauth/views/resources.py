@@ -19,6 +19,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 
 from tandem.crm.oauth import identity
 from tandem.crm.oauth.crypto import secret_matches, token_checksum
+from tandem.crm.oauth.enforcement import refresh_token_live
 from tandem.crm.oauth.errors import (
     INVALID_CLIENT_CREDENTIALS,
     INVALID_REQUEST,
@@ -29,10 +30,12 @@ from tandem.crm.oauth.errors import (
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
 from tandem.crm.oauth.loaders import app_and_access_token
 from tandem.crm.oauth.models import AccessToken, RefreshToken
+from tandem.crm.oauth.policy import RefreshFacts
 from tandem.crm.oauth.services import token_revoke
 from tandem.crm.oauth.views.token import NO_STORE, bad_form, oauth_error
 from tandem.crm.users.models import User
 
+INACTIVE = {"active": False}
 TOKEN_REQUIRED = OAuthErrorPair("unsupported_token_type", "token is required")
 INVALID_CALLBACK = OAuthErrorPair("invalid_request", "invalid callback")
 # A plain ASCII JavaScript identifier, short: the callback is written into a script, so
@@ -112,6 +115,8 @@ class IntrospectView(View):
             return oauth_error(INVALID_REQUEST)
         if access is not None and access[2] is not None and timezone.now() < access[2]:
             user, scope, expires, created = access
+            if user is not None and not user.may_log_in:
+                return JsonResponse(INACTIVE)
             return JsonResponse(_claims(client, user, scope, "access_token", expires, created))
         return JsonResponse(_introspection(client, checksum))
 
@@ -130,20 +135,31 @@ def _client_credentials(request: HttpRequest) -> tuple[str, str]:
 
 
 def _introspection(client: Any, checksum: str) -> dict[str, Any]:
+    """An access token live for a user who may log in; else a refresh token, active only
+    while a refresh with it would pass the app's policies (the user's state, the permitted
+    users, the Refresh Token Policy)."""
     row = (
-        AccessToken.objects.select_related("user")
+        AccessToken.objects.select_related("user__org")
         .filter(token_checksum=checksum, application=client)
         .first()
     )
-    if row is None or row.is_expired():
-        refresh = RefreshToken.objects.filter(
+    if row is not None and not row.is_expired():
+        if row.user is not None and not row.user.may_log_in:
+            return INACTIVE
+        return _claims(client, row.user, row.scope, "access_token", row.expires, row.created)
+    found = (
+        RefreshToken.objects.filter(
             token_checksum=checksum, application=client, revoked__isnull=True
-        ).select_related("user")
-        found = refresh.first()
-        if found is None or found.user is None:
-            return {"active": False}
-        return _claims(client, found.user, "", "refresh_token", None, found.created)
-    return _claims(client, row.user, row.scope, "access_token", row.expires, row.created)
+        )
+        .select_related("user__org")
+        .first()
+    )
+    if found is None or found.user is None:
+        return INACTIVE
+    facts = RefreshFacts(found.family_created_at, found.updated)
+    if not refresh_token_live(app=client, user=found.user, refresh=facts, now=timezone.now()):
+        return INACTIVE
+    return _claims(client, found.user, "", "refresh_token", None, found.created)
 
 
 def _claims(
