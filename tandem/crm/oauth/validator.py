@@ -370,14 +370,13 @@ class ConnectedAppValidator(OAuth2Validator):
             login_record(app=client, user=user, ip=request_ip(request), status=status,
                          at=timezone.now())  # fmt: skip
 
-    def jwt_claim_replayed(self, client: ConnectedApp, jti: str, expires_at: int) -> bool:
-        """Record the assertion's jti until it expires; True if it was seen before."""
-        if not jti:
-            return False
+    def jwt_claim_replayed(self, client: ConnectedApp, key: str, expires_at: int) -> bool:
+        """Record the assertion's replay key (its jti, else the assertion itself; only its
+        SHA-256 is stored) until it expires; True if it was seen before."""
         now = timezone.now()
         if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
             JwtAssertionUse.objects.filter(expires_at__lt=now).delete()
-        digest = hashlib.sha256(jti.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         expires = datetime.fromtimestamp(expires_at, tz=UTC) + timedelta(seconds=10)
         return not jti_record(app_id=client.pk, jti_hash=digest, expires_at=expires)
 

@@ -245,6 +245,34 @@ def test_a_replayed_assertion_is_refused_by_the_endpoint(crm_client, org, system
     assert AccessToken.objects.count() == 1
 
 
+def test_an_assertion_without_jti_is_single_use_too(crm_client, org, system_user):
+    """RFC 7523 makes `jti` optional (Salesforce's clients send none): the assertion itself is
+    then the replay key, so replaying it is refused, and another assertion is not."""
+    import hashlib
+
+    from tandem.crm.oauth.models import JwtAssertionUse
+    from tests.crm.oauth.conftest import JWT_BEARER, LOGIN_URL, token
+    from tests.crm.oauth.jwtkeys import assertion
+
+    app = _admin_app(org, system_user)
+    claims = {"iss": app.key, "sub": system_user.username, "aud": LOGIN_URL, "jti": None}
+    signed = assertion(**claims)
+    assert token(crm_client, grant_type=JWT_BEARER, assertion=signed)[0] == 200
+
+    replayed = token(crm_client, grant_type=JWT_BEARER, assertion=signed)
+    another = token(crm_client, grant_type=JWT_BEARER, assertion=assertion(**claims, lifetime=90))
+
+    assert replayed == (400, {"error": "invalid_grant", "error_description": "invalid assertion"})
+    assert another[0] == 200
+    assert AccessToken.objects.count() == 2
+    assert (
+        LoginHistory.objects.filter(user=system_user, status="Failed: Assertion replayed").count()
+        == 1
+    )
+    key = hashlib.sha256(("assertion:" + signed).encode()).hexdigest()
+    assert JwtAssertionUse.objects.filter(app_id=app.app.pk, jti_hash=key).exists()
+
+
 def test_session_timeout_sets_the_access_token_lifetime(crm_client, org, system_user):
     from datetime import timedelta
 
