@@ -131,7 +131,7 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["api"],
     "ACCESS_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_access_token",  # <org id>!<opaque>
     "REFRESH_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_token",
-    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 15 * 60,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 10 * 60,  # RFC 6749 §4.1.2: at most 10 minutes
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int(
         "TANDEM_OAUTH_ACCESS_TOKEN_SECONDS", 2 * 60 * 60, minimum=60
     ),

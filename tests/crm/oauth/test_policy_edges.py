@@ -219,15 +219,22 @@ def test_a_sixth_approval_revokes_the_oldest(crm_client, org, marketer, settings
     assert live.values("token_family").distinct().count() == 5
 
 
-def test_code_expires_after_15_minutes(crm_client, org, marketer):
+def test_code_lives_at_most_10_minutes(crm_client, org, marketer):
+    """RFC 6749 §4.1.2: a code exchanged 10 minutes and 1 second after it was issued is
+    expired and issues nothing; one exchanged at 9:59 works."""
     app = make_app(org, ip_relaxation="BYPASS")
     with time_machine.travel(MONDAY_NOON, tick=False):
+        late_code, late_verifier = authorize_code(crm_client, app, marketer)
         code, verifier = authorize_code(crm_client, app, marketer)
-    with time_machine.travel(datetime(2026, 3, 2, 12, 15, 1, tzinfo=UTC), tick=False):
-        status, body = exchange(crm_client, app, code, verifier)
+    with time_machine.travel(datetime(2026, 3, 2, 12, 10, 1, tzinfo=UTC), tick=False):
+        status, body = exchange(crm_client, app, late_code, late_verifier)
+    assert not AccessToken.objects.exists()
+    with time_machine.travel(datetime(2026, 3, 2, 12, 9, 59, tzinfo=UTC), tick=False):
+        in_time = exchange(crm_client, app, code, verifier)
 
     assert status == 400
     assert body == {"error": "invalid_grant", "error_description": "expired authorization code"}
+    assert in_time[0] == 200
 
 
 def test_a_replayed_assertion_is_refused_by_the_endpoint(crm_client, org, system_user):
