@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.test import Client
+from django.views.debug import SafeExceptionReporterFilter
 
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.connectedapps.services import connected_app_create
@@ -335,6 +336,31 @@ def test_codes_and_tokens_are_stored_only_as_hashes(crm_client, org, marketer):
     assert not secret_matches(app.secret[:-1] + "x", stored.client_secret)
     assert decrypt_secret(stored.consumer_secret_encrypted) == app.secret
     assert_nowhere_in_database(app.secret, code, body["access_token"], body["refresh_token"])
+
+
+@pytest.mark.parametrize(
+    ("path", "secrets"),
+    [
+        ("/services/oauth2/token", ["code", "code_verifier", "client_secret", "refresh_token",
+                                    "password", "assertion"]),
+        ("/services/oauth2/revoke", ["token"]),
+        ("/services/oauth2/introspect", ["token", "client_secret"]),
+    ],
+)  # fmt: skip
+def test_error_reports_never_show_posted_secrets(db, crm_client, path, secrets):
+    """Django's error report (SafeExceptionReporterFilter) shows each posted secret of the
+    token, revocation and introspection endpoints as stars, and the other values as sent."""
+    sent = {name: f"secret-{name}-0123456789" for name in secrets}
+    sent |= {"grant_type": "authorization_code", "client_id": "visible-client-id"}
+
+    response = crm_client.post(path, urlencode(sent),
+                               content_type="application/x-www-form-urlencoded")  # fmt: skip
+    shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+
+    for name in secrets:
+        assert shown[name] == SafeExceptionReporterFilter.cleansed_substitute
+    assert shown["client_id"] == "visible-client-id"
+    assert not any(sent[name] in str(value) for name in secrets for value in shown.values())
 
 
 def test_token_endpoint_refuses_get(crm_client):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from tandem.crm.oauth import identity
@@ -51,6 +52,7 @@ def _token_param(request: HttpRequest) -> str | None:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters("token"), name="dispatch")
 class RevokeView(View):
     """POST token=…, GET ?token=… and GET ?token=…&callback=fn (JSONP), as Salesforce: an
     access token revokes itself, a refresh token its whole family (domain.md §2.6)."""
@@ -95,6 +97,7 @@ def _jsonp(callback: str, error: OAuthErrorPair | None) -> HttpResponse:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters("token", "client_secret"), name="dispatch")
 class IntrospectView(View):
     """RFC 7662 for the app's own tokens; the client authenticates with its key and secret
     (HTTP Basic, or client_id and client_secret in the form)."""
