@@ -13,6 +13,7 @@ from simple_salesforce.util import getUniqueElementValueFromXmlString
 
 from tandem.crm.oauth.crypto import token_checksum
 from tandem.crm.oauth.models import AccessToken
+from tandem.crm.orgs.domains import my_domain_url
 from tandem.crm.orgs.models import Org
 from tandem.crm.users.models import LoginHistory, LoginStatus, LoginType, User
 from tests.crm.conftest import PASSWORD
@@ -207,7 +208,9 @@ def test_my_domain_host_logs_in_its_own_users(admin: User, security_token: str) 
     response = post(envelope, host="acme.my.localhost")
 
     assert response.status_code == 200
-    assert _value(response, "serverUrl").startswith("http://acme.my.localhost/services/Soap/u/")  # type: ignore[union-attr]
+    # The client reached a My Domain host, so it resolves them: serverUrl is the org's My Domain.
+    server_url = _value(response, "serverUrl") or ""
+    assert server_url.startswith(f"{my_domain_url('acme')}/services/Soap/u/")
     assert _rest(_value(response, "sessionId") or "", host="acme.my.localhost").status_code == 200
 
 
