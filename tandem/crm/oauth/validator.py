@@ -145,7 +145,29 @@ class ConnectedAppValidator(OAuth2Validator):
         return False
 
     def get_oidc_issuer_endpoint(self, request: Request) -> str:
-        return crm_base_url()
+        return identity.issuer()
+
+    # --- access tokens at userinfo and the identity URL --------------------------------------
+
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        return (
+            AccessToken.objects.select_related("application", "user__org")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
+        """DOT's checks, then the token's user: a user deactivated or frozen, or in an org no
+        longer active, holds no live token (as the REST API and browser sessions refuse)."""
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        user: User | None = request.user
+        if user is not None and not user.may_log_in:
+            request.user = None
+            request.oauth2_error = {"error": "invalid_token", "error_description": "invalid token"}
+            return False
+        return True
 
     # --- authorization codes ---------------------------------------------------------------
 
@@ -348,14 +370,13 @@ class ConnectedAppValidator(OAuth2Validator):
             login_record(app=client, user=user, ip=request_ip(request), status=status,
                          at=timezone.now())  # fmt: skip
 
-    def jwt_claim_replayed(self, client: ConnectedApp, jti: str, expires_at: int) -> bool:
-        """Record the assertion's jti until it expires; True if it was seen before."""
-        if not jti:
-            return False
+    def jwt_claim_replayed(self, client: ConnectedApp, key: str, expires_at: int) -> bool:
+        """Record the assertion's replay key (its jti, else the assertion itself; only its
+        SHA-256 is stored) until it expires; True if it was seen before."""
         now = timezone.now()
         if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
             JwtAssertionUse.objects.filter(expires_at__lt=now).delete()
-        digest = hashlib.sha256(jti.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         expires = datetime.fromtimestamp(expires_at, tz=UTC) + timedelta(seconds=10)
         return not jti_record(app_id=client.pk, jti_hash=digest, expires_at=expires)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +24,11 @@ from tandem.engagement.connect.models import (
 from tandem.engagement.connect.services.records import audit, usage_record
 from tandem.engagement.connect.services.seam import crm_client, jwt_token
 
-MIGRATION_LEASE = timedelta(minutes=10)  # a migration whose worker died frees the account
+
+def migration_lease() -> timedelta:
+    """How long Migrate Existing Users holds the account without renewing its claim: a run
+    renews it as it goes, so only a run whose process died lets it lapse."""
+    return timedelta(seconds=settings.CONNECT_MIGRATION_LEASE_SECONDS)
 
 
 # Users still waiting for auto-connection (LEGACY: the upgrade completed without a migration).
@@ -84,6 +89,11 @@ def user_connect_attempt(
         "",
         attempted,
     )
+
+
+def mapping_pending(mapping: ConnectedUser, code: str, message: str) -> bool:
+    """Record why a waiting user is still waiting (nothing changes once they are not)."""
+    return _mapping_outcome(mapping, UserConnectionState.PENDING, code, message)
 
 
 def _mapping_outcome(mapping: ConnectedUser, state: str, code: str, message: str) -> bool:
@@ -174,4 +184,4 @@ def legacy_erase(connection: CrmConnection) -> None:
 
 def migration_running(connection: CrmConnection) -> bool:
     claimed = connection.migration_claimed_at
-    return claimed is not None and claimed > timezone.now() - MIGRATION_LEASE
+    return claimed is not None and claimed > timezone.now() - migration_lease()

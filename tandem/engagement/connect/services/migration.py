@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import Q
@@ -21,9 +21,10 @@ from tandem.engagement.connect.models import (
     MigrationRun,
 )
 from tandem.engagement.connect.services.autoconnect import (
-    MIGRATION_LEASE,
     WAITING,
     MigrationRow,
+    mapping_pending,
+    migration_lease,
     migration_running,
     user_auto_connect,
     user_connect_attempt,
@@ -49,7 +50,11 @@ def users_migrate(*, actor: User | None, connection: CrmConnection) -> Migration
     """Reconnect every previously connected user through the connected app; write the files.
 
     One run at a time per account, claimed by a conditional UPDATE: a double submit gets a
-    clear refusal instead of a second run, second files and twice the CRM calls."""
+    clear refusal instead of a second run, second files and twice the CRM calls. The run
+    renews its claim as it goes; if its process dies, the claim lapses after the lease and a
+    new run tries only the users still waiting. Once the CRM does not answer at all, the users
+    left are not tried (each would wait for the client's retries): their rows say so, and
+    they stay waiting for the next run or the periodic retry."""
     connection.refresh_from_db()
     if connection.state != ConnectionState.CONNECTED_APP:
         raise ConnectStateError("Users migrate once the account uses the Connected App.")
@@ -59,7 +64,8 @@ def users_migrate(*, actor: User | None, connection: CrmConnection) -> Migration
             "The 14-day auto-connection window has ended: users who were not reconnected "
             "connect by hand (Connect on Salesforce Integration)."
         )
-    if not _migration_claim(connection):
+    claim = _migration_claim(connection)
+    if claim is None:
         raise ConnectStateError(
             "Migrate Existing Users is already running for this account; wait for its results."
         )
@@ -70,23 +76,66 @@ def users_migrate(*, actor: User | None, connection: CrmConnection) -> Migration
             .filter(account_id=connection.account_id, was_legacy=True, state__in=WAITING)
             .order_by("pk")
         )
-        rows = [
-            user_connect_attempt(connection=connection, mapping=m, client=client)
-            for m in candidates
-        ]
+        rows: list[MigrationRow] = []
+        unreachable: MigrationRow | None = None
+        for mapping in candidates:
+            if unreachable is not None:
+                rows.append(_not_tried(mapping, unreachable))
+                continue
+            claim = _claim_renew(connection, claim)
+            if claim is None:
+                break  # the claim lapsed and another run took the account: it goes on
+            row = user_connect_attempt(connection=connection, mapping=mapping, client=client)
+            rows.append(row)
+            if row.error_code == UNREACHABLE:
+                unreachable = row
         return _run_save(actor, connection, rows)
     finally:
-        CrmConnection.objects.filter(pk=connection.pk).update(migration_claimed_at=None)
+        CrmConnection.objects.filter(pk=connection.pk, migration_claimed_at=claim).update(
+            migration_claimed_at=None
+        )
 
 
-def _migration_claim(connection: CrmConnection) -> bool:
-    now = timezone.now()
-    free = Q(migration_claimed_at__isnull=True) | Q(migration_claimed_at__lte=now - MIGRATION_LEASE)
-    return bool(
-        CrmConnection.objects.filter(
-            free, pk=connection.pk, state=ConnectionState.CONNECTED_APP, window_ends_at__gt=now
-        ).update(migration_claimed_at=now)
+UNREACHABLE = "unreachable"  # the client's code: the CRM did not answer, even after retries
+
+
+def _not_tried(mapping: ConnectedUser, cause: MigrationRow) -> MigrationRow:
+    """The row of a user left untried because the CRM stopped answering; the user waits."""
+    message = f"not tried: {cause.error_message}; tried again by the next run or the retry"
+    mapping_pending(mapping, UNREACHABLE, message)
+    return MigrationRow(
+        mapping.user.get_username(),
+        mapping.crm_username,
+        mapping.crm_user_id,
+        "failure",
+        UNREACHABLE,
+        message,
+        cause.attempted_at,
     )
+
+
+def _migration_claim(connection: CrmConnection) -> datetime | None:
+    """Claim the account for one run; the claim's time, or None when another run holds it."""
+    now = timezone.now()
+    free = Q(migration_claimed_at__isnull=True) | Q(
+        migration_claimed_at__lte=now - migration_lease()
+    )
+    claimed = CrmConnection.objects.filter(
+        free, pk=connection.pk, state=ConnectionState.CONNECTED_APP, window_ends_at__gt=now
+    ).update(migration_claimed_at=now)
+    return now if claimed else None
+
+
+def _claim_renew(connection: CrmConnection, claim: datetime) -> datetime | None:
+    """Renew this run's claim once a quarter of the lease has passed (one UPDATE, only while
+    the claim is still this run's); None if it lapsed and another run claimed the account."""
+    now = timezone.now()
+    if now - claim < migration_lease() / 4:
+        return claim
+    renewed = CrmConnection.objects.filter(pk=connection.pk, migration_claimed_at=claim).update(
+        migration_claimed_at=now
+    )
+    return now if renewed else None
 
 
 @transaction.atomic
