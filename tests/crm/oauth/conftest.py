@@ -171,5 +171,7 @@ def refresh(
 
 
 @pytest.fixture
-def crm_client() -> Client:
+def crm_client(db: None) -> Client:
+    """Every request opens its database connection first (a 503 when it cannot), so even
+    requests whose views never query need the database."""
     return Client(HTTP_HOST="localhost")
