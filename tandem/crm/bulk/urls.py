@@ -1,9 +1,10 @@
 from django.urls import re_path
 
+from tandem.crm.api.urls import V as API
 from tandem.crm.bulk import views
 
 # Before the REST API's URLs, whose last pattern answers anything else under a version.
-V = r"^/?services/data/v(?P<version>\d+\.\d+)/jobs"
+V = rf"{API}/jobs"
 J = r"(?P<job_id>[A-Za-z0-9]{1,40})"
 urlpatterns = [
     re_path(rf"{V}/ingest/?$", views.ingest_jobs_view),
