@@ -149,7 +149,7 @@ if profiler:
 print("BENCH_RESULT " + json.dumps({
     "seconds": wall, "cpu": cpu, "succeeded": run.succeeded, "failed": run.failed,
     "first_failures": [r for r in run.rows if r["status"] != "success"][:3],
-    "files": run.files, "file_rows": ContentFile.objects.filter(owner=actor).count(),
+    "files": run.files, "file_rows": ContentFile.objects.filter(created_by=actor).count(),
     "states": states,
     "token_calls": len(spent["token"]), "token_seconds": sum(spent["token"]),
     "identity_calls": len(spent["identity"]), "identity_seconds": sum(spent["identity"]),
