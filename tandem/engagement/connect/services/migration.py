@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import User
+from tandem.engagement.connect.client import CrmClient
 from tandem.engagement.connect.errors import ConnectStateError
 from tandem.engagement.connect.models import (
     ConnectedUser,
@@ -23,10 +28,12 @@ from tandem.engagement.connect.models import (
 from tandem.engagement.connect.services.autoconnect import (
     MIGRATION_LEASE,
     WAITING,
+    Attempt,
     MigrationRow,
+    attempts_record,
     migration_running,
+    user_attempt,
     user_auto_connect,
-    user_connect_attempt,
     window_close,
     window_is_open,
 )
@@ -43,6 +50,10 @@ CSV_COLUMNS = (
     "error_message",
     "attempted_at",
 )
+# Outcomes are recorded in batches, at most this many users or this many seconds apart: a
+# worker killed mid-run loses only the attempts not yet recorded, retried by the next run.
+RECORD_BATCH = 200
+RECORD_SECONDS = 2.0
 
 
 def users_migrate(*, actor: User | None, connection: CrmConnection) -> MigrationRun:
@@ -64,19 +75,45 @@ def users_migrate(*, actor: User | None, connection: CrmConnection) -> Migration
             "Migrate Existing Users is already running for this account; wait for its results."
         )
     try:
-        client = crm_client()
-        candidates = (
+        candidates = list(
             ConnectedUser.objects.select_related("user")
             .filter(account_id=connection.account_id, was_legacy=True, state__in=WAITING)
             .order_by("pk")
         )
-        rows = [
-            user_connect_attempt(connection=connection, mapping=m, client=client)
-            for m in candidates
-        ]
+        rows: list[MigrationRow] = []
+        batch: list[Attempt] = []
+        flushed = time.monotonic()
+        for attempt in _attempts(connection, candidates, crm_client()):
+            batch.append(attempt)
+            if len(batch) >= RECORD_BATCH or time.monotonic() - flushed >= RECORD_SECONDS:
+                rows += attempts_record(connection, batch)
+                batch, flushed = [], time.monotonic()
+        rows += attempts_record(connection, batch)
         return _run_save(actor, connection, rows)
     finally:
         CrmConnection.objects.filter(pk=connection.pk).update(migration_claimed_at=None)
+
+
+def _attempts(
+    connection: CrmConnection, candidates: list[ConnectedUser], client: CrmClient
+) -> Iterator[Attempt]:
+    """Each candidate's attempt, in order. The CRM calls of up to CONNECT_MIGRATION_THREADS
+    users run at once in worker threads (they touch no database); the caller records."""
+    threads = min(settings.CONNECT_MIGRATION_THREADS, len(candidates))
+    if threads <= 1:
+        for mapping in candidates:
+            yield user_attempt(connection=connection, mapping=mapping, client=client)
+        return
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="migrate-users")
+    try:
+        futures = [
+            pool.submit(user_attempt, connection=connection, mapping=mapping, client=client)
+            for mapping in candidates
+        ]
+        for future in futures:
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # an error stops the calls not started
 
 
 def _migration_claim(connection: CrmConnection) -> bool:
