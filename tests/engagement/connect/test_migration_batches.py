@@ -3,6 +3,7 @@ recorded in batches; each user recorded once, a stopped run resumed by the next.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -214,3 +215,44 @@ def test_a_single_attempt_updates_the_mapping_in_memory(many: CrmConnection, crm
 
     assert (mapping.state, mapping.crm_user_id) == ("connected", crm_id(0))
     assert mapping.connected_at is not None
+
+
+def test_the_token_answers_identity_url_spares_a_call_per_user(
+    many: CrmConnection, admin: User, crm: FakeCrm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`id` names the org and the user (`/id/<orgId>/<userId>`): no identity call is made."""
+    identity_calls: list[str] = []
+    real = crm.identity
+
+    def identity(**kwargs: Any) -> object:
+        identity_calls.append(kwargs["token"].access_token)
+        return real(**kwargs)
+
+    monkeypatch.setattr(crm, "identity", identity)
+
+    run = users_migrate(actor=admin, connection=many)
+
+    assert run.succeeded == USERS
+    assert identity_calls == []
+
+
+def test_without_ids_in_the_token_answer_the_identity_url_decides(
+    many: CrmConnection, admin: User, crm: FakeCrm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_token = crm._token
+    monkeypatch.setattr(
+        crm,
+        "_token",
+        lambda username: replace(real_token(username), identity_url="https://crm.test/me"),
+    )
+    crm.add(crm_name(3), crm_id(3), org="00D000000000099AAA")  # now another org's user
+
+    run = users_migrate(actor=admin, connection=many)
+
+    rows = {row["crm_username"]: row for row in run.rows}
+    assert (rows[crm_name(3)]["status"], rows[crm_name(3)]["error_code"]) == (
+        "failure",
+        "org_mismatch",
+    )
+    assert rows[crm_name(4)]["crm_user_id"] == crm_id(4)  # from the identity URL's answer
+    assert run.succeeded == USERS - 1

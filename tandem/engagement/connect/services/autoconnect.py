@@ -23,7 +23,7 @@ from tandem.engagement.connect.models import (
     UserConnectionState,
 )
 from tandem.engagement.connect.services.records import audit, usage_record_many
-from tandem.engagement.connect.services.seam import crm_client, jwt_token
+from tandem.engagement.connect.services.seam import crm_client, jwt_token, token_org_and_user
 
 MIGRATION_LEASE = timedelta(minutes=10)  # a migration whose worker died frees the account
 
@@ -67,16 +67,16 @@ def user_attempt(
     attempted = _now_iso()
     try:
         token = jwt_token(connection, mapping.crm_username, client)
-        identity = client.identity(token=token)
-        if not identity.org_id or identity.org_id != connection.org_id:
+        org_id, user_id = token_org_and_user(token, client)
+        if not org_id or org_id != connection.org_id:
             raise CrmError(
                 "org_mismatch",
-                f"the CRM user belongs to org {identity.org_id or '(unknown)'}, "
+                f"the CRM user belongs to org {org_id or '(unknown)'}, "
                 f"not to the connected org {connection.org_id}",
             )
     except CrmError as exc:
         return Attempt(mapping, attempted, error=exc)
-    return Attempt(mapping, attempted, user_id=identity.user_id)
+    return Attempt(mapping, attempted, user_id=user_id)
 
 
 def user_connect_attempt(
