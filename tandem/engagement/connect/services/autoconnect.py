@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
+from django.db import connection as db
 from django.db import transaction
-from django.db.models import Case, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from tandem.engagement.connect.client import CrmClient, CrmError
@@ -121,7 +122,7 @@ def attempts_record(connection: CrmConnection, attempts: list[Attempt]) -> list[
         _outcome_apply(
             connected,
             state=UserConnectionState.CONNECTED,
-            crm_user_id=Case(*(When(pk=m.pk, then=Value(m.crm_user_id)) for m in connected)),
+            crm_user_id=_by_pk("crm_user_id", {m.pk: m.crm_user_id for m in connected}),
             last_error_code="",
             last_error_message="",
             last_attempt_at=now,
@@ -136,6 +137,16 @@ def attempts_record(connection: CrmConnection, attempts: list[Attempt]) -> list[
             last_attempt_at=now,
         )
     return rows
+
+
+def _by_pk(column: str, values: dict[int, str]) -> RawSQL:
+    """`CASE id WHEN … THEN … END`: one value per row in one UPDATE (the ORM's Case/When
+    compiled a lookup per row, a third of a millisecond each)."""
+    pk = db.ops.quote_name("id")
+    cases = " ".join(["WHEN %s THEN %s"] * len(values))
+    params = [item for pair in values.items() for item in pair]
+    sql = f"CASE {pk} {cases} ELSE {db.ops.quote_name(column)} END"  # names; values are params
+    return RawSQL(sql, params)  # noqa: S611
 
 
 def _outcome_apply(mappings: list[ConnectedUser], **values: Any) -> None:
