@@ -289,7 +289,7 @@ def report(
     token_ms = token_seconds / token_calls * 1000 if token_calls else 0.0
     crm_ms = float(m["crm_cpu"]) / max(users, 1) * 1000  # type: ignore[arg-type]
     engagement_ms = float(m["cpu"]) / max(users, 1) * 1000  # type: ignore[arg-type]
-    met = ratio >= TARGET_RATIO and per_10k < TARGET_SECONDS and failed == 0
+    met = ratio >= TARGET_RATIO and per_10k < TARGET_SECONDS and failed == 0 and users >= 10_000
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     profiled = bool(m.get("profile"))
     lines = [
@@ -320,8 +320,13 @@ def report(
         f"| raw JWT bearer (wrk) | {raw.requests:,} | {raw.ok:,} | {raw.seconds:.1f} | "  # type: ignore[attr-defined]
         f"**{raw_rate:,.0f}** | {raw.cpu_ms:.1f} ms |",  # type: ignore[attr-defined]
         "",
-        f"Migration / raw: **{ratio:.2f}x** (target ≥ {TARGET_RATIO}x); 10,000 users at this "
-        f"rate take **{per_10k:.1f} s** (target < {TARGET_SECONDS:.0f} s): "
+        f"Migration / raw: **{ratio:.2f}x** (target ≥ {TARGET_RATIO}x); "
+        + (
+            f"all 10,000 in **{seconds:.1f} s**"
+            if users == 10_000
+            else f"10,000 at this rate would take **{per_10k:.1f} s**"
+        )
+        + f" (target < {TARGET_SECONDS:.0f} s): "
         f"{'met' if met else 'NOT met in this run'}.",
         "",
         f"Time in the CRM's token endpoint: {token_calls:,} calls, {token_ms:.1f} ms each on "
