@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the tests and benchmarks use: Chromium (browser tests), postfix's smtp-sink
-# (bench/sends) and wrk (bench/oauth).
+# (bench/sends), wrk (bench/oauth) and curl (a chunked token request, tests/e2e).
 system-deps:
-	@command -v chromium >/dev/null && command -v smtp-sink >/dev/null && command -v wrk >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postfix wrk; }
+	@command -v chromium >/dev/null && command -v smtp-sink >/dev/null && command -v wrk >/dev/null \
+	  && command -v curl >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postfix wrk curl; }
 
 demo: install
 	$(BIN)/tandem demo

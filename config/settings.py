@@ -5,6 +5,8 @@ TANDEM_SERVICE selects the service (crm or engagement): its URLconf, apps and da
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import dj_database_url
 
 from tandem.core.env import (
@@ -18,6 +20,7 @@ from tandem.core.env import (
     secret_from_file,
 )
 from tandem.core.keys import refuse_unfit_keys
+from tandem.core.net import is_loopback_host
 from tandem.core.paths import PROJECT_ROOT, var_dir
 
 BASE_DIR = PROJECT_ROOT
@@ -131,7 +134,7 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["api"],
     "ACCESS_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_access_token",  # <org id>!<opaque>
     "REFRESH_TOKEN_GENERATOR": "tandem.crm.oauth.crypto.new_token",
-    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 15 * 60,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 10 * 60,  # RFC 6749 §4.1.2: at most 10 minutes
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int(
         "TANDEM_OAUTH_ACCESS_TOKEN_SECONDS", 2 * 60 * 60, minimum=60
     ),
@@ -160,6 +163,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # RFC 9700 §4.3.2: `?access_token=` on userinfo and the identity URL is refused (the REST
+    # API refuses it in tandem.crm.api.auth); tokens travel in the Authorization header.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
 }
 
 
@@ -220,6 +226,7 @@ if SERVICE == "crm":
     )
 
 MIDDLEWARE = [
+    "tandem.core.middleware.ForwardedProtoMiddleware",  # first: before anything reads the scheme
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -233,7 +240,10 @@ MIDDLEWARE = [
 if SERVICE == "crm":
     MIDDLEWARE += CRM_MIDDLEWARE
     # The OAuth token/introspect/revoke endpoints skip sessions, CSRF, auth and messages.
-    MIDDLEWARE.insert(1, "tandem.crm.oauth.middleware.OAuthEndpointMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "tandem.crm.oauth.middleware.OAuthEndpointMiddleware",
+    )
     LOGIN_URL = CRM_LOGIN_URL
 
 ROOT_URLCONF = f"config.urls_{SERVICE}"
@@ -304,9 +314,23 @@ CSRF_COOKIE_NAME = f"tandem_{SERVICE}_csrftoken"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("TANDEM_SESSION_SECONDS", 2 * 60 * 60, minimum=60)
-SECURE_COOKIES = env_bool("TANDEM_SECURE_COOKIES", False)
+# HTTPS (docs/security.md): a service whose public URL is https (or with TANDEM_SECURE_COOKIES)
+# sends its cookies Secure and, on https requests, HSTS for a year, except on loopback hosts
+# (HSTS for `localhost` would force https on every local port; TANDEM_HSTS_SECONDS decides).
+# Behind a TLS-terminating proxy, X-Forwarded-Proto says https: believed only from
+# TANDEM_TRUSTED_PROXIES (tandem.core.middleware.ForwardedProtoMiddleware drops it otherwise).
+SERVICE_URL = str(CRM_URL if SERVICE == "crm" else ENGAGEMENT_URL)
+SERVED_OVER_HTTPS = urlsplit(SERVICE_URL).scheme == "https"
+SECURE_COOKIES = SERVED_OVER_HTTPS or env_bool("TANDEM_SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_HSTS_SECONDS = env_int(
+    "TANDEM_HSTS_SECONDS",
+    365 * 24 * 60 * 60
+    if SECURE_COOKIES and not is_loopback_host(urlsplit(SERVICE_URL).hostname or "")
+    else 0,
+    minimum=0,
+)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -314,8 +338,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self' http: https:"
 )
-# Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed (tandem.core.net).
+# Addresses (or networks) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
+# believed (tandem.core.net).
 TRUSTED_PROXIES = env_list("TANDEM_TRUSTED_PROXIES", [])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 # Login throttles count failures in this shared cache (tandem.core.throttle): every process of
 # a service sees the same counts. Each service's own database by default (its table is made by
 # `migrate`), Redis when TANDEM_CACHE_URL names one.

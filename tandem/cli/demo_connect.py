@@ -6,9 +6,11 @@ same after undoing an upgrade, for another rehearsal."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -18,6 +20,22 @@ from tandem.cli.up import Stack, connect_env, stack_env
 
 INTEGRATION = "Email Studio → Admin → Salesforce Integration"
 CONNECTION_KEYS = ("state", "org_id", "system_username")
+
+
+def demo_stack(stack: Stack, demo: dict[str, Any], given: set[str]) -> Stack:
+    """The running demo that demo.json describes: `--reset` and `--script` reach it on the ports
+    it was started on, unless other ports are given on the command line (`given`)."""
+
+    def saved_port(part: str, option: str, default: int) -> int:
+        url = demo.get(part, {}).get("url") if isinstance(demo.get(part), dict) else None
+        port = urlsplit(url).port if isinstance(url, str) else None
+        return default if option in given or not port else port
+
+    return dataclasses.replace(
+        stack,
+        crm_port=saved_port("crm", "crm_port", stack.crm_port),
+        engagement_port=saved_port("engagement", "engagement_port", stack.engagement_port),
+    )
 
 
 def _keeps_token(user: dict[str, Any]) -> bool:

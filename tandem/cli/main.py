@@ -13,8 +13,8 @@ from tandem.cli import inbox
 from tandem.cli import keys as keys_cli
 from tandem.cli import send as send_cli
 from tandem.cli.de import app as de_app
-from tandem.cli.demo_connect import demo_connect_step, demo_legacy_connect
-from tandem.cli.demo_crm import prepare_crm_demo, run_service
+from tandem.cli.demo_connect import demo_connect_step, demo_legacy_connect, demo_stack
+from tandem.cli.demo_crm import prepare_crm_demo, read_demo_json, run_service
 from tandem.cli.demo_engagement import prepare_engagement_demo
 from tandem.cli.django import manage, use_service
 from tandem.cli.errors import USAGE_ERROR, CliError, stderr
@@ -96,6 +96,7 @@ def up(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     crm_port: UpPort = 8001,
     engagement_port: UpPort = 8002,
     inbox_port: UpPort = 2525,
@@ -119,6 +120,10 @@ def demo(
     if reset and script:
         raise CliError("choose one of --reset and --script")
     if reset or script:
+        # Ports typed on the command line win; otherwise those demo.json recorded.
+        given = {name for name in ("crm_port", "engagement_port")
+                 if getattr(ctx.get_parameter_source(name), "name", "") != "DEFAULT"}  # fmt: skip
+        stack = demo_stack(stack, read_demo_json(path), given)
         ensure_running(stack)
         if not path.exists():
             raise CliError(f"{path} is missing: run the demo first (make demo)")

@@ -1,4 +1,5 @@
-"""The caller's address, believing X-Forwarded-For only from TANDEM_TRUSTED_PROXIES."""
+"""The caller's address and scheme, believing X-Forwarded-For and X-Forwarded-Proto only from
+TANDEM_TRUSTED_PROXIES."""
 
 from __future__ import annotations
 
@@ -28,6 +29,23 @@ def _is_proxy(address: str, proxies: tuple[Network, ...]) -> bool:
     except ValueError:
         return False
     return any(parsed in network for network in proxies)
+
+
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """The request's peer (REMOTE_ADDR) is one of TANDEM_TRUSTED_PROXIES."""
+    proxies = _networks(tuple(settings.TRUSTED_PROXIES))
+    return bool(proxies) and _is_proxy(str(request.META.get("REMOTE_ADDR") or ""), proxies)
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, a `*.localhost` name (RFC 6761) or a loopback address."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def client_ip(request: HttpRequest) -> str:

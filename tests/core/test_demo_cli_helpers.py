@@ -1,5 +1,5 @@
 """The pieces of `tandem demo --script` and `tandem connect` that need no service: reading a
-page's forms by their labels, and the local Connect keys."""
+page's forms by their labels, the local Connect keys, and which ports the running demo is on."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tandem.cli.demo_connect import demo_stack
 from tandem.cli.html_page import parse_page
 from tandem.cli.mc_keys import ensure_mc_keys, local_mc_env_setdefault
+from tandem.cli.up import Stack
 
 PAGE = """<html><head><title>Edit · Tandem</title></head><body>
 <h1>Connected App Edit</h1>
@@ -108,3 +110,22 @@ def test_tandem_connect_takes_the_local_keys_only_when_none_are_configured(
     monkeypatch.setenv("TANDEM_CONNECT_PRIVATE_KEY_FILE", "/own/key.pem")
     assert local_mc_env_setdefault(tmp_path / "connect") is False
     assert os.environ["TANDEM_CONNECT_PRIVATE_KEY_FILE"] == "/own/key.pem"
+
+
+DEMO = {"crm": {"url": "http://localhost:18101"}, "engagement": {"url": "http://localhost:18102"}}
+
+
+def test_reset_and_script_reach_the_demo_on_the_ports_demo_json_recorded() -> None:
+    stack = demo_stack(Stack(inbox_port=12625), DEMO, given=set())
+
+    assert (stack.crm_port, stack.engagement_port, stack.inbox_port) == (18101, 18102, 12625)
+
+
+def test_ports_given_on_the_command_line_win_over_demo_json() -> None:
+    stack = demo_stack(Stack(crm_port=9001, engagement_port=9002), DEMO, given={"crm_port"})
+
+    assert (stack.crm_port, stack.engagement_port) == (9001, 18102)
+
+
+def test_without_demo_json_the_ports_stay_as_given() -> None:
+    assert demo_stack(Stack(), {}, given=set()) == Stack()

@@ -1,6 +1,7 @@
 """Chunked request bodies (what Node's fetch sends: jsforce, the sf CLI) against the live CRM
-served by granian: a token request and a REST write work; broken framing, an over-size body and
-an unknown transfer coding get a 400 in the endpoint's own error shape, and write nothing."""
+served by granian: a token request (httpx, and curl as a user sends it) and a REST write work;
+broken framing, an over-size body and an unknown transfer coding get a 400 in the endpoint's own
+error shape, and write nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -120,6 +122,29 @@ def test_a_chunked_token_request_gets_a_token(stack: RunningStack, token: dict[s
     assert token["access_token"]
     assert token["token_type"] == "Bearer"
     assert token["instance_url"] == stack.crm_url  # where the client called: it resolves
+
+
+def test_curl_with_a_chunked_body_gets_a_token(
+    stack: RunningStack, app: dict[str, str], tmp_path: Path
+) -> None:
+    """`curl -H 'Transfer-Encoding: chunked' --data …`: the request the issue reproduced with."""
+    trace = tmp_path / "trace.txt"
+    form = _password_form(app).decode()
+
+    done = subprocess.run(
+        ["curl", "--silent", "--show-error", "--trace-ascii", str(trace),
+         "-H", "Transfer-Encoding: chunked", "--data", form,
+         f"{stack.crm_url}/services/oauth2/token"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    sent_head = trace.read_text().split("=> Send header", 1)[1].split("<= Recv header", 1)[0]
+    assert "Transfer-Encoding: chunked" in sent_head
+    assert "Content-Length" not in sent_head
+    token = json.loads(done.stdout)
+    assert token["access_token"].startswith(token["id"].split("/")[-2][:15] + "!")
+    assert token["token_type"] == "Bearer"
 
 
 def test_the_instance_url_and_the_id_url_answer(stack: RunningStack, token: dict[str, Any]) -> None:

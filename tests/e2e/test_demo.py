@@ -141,7 +141,7 @@ def test_the_script_performs_the_procedure_then_reset_allows_another_rehearsal(
     assert "`tandem demo --reset` returns the demo to legacy" in refused.stdout
     assert (eng_state(demo), tool(demo, "engagement", "eng-audit")) == before
 
-    reset = tandem(demo, "demo", "--reset", *ports(demo))
+    reset = tandem(demo, "demo", "--reset")  # no ports: those of demo.json, the running demo's
 
     assert reset.returncode == 0, reset.stdout + reset.stderr
     state, crm = eng_state(demo), tool(demo, "crm", "crm-app-state")

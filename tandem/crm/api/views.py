@@ -180,7 +180,11 @@ def sobject_view(
 
 def _fields_param(request: HttpRequest, sobject: ObjectDescribe) -> list[str]:
     """The `fields` parameter of a record GET: known field names, or INVALID_FIELD."""
-    names = [n.strip() for n in request.GET.get("fields", "").split(",") if n.strip()]
+    return _known_fields(sobject, request.GET.get("fields", "").split(","))
+
+
+def _known_fields(sobject: ObjectDescribe, names: list[str]) -> list[str]:
+    names = [n.strip() for n in names if n.strip()]
     unknown = [n for n in names if sobject.field(n) is None]
     if unknown:
         raise ApiError(
@@ -297,6 +301,53 @@ def composite_sobjects_view(
     return json_response(services.collection_save(
         org=principal.org, user=principal.user, method=request.method or "", items=items,
         all_or_none=all_or_none,
+    ))  # fmt: skip
+
+
+def _string_list(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError(400, "JSON_PARSER_ERROR", f"'{key}' must be a list of strings")
+    return list(value)
+
+
+@api_endpoint
+def composite_sobjects_retrieve_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str
+) -> HttpResponse:
+    """GET ?ids=…&fields=… or POST {"ids": […], "fields": […]}: records of one type by id."""
+    _allow(request, "GET", "POST")
+    sobject = _sobject(name)
+    if request.method == "GET":
+        ids = [i.strip() for i in request.GET.get("ids", "").split(",") if i.strip()]
+        names = request.GET.get("fields", "").split(",")
+    else:
+        body = _object_body(request)
+        ids, names = _string_list(body, "ids"), _string_list(body, "fields")
+    fields = _known_fields(sobject, names)
+    if not ids or not fields:
+        raise ApiError(400, "MISSING_ARGUMENT", "Both ids and fields are required")
+    return json_response(selectors.records_by_ids(
+        org=principal.org, sobject=sobject, ids=ids, version=version, fields=fields,
+    ))  # fmt: skip
+
+
+@api_endpoint
+def composite_sobjects_upsert_view(
+    request: HttpRequest, principal: ApiPrincipal, version: str, name: str, field: str
+) -> HttpResponse:
+    """PATCH {"allOrNone", "records"}: upsert up to 200 records of one type by an external id
+    field that each record carries."""
+    _allow(request, "PATCH")
+    sobject = _sobject(name)
+    body = _object_body(request)
+    if not isinstance(body.get("records"), list):
+        raise ApiError(400, "JSON_PARSER_ERROR", "The body must be an object with a records list")
+    if _is_ier_writer(sobject):
+        set_family(request, "bulk")
+    return json_response(services.collection_upsert(
+        org=principal.org, user=principal.user, sobject=sobject, field_name=field,
+        items=body["records"], all_or_none=bool(body.get("allOrNone", False)),
     ))  # fmt: skip
 
 

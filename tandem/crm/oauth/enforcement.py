@@ -142,6 +142,27 @@ def policy_check(
     return context, denial
 
 
+def refresh_token_live(
+    *, app: ConnectedApp, user: User, refresh: RefreshFacts, now: datetime
+) -> bool:
+    """Whether a refresh with this token would pass the Connected App policies now, wherever it
+    came from (introspection): the user may log in, the app still permits them, and the
+    Refresh Token Policy keeps the token valid. The address and the login hours belong to a
+    refresh request, not to the token, so they are not consulted; nothing is recorded."""
+    context = policy_context(app=app, org_id=user.org_id, user=user)
+    admin_approved = context.policy.permitted_users is PermittedUsers.ADMIN_APPROVED
+    facts = SubjectFacts(
+        user_active=user.is_active,
+        user_frozen=user.is_frozen,
+        org_active=user.org.is_active,
+        pre_authorized=admin_approved and bool(getattr(context.row, "user_pre_authorized", False)),
+    )
+    denial = evaluate(
+        path=TokenPath.REFRESH, policy=context.policy, facts=facts, now=now, refresh=refresh
+    )
+    return denial is None
+
+
 def login_record(*, app: ConnectedApp, user: User, ip: str, status: str, at: datetime) -> None:
     """One Login History row for an OAuth login attempt."""
     login_row(app=app, user=user, ip=ip, status=status, at=at).save(force_insert=True)

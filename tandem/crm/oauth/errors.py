@@ -58,6 +58,9 @@ UNSUPPORTED_TOKEN_TYPE = OAuthErrorPair(
     "unsupported_token_type", "this token type is not supported"
 )
 INVALID_TOKEN = OAuthErrorPair("invalid_token", "invalid token")
+QUERY_STRING_TOKEN = OAuthErrorPair(
+    "invalid_token", "access tokens are not accepted in the query string"
+)
 
 
 class SalesforceOAuthError(OAuth2Error):

@@ -18,6 +18,13 @@ API_VERSION = "v62.0"
 INSTANCE_URL_AUTO, INSTANCE_URL_MY_DOMAIN, INSTANCE_URL_LOGIN = "auto", "my-domain", "login"
 
 
+def issuer() -> str:
+    """The authorization server's issuer identifier: `issuer` in both metadata documents, `iss`
+    in ID tokens and RFC 9207's `iss` on every authorization response, code or error. It is
+    the CRM URL whatever host (a My Domain, an address) the client called."""
+    return crm_base_url()
+
+
 def my_domains_resolve() -> bool:
     """Whether ordinary resolvers (Node's, Python's) reach My Domain hosts: the CRM's host is a
     DNS name, not an address and not `localhost`, whose `*.my.localhost` names only browsers

@@ -58,7 +58,7 @@ class JwtBearerValidator(Protocol):
     def jwt_certificate(self, client: Any) -> str: ...
     def jwt_audience_allowed(self, audience: str, request: Request) -> bool: ...
     def jwt_load_user(self, username: str, client: Any, audience: str, request: Request) -> Any: ...
-    def jwt_claim_replayed(self, client: Any, jti: str, expires_at: int) -> bool: ...
+    def jwt_claim_replayed(self, client: Any, key: str, expires_at: int) -> bool: ...
     def jwt_authorize(self, request: Request) -> None: ...
     def jwt_refusal_record(
         self, client: Any, username: str, status: str, request: Request
@@ -138,6 +138,16 @@ def _fail(
     return error
 
 
+def replay_key(assertion: str, claims: dict[str, Any]) -> str:
+    """What makes an assertion single-use: its `jti`, or, as RFC 7523 makes `jti` optional
+    (Salesforce's clients send none), the whole signed assertion, so that one without a
+    `jti` is accepted once too. The prefixes keep the two kinds apart."""
+    jti = claims.get("jti")
+    if jti is None or jti == "":
+        return "assertion:" + assertion
+    return "jti:" + (jti if isinstance(jti, str) else json.dumps(jti, sort_keys=True))
+
+
 class _IdTokens(OpenIDGrantTypeBase):
     """oauthlib's OpenID Connect ID token minting, for a grant that is not an OIDC flow."""
 
@@ -211,7 +221,7 @@ class JWTBearerGrant(GrantTypeBase):
         # Last, so that an assertion refused for any other reason leaves no trace but its
         # Login History row.
         expires_at = int(exp_seconds(claims["exp"]) or 0)
-        if validator.jwt_claim_replayed(client, str(claims.get("jti", "")), expires_at):
+        if validator.jwt_claim_replayed(client, replay_key(assertion, claims), expires_at):
             raise _fail(INVALID_ASSERTION, request, STATUS_REPLAYED)
 
     def _single_assertion(self, request: Request) -> str:

@@ -139,12 +139,13 @@ def _token_times() -> tuple[Field[Any, Any], ...]:
 def _introspection_sql() -> str:
     from tandem.crm.oauth.models import AccessToken
 
-    columns = ", ".join(_columns(ConnectedApp, "a") + _columns(User, "u"))
+    columns = ", ".join(_columns(ConnectedApp, "a") + _columns(User, "u") + _columns(Org, "o"))
     return (
         f"SELECT {columns}, t.id, t.scope, t.expires, t.created "  # noqa: S608 - names only
         f"FROM {ConnectedApp._meta.db_table} a LEFT JOIN {AccessToken._meta.db_table} t "
         "ON t.token_checksum = %s AND t.application_id = a.id "
-        f"LEFT JOIN {User._meta.db_table} u ON u.id = t.user_id WHERE a.client_id = %s"
+        f"LEFT JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        f"LEFT JOIN {Org._meta.db_table} o ON o.id = u.org_id WHERE a.client_id = %s"
     )
 
 
@@ -152,7 +153,7 @@ def app_and_access_token(
     client_id: str, checksum: str
 ) -> tuple[ConnectedApp | None, tuple[User | None, str, Any, Any] | None]:
     """Introspection's reads in one indexed statement: the calling app, and that app's access
-    token with this checksum as (user, scope, expires, created), or None."""
+    token with this checksum as (user with their org, scope, expires, created), or None."""
     with connection.cursor() as cursor:
         cursor.execute(_introspection_sql(), [checksum, client_id])
         row = cursor.fetchone()
@@ -160,17 +161,18 @@ def app_and_access_token(
         return None, None
     apps = len(ConnectedApp._meta.concrete_fields)
     users = len(User._meta.concrete_fields)
+    orgs = len(Org._meta.concrete_fields)
     app = _instance(ConnectedApp, row[:apps])
-    token_id, scope, expires, created = row[apps + users :]
+    token_id, scope, expires, created = row[apps + users + orgs :]
     expires, created = _converted(_token_times(), (expires, created))
     if token_id is None:
         return app, None
     user_row = row[apps : apps + users]
-    user = (
-        None
-        if user_row[User._meta.concrete_fields.index(User._meta.pk)] is None
-        else (_instance(User, user_row))
-    )
+    user = None
+    if user_row[User._meta.concrete_fields.index(User._meta.pk)] is not None:
+        user = _instance(User, user_row)
+        org = _instance(Org, row[apps + users : apps + users + orgs])
+        User.org.field.set_cached_value(user, org)
     return app, (user, scope, expires, created)
 
 

@@ -87,8 +87,9 @@ class IDToken(AbstractIDToken):
 
 
 class JwtAssertionUse(models.Model):
-    """A JWT bearer assertion's `jti`, kept until the assertion expires, to refuse replays
-    across every web process (a per-process cache would not)."""
+    """A JWT bearer assertion's replay key (its `jti`, else the assertion itself) as SHA-256,
+    kept until the assertion expires, to refuse replays across every web process (a
+    per-process cache would not)."""
 
     app_id = models.CharField(max_length=18)
     jti_hash = models.CharField(max_length=64)

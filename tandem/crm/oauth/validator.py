@@ -114,14 +114,6 @@ class ConnectedAppValidator(OAuth2Validator):
 
     # --- clients -------------------------------------------------------------------------
 
-    def _load_access_token(self, token: str) -> AccessToken | None:
-        """The Bearer token of the identity URL and userinfo, with its app, user and org, in
-        one plain statement (the ORM's compilation cost more than the query)."""
-        return cast(
-            "AccessToken | None",
-            access_token_by_checksum(token_checksum(token)),
-        )
-
     def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
         return secret_matches(provided_secret or "", stored_secret or "")
 
@@ -158,7 +150,29 @@ class ConnectedAppValidator(OAuth2Validator):
         return False
 
     def get_oidc_issuer_endpoint(self, request: Request) -> str:
-        return crm_base_url()
+        return identity.issuer()
+
+    # --- access tokens at userinfo and the identity URL --------------------------------------
+
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        """The Bearer token of the identity URL and userinfo, with its app, user and org, in
+        one plain statement (the ORM's compilation cost more than the query)."""
+        return cast(
+            "AccessToken | None",
+            access_token_by_checksum(token_checksum(token)),
+        )
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
+        """DOT's checks, then the token's user: a user deactivated or frozen, or in an org no
+        longer active, holds no live token (as the REST API and browser sessions refuse)."""
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        user: User | None = request.user
+        if user is not None and not user.may_log_in:
+            request.user = None
+            request.oauth2_error = {"error": "invalid_token", "error_description": "invalid token"}
+            return False
+        return True
 
     # --- authorization codes ---------------------------------------------------------------
 
@@ -361,14 +375,13 @@ class ConnectedAppValidator(OAuth2Validator):
             login_record(app=client, user=user, ip=request_ip(request), status=status,
                          at=timezone.now())  # fmt: skip
 
-    def jwt_claim_replayed(self, client: ConnectedApp, jti: str, expires_at: int) -> bool:
-        """Record the assertion's jti until it expires; True if it was seen before."""
-        if not jti:
-            return False
+    def jwt_claim_replayed(self, client: ConnectedApp, key: str, expires_at: int) -> bool:
+        """Record the assertion's replay key (its jti, else the assertion itself; only its
+        SHA-256 is stored) until it expires; True if it was seen before."""
         now = timezone.now()
         if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
             JwtAssertionUse.objects.filter(expires_at__lt=now).delete()
-        digest = hashlib.sha256(jti.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         expires = datetime.fromtimestamp(expires_at, tz=UTC) + timedelta(seconds=10)
         return not jti_record(app_id=client.pk, jti_hash=digest, expires_at=expires)
 

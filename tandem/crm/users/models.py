@@ -156,6 +156,12 @@ class User(AbstractBaseUser):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
+    def may_log_in(self) -> bool:
+        """Active, not frozen, in an active org: what every session and token of the user
+        needs, at login and on every later use."""
+        return self.is_active and not self.is_frozen and self.org.is_active
+
+    @property
     def is_org_admin(self) -> bool:
         """Administrators (a profile with Modify All Data) may open Setup."""
         return self.is_active and not self.is_frozen and self.profile.modify_all_data

@@ -26,9 +26,14 @@ class UserMapForm(forms.Form):
         label="Security token", widget=forms.PasswordInput, max_length=64, required=False
     )
 
-    def __init__(self, *args: object, users: list[tuple[str, str]], **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, users: list[tuple[str, str]], legacy: bool = True, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["user"].choices = users  # type: ignore[attr-defined]
+        if not legacy:  # Connected App: the user is reached by JWT bearer, no CRM password kept
+            del self.fields["password"]
+            del self.fields["security_token"]
 
 
 class AcknowledgeForm(forms.Form):

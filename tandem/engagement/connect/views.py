@@ -50,6 +50,11 @@ def _connection(account: Account) -> CrmConnection:
     return connection
 
 
+def _legacy(connection: CrmConnection | None) -> bool:
+    """Whether Connect logs users in with their CRM password (so the forms ask for it)."""
+    return connection is None or connection.state == ConnectionState.LEGACY
+
+
 def _page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
@@ -107,7 +112,7 @@ def index(request: HttpRequest) -> HttpResponse:
             for o in selectors.outage_list(account=account)
         ],
         "legacy_form": forms.LegacyConnectForm(),
-        "map_form": forms.UserMapForm(users=_user_choices(account)),
+        "map_form": forms.UserMapForm(users=_user_choices(account), legacy=_legacy(connection)),
         "outage_form": forms.OutageForm(),
         "test_form": forms.TestEmailForm(account_id=account.pk),
         "options_form": forms.OptionsForm(
@@ -146,7 +151,7 @@ def map_user(request: HttpRequest) -> HttpResponse:
     """Integrate for Salesforce.com Status: map an Engagement user to a CRM username."""
     actor, account = _account(request)
     connection = _connection(account)
-    form = forms.UserMapForm(request.POST, users=_user_choices(account))
+    form = forms.UserMapForm(request.POST, users=_user_choices(account), legacy=_legacy(connection))
     if not form.is_valid():
         return _page(request, "map.html", {"form": form}, status=400)
     user = account.users.get(pk=int(form.cleaned_data["user"]))
@@ -156,8 +161,8 @@ def map_user(request: HttpRequest) -> HttpResponse:
             connection=connection,
             user=user,
             crm_username=form.cleaned_data["crm_username"],
-            password=form.cleaned_data["password"],
-            security_token=form.cleaned_data["security_token"],
+            password=form.cleaned_data.get("password", ""),
+            security_token=form.cleaned_data.get("security_token", ""),
         )
     except ConnectError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)

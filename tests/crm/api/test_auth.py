@@ -91,3 +91,18 @@ def _app_named(user: Any, name: str) -> Any:
     app.name = name
     app.save()
     return app
+
+
+@pytest.mark.parametrize("with_header", [False, True], ids=["query-only", "query-and-header"])
+def test_access_token_in_the_query_string_is_refused(admin: Any, with_header: bool) -> None:
+    """RFC 9700 §4.3.2: Salesforce's INVALID_SESSION_ID, even beside a valid header."""
+    token = _token(admin)
+    headers = {"Authorization": f"Bearer {token}"} if with_header else {}
+
+    response = Client().get(Q + "&access_token=" + token, headers=headers, HTTP_HOST="localhost")
+
+    assert response.status_code == 401
+    [error] = response.json()
+    assert error["errorCode"] == "INVALID_SESSION_ID"
+    assert "query string" in error["message"]
+    assert _get(token).status_code == 200

@@ -213,3 +213,106 @@ def test_upsert_needs_an_external_id_field(api: Api) -> None:
     assert response.status_code == 404
     assert response.json()[0]["errorCode"] == "NOT_FOUND"
     assert Contact.objects.count() == 0
+
+
+def test_composite_retrieve_answers_in_order_with_null_for_unknown_ids(
+    tokens: Any, outsider: Any, api: Api
+) -> None:
+    first, second = (api.post("/sobjects/Contact", {"LastName": n}).json()["id"] for n in "AB")
+    lead = api.post("/sobjects/Lead", {"LastName": "L", "Company": "C"}).json()["id"]
+    theirs = Api(tokens.issue(outsider)).post("/sobjects/Contact", {"LastName": "T"}).json()["id"]
+    ids = [second, "003nope", lead, first[:15], theirs]
+
+    posted = api.post("/composite/sobjects/Contact", {"ids": ids, "fields": ["Id", "LastName"]})
+    got = api.get(f"/composite/sobjects/Contact?ids={','.join(ids)}&fields=LastName")
+
+    assert posted.status_code == 200
+    assert [r and (r["Id"], r["LastName"]) for r in posted.json()] == [
+        (second, "B"), None, None, (first, "A"), None,
+    ]  # fmt: skip
+    assert [r and r["LastName"] for r in got.json()] == ["B", None, None, "A", None]
+    assert got.json()[0]["attributes"]["type"] == "Contact"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"ids": ["003x"]}, {"fields": ["Id"]}, {"ids": "003x", "fields": ["Id"]},
+     {"ids": ["003x"], "fields": ["Shoe"]}],
+)  # fmt: skip
+def test_composite_retrieve_refuses_a_bad_body(api: Api, body: dict[str, Any]) -> None:
+    response = api.post("/composite/sobjects/Contact", body)
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] in {"MISSING_ARGUMENT", "JSON_PARSER_ERROR",
+                                               "INVALID_FIELD"}  # fmt: skip
+
+
+def test_composite_retrieve_refuses_more_than_2000_ids(api: Api) -> None:
+    response = api.post("/composite/sobjects/Contact", {"ids": ["003x"] * 2001, "fields": ["Id"]})
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+
+
+def _upsert_rows(*rows: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"attributes": {"type": "Contact"}, **row} for row in rows]
+
+
+def test_composite_upsert_creates_and_updates_by_external_id(api: Api) -> None:
+    existing = api.post("/sobjects/Contact", {"LastName": "Old", "External_Id__c": "K-1"})
+    records = _upsert_rows({"External_Id__c": "K-1", "LastName": "Updated"},
+                           {"External_Id__c": "K-2", "LastName": "Created"})  # fmt: skip
+
+    response = api.patch("/composite/sobjects/Contact/External_Id__c",
+                         {"allOrNone": True, "records": records})  # fmt: skip
+
+    assert response.status_code == 200
+    body = response.json()
+    assert [(r["success"], r["created"], r["errors"]) for r in body] == [
+        (True, False, []), (True, True, []),
+    ]  # fmt: skip
+    assert body[0]["id"] == existing.json()["id"]
+    stored = {c.external_id: (c.pk, c.last_name) for c in Contact.objects.all()}
+    assert stored == {"K-1": (body[0]["id"], "Updated"), "K-2": (body[1]["id"], "Created")}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"LastName": "No key"}, {"attributes": {"type": "Lead"}, "External_Id__c": "K-9"},
+     {"Id": "003000000000000AAA", "External_Id__c": "K-9"}, {"External_Id__c": ["K-9"]}],
+)  # fmt: skip
+def test_composite_upsert_all_or_none_writes_nothing_when_one_record_fails(
+    api: Api, bad: dict[str, Any]
+) -> None:
+    records = [*_upsert_rows({"External_Id__c": "K-1", "LastName": "Fine"}),
+               {"attributes": {"type": "Contact"}, "LastName": "X", **bad}]  # fmt: skip
+
+    body = api.patch("/composite/sobjects/Contact/External_Id__c",
+                     {"allOrNone": True, "records": records}).json()  # fmt: skip
+
+    assert [(r["success"], r["created"], r["id"]) for r in body] == [
+        (False, False, None), (False, False, None),
+    ]  # fmt: skip
+    assert body[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert body[1]["errors"][0]["statusCode"] != "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert Contact.objects.count() == 0
+
+
+def test_composite_upsert_without_all_or_none_keeps_the_good_records(api: Api) -> None:
+    records = _upsert_rows({"External_Id__c": "K-1", "LastName": "Fine"}, {"LastName": "No key"})
+
+    body = api.patch("/composite/sobjects/Contact/External_Id__c", {"records": records}).json()
+
+    assert [r["success"] for r in body] == [True, False]
+    assert body[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert list(Contact.objects.values_list("external_id", flat=True)) == ["K-1"]
+
+
+def test_composite_upsert_by_a_field_that_is_no_external_id_writes_nothing(api: Api) -> None:
+    records = _upsert_rows({"LastName": "Smith"})
+
+    response = api.patch("/composite/sobjects/Contact/LastName", {"records": records})
+
+    assert response.status_code == 404
+    assert response.json()[0]["errorCode"] == "NOT_FOUND"
+    assert Contact.objects.count() == 0

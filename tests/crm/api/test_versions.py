@@ -82,3 +82,10 @@ def test_other_paths_under_services_data_are_json_not_found(api: Api, path: str)
 
     assert response.status_code == 404
     assert response.json()[0]["errorCode"] == "NOT_FOUND"
+
+
+def test_the_url_patterns_pass_djangos_system_checks() -> None:
+    """A pattern beginning with "^/" would print urls.W002 on every `tandem` command."""
+    from django.core import checks
+
+    assert [m.id for m in checks.run_checks(tags=[checks.Tags.urls])] == []

@@ -2,9 +2,10 @@
 page or a redirect, never a 500, and a code only for a well-formed request.
 
 For every answer: a redirect goes only to the registered callback (a code or an error, never
-both, `state` echoed, `iss` beside a code) or to the CRM's own login page; a code is issued only
-when the request named this app, its callback, response_type=code and an S256 challenge, and the
-stored code holds that challenge. The unchanged request itself does get a code (liveness)."""
+both, `state` echoed, RFC 9207's `iss` equal to the metadata issuer) or to the CRM's own login
+page; a code is issued only when the request named this app, its callback, response_type=code
+and an S256 challenge, and the stored code holds that challenge. The unchanged request itself
+does get a code (liveness)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from tandem.crm.oauth.models import Grant
 from tests.crm.oauth.conftest import CALLBACK, make_app, pkce_pair
 
+ISSUER = "http://localhost:8001"  # the metadata `issuer` (test_rfc9700 checks it is)
 KEYS = [
     "response_type",
     "client_id",
@@ -117,7 +119,6 @@ def _check_answer(response, params: dict[str, str]) -> None:
     query = parse_qs(parts.query, keep_blank_values=True)
     assert ("code" in query) != ("error" in query), location
     assert parts.fragment == ""
-    if "code" in query:
-        assert query["iss"][0].startswith("http")  # RFC 9207 (its value: test_rfc9700)
+    assert query["iss"] == [ISSUER]  # RFC 9207, on codes and errors alike
     if params.get("state"):
         assert query["state"] == [params["state"]]

@@ -54,10 +54,10 @@ class FakeValidator:
     def jwt_load_user(self, username, client, audience, request):
         return username
 
-    def jwt_claim_replayed(self, client, jti, expires_at):
-        if jti and jti in self.seen:
+    def jwt_claim_replayed(self, client, key, expires_at):
+        if key in self.seen:
             return True
-        self.seen.add(jti)
+        self.seen.add(key)
         return False
 
     def jwt_authorize(self, request):

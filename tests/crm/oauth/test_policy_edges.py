@@ -219,15 +219,22 @@ def test_a_sixth_approval_revokes_the_oldest(crm_client, org, marketer, settings
     assert live.values("token_family").distinct().count() == 5
 
 
-def test_code_expires_after_15_minutes(crm_client, org, marketer):
+def test_code_lives_at_most_10_minutes(crm_client, org, marketer):
+    """RFC 6749 §4.1.2: a code exchanged 10 minutes and 1 second after it was issued is
+    expired and issues nothing; one exchanged at 9:59 works."""
     app = make_app(org, ip_relaxation="BYPASS")
     with time_machine.travel(MONDAY_NOON, tick=False):
+        late_code, late_verifier = authorize_code(crm_client, app, marketer)
         code, verifier = authorize_code(crm_client, app, marketer)
-    with time_machine.travel(datetime(2026, 3, 2, 12, 15, 1, tzinfo=UTC), tick=False):
-        status, body = exchange(crm_client, app, code, verifier)
+    with time_machine.travel(datetime(2026, 3, 2, 12, 10, 1, tzinfo=UTC), tick=False):
+        status, body = exchange(crm_client, app, late_code, late_verifier)
+    assert not AccessToken.objects.exists()
+    with time_machine.travel(datetime(2026, 3, 2, 12, 9, 59, tzinfo=UTC), tick=False):
+        in_time = exchange(crm_client, app, code, verifier)
 
     assert status == 400
     assert body == {"error": "invalid_grant", "error_description": "expired authorization code"}
+    assert in_time[0] == 200
 
 
 def test_a_replayed_assertion_is_refused_by_the_endpoint(crm_client, org, system_user):
@@ -243,6 +250,34 @@ def test_a_replayed_assertion_is_refused_by_the_endpoint(crm_client, org, system
     assert status == 400
     assert body == {"error": "invalid_grant", "error_description": "invalid assertion"}
     assert AccessToken.objects.count() == 1
+
+
+def test_an_assertion_without_jti_is_single_use_too(crm_client, org, system_user):
+    """RFC 7523 makes `jti` optional (Salesforce's clients send none): the assertion itself is
+    then the replay key, so replaying it is refused, and another assertion is not."""
+    import hashlib
+
+    from tandem.crm.oauth.models import JwtAssertionUse
+    from tests.crm.oauth.conftest import JWT_BEARER, LOGIN_URL, token
+    from tests.crm.oauth.jwtkeys import assertion
+
+    app = _admin_app(org, system_user)
+    claims = {"iss": app.key, "sub": system_user.username, "aud": LOGIN_URL, "jti": None}
+    signed = assertion(**claims)
+    assert token(crm_client, grant_type=JWT_BEARER, assertion=signed)[0] == 200
+
+    replayed = token(crm_client, grant_type=JWT_BEARER, assertion=signed)
+    another = token(crm_client, grant_type=JWT_BEARER, assertion=assertion(**claims, lifetime=90))
+
+    assert replayed == (400, {"error": "invalid_grant", "error_description": "invalid assertion"})
+    assert another[0] == 200
+    assert AccessToken.objects.count() == 2
+    assert (
+        LoginHistory.objects.filter(user=system_user, status="Failed: Assertion replayed").count()
+        == 1
+    )
+    key = hashlib.sha256(("assertion:" + signed).encode()).hexdigest()
+    assert JwtAssertionUse.objects.filter(app_id=app.app.pk, jti_hash=key).exists()
 
 
 def test_session_timeout_sets_the_access_token_lifetime(crm_client, org, system_user):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -23,8 +24,12 @@ from tests.crm.oauth.conftest import (
     jwt_token,
     make_app,
     pre_authorize,
+    refresh,
+    set_policy,
     token,
 )
+
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 def _form(client, path, data, **headers):
@@ -293,3 +298,120 @@ def test_introspection_with_garbage_basic_credentials_is_401(crm_client, org, ma
     )
 
     assert response.status_code == 401
+
+
+QUERY_TOKEN_PAIR = {
+    "error": "invalid_token",
+    "error_description": "access tokens are not accepted in the query string",
+}
+
+
+@pytest.mark.parametrize("with_header", [False, True], ids=["query-only", "query-and-header"])
+def test_access_tokens_in_the_query_string_are_refused(crm_client, org, marketer, with_header):
+    """RFC 9700 §4.3.2: userinfo and the identity URL answer an OAuth error pair (401), even
+    when a valid Authorization header comes too; the same token in the header alone works."""
+    _, tokens = _tokens(crm_client, org, marketer)
+    query = urlencode({"access_token": tokens["access_token"]})
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    headers = bearer if with_header else {}
+
+    userinfo = crm_client.get(f"/services/oauth2/userinfo?{query}", **headers)
+    posted = crm_client.post(f"/services/oauth2/userinfo?{query}", **headers)
+    identity = crm_client.get(f"/id/{org.id}/{marketer.id}?{query}", **headers)
+
+    for response in (userinfo, posted, identity):
+        assert response.status_code == 401
+        assert response.json() == QUERY_TOKEN_PAIR
+        assert response["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+        assert response["Cache-Control"] == "no-store"
+    assert crm_client.get("/services/oauth2/userinfo", **bearer).status_code == 200
+    assert crm_client.get(f"/id/{org.id}/{marketer.id}", **bearer).status_code == 200
+
+
+def _introspect(crm_client, app, token_value):
+    return _form(
+        crm_client, "/services/oauth2/introspect", {"token": token_value},
+        **_basic(app.key, app.secret),
+    ).json()  # fmt: skip
+
+
+def _set_state(user, state, value):
+    """Deactivate or freeze the user, or deactivate their org (value False undoes it)."""
+    if state == "inactive_org":
+        user.org.is_active = not value
+        user.org.save()
+    else:
+        setattr(user, {"inactive": "is_active", "frozen": "is_frozen"}[state],
+                value if state == "frozen" else not value)  # fmt: skip
+        user.save()
+
+
+@pytest.mark.parametrize("state", ["inactive", "frozen", "inactive_org"])
+def test_tokens_of_a_user_who_may_not_log_in_are_refused_and_inactive(
+    crm_client, org, marketer, state
+):
+    """userinfo and the identity URL answer 401 and introspection says inactive, for the access
+    token and the refresh token alike, while the user is inactive or frozen or the org is
+    inactive; nothing is revoked, so the same tokens work again once that is undone."""
+    app, tokens = _tokens(crm_client, org, marketer)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    identity_url = f"/id/{org.id}/{marketer.id}"
+
+    _set_state(marketer, state, True)
+    userinfo = crm_client.get("/services/oauth2/userinfo", **bearer)
+    identity = crm_client.get(identity_url, **bearer)
+    access = _introspect(crm_client, app, tokens["access_token"])
+    refresh_token = _introspect(crm_client, app, tokens["refresh_token"])
+    _set_state(marketer, state, False)
+
+    for response in (userinfo, identity):
+        assert response.status_code == 401
+        assert response.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+    assert access == {"active": False}
+    assert refresh_token == {"active": False}
+    assert crm_client.get("/services/oauth2/userinfo", **bearer).status_code == 200
+    assert crm_client.get(identity_url, **bearer).status_code == 200
+    assert _introspect(crm_client, app, tokens["access_token"])["active"] is True
+    assert _introspect(crm_client, app, tokens["refresh_token"])["active"] is True
+
+
+def test_introspection_of_a_refresh_token_follows_the_refresh_token_policy(
+    crm_client, org, marketer
+):
+    """Active exactly while a refresh with it would pass: the policy read at introspection
+    time, as at refresh time (expire after N counts from the first grant)."""
+    with time_machine.travel(NOON, tick=False):
+        app, tokens = _tokens(crm_client, org, marketer)
+    rt = tokens["refresh_token"]
+
+    set_policy(app.policy, refresh_token_policy="specific_lifetime",
+               refresh_token_validity=1, refresh_token_unit="HOURS")  # fmt: skip
+    with time_machine.travel(NOON + timedelta(minutes=59), tick=False):
+        within = _introspect(crm_client, app, rt)
+    with time_machine.travel(NOON + timedelta(minutes=61), tick=False):
+        after = _introspect(crm_client, app, rt)
+        refused = refresh(crm_client, app, rt)
+    set_policy(app.policy, refresh_token_policy="zero")
+    with time_machine.travel(NOON + timedelta(minutes=1), tick=False):
+        zero = _introspect(crm_client, app, rt)
+    set_policy(app.policy, refresh_token_policy="infinite")
+    with time_machine.travel(NOON + timedelta(days=400), tick=False):
+        infinite = _introspect(crm_client, app, rt)
+
+    assert (within["active"], within["token_type"]) == (True, "refresh_token")
+    assert after == {"active": False}
+    assert refused[1]["error_description"] == "expired access/refresh token"
+    assert zero == {"active": False}
+    assert infinite["active"] is True
+
+
+def test_introspection_of_a_refresh_token_follows_the_permitted_users(crm_client, org, marketer):
+    app, tokens = _tokens(crm_client, org, marketer)
+    set_policy(app.policy, permitted_users="AdminApprovedPreAuthorized")
+
+    not_approved = _introspect(crm_client, app, tokens["refresh_token"])
+    pre_authorize(app, marketer)
+    approved = _introspect(crm_client, app, tokens["refresh_token"])
+
+    assert not_approved == {"active": False}
+    assert approved["active"] is True

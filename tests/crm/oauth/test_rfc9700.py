@@ -7,6 +7,8 @@ import hashlib
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.test import Client
+from django.views.debug import SafeExceptionReporterFilter
 
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.connectedapps.services import connected_app_create
@@ -201,6 +203,51 @@ def test_no_implicit_or_hybrid_grant(crm_client, org, marketer, response_type):
     assert not AccessToken.objects.exists()
 
 
+def _issuers(client) -> set[str]:
+    return {
+        client.get(path).json()["issuer"]
+        for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
+    }
+
+
+def _iss(location: str) -> list[str]:
+    return parse_qs(urlsplit(location).query)["iss"]
+
+
+@pytest.mark.parametrize("host", ["localhost", "acme.my.localhost", "127.0.0.1:8001"])
+def test_iss_on_every_authorization_response_is_the_metadata_issuer(org, marketer, host):
+    """RFC 9207: a code, an error redirect (refused parameter, denied consent, oauthlib error)
+    and the way back from a policy refusal all carry the issuer both metadata documents
+    publish, whatever host the browser called."""
+    client = Client(HTTP_HOST=host)
+    [issuer] = _issuers(client)
+    app = make_app(org)
+    admin_only = make_app(org, permitted_users="AdminApprovedPreAuthorized")
+    _, challenge = pkce_pair()
+    base = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
+            "code_challenge": challenge, "state": "s1"}  # fmt: skip
+
+    consent = _authorize(client, marketer, **base)
+    data = {k: v for k, v in consent.context["form"].initial.items() if v is not None}
+    denied = client.post("/services/oauth2/authorize", data)  # no "allow": Deny
+    code = client.post("/services/oauth2/authorize", {**data, "allow": "Authorize"})
+    plain = _authorize(client, marketer, **base, code_challenge_method="plain")
+    bad_type = _authorize(client, marketer, **{**base, "response_type": "token"})
+    refused = _authorize(client, marketer, **{**base, "client_id": admin_only.key})
+
+    assert issuer == "http://localhost:8001"
+    assert "code" in parse_qs(urlsplit(code["Location"]).query)
+    for response, error in ((denied, "access_denied"), (plain, "invalid_request"),
+                            (bad_type, "unsupported_response_type")):  # fmt: skip
+        assert response.status_code == 302
+        assert parse_qs(urlsplit(response["Location"]).query)["error"] == [error]
+    for location in (code["Location"], denied["Location"], plain["Location"],
+                     bad_type["Location"], refused.context["callback"]):  # fmt: skip
+        assert location.startswith(CALLBACK + "?")
+        assert _iss(location) == [issuer]
+        assert parse_qs(urlsplit(location).query)["state"] == ["s1"]
+
+
 def test_wrong_code_verifier_is_invalid_request(crm_client, org, marketer):
     app = make_app(org, ip_relaxation="BYPASS")
     code, _ = authorize_code(crm_client, app, marketer)
@@ -289,6 +336,31 @@ def test_codes_and_tokens_are_stored_only_as_hashes(crm_client, org, marketer):
     assert not secret_matches(app.secret[:-1] + "x", stored.client_secret)
     assert decrypt_secret(stored.consumer_secret_encrypted) == app.secret
     assert_nowhere_in_database(app.secret, code, body["access_token"], body["refresh_token"])
+
+
+@pytest.mark.parametrize(
+    ("path", "secrets"),
+    [
+        ("/services/oauth2/token", ["code", "code_verifier", "client_secret", "refresh_token",
+                                    "password", "assertion"]),
+        ("/services/oauth2/revoke", ["token"]),
+        ("/services/oauth2/introspect", ["token", "client_secret"]),
+    ],
+)  # fmt: skip
+def test_error_reports_never_show_posted_secrets(db, crm_client, path, secrets):
+    """Django's error report (SafeExceptionReporterFilter) shows each posted secret of the
+    token, revocation and introspection endpoints as stars, and the other values as sent."""
+    sent = {name: f"secret-{name}-0123456789" for name in secrets}
+    sent |= {"grant_type": "authorization_code", "client_id": "visible-client-id"}
+
+    response = crm_client.post(path, urlencode(sent),
+                               content_type="application/x-www-form-urlencoded")  # fmt: skip
+    shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+
+    for name in secrets:
+        assert shown[name] == SafeExceptionReporterFilter.cleansed_substitute
+    assert shown["client_id"] == "visible-client-id"
+    assert not any(sent[name] in str(value) for name in secrets for value in shown.values())
 
 
 def test_token_endpoint_refuses_get(crm_client):

@@ -96,6 +96,21 @@ const operations = {
     return { created, updated, read, deleted, left: left.totalSize };
   },
 
+  // Arrays upsert through sObject collections by an external id (composite/sobjects/X/Field).
+  async collections_upsert() {
+    const conn = tokenConnection();
+    const contact = conn.sobject('Contact');
+    const keys = [1, 2].map((n) => `${config.runId}-${n}`);
+    const first = await contact.upsert([{ External_Id__c: keys[0], LastName: 'Upsert One' }],
+      'External_Id__c');
+    const second = await contact.upsert(
+      keys.map((key, n) => ({ External_Id__c: key, LastName: `Upsert ${n + 1} again` })),
+      'External_Id__c');
+    const read = await conn.query(
+      `SELECT Id, External_Id__c, LastName FROM Contact WHERE External_Id__c IN ('${keys.join("','")}') ORDER BY External_Id__c`);
+    return { first, second, read: read.records };
+  },
+
   async composite() {
     const conn = tokenConnection();
     const body = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,21 @@ def test_sobject_collections(config: dict[str, Any], home: Path) -> None:
     assert [r["LastName"] for r in result["read"]] == [f"Collection {n}" for n in (1, 2, 3)]
     assert [r["success"] for r in result["deleted"]] == [True, True, True]
     assert result["left"] == 0
+
+
+@pytest.mark.compat(CLIENT, "sObject collections upsert (arrays, by external id)")
+def test_sobject_collections_upsert(config: dict[str, Any], home: Path) -> None:
+    run_id = secrets.token_hex(4)
+
+    result = run_jsforce("collections_upsert", {**config, "runId": run_id}, home)
+
+    assert [(r["success"], r["created"]) for r in result["first"]] == [(True, True)]
+    assert [(r["success"], r["created"]) for r in result["second"]] == [(True, False), (True, True)]
+    assert result["second"][0]["id"] == result["first"][0]["id"]
+    assert [(r["Id"], r["External_Id__c"], r["LastName"]) for r in result["read"]] == [
+        (result["second"][0]["id"], f"{run_id}-1", "Upsert 1 again"),
+        (result["second"][1]["id"], f"{run_id}-2", "Upsert 2 again"),
+    ]
 
 
 @pytest.mark.compat(CLIENT, "Composite (`referenceId`, `@{ref.id}`)")

@@ -6,11 +6,17 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.e2e.clients.conftest import contact_count, login_history, password_token
+from tests.e2e.clients.conftest import (
+    contact_count,
+    login_history,
+    password_token,
+    web_server_token,
+)
 from tests.e2e.clients.node import run_sf
 from tests.e2e.stack import RunningStack
 
@@ -87,6 +93,35 @@ def test_org_login_access_token(
     assert answer["result"]["orgId"] == org["org_id"]
     assert answer["result"]["username"] == org["username"]
     assert answer["result"]["instanceUrl"].rstrip("/") == crm_https_url
+
+
+@pytest.mark.compat(CLIENT, "`sf org login sfdx-url`")
+def test_org_login_sfdx_url(
+    org: dict[str, Any], crm_url: str, crm_https_url: str, home: Path, ca_file: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """An sfdx auth URL, `force://<key>:<secret>:<refresh token>@<host>`: sf logs in at
+    `https://<host>` with the refresh token (sfdx-url logins are always https)."""
+    token = web_server_token(crm_url, org)
+    auth_url = (f"force://{org['client_id']}:{org['client_secret']}:{token['refresh_token']}"
+                f"@{urlsplit(crm_https_url).netloc}")  # fmt: skip
+    url_file = tmp_path / "auth-url.txt"
+    url_file.write_text(auth_url + "\n")
+
+    answer = run_sf(
+        ["org", "login", "sfdx-url", "--sfdx-url-file", str(url_file), "--alias", "crm-sfdx"],
+        home, ca_file,
+    )  # fmt: skip
+    me = run_sf(
+        ["data", "query", "--query", f"SELECT Username FROM User WHERE Id = '{org['user_id']}'",
+         "--target-org", "crm-sfdx"],
+        home, ca_file,
+    )  # fmt: skip
+
+    assert answer["result"]["orgId"] == org["org_id"]
+    assert answer["result"]["username"] == org["username"]
+    assert answer["result"]["instanceUrl"].rstrip("/") == crm_https_url
+    assert [r["Username"] for r in me["result"]["records"]] == [org["username"]]
 
 
 @pytest.mark.compat(CLIENT, "`sf org display`")

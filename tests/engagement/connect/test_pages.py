@@ -73,6 +73,21 @@ def test_upgrade_button_is_gone_once_connected_app(
     assert "Send Test Email" in page
 
 
+def test_mapping_a_user_asks_for_a_crm_password_only_under_legacy(
+    legacy: CrmConnection, admin_client: Client
+) -> None:
+    before = admin_client.get(URL).content.decode()
+    CrmConnection.objects.filter(pk=legacy.pk).update(state=ConnectionState.CONNECTED_APP)
+
+    after = admin_client.get(URL).content.decode()
+
+    assert "CRM password" in before
+    assert "Security token" in before
+    assert "Integrate for Salesforce.com Status" in after
+    assert "CRM password" not in after
+    assert "Security token" not in after
+
+
 def test_upgrade_page_offers_connect_account(legacy: CrmConnection, admin_client: Client) -> None:
     assert "Connect Account" in admin_client.get(URL + "upgrade/").content.decode()
 

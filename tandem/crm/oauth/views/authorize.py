@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, cast
+from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -17,6 +17,7 @@ from oauth2_provider.views import AuthorizationView
 
 from tandem.crm.connectedapps.models import ConnectedApp, ConnectedAppConsent
 from tandem.crm.connectedapps.services import connected_app_consent_grant
+from tandem.crm.oauth import identity
 from tandem.crm.oauth.enforcement import policy_check
 from tandem.crm.oauth.errors import (
     INVALID_CLIENT_ID,
@@ -52,6 +53,20 @@ def _malformed_parameter(credentials: dict[str, Any], query: QueryDict) -> OAuth
     if any(len(nonce) > NONCE_MAX_LENGTH for nonce in nonces):
         return INVALID_NONCE
     return None
+
+
+def with_issuer(uri: str) -> str:
+    """An authorization response URI with RFC 9207's `iss`, the metadata issuer, replacing any
+    `iss` already in it (DOT's is derived from the host the browser called)."""
+    parts = urlsplit(uri)
+    kept = [p for p in parts.query.split("&") if p and unquote_plus(p.split("=")[0]) != "iss"]
+    query = "&".join([*kept, urlencode({"iss": identity.issuer()})])
+    return urlunsplit(parts._replace(query=query))
+
+
+def callback_url(redirect_uri: str, params: dict[str, str]) -> str:
+    """The client's (validated) callback carrying an error response and its `iss`."""
+    return with_issuer(redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params))
 
 
 class AuthorizeView(AuthorizationView):
@@ -157,9 +172,7 @@ class AuthorizeView(AuthorizationView):
         params = pair.as_dict()
         if credentials.get("state"):
             params["state"] = credentials["state"]
-        redirect_uri = credentials["redirect_uri"]
-        separator = "&" if "?" in redirect_uri else "?"
-        return HttpResponseRedirect(redirect_uri + separator + urlencode(params))
+        return HttpResponseRedirect(callback_url(credentials["redirect_uri"], params))
 
     def _denied(
         self, denial: Denial, app: ConnectedApp, credentials: dict[str, Any]
@@ -171,7 +184,7 @@ class AuthorizeView(AuthorizationView):
         redirect_uri = credentials.get("redirect_uri") or ""
         callback = ""
         if app.redirect_uri_allowed(redirect_uri):
-            callback = redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params)
+            callback = callback_url(redirect_uri, params)
         context = {"pair": denial.pair, "app": app, "callback": callback}
         return render(self.request, ERROR_TEMPLATE, context, status=400)
 
@@ -185,8 +198,11 @@ class AuthorizeView(AuthorizationView):
         params = pair.as_dict()
         if getattr(oauth_error, "state", None):
             params["state"] = oauth_error.state
-        separator = "&" if "?" in redirect_uri else "?"
-        return HttpResponseRedirect(redirect_uri + separator + urlencode(params))
+        return HttpResponseRedirect(callback_url(redirect_uri, params))
+
+    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        """DOT's redirect (a code, or an error from its form handling) with our `iss`."""
+        return cast(HttpResponse, super().redirect(with_issuer(redirect_to), application))
 
 
 @require_POST

@@ -15,24 +15,28 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from tandem.crm.oauth import identity
 from tandem.crm.oauth.crypto import secret_matches, token_checksum
+from tandem.crm.oauth.enforcement import refresh_token_live
 from tandem.crm.oauth.errors import (
     INVALID_CLIENT_CREDENTIALS,
     INVALID_REQUEST,
     INVALID_TOKEN,
+    QUERY_STRING_TOKEN,
     OAuthErrorPair,
 )
 from tandem.crm.oauth.jwt_bearer import JWT_BEARER
 from tandem.crm.oauth.loaders import app_and_access_token
 from tandem.crm.oauth.models import AccessToken, RefreshToken
+from tandem.crm.oauth.policy import RefreshFacts
 from tandem.crm.oauth.services import token_revoke
 from tandem.crm.oauth.views.token import NO_STORE, bad_form, oauth_error
-from tandem.crm.orgs.domains import crm_base_url
 from tandem.crm.users.models import User
 
+INACTIVE = {"active": False}
 TOKEN_REQUIRED = OAuthErrorPair("unsupported_token_type", "token is required")
 INVALID_CALLBACK = OAuthErrorPair("invalid_request", "invalid callback")
 # A plain ASCII JavaScript identifier, short: the callback is written into a script, so
@@ -48,6 +52,7 @@ def _token_param(request: HttpRequest) -> str | None:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters("token"), name="dispatch")
 class RevokeView(View):
     """POST token=…, GET ?token=… and GET ?token=…&callback=fn (JSONP), as Salesforce: an
     access token revokes itself, a refresh token its whole family (domain.md §2.6)."""
@@ -92,6 +97,7 @@ def _jsonp(callback: str, error: OAuthErrorPair | None) -> HttpResponse:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters("token", "client_secret"), name="dispatch")
 class IntrospectView(View):
     """RFC 7662 for the app's own tokens; the client authenticates with its key and secret
     (HTTP Basic, or client_id and client_secret in the form)."""
@@ -112,6 +118,8 @@ class IntrospectView(View):
             return oauth_error(INVALID_REQUEST)
         if access is not None and access[2] is not None and timezone.now() < access[2]:
             user, scope, expires, created = access
+            if user is not None and not user.may_log_in:
+                return JsonResponse(INACTIVE)
             return JsonResponse(_claims(client, user, scope, "access_token", expires, created))
         return JsonResponse(_introspection(client, checksum))
 
@@ -130,20 +138,31 @@ def _client_credentials(request: HttpRequest) -> tuple[str, str]:
 
 
 def _introspection(client: Any, checksum: str) -> dict[str, Any]:
+    """An access token live for a user who may log in; else a refresh token, active only
+    while a refresh with it would pass the app's policies (the user's state, the permitted
+    users, the Refresh Token Policy)."""
     row = (
-        AccessToken.objects.select_related("user")
+        AccessToken.objects.select_related("user__org")
         .filter(token_checksum=checksum, application=client)
         .first()
     )
-    if row is None or row.is_expired():
-        refresh = RefreshToken.objects.filter(
+    if row is not None and not row.is_expired():
+        if row.user is not None and not row.user.may_log_in:
+            return INACTIVE
+        return _claims(client, row.user, row.scope, "access_token", row.expires, row.created)
+    found = (
+        RefreshToken.objects.filter(
             token_checksum=checksum, application=client, revoked__isnull=True
-        ).select_related("user")
-        found = refresh.first()
-        if found is None or found.user is None:
-            return {"active": False}
-        return _claims(client, found.user, "", "refresh_token", None, found.created)
-    return _claims(client, row.user, row.scope, "access_token", row.expires, row.created)
+        )
+        .select_related("user__org")
+        .first()
+    )
+    if found is None or found.user is None:
+        return INACTIVE
+    facts = RefreshFacts(found.family_created_at, found.updated)
+    if not refresh_token_live(app=client, user=found.user, refresh=facts, now=timezone.now()):
+        return INACTIVE
+    return _claims(client, found.user, "", "refresh_token", None, found.created)
 
 
 def _claims(
@@ -167,16 +186,20 @@ def _claims(
 class BearerView(OAuthLibMixin, View):
     """A resource answered only for a valid Bearer access token."""
 
-    def bearer_user(self, request: HttpRequest) -> User | None:
-        """The token's user; None for another org's token on an org's My Domain host (the
-        token decides the org everywhere else)."""
+    def bearer_user(self, request: HttpRequest) -> User | HttpResponse:
+        """The token's user, or the 401 to answer: an access token in the query string (RFC
+        9700 §4.3.2, refused by DOT's COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT) gets an
+        OAuth error pair; no valid token, or another org's token on an org's My Domain host
+        (the token decides the org everywhere else), Salesforce's INVALID_SESSION_ID."""
+        if "access_token" in request.GET:
+            return _query_string_token()
         valid, oauth_request = self.verify_request(request)
-        if not valid or oauth_request.user is None:
-            return None
+        if not valid or oauth_request is None or oauth_request.user is None:
+            return _unauthorized()
         user: User = oauth_request.user
         host_org = getattr(request, "crm_org", None)
         if host_org is not None and host_org.pk != user.org_id:
-            return None
+            return _unauthorized()
         return user
 
 
@@ -190,14 +213,23 @@ def _unauthorized() -> HttpResponse:
     return response
 
 
+def _query_string_token() -> HttpResponse:
+    response = oauth_error(QUERY_STRING_TOKEN, status=401)
+    response["WWW-Authenticate"] = (
+        f'Bearer error="{QUERY_STRING_TOKEN.error}", '
+        f'error_description="{QUERY_STRING_TOKEN.description}"'
+    )
+    return response
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class UserInfoView(BearerView):
     """GET/POST /services/oauth2/userinfo: OpenID Connect claims of the token's user."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         user = self.bearer_user(request)
-        if user is None:
-            return _unauthorized()
+        if isinstance(user, HttpResponse):
+            return user
         return JsonResponse(identity.oidc_claims(user))
 
     post = get
@@ -209,8 +241,8 @@ class IdentityView(BearerView):
 
     def get(self, request: HttpRequest, org_id: str, user_id: str) -> HttpResponse:
         caller = self.bearer_user(request)
-        if caller is None:
-            return _unauthorized()
+        if isinstance(caller, HttpResponse):
+            return caller
         if caller.pk != user_id and not (caller.is_org_admin and caller.org_id == org_id):
             return JsonResponse(
                 [{"message": "Forbidden", "errorCode": "INSUFFICIENT_ACCESS"}],
@@ -232,11 +264,11 @@ class IdentityView(BearerView):
 
 def discovery(request: HttpRequest) -> HttpResponse:
     """GET /.well-known/openid-configuration (and the RFC 8414 variant)."""
-    base = crm_base_url()
+    base = identity.issuer()
     oauth = f"{base}/services/oauth2"
     return JsonResponse(
         {
-            "issuer": base,
+            "issuer": identity.issuer(),
             "authorization_endpoint": f"{oauth}/authorize",
             "token_endpoint": f"{oauth}/token",
             "revocation_endpoint": f"{oauth}/revoke",

@@ -57,10 +57,14 @@ def bad_form(request: HttpRequest) -> JsonResponse | None:
     return None
 
 
+# Posted values an error report (Django's SafeExceptionReporterFilter) must never show.
+TOKEN_SECRETS = (
+    "password", "client_secret", "assertion", "code", "refresh_token", "code_verifier",
+)  # fmt: skip
+
+
 @method_decorator(csrf_exempt, name="dispatch")
-@method_decorator(
-    sensitive_post_parameters("password", "client_secret", "assertion"), name="dispatch"
-)
+@method_decorator(sensitive_post_parameters(*TOKEN_SECRETS), name="dispatch")
 class TokenView(OAuthLibMixin, View):
     """Authorization code, refresh token, JWT bearer, password (and client credentials)."""
 
