@@ -297,7 +297,8 @@ def report(
         "",
         f"`python -m bench migration` (TANDEM_BENCH_USERS={USERS}) on {os.cpu_count()} cores, "
         f"{stamp}; load average (1, 5, 15 min) before {_load(load_before)}, at the migration's "
-        f"start {m['load_at_start']:.1f}, after {_load(load_after)}: the machine is shared with "
+        f"start {m['load_at_start']:.1f}, after {_load(load_after)} (its own processes included): "
+        "the machine is shared with "
         "other engineers' work, which takes its share of the same two cores from both rows "
         "alike. The CRM under granian, 2 WSGI workers (as bench/oauth and `tandem up` serve it), "
         "on a fresh PostgreSQL database; the Engagement side in a process of its own on another "
@@ -352,7 +353,8 @@ def report(
         "0.3 ms) and runs the HTTP client, and every grant is for another user (a first "
         "usage row, colder pages). By CPU per user alone the migration can reach about "
         f"{raw.cpu_ms:.1f} / ({crm_ms:.1f} + {engagement_ms:.1f}) = {cpu_bound:.2f} of the "  # type: ignore[attr-defined]
-        "raw rate; 0.8 would need the Engagement's share to fall below a quarter of a grant.",
+        "raw rate; 0.8 would need all that a migrated user costs beyond the grant itself (the "
+        "Engagement's share, the CRM's extra for a new user) to stay under a quarter of a grant.",
         "",
         "What was changed after the first runs (2026-12-06, load 7 to 10 from other work):",
         "- The first draft migrated **5 users/s** (300 in 62 s): every assertion parsed "
