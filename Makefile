@@ -19,11 +19,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the tests and benchmarks use: Chromium (browser tests), postfix's smtp-sink
-# (bench/sends), wrk (bench/oauth) and curl (a chunked token request, tests/e2e).
+# (bench/sends), wrk (bench/oauth), curl (a chunked token request, tests/e2e) and faketime (a
+# skewed clock, tests/e2e/test_faults.py).
 system-deps:
 	@command -v chromium >/dev/null && command -v smtp-sink >/dev/null && command -v wrk >/dev/null \
-	  && command -v curl >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postfix wrk curl; }
+	  && command -v curl >/dev/null && command -v faketime >/dev/null || { apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postfix wrk curl faketime; }
 
 demo: install
 	$(BIN)/tandem demo

@@ -213,6 +213,15 @@ CONNECT_FERNET_KEYS = env_list("TANDEM_CONNECT_FERNET_KEYS", [])
 CONNECT_HTTP_TIMEOUT = env_int("TANDEM_CONNECT_HTTP_TIMEOUT", 15, minimum=1, maximum=300)
 # Migrate Existing Users: users whose CRM calls run at once (1: one after another).
 CONNECT_MIGRATION_THREADS = env_int("TANDEM_CONNECT_MIGRATION_THREADS", 8, minimum=1, maximum=64)
+# A CRM-audience send whose read meets a CRM that does not answer reads again this much later.
+CONNECT_AUDIENCE_RETRY_SECONDS = env_int(
+    "TANDEM_CONNECT_AUDIENCE_RETRY_SECONDS", 15, minimum=1, maximum=3600
+)
+# Migrate Existing Users holds the account for this long, renewed while it runs: should the
+# process running it die, the account is free again once it lapses (docs/upgrade.md §3).
+CONNECT_MIGRATION_LEASE_SECONDS = env_int(
+    "TANDEM_CONNECT_MIGRATION_LEASE_SECONDS", 600, minimum=4, maximum=86400
+)
 
 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}
@@ -228,6 +237,8 @@ if SERVICE == "crm":
 MIDDLEWARE = [
     "tandem.core.middleware.ForwardedProtoMiddleware",  # first: before anything reads the scheme
     "django.middleware.security.SecurityMiddleware",
+    # A database that cannot be reached (every slot taken, down) answers 503, not 500.
+    "tandem.core.unavailable.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -239,11 +250,11 @@ MIDDLEWARE = [
 ]
 if SERVICE == "crm":
     MIDDLEWARE += CRM_MIDDLEWARE
+    # The database's 503 in the words of the CRM's surfaces (REST, OAuth, SOAP).
+    _unavailable = MIDDLEWARE.index("tandem.core.unavailable.DatabaseUnavailableMiddleware")
+    MIDDLEWARE[_unavailable] = "tandem.crm.unavailable.CrmDatabaseUnavailableMiddleware"
     # The OAuth token/introspect/revoke endpoints skip sessions, CSRF, auth and messages.
-    MIDDLEWARE.insert(
-        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-        "tandem.crm.oauth.middleware.OAuthEndpointMiddleware",
-    )
+    MIDDLEWARE.insert(_unavailable + 1, "tandem.crm.oauth.middleware.OAuthEndpointMiddleware")
     LOGIN_URL = CRM_LOGIN_URL
 
 ROOT_URLCONF = f"config.urls_{SERVICE}"

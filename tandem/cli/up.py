@@ -9,7 +9,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -71,9 +71,10 @@ class Stack:
         return f"http://localhost:{self.engagement_port}"
 
 
-def stack_env(stack: Stack) -> dict[str, str]:
-    """The environment every child gets: the caller's, plus where the others listen."""
-    env = dict(os.environ)
+def stack_env(stack: Stack, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every child gets: the caller's (or `base`), plus where the others
+    listen."""
+    env = dict(os.environ if base is None else base)
     env.setdefault("TANDEM_CRM_URL", stack.crm_url)
     env.setdefault("TANDEM_ENGAGEMENT_URL", stack.engagement_url)
     env["TANDEM_SMTP_HOST"] = stack.host
@@ -129,7 +130,8 @@ def connect_env(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """The Marketing Cloud app for Connect: a key pair made once under var/connect/."""
     if env.get("TANDEM_MC_CONSUMER_KEY"):
         return {}, {}  # the deployer configured their own
-    return mc_env(ensure_mc_keys(var_dir() / "connect"), env["TANDEM_ENGAGEMENT_URL"])
+    root = Path(env["TANDEM_VAR_DIR"]).resolve() if env.get("TANDEM_VAR_DIR") else var_dir()
+    return mc_env(ensure_mc_keys(root / "connect"), env["TANDEM_ENGAGEMENT_URL"])
 
 
 def start_children(supervisor: Supervisor, stack: Stack, env: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ import httpx
 import psycopg
 
 from tandem.cli.ports import free_port
+from tandem.cli.supervisor import Child, Supervisor
 from tandem.core.paths import PROJECT_ROOT
 
 
@@ -53,18 +54,38 @@ class RunningStack:
 
 
 @contextmanager
-def fresh_postgres_database(base_url: str) -> Iterator[str]:
-    """A new, empty database on the server of `base_url`, dropped afterwards."""
+def fresh_postgres_database(base_url: str, owner: str | None = None) -> Iterator[str]:
+    """A new, empty database on the server of `base_url`, dropped afterwards; with `owner`,
+    that role owns it and the URL logs in as that role."""
     parts = urlsplit(base_url)
     name = f"tandem_e2e_{uuid.uuid4().hex[:10]}"
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
+    if owner:
+        parts = parts._replace(netloc=f"{owner}@{parts.hostname}:{parts.port or 5432}")
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_role(base_url: str, connection_limit: int) -> Iterator[str]:
+    """A new login role allowed `connection_limit` connections at once, dropped afterwards.
+    Services logging in as it meet "too many connections" (SQLSTATE 53300, as when the
+    server's own slots are full) once that many are open, and other users of the server
+    are not disturbed."""
+    name = f"tandem_e2e_{uuid.uuid4().hex[:10]}"
+    admin = urlunsplit(urlsplit(base_url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{name}" LOGIN CONNECTION LIMIT {int(connection_limit)}')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def _wait_healthy(
@@ -103,14 +124,7 @@ def running_stack(
     with _databases() as database_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
         second_port = free_port() if https_port and not https else 0
-        env = {
-            **os.environ,
-            **database_env,
-            **_own_redis_broker(),
-            **(extra_env or {}),
-            "TANDEM_VAR_DIR": str(var_dir),
-            "PYTHONPATH": str(PROJECT_ROOT),
-        }
+        env = _environment(var_dir, database_env, extra_env)
         log = var_dir / "up.log"
         argv = [sys.executable, "-m", "tandem", command, "--crm-port", str(crm_port),
                 "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
@@ -139,6 +153,116 @@ def running_stack(
             _stop(process, log)
 
 
+def _environment(
+    var_dir: Path, database_env: dict[str, str], extra_env: dict[str, str] | None
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        **database_env,
+        **_own_redis_broker(),
+        **(extra_env or {}),
+        "TANDEM_VAR_DIR": str(var_dir),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+
+
+class Parts:
+    """The parts of `tandem up` (crm, engagement, worker, inbox), each started as `tandem up`
+    starts it, but by the test, so that one can be killed and started again while the others
+    go on (`tandem up` stops everything when one part dies)."""
+
+    WEB = ("crm", "engagement")
+
+    def __init__(self, stack: RunningStack, supervisor: Supervisor) -> None:
+        self.stack = stack
+        self.supervisor = supervisor
+        # How `tandem up` started each part: a restart starts it so again, unless told more.
+        self.plans = {c.name: (list(c.argv), dict(c.env)) for c in supervisor.children}
+
+    def child(self, name: str) -> Child:
+        """The part's current process (the latest started under that name)."""
+        return next(c for c in reversed(self.supervisor.children) if c.name == name)
+
+    def kill(self, name: str) -> None:
+        """kill -9 the part's whole process group (granian's or Celery's workers with it)."""
+        process = self.child(name).process
+        assert process is not None
+        assert process.poll() is None, f"{name} is not running"
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def start(
+        self, name: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+    ) -> None:
+        """Start the part again with its argv and environment (plus `env`, and behind
+        `prefix`, e.g. a `faketime` command); wait for /healthz when it serves HTTP."""
+        child = self.child(name)
+        assert child.process is not None
+        assert child.process.poll() is not None, f"{name} is still running"
+        argv, base = self.plans[name]
+        started = self.supervisor.start(name, [*prefix, *argv], {**base, **(env or {})})
+        if name in self.WEB:
+            url = self.stack.crm_url if name == "crm" else self.stack.engagement_url
+            assert started.process is not None
+            _wait_healthy([url], started.process, self.stack.log, True)
+
+    def restart(
+        self, name: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+    ) -> None:
+        """Stop the part (SIGTERM, as Ctrl-C would), then start it again as `start` does."""
+        process = self.child(name).process
+        assert process is not None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.start(name, env, prefix)
+
+
+@contextmanager
+def controlled_stack(
+    var_dir: Path, extra_env: dict[str, str] | None = None, *, database_role: str | None = None
+) -> Iterator[Parts]:
+    """What `running_stack` runs (HTTP only, one web worker each), with its parts in the
+    test's hands (`Parts`); `tandem up`'s own functions migrate and start them. On
+    PostgreSQL, `database_role` (see `postgres_role`) owns the databases and the services log
+    in as it."""
+    from rich.console import Console
+
+    from tandem.cli import up
+
+    with _databases(database_role) as database_env:
+        env = _environment(var_dir, database_env, extra_env)
+        layout = up.Stack(crm_port=free_port(), engagement_port=free_port(),
+                          inbox_port=free_port(), web_workers=1)  # fmt: skip
+        children_env = up.stack_env(layout, env)
+        log = var_dir / "up.log"
+        with log.open("w", encoding="utf-8") as out:
+            console = Console(file=out, width=400, color_system=None, soft_wrap=True)
+            up.migrate(children_env, console)
+            supervisor = Supervisor(console)
+            stack = RunningStack(
+                crm_url=f"http://127.0.0.1:{layout.crm_port}",
+                engagement_url=f"http://127.0.0.1:{layout.engagement_port}",
+                inbox_port=layout.inbox_port,
+                var_dir=var_dir,
+                env=env,
+                log=log,
+            )
+            try:
+                up.start_children(supervisor, layout, children_env)
+                for name, url in (("crm", stack.crm_url), ("engagement", stack.engagement_url)):
+                    process = next(c for c in supervisor.children if c.name == name).process
+                    assert process is not None
+                    _wait_healthy([url], process, log, True)
+                yield Parts(stack, supervisor)
+            finally:
+                supervisor.stop()
+
+
 def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
@@ -165,13 +289,24 @@ def _own_redis_broker() -> dict[str, str]:
     return {"TANDEM_BROKER_URL": own}
 
 
+def on_postgres() -> bool:
+    """Whether the suite runs against PostgreSQL (both services' URLs name it)."""
+    return all(
+        os.environ.get(f"TANDEM_{service}_DATABASE_URL", "").startswith("postgres")
+        for service in ("CRM", "ENGAGEMENT")
+    )
+
+
 @contextmanager
-def _databases() -> Iterator[dict[str, str]]:
+def _databases(owner: str | None = None) -> Iterator[dict[str, str]]:
     """PostgreSQL databases when the suite runs against PostgreSQL, else nothing (SQLite)."""
-    crm = os.environ.get("TANDEM_CRM_DATABASE_URL", "")
-    engagement = os.environ.get("TANDEM_ENGAGEMENT_DATABASE_URL", "")
-    if not crm.startswith("postgres") or not engagement.startswith("postgres"):
+    if not on_postgres():
         yield {}
         return
-    with fresh_postgres_database(crm) as crm_url, fresh_postgres_database(engagement) as eng_url:
+    crm = os.environ["TANDEM_CRM_DATABASE_URL"]
+    engagement = os.environ["TANDEM_ENGAGEMENT_DATABASE_URL"]
+    with (
+        fresh_postgres_database(crm, owner) as crm_url,
+        fresh_postgres_database(engagement, owner) as eng_url,
+    ):
         yield {"TANDEM_CRM_DATABASE_URL": crm_url, "TANDEM_ENGAGEMENT_DATABASE_URL": eng_url}

@@ -23,13 +23,20 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SYSTEM_USER = "mc-system@acme.demo"
 
 
-def tool(stack: RunningStack, service: str, command: str, *args: str) -> Any:
+def tool(
+    stack: RunningStack,
+    service: str,
+    command: str,
+    *args: str,
+    module: str = "tests.e2e.upgrade_tools",
+) -> Any:
+    """Run `module`'s COMMAND in the stack's environment, as `service`; its JSON answer."""
     env = {**stack.env, "TANDEM_SERVICE": service}
     if service == "engagement":  # Connect's key, as `tandem up` gives the Engagement
         keys = ensure_mc_keys(stack.var_dir / "connect")
         env = {**env, **mc_env(keys, stack.engagement_url)[1]}
     done = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.upgrade_tools", command, *args],
+        [sys.executable, "-m", module, command, *args],
         env=env,
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -130,12 +137,12 @@ def authorize_as(crm: CrmBrowser, authorize_url: str, username: str, password: s
     raise AssertionError("too many CRM redirects")
 
 
-def wait_for(predicate: Any, timeout: float = 60) -> Any:
+def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.5) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := predicate():
             return value
-        time.sleep(0.5)
+        time.sleep(interval)
     raise AssertionError("timed out")
 
 

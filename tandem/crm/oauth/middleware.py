@@ -13,6 +13,7 @@ from django.urls import ResolverMatch, resolve
 
 from tandem.core.middleware import ContentSecurityPolicyMiddleware
 from tandem.crm.orgs.middleware import OrgHostMiddleware
+from tandem.crm.unavailable import guarded
 
 # Clients authenticate these with their own credentials, never a browser session or cookie:
 # sessions, CSRF (the views are exempt), auth, messages and static files have nothing to do.
@@ -29,7 +30,7 @@ class OAuthEndpointMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        handler: Callable[[HttpRequest], Any] = convert_exception_to_response(_view)
+        handler: Callable[[HttpRequest], Any] = convert_exception_to_response(guarded(_view))
         for middleware in reversed(LEAN_MIDDLEWARE):
             handler = convert_exception_to_response(middleware(handler))
         self.lean = handler

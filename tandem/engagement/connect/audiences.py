@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,8 +28,15 @@ from tandem.engagement.connect.availability import (
     STALE_AFTER,
     Availability,
     connect_availability,
+    enqueue_materialize_later,
 )
-from tandem.engagement.connect.client import CrmClient, CrmError, CrmResult, CrmToken
+from tandem.engagement.connect.client import (
+    TRANSIENT_STATUSES,
+    CrmClient,
+    CrmError,
+    CrmResult,
+    CrmToken,
+)
 from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import AudienceState, CrmAudience, CrmConnection
 from tandem.engagement.data.models import (
@@ -40,6 +48,10 @@ from tandem.engagement.data.models import (
 from tandem.engagement.sends.models import AudienceKind, Send, SendStatus
 
 RETENTION = timedelta(days=5)
+# The CRM did not answer: read again CONNECT_AUDIENCE_RETRY_SECONDS later, for this long
+# after the send was admitted.
+READ_RETRY_FOR = timedelta(hours=1)
+UNREACHABLE = "unreachable"  # the client's code for a CRM that did not answer
 KEY, EMAIL = "SubscriberKey", "EmailAddress"
 COLUMNS = (
     (KEY, FieldType.TEXT),
@@ -116,6 +128,8 @@ def audience_materialize(*, send_id: int) -> Send | None:
     except (AudienceError, ConnectError) as exc:
         _fail(send_id, str(exc))
     except CrmError as exc:
+        if _read_later(send, exc):
+            return None
         _fail(send_id, f"The CRM refused to give the audience: {exc.message} ({exc.code})")
     else:
         _materialize(send, people)
@@ -126,6 +140,31 @@ def _fail(send_id: int, reason: str) -> None:
     CrmAudience.objects.filter(send_id=send_id).update(
         state=AudienceState.FAILED, failure_reason=reason
     )
+
+
+def _read_later(send: Send, exc: CrmError) -> bool:
+    """The CRM did not answer (down, restarting, its database full: 502/503/504): the send
+    waits, saying why, and the read starts again CONNECT_AUDIENCE_RETRY_SECONDS later, for
+    READ_RETRY_FOR after the send was admitted. Nothing was stored from the partial read.
+    False when the error is not transient or the time is up (the send then fails with the
+    CRM's reason)."""
+    if exc.code != UNREACHABLE and exc.status not in TRANSIENT_STATUSES:
+        return False
+    audience = CrmAudience.objects.get(send_id=send.pk)
+    until = audience.created_at + READ_RETRY_FOR
+    if timezone.now() >= until:
+        return False
+    seconds = settings.CONNECT_AUDIENCE_RETRY_SECONDS
+    reason = (
+        f"Waiting for the CRM to give the audience: {exc.message} ({exc.code}). Connect tries "
+        f"again every {seconds} s until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
+    )
+    CrmAudience.objects.filter(pk=audience.pk).update(
+        state=AudienceState.PENDING, failure_reason=reason, updated_at=timezone.now()
+    )
+    Send.objects.filter(pk=send.pk, status=send.status).update(failure_reason=reason)
+    enqueue_materialize_later(send.pk, seconds)
+    return True
 
 
 @transaction.atomic

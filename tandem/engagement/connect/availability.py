@@ -140,3 +140,8 @@ def crm_audience_admission(send: Send) -> tuple[str, str]:
 def _enqueue_materialize(send_id: int) -> None:
     # By name: the sends app reaches this module, and must not import Connect's CRM client.
     current_app.tasks[MATERIALIZE_TASK].delay(send_id)
+
+
+def enqueue_materialize_later(send_id: int, seconds: int) -> None:
+    """Read the send's CRM audience again in `seconds` (the CRM did not answer)."""
+    current_app.tasks[MATERIALIZE_TASK].apply_async(args=(send_id,), countdown=seconds)

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -27,6 +28,9 @@ from tandem.engagement.connect.crm_hosts import crm_url_problem
 API_VERSION = "v62.0"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_SECONDS = 150  # Salesforce refuses an exp more than 3 minutes ahead
+# Clocks further apart than this are named when the CRM refuses an assertion (the `Date`
+# header has whole seconds, and Salesforce allows a few minutes' lifetime at most).
+CLOCK_SKEW_LIMIT = 30
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})  # PATCH: by external id
 # The request surely never reached the CRM: safe to send again whatever the method.
@@ -115,6 +119,24 @@ def _loopback(url: str) -> tuple[str, dict[str, str]]:
     return url, {}
 
 
+def clock_hint(response: httpx.Response) -> str:
+    """For a refused JWT bearer grant: what the clocks say, when this host's and the CRM's (its
+    `Date` header) differ by more than CLOCK_SKEW_LIMIT, since an assertion lives only
+    ASSERTION_SECONDS from this host's time; else nothing."""
+    try:
+        crm_time = parsedate_to_datetime(response.headers["date"]).timestamp()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return ""
+    skew = time.time() - crm_time
+    if abs(skew) <= CLOCK_SKEW_LIMIT:
+        return ""
+    way = "ahead of" if skew > 0 else "behind"
+    return (
+        f" (this server's clock is {abs(skew):.0f} s {way} the CRM's, and an assertion lives "
+        f"{ASSERTION_SECONDS} s: set both clocks right, e.g. with NTP, then try again)"
+    )
+
+
 @lru_cache(maxsize=4)
 def signing_key(pem: str) -> RSAPrivateKey:
     """Connect's private key, parsed once per process: reading a PEM checks the RSA key, which
@@ -191,10 +213,11 @@ class HttpCrmClient:
         response = self._send("POST", f"{token_url.rstrip('/')}/services/oauth2/token", data=form)
         body = _json(response)
         if response.status_code != 200:
+            description = str(body.get("error_description", response.reason_phrase))
+            if form.get("grant_type") == JWT_BEARER:
+                description += clock_hint(response)
             raise CrmError(
-                str(body.get("error", "unknown_error")),
-                str(body.get("error_description", response.reason_phrase)),
-                response.status_code,
+                str(body.get("error", "unknown_error")), description, response.status_code
             )
         instance_url = str(body.get("instance_url", token_url)).rstrip("/")
         identity_url = str(body.get("id", ""))

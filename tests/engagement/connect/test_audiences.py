@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
-from tandem.engagement.connect import availability
+from tandem.engagement.connect import audiences, availability
 from tandem.engagement.connect.audiences import audience_materialize, audience_purge_expired, id18
 from tandem.engagement.connect.availability import UNAVAILABLE_REASON
 from tandem.engagement.connect.client import ApiUsage, CrmError, CrmResult, CrmToken
@@ -329,6 +329,80 @@ def test_crm_refusal_fails_the_send_with_the_crms_reason(
     assert send.status == SendStatus.FAILED
     assert "Session expired or invalid" in send.failure_reason
     assert not DataExtension.objects.filter(name__startswith="CRM").exists()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CrmError("unreachable", "the CRM did not answer (connection refused)"),
+        CrmError("SERVER_UNAVAILABLE", "The database is unavailable", 503),
+    ],
+)
+def test_a_crm_that_does_not_answer_makes_the_send_wait_then_read_again(
+    admin: User,
+    email: Email,
+    fake: AudienceCrm,
+    queued: dict[str, list[int]],
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    error: CrmError,
+) -> None:
+    later: list[tuple[int, int]] = []
+    monkeypatch.setattr(audiences, "enqueue_materialize_later", lambda *args: later.append(args))
+    fake.answers["CampaignMember"] = [member(C1, "ann@acme.test", "Ann")]
+    fake.refuse = error
+    send = scheduled(admin, email, django_capture_on_commit_callbacks, "campaign", CAMPAIGN)
+    begin(send, django_capture_on_commit_callbacks)
+
+    assert audience_materialize(send_id=send.pk) is None
+
+    send.refresh_from_db()
+    audience = CrmAudience.objects.get(send=send)
+    assert send.status == SendStatus.SCHEDULED
+    assert send.failure_reason.startswith(
+        f"Waiting for the CRM to give the audience: {error.message} ({error.code}). "
+        "Connect tries again every 15 s until "
+    )
+    assert (audience.state, audience.failure_reason) == (AudienceState.PENDING, send.failure_reason)
+    assert audience.data_extension is None
+    assert later == [(send.pk, 15)]
+
+    fake.refuse = None
+    with django_capture_on_commit_callbacks(execute=True):
+        audience_materialize(send_id=send.pk)
+
+    send.refresh_from_db()
+    assert send.status == SendStatus.RUNNING
+    assert send.failure_reason == ""
+    assert list(send.records.values_list("subscriber_key", flat=True)) == [C1]
+
+
+def test_a_crm_silent_for_longer_than_the_retry_time_fails_the_send(
+    admin: User,
+    email: Email,
+    fake: AudienceCrm,
+    queued: dict[str, list[int]],
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    later: list[tuple[int, int]] = []
+    monkeypatch.setattr(audiences, "enqueue_materialize_later", lambda *args: later.append(args))
+    fake.refuse = CrmError("unreachable", "the CRM did not answer (connection refused)")
+    send = scheduled(admin, email, django_capture_on_commit_callbacks, "campaign", CAMPAIGN)
+    begin(send, django_capture_on_commit_callbacks)
+    CrmAudience.objects.filter(send=send).update(
+        created_at=timezone.now() - audiences.READ_RETRY_FOR
+    )
+
+    audience_materialize(send_id=send.pk)
+
+    send.refresh_from_db()
+    assert send.status == SendStatus.FAILED
+    assert send.failure_reason == (
+        "The CRM refused to give the audience: the CRM did not answer (connection refused) "
+        "(unreachable)"
+    )
+    assert later == []
 
 
 def test_outage_starting_before_the_read_fails_the_send_and_reads_nothing(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from email.utils import formatdate
 
 import httpx
 import jwt
 import pytest
+import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -223,3 +225,58 @@ def test_rest_error_uses_the_salesforce_error_list() -> None:
 
 def test_a_token_never_shows_in_its_repr() -> None:
     assert "secret" not in repr(CrmToken("00D!secret", "https://crm.test", "id", 0.0))
+
+
+@pytest.mark.parametrize(("skew", "way"), [(600, "ahead of"), (-600, "behind")])
+def test_a_refused_assertion_names_clocks_that_differ_beyond_its_life(
+    key: rsa.RSAPrivateKey, skew: int, way: str
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        crm_clock = formatdate(time.time() - skew, usegmt=True)
+        body = {"error": "invalid_grant", "error_description": "invalid assertion"}
+        return httpx.Response(400, json=body, headers={"Date": crm_clock})
+
+    with (
+        time_machine.travel(1_800_000_000, tick=False),  # whole seconds, as in `Date`
+        pytest.raises(CrmError) as refused,
+    ):
+        client_with(handler, key).jwt_login(
+            token_url="https://crm.test", audience="https://crm.test", username="u"
+        )
+
+    assert refused.value.code == "invalid_grant"
+    assert refused.value.message == (
+        f"invalid assertion (this server's clock is 600 s {way} the CRM's, and an assertion "
+        "lives 150 s: set both clocks right, e.g. with NTP, then try again)"
+    )
+
+
+@pytest.mark.parametrize("skew", [0, 29, -29])
+def test_a_refused_assertion_says_nothing_of_clocks_that_agree(
+    key: rsa.RSAPrivateKey, skew: int
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"error": "invalid_grant", "error_description": "user hasn't approved this consumer"}
+        return httpx.Response(
+            400, json=body, headers={"Date": formatdate(time.time() - skew, usegmt=True)}
+        )
+
+    with pytest.raises(CrmError) as refused:
+        client_with(handler, key).jwt_login(
+            token_url="https://crm.test", audience="https://crm.test", username="u"
+        )
+
+    assert refused.value.message == "user hasn't approved this consumer"
+
+
+def test_a_refused_password_login_says_nothing_of_clocks() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"error": "invalid_grant", "error_description": "authentication failure"}
+        return httpx.Response(400, json=body, headers={"Date": formatdate(0, usegmt=True)})
+
+    with pytest.raises(CrmError) as refused:
+        client_with(handler).password_login(
+            token_url="https://crm.test", username="u", password="p"
+        )
+
+    assert refused.value.message == "authentication failure"

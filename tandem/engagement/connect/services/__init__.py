@@ -15,8 +15,8 @@ Modules depend on each other in that order, never back; nothing here imports a v
 from tandem.engagement.connect.errors import ConnectError, ConnectStateError
 from tandem.engagement.connect.services.access import connection_token, crm_call
 from tandem.engagement.connect.services.autoconnect import (
-    MIGRATION_LEASE,
     legacy_erase,
+    migration_lease,
     migration_running,
     user_auto_connect,
     window_close,
@@ -48,7 +48,6 @@ from tandem.engagement.connect.services.state import (
 )
 
 __all__ = [
-    "MIGRATION_LEASE",
     "ConnectError",
     "ConnectStateError",
     "audit",
@@ -66,6 +65,7 @@ __all__ = [
     "legacy_credentials_erase",
     "legacy_erase",
     "limit_record",
+    "migration_lease",
     "migration_running",
     "org_check",
     "outage_schedule",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models.expressions import RawSQL
@@ -26,7 +27,11 @@ from tandem.engagement.connect.models import (
 from tandem.engagement.connect.services.records import audit, usage_record_many
 from tandem.engagement.connect.services.seam import crm_client, jwt_token, token_org_and_user
 
-MIGRATION_LEASE = timedelta(minutes=10)  # a migration whose worker died frees the account
+
+def migration_lease() -> timedelta:
+    """How long Migrate Existing Users holds the account without renewing its claim: a run
+    renews it as it goes, so only a run whose process died lets it lapse."""
+    return timedelta(seconds=settings.CONNECT_MIGRATION_LEASE_SECONDS)
 
 
 # Users still waiting for auto-connection (LEGACY: the upgrade completed without a migration).
@@ -226,4 +231,4 @@ def legacy_erase(connection: CrmConnection) -> None:
 
 def migration_running(connection: CrmConnection) -> bool:
     claimed = connection.migration_claimed_at
-    return claimed is not None and claimed > timezone.now() - MIGRATION_LEASE
+    return claimed is not None and claimed > timezone.now() - migration_lease()

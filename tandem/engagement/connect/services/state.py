@@ -28,8 +28,8 @@ from tandem.engagement.connect.models import (
 )
 from tandem.engagement.connect.resume import resume_after_commit
 from tandem.engagement.connect.services.autoconnect import (
-    MIGRATION_LEASE,
     legacy_erase,
+    migration_lease,
     migration_running,
 )
 from tandem.engagement.connect.services.migration import users_migrate
@@ -274,7 +274,7 @@ def upgrade_rollback(*, actor: User | None, connection: CrmConnection) -> CrmCon
         raise ConnectStateError("Migrate Existing Users is running: roll back once it is done.")
     old = connection.state
     free = Q(migration_claimed_at__isnull=True) | Q(
-        migration_claimed_at__lte=timezone.now() - MIGRATION_LEASE
+        migration_claimed_at__lte=timezone.now() - migration_lease()
     )
     claimed = (
         CrmConnection.objects.filter(free, pk=connection.pk, state=old)
