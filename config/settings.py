@@ -217,12 +217,14 @@ ENGAGEMENT_IMPORT_MAX_BYTES = env_int("TANDEM_IMPORT_MAX_MB", 200, minimum=1) * 
 CONNECT_PRIVATE_KEY = env_optional("TANDEM_CONNECT_PRIVATE_KEY")  # or ..._PRIVATE_KEY_FILE
 CONNECT_FERNET_KEYS = env_list("TANDEM_CONNECT_FERNET_KEYS", [])
 CONNECT_HTTP_TIMEOUT = env_int("TANDEM_CONNECT_HTTP_TIMEOUT", 15, minimum=1, maximum=300)
-# Migrate Existing Users holds the account for this long, renewed while it runs: should the
-# process running it die, the account is free again once it lapses (docs/upgrade.md §3).
+# Migrate Existing Users: users whose CRM calls run at once (1: one after another).
+CONNECT_MIGRATION_THREADS = env_int("TANDEM_CONNECT_MIGRATION_THREADS", 8, minimum=1, maximum=64)
 # A CRM-audience send whose read meets a CRM that does not answer reads again this much later.
 CONNECT_AUDIENCE_RETRY_SECONDS = env_int(
     "TANDEM_CONNECT_AUDIENCE_RETRY_SECONDS", 15, minimum=1, maximum=3600
 )
+# Migrate Existing Users holds the account for this long, renewed while it runs: should the
+# process running it die, the account is free again once it lapses (docs/upgrade.md §3).
 CONNECT_MIGRATION_LEASE_SECONDS = env_int(
     "TANDEM_CONNECT_MIGRATION_LEASE_SECONDS", 600, minimum=4, maximum=86400
 )

@@ -53,7 +53,9 @@ pytestmark = pytest.mark.e2e
 TOOLS = "tests.e2e.faults_tools"
 INTEGRATION = "/email/admin/salesforce-integration/"
 MIGRATE = INTEGRATION + "migrate/"
-USERS = 80  # per migration test: enough that a run is surely in progress at the first sign
+# Per migration test: enough that a run is surely in progress at the first sign. A run records
+# its outcomes 200 users (or 2 s) at a time, so the first sign comes with the first 200.
+USERS = 1000
 AUDIENCE = 1000  # the report's rows: 1 report run + 5 queries to read, 5 batches written back
 LEASE = 6  # seconds a migration whose process died keeps the account
 CONNECTION_LIMIT = 20  # the services' PostgreSQL role: what "every slot" means here
@@ -63,7 +65,7 @@ ENV = {
 }
 COLUMNS = ("engagement_username", "crm_username", "crm_user_id", "status", "error_code",
            "error_message", "attempted_at")  # fmt: skip
-UNREACHABLE_REASON = re.compile(r"the CRM (did not answer|'s answer was lost)")
+UNREACHABLE_REASON = re.compile(r"the CRM( did not answer|'s answer was lost)")
 
 
 @dataclass

@@ -8,7 +8,10 @@ from urllib.parse import urlencode
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tandem.crm.oauth.models import AccessToken, RefreshToken
 from tandem.crm.orgs.services import trusted_ip_range_add
@@ -124,6 +127,34 @@ def test_identity_url_of_another_user_is_forbidden(crm_client, org, marketer, st
     )
 
     assert response.status_code == 403
+
+
+def test_own_identity_url_reads_token_user_and_org_in_one_statement(crm_client, org, marketer):
+    _, tokens = _tokens(crm_client, org, marketer)
+    integration = Client(HTTP_HOST="localhost")  # a server-side caller: no session cookie
+
+    with CaptureQueriesContext(connection) as queries:
+        identity = integration.get(
+            f"/id/{org.id}/{marketer.id}", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}"
+        )
+
+    assert identity.status_code == 200
+    assert len(queries) == 1
+    document = identity.json()
+    assert (document["organization_id"], document["username"]) == (org.id, marketer.username)
+    assert document["display_name"] == marketer.full_name
+
+
+def test_identity_url_with_an_expired_or_deleted_token_is_401(crm_client, org, marketer):
+    _, tokens = _tokens(crm_client, org, marketer)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+
+    expired = crm_client.get(f"/id/{org.id}/{marketer.id}", **bearer)
+    AccessToken.objects.all().delete()
+    deleted = crm_client.get(f"/id/{org.id}/{marketer.id}", **bearer)
+
+    assert (expired.status_code, deleted.status_code) == (401, 401)
 
 
 def test_identity_url_without_a_token_is_401(crm_client, org, marketer):

@@ -47,11 +47,11 @@ class FakeCrm:
         self.passwords[username] = password
 
     def _token(self, username: str) -> CrmToken:
+        """As the CRM answers: the identity URL names the user's org and id."""
+        known = self.users.get(username)
+        ids = f"{known.org_id}/{known.user_id}" if known else f"{ORG}/{username}"
         return CrmToken(
-            f"token-{username}",
-            "https://acme.my.crm.test",
-            f"https://crm.test/id/{ORG}/{username}",
-            1e12,
+            f"token-{username}", "https://acme.my.crm.test", f"https://crm.test/id/{ids}", 1e12
         )
 
     def password_login(self, *, token_url: str, username: str, password: str) -> CrmToken:

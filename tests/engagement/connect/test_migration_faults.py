@@ -5,6 +5,7 @@ The end-to-end versions, with real processes killed, are in tests/e2e/test_fault
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -45,8 +46,10 @@ def waiting(account: Account, crm: FakeCrm, count: int) -> list[str]:
 
 
 def test_once_the_crm_does_not_answer_the_users_left_are_not_tried_and_still_wait(
-    upgraded: CrmConnection, admin: User, crm: FakeCrm, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    upgraded: CrmConnection, admin: User, crm: FakeCrm, settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    settings.CONNECT_MIGRATION_THREADS = 1  # one user after another: which ones is exact
     names = waiting(upgraded.account, crm, 4)
     real = crm.jwt_login
 
@@ -87,6 +90,60 @@ def test_once_the_crm_does_not_answer_the_users_left_are_not_tried_and_still_wai
     assert (again.succeeded, again.failed) == (3, 0)
 
 
+def test_with_threads_no_user_is_called_once_the_crm_stopped_answering(
+    upgraded: CrmConnection, admin: User, crm: FakeCrm, settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The CRM answers 4 calls, then none: the calls under way then finish (at most one per
+    thread), no other user is called, and every user left is not tried, with the cause."""
+    threads, answered = 3, 4
+    settings.CONNECT_MIGRATION_THREADS = threads
+    names = ["mark@acme.test", *waiting(upgraded.account, crm, 20)]
+    del crm.jwt_refusals["mark@acme.test"]
+    real = crm.jwt_login
+    lock = threading.Lock()
+    called: list[str] = []
+
+    def jwt_login(**kwargs: str) -> object:
+        with lock:
+            called.append(kwargs["username"])
+            dead = len(called) > answered
+        if dead:
+            raise UNREACHABLE
+        return real(**kwargs)
+
+    monkeypatch.setattr(crm, "jwt_login", jwt_login)
+
+    run = users_migrate(actor=admin, connection=upgraded)
+
+    assert answered < len(called) <= answered + threads
+    assert len(set(called)) == len(called)
+    rows = {row["crm_username"]: row for row in run.rows}
+    assert [row["crm_username"] for row in run.rows] == names
+    assert (run.succeeded, run.failed) == (answered, len(names) - answered)
+    not_tried = f"not tried: {UNREACHABLE.message}; tried again by the next run or the retry"
+    for name in names:
+        row = rows[name]
+        if row["status"] == "success":
+            assert name in called
+        elif name in called:
+            assert (row["error_code"], row["error_message"]) == ("unreachable", UNREACHABLE.message)
+        else:
+            assert (row["error_code"], row["error_message"]) == ("unreachable", not_tried)
+    states = dict(
+        ConnectedUser.objects.filter(crm_username__in=names).values_list("crm_username", "state")
+    )
+    failed = {row["crm_username"] for row in run.rows if row["status"] == "failure"}
+    assert states == {name: "pending" if name in failed else "connected" for name in names}
+    upgraded.refresh_from_db()
+    assert upgraded.migration_claimed_at is None
+
+    monkeypatch.setattr(crm, "jwt_login", real)
+    again = users_migrate(actor=admin, connection=upgraded)
+    assert {row["crm_username"] for row in again.rows} == failed
+    assert (again.succeeded, again.failed) == (len(failed), 0)
+
+
 def test_a_run_whose_process_died_frees_the_account_once_its_lease_lapses(
     upgraded: CrmConnection, admin: User, crm: FakeCrm, settings: Any
 ) -> None:
@@ -113,6 +170,7 @@ def test_a_live_run_renews_its_claim_so_that_a_second_run_is_still_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     settings.CONNECT_MIGRATION_LEASE_SECONDS = 60
+    settings.CONNECT_MIGRATION_THREADS = 1  # the second run starts from within a CRM call
     names = waiting(upgraded.account, crm, 3)
     start = timezone.now()
     refused: list[str] = []

@@ -249,7 +249,11 @@ class IdentityView(BearerView):
                 status=403,
                 safe=False,
             )
-        user = User.objects.select_related("org").filter(pk=user_id, org_id=org_id).first()
+        user = (
+            caller  # its own identity: the token's read brought the user and the org
+            if caller.pk == user_id and caller.org_id == org_id
+            else User.objects.select_related("org").filter(pk=user_id, org_id=org_id).first()
+        )
         if user is None:
             return JsonResponse(
                 [{"message": "Not found", "errorCode": "NOT_FOUND"}], status=404, safe=False

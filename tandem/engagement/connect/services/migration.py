@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
+from collections import deque
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import asdict
 from datetime import UTC, datetime
+from itertools import islice
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import User
+from tandem.engagement.connect.client import CrmClient, CrmError
 from tandem.engagement.connect.errors import ConnectStateError
 from tandem.engagement.connect.models import (
     ConnectedUser,
@@ -22,12 +31,13 @@ from tandem.engagement.connect.models import (
 )
 from tandem.engagement.connect.services.autoconnect import (
     WAITING,
+    Attempt,
     MigrationRow,
-    mapping_pending,
+    attempts_record,
     migration_lease,
     migration_running,
+    user_attempt,
     user_auto_connect,
-    user_connect_attempt,
     window_close,
     window_is_open,
 )
@@ -44,6 +54,11 @@ CSV_COLUMNS = (
     "error_message",
     "attempted_at",
 )
+# Outcomes are recorded in batches, at most this many users or this many seconds apart: a
+# worker killed mid-run loses only the attempts not yet recorded, retried by the next run.
+RECORD_BATCH = 200
+RECORD_SECONDS = 2.0
+QUEUED = 4  # users queued per worker thread
 
 
 def users_migrate(*, actor: User | None, connection: CrmConnection) -> MigrationRun:
@@ -70,25 +85,29 @@ def users_migrate(*, actor: User | None, connection: CrmConnection) -> Migration
             "Migrate Existing Users is already running for this account; wait for its results."
         )
     try:
-        client = crm_client()
-        candidates = (
+        candidates = list(
             ConnectedUser.objects.select_related("user")
             .filter(account_id=connection.account_id, was_legacy=True, state__in=WAITING)
             .order_by("pk")
         )
         rows: list[MigrationRow] = []
-        unreachable: MigrationRow | None = None
-        for mapping in candidates:
-            if unreachable is not None:
-                rows.append(_not_tried(mapping, unreachable))
-                continue
-            claim = _claim_renew(connection, claim)
-            if claim is None:
-                break  # the claim lapsed and another run took the account: it goes on
-            row = user_connect_attempt(connection=connection, mapping=mapping, client=client)
-            rows.append(row)
-            if row.error_code == UNREACHABLE:
-                unreachable = row
+        batch: list[Attempt] = []
+        flushed = time.monotonic()
+        with closing(_attempts(connection, candidates, crm_client())) as attempts:
+            for attempt in attempts:
+                batch.append(attempt)
+                if (
+                    len(batch) < RECORD_BATCH
+                    and time.monotonic() - flushed < RECORD_SECONDS
+                    and not _claim_due(claim)
+                ):
+                    continue
+                rows += attempts_record(connection, batch)
+                batch, flushed = [], time.monotonic()
+                claim = _claim_renew(connection, claim)
+                if claim is None:
+                    break  # the claim lapsed and another run took the account: it goes on
+        rows += attempts_record(connection, batch)
         return _run_save(actor, connection, rows)
     finally:
         CrmConnection.objects.filter(pk=connection.pk, migration_claimed_at=claim).update(
@@ -99,19 +118,63 @@ def users_migrate(*, actor: User | None, connection: CrmConnection) -> Migration
 UNREACHABLE = "unreachable"  # the client's code: the CRM did not answer, even after retries
 
 
-def _not_tried(mapping: ConnectedUser, cause: MigrationRow) -> MigrationRow:
-    """The row of a user left untried because the CRM stopped answering; the user waits."""
-    message = f"not tried: {cause.error_message}; tried again by the next run or the retry"
-    mapping_pending(mapping, UNREACHABLE, message)
-    return MigrationRow(
-        mapping.user.get_username(),
-        mapping.crm_username,
-        mapping.crm_user_id,
-        "failure",
-        UNREACHABLE,
-        message,
-        cause.attempted_at,
-    )
+def _attempts(
+    connection: CrmConnection, candidates: list[ConnectedUser], client: CrmClient
+) -> Generator[Attempt]:
+    """Each candidate's attempt, in order. The CRM calls of up to CONNECT_MIGRATION_THREADS
+    users run at once in worker threads (they touch no database); the caller records.
+
+    Once an attempt finds the CRM not answering, no further user is submitted, and those
+    queued but not started yet make no call: all are not tried (`_not_tried`)."""
+    stop = _Stop(connection, client)
+    threads = min(settings.CONNECT_MIGRATION_THREADS, len(candidates))
+    if threads <= 1:
+        for mapping in candidates:
+            yield stop.attempt(mapping)
+        return
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="migrate-users")
+    try:
+        rest = iter(candidates)
+        # Queued ahead of the reader, so that no thread idles while a batch is recorded.
+        queued = deque(pool.submit(stop.attempt, m) for m in islice(rest, threads * QUEUED))
+        while queued:
+            yield queued.popleft().result()
+            following = next(rest, None) if stop.cause is None else None
+            if following is not None:
+                queued.append(pool.submit(stop.attempt, following))
+        for mapping in rest:  # never submitted: the CRM had stopped answering
+            yield stop.attempt(mapping)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # an error stops the calls not started
+
+
+class _Stop:
+    """The first attempt the CRM did not answer, shared by the worker threads: from then on
+    an attempt makes no call and its user is not tried."""
+
+    def __init__(self, connection: CrmConnection, client: CrmClient) -> None:
+        self.connection, self.client = connection, client
+        self.cause: Attempt | None = None
+        self._lock = threading.Lock()
+
+    def attempt(self, mapping: ConnectedUser) -> Attempt:
+        cause = self.cause
+        if cause is not None:
+            return _not_tried(mapping, cause)
+        attempt = user_attempt(connection=self.connection, mapping=mapping, client=self.client)
+        if attempt.error is not None and attempt.error.code == UNREACHABLE:
+            with self._lock:
+                if self.cause is None:
+                    self.cause = attempt
+        return attempt
+
+
+def _not_tried(mapping: ConnectedUser, cause: Attempt) -> Attempt:
+    """A user left untried because the CRM stopped answering: recorded as still waiting,
+    with the cause, for the next run or the periodic retry."""
+    reason = cause.error.message if cause.error else ""
+    message = f"not tried: {reason}; tried again by the next run or the retry"
+    return Attempt(mapping, cause.attempted_at, error=CrmError(UNREACHABLE, message))
 
 
 def _migration_claim(connection: CrmConnection) -> datetime | None:
@@ -129,13 +192,18 @@ def _migration_claim(connection: CrmConnection) -> datetime | None:
 def _claim_renew(connection: CrmConnection, claim: datetime) -> datetime | None:
     """Renew this run's claim once a quarter of the lease has passed (one UPDATE, only while
     the claim is still this run's); None if it lapsed and another run claimed the account."""
-    now = timezone.now()
-    if now - claim < migration_lease() / 4:
+    if not _claim_due(claim):
         return claim
+    now = timezone.now()
     renewed = CrmConnection.objects.filter(pk=connection.pk, migration_claimed_at=claim).update(
         migration_claimed_at=now
     )
     return now if renewed else None
+
+
+def _claim_due(claim: datetime) -> bool:
+    """A quarter of the lease has passed since the claim was made or renewed."""
+    return timezone.now() - claim >= migration_lease() / 4
 
 
 @transaction.atomic

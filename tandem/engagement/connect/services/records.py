@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import lru_cache
+
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -48,6 +52,30 @@ def usage_record(account_id: int, username: str) -> None:
         ApiCallDay.objects.get_or_create(
             account_id=account_id, day=day, crm_username=username, defaults={"calls": 1}
         )
+
+
+def usage_record_many(account_id: int, usernames: list[str]) -> None:
+    """Count one call per username for today, in one statement (Migrate Existing Users)."""
+    if not usernames:
+        return
+    day = connection.ops.adapt_datefield_value(timezone.now().date())
+    counts = Counter(usernames)
+    params: list[int | str | None] = []
+    for username, calls in counts.items():
+        params += [account_id, day, username, calls]
+    with connection.cursor() as cursor:
+        cursor.execute(_usage_upsert_sql(len(counts)), params)
+
+
+@lru_cache(maxsize=8)
+def _usage_upsert_sql(rows: int) -> str:
+    table = connection.ops.quote_name(ApiCallDay._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s)"] * rows)
+    return (
+        f"INSERT INTO {table} (account_id, day, crm_username, calls) VALUES {values} "  # noqa: S608
+        "ON CONFLICT (account_id, day, crm_username) "
+        f"DO UPDATE SET calls = {table}.calls + excluded.calls"
+    )
 
 
 def limit_record(connection: CrmConnection, used: int, limit: int) -> None:

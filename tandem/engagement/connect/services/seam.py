@@ -6,7 +6,9 @@ client. Every path that obtains a token for a user checks the identity's org her
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from tandem.engagement.connect.client import CrmClient, CrmIdentity, CrmToken
 from tandem.engagement.connect.errors import ConnectError
@@ -31,6 +33,25 @@ def jwt_token(connection: CrmConnection, username: str, client: CrmClient) -> Cr
     return client.jwt_login(
         token_url=connection.token_url, audience=connection.token_url, username=username
     )
+
+
+# The identity URL of a token answer: `<CRM>/id/<orgId>/<userId>`, 15- or 18-character ids.
+IDENTITY_PATH = re.compile(
+    r"/id/([0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?)/([0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?)"
+)
+
+
+def token_org_and_user(token: CrmToken, client: CrmClient) -> tuple[str, str]:
+    """The org and user ids of a token's CRM user.
+
+    Read from the token answer's identity URL (`id`), which names them as Salesforce's does;
+    only an answer without one costs a call of that URL. Both come from the same answer of the
+    CRM the connection trusts (its host checked), so the org check is the same either way."""
+    match = IDENTITY_PATH.fullmatch(urlsplit(token.identity_url).path)
+    if match:
+        return match.group(1), match.group(2)
+    identity = client.identity(token=token)
+    return identity.org_id, identity.user_id
 
 
 def org_check(connection: CrmConnection, identity: CrmIdentity) -> None:
