@@ -99,15 +99,20 @@ def jobs_for_setup(*, org: Org) -> list[BulkJob]:
     return jobs
 
 
-def bulk_limits(*, org: Org, since: dt.datetime) -> dict[str, Any]:
-    """The `limits` entries of Bulk API 2.0, over the org's jobs created since `since`:
-    DailyBulkApiBatches and DailyBulkV2QueryJobs."""
+def bulk_usage(*, org: Org, since: dt.datetime) -> tuple[int, int]:
+    """Batches and query jobs the org used with the jobs it created since `since`."""
     recent = BulkJob.objects.filter(org=org, created_date__gte=since)
     processed = recent.filter(job_type=JobType.INGEST, records_processed__gt=0).values_list(
         "records_processed", flat=True
     )
     batches = sum(-(-count // BATCH_RECORDS) for count in processed)
-    queries = recent.filter(job_type=JobType.QUERY).count()
+    return batches, recent.filter(job_type=JobType.QUERY).count()
+
+
+def bulk_limits(*, org: Org, since: dt.datetime) -> dict[str, Any]:
+    """The `limits` entries of Bulk API 2.0, over the org's jobs created since `since`:
+    DailyBulkApiBatches and DailyBulkV2QueryJobs."""
+    batches, queries = bulk_usage(org=org, since=since)
     return {
         "DailyBulkApiBatches": {"Max": DAILY_BATCHES, "Remaining": max(DAILY_BATCHES - batches, 0)},
         "DailyBulkV2QueryJobs": {

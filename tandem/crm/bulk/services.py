@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from tandem.crm.api.auth import ApiPrincipal
 from tandem.crm.api.errors import ApiError, not_found
+from tandem.crm.api.metering import WINDOW
 from tandem.crm.api.services import query_bind
+from tandem.crm.bulk import selectors
 from tandem.crm.bulk.csvio import DELIMITERS, LINE_ENDINGS
 from tandem.crm.bulk.models import FINISHED_STATES, BulkJob, BulkUpload, JobState, JobType
 from tandem.crm.records.describe import REGISTRY
@@ -54,6 +56,22 @@ def _options(body: Any, allowed: frozenset[str]) -> dict[str, Any]:
     return {"column_delimiter": delimiter, "line_ending": ending}
 
 
+def _refuse_over_quota(principal: ApiPrincipal, job_type: str) -> None:
+    """LIMIT_EXCEEDED once the org's rolling-day allocation for this job type is used up:
+    DailyBulkApiBatches for ingest jobs, DailyBulkV2QueryJobs for query jobs."""
+    batches, queries = selectors.bulk_usage(org=principal.org, since=timezone.now() - WINDOW)
+    if job_type == JobType.INGEST:
+        used, most, what = batches, selectors.DAILY_BATCHES, "batches"
+    else:
+        used, most, what = queries, selectors.DAILY_QUERY_JOBS, "query jobs"
+    if used >= most:
+        raise ApiError(
+            400,
+            "LIMIT_EXCEEDED",
+            f"Max bulk v2 {what} ({most}) per 24 hrs has been reached ({used})",
+        )
+
+
 def _enqueue(job_id: str) -> None:
     """Hand the job to a CRM worker once this transaction commits. A broker that cannot be
     reached loses nothing: the job stays UploadComplete and a worker resumes it on start."""
@@ -90,6 +108,7 @@ def ingest_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> Bu
         external = field.name
     elif external:
         raise invalid_job("externalIdFieldName is only allowed for upsert")
+    _refuse_over_quota(principal, JobType.INGEST)
     return BulkJob.objects.create(
         org=principal.org, created_by=principal.user,
         connected_app_name=principal.connected_app_name or "", job_type=JobType.INGEST,
@@ -113,6 +132,7 @@ def query_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> Bul
         raise ApiError(
             400, "INVALIDJOB", "InvalidJob : COUNT() is not supported by Bulk API query jobs"
         )  # fmt: skip
+    _refuse_over_quota(principal, JobType.QUERY)
     with transaction.atomic():
         job = BulkJob.objects.create(
             org=principal.org, created_by=principal.user,

@@ -70,3 +70,67 @@ def test_jobs_older_than_a_day_and_other_orgs_jobs_do_not_count(
         "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
     }
     assert _bulk_limits(other)["DailyBulkApiBatches"]["Remaining"] == 15000 - 1
+
+
+def test_an_ingest_job_is_refused_once_the_daily_batches_are_used_up(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "BATCH_RECORDS", 1)
+    monkeypatch.setattr(selectors, "DAILY_BATCHES", 2)  # stands for 15,000
+    ingest(api, "LastName\nA\nB\n", object="Contact", operation="insert")  # 2 batches
+    before = set(BulkJob.objects.values_list("pk", flat=True))
+
+    response = api.post("/jobs/ingest", {"object": "Contact", "operation": "insert"})
+
+    assert response.status_code == 400
+    assert response.json() == [{
+        "errorCode": "LIMIT_EXCEEDED",
+        "message": "Max bulk v2 batches (2) per 24 hrs has been reached (2)",
+    }]  # fmt: skip
+    assert set(BulkJob.objects.values_list("pk", flat=True)) == before
+    # query jobs draw on their own allocation
+    assert api.post("/jobs/query", {"query": "SELECT Id FROM Contact"}).status_code == 200
+
+
+def test_an_ingest_job_is_accepted_while_a_batch_remains(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "BATCH_RECORDS", 1)
+    monkeypatch.setattr(selectors, "DAILY_BATCHES", 2)
+    ingest(api, "LastName\nA\n", object="Contact", operation="insert")  # 1 batch
+
+    response = api.post("/jobs/ingest", {"object": "Contact", "operation": "insert"})
+
+    assert response.status_code == 200
+    assert response.json()["state"] == "Open"
+
+
+def test_used_up_batches_of_another_org_or_of_yesterday_do_not_refuse(
+    api: Api, tokens: Any, outsider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "BATCH_RECORDS", 1)
+    monkeypatch.setattr(selectors, "DAILY_BATCHES", 1)
+    old = ingest(api, "LastName\nOld\n", object="Contact", operation="insert")
+    BulkJob.objects.filter(pk=old).update(
+        created_date=dt.datetime.now(dt.UTC) - dt.timedelta(hours=24, minutes=1)
+    )
+    ingest(Api(tokens.issue(outsider)), "LastName\nTheirs\n", object="Contact", operation="insert")
+
+    assert api.post("/jobs/ingest", {"object": "Contact", "operation": "insert"}).status_code == 200
+
+
+def test_a_query_job_is_refused_once_the_daily_query_jobs_are_used_up(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "DAILY_QUERY_JOBS", 2)
+    for _ in range(2):
+        assert api.post("/jobs/query", {"query": "SELECT Id FROM Contact"}).status_code == 200
+
+    response = api.post("/jobs/query", {"query": "SELECT Id FROM Contact"})
+
+    assert response.status_code == 400
+    assert response.json() == [{
+        "errorCode": "LIMIT_EXCEEDED",
+        "message": "Max bulk v2 query jobs (2) per 24 hrs has been reached (2)",
+    }]  # fmt: skip
+    assert BulkJob.objects.filter(job_type="V2Query").count() == 2
