@@ -17,6 +17,7 @@ from tandem.crm.api.services import query_bind
 from tandem.crm.bulk import selectors
 from tandem.crm.bulk.csvio import DELIMITERS, LINE_ENDINGS
 from tandem.crm.bulk.models import FINISHED_STATES, BulkJob, BulkUpload, JobState, JobType
+from tandem.crm.permissions.selectors import user_may_bulk_hard_delete
 from tandem.crm.records.describe import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,12 @@ def ingest_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> Bu
                "hardDelete": sobject.deletable}  # fmt: skip
     if not allowed[operation]:
         raise invalid_job(f"Entity '{sobject.name}' is not supported by the {operation} operation")
+    if operation == "hardDelete" and not user_may_bulk_hard_delete(user=principal.user):
+        raise ApiError(
+            400, "FEATURENOTENABLED",
+            "FeatureNotEnabled : hardDelete operation requires special user profile permission, "
+            "please contact your system administrator",
+        )  # fmt: skip
     external = body.get("externalIdFieldName") or ""
     if operation == "upsert":
         field = sobject.field(external) if external else None

@@ -44,6 +44,7 @@ def org_create(*, name: str, my_domain: str | None = None, actor: User | None = 
             org=org,
             name=profile_name,
             modify_all_data=profile_name == ProfileName.SYSTEM_ADMINISTRATOR,
+            bulk_api_hard_delete=profile_name == ProfileName.SYSTEM_ADMINISTRATOR,
         )
     setup_audit_record(
         org=org, actor=actor, action="org.created", section="Company Settings",

@@ -14,6 +14,7 @@ class PermissionSetForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    bulk_api_hard_delete = forms.BooleanField(label="Bulk API Hard Delete", required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ class PermissionSet(models.Model):
     label = models.CharField("Label", max_length=80)
     api_name = models.CharField("API Name", max_length=80)
     description = models.CharField("Description", max_length=255, blank=True)
+    bulk_api_hard_delete = models.BooleanField("Bulk API Hard Delete", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,7 +6,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from tandem.crm.permissions.models import PermissionSet, PermissionSetAssignment
-from tandem.crm.users.models import User
+from tandem.crm.users.models import Profile, User
 
 
 def permission_set_list(*, actor: User) -> QuerySet[PermissionSet]:
@@ -42,6 +42,15 @@ def permission_set_assignable_users(
         .exclude(permission_set_assignments__permission_set=permission_set)
         .select_related("profile")
     )
+
+
+def user_may_bulk_hard_delete(*, user: User) -> bool:
+    """Bulk API Hard Delete: granted by the user's profile or by a permission set they hold."""
+    if Profile.objects.filter(pk=user.profile_id, bulk_api_hard_delete=True).exists():
+        return True
+    return PermissionSetAssignment.objects.filter(
+        user=user, permission_set__bulk_api_hard_delete=True
+    ).exists()
 
 
 def user_permission_set_ids(*, user: User) -> set[str]:

@@ -38,7 +38,13 @@ def permission_set_errors(*, org: Org, label: str, api_name: str) -> dict[str, l
 
 @transaction.atomic
 def permission_set_create(
-    *, org: Org, actor: User | None, label: str, api_name: str, description: str = ""
+    *,
+    org: Org,
+    actor: User | None,
+    label: str,
+    api_name: str,
+    description: str = "",
+    bulk_api_hard_delete: bool = False,
 ) -> PermissionSet:
     """Create a permission set after validating every rule; audited."""
     label, api_name = label.strip(), api_name.strip()
@@ -50,13 +56,15 @@ def permission_set_create(
     try:
         with transaction.atomic():  # a concurrent create of the same name meets the constraint
             permission_set = PermissionSet.objects.create(
-                org=org, label=label, api_name=api_name, description=description.strip()
-            )
+                org=org, label=label, api_name=api_name, description=description.strip(),
+                bulk_api_hard_delete=bulk_api_hard_delete,
+            )  # fmt: skip
     except IntegrityError:
         raise PermissionSetInvalidError({"api_name": [API_NAME_TAKEN]}) from None
     setup_audit_record(
         org=org, actor=actor, action="permission_set.created", section=SECTION,
-        target=label, new={"label": label, "api_name": api_name, "description": description},
+        target=label, new={"label": label, "api_name": api_name, "description": description,
+                           "bulk_api_hard_delete": bulk_api_hard_delete},
     )  # fmt: skip
     return permission_set
 

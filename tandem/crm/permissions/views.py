@@ -42,6 +42,7 @@ def permission_set_new(request: HttpRequest) -> HttpResponse:
                 org=actor.org, actor=actor, label=form.cleaned_data["label"],
                 api_name=form.cleaned_data["api_name"],
                 description=form.cleaned_data["description"],
+                bulk_api_hard_delete=form.cleaned_data["bulk_api_hard_delete"],
             )  # fmt: skip
         except PermissionSetInvalidError as exc:
             form.add_service_errors(exc.errors)

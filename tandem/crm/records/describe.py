@@ -102,6 +102,8 @@ PROFILE = ObjectDescribe(
         _text("Name", "name", 255, nillable=False, **READ_ONLY),
         _f("PermissionsModifyAllData", T.BOOLEAN, "modify_all_data", "Modify All Data",
            nillable=False, **READ_ONLY),
+        _f("PermissionsBulkApiHardDelete", T.BOOLEAN, "bulk_api_hard_delete",
+           "Bulk API Hard Delete", nillable=False, **READ_ONLY),
     ),
     createable=False,
     updateable=False,
