@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import Enum
 from typing import Any
 
@@ -148,16 +149,46 @@ def job_run(job_id: str) -> Outcome:
 
 
 @dataclass(frozen=True)
+class ParentKey:
+    """A `Relationship.ExternalIdField` column: its values name the parent by an external id,
+    and the row sets the lookup field to that parent's Id."""
+
+    parent: ObjectDescribe
+    key: FieldDescribe  # the parent's external id field
+
+
+@dataclass(frozen=True)
 class Plan:
     """How the columns of an upload map onto the object's fields."""
 
     sobject: ObjectDescribe
-    columns: list[FieldDescribe]
+    columns: list[FieldDescribe]  # a parent key column maps onto its lookup field
     key_index: int | None  # the Id column (update, delete) or the external id (upsert)
+    parents: dict[int, ParentKey] = dataclass_field(default_factory=dict)
+
+
+# Per parent key column: external id → the parent's Id, for the rows of one chunk.
+ParentIds = dict[int, dict[str, str]]
 
 
 def _invalid(message: str) -> CsvProblem:
     return CsvProblem(message)
+
+
+def _parent_column(sobject: ObjectDescribe, name: str) -> tuple[FieldDescribe, ParentKey] | None:
+    """`Account.External_Id__c`: the lookup field whose relationship is `Account`, and the
+    external id field of its parent object; None when the name is not such a column."""
+    relationship, _, key_name = name.partition(".")
+    lookup = next(
+        (f for f in sobject.fields
+         if f.reference_to and (f.relationship_name or "").lower() == relationship.lower()),
+        None,
+    )  # fmt: skip
+    parent = REGISTRY.get(lookup.reference_to or "") if lookup else None
+    key = parent.field(key_name) if parent else None
+    if lookup is None or parent is None or key is None or not key.external_id:
+        return None
+    return lookup, ParentKey(parent, key)
 
 
 def ingest_plan(job: BulkJob, header: Sequence[str]) -> Plan:
@@ -165,15 +196,20 @@ def ingest_plan(job: BulkJob, header: Sequence[str]) -> Plan:
     sobject = REGISTRY.get(job.object)
     assert sobject is not None
     columns: list[FieldDescribe] = []
+    parents: dict[int, ParentKey] = {}
     seen: set[str] = set()
-    for name in header:
-        field = sobject.field(name)
-        if field is None:
+    for index, name in enumerate(header):
+        column = sobject.field(name)
+        if column is None and "." in name:
+            found = _parent_column(sobject, name)
+            if found is not None:
+                column, parents[index] = found
+        if column is None:
             raise _invalid(f"Field name not found : {name[:80]}")
-        if field.name in seen:
-            raise _invalid(f"Duplicate field name : {field.name}")
-        seen.add(field.name)
-        columns.append(field)
+        if column.name in seen:
+            raise _invalid(f"Duplicate field name : {column.name}")
+        seen.add(column.name)
+        columns.append(column)
     names = [f.name for f in columns]
     key = {"update": "Id", "delete": "Id", "hardDelete": "Id",
            "upsert": job.external_id_field_name}.get(job.operation)  # fmt: skip
@@ -181,7 +217,7 @@ def ingest_plan(job: BulkJob, header: Sequence[str]) -> Plan:
         raise _invalid(f"The {key} column is required for {job.operation}")
     if job.operation in ("delete", "hardDelete") and names != ["Id"]:
         raise _invalid(f"A {job.operation} upload has only the Id column")
-    return Plan(sobject, columns, names.index(key) if key else None)
+    return Plan(sobject, columns, names.index(key) if key else None, parents)
 
 
 def _typed(field: FieldDescribe, text: str) -> Any:
@@ -197,12 +233,40 @@ def _typed(field: FieldDescribe, text: str) -> Any:
     return text
 
 
-def _values(plan: Plan, row: Sequence[str], skip: int | None) -> dict[str, Any]:
+def parent_ids(job: BulkJob, plan: Plan, chunk: list[list[str]]) -> ParentIds:
+    """The parents that the chunk's parent key columns name, found in the job's org (live
+    records only), in one query per column."""
+    found: ParentIds = {}
+    for index, parent in plan.parents.items():
+        keys = {row[index] for row in chunk} - {"", NULL}
+        queryset = record_queryset(org=job.org, sobject=parent.parent).filter(
+            **{f"{parent.key.orm}__in": keys}
+        )
+        found[index] = dict(queryset.values_list(parent.key.orm, "pk")) if keys else {}
+    return found
+
+
+def _parent_id(plan: Plan, index: int, value: str, parents: ParentIds) -> str | None:
+    if value == NULL:
+        return None
+    parent = plan.parents[index]
+    found = parents.get(index, {}).get(value)
+    if found is None:
+        raise RecordError(
+            "INVALID_FIELD",
+            f"Foreign key external ID: {value[:80]} not found for field {parent.key.name} in "
+            f"entity {parent.parent.name}",
+        )  # fmt: skip
+    return found
+
+
+def _values(plan: Plan, row: Sequence[str], skip: int | None, parents: ParentIds) -> dict[str, Any]:
     return {
-        field.name: _typed(field, value)
-        for index, (field, value) in enumerate(zip(plan.columns, row, strict=True))
+        column.name: (_parent_id(plan, index, value, parents) if index in plan.parents
+                      else _typed(column, value))
+        for index, (column, value) in enumerate(zip(plan.columns, row, strict=True))
         if value != "" and index != skip
-    }
+    }  # fmt: skip
 
 
 def sf_error(error: RecordError) -> str:
@@ -213,18 +277,20 @@ def sf_error(error: RecordError) -> str:
 RowOutcome = tuple[str, bool, RecordError | None]  # record id, created, error
 
 
-def _apply(job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[str]) -> RowOutcome:
+def _apply(
+    job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[str], parents: ParentIds
+) -> RowOutcome:
     org, sobject, operation = job.org, plan.sobject, job.operation
     key = row[plan.key_index].strip() if plan.key_index is not None else ""
     if operation == "insert":
-        values = _values(plan, row, None)
+        values = _values(plan, row, None, parents)
         record = records.record_create(org=org, owner=job.created_by, sobject=sobject,
                                        values=values)  # fmt: skip
         return record.pk, True, None
     if not key:
         what = "Id" if plan.columns[plan.key_index or 0].name == "Id" else "External ID"
         if operation == "upsert" and what == "Id":
-            values = _values(plan, row, plan.key_index)
+            values = _values(plan, row, plan.key_index, parents)
             record = records.record_create(org=org, owner=job.created_by, sobject=sobject,
                                            values=values)  # fmt: skip
             return record.pk, True, None
@@ -236,11 +302,11 @@ def _apply(job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[str]) -
             [plan.columns[plan.key_index or 0].name],
         )  # fmt: skip
     if operation == "update" or (operation == "upsert" and job.external_id_field_name == "Id"):
-        values = _values(plan, row, plan.key_index)
+        values = _values(plan, row, plan.key_index, parents)
         record = records.record_update(org=org, sobject=sobject, record_id=key, values=values)
         return record.pk, False, None
     if operation == "upsert":
-        values = _values(plan, row, plan.key_index)
+        values = _values(plan, row, plan.key_index, parents)
         record, created = records.record_upsert(
             org=org, owner=job.created_by, sobject=sobject,
             field_name=job.external_id_field_name, key=key, values=values,
@@ -253,12 +319,14 @@ def _apply(job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[str]) -
     return key, False, None
 
 
-def _apply_safely(job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[str]) -> RowOutcome:
+def _apply_safely(
+    job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[str], parents: ParentIds
+) -> RowOutcome:
     """One row in its own savepoint: a failure undoes that row only."""
     key = row[plan.key_index].strip() if plan.key_index is not None else ""
     try:
         with transaction.atomic():
-            return _apply(job, plan, row, duplicates)
+            return _apply(job, plan, row, duplicates, parents)
     except RecordError as error:
         return (key if job.operation in ("update", "delete", "hardDelete") else ""), False, error
     except Exception:  # a row must never stop the others: report it as Salesforce would
@@ -267,7 +335,9 @@ def _apply_safely(job: BulkJob, plan: Plan, row: Sequence[str], duplicates: set[
         return "", False, unknown
 
 
-def _inserted(job: BulkJob, plan: Plan, chunk: list[list[str]]) -> list[RowOutcome] | None:
+def _inserted(
+    job: BulkJob, plan: Plan, chunk: list[list[str]], parents: ParentIds
+) -> list[RowOutcome] | None:
     """Insert a chunk's valid rows in one statement: each row is built and checked by the
     record services as a REST create is, then all of them are saved at once. None when the
     statement fails (a unique value taken): the caller then applies the rows one by one."""
@@ -275,7 +345,7 @@ def _inserted(job: BulkJob, plan: Plan, chunk: list[list[str]]) -> list[RowOutco
     outcomes: list[RowOutcome] = []
     for row in chunk:
         try:
-            values = _values(plan, row, None)
+            values = _values(plan, row, None, parents)
             record = records.record_build(
                 org=job.org, owner=job.created_by, sobject=plan.sobject, values=values
             )
@@ -332,9 +402,10 @@ def ingest_chunk(job: BulkJob, token: str, plan: Plan, position: int,
     started = time.monotonic()
     with transaction.atomic():
         _guard(job, token, position)
-        outcomes = _inserted(job, plan, chunk) if job.operation == "insert" else None
+        parents = parent_ids(job, plan, chunk)
+        outcomes = _inserted(job, plan, chunk, parents) if job.operation == "insert" else None
         if outcomes is None:
-            outcomes = [_apply_safely(job, plan, row, duplicates) for row in chunk]
+            outcomes = [_apply_safely(job, plan, row, duplicates, parents) for row in chunk]
         BulkRowResult.objects.bulk_create(
             BulkRowResult(
                 job=job, row=position + offset, success=error is None, record_id=record_id,

@@ -221,10 +221,10 @@ def test_an_abort_inside_a_chunk_rolls_that_chunk_back(
                     run=False)  # fmt: skip
     real_values = processing._values
 
-    def aborted_meanwhile(plan: Any, row: Any, skip: Any) -> Any:
+    def aborted_meanwhile(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
         if row[0] == "C":
             BulkJob.objects.filter(pk=job_id).update(state="Aborted")
-        return real_values(plan, row, skip)
+        return real_values(plan, row, skip, parents)
 
     monkeypatch.setattr(processing, "_values", aborted_meanwhile)
 

@@ -49,10 +49,10 @@ def test_a_killed_ingest_run_resumes_without_applying_a_row_twice(
     job_id = ingest(api, _upload(names), object="Contact", run=False, **job)
     real_values = processing._values
 
-    def dies_on_d(plan: Any, row: Any, skip: Any) -> Any:
+    def dies_on_d(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
         if row[0] == "D":
             raise WorkerKilled
-        return real_values(plan, row, skip)
+        return real_values(plan, row, skip, parents)
 
     monkeypatch.setattr(processing, "_values", dies_on_d)
     with pytest.raises(WorkerKilled):
@@ -117,9 +117,9 @@ def test_a_run_that_lost_its_claim_commits_nothing_more(
     job_id = ingest(api, _upload(["A", "B"]), object="Contact", run=False, **job)
     real_values = processing._values
 
-    def another_run_takes_over(plan: Any, row: Any, skip: Any) -> Any:
+    def another_run_takes_over(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
         BulkJob.objects.filter(pk=job_id).update(claim_token="someone-else")
-        return real_values(plan, row, skip)
+        return real_values(plan, row, skip, parents)
 
     monkeypatch.setattr(processing, "_values", another_run_takes_over)
 
@@ -138,10 +138,10 @@ def test_each_committed_chunk_extends_the_claim_by_the_configured_lease(
                     operation="insert")  # fmt: skip
     real_values = processing._values
 
-    def dies_on_c(plan: Any, row: Any, skip: Any) -> Any:
+    def dies_on_c(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
         if row[0] == "C":
             raise WorkerKilled
-        return real_values(plan, row, skip)
+        return real_values(plan, row, skip, parents)
 
     monkeypatch.setattr(processing, "_values", dies_on_c)
     with pytest.raises(WorkerKilled):
