@@ -223,3 +223,17 @@ def api_limits(*, org: Org, used: int, bulk: dict[str, Any]) -> dict[str, Any]:
         "DataStorageMB": {"Max": 1024, "Remaining": 1024},
         "FileStorageMB": {"Max": 1024, "Remaining": 1024},
     }
+
+
+def record_counts(*, org: Org, names: list[str]) -> dict[str, Any]:
+    """`limits/recordCount`: how many live records of each named type (every type when `names`
+    is empty) the org holds. Names that are no sObject type are left out, as Salesforce does."""
+    if names:
+        wanted = [o for o in (REGISTRY.get(n) for n in names) if o is not None]
+    else:
+        wanted = REGISTRY.all()
+    return {
+        "sObjects": [
+            {"count": record_queryset(org=org, sobject=o).count(), "name": o.name} for o in wanted
+        ]
+    }

@@ -35,6 +35,7 @@ urlpatterns = [
         views.composite_sobjects_upsert_view,
     ),
     re_path(rf"{V}/limits/?$", views.limits_view),
+    re_path(rf"{V}/limits/recordCount/?$", views.record_counts_view),
     re_path(rf"{V}/analytics/reports/?$", views.reports_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/?$", views.report_view),
     re_path(rf"{V}/analytics/reports/(?P<report_id>\w+)/describe/?$", views.report_describe_view),

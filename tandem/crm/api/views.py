@@ -401,6 +401,14 @@ def limits_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> 
     return json_response(selectors.api_limits(org=principal.org, used=used, bulk=bulk))
 
 
+@api_endpoint
+def record_counts_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> HttpResponse:
+    _allow(request, "GET")
+    text = request.GET.get("sObjects", "")
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return json_response(selectors.record_counts(org=principal.org, names=names))
+
+
 # --- analytics/reports -----------------------------------------------------------------------
 
 

@@ -222,6 +222,36 @@ def test_limits_api_display(target: list[str], home: Path, ca_file: Path) -> Non
     assert 0 < limits["DailyApiRequests"]["remaining"] < 15000
 
 
+@pytest.mark.compat(CLIENT, "`sf org list limits`")
+def test_org_list_limits(target: list[str], home: Path, ca_file: Path) -> None:
+    answer = run_sf(["org", "list", "limits", *target], home, ca_file)
+
+    limits = {row["name"]: row for row in answer["result"]}
+    assert limits["DailyApiRequests"]["max"] == 15000
+    assert limits["DailyBulkV2QueryJobs"]["max"] == 10000
+
+
+@pytest.mark.compat(CLIENT, "`sf org list sobject record-counts`")
+def test_org_list_sobject_record_counts(
+    target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
+) -> None:
+    before = run_sf(
+        ["org", "list", "sobject", "record-counts", "-s", "Lead", *target], home, ca_file
+    )
+    headers = {"Authorization": f"Bearer {https_token['access_token']}"}
+    httpx.post(
+        f"{crm_url}/services/data/v62.0/sobjects/Lead",
+        json={"LastName": "Counted", "Company": "Tandem"}, headers=headers, timeout=10,
+    ).raise_for_status()  # fmt: skip
+
+    after = run_sf(
+        ["org", "list", "sobject", "record-counts", "-s", "Lead", *target], home, ca_file
+    )
+
+    assert [row["name"] for row in after["result"]] == ["Lead"]
+    assert after["result"][0]["count"] == before["result"][0]["count"] + 1
+
+
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     with path.open("w", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
