@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
+import fcntl
 import os
 import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -121,10 +123,10 @@ def running_stack(
 
     `https`: the CRM port speaks HTTPS; `https_port`: a second CRM port does, beside HTTP
     (what `tandem up` does by default; off here unless asked, to spare a process)."""
-    with _databases() as database_env:
+    with _databases() as database_env, _redis_broker() as broker_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
         second_port = free_port() if https_port and not https else 0
-        env = _environment(var_dir, database_env, extra_env)
+        env = _environment(var_dir, {**database_env, **broker_env}, extra_env)
         log = var_dir / "up.log"
         argv = [sys.executable, "-m", "tandem", command, "--crm-port", str(crm_port),
                 "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
@@ -154,12 +156,11 @@ def running_stack(
 
 
 def _environment(
-    var_dir: Path, database_env: dict[str, str], extra_env: dict[str, str] | None
+    var_dir: Path, service_env: dict[str, str], extra_env: dict[str, str] | None
 ) -> dict[str, str]:
     return {
         **os.environ,
-        **database_env,
-        **_own_redis_broker(),
+        **service_env,
         **(extra_env or {}),
         "TANDEM_VAR_DIR": str(var_dir),
         "PYTHONPATH": str(PROJECT_ROOT),
@@ -234,8 +235,8 @@ def controlled_stack(
 
     from tandem.cli import up
 
-    with _databases(database_role) as database_env:
-        env = _environment(var_dir, database_env, extra_env)
+    with _databases(database_role) as database_env, _redis_broker() as broker_env:
+        env = _environment(var_dir, {**database_env, **broker_env}, extra_env)
         layout = up.Stack(crm_port=free_port(), engagement_port=free_port(),
                           inbox_port=free_port(), web_workers=1)  # fmt: skip
         children_env = up.stack_env(layout, env)
@@ -273,20 +274,50 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
             raise RuntimeError(f"tandem up did not stop on Ctrl-C:\n{log.read_text()}") from None
 
 
-# Redis databases 1-14, one per stack in turn (CI's base URL names 15).
-_REDIS_DATABASES = itertools.cycle(range(1, 15))
+# Redis databases 1-14 (CI's base URL names 15). A running stack has one of its own; each is
+# claimed with a file lock that this test process keeps, so that two test runs sharing one
+# Redis never flush each other's queues.
+_REDIS_DATABASES = range(1, 15)
+_redis_claimed: dict[int, Any] = {}  # database -> its lock file, held until the process exits
+_redis_in_use: set[int] = set()
 
 
-def _own_redis_broker() -> dict[str, str]:
-    """A Redis database of this stack's own: another stack's worker must not take its tasks."""
+def _claim_redis_database(port: int) -> int:
+    for number in _REDIS_DATABASES:
+        if number in _redis_claimed:
+            if number not in _redis_in_use:
+                return number
+            continue
+        path = Path(tempfile.gettempdir()) / f"tandem-e2e-redis-{port}-{number}.lock"
+        lock = path.open("w")  # kept open: the lock lives as long as the file
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _redis_claimed[number] = lock
+        return number
+    raise RuntimeError("every Redis database 1-14 is in use by this or another test run")
+
+
+@contextmanager
+def _redis_broker() -> Iterator[dict[str, str]]:
+    """A Redis database of the stack's own while it runs: another stack's worker must not take
+    its tasks."""
     url = os.environ.get("TANDEM_BROKER_URL", "")
     if not url.startswith("redis"):
-        return {}  # the default broker is a file in the stack's own var directory
+        yield {}  # the default broker is a file in the stack's own var directory
+        return
     import redis
 
-    own = urlunsplit(urlsplit(url)._replace(path=f"/{next(_REDIS_DATABASES)}"))
-    redis.Redis.from_url(own).flushdb()
-    return {"TANDEM_BROKER_URL": own}
+    number = _claim_redis_database(urlsplit(url).port or 6379)
+    _redis_in_use.add(number)
+    try:
+        own = urlunsplit(urlsplit(url)._replace(path=f"/{number}"))
+        redis.Redis.from_url(own).flushdb()
+        yield {"TANDEM_BROKER_URL": own}
+    finally:
+        _redis_in_use.discard(number)
 
 
 def on_postgres() -> bool:
