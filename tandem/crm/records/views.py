@@ -61,7 +61,7 @@ def _page(slug: str) -> tuple[ObjectPage, ObjectDescribe]:
 
 
 def _value(record: Any, field: FieldDescribe) -> Any:
-    return getattr(record, f"{field.orm}_id" if field.reference_to else field.orm)
+    return getattr(record, field.attname)
 
 
 @login_required

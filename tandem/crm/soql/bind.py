@@ -182,9 +182,11 @@ class _Binder:
             return BoundField((found.name,), found, None, None)
         relation_name, name = path.parts
         relation = sobject.relationship(relation_name)
-        parent = (
-            self.registry.get(relation.reference_to) if relation and relation.reference_to else None
-        )
+        parent = None
+        if relation is not None and relation.polymorphic_parent is not None:
+            parent = relation.polymorphic_parent
+        elif relation is not None and relation.reference_to:
+            parent = self.registry.get(relation.reference_to)
         if relation is None or parent is None:
             raise self.error(
                 "INVALID_FIELD",

@@ -7,6 +7,7 @@ Parent fields in WHERE become `fk IN (subquery)`, so no join can drop or duplica
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from django.db.models import (
@@ -137,6 +138,8 @@ def _local(atom: Atom) -> Q:
 def _parent(atom: Atom, model: type[Model]) -> Q:
     """An atom on a parent's field: the reference must hold a parent that passes it."""
     assert atom.field.relationship is not None
+    if atom.field.relationship.polymorphic_parent is not None:
+        return _polymorphic(atom, model)
     fk = atom.field.relationship.orm
     parent_model = model._meta.get_field(fk).related_model
     assert isinstance(parent_model, type)
@@ -154,6 +157,23 @@ def _parent(atom: Atom, model: type[Model]) -> Q:
     if atom_holds(atom, None):  # an empty reference counts as a null value
         return Q(**{f"{fk}__isnull": True}) | inside
     return Q(**{f"{fk}__isnull": False}) & inside
+
+
+def _polymorphic(atom: Atom, model: type[Model]) -> Q:
+    """An atom on a polymorphic hop's field (`Who.Name`): computed for each row by its own
+    expression, then tested as a field of the row itself (an empty lookup gives null)."""
+    assert atom.field.relationship is not None
+    expression = atom.field.field.expression
+    assert expression is not None
+    path = field_path(atom.field)
+    local = Atom(
+        BoundField(atom.field.key[1:], replace(atom.field.field, orm=path), None, None),
+        atom.operator,
+        atom.value,
+        atom.is_range,
+    )
+    rows = model._default_manager.annotate(**{path: expression(f"{atom.field.relationship.orm}__")})
+    return Q(pk__in=rows.filter(_local(local)).values("pk"))
 
 
 def _semi_join(atom: SemiJoinAtom, outer_org_field: str) -> Q:
