@@ -373,10 +373,12 @@ def _column_of(prefix: str) -> str:
 
 
 def _poly_name(targets: tuple[str, ...]) -> Any:
+    """The name of the record the lookup holds, read in the row's own org only."""
+
     def expression(prefix: str) -> Any:
         column = _column_of(prefix)
         names = [
-            Subquery(model_for(t)._default_manager.filter(pk=OuterRef(column))
+            Subquery(model_for(t)._default_manager.filter(pk=OuterRef(column), org=OuterRef("org"))
                      .values(NAME_COLUMNS[t])[:1], output_field=CharField())
             for t in targets
         ]  # fmt: skip

@@ -42,6 +42,7 @@ from tandem.crm.soql.bind import (
     WORD_SEPARATORS,
     Atom,
     BoolOp,
+    BoundChild,
     BoundCondition,
     BoundField,
     BoundQuery,
@@ -429,3 +430,30 @@ def query_window(
         return ordered.filter(pk__gt=after_pk)[:size]
     start = (query.offset or 0) + position
     return ordered[start : start + size]
+
+
+# Parent ids per child statement: well under every database's limit of bound parameters.
+CHILD_PARENT_CHUNK = 1000
+
+
+def child_rows(
+    child: BoundChild, queryset: QuerySet[Any], parent_ids: Sequence[Any]
+) -> dict[Any, list[tuple[Any, ...]]]:
+    """The rows (`selected_paths` order, dateTimes as Salesforce's text) of one child
+    subquery for each parent id: ordered by its ORDER BY, cut at its LIMIT per parent."""
+    query = child.query
+    lookup = child.lookup.attname
+    annotations = {formatted_name(p): e for p, e in _formatted(query).items()}
+    paths = [formatted_name(p) if formatted_name(p) in annotations else p
+             for p in selected_paths(query)]  # fmt: skip
+    found: dict[Any, list[tuple[Any, ...]]] = {}
+    ordered = filtered(query, queryset)
+    if annotations:
+        ordered = ordered.annotate(**annotations)
+    for start in range(0, len(parent_ids), CHILD_PARENT_CHUNK):
+        chunk = list(parent_ids[start : start + CHILD_PARENT_CHUNK])
+        for parent, *row in ordered.filter(**{f"{lookup}__in": chunk}).values_list(lookup, *paths):
+            rows = found.setdefault(parent, [])
+            if query.limit is None or len(rows) < query.limit:
+                rows.append(tuple(row))
+    return found

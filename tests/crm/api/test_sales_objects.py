@@ -261,3 +261,72 @@ def test_soql_where_on_polymorphic_hop(api: Api) -> None:
 
     assert [r["Subject"] for r in body["records"]] == ["Lead task"]
     assert [r["Subject"] for r in named["records"]] == ["Contact task"]
+
+
+def test_soql_account_child_subqueries(api: Api) -> None:
+    acme = _create(api, "Account", {"Name": "Acme"})
+    _create(api, "Account", {"Name": "Empty"})
+    _opportunity(api, AccountId=acme, Name="B deal")
+    _opportunity(api, AccountId=acme, Name="A deal")
+    _create(api, "Case", {"Subject": "Broken", "AccountId": acme})
+
+    body = _query(api, "SELECT Name, (SELECT Name FROM Opportunities ORDER BY Name), "
+                       "(SELECT Subject FROM Cases) FROM Account ORDER BY Name")  # fmt: skip
+
+    acme_row, empty_row = body["records"]
+    assert [r["Name"] for r in acme_row["Opportunities"]["records"]] == ["A deal", "B deal"]
+    assert acme_row["Opportunities"]["totalSize"] == 2
+    assert acme_row["Opportunities"]["records"][0]["attributes"]["type"] == "Opportunity"
+    assert acme_row["Cases"]["records"][0]["Subject"] == "Broken"
+    assert empty_row["Opportunities"] is None
+    assert empty_row["Cases"] is None
+
+
+def test_soql_child_subquery_where_and_limit(api: Api) -> None:
+    acme = _create(api, "Account", {"Name": "Acme"})
+    for amount in (10, 20, 30):
+        _opportunity(api, AccountId=acme, Name=f"O{amount}", Amount=amount)
+
+    body = _query(api, "SELECT Name, (SELECT Name, Account.Name FROM Opportunities "
+                       "WHERE Amount > 10 ORDER BY Amount DESC LIMIT 1) FROM Account")  # fmt: skip
+
+    (child,) = body["records"][0]["Opportunities"]["records"]
+    assert child["Name"] == "O30"
+    assert child["Account"]["Name"] == "Acme"
+
+
+def test_soql_polymorphic_child_subquery_on_contact(api: Api) -> None:
+    contact = _create(api, "Contact", {"LastName": "Hopper"})
+    lead = _create(api, "Lead", {"LastName": "Turing", "Company": "Bletchley"})
+    _create(api, "Task", {"Subject": "Call Grace", "WhoId": contact})
+    _create(api, "Task", {"Subject": "Call Alan", "WhoId": lead})
+
+    body = _query(api, "SELECT Name, (SELECT Subject FROM Tasks) FROM Contact")
+    leads = _query(api, "SELECT Name, (SELECT Subject FROM Tasks) FROM Lead")
+
+    assert [r["Subject"] for r in body["records"][0]["Tasks"]["records"]] == ["Call Grace"]
+    assert [r["Subject"] for r in leads["records"][0]["Tasks"]["records"]] == ["Call Alan"]
+
+
+def test_soql_deleted_children_are_left_out(api: Api) -> None:
+    acme = _create(api, "Account", {"Name": "Acme"})
+    opp = _opportunity(api, AccountId=acme)
+    api.delete(f"/sobjects/Opportunity/{opp}")
+
+    body = _query(api, "SELECT Name, (SELECT Name FROM Opportunities) FROM Account")
+
+    assert body["records"][0]["Opportunities"] is None
+
+
+def test_soql_unknown_child_relationship(api: Api) -> None:
+    response = api.get("/query?q=SELECT Name, (SELECT Name FROM Widgets) FROM Account")
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "INVALID_TYPE"
+
+
+def test_soql_child_relationship_of_another_object(api: Api) -> None:
+    response = api.get("/query?q=SELECT Name, (SELECT Name FROM Opportunities) FROM Contact")
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "INVALID_TYPE"
