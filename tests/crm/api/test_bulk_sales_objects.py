@@ -44,3 +44,15 @@ def test_bulk_inserted_cases_get_distinct_numbers(api: Api) -> None:
 
     numbers = sorted(Case.objects.values_list("case_number", flat=True))
     assert numbers == ["00001001", "00001002", "00001003"]
+
+
+def test_query_job_with_a_child_subquery_is_refused(api: Api) -> None:
+    from tandem.crm.bulk.models import BulkJob
+
+    response = api.post("/jobs/query", {
+        "operation": "query", "query": "SELECT Name, (SELECT Name FROM Opportunities) FROM Account",
+    })  # fmt: skip
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "INVALIDJOB"
+    assert BulkJob.objects.count() == 0

@@ -330,3 +330,25 @@ def test_soql_child_relationship_of_another_object(api: Api) -> None:
 
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "INVALID_TYPE"
+
+
+def test_composite_tree_account_opportunities_and_lead_tasks(api: Api) -> None:
+    accounts = api.post("/composite/tree/Account", {"records": [{
+        "attributes": {"type": "Account", "referenceId": "a1"}, "Name": "Initech",
+        "Opportunities": {"records": [{
+            "attributes": {"type": "Opportunity", "referenceId": "o1"}, "Name": "TPS",
+            "StageName": "Prospecting", "CloseDate": "2026-12-31",
+        }]},
+    }]})  # fmt: skip
+    leads = api.post("/composite/tree/Lead", {"records": [{
+        "attributes": {"type": "Lead", "referenceId": "l1"}, "LastName": "Bolton",
+        "Company": "Initech",
+        "Tasks": {"records": [{"attributes": {"type": "Task", "referenceId": "t1"},
+                               "Subject": "Call Michael"}]},
+    }]})  # fmt: skip
+
+    assert (accounts.status_code, leads.status_code) == (201, 201)
+    account_id = accounts.json()["results"][0]["id"]
+    lead_id = leads.json()["results"][0]["id"]
+    assert Opportunity.objects.get().account_id == account_id
+    assert Task.objects.get().who_id == lead_id
