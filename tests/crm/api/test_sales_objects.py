@@ -352,3 +352,30 @@ def test_composite_tree_account_opportunities_and_lead_tasks(api: Api) -> None:
     lead_id = leads.json()["results"][0]["id"]
     assert Opportunity.objects.get().account_id == account_id
     assert Task.objects.get().who_id == lead_id
+
+
+def test_soql_child_subquery_rules(api: Api) -> None:
+    twice = api.get("/query?q=SELECT Name, (SELECT Name FROM Opportunities), "
+                    "(SELECT Id FROM opportunities) FROM Account")  # fmt: skip
+    unknown_field = api.get("/query?q=SELECT Name, (SELECT Shoe FROM Opportunities) FROM Account")
+    nested = api.get("/query?q=SELECT Name, (SELECT Name, (SELECT Subject FROM Tasks) "
+                     "FROM Opportunities) FROM Account")  # fmt: skip
+
+    assert twice.json()[0]["errorCode"] == "MALFORMED_QUERY"
+    assert unknown_field.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert nested.json()[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_query_more_batches_carry_child_records(api: Api) -> None:
+    for n in range(205):
+        account = _create(api, "Account", {"Name": f"A{n:03d}"})
+        if n in (0, 204):
+            _opportunity(api, AccountId=account, Name=f"Deal {n}")
+
+    first = api.get("/query?q=SELECT Name, (SELECT Name FROM Opportunities) FROM Account "
+                    "ORDER BY Name", **{"Sforce-Query-Options": "batchSize=200"}).json()  # fmt: skip
+    rest = api.get(first["nextRecordsUrl"].removeprefix("/services/data/v59.0")).json()
+
+    assert first["records"][0]["Opportunities"]["records"][0]["Name"] == "Deal 0"
+    assert rest["records"][-1]["Opportunities"]["records"][0]["Name"] == "Deal 204"
+    assert rest["records"][0]["Opportunities"] is None
