@@ -372,8 +372,8 @@ def test_query_more_batches_carry_child_records(api: Api) -> None:
         if n in (0, 204):
             _opportunity(api, AccountId=account, Name=f"Deal {n}")
 
-    first = api.get("/query?q=SELECT Name, (SELECT Name FROM Opportunities) FROM Account "
-                    "ORDER BY Name", **{"Sforce-Query-Options": "batchSize=200"}).json()  # fmt: skip
+    soql = "SELECT Name, (SELECT Name FROM Opportunities) FROM Account ORDER BY Name"
+    first = api.get(f"/query?q={soql}", **{"Sforce-Query-Options": "batchSize=200"}).json()
     rest = api.get(first["nextRecordsUrl"].removeprefix("/services/data/v59.0")).json()
 
     assert first["records"][0]["Opportunities"]["records"][0]["Name"] == "Deal 0"

@@ -75,7 +75,8 @@ def test_case_numbers_are_per_org(admin: Any, outsider: Any) -> None:
 
 def test_case_reopened_clears_closed_date(admin: Any) -> None:
     case = _create(admin, "Case", Status="Closed")
-    assert case.is_closed and case.closed_date is not None
+    assert case.is_closed
+    assert case.closed_date is not None
 
     _update(admin, case, Status="Working")
 
