@@ -379,3 +379,17 @@ def test_query_more_batches_carry_child_records(api: Api) -> None:
     assert first["records"][0]["Opportunities"]["records"][0]["Name"] == "Deal 0"
     assert rest["records"][-1]["Opportunities"]["records"][0]["Name"] == "Deal 204"
     assert rest["records"][0]["Opportunities"] is None
+
+
+def test_soql_polymorphic_ids_and_order(api: Api) -> None:
+    zed = _create(api, "Contact", {"LastName": "Zed"})
+    abe = _create(api, "Lead", {"LastName": "Abe", "Company": "A"})
+    _create(api, "Task", {"Subject": "z", "WhoId": zed})
+    _create(api, "Task", {"Subject": "a", "WhoId": abe})
+
+    body = _query(api, "SELECT Subject, Who.Id FROM Task ORDER BY Who.Name")
+    only = _query(api, f"SELECT Subject FROM Task WHERE Who.Id = '{zed}'")
+
+    assert [(r["Subject"], r["Who"]["Id"]) for r in body["records"]] == [("a", abe), ("z", zed)]
+    assert body["records"][0]["Who"]["attributes"]["type"] == "Name"
+    assert [r["Subject"] for r in only["records"]] == ["z"]

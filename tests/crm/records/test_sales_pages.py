@@ -81,3 +81,10 @@ def test_seed_adds_linked_sales_records_once(org: Any, admin: Any) -> None:
     ]
     assert Task.objects.filter(who_id__isnull=True).count() == 0
     assert Event.objects.filter(end_date_time__isnull=True).count() == 0
+
+
+def test_home_page_links_to_the_new_lists(standard_user: Any) -> None:
+    page = _client(standard_user).get("/").content.decode()
+
+    for slug in SHOWN:
+        assert f'href="/records/{slug}/"' in page
