@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tandem.crm.bulk.models import BulkJob
 from tandem.crm.records.models import Account, Case, Opportunity
 from tests.crm.api.bulk import ingest, rows
 from tests.crm.api.conftest import Api
@@ -47,8 +48,6 @@ def test_bulk_inserted_cases_get_distinct_numbers(api: Api) -> None:
 
 
 def test_query_job_with_a_child_subquery_is_refused(api: Api) -> None:
-    from tandem.crm.bulk.models import BulkJob
-
     response = api.post("/jobs/query", {
         "operation": "query", "query": "SELECT Name, (SELECT Name FROM Opportunities) FROM Account",
     })  # fmt: skip

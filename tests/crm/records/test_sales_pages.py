@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from tandem.crm.records.models import Account, Case, Event, Opportunity, Task
@@ -88,3 +90,13 @@ def test_home_page_links_to_the_new_lists(standard_user: Any) -> None:
 
     for slug in SHOWN:
         assert f'href="/records/{slug}/"' in page
+
+
+def test_seed_command_reports_the_sales_records(org: Any, admin: Any) -> None:
+    first, second = StringIO(), StringIO()
+    call_command("seed", "--contacts", "20", "--leads", "2", "--campaigns", "0", stdout=first)
+    call_command("seed", "--contacts", "20", "--leads", "2", "--campaigns", "0", stdout=second)
+
+    assert "6 opportunities, 4 cases, 4 tasks, 3 events." in first.getvalue()
+    assert "0 opportunities, 0 cases, 0 tasks, 0 events." in second.getvalue()
+    assert Opportunity.objects.filter(org=org).count() == 6
