@@ -55,8 +55,9 @@ def _field_describe(field: FieldDescribe) -> dict[str, Any]:
         "updateable": field.updateable, "filterable": True, "sortable": True,
         "externalId": field.external_id, "idLookup": field.external_id or field.name == "Id",
         "custom": field.name.endswith("__c"),
-        "referenceTo": [field.reference_to] if field.reference_to else [],
+        "referenceTo": list(field.references),
         "relationshipName": field.relationship_name,
+        "polymorphicForeignKey": bool(field.polymorphic_to),
         "defaultedOnCreate": field.default_on_create,
         "picklistValues": [
             {"value": v, "label": v, "active": True, "defaultValue": False}
@@ -75,6 +76,11 @@ def describe_global(*, version: str) -> dict[str, Any]:
 def describe_sobject(sobject: ObjectDescribe, *, version: str) -> dict[str, Any]:
     body = sobject_summary(sobject, version)
     body["fields"] = [_field_describe(f) for f in sobject.fields]
+    body["childRelationships"] = [
+        {"childSObject": child.name, "field": lookup.name, "relationshipName": name,
+         "cascadeDelete": False, "deprecatedAndHidden": False}
+        for name, child, lookup in REGISTRY.children(sobject.name)
+    ]  # fmt: skip
     return body
 
 

@@ -95,7 +95,7 @@ def record_json(
     for field in fields:
         if field is None:
             continue
-        value = getattr(record, f"{field.orm}_id" if field.reference_to else field.orm)
+        value = getattr(record, field.attname)
         convert = converter(field)
         body[field.name] = convert(value) if convert else value
     return body

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from tandem.crm.records.errors import RecordError
 from tandem.crm.records.selectors import record_queryset
 from tandem.crm.soql import SoqlError, parse
 from tandem.crm.soql.bind import BoundQuery, bind
-from tandem.crm.soql.orm import page_rows, total_size
+from tandem.crm.soql.orm import child_rows, page_rows, total_size
 from tandem.crm.soql.schema import FieldDescribe, ObjectDescribe
 from tandem.crm.users.models import User
 
@@ -63,11 +63,42 @@ class _Batch:
     records_json: str
 
 
+# The org's rows of an object (live, or with the recycle bin's for queryAll).
+ChildSource = Callable[[ObjectDescribe], Any]
+
+
+def _child_source(org: Org, include_deleted: bool) -> ChildSource:
+    return lambda sobject: record_queryset(org=org, sobject=sobject,
+                                           include_deleted=include_deleted)  # fmt: skip
+
+
+def _attach_children(
+    query: BoundQuery, found: list[dict[str, Any]], ids: list[Any], source: ChildSource,
+    version: str,
+) -> None:  # fmt: skip
+    """Each record's child subqueries: `{totalSize, done, records}`, or null without rows."""
+    for child in query.children:
+        by_parent = child_rows(child, source(child.query.sobject), ids)
+        for record, pk in zip(found, ids, strict=True):
+            rows = by_parent.get(pk)
+            record[child.name] = None if not rows else {
+                "totalSize": len(rows), "done": True,
+                "records": query_records(child.query, rows, version),
+            }  # fmt: skip
+
+
 def _fetch(
     query: BoundQuery, queryset: Any, version: str, *, position: int, size: int,
-    after_pk: str | None = None,
+    after_pk: str | None = None, children: ChildSource | None = None,
 ) -> _Batch:  # fmt: skip
-    """A batch, its JSON built by PostgreSQL where available, else in Python."""
+    """A batch, its JSON built by PostgreSQL where available, else in Python (always when
+    the query has child subqueries: their rows are fetched per batch)."""
+    if query.children and children is not None:
+        rows = page_rows(query, queryset, position=position, size=size, after_pk=after_pk,
+                         text_datetimes=True)  # fmt: skip
+        parents = query_records(query, rows, version)
+        _attach_children(query, parents, [r[0] for r in rows], children, version)
+        return _Batch(len(rows), rows[-1][0] if rows else None, json.dumps(parents))
     if pgjson.is_available():
         found = pgjson.page_json(query, queryset, version=version, position=position, size=size,
                                  after_pk=after_pk)  # fmt: skip
@@ -88,7 +119,8 @@ def query_run(
     total = total_size(query, queryset)
     if query.is_count:
         return QueryPage(total, "[]")
-    found = _fetch(query, queryset, version, position=0, size=batch_size)
+    found = _fetch(query, queryset, version, position=0, size=batch_size,
+                   children=_child_source(org, include_deleted))  # fmt: skip
     next_url = None
     if found.count < total and found.last_pk:
         locator = QueryLocator.objects.create(
@@ -121,7 +153,8 @@ def query_more(*, org: Org, user: User, locator: str, version: str) -> QueryPage
     )
     after = found.cursor_pk if position == found.cursor_position and found.cursor_pk else None
     batch = _fetch(query, queryset, version, position=position, size=found.batch_size,
-                   after_pk=after)  # fmt: skip
+                   after_pk=after,
+                   children=_child_source(org, found.include_deleted))  # fmt: skip
     end = position + batch.count
     next_url = None
     if batch.last_pk and end < found.total_size:

@@ -24,7 +24,9 @@ def child_relationships(parent: ObjectDescribe) -> dict[str, tuple[ObjectDescrib
     Standard objects name it by the child's plural label (Account.Contacts,
     Campaign.CampaignMembers); custom objects by their plural with `__r`.
     """
-    found: dict[str, tuple[ObjectDescribe, str]] = {}
+    found: dict[str, tuple[ObjectDescribe, str]] = {
+        name: (child, lookup.name) for name, child, lookup in REGISTRY.children(parent.name)
+    }  # the ones describe names (polymorphic lookups included: Lead.Tasks)
     for child in REGISTRY.all():
         for f in child.fields:
             if f.reference_to != parent.name or f.name == "OwnerId":

@@ -139,6 +139,9 @@ def query_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> Bul
         raise ApiError(
             400, "INVALIDJOB", "InvalidJob : COUNT() is not supported by Bulk API query jobs"
         )  # fmt: skip
+    if query.children:  # a CSV row has no place for a list of child records
+        raise ApiError(400, "INVALIDJOB", "InvalidJob : Bulk API query jobs do not support "
+                       "child relationship subqueries")  # fmt: skip
     _refuse_over_quota(principal, JobType.QUERY)
     with transaction.atomic():
         job = BulkJob.objects.create(

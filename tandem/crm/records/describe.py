@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import BooleanField, CharField, DateTimeField, Field, Model, Value
-from django.db.models.functions import Cast, Concat, Trim
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    F,
+    Field,
+    Model,
+    OuterRef,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, Trim
 
 from tandem.crm.records import models as m
 from tandem.crm.soql.schema import FieldDescribe, FieldType, ObjectDescribe, Registry
@@ -166,7 +178,7 @@ CONTACT = ObjectDescribe(
     key_prefix="003",
     fields=(
         *_system("Contact"),
-        _ref("AccountId", "account", "Account", "Account"),
+        _ref("AccountId", "account", "Account", "Account", child_relationship="Contacts"),
         *_person(),
         _text("Department", "department", 80),
         _text("MailingCity", "mailing_city", 40),
@@ -220,7 +232,15 @@ CAMPAIGN_MEMBER = ObjectDescribe(
     key_prefix="00v",
     fields=(
         *_system("Campaign Member"),
-        _ref("CampaignId", "campaign", "Campaign", "Campaign", nillable=False, updateable=False),
+        _ref(
+            "CampaignId",
+            "campaign",
+            "Campaign",
+            "Campaign",
+            nillable=False,
+            updateable=False,
+            child_relationship="CampaignMembers",
+        ),
         _ref("ContactId", "contact", "Contact", "Contact", updateable=False),
         _ref("LeadId", "lead", "Lead", "Lead", updateable=False),
         _f("Status", T.PICKLIST, "status", length=40, picklist_values=("Sent", "Responded")),
@@ -270,11 +290,193 @@ INDIVIDUAL_EMAIL_RESULT = ObjectDescribe(
     ),
 )
 
+OPPORTUNITY_STAGES = {
+    # stage: (probability, forecast category, closed, won)
+    "Prospecting": (10, "Pipeline", False, False),
+    "Qualification": (10, "Pipeline", False, False),
+    "Needs Analysis": (20, "Pipeline", False, False),
+    "Value Proposition": (50, "Pipeline", False, False),
+    "Id. Decision Makers": (60, "Pipeline", False, False),
+    "Perception Analysis": (70, "Pipeline", False, False),
+    "Proposal/Price Quote": (75, "Pipeline", False, False),
+    "Negotiation/Review": (90, "Pipeline", False, False),
+    "Closed Won": (100, "Closed", True, True),
+    "Closed Lost": (0, "Omitted", True, False),
+}
+OPPORTUNITY = ObjectDescribe(
+    name="Opportunity",
+    label="Opportunity",
+    label_plural="Opportunities",
+    key_prefix="006",
+    fields=(
+        *_system("Opportunity"),
+        _text("Name", "name", 120, nillable=False),
+        _ref("AccountId", "account", "Account", "Account", child_relationship="Opportunities"),
+        _f("StageName", T.PICKLIST, "stage_name", "Stage", length=40, nillable=False,
+           picklist_values=tuple(OPPORTUNITY_STAGES)),
+        _f("CloseDate", T.DATE, "close_date", "Close Date", nillable=False),
+        _f("Amount", T.CURRENCY, "amount"),
+        _f("Probability", T.PERCENT, "probability", "Probability (%)"),
+        _f("Type", T.PICKLIST, "type", "Opportunity Type", length=40,
+           picklist_values=("New Customer", "Existing Customer - Upgrade",
+                            "Existing Customer - Replacement", "Existing Customer - Downgrade")),
+        _f("LeadSource", T.PICKLIST, "lead_source", length=40,
+           picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")),
+        _text("NextStep", "next_step", 255),
+        _f("Description", T.TEXTAREA, "description", length=32000),
+        _f("IsClosed", T.BOOLEAN, "is_closed", "Closed", nillable=False, **READ_ONLY),
+        _f("IsWon", T.BOOLEAN, "is_won", "Won", nillable=False, **READ_ONLY),
+        _f("ForecastCategoryName", T.PICKLIST, "forecast_category_name", "Forecast Category",
+           length=40, picklist_values=("Omitted", "Pipeline", "Best Case", "Commit", "Closed")),
+    ),
+    searchable=True,
+)  # fmt: skip
+CASE = ObjectDescribe(
+    name="Case",
+    label="Case",
+    label_plural="Cases",
+    key_prefix="500",
+    fields=(
+        *_system("Case"),
+        _text("CaseNumber", "case_number", 30, label="Case Number", nillable=False, **READ_ONLY),
+        _text("Subject", "subject", 255),
+        _f("Description", T.TEXTAREA, "description", length=32000),
+        _f("Status", T.PICKLIST, "status", length=40, nillable=False, default_on_create=True,
+           picklist_values=("New", "Working", "Escalated", "Closed")),
+        _f("Origin", T.PICKLIST, "origin", "Case Origin", length=40,
+           picklist_values=("Phone", "Email", "Web")),
+        _f("Priority", T.PICKLIST, "priority", length=40, default_on_create=True,
+           picklist_values=("High", "Medium", "Low")),
+        _f("Type", T.PICKLIST, "type", "Case Type", length=40,
+           picklist_values=("Mechanical", "Electrical", "Electronic", "Structural", "Other")),
+        _f("Reason", T.PICKLIST, "reason", "Case Reason", length=40,
+           picklist_values=("Installation", "Equipment Complexity", "Performance", "Breakdown",
+                            "Equipment Design", "Feedback", "Other")),
+        _ref("ContactId", "contact", "Contact", "Contact", child_relationship="Cases"),
+        _ref("AccountId", "account", "Account", "Account", child_relationship="Cases"),
+        _f("IsClosed", T.BOOLEAN, "is_closed", "Closed", nillable=False, **READ_ONLY),
+        _f("ClosedDate", T.DATETIME, "closed_date", "Closed Date", **READ_ONLY),
+        _f("SuppliedEmail", T.EMAIL, "supplied_email", "Web Email", length=80),
+        _text("SuppliedName", "supplied_name", 80, label="Web Name"),
+    ),
+    searchable=True,
+)  # fmt: skip
+
+# The column a polymorphic lookup's `Name` hop shows for each type it may point to.
+NAME_COLUMNS = {"Contact": "name", "Lead": "name", "Account": "name", "Opportunity": "name",
+                "Case": "case_number", "Campaign": "name"}  # fmt: skip
+
+
+def _column_of(prefix: str) -> str:
+    """The id column of a polymorphic hop: its expressions get the prefix `who_id__`."""
+    return prefix.removesuffix("__")
+
+
+def _poly_name(targets: tuple[str, ...]) -> Any:
+    """The name of the record the lookup holds, read in the row's own org only."""
+
+    def expression(prefix: str) -> Any:
+        column = _column_of(prefix)
+        names = [
+            Subquery(model_for(t)._default_manager.filter(pk=OuterRef(column), org=OuterRef("org"))
+                     .values(NAME_COLUMNS[t])[:1], output_field=CharField())
+            for t in targets
+        ]  # fmt: skip
+        return Coalesce(*names, output_field=CharField()) if len(names) > 1 else names[0]
+
+    return expression
+
+
+def _poly_type(targets: tuple[str, ...]) -> Any:
+    def expression(prefix: str) -> Any:
+        column = _column_of(prefix)
+        whens = [
+            When(**{f"{column}__startswith": REGISTRY_PREFIXES[t]}, then=Value(t)) for t in targets
+        ]
+        return Case(*whens, default=Value(None), output_field=CharField())
+
+    return expression
+
+
+def _poly_parent(targets: tuple[str, ...]) -> ObjectDescribe:
+    """Salesforce's `Name` object: what a polymorphic hop (`Who.Name`) can read."""
+    return ObjectDescribe(
+        name="Name",
+        label="Name",
+        label_plural="Names",
+        key_prefix="",
+        fields=(
+            _f("Id", T.ID, "id", nillable=False, length=18,
+               expression=lambda prefix: F(_column_of(prefix)), **READ_ONLY),
+            _text("Name", "name", 255, expression=_poly_name(targets), **READ_ONLY),
+            _text("Type", "type", 40, expression=_poly_type(targets), **READ_ONLY),
+        ),
+        createable=False, updateable=False, deletable=False,
+    )  # fmt: skip
+
+
+def _poly(name: str, orm: str, label: str, relationship: str, targets: tuple[str, ...],
+          child: str) -> FieldDescribe:  # fmt: skip
+    return _ref(name, orm, targets[0], relationship, label=label, polymorphic_to=targets,
+                polymorphic_parent=_poly_parent(targets), child_relationship=child)  # fmt: skip
+
+
+WHO_TYPES = ("Contact", "Lead")
+WHAT_TYPES = ("Account", "Opportunity", "Case", "Campaign")
+
+
+def _activity(label: str, child: str) -> tuple[FieldDescribe, ...]:
+    return (
+        *_system(label),
+        _text("Subject", "subject", 255),
+        _f("Description", T.TEXTAREA, "description", length=32000),
+        _f("ActivityDate", T.DATE, "activity_date", "Due Date Only"),
+        _poly("WhoId", "who_id", "Name ID", "Who", WHO_TYPES, child),
+        _poly("WhatId", "what_id", "Related To ID", "What", WHAT_TYPES, child),
+    )
+
+
+TASK = ObjectDescribe(
+    name="Task",
+    label="Task",
+    label_plural="Tasks",
+    key_prefix="00T",
+    fields=(
+        *_activity("Activity", "Tasks"),
+        _f("Status", T.PICKLIST, "status", length=40, nillable=False, default_on_create=True,
+           picklist_values=("Not Started", "In Progress", "Completed", "Waiting on someone else",
+                            "Deferred")),
+        _f("Priority", T.PICKLIST, "priority", length=40, nillable=False, default_on_create=True,
+           picklist_values=("High", "Normal", "Low")),
+        _f("IsClosed", T.BOOLEAN, "is_closed", "Closed", nillable=False, **READ_ONLY),
+        _f("TaskSubtype", T.PICKLIST, "task_subtype", "Task Subtype", length=40,
+           updateable=False, picklist_values=("Task", "Email", "Call")),
+    ),
+    searchable=True,
+)  # fmt: skip
+EVENT = ObjectDescribe(
+    name="Event",
+    label="Event",
+    label_plural="Events",
+    key_prefix="00U",
+    fields=(
+        *_activity("Activity", "Events"),
+        _f("StartDateTime", T.DATETIME, "start_date_time", "Start"),
+        _f("EndDateTime", T.DATETIME, "end_date_time", "End"),
+        _f("ActivityDateTime", T.DATETIME, "activity_date_time", "Due Date Time"),
+        _f("DurationInMinutes", T.INT, "duration_in_minutes", "Duration"),
+        _f("IsAllDayEvent", T.BOOLEAN, "is_all_day_event", "All-Day Event", nillable=False),
+        _text("Location", "location", 255),
+    ),
+    searchable=True,
+)  # fmt: skip
+
 REGISTRY = Registry(
     [ORGANIZATION, PROFILE, USER, ACCOUNT, CONTACT, LEAD, CAMPAIGN, CAMPAIGN_MEMBER, REPORT,
-     INDIVIDUAL_EMAIL_RESULT],
+     INDIVIDUAL_EMAIL_RESULT, OPPORTUNITY, CASE, TASK, EVENT],
     model_for=lambda name: model_for(name),
 )  # fmt: skip
+REGISTRY_PREFIXES = {o.name: o.key_prefix for o in REGISTRY.all()}
 
 
 def model_for(name: str) -> type[Model]:
@@ -293,5 +495,9 @@ def model_for(name: str) -> type[Model]:
         "CampaignMember": m.CampaignMember,
         "Report": m.Report,
         IER: m.IndividualEmailResult,
+        "Opportunity": m.Opportunity,
+        "Case": m.Case,
+        "Task": m.Task,
+        "Event": m.Event,
     }
     return models[name]

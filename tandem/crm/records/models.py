@@ -1,4 +1,5 @@
-"""CRM records: accounts, contacts, leads, campaigns and members, reports, email results."""
+"""CRM records: accounts, contacts, leads, campaigns and members, opportunities, cases,
+tasks and events, reports, email results."""
 
 # Salesforce tells an empty field (null) from an empty string nowhere, but its API returns
 # null for unset fields: text columns are nullable so that round-trips stay exact.
@@ -34,6 +35,22 @@ def new_campaign_id() -> str:
 
 def new_campaign_member_id() -> str:
     return new_id("00v")
+
+
+def new_opportunity_id() -> str:
+    return new_id("006")
+
+
+def new_case_id() -> str:
+    return new_id("500")
+
+
+def new_task_id() -> str:
+    return new_id("00T")
+
+
+def new_event_id() -> str:
+    return new_id("00U")
 
 
 def new_report_id() -> str:
@@ -185,6 +202,120 @@ class CampaignMember(Record):
 
     def __str__(self) -> str:
         return self.id
+
+
+class Opportunity(Record):
+    id = models.CharField(
+        primary_key=True, max_length=18, default=new_opportunity_id, editable=False
+    )
+    name = models.CharField(max_length=120)
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="opportunities"
+    )
+    stage_name = models.CharField(max_length=40)
+    close_date = models.DateField()
+    amount = models.FloatField(blank=True, null=True)
+    probability = models.FloatField(blank=True, null=True)
+    type = models.CharField(max_length=40, blank=True, null=True)
+    lead_source = models.CharField(max_length=40, blank=True, null=True)
+    next_step = models.CharField(max_length=255, blank=True, null=True)
+    description = models.TextField(blank=True, null=True)
+    forecast_category_name = models.CharField(max_length=40, blank=True, null=True)
+    is_closed = models.BooleanField(default=False)
+    is_won = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "id"])]
+        verbose_name_plural = "opportunities"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(Record):
+    id = models.CharField(primary_key=True, max_length=18, default=new_case_id, editable=False)
+    case_number = models.CharField(max_length=30, editable=False)
+    subject = models.CharField(max_length=255, blank=True, null=True)
+    description = models.TextField(blank=True, null=True)
+    status = models.CharField(max_length=40, default="New")
+    origin = models.CharField(max_length=40, blank=True, null=True)
+    priority = models.CharField(max_length=40, blank=True, null=True, default="Medium")
+    type = models.CharField(max_length=40, blank=True, null=True)
+    reason = models.CharField(max_length=40, blank=True, null=True)
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+    )
+    is_closed = models.BooleanField(default=False)
+    closed_date = models.DateTimeField(blank=True, null=True)
+    supplied_email = models.CharField(max_length=80, blank=True, null=True)
+    supplied_name = models.CharField(max_length=80, blank=True, null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "case_number"], name="case_number_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return self.case_number
+
+
+class Activity(Record):
+    """Task and Event: polymorphic Who (a contact or lead) and What (anything else), kept as
+    plain id columns since one foreign key cannot point at several tables."""
+
+    subject = models.CharField(max_length=255, blank=True, null=True)
+    description = models.TextField(blank=True, null=True)
+    activity_date = models.DateField(blank=True, null=True)
+    who_id = models.CharField(max_length=18, blank=True, null=True, db_index=True)
+    what_id = models.CharField(max_length=18, blank=True, null=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.subject or self.pk
+
+
+class Task(Activity):
+    id = models.CharField(primary_key=True, max_length=18, default=new_task_id, editable=False)
+    status = models.CharField(max_length=40, default="Not Started")
+    priority = models.CharField(max_length=40, default="Normal")
+    is_closed = models.BooleanField(default=False)
+    task_subtype = models.CharField(max_length=40, blank=True, null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "id"])]
+
+
+class Event(Activity):
+    id = models.CharField(primary_key=True, max_length=18, default=new_event_id, editable=False)
+    start_date_time = models.DateTimeField(blank=True, null=True)
+    end_date_time = models.DateTimeField(blank=True, null=True)
+    activity_date_time = models.DateTimeField(blank=True, null=True)
+    duration_in_minutes = models.IntegerField(blank=True, null=True)
+    is_all_day_event = models.BooleanField(default=False)
+    location = models.CharField(max_length=255, blank=True, null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "id"])]
+
+
+class AutoNumber(models.Model):
+    """The last number an org's auto-number field handed out (Case.CaseNumber)."""
+
+    org = models.ForeignKey("crm_orgs.Org", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=80)
+    last = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "name"], name="auto_number_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.last}"
 
 
 class ReportType(models.TextChoices):

@@ -1,4 +1,5 @@
-"""Realistic demo records in bulk: accounts, contacts, leads, campaigns with members, reports."""
+"""Realistic demo records in bulk: accounts, contacts, leads, campaigns with members, reports;
+and, once per org, a handful of opportunities, cases, tasks and events."""
 
 from __future__ import annotations
 
@@ -6,18 +7,24 @@ import datetime as dt
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from tandem.crm.orgs.models import Org
+from tandem.crm.records.derive import OBJECT_DERIVATIONS
 from tandem.crm.records.models import (
     Account,
     Campaign,
     CampaignMember,
+    Case,
     Contact,
+    Event,
     Lead,
+    Opportunity,
     Report,
+    Task,
 )
 from tandem.crm.users.models import User
 
@@ -128,6 +135,35 @@ class SeedCounts:
     campaigns: int
     members: int
     reports: int
+    opportunities: int = 0
+    cases: int = 0
+    tasks: int = 0
+    events: int = 0
+
+
+# The sales and service demo: (deal, stage, amount, days to close) per opportunity.
+DEALS = (
+    ("Platform renewal", "Negotiation/Review", 48000.0, 20),
+    ("New team licences", "Prospecting", 12000.0, 60),
+    ("Support upgrade", "Proposal/Price Quote", 9500.0, 35),
+    ("Pilot project", "Closed Won", 25000.0, -10),
+    ("Data migration", "Closed Lost", 18000.0, -25),
+    ("Training package", "Qualification", 4000.0, 45),
+)
+CASES = (
+    ("Cannot log in", "Web", "High", "New"),
+    ("Invoice shows the wrong amount", "Email", "Medium", "Working"),
+    ("Export times out", "Phone", "High", "Escalated"),
+    ("How do I add a user?", "Web", "Low", "Closed"),
+)
+TASKS = (
+    ("Call to discuss renewal", "Not Started", "High", "Call"),
+    ("Send proposal", "In Progress", "Normal", "Email"),
+    ("Follow up on case", "Completed", "Normal", "Task"),
+    ("Check in after pilot", "Deferred", "Low", "Task"),
+)
+EVENTS = (("Discovery meeting", "Video call", 30), ("Product demo", "Customer office", 60),
+          ("Quarterly review", "Head office", 90))  # fmt: skip
 
 
 def _batches(total: int) -> Iterator[int]:
@@ -251,6 +287,75 @@ class _Seeder:
             )  # fmt: skip
         return len(definitions)
 
+    def _derived(self, record: Any) -> Any:
+        OBJECT_DERIVATIONS[record.__class__.__name__](record, set(), True)
+        return record
+
+    def sales(self, account_ids: list[str], contact_ids: list[str]) -> tuple[int, ...]:
+        """Opportunities, cases, tasks and events on the first seeded accounts and contacts;
+        once per org (skipped when it has opportunities), so a rerun adds none."""
+        if not account_ids or Opportunity.objects.filter(org=self.org).exists():
+            return 0, 0, 0, 0
+        today = self.now.date()
+        accounts = list(Account.objects.filter(pk__in=account_ids[:3]).order_by("pk"))
+        opportunities = [
+            self._derived(
+                Opportunity(
+                    **self._stamp(),
+                    name=f"{accounts[n % len(accounts)].name} - {deal}",
+                    account=accounts[n % len(accounts)],
+                    stage_name=stage,
+                    amount=amount,
+                    close_date=today + dt.timedelta(days=days),
+                    type="New Customer",
+                )
+            )
+            for n, (deal, stage, amount, days) in enumerate(DEALS)
+        ]
+        Opportunity.objects.bulk_create(opportunities)
+        contacts = list(Contact.objects.filter(pk__in=contact_ids[:4]).order_by("pk"))
+        cases = []
+        for n, (subject, origin, priority, status) in enumerate(CASES):
+            contact = contacts[n % len(contacts)] if contacts else None
+            case = Case(**self._stamp(), subject=subject, origin=origin, priority=priority,
+                        status=status, contact=contact,
+                        account_id=contact.account_id if contact else accounts[0].pk)  # fmt: skip
+            cases.append(self._derived(case))
+        Case.objects.bulk_create(cases)
+        tasks = [
+            self._derived(
+                Task(
+                    **self._stamp(),
+                    subject=subject,
+                    status=status,
+                    priority=priority,
+                    task_subtype=subtype,
+                    activity_date=today + dt.timedelta(days=n * 3),
+                    who_id=contacts[n % len(contacts)].pk if contacts else None,
+                    what_id=(opportunities + cases)[n].pk,
+                )
+            )
+            for n, (subject, status, priority, subtype) in enumerate(TASKS)
+        ]
+        Task.objects.bulk_create(tasks)
+        start = self.now.replace(minute=0, second=0, microsecond=0)
+        events = [
+            self._derived(
+                Event(
+                    **self._stamp(),
+                    subject=subject,
+                    location=location,
+                    start_date_time=start + dt.timedelta(days=n + 1),
+                    duration_in_minutes=minutes,
+                    who_id=contacts[n % len(contacts)].pk if contacts else None,
+                    what_id=accounts[n % len(accounts)].pk,
+                )
+            )
+            for n, (subject, location, minutes) in enumerate(EVENTS)
+        ]
+        Event.objects.bulk_create(events)
+        return len(opportunities), len(cases), len(tasks), len(events)
+
 
 def records_seed(
     *, org: Org, owner: User, contacts: int, leads: int, campaigns: int = 5,
@@ -264,6 +369,7 @@ def records_seed(
         lead_ids = seeder.leads(leads)
         members = seeder.campaigns(campaigns, contact_ids, lead_ids)
         reports = seeder.reports()
+        sales = seeder.sales(account_ids, contact_ids)
     return SeedCounts(
-        len(account_ids), len(contact_ids), len(lead_ids), campaigns, members, reports
+        len(account_ids), len(contact_ids), len(lead_ids), campaigns, members, reports, *sales
     )

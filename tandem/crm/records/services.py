@@ -11,6 +11,7 @@ from django.db.models import Model, ProtectedError
 from django.utils import timezone
 
 from tandem.crm.orgs.models import Org
+from tandem.crm.records.derive import OBJECT_DERIVATIONS
 from tandem.crm.records.describe import REGISTRY, model_for
 from tandem.crm.records.errors import RecordError, RecordNotFoundError
 from tandem.crm.records.selectors import (
@@ -163,6 +164,19 @@ def _parse_date(field: FieldDescribe, value: Any) -> dt.date:
 def _reference(org: Org, field: FieldDescribe, value: Any) -> str:
     normal = normalize_id(value) if isinstance(value, str) else None
     target = REGISTRY.get(field.reference_to or "")
+    if normal is not None and field.polymorphic_to:
+        target = next(
+            (t for t in map(REGISTRY.get, field.polymorphic_to)
+             if t is not None and normal.startswith(t.key_prefix)),
+            None,
+        )  # fmt: skip
+        if target is None:
+            # Salesforce: an id of a type the polymorphic lookup does not take.
+            raise RecordError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{field.label}: id value of incorrect type: {value}",
+                [field.name],
+            )
     if normal is None or target is None:
         raise RecordError(
             "MALFORMED_ID", f"{field.label}: id value of incorrect type: {value}", [field.name]
@@ -196,7 +210,7 @@ def _assignments(
                 "permission set.",
                 [field.name],
             )
-        attname = f"{field.orm}_id" if field.reference_to else field.orm
+        attname = field.attname
         assigned[attname] = coerce(org, field, value)
     return assigned
 
@@ -206,7 +220,7 @@ def _check_required(sobject: ObjectDescribe, record: Model) -> None:
         f.name for f in sobject.fields
         if not f.nillable and f.createable and not f.default_on_create
         and f.type != FieldType.BOOLEAN
-        and getattr(record, f"{f.orm}_id" if f.reference_to else f.orm) in (None, "")
+        and getattr(record, f.attname) in (None, "")
     ]  # fmt: skip
     if missing:
         raise RecordError(
@@ -216,8 +230,13 @@ def _check_required(sobject: ObjectDescribe, record: Model) -> None:
         )
 
 
-def _derive(record: Model) -> None:
-    """Computed fields: a person's Name; a campaign member has a contact or a lead."""
+def _derive(record: Model, given: set[str], *, creating: bool) -> None:
+    """Computed fields: a person's Name; a campaign member has a contact or a lead; the
+    fields an opportunity, case, task or event derives (`given`: the API names written,
+    lower-cased)."""
+    derive_object = OBJECT_DERIVATIONS.get(record.__class__.__name__)
+    if derive_object is not None:
+        derive_object(record, given, creating)
     if hasattr(record, "last_name") and hasattr(record, "name"):
         record.name = " ".join(p for p in (record.first_name, record.last_name) if p)  # type: ignore[attr-defined]
     if record.__class__.__name__ == "CampaignMember":
@@ -229,6 +248,10 @@ def _derive(record: Model) -> None:
                 "Required fields are missing: [ContactId, LeadId]: give exactly one",
                 ["ContactId", "LeadId"],
             )
+
+
+def _given(values: dict[str, Any]) -> set[str]:
+    return {k.lower() for k in values}
 
 
 def _save(record: Model, *, creating: bool) -> None:
@@ -256,7 +279,7 @@ def record_build(
     if owner_id != owner.pk and not User.objects.filter(pk=owner_id, org=org).exists():
         raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["OwnerId"])
     _check_required(sobject, record)
-    _derive(record)
+    _derive(record, _given(values), creating=True)
     return record
 
 
@@ -290,7 +313,7 @@ def record_update(
     for attname, value in _assignments(org, sobject, values, creating=False).items():
         setattr(record, attname, value)
     _check_required(sobject, record)
-    _derive(record)
+    _derive(record, _given(values), creating=False)
     now = timezone.now()
     record.last_modified_date = now
     record.system_modstamp = now

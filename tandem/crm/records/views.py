@@ -38,6 +38,11 @@ PAGES = (
     ObjectPage("campaigns", "Campaign", ("Name", "Type", "Status", "StartDate")),
     ObjectPage("campaign-members", "CampaignMember",
                ("CampaignId", "ContactId", "LeadId", "Status")),
+    ObjectPage("opportunities", "Opportunity",
+               ("Name", "AccountId", "StageName", "Amount", "CloseDate")),
+    ObjectPage("cases", "Case", ("CaseNumber", "Subject", "Status", "Priority", "AccountId")),
+    ObjectPage("tasks", "Task", ("Subject", "Status", "Priority", "ActivityDate", "WhoId")),
+    ObjectPage("events", "Event", ("Subject", "StartDateTime", "DurationInMinutes", "Location")),
     ObjectPage("reports", "Report", ("Name", "Format", "Description")),
     ObjectPage("email-results", IER, ("Name", "et4ae5__Email__c", "et4ae5__DateSent__c",
                                       "et4ae5__Opened__c", "et4ae5__Clicked__c")),
@@ -61,7 +66,7 @@ def _page(slug: str) -> tuple[ObjectPage, ObjectDescribe]:
 
 
 def _value(record: Any, field: FieldDescribe) -> Any:
-    return getattr(record, f"{field.orm}_id" if field.reference_to else field.orm)
+    return getattr(record, field.attname)
 
 
 @login_required

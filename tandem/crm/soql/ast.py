@@ -116,6 +116,18 @@ class OrderItem:
 
 
 @dataclass(frozen=True)
+class ChildQuery:
+    """`(SELECT … FROM Relationship …)` in a SELECT list: the rows of a child relationship."""
+
+    relationship: str
+    position: Position
+    fields: tuple[FieldPath, ...]
+    where: Condition | None
+    order_by: tuple[OrderItem, ...]
+    limit: int | None
+
+
+@dataclass(frozen=True)
 class Query:
     """A whole SELECT statement."""
 
@@ -128,6 +140,7 @@ class Query:
     limit: int | None
     offset: int | None
     text: str
+    children: tuple[ChildQuery, ...] = ()
 
 
 @dataclass(frozen=True)

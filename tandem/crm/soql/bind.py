@@ -123,6 +123,20 @@ class BoundQuery:
     order_by: tuple[BoundOrder, ...]
     limit: int | None
     offset: int | None
+    children: tuple[BoundChild, ...] = ()
+
+
+@dataclass(frozen=True)
+class BoundChild:
+    """A child relationship subquery: `name` (as describe spells it), the child rows' lookup
+    to the parent, and the subquery on the child object."""
+
+    name: str
+    lookup: FieldDescribe
+    query: BoundQuery
+
+
+MAX_CHILD_QUERIES = 20
 
 
 class _Binder:
@@ -163,7 +177,43 @@ class _Binder:
             ),
             limit=query.limit,
             offset=query.offset,
+            children=self.children(sobject, query.children),
         )
+
+    def children(
+        self, sobject: ObjectDescribe, queries: tuple[ast.ChildQuery, ...]
+    ) -> tuple[BoundChild, ...]:
+        """Each child subquery bound on its child object, under Salesforce's rules: a known
+        relationship of the queried object, each at most once, at most 20."""
+        if len(queries) > MAX_CHILD_QUERIES:
+            raise SoqlError(
+                "MALFORMED_QUERY",
+                f"Maximum of {MAX_CHILD_QUERIES} child relationship subqueries are allowed",
+            )
+        bound: list[BoundChild] = []
+        for child in queries:
+            found = self.registry.child(sobject.name, child.relationship)
+            if found is None:
+                raise self.error(
+                    "INVALID_TYPE",
+                    child.position,
+                    f"Didn't understand relationship '{child.relationship}' in FROM part of "
+                    "query call. If you are attempting to use a custom relationship, be sure to "
+                    "append the '__r' after the custom relationship name. Please reference your "
+                    "WSDL or the describe call for the appropriate names.",
+                )
+            child_object, lookup = found
+            name = lookup.child_relationship or child.relationship
+            if any(b.name == name for b in bound):
+                raise self.error("MALFORMED_QUERY", child.position,
+                                 f"duplicate child relationship selected: {name}")  # fmt: skip
+            inner = ast.Query(
+                fields=child.fields, is_count=False, sobject=child_object.name,
+                sobject_position=child.position, where=child.where, order_by=child.order_by,
+                limit=child.limit, offset=None, text=self.query.text,
+            )  # fmt: skip
+            bound.append(BoundChild(name, lookup, _Binder(inner, self.registry, self.today).bind()))
+        return tuple(bound)
 
     def unknown_type(self, name: str, position: ast.Position) -> SoqlError:
         return self.error(
@@ -182,9 +232,11 @@ class _Binder:
             return BoundField((found.name,), found, None, None)
         relation_name, name = path.parts
         relation = sobject.relationship(relation_name)
-        parent = (
-            self.registry.get(relation.reference_to) if relation and relation.reference_to else None
-        )
+        parent = None
+        if relation is not None and relation.polymorphic_parent is not None:
+            parent = relation.polymorphic_parent
+        elif relation is not None and relation.reference_to:
+            parent = self.registry.get(relation.reference_to)
         if relation is None or parent is None:
             raise self.error(
                 "INVALID_FIELD",

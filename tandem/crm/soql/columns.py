@@ -18,6 +18,7 @@ APEX_TYPES = {
     FieldType.INT: "Integer",
     FieldType.DOUBLE: "Double",
     FieldType.CURRENCY: "Decimal",
+    FieldType.PERCENT: "Double",
     FieldType.DATE: "Date",
     FieldType.DATETIME: "Datetime",
 }

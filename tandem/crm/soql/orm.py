@@ -7,6 +7,7 @@ Parent fields in WHERE become `fk IN (subquery)`, so no join can drop or duplica
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from django.db.models import (
@@ -41,6 +42,7 @@ from tandem.crm.soql.bind import (
     WORD_SEPARATORS,
     Atom,
     BoolOp,
+    BoundChild,
     BoundCondition,
     BoundField,
     BoundQuery,
@@ -137,6 +139,8 @@ def _local(atom: Atom) -> Q:
 def _parent(atom: Atom, model: type[Model]) -> Q:
     """An atom on a parent's field: the reference must hold a parent that passes it."""
     assert atom.field.relationship is not None
+    if atom.field.relationship.polymorphic_parent is not None:
+        return _polymorphic(atom, model)
     fk = atom.field.relationship.orm
     parent_model = model._meta.get_field(fk).related_model
     assert isinstance(parent_model, type)
@@ -154,6 +158,23 @@ def _parent(atom: Atom, model: type[Model]) -> Q:
     if atom_holds(atom, None):  # an empty reference counts as a null value
         return Q(**{f"{fk}__isnull": True}) | inside
     return Q(**{f"{fk}__isnull": False}) & inside
+
+
+def _polymorphic(atom: Atom, model: type[Model]) -> Q:
+    """An atom on a polymorphic hop's field (`Who.Name`): computed for each row by its own
+    expression, then tested as a field of the row itself (an empty lookup gives null)."""
+    assert atom.field.relationship is not None
+    expression = atom.field.field.expression
+    assert expression is not None
+    path = field_path(atom.field)
+    local = Atom(
+        BoundField(atom.field.key[1:], replace(atom.field.field, orm=path), None, None),
+        atom.operator,
+        atom.value,
+        atom.is_range,
+    )
+    rows = model._default_manager.annotate(**{path: expression(f"{atom.field.relationship.orm}__")})
+    return Q(pk__in=rows.filter(_local(local)).values("pk"))
 
 
 def _semi_join(atom: SemiJoinAtom, outer_org_field: str) -> Q:
@@ -409,3 +430,30 @@ def query_window(
         return ordered.filter(pk__gt=after_pk)[:size]
     start = (query.offset or 0) + position
     return ordered[start : start + size]
+
+
+# Parent ids per child statement: well under every database's limit of bound parameters.
+CHILD_PARENT_CHUNK = 1000
+
+
+def child_rows(
+    child: BoundChild, queryset: QuerySet[Any], parent_ids: Sequence[Any]
+) -> dict[Any, list[tuple[Any, ...]]]:
+    """The rows (`selected_paths` order, dateTimes as Salesforce's text) of one child
+    subquery for each parent id: ordered by its ORDER BY, cut at its LIMIT per parent."""
+    query = child.query
+    lookup = child.lookup.attname
+    annotations = {formatted_name(p): e for p, e in _formatted(query).items()}
+    paths = [formatted_name(p) if formatted_name(p) in annotations else p
+             for p in selected_paths(query)]  # fmt: skip
+    found: dict[Any, list[tuple[Any, ...]]] = {}
+    ordered = filtered(query, queryset)
+    if annotations:
+        ordered = ordered.annotate(**annotations)
+    for start in range(0, len(parent_ids), CHILD_PARENT_CHUNK):
+        chunk = list(parent_ids[start : start + CHILD_PARENT_CHUNK])
+        for parent, *row in ordered.filter(**{f"{lookup}__in": chunk}).values_list(lookup, *paths):
+            rows = found.setdefault(parent, [])
+            if query.limit is None or len(rows) < query.limit:
+                rows.append(tuple(row))
+    return found

@@ -234,6 +234,16 @@ class _Build(Transformer[Token, Any]):
     def select_fields(self, children: list[Any]) -> tuple[str, Any]:
         return "fields", tuple(children[1:])
 
+    def child_query(self, children: list[Any]) -> ast.ChildQuery:
+        fields = tuple(c for c in children if isinstance(c, ast.FieldPath))
+        clauses: dict[str, Any] = dict(c for c in children if isinstance(c, tuple))
+        relationship: Token = next(c for c in children if isinstance(c, Token) and c.type == "NAME")
+        return ast.ChildQuery(
+            relationship=str(relationship), position=_position(relationship), fields=fields,
+            where=clauses.get("where"), order_by=clauses.get("order", ()),
+            limit=clauses.get("limit"),
+        )  # fmt: skip
+
     def count_call(self, children: list[Any]) -> None:
         return None
 
@@ -280,10 +290,11 @@ class _Build(Transformer[Token, Any]):
 
     def start(self, children: list[Any]) -> ast.Query:
         clauses = dict(children)
-        kind, fields = ("count", ()) if "count" in clauses else ("fields", clauses["fields"])
+        kind, items = ("count", ()) if "count" in clauses else ("fields", clauses["fields"])
         sobject: Token = clauses["from"]
         return ast.Query(
-            fields=fields,
+            fields=tuple(i for i in items if isinstance(i, ast.FieldPath)),
+            children=tuple(i for i in items if isinstance(i, ast.ChildQuery)),
             is_count=kind == "count",
             sobject=str(sobject),
             sobject_position=_position(sobject),

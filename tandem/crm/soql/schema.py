@@ -23,6 +23,7 @@ class FieldType(StrEnum):
     INT = "int"
     DOUBLE = "double"
     CURRENCY = "currency"
+    PERCENT = "percent"
     DATE = "date"
     DATETIME = "datetime"
 
@@ -38,7 +39,7 @@ TEXT_TYPES = frozenset(
     }
 )
 ID_TYPES = frozenset({FieldType.ID, FieldType.REFERENCE})
-NUMBER_TYPES = frozenset({FieldType.INT, FieldType.DOUBLE, FieldType.CURRENCY})
+NUMBER_TYPES = frozenset({FieldType.INT, FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT})
 # The word Salesforce uses in "must be of type …" messages.
 TYPE_WORDS = {FieldType.DATETIME: "dateTime", FieldType.CURRENCY: "currency"}
 
@@ -63,6 +64,12 @@ class FieldDescribe:
     # A value the database computes: `expression(prefix)` builds it from the columns under
     # `prefix` ("" on the object itself, "owner__" through the Owner hop), annotated as `orm`.
     expression: Callable[[str], Any] | None = None
+    # The name of the list of this object's rows under each parent (`Account.Contacts`).
+    child_relationship: str | None = None
+    # A polymorphic lookup (WhoId, WhatId): every type it may point to (`reference_to` is the
+    # first), stored as a plain id column, its parent hop a `Name` object of computed fields.
+    polymorphic_to: tuple[str, ...] = ()
+    polymorphic_parent: ObjectDescribe | None = None
 
     @property
     def computed(self) -> bool:
@@ -71,6 +78,16 @@ class FieldDescribe:
     @property
     def type_word(self) -> str:
         return TYPE_WORDS.get(self.type, self.type.value)
+
+    @property
+    def attname(self) -> str:
+        """The model attribute holding the stored value (a lookup's id column)."""
+        return f"{self.orm}_id" if self.reference_to and not self.polymorphic_to else self.orm
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """Every type the lookup may point to."""
+        return self.polymorphic_to or ((self.reference_to,) if self.reference_to else ())
 
 
 @dataclass(frozen=True)
@@ -123,6 +140,23 @@ class Registry:
 
     def get(self, name: str) -> ObjectDescribe | None:
         return self._objects.get(name.lower())
+
+    def children(self, parent: str) -> list[tuple[str, ObjectDescribe, FieldDescribe]]:
+        """(relationship name, child object, its lookup) of each child relationship of
+        `parent` (`Contacts`, Contact, AccountId for Account)."""
+        found = []
+        for child in self.all():
+            for f in child.fields:
+                if f.child_relationship and parent.lower() in (r.lower() for r in f.references):
+                    found.append((f.child_relationship, child, f))
+        return found
+
+    def child(self, parent: str, name: str) -> tuple[ObjectDescribe, FieldDescribe] | None:
+        """The child object and lookup of `parent`'s child relationship `name`."""
+        for relationship, child, lookup in self.children(parent):
+            if relationship.lower() == name.lower():
+                return child, lookup
+        return None
 
     def all(self) -> list[ObjectDescribe]:
         return sorted(self._objects.values(), key=lambda o: o.name)

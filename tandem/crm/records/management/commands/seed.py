@@ -13,7 +13,10 @@ from tandem.crm.users.models import User
 
 
 class Command(BaseCommand):
-    help = "Add demo accounts, contacts, leads, campaigns with members and reports to an org."
+    help = (
+        "Add demo accounts, contacts, leads, campaigns with members, reports, and (once) "
+        "opportunities, cases, tasks and events to an org."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--contacts", type=int, default=1000)
@@ -55,5 +58,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Seeded {org.name}: {counts.accounts} accounts, {counts.contacts} contacts, "
             f"{counts.leads} leads, {counts.campaigns} campaigns with {counts.members} members, "
-            f"{counts.reports} reports."
+            f"{counts.reports} reports, {counts.opportunities} opportunities, {counts.cases} "
+            f"cases, {counts.tasks} tasks, {counts.events} events."
         )

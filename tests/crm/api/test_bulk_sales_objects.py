@@ -1,0 +1,57 @@
+"""Bulk API 2.0 ingest of the sales and service objects: the shared record services apply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tandem.crm.bulk.models import BulkJob
+from tandem.crm.records.models import Account, Case, Opportunity
+from tests.crm.api.bulk import ingest, rows
+from tests.crm.api.conftest import Api
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_opportunities_from_csv_with_account_id(api: Api, org: Any, admin: Any) -> None:
+    account = Account.objects.create(org=org, owner=admin, name="Acme")
+    data = (
+        "Name,StageName,CloseDate,Amount,AccountId\n"
+        f"Renewal,Closed Won,2026-12-31,1200.50,{account.pk}\n"
+        f"Expansion,Prospecting,2027-01-15,,{account.pk}\n"
+        "Bad stage,Dreaming,2027-01-15,5,\n"
+    )
+
+    job_id = ingest(api, data, object="Opportunity", operation="insert")
+
+    info = api.get(f"/jobs/ingest/{job_id}").json()
+    assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (3, 1)
+    made = {o.name: o for o in Opportunity.objects.all()}
+    assert set(made) == {"Renewal", "Expansion"}
+    assert made["Renewal"].account_id == account.pk
+    assert (made["Renewal"].amount, made["Renewal"].is_won, made["Renewal"].probability) == (
+        1200.5,
+        True,
+        100,
+    )
+    assert made["Expansion"].amount is None
+    failed = rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))
+    assert failed[0]["sf__Error"].startswith("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+
+
+def test_bulk_inserted_cases_get_distinct_numbers(api: Api) -> None:
+    ingest(api, "Subject\nOne\nTwo\nThree\n", object="Case", operation="insert")
+
+    numbers = sorted(Case.objects.values_list("case_number", flat=True))
+    assert numbers == ["00001001", "00001002", "00001003"]
+
+
+def test_query_job_with_a_child_subquery_is_refused(api: Api) -> None:
+    response = api.post("/jobs/query", {
+        "operation": "query", "query": "SELECT Name, (SELECT Name FROM Opportunities) FROM Account",
+    })  # fmt: skip
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "INVALIDJOB"
+    assert BulkJob.objects.count() == 0
