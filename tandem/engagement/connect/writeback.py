@@ -1,7 +1,8 @@
 """Tracking written back to the CRM: one et4ae5__IndividualEmailResult__c per recipient.
 
 After a CRM-audience send completes, `send_results_write` creates the results with
-composite/sobjects in batches of 200 (bulk-style: the CRM counts these against its API limit);
+composite/sobjects in batches of 200 (bulk-style: the CRM counts these against its API limit),
+or, for CONNECT_BULK_WRITEBACK_THRESHOLD results or more, with one Bulk API upsert job;
 `tracking_write` later updates opens, clicks, bounces and unsubscribes by the external-id field
 `et4ae5__TrackingKey__c`. Both run only while Connect is available (paused during the upgrade
 and outages) and work from differences, so they catch up afterwards with nothing lost.
@@ -14,10 +15,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from tandem.engagement.connect import services
+from tandem.engagement.connect import bulk, services
 from tandem.engagement.connect.availability import (
     STALE_AFTER,
     Availability,
@@ -125,8 +127,11 @@ def _results_write(connection: CrmConnection, audience: CrmAudience) -> int:
         ).order_by("id")
     )
     written = 0
-    for start in range(0, len(records), BATCH):
-        written += _write_batch(connection, audience, records[start : start + BATCH], subject)
+    if len(records) >= settings.CONNECT_BULK_WRITEBACK_THRESHOLD:
+        written = _write_bulk(connection, audience, records, subject)
+    else:
+        for start in range(0, len(records), BATCH):
+            written += _write_batch(connection, audience, records[start : start + BATCH], subject)
     if not SendRecord.objects.filter(
         send_id=send_id, status__in=WRITTEN_STATUSES, crm_result__isnull=True
     ).exists():
@@ -145,7 +150,7 @@ def _write_batch(
     def create(client: CrmClient, token: CrmToken) -> CrmResult:
         return client.composite_create(token=token, records=payload)
 
-    answers = cast(CrmResult, services.crm_call(connection, create)).data
+    answers = cast(CrmResult, services.crm_call(connection, create, counted=True)).data
     ids: dict[int, str] = {}
     duplicates: list[SendRecord] = []
     for record, answer in zip(records, answers if isinstance(answers, list) else [], strict=False):
@@ -158,6 +163,39 @@ def _write_batch(
         ids |= {r.pk: found[tracking_key(r)] for r in duplicates if tracking_key(r) in found}
     _links_save(audience, [r for r in records if r.pk in ids], ids)
     return len(ids)
+
+
+def _write_bulk(
+    connection: CrmConnection,
+    audience: CrmAudience,
+    records: Sequence[SendRecord],
+    subject: str,
+) -> int:
+    """All the results in one Bulk upsert job keyed by tracking key: a run after a lost answer
+    (or a job whose end was not seen) updates the records the first one created, never
+    duplicates them. Rows that failed stay unlinked, so the next run writes them again."""
+    rows = [_csv_row(_result_fields(record, subject)) for record in records]
+    outcome = bulk.bulk_upsert(connection, IER, TRACKING_KEY, rows)
+    ids = {r.pk: outcome.ids[tracking_key(r)] for r in records if tracking_key(r) in outcome.ids}
+    _links_save(audience, [r for r in records if r.pk in ids], ids)
+    if outcome.errors:
+        key, error = next(iter(outcome.errors.items()))
+        logger.warning(
+            "%s IndividualEmailResults of send %s not written by Bulk upsert (%s: %s)",
+            len(outcome.errors), audience.send_id, key, error,
+        )  # fmt: skip
+    return len(ids)
+
+
+def _csv_row(fields: dict[str, Any]) -> dict[str, str]:
+    """A Bulk CSV row: booleans `true`/`false`, no value empty (left unset on a create)."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "" if value is None else str(value)
+
+    return {name: text(value) for name, value in fields.items() if name != "attributes"}
 
 
 def _duplicate(answer: object) -> bool:
@@ -219,7 +257,7 @@ def tracking_write(*, account_id: int) -> int:
             continue
 
         try:  # an upsert by external id: safe to repeat after a lost answer
-            services.crm_call(connection, _upsert(link.tracking_key, fields))
+            services.crm_call(connection, _upsert(link.tracking_key, fields), counted=True)
         except (CrmError, ConnectError) as exc:
             logger.warning("Tracking write-back of account %s paused: %s", account_id, exc)
             break  # the next run writes the differences that are left
