@@ -4,6 +4,8 @@ python -m tests.e2e.test_crm_audience_tools crm-campaign
 python -m tests.e2e.test_crm_audience_tools eng-send <campaign id>
 python -m tests.e2e.test_crm_audience_tools eng-send-state <send id>
 python -m tests.e2e.test_crm_audience_tools rest-ier <crm url> <username> <password> <job id>
+python -m tests.e2e.test_crm_audience_tools crm-bulk-jobs
+python -m tests.e2e.test_crm_audience_tools eng-usage
 
 (No tests here: the file is named so that it belongs to the CRM-audience test.)
 """
@@ -115,6 +117,41 @@ def rest_ier(crm_url: str, username: str, password: str, job_id: str) -> dict[st
     return {"records": client.query(token=token, soql=soql).data.get("records", [])}
 
 
+def crm_bulk_jobs() -> dict[str, Any]:
+    """The Bulk jobs of the demo org: who ran them, on what, and how they ended."""
+    from tandem.crm.bulk.models import BulkJob
+    from tandem.crm.users.models import User
+
+    owner = User.objects.get(username="mc-system@acme.demo")
+    jobs = BulkJob.objects.filter(org_id=owner.org_id).select_related("created_by")
+    return {
+        "jobs": [
+            {
+                "type": job.job_type,
+                "operation": job.operation,
+                "object": job.object,
+                "external_id": job.external_id_field_name,
+                "state": job.state,
+                "by": job.created_by.username if job.created_by else None,
+                "processed": job.records_processed,
+                "failed": job.records_failed,
+            }
+            for job in jobs
+        ]
+    }
+
+
+def eng_usage() -> dict[str, Any]:
+    """Connect's recorded calls to the CRM per API family and whether they count."""
+    from tandem.engagement.connect.models import ApiCallDay
+
+    calls: dict[str, int] = {}
+    for row in ApiCallDay.objects.all():
+        key = f"{row.api_family}:{'counted' if row.counts_against_limit else 'exempt'}"
+        calls[key] = calls.get(key, 0) + row.calls
+    return {"calls": calls}
+
+
 if __name__ == "__main__":
     _django()
     commands = {
@@ -122,5 +159,7 @@ if __name__ == "__main__":
         "eng-send": eng_send,
         "eng-send-state": eng_send_state,
         "rest-ier": rest_ier,
+        "crm-bulk-jobs": crm_bulk_jobs,
+        "eng-usage": eng_usage,
     }
     print(json.dumps(commands[sys.argv[1]](*sys.argv[2:]), default=str))
