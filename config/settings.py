@@ -223,7 +223,7 @@ CONNECT_MIGRATION_THREADS = env_int("TANDEM_CONNECT_MIGRATION_THREADS", 8, minim
 CONNECT_AUDIENCE_RETRY_SECONDS = env_int(
     "TANDEM_CONNECT_AUDIENCE_RETRY_SECONDS", 15, minimum=1, maximum=3600
 )
-# Marketing Cloud Connect's Bulk API use (docs/upgrade.md, "Bulk API"): a campaign audience of
+# Connect's Bulk API use (docs/upgrade.md, "Bulk API and the CRM's limits"): a campaign of
 # more members than this is read by a Bulk query job, and a write-back of at least this many
 # IndividualEmailResults goes as one Bulk upsert job; a Bulk job still running after the wait
 # is left, and the read or write tried again later.
