@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -172,6 +173,16 @@ def _call(connection: CrmConnection, call: Callable[[BulkApi, CrmToken], CrmResu
 
 # --- Jobs -----------------------------------------------------------------------------------
 
+JOB_ID = re.compile(r"[A-Za-z0-9]{15,18}")
+
+
+def _job_id(job: Any) -> str:
+    """The id of a created job; it goes into URL paths, so it must be a record id."""
+    job_id = str(job.get("id", "")) if isinstance(job, dict) else ""
+    if not JOB_ID.fullmatch(job_id):
+        raise CrmError("unknown_error", "the CRM's answer names no Bulk job id")
+    return job_id
+
 
 def job_wait(connection: CrmConnection, kind: str, job_id: str) -> dict[str, Any]:
     """Poll the job, with backoff, until it ends; its JSON when it completed."""
@@ -204,7 +215,7 @@ def bulk_query(
     """The rows of a SOQL query read by a Bulk query job, page by page (`Sforce-Locator`);
     parent fields come as columns named `Parent.Field`, every value as text ("" for none)."""
     job = _call(connection, lambda api, token: api.bulk_query_create(token=token, soql=soql))
-    job_id = str(job["id"])
+    job_id = _job_id(job)
     job_wait(connection, "query", job_id)
     locator: str | None = None
     while True:
@@ -242,7 +253,7 @@ def bulk_upsert(
         connection,
         lambda api, token: api.bulk_upsert_create(token=token, sobject=sobject, field=field),
     )
-    job_id = str(job["id"])
+    job_id = _job_id(job)
     _call(connection, lambda api, token: api.bulk_upload(token=token, job_id=job_id, body=body))
     _call(connection, lambda api, token: api.bulk_close(token=token, job_id=job_id))
     job_wait(connection, "ingest", job_id)

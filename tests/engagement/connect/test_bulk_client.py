@@ -52,12 +52,12 @@ class BulkCrm:
             if self.fail_create:
                 return httpx.Response(self.fail_create[0], json=self.fail_create[1])
             self.jobs.append(json.loads(request.content))
-            return httpx.Response(200, json={"id": "750J1", "state": "Open"})
+            return httpx.Response(200, json={"id": "750000000000001AAA", "state": "Open"})
         if path.endswith("/batches"):
             self.uploads.append((request.headers["content-type"], request.content.decode()))
             return httpx.Response(201)
         if request.method == "PATCH":
-            return httpx.Response(200, json={"id": "750J1", "state": "UploadComplete"})
+            return httpx.Response(200, json={"id": "750000000000001AAA", "state": "UploadComplete"})
         if path.endswith("/results"):
             return self._page(request)
         if path.endswith("Results"):
@@ -65,7 +65,12 @@ class BulkCrm:
         self.running -= 1
         state = "InProgress" if self.running >= 0 else self.job_state
         return httpx.Response(
-            200, json={"id": "750J1", "state": state, "errorMessage": "InvalidBatch : broken"}
+            200,
+            json={
+                "id": "750000000000001AAA",
+                "state": state,
+                "errorMessage": "InvalidBatch : broken",
+            },
         )
 
     def _page(self, request: httpx.Request) -> httpx.Response:
@@ -131,11 +136,11 @@ def test_a_query_job_is_polled_until_complete_then_read_page_by_page(
         {"operation": "query", "query": "SELECT Id, Contact.Email FROM CampaignMember"}
     ]
     assert [s for s in server.seen if s.startswith("GET")] == [
-        "GET query/750J1",  # InProgress
-        "GET query/750J1",  # JobComplete
-        "GET query/750J1/results",
-        "GET query/750J1/results",  # locator 2
-        "GET query/750J1/results",  # locator 4, the last page
+        "GET query/750000000000001AAA",  # InProgress
+        "GET query/750000000000001AAA",  # JobComplete
+        "GET query/750000000000001AAA/results",
+        "GET query/750000000000001AAA/results",  # locator 2
+        "GET query/750000000000001AAA/results",  # locator 4, the last page
     ]
 
 
@@ -212,7 +217,7 @@ def test_an_upsert_job_uploads_csv_and_reads_ids_and_errors_by_key(
     content_type, body = server.uploads[0]
     assert content_type == "text/csv"
     assert list(csv.DictReader(io.StringIO(body))) == rows
-    assert "PATCH ingest/750J1" in server.seen
+    assert "PATCH ingest/750000000000001AAA" in server.seen
     assert outcome.ids == {"1:1": server.stored["1:1"], "1:2": server.stored["1:2"]}
     assert outcome.errors == {"1:3": "REQUIRED_FIELD_MISSING:no:Name --"}
 
@@ -225,3 +230,15 @@ def test_an_upsert_run_again_gets_the_same_ids(server: BulkCrm, legacy: CrmConne
 
     assert first.ids == again.ids
     assert len(server.stored) == 1
+
+
+def test_a_job_answer_without_a_job_id_is_refused_before_any_url_uses_it(
+    server: BulkCrm, legacy: CrmConnection
+) -> None:
+    server.fail_create = (200, {"id": "../../sobjects/Contact"})  # type: ignore[assignment]
+
+    with pytest.raises(CrmError) as raised:
+        list(bulk.bulk_query(legacy, "SELECT Id FROM Contact"))
+
+    assert raised.value.code == "unknown_error"
+    assert [s for s in server.seen if s.startswith("GET")] == []

@@ -123,7 +123,7 @@ class BothApisCrm(FakeCrm):
 
     def bulk_query_create(self, *, token: CrmToken, soql: str) -> CrmResult:
         self._bulk(token, "query")
-        return self._result({"id": "750Q", "state": "UploadComplete"})
+        return self._result({"id": "750000000000002AAA", "state": "UploadComplete"})
 
     def bulk_job_get(self, *, token: CrmToken, kind: str, job_id: str) -> CrmResult:
         self._bulk(token, "poll")
@@ -137,7 +137,7 @@ class BothApisCrm(FakeCrm):
 
     def bulk_upsert_create(self, *, token: CrmToken, sobject: str, field: str) -> CrmResult:
         self._bulk(token, f"upsert {sobject} by {field}")
-        return self._result({"id": "750I", "state": "Open"})
+        return self._result({"id": "750000000000003AAA", "state": "Open"})
 
     def bulk_upload(self, *, token: CrmToken, job_id: str, body: str) -> CrmResult:
         self._bulk(token, "upload")
