@@ -4,8 +4,9 @@ After a CRM-audience send completes, `send_results_write` creates the results wi
 composite/sobjects in batches of 200 (bulk-style: the CRM counts these against its API limit),
 or, for CONNECT_BULK_WRITEBACK_THRESHOLD results or more, with one Bulk API upsert job;
 `tracking_write` later updates opens, clicks, bounces and unsubscribes by the external-id field
-`et4ae5__TrackingKey__c`. Both run only while Connect is available (paused during the upgrade
-and outages) and work from differences, so they catch up afterwards with nothing lost.
+`et4ae5__TrackingKey__c` (one Bulk upsert job when that many changed). Both run only while
+Connect is available (paused during the upgrade and outages) and work from differences, so they
+catch up afterwards with nothing lost.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ IER = "et4ae5__IndividualEmailResult__c"
 TRACKING_KEY = "et4ae5__TrackingKey__c"
 BATCH = 200
 WRITTEN_STATUSES = (RecordStatus.SENT, RecordStatus.BOUNCED)
+EMPTIED = "#N/A"  # the Bulk API's way to empty a field
 
 
 def _when(value: datetime | None) -> str | None:
@@ -187,13 +189,14 @@ def _write_bulk(
     return len(ids)
 
 
-def _csv_row(fields: dict[str, Any]) -> dict[str, str]:
-    """A Bulk CSV row: booleans `true`/`false`, no value empty (left unset on a create)."""
+def _csv_row(fields: dict[str, Any], empty: str = "") -> dict[str, str]:
+    """A Bulk CSV row: booleans `true`/`false`, no value as `empty` ("" leaves the field
+    unset on a create, unchanged on an update; EMPTIED empties it)."""
 
     def text(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
-        return "" if value is None else str(value)
+        return empty if value is None else str(value)
 
     return {name: text(value) for name, value in fields.items() if name != "attributes"}
 
@@ -244,18 +247,23 @@ def results_by_tracking_key(connection: CrmConnection, keys: Sequence[str]) -> d
 
 
 def tracking_write(*, account_id: int) -> int:
-    """Update the account's IERs whose opens, clicks, bounces or unsubscribes changed."""
+    """Update the account's IERs whose opens, clicks, bounces or unsubscribes changed: one
+    upsert by tracking key each, or one Bulk upsert job for them all when they are at least
+    CONNECT_BULK_WRITEBACK_THRESHOLD."""
     connection = _connection(account_id)
     if connection is None:
         return 0
+    changed = [
+        (link, fields)
+        for link in EmailResultLink.objects.filter(audience__account_id=account_id).select_related(
+            "record"
+        )
+        if (fields := tracking_fields(link.record)) != link.written
+    ]
+    if len(changed) >= settings.CONNECT_BULK_WRITEBACK_THRESHOLD:
+        return _tracking_bulk(connection, changed)
     updated = 0
-    for link in EmailResultLink.objects.filter(audience__account_id=account_id).select_related(
-        "record"
-    ):
-        fields = tracking_fields(link.record)
-        if fields == link.written:
-            continue
-
+    for link, fields in changed:
         try:  # an upsert by external id: safe to repeat after a lost answer
             services.crm_call(connection, _upsert(link.tracking_key, fields), counted=True)
         except (CrmError, ConnectError) as exc:
@@ -264,6 +272,30 @@ def tracking_write(*, account_id: int) -> int:
         EmailResultLink.objects.filter(pk=link.pk).update(written=fields, written_at=timezone.now())
         updated += 1
     return updated
+
+
+def _tracking_bulk(
+    connection: CrmConnection, changed: list[tuple[EmailResultLink, dict[str, Any]]]
+) -> int:
+    """The changes as one Bulk upsert by tracking key; a value that became empty is sent as
+    `#N/A` (which empties the field, as a REST null does). What failed is sent next run."""
+    rows = [
+        {TRACKING_KEY: link.tracking_key, **_csv_row(fields, empty=EMPTIED)}
+        for link, fields in changed
+    ]
+    try:
+        outcome = bulk.bulk_upsert(connection, IER, TRACKING_KEY, rows)
+    except (CrmError, ConnectError) as exc:
+        logger.warning("Tracking write-back of account %s paused: %s", connection.account_id, exc)
+        return 0
+    now = timezone.now()
+    done = []
+    for link, fields in changed:
+        if link.tracking_key in outcome.ids:
+            link.written, link.written_at = fields, now
+            done.append(link)
+    EmailResultLink.objects.bulk_update(done, ["written", "written_at"], batch_size=1000)
+    return len(done)
 
 
 def _upsert(key: str, fields: dict[str, Any]) -> Callable[[CrmClient, CrmToken], CrmResult]:

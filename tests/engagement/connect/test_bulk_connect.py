@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from typer.testing import CliRunner
 
 from tandem.cli.main import app as cli
@@ -30,7 +31,12 @@ from tandem.engagement.connect.models import (
     EmailResultLink,
 )
 from tandem.engagement.connect.tokens import tokens_forget
-from tandem.engagement.connect.writeback import IER, TRACKING_KEY, send_results_write
+from tandem.engagement.connect.writeback import (
+    IER,
+    TRACKING_KEY,
+    send_results_write,
+    tracking_write,
+)
 from tandem.engagement.data.models import DataExtensionRow
 from tandem.engagement.sends.models import Send, SendRecord
 from tandem.engagement.studio.models import Email
@@ -370,6 +376,43 @@ def test_failed_rows_stay_unwritten_and_go_again_on_the_next_run(
     assert retried == 1  # one failed row: under the threshold, over REST
     assert fake.calls[-1] == "rest composite"
     assert EmailResultLink.objects.filter(record=first).exists()
+
+
+def test_many_tracking_changes_go_as_one_bulk_upsert_by_tracking_key(
+    account: Account, email: Email, fake: BothApisCrm, settings: Any
+) -> None:
+    send = completed_send(account, email, 3)
+    send_results_write(send_id=send.pk)  # 3 results: under the default threshold, over REST
+    created = {key: ier["Id"] for key, ier in fake.iers.items()}
+    settings.CONNECT_BULK_WRITEBACK_THRESHOLD = 2
+    SendRecord.objects.filter(send=send).update(first_opened_at=timezone.now(), open_count=1)
+    fake.calls = []
+
+    updated = tracking_write(account_id=account.pk)
+    again = tracking_write(account_id=account.pk)
+
+    assert (updated, again) == (3, 0)
+    assert fake.api_calls()[0] == f"bulk upsert {IER} by {TRACKING_KEY}"
+    assert "bulk upsert" not in " ".join(fake.api_calls()[1:])  # one job, none on the rerun
+    rows = bulk.read_csv(fake.upload)
+    assert sorted(r[TRACKING_KEY] for r in rows) == sorted(created)
+    assert {r["et4ae5__Opened__c"] for r in rows} == {"true"}
+    assert {r["et4ae5__DateClicked__c"] for r in rows} == {"#N/A"}  # empties, as REST's null
+    assert {key: ier["Id"] for key, ier in fake.iers.items()} == created
+
+
+def test_tracking_changes_stay_unwritten_when_the_bulk_job_fails(
+    account: Account, email: Email, fake: BothApisCrm, settings: Any
+) -> None:
+    send = completed_send(account, email, 2)
+    send_results_write(send_id=send.pk)
+    settings.CONNECT_BULK_WRITEBACK_THRESHOLD = 2
+    SendRecord.objects.filter(send=send).update(first_opened_at=timezone.now(), open_count=1)
+    written_before = list(EmailResultLink.objects.values_list("written", flat=True))
+    fake.job_state = "Failed"
+
+    assert tracking_write(account_id=account.pk) == 0
+    assert list(EmailResultLink.objects.values_list("written", flat=True)) == written_before
 
 
 def test_bulk_jobs_run_as_the_connections_system_user(
