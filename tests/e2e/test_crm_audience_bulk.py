@@ -5,7 +5,8 @@ The campaign (3 contacts, 1 lead) is over TANDEM_CONNECT_BULK_AUDIENCE_THRESHOLD
 reads it with a Bulk query job; its 4 results reach TANDEM_CONNECT_BULK_WRITEBACK_THRESHOLD,
 so they go back as one Bulk upsert by tracking key. The CRM then holds one
 IndividualEmailResult per recipient, both jobs ran as Connect's system user, and Connect
-counted its Bulk calls against the CRM's limit.
+counted its Bulk calls against the CRM's limit. Opens of all four then go back as a second
+Bulk upsert, which updates the same four records.
 """
 
 from __future__ import annotations
@@ -82,6 +83,22 @@ def test_a_campaign_read_and_written_back_through_bulk_jobs_gets_one_result_each
     assert {r["et4ae5__Contact__c"] or r["et4ae5__Lead__c"] for r in results} == set(
         members.values()
     )
+    opened = audience_tool(stack, "engagement", "eng-open-all", str(send_id))
+    jobs = audience_tool(stack, "crm", "crm-bulk-jobs")["jobs"]
+    assert opened["updated"] == 4, (opened, jobs)  # one Bulk upsert by tracking key
+    after = audience_tool(
+        stack,
+        "engagement",
+        "rest-ier",
+        f"http://localhost:{port}",
+        system,
+        crm["users"][1]["password"] + crm["tokens"][system],
+        str(send_id),
+    )["records"]
+    assert sorted(r["Id"] for r in after) == sorted(r["Id"] for r in results)  # no new ones
+    assert all(r["et4ae5__Opened__c"] and r["et4ae5__DateOpened__c"] for r in after)
+    assert all(r["et4ae5__DateClicked__c"] is None for r in after)
+    assert [j["state"] for j in jobs if j["type"] == "V2Ingest"] == ["JobComplete"] * 2
     calls = audience_tool(stack, "engagement", "eng-usage")["calls"]
     assert calls.get("bulk:counted", 0) >= 8  # query: create, poll, page; ingest: 5 and a poll
     assert "bulk:exempt" not in calls
