@@ -471,6 +471,9 @@ def test_usage_json_and_page_show_the_bulk_share(
     shown = CliRunner().invoke(
         cli, ["connect", "usage", "--account", account.name, "--json"], env={"COLUMNS": "200"}
     )
+    text = CliRunner().invoke(
+        cli, ["connect", "usage", "--account", account.name], env={"COLUMNS": "200"}
+    )
     page = admin_client.get(URL).content.decode()
 
     data = json.loads(shown.stdout)
@@ -480,3 +483,6 @@ def test_usage_json_and_page_show_the_bulk_share(
     ]
     assert data["bulk_share"] == 0.6
     assert "Bulk API share of the calls: 60%" in page
+    assert "Bulk API share of the calls: 60%" in text.stdout
+    families_table = page.split('id="api-usage-families"', 1)[1].split("</table>", 1)[0]
+    assert "<td>Bulk</td><td>3</td><td>3</td>" in families_table

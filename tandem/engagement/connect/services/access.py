@@ -105,6 +105,8 @@ def crm_call(
             raise
         tokens.tokens_forget(connection.account_id)  # the CRM ended the session: log in again
         result = call(client, connection_token(connection, username))
+    if counted is None:  # as usage_record would decide, without reading the connection again
+        counted = family == ApiFamily.BULK or connection.state == ConnectionState.LEGACY
     usage_record(
         connection.account_id,
         (username or connection.system_username).lower(),
