@@ -233,7 +233,8 @@ CONNECT_BULK_AUDIENCE_THRESHOLD = env_int(
 CONNECT_BULK_WRITEBACK_THRESHOLD = env_int(
     "TANDEM_CONNECT_BULK_WRITEBACK_THRESHOLD", 2_000, minimum=1
 )
-CONNECT_BULK_WAIT_SECONDS = env_int("TANDEM_CONNECT_BULK_WAIT_SECONDS", 600, minimum=1)
+# Under the 10 minutes after which another worker takes a read or write-back over as dead.
+CONNECT_BULK_WAIT_SECONDS = env_int("TANDEM_CONNECT_BULK_WAIT_SECONDS", 300, minimum=1, maximum=540)
 # Migrate Existing Users holds the account for this long, renewed while it runs: should the
 # process running it die, the account is free again once it lapses (docs/upgrade.md §3).
 CONNECT_MIGRATION_LEASE_SECONDS = env_int(
