@@ -223,6 +223,18 @@ CONNECT_MIGRATION_THREADS = env_int("TANDEM_CONNECT_MIGRATION_THREADS", 8, minim
 CONNECT_AUDIENCE_RETRY_SECONDS = env_int(
     "TANDEM_CONNECT_AUDIENCE_RETRY_SECONDS", 15, minimum=1, maximum=3600
 )
+# Connect's Bulk API use (docs/upgrade.md, "Bulk API and the CRM's limits"): a campaign of
+# more members than this is read by a Bulk query job, and a write-back of at least this many
+# IndividualEmailResults goes as one Bulk upsert job; a Bulk job still running after the wait
+# is left, and the read or write tried again later.
+CONNECT_BULK_AUDIENCE_THRESHOLD = env_int(
+    "TANDEM_CONNECT_BULK_AUDIENCE_THRESHOLD", 50_000, minimum=1
+)
+CONNECT_BULK_WRITEBACK_THRESHOLD = env_int(
+    "TANDEM_CONNECT_BULK_WRITEBACK_THRESHOLD", 2_000, minimum=1
+)
+# Under the 10 minutes after which another worker takes a read or write-back over as dead.
+CONNECT_BULK_WAIT_SECONDS = env_int("TANDEM_CONNECT_BULK_WAIT_SECONDS", 300, minimum=1, maximum=540)
 # Migrate Existing Users holds the account for this long, renewed while it runs: should the
 # process running it die, the account is free again once it lapses (docs/upgrade.md §3).
 CONNECT_MIGRATION_LEASE_SECONDS = env_int(

@@ -446,7 +446,9 @@ def usage(
     from tandem.engagement.connect.selectors import (
         USAGE_RANGES,
         api_usage_by_day,
+        api_usage_by_family,
         api_usage_by_user,
+        bulk_share,
     )
 
     if not days.strip().isdigit() or int(days) not in USAGE_RANGES:
@@ -454,6 +456,7 @@ def usage(
     span = int(days)
     found = _account(account)
     connection = _connection(found)
+    families = api_usage_by_family(account=found, days=span)
     data = {
         "account": found.name,
         "days": span,
@@ -465,6 +468,11 @@ def usage(
             {"crm_username": row.crm_username, "calls": row.calls}
             for row in api_usage_by_user(account=found, days=span)
         ],
+        "by_family": [
+            {"family": row.family, "calls": row.calls, "counts_against_limit": row.counted}
+            for row in families
+        ],
+        "bulk_share": round(bulk_share(families), 4),
         "crm_allocation": {
             "used": connection.crm_api_used,
             "max": connection.crm_api_max,
@@ -497,3 +505,8 @@ def _print_usage(data: dict[str, Any]) -> None:
     for row in data["by_user"]:
         by_user.add_row(row["crm_username"], str(row["calls"]))
     console.print(by_user)
+    by_family = Table("API family", "Calls", "Counted against the CRM's limit")
+    for row in data["by_family"]:
+        by_family.add_row(row["family"], str(row["calls"]), str(row["counts_against_limit"]))
+    console.print(by_family)
+    console.print(f"Bulk API share of the calls: {data['bulk_share']:.0%}")

@@ -4,6 +4,9 @@ python -m tests.e2e.test_crm_audience_tools crm-campaign
 python -m tests.e2e.test_crm_audience_tools eng-send <campaign id>
 python -m tests.e2e.test_crm_audience_tools eng-send-state <send id>
 python -m tests.e2e.test_crm_audience_tools rest-ier <crm url> <username> <password> <job id>
+python -m tests.e2e.test_crm_audience_tools crm-bulk-jobs
+python -m tests.e2e.test_crm_audience_tools eng-usage
+python -m tests.e2e.test_crm_audience_tools eng-open-all <send id>
 
 (No tests here: the file is named so that it belongs to the CRM-audience test.)
 """
@@ -109,10 +112,68 @@ def rest_ier(crm_url: str, username: str, password: str, job_id: str) -> dict[st
     token = client.password_login(token_url=crm_url, username=username, password=password)
     soql = (
         "SELECT Id, et4ae5__Email__c, et4ae5__Contact__c, et4ae5__Lead__c, "
-        "et4ae5__TrackingKey__c FROM et4ae5__IndividualEmailResult__c "
+        "et4ae5__TrackingKey__c, et4ae5__Opened__c, et4ae5__DateOpened__c, "
+        "et4ae5__DateClicked__c FROM et4ae5__IndividualEmailResult__c "
         f"WHERE et4ae5__JobId__c = '{int(job_id)}'"
     )
     return {"records": client.query(token=token, soql=soql).data.get("records", [])}
+
+
+def crm_bulk_jobs() -> dict[str, Any]:
+    """The Bulk jobs of the demo org: who ran them, on what, and how they ended."""
+    from tandem.crm.bulk.models import BulkJob, BulkRowResult
+    from tandem.crm.users.models import User
+
+    owner = User.objects.get(username="mc-system@acme.demo")
+    jobs = BulkJob.objects.filter(org_id=owner.org_id).select_related("created_by")
+    return {
+        "jobs": [
+            {
+                "type": job.job_type,
+                "operation": job.operation,
+                "object": job.object,
+                "external_id": job.external_id_field_name,
+                "state": job.state,
+                "by": job.created_by.username if job.created_by else None,
+                "processed": job.records_processed,
+                "failed": job.records_failed,
+                "error": job.error_message,
+                "row_errors": list(
+                    BulkRowResult.objects.filter(job=job, success=False).values_list(
+                        "error", flat=True
+                    )
+                ),
+            }
+            for job in jobs
+        ]
+    }
+
+
+def eng_usage() -> dict[str, Any]:
+    """Connect's recorded calls to the CRM per API family and whether they count."""
+    from tandem.engagement.connect.models import ApiCallDay
+
+    calls: dict[str, int] = {}
+    for row in ApiCallDay.objects.all():
+        key = f"{row.api_family}:{'counted' if row.counts_against_limit else 'exempt'}"
+        calls[key] = calls.get(key, 0) + row.calls
+    return {"calls": calls}
+
+
+def eng_open_all(send_id: str) -> dict[str, Any]:
+    """Every recipient of the send opens it; the tracking write-back runs now (not hourly),
+    with the consumer key `tandem up` gave the stack's services."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from tandem.engagement.connect.writeback import tracking_write
+    from tandem.engagement.sends.models import Send
+
+    key_file = Path(os.environ["TANDEM_VAR_DIR"]) / "connect" / "consumer_key"
+    settings.MC_CONSUMER_KEY = key_file.read_text(encoding="ascii").strip()
+    send = Send.objects.get(pk=int(send_id))
+    send.records.update(first_opened_at=timezone.now(), open_count=1)
+    return {"updated": tracking_write(account_id=send.account_id)}
 
 
 if __name__ == "__main__":
@@ -122,5 +183,8 @@ if __name__ == "__main__":
         "eng-send": eng_send,
         "eng-send-state": eng_send_state,
         "rest-ier": rest_ier,
+        "crm-bulk-jobs": crm_bulk_jobs,
+        "eng-usage": eng_usage,
+        "eng-open-all": eng_open_all,
     }
     print(json.dumps(commands[sys.argv[1]](*sys.argv[2:]), default=str))

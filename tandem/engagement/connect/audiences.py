@@ -3,10 +3,11 @@
 The sends admission point asks `availability.crm_audience_admission` about an admitted
 CRM-audience send that has no data extension yet: the first time, a `pending` CrmAudience is
 recorded and the `engagement.connect.audience_materialize` task queued after commit. That task
-re-checks the outage/upgrade state, reads the audience over REST as the system user (outside
-any transaction), writes a sendable data extension (18-character Contact/Lead Id as subscriber
-key, email typed EmailAddress, 5-day retention) and calls `send_begin` again, which now
-snapshots it like any data-extension send.
+re-checks the outage/upgrade state, reads the audience as the system user (outside any
+transaction; over REST, or by a Bulk query job for a campaign of more members than
+CONNECT_BULK_AUDIENCE_THRESHOLD), writes a sendable data extension (18-character Contact/Lead
+Id as subscriber key, email typed EmailAddress, 5-day retention) and calls `send_begin` again,
+which now snapshots it like any data-extension send.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tandem.core.ids import id18 as _id18
-from tandem.engagement.connect import services
+from tandem.engagement.connect import bulk, services
 from tandem.engagement.connect.availability import (
     STALE_AFTER,
     Availability,
@@ -62,6 +63,7 @@ COLUMNS = (
     ("CampaignMemberId", FieldType.TEXT),
 )
 CONTACT_PREFIX, LEAD_PREFIX = "003", "00Q"
+BOOLEAN_FIELDS = frozenset({"HasOptedOutOfEmail"})
 CAMPAIGN_MEMBERS = (
     "SELECT Id, ContactId, LeadId, Contact.Email, Contact.FirstName, Contact.LastName, "
     "Contact.HasOptedOutOfEmail, Lead.Email, Lead.FirstName, Lead.LastName, "
@@ -268,11 +270,20 @@ def _audience(send: Send) -> list[Person]:
     raise AudienceError(f"{kind} is not an audience from the CRM.")
 
 
-def _query(connection: CrmConnection, soql: str) -> Iterator[dict[str, Any]]:
+def _query(
+    connection: CrmConnection, soql: str, *, bulk_over: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """The query's records over REST, page by page; when `bulk_over` is given and the first
+    page says there are more records than that, read by a Bulk query job instead (the first
+    page is all the REST API is asked for)."""
+
     def first(client: CrmClient, token: CrmToken) -> CrmResult:
         return client.query(token=token, soql=soql)
 
     result = cast(CrmResult, services.crm_call(connection, first))
+    if bulk_over is not None and int(result.data.get("totalSize") or 0) > bulk_over:
+        yield from (_nested(row) for row in bulk.bulk_query(connection, soql))
+        return
     while True:
         yield from result.data.get("records", [])
         next_url = result.data.get("nextRecordsUrl")
@@ -285,6 +296,19 @@ def _query(connection: CrmConnection, soql: str) -> Iterator[dict[str, Any]]:
         result = cast(CrmResult, services.crm_call(connection, more))
 
 
+def _nested(row: dict[str, str]) -> dict[str, Any]:
+    """A Bulk result row in the REST API's shape: `Contact.Email` under `Contact`, an empty
+    value as None, the opt-out flag as a boolean."""
+    nested: dict[str, Any] = {}
+    for column, text in row.items():
+        *parents, name = column.split(".")
+        target = nested
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[name] = None if text == "" else text == "true" if name in BOOLEAN_FIELDS else text
+    return nested
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -292,7 +316,8 @@ def _text(value: Any) -> str:
 def _campaign(connection: CrmConnection, campaign_id: str) -> list[Person]:
     soql = CAMPAIGN_MEMBERS.format(campaign_id)  # an Id checked by id18
     people = []
-    for row in _query(connection, soql):
+    bulk_over = settings.CONNECT_BULK_AUDIENCE_THRESHOLD
+    for row in _query(connection, soql, bulk_over=bulk_over):
         parent = "Contact" if row.get("ContactId") else "Lead"
         crm_id, person = row.get(f"{parent}Id"), row.get(parent) or {}
         if not crm_id:

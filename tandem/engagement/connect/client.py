@@ -279,6 +279,7 @@ class HttpCrmClient:
 
     def _rest(self, token: CrmToken, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
+        headers.update(kwargs.pop("headers", {}))  # a Bulk results read asks for CSV
         response = self._send(method, url, headers=headers, **kwargs)
         if self.on_call is not None:
             self.on_call(url)

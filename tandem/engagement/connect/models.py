@@ -95,19 +95,30 @@ class ConnectedUser(models.Model):
         return f"{self.user} ↔ {self.crm_username}"
 
 
+class ApiFamily(models.TextChoices):
+    REST = "rest", "REST"
+    SOAP = "soap", "SOAP"
+    BULK = "bulk", "Bulk"
+
+
 class ApiCallDay(models.Model):
-    """Connect's calls to the CRM, counted per day and per CRM user."""
+    """Connect's calls to the CRM, counted per day, CRM user, API family, and whether they
+    count against the CRM's daily limit (Bulk calls always do; REST calls only under legacy
+    authentication, and IndividualEmailResult writes, which the CRM meters as bulk-style)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     crm_username = models.CharField(max_length=255)
+    api_family = models.CharField(max_length=8, choices=ApiFamily.choices, default=ApiFamily.REST)
+    counts_against_limit = models.BooleanField(default=False)
     calls = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ("-day", "crm_username")
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "day", "crm_username"], name="connect_api_call_day_unique"
+                fields=["account", "day", "crm_username", "api_family", "counts_against_limit"],
+                name="connect_api_call_day_unique",
             )
         ]
 

@@ -14,6 +14,7 @@ from tandem.engagement.connect.client import CrmError
 from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import (
     ApiCallDay,
+    ApiFamily,
     ConnectedUser,
     ConnectionState,
     CrmConnection,
@@ -131,6 +132,46 @@ def api_usage_by_user(*, account: Account, days: int = 7) -> list[UsageUser]:
         .order_by("-total", "crm_username")
     )
     return [UsageUser(row["crm_username"], int(row["total"])) for row in rows]
+
+
+@dataclass(frozen=True)
+class UsageFamily:
+    """Calls of one API family, and how many of them count against the CRM's daily limit."""
+
+    family: str
+    label: str
+    calls: int
+    counted: int
+
+
+def api_usage_by_family(*, account: Account, days: int = 7) -> list[UsageFamily]:
+    """Calls to the CRM per API family (REST, SOAP, Bulk) over the last `days` days, the
+    families without calls left out, most calls first."""
+    since = timezone.now().date() - timedelta(days=days - 1)
+    totals: dict[str, list[int]] = {}
+    for row in (
+        ApiCallDay.objects.filter(account=account, day__gte=since)
+        .values("api_family", "counts_against_limit")
+        .annotate(total=Sum("calls"))
+    ):
+        calls = totals.setdefault(row["api_family"], [0, 0])
+        calls[0] += int(row["total"])
+        calls[1] += int(row["total"]) if row["counts_against_limit"] else 0
+    labels = dict(ApiFamily.choices)
+    return sorted(
+        (
+            UsageFamily(family, str(labels.get(family, family)), *calls)
+            for family, calls in totals.items()
+        ),
+        key=lambda usage: (-usage.calls, usage.family),
+    )
+
+
+def bulk_share(families: list[UsageFamily]) -> float:
+    """The Bulk API's share of the calls, 0 to 1 (0 without calls)."""
+    total = sum(usage.calls for usage in families)
+    bulk = sum(usage.calls for usage in families if usage.family == ApiFamily.BULK)
+    return bulk / total if total else 0.0
 
 
 def outage_list(*, account: Account) -> QuerySet[Outage]:

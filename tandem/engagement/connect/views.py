@@ -93,6 +93,7 @@ def index(request: HttpRequest) -> HttpResponse:
             else None
         )
     usage = selectors.usage_range(request.GET.get("usage_days"))
+    families = selectors.api_usage_by_family(account=account, days=usage)
     context: dict[str, Any] = {
         "account": account,
         "connection": connection,
@@ -107,6 +108,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "usage_ranges": selectors.USAGE_RANGES,
         "usage_days": selectors.api_usage_by_day(account=account, days=usage),
         "usage_users": selectors.api_usage_by_user(account=account, days=usage),
+        "usage_families": families,
+        "usage_bulk_share": selectors.bulk_share(families),
         "outages": [
             (o, selectors.outage_activities(outage=o))
             for o in selectors.outage_list(account=account)

@@ -1,10 +1,12 @@
 """Tracking written back to the CRM: one et4ae5__IndividualEmailResult__c per recipient.
 
 After a CRM-audience send completes, `send_results_write` creates the results with
-composite/sobjects in batches of 200 (bulk-style: the CRM counts these against its API limit);
+composite/sobjects in batches of 200 (bulk-style: the CRM counts these against its API limit),
+or, for CONNECT_BULK_WRITEBACK_THRESHOLD results or more, with one Bulk API upsert job;
 `tracking_write` later updates opens, clicks, bounces and unsubscribes by the external-id field
-`et4ae5__TrackingKey__c`. Both run only while Connect is available (paused during the upgrade
-and outages) and work from differences, so they catch up afterwards with nothing lost.
+`et4ae5__TrackingKey__c` (one Bulk upsert job when that many changed). Both run only while
+Connect is available (paused during the upgrade and outages) and work from differences, so they
+catch up afterwards with nothing lost.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from tandem.engagement.connect import services
+from tandem.engagement.connect import bulk, services
 from tandem.engagement.connect.availability import (
     STALE_AFTER,
     Availability,
@@ -34,6 +37,7 @@ IER = "et4ae5__IndividualEmailResult__c"
 TRACKING_KEY = "et4ae5__TrackingKey__c"
 BATCH = 200
 WRITTEN_STATUSES = (RecordStatus.SENT, RecordStatus.BOUNCED)
+EMPTIED = "#N/A"  # the Bulk API's way to empty a field
 
 
 def _when(value: datetime | None) -> str | None:
@@ -125,8 +129,11 @@ def _results_write(connection: CrmConnection, audience: CrmAudience) -> int:
         ).order_by("id")
     )
     written = 0
-    for start in range(0, len(records), BATCH):
-        written += _write_batch(connection, audience, records[start : start + BATCH], subject)
+    if len(records) >= settings.CONNECT_BULK_WRITEBACK_THRESHOLD:
+        written = _write_bulk(connection, audience, records, subject)
+    else:
+        for start in range(0, len(records), BATCH):
+            written += _write_batch(connection, audience, records[start : start + BATCH], subject)
     if not SendRecord.objects.filter(
         send_id=send_id, status__in=WRITTEN_STATUSES, crm_result__isnull=True
     ).exists():
@@ -145,7 +152,7 @@ def _write_batch(
     def create(client: CrmClient, token: CrmToken) -> CrmResult:
         return client.composite_create(token=token, records=payload)
 
-    answers = cast(CrmResult, services.crm_call(connection, create)).data
+    answers = cast(CrmResult, services.crm_call(connection, create, counted=True)).data
     ids: dict[int, str] = {}
     duplicates: list[SendRecord] = []
     for record, answer in zip(records, answers if isinstance(answers, list) else [], strict=False):
@@ -158,6 +165,40 @@ def _write_batch(
         ids |= {r.pk: found[tracking_key(r)] for r in duplicates if tracking_key(r) in found}
     _links_save(audience, [r for r in records if r.pk in ids], ids)
     return len(ids)
+
+
+def _write_bulk(
+    connection: CrmConnection,
+    audience: CrmAudience,
+    records: Sequence[SendRecord],
+    subject: str,
+) -> int:
+    """All the results in one Bulk upsert job keyed by tracking key: a run after a lost answer
+    (or a job whose end was not seen) updates the records the first one created, never
+    duplicates them. Rows that failed stay unlinked, so the next run writes them again."""
+    rows = [_csv_row(_result_fields(record, subject)) for record in records]
+    outcome = bulk.bulk_upsert(connection, IER, TRACKING_KEY, rows)
+    ids = {r.pk: outcome.ids[tracking_key(r)] for r in records if tracking_key(r) in outcome.ids}
+    _links_save(audience, [r for r in records if r.pk in ids], ids)
+    if outcome.errors:
+        key, error = next(iter(outcome.errors.items()))
+        logger.warning(
+            "%s IndividualEmailResults of send %s not written by Bulk upsert (%s: %s)",
+            len(outcome.errors), audience.send_id, key, error,
+        )  # fmt: skip
+    return len(ids)
+
+
+def _csv_row(fields: dict[str, Any], empty: str = "") -> dict[str, str]:
+    """A Bulk CSV row: booleans `true`/`false`, no value as `empty` ("" leaves the field
+    unset on a create, unchanged on an update; EMPTIED empties it)."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return empty if value is None else str(value)
+
+    return {name: text(value) for name, value in fields.items() if name != "attributes"}
 
 
 def _duplicate(answer: object) -> bool:
@@ -206,26 +247,55 @@ def results_by_tracking_key(connection: CrmConnection, keys: Sequence[str]) -> d
 
 
 def tracking_write(*, account_id: int) -> int:
-    """Update the account's IERs whose opens, clicks, bounces or unsubscribes changed."""
+    """Update the account's IERs whose opens, clicks, bounces or unsubscribes changed: one
+    upsert by tracking key each, or one Bulk upsert job for them all when they are at least
+    CONNECT_BULK_WRITEBACK_THRESHOLD."""
     connection = _connection(account_id)
     if connection is None:
         return 0
+    changed = [
+        (link, fields)
+        for link in EmailResultLink.objects.filter(audience__account_id=account_id).select_related(
+            "record"
+        )
+        if (fields := tracking_fields(link.record)) != link.written
+    ]
+    if len(changed) >= settings.CONNECT_BULK_WRITEBACK_THRESHOLD:
+        return _tracking_bulk(connection, changed)
     updated = 0
-    for link in EmailResultLink.objects.filter(audience__account_id=account_id).select_related(
-        "record"
-    ):
-        fields = tracking_fields(link.record)
-        if fields == link.written:
-            continue
-
+    for link, fields in changed:
         try:  # an upsert by external id: safe to repeat after a lost answer
-            services.crm_call(connection, _upsert(link.tracking_key, fields))
+            services.crm_call(connection, _upsert(link.tracking_key, fields), counted=True)
         except (CrmError, ConnectError) as exc:
             logger.warning("Tracking write-back of account %s paused: %s", account_id, exc)
             break  # the next run writes the differences that are left
         EmailResultLink.objects.filter(pk=link.pk).update(written=fields, written_at=timezone.now())
         updated += 1
     return updated
+
+
+def _tracking_bulk(
+    connection: CrmConnection, changed: list[tuple[EmailResultLink, dict[str, Any]]]
+) -> int:
+    """The changes as one Bulk upsert by tracking key; a value that became empty is sent as
+    `#N/A` (which empties the field, as a REST null does). What failed is sent next run."""
+    rows = [
+        {TRACKING_KEY: link.tracking_key, **_csv_row(fields, empty=EMPTIED)}
+        for link, fields in changed
+    ]
+    try:
+        outcome = bulk.bulk_upsert(connection, IER, TRACKING_KEY, rows)
+    except (CrmError, ConnectError) as exc:
+        logger.warning("Tracking write-back of account %s paused: %s", connection.account_id, exc)
+        return 0
+    now = timezone.now()
+    done = []
+    for link, fields in changed:
+        if link.tracking_key in outcome.ids:
+            link.written, link.written_at = fields, now
+            done.append(link)
+    EmailResultLink.objects.bulk_update(done, ["written", "written_at"], batch_size=1000)
+    return len(done)
 
 
 def _upsert(key: str, fields: dict[str, Any]) -> Callable[[CrmClient, CrmToken], CrmResult]:

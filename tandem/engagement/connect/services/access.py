@@ -13,6 +13,7 @@ from tandem.engagement.connect.client import CrmClient, CrmError, CrmToken
 from tandem.engagement.connect.crypto import secret_decrypt
 from tandem.engagement.connect.errors import ConnectError, ConnectStateError
 from tandem.engagement.connect.models import (
+    ApiFamily,
     ConnectedUser,
     ConnectionState,
     CrmConnection,
@@ -89,8 +90,12 @@ def crm_call(
     connection: CrmConnection,
     call: Callable[[CrmClient, CrmToken], object],
     username: str | None = None,
+    *,
+    family: str = ApiFamily.REST,
+    counted: bool | None = None,
 ) -> object:
-    """Run one REST call as the system user (or `username`), counting it and the CRM's limit."""
+    """Run one call as the system user (or `username`), counting it (by API family and whether
+    it counts against the CRM's limit: see `usage_record`) and noting the CRM's limit."""
     token = connection_token(connection, username)
     client = crm_client()
     try:
@@ -100,7 +105,14 @@ def crm_call(
             raise
         tokens.tokens_forget(connection.account_id)  # the CRM ended the session: log in again
         result = call(client, connection_token(connection, username))
-    usage_record(connection.account_id, (username or connection.system_username).lower())
+    if counted is None:  # as usage_record would decide, without reading the connection again
+        counted = family == ApiFamily.BULK or connection.state == ConnectionState.LEGACY
+    usage_record(
+        connection.account_id,
+        (username or connection.system_username).lower(),
+        family=family,
+        counted=counted,
+    )
     usage = getattr(result, "usage", None)
     if usage is not None:
         limit_record(connection, usage.used, usage.limit)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.accounts.services import audit_record
-from tandem.engagement.connect.models import ApiCallDay, CrmConnection
+from tandem.engagement.connect.models import ApiCallDay, ApiFamily, ConnectionState, CrmConnection
 
 
 def audit(
@@ -42,27 +42,43 @@ def describe(connection: CrmConnection) -> dict[str, object]:
     }
 
 
-def usage_record(account_id: int, username: str) -> None:
-    """Count one call of Connect to the CRM for today and `username`."""
-    day = timezone.now().date()
-    updated = ApiCallDay.objects.filter(
-        account_id=account_id, day=day, crm_username=username
-    ).update(calls=F("calls") + 1)
-    if not updated:
-        ApiCallDay.objects.get_or_create(
-            account_id=account_id, day=day, crm_username=username, defaults={"calls": 1}
-        )
+def usage_record(
+    account_id: int, username: str, *, family: str = ApiFamily.REST, counted: bool | None = None
+) -> None:
+    """Count one call of Connect to the CRM for today, `username` and its API family.
+
+    `counted` says whether the call counts against the CRM's daily limit; unset, a Bulk call
+    does and a REST call does only under legacy authentication (connected-app calls are
+    exempt)."""
+    if counted is None:
+        counted = family == ApiFamily.BULK or _legacy(account_id)
+    key = {
+        "account_id": account_id,
+        "day": timezone.now().date(),
+        "crm_username": username,
+        "api_family": family,
+        "counts_against_limit": counted,
+    }
+    if not ApiCallDay.objects.filter(**key).update(calls=F("calls") + 1):
+        ApiCallDay.objects.get_or_create(**key, defaults={"calls": 1})
+
+
+def _legacy(account_id: int) -> bool:
+    return CrmConnection.objects.filter(
+        account_id=account_id, state=ConnectionState.LEGACY
+    ).exists()
 
 
 def usage_record_many(account_id: int, usernames: list[str]) -> None:
-    """Count one call per username for today, in one statement (Migrate Existing Users)."""
+    """Count one exempt REST call per username for today, in one statement (Migrate Existing
+    Users runs under connected-app authentication)."""
     if not usernames:
         return
     day = connection.ops.adapt_datefield_value(timezone.now().date())
     counts = Counter(usernames)
-    params: list[int | str | None] = []
+    params: list[int | str | bool | None] = []
     for username, calls in counts.items():
-        params += [account_id, day, username, calls]
+        params += [account_id, day, username, ApiFamily.REST.value, False, calls]
     with connection.cursor() as cursor:
         cursor.execute(_usage_upsert_sql(len(counts)), params)
 
@@ -70,11 +86,11 @@ def usage_record_many(account_id: int, usernames: list[str]) -> None:
 @lru_cache(maxsize=8)
 def _usage_upsert_sql(rows: int) -> str:
     table = connection.ops.quote_name(ApiCallDay._meta.db_table)
-    values = ", ".join(["(%s, %s, %s, %s)"] * rows)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * rows)
+    key = "account_id, day, crm_username, api_family, counts_against_limit"
     return (
-        f"INSERT INTO {table} (account_id, day, crm_username, calls) VALUES {values} "  # noqa: S608
-        "ON CONFLICT (account_id, day, crm_username) "
-        f"DO UPDATE SET calls = {table}.calls + excluded.calls"
+        f"INSERT INTO {table} ({key}, calls) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({key}) DO UPDATE SET calls = {table}.calls + excluded.calls"
     )
 
 

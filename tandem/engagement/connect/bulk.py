@@ -1,0 +1,277 @@
+"""Connect's Bulk API 2.0 client: large audiences read by a query job, large write-backs of
+IndividualEmailResults sent as one upsert job.
+
+Every HTTP call goes through `services.crm_call` (the connection's system user, a fresh token
+after a 401, the retries of `HttpCrmClient`) and is counted as a Bulk call, which always
+counts against the CRM's daily limit, connected app or not. A job that fails, or is still
+running after CONNECT_BULK_WAIT_SECONDS, raises a `CrmError` like any refused REST call; a
+job still running is a 504, so the callers wait and try again as after an outage.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast, runtime_checkable
+
+from django.conf import settings
+
+from tandem.engagement.connect import services
+from tandem.engagement.connect.client import (
+    API_VERSION,
+    CrmClient,
+    CrmError,
+    CrmResult,
+    CrmToken,
+    HttpCrmClient,
+    usage_from,
+)
+from tandem.engagement.connect.models import ApiFamily, CrmConnection
+
+DONE = "JobComplete"
+ENDED = frozenset({DONE, "Failed", "Aborted"})
+FIRST_POLL, LAST_POLL = 0.5, 5.0  # seconds between job polls, doubling
+STILL_RUNNING = 504  # transient for the callers: they try again later
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a query job's results and the locator of the next (None after the last)."""
+
+    rows: list[dict[str, str]]
+    locator: str | None
+
+
+@runtime_checkable
+class BulkApi(Protocol):
+    """What Connect needs of the CRM's Bulk API 2.0; each `data` is the CRM's answer."""
+
+    def bulk_query_create(self, *, token: CrmToken, soql: str) -> CrmResult: ...
+    def bulk_job_get(self, *, token: CrmToken, kind: str, job_id: str) -> CrmResult: ...
+    def bulk_query_page(
+        self, *, token: CrmToken, job_id: str, locator: str | None, max_records: int | None
+    ) -> CrmResult: ...
+    def bulk_upsert_create(self, *, token: CrmToken, sobject: str, field: str) -> CrmResult: ...
+    def bulk_upload(self, *, token: CrmToken, job_id: str, body: str) -> CrmResult: ...
+    def bulk_close(self, *, token: CrmToken, job_id: str) -> CrmResult: ...
+    def bulk_ingest_results(self, *, token: CrmToken, job_id: str, kind: str) -> CrmResult: ...
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    """The rows of a Bulk CSV (RFC 4180; a byte-order mark allowed) by header name."""
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+def write_csv(rows: Sequence[dict[str, str]]) -> str:
+    """An upload: LF line endings, every value quoted, every row's keys in the header (a row
+    without one of them leaves it empty: unset on a create, unchanged on an update)."""
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=columns, restval="", quoting=csv.QUOTE_ALL, lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class HttpBulkApi:
+    """The Bulk API 2.0 over the HTTP client's session, retries and error mapping."""
+
+    def __init__(self, client: HttpCrmClient) -> None:
+        self.client = client
+
+    def _url(self, token: CrmToken, path: str) -> str:
+        return f"{token.instance_url}/services/data/{API_VERSION}/jobs/{path}"
+
+    def _json(self, token: CrmToken, method: str, path: str, **kwargs: Any) -> CrmResult:
+        response = self.client._rest(token, method, self._url(token, path), **kwargs)
+        try:
+            data = response.json() if response.content else {}
+        except ValueError:
+            data = {}
+        return CrmResult(data, usage_from(response.headers))
+
+    def bulk_query_create(self, *, token: CrmToken, soql: str) -> CrmResult:
+        return self._json(token, "POST", "query", json={"operation": "query", "query": soql})
+
+    def bulk_job_get(self, *, token: CrmToken, kind: str, job_id: str) -> CrmResult:
+        return self._json(token, "GET", f"{kind}/{job_id}")
+
+    def bulk_query_page(
+        self, *, token: CrmToken, job_id: str, locator: str | None, max_records: int | None
+    ) -> CrmResult:
+        params = {"locator": locator} if locator else {}
+        if max_records:
+            params["maxRecords"] = str(max_records)
+        response = self.client._rest(
+            token,
+            "GET",
+            self._url(token, f"query/{job_id}/results"),
+            params=params,
+            headers={"Accept": "text/csv"},
+        )
+        following = response.headers.get("sforce-locator", "null")
+        page = Page(
+            read_csv(response.content.decode("utf-8")),
+            None if following in ("", "null") else following,
+        )
+        return CrmResult(page, usage_from(response.headers))
+
+    def bulk_upsert_create(self, *, token: CrmToken, sobject: str, field: str) -> CrmResult:
+        job = {
+            "object": sobject,
+            "operation": "upsert",
+            "externalIdFieldName": field,
+            "contentType": "CSV",
+            "lineEnding": "LF",
+        }
+        return self._json(token, "POST", "ingest", json=job)
+
+    def bulk_upload(self, *, token: CrmToken, job_id: str, body: str) -> CrmResult:
+        return self._json(
+            token,
+            "PUT",
+            f"ingest/{job_id}/batches",
+            content=body.encode(),
+            headers={"Content-Type": "text/csv"},
+        )
+
+    def bulk_close(self, *, token: CrmToken, job_id: str) -> CrmResult:
+        return self._json(token, "PATCH", f"ingest/{job_id}", json={"state": "UploadComplete"})
+
+    def bulk_ingest_results(self, *, token: CrmToken, job_id: str, kind: str) -> CrmResult:
+        response = self.client._rest(
+            token,
+            "GET",
+            self._url(token, f"ingest/{job_id}/{kind}"),
+            headers={"Accept": "text/csv"},
+        )
+        return CrmResult(read_csv(response.content.decode("utf-8")), usage_from(response.headers))
+
+
+def bulk_api(client: CrmClient) -> BulkApi:
+    """The Bulk API of a CRM client (a test's fake CRM implements it itself)."""
+    if isinstance(client, HttpCrmClient):
+        return HttpBulkApi(client)
+    if isinstance(client, BulkApi):
+        return client
+    raise CrmError("not_supported", "this CRM client has no Bulk API")
+
+
+def _call(connection: CrmConnection, call: Callable[[BulkApi, CrmToken], CrmResult]) -> Any:
+    def run(client: CrmClient, token: CrmToken) -> CrmResult:
+        return call(bulk_api(client), token)
+
+    result = services.crm_call(connection, run, family=ApiFamily.BULK)
+    return cast(CrmResult, result).data
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+JOB_ID = re.compile(r"[A-Za-z0-9]{15,18}")
+
+
+def _job_id(job: Any) -> str:
+    """The id of a created job; it goes into URL paths, so it must be a record id."""
+    job_id = str(job.get("id", "")) if isinstance(job, dict) else ""
+    if not JOB_ID.fullmatch(job_id):
+        raise CrmError("unknown_error", "the CRM's answer names no Bulk job id")
+    return job_id
+
+
+def job_wait(connection: CrmConnection, kind: str, job_id: str) -> dict[str, Any]:
+    """Poll the job, with backoff, until it ends; its JSON when it completed."""
+    deadline = time.monotonic() + settings.CONNECT_BULK_WAIT_SECONDS
+    delay = FIRST_POLL
+    while True:
+        job = _call(
+            connection, lambda api, token: api.bulk_job_get(token=token, kind=kind, job_id=job_id)
+        )
+        state = str(job.get("state", ""))
+        if state == DONE:
+            return cast(dict[str, Any], job)
+        if state in ENDED:
+            reason = job.get("errorMessage") or f"the job was {state.lower()}"
+            raise CrmError("bulk_job_failed", f"Bulk {kind} job {job_id}: {reason}")
+        if time.monotonic() + delay > deadline:
+            raise CrmError(
+                "bulk_job_running",
+                f"Bulk {kind} job {job_id} is still {state or 'running'} after "
+                f"{settings.CONNECT_BULK_WAIT_SECONDS} s",
+                STILL_RUNNING,
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, LAST_POLL)
+
+
+def bulk_query(
+    connection: CrmConnection, soql: str, *, page_size: int | None = None
+) -> Iterator[dict[str, str]]:
+    """The rows of a SOQL query read by a Bulk query job, page by page (`Sforce-Locator`);
+    parent fields come as columns named `Parent.Field`, every value as text ("" for none)."""
+    job = _call(connection, lambda api, token: api.bulk_query_create(token=token, soql=soql))
+    job_id = _job_id(job)
+    job_wait(connection, "query", job_id)
+    locator: str | None = None
+    while True:
+
+        def page_of(api: BulkApi, token: CrmToken, after: str | None = locator) -> CrmResult:
+            return api.bulk_query_page(
+                token=token, job_id=job_id, locator=after, max_records=page_size
+            )
+
+        page = cast(Page, _call(connection, page_of))
+        yield from page.rows
+        if page.locator is None:
+            return
+        locator = page.locator
+
+
+@dataclass(frozen=True)
+class UpsertOutcome:
+    """A Bulk upsert's answer: record Ids by key; errors by key of the rows that failed."""
+
+    ids: dict[str, str]
+    errors: dict[str, str]
+
+
+def bulk_upsert(
+    connection: CrmConnection, sobject: str, field: str, rows: Sequence[dict[str, str]]
+) -> UpsertOutcome:
+    """Upsert `rows` (each with its `field` key) in one ingest job: create, upload, close,
+    wait, then read which rows succeeded. Upserting by key makes a second run of the same
+    rows update what the first created: a lost answer never makes a duplicate."""
+    if not rows:
+        return UpsertOutcome({}, {})
+    body = write_csv(rows)
+    job = _call(
+        connection,
+        lambda api, token: api.bulk_upsert_create(token=token, sobject=sobject, field=field),
+    )
+    job_id = _job_id(job)
+    _call(connection, lambda api, token: api.bulk_upload(token=token, job_id=job_id, body=body))
+    _call(connection, lambda api, token: api.bulk_close(token=token, job_id=job_id))
+    job_wait(connection, "ingest", job_id)
+    done = _call(
+        connection,
+        lambda api, token: api.bulk_ingest_results(
+            token=token, job_id=job_id, kind="successfulResults"
+        ),
+    )
+    failed: list[dict[str, str]] = []
+    if len(done) < len(rows):  # some failed (or were never reached): say which and why
+        failed = _call(
+            connection,
+            lambda api, token: api.bulk_ingest_results(
+                token=token, job_id=job_id, kind="failedResults"
+            ),
+        )
+    return UpsertOutcome(
+        ids={row[field]: row["sf__Id"] for row in done if row.get(field) and row.get("sf__Id")},
+        errors={row[field]: row.get("sf__Error", "") for row in failed if row.get(field)},
+    )
