@@ -32,7 +32,8 @@ class ApiPrincipal:
     connected_app_id: str | None
     connected_app_name: str | None
     scopes: frozenset[str]
-    # The deployment's managed "Salesforce Marketing Cloud" app: its REST calls are exempt.
+    # The deployment's managed "Salesforce Marketing Cloud" app, by connected-app authentication
+    # (not the legacy password flow): its REST calls are exempt.
     is_marketing_cloud: bool = False
 
 
@@ -64,7 +65,8 @@ def _dot_lookup(token: str) -> ApiPrincipal | None:
         connected_app_name=application.name if application else None,
         scopes=frozenset((found.scope or "").split()),
         is_marketing_cloud=bool(application)
-        and getattr(application, "deployment_key", None) == MARKETING_CLOUD_KEY,
+        and getattr(application, "deployment_key", None) == MARKETING_CLOUD_KEY
+        and found.grant_type != "password",
     )
 
 

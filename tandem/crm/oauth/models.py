@@ -44,6 +44,9 @@ class AccessToken(AbstractAccessToken):
     # Set on the access tokens a refresh token issued without rotating (the app's "Enable
     # Refresh Token Rotation" off): revoking the refresh token's family revokes them too.
     refresh_token_family = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
+    # The grant that issued it ("" when unknown): a Marketing Cloud app's calls are exempt from
+    # the daily API limit under connected-app authentication, not by the password flow.
+    grant_type = models.CharField(max_length=64, blank=True, default="", editable=False)
 
 
 class RefreshToken(AbstractRefreshToken):

@@ -468,6 +468,8 @@ class ConnectedAppValidator(OAuth2Validator):
         deferrable = request.grant_type in (JWT_BEARER, "password") and request.user is not None
         if token.get("refresh_token") or token.get("id_token") or not deferrable:
             created = super()._create_access_token(expires, request, token, source_refresh_token)
+            if request.grant_type == "password":  # the only grant whose calls the flag changes
+                AccessToken.objects.filter(pk=created.pk).update(grant_type="password")
             request.access_token_instance = created
             return cast(AccessToken, created)
         access_token = self._access_token(expires, request, token)
@@ -484,6 +486,7 @@ class ConnectedAppValidator(OAuth2Validator):
             id_token=id_token,
             application=request.client,
             resource=getattr(request, "resource", []),
+            grant_type=request.grant_type or "",
         )
         self._set_token_value(access_token, token["access_token"])
         return access_token
