@@ -229,3 +229,21 @@ def test_a_record_changed_while_paging_is_caught_next_run(
     source_run(source_id=source.pk)
     source_run(source_id=source.pk)
     assert table(source)[contact_id(9)]["LastName"] == "WhilePaging"
+
+
+def test_due_sources_are_the_active_scheduled_unleased_ones(
+    source: SyncSource, crm_contacts: SyncCrm
+) -> None:
+    from tandem.engagement.syncs.selectors import sources_due
+
+    assert sources_due() == [source.pk]  # never ran
+    source_run(source_id=source.pk)
+    assert sources_due() == []  # ran within its 15 minutes
+    SyncSource.objects.filter(pk=source.pk).update(
+        last_success_at=timezone.now() - timedelta(minutes=16)
+    )
+    assert sources_due() == [source.pk]
+    lease_claim(source.pk)
+    assert sources_due() == []
+    SyncSource.objects.filter(pk=source.pk).update(lease_until=None, schedule="manual")
+    assert sources_due() == []
