@@ -80,3 +80,24 @@ class SyncSource(models.Model):
     @property
     def de_name(self) -> str:
         return f"{self.object_name}_Salesforce"
+
+
+class FilteredDataExtension(models.Model):
+    """A saved filter over a synchronized data extension, evaluated when a send begins.
+
+    `conditions` is a list of {"field", "op", "value"}; every condition must hold (AND)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    source = models.ForeignKey(SyncSource, on_delete=models.CASCADE, related_name="filters")
+    conditions = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="filtered_de_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -22,6 +22,7 @@ from tests.engagement.connect.conftest import (  # noqa: F401  (its fixtures, us
     crm,
     legacy,
 )
+from tests.engagement.sends import conftest as sends_fixtures
 
 SELECT = re.compile(
     r"SELECT (?P<cols>.+?) FROM (?P<obj>\w+)(?: WHERE (?P<where>.+?))?(?: ORDER BY (?P<order>.+))?$"
@@ -132,3 +133,6 @@ def sync_crm(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     fake = SyncCrm(users=base.users, passwords=base.passwords)
     monkeypatch.setattr(services.seam, "client_factory", lambda: fake)
     return fake
+
+
+email = sends_fixtures.email
