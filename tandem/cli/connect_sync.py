@@ -137,3 +137,32 @@ def pause(account: AccountOption, object_name: ObjectOption, as_json: JsonOption
 def resume(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
     """Run the source on its schedule again."""
     _pause(account, object_name, False, as_json)
+
+
+@app.command("filter")
+def filter_create(
+    account: AccountOption,
+    object_name: ObjectOption,
+    name: Annotated[str, typer.Option("--name", help="The filtered data extension's name.")],
+    where: Annotated[
+        list[str],
+        typer.Option("--where", help="`Field operator value`, e.g. `Email ends_with @a.test`; "
+                     "repeat for more (all must hold)."),
+    ],
+) -> None:  # fmt: skip
+    """Save a filtered data extension over the object's synchronized one (a send audience)."""
+    _django()
+    from tandem.engagement.syncs.errors import SyncError
+    from tandem.engagement.syncs.filters import conditions_parse, filtered_create
+
+    source = _source(account, object_name)
+    try:
+        saved = filtered_create(
+            account=source.account,
+            name=name,
+            source=source,
+            conditions=conditions_parse("\n".join(where)),
+        )
+    except SyncError as exc:
+        fail(exc.message)
+    console.print(f"Saved {saved.name} over {source.de_name}.")

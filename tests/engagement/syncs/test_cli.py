@@ -74,3 +74,20 @@ def test_run_of_an_unknown_source_exits_2(crm_leads: SyncCrm) -> None:
     code, output = tandem("run", "--account", "Northwind", "--object", "Contact")
     assert code == 2
     assert "no synchronized data source" in output
+
+
+def test_filter_saves_a_filtered_de_and_refuses_a_bad_condition(crm_leads: SyncCrm) -> None:
+    from tandem.engagement.syncs.models import FilteredDataExtension
+
+    setup("Email", "Company")
+    code, output = tandem("filter", "--account", "Northwind", "--object", "Lead", "--name",
+                          "Acme leads", "--where", "Company equals Acme")  # fmt: skip
+    assert code == 0, output
+    assert FilteredDataExtension.objects.get().conditions == [
+        {"field": "Company", "op": "equals", "value": "Acme"}
+    ]
+    code, output = tandem("filter", "--account", "Northwind", "--object", "Lead", "--name",
+                          "Other", "--where", "Nope equals x")  # fmt: skip
+    assert code == 2
+    assert "'Nope' is not a field" in output
+    assert FilteredDataExtension.objects.count() == 1

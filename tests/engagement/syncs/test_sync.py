@@ -247,3 +247,12 @@ def test_due_sources_are_the_active_scheduled_unleased_ones(
     assert sources_due() == []
     SyncSource.objects.filter(pk=source.pk).update(lease_until=None, schedule="manual")
     assert sources_due() == []
+
+
+def test_the_synchronized_de_is_read_only_to_users(source: SyncSource, admin: User) -> None:
+    from tandem.engagement.data.services import DataExtensionError, row_create
+
+    de = DataExtension.objects.get(pk=source.data_extension_id)
+    with pytest.raises(DataExtensionError, match="read-only"):
+        row_create(actor=admin, data_extension=de, cells={"Id": "003x", "Email": "a@b.test"})
+    assert not table(source)
