@@ -49,6 +49,10 @@ class SyncSource(models.Model):
     )
     high_water = models.DateTimeField(null=True, blank=True)
     deleted_high_water = models.DateTimeField(null=True, blank=True)
+    # A copy of every record in progress: the last Id committed, and the newest SystemModstamp
+    # from before it began (the mark it leaves).
+    copy_after_id = models.CharField(max_length=18, blank=True)
+    copy_floor = models.DateTimeField(null=True, blank=True)
     # Fields added since the last full copy: the next run reads every record once more.
     backfill = models.BooleanField(default=False)
     reconciled_at = models.DateTimeField(null=True, blank=True)

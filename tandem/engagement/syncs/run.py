@@ -11,6 +11,7 @@ page and re-reading a page changes nothing. With no mark yet, every record is re
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from tandem.engagement.syncs.errors import SyncError
 from tandem.engagement.syncs.models import RunOutcome, SyncSource
 
 STAMP = "SystemModstamp"
+SAFE_ID = re.compile(r"[A-Za-z0-9]{15,18}")
 RECONCILE_EVERY = timedelta(days=1)  # the walk that finds records no longer visible
 
 
@@ -138,7 +140,10 @@ def _run_leased(source: SyncSource, token: str) -> RunResult:
     try:
         _deletes(connection, source, token, result)
         full = source.high_water is None or source.backfill
-        _upserts(connection, source, token, result, full=full)
+        if full:
+            _copy(connection, source, token, result)
+        else:
+            _changes(connection, source, token, result)
         if not full and _reconcile_due(source):
             _reconcile(connection, source, token, result)
     except (CrmError, ConnectError, LeaseLost) as exc:
@@ -183,38 +188,69 @@ def _select(source: SyncSource) -> str:
     return f"SELECT {', '.join(columns)} FROM {source.object_name}"  # noqa: S608
 
 
-def _upserts(
-    connection: CrmConnection, source: SyncSource, token: str, result: RunResult, *, full: bool
-) -> None:
+def _page_apply(
+    source: SyncSource, token: str, page: list[dict[str, Any]], compare: bool, **changes: Any
+) -> tuple[int, int]:
+    """Write the page's new and changed rows and commit `changes` with them, in one
+    transaction (the lease renewed in it: a run that lost its lease writes nothing)."""
+    writes, added, updated = _apply(source, page, compare=compare)
+    with transaction.atomic():
+        _write(writes)
+        _renewed(
+            source.pk, token, rows_added=F("rows_added") + added,
+            rows_updated=F("rows_updated") + updated, **changes,
+        )  # fmt: skip
+    return added, updated
+
+
+def _newest_stamp(connection: CrmConnection, source: SyncSource) -> datetime | None:
+    soql = f"SELECT {STAMP} FROM {source.object_name} ORDER BY {STAMP} DESC LIMIT 1"  # noqa: S608
+    for page in crm.pages(connection, soql):
+        return crm_time(page[0][STAMP]) if page else None
+    return None
+
+
+def _copy(connection: CrmConnection, source: SyncSource, token: str, result: RunResult) -> None:
+    """Every record, walked in the CRM's own order (by Id, its fastest walk) and resumable
+    from the last committed Id. The mark it leaves is the newest SystemModstamp from before
+    the walk, so what changes during the walk is read by the next run."""
+    first = source.high_water is None
+    floor, after = source.copy_floor, source.copy_after_id
+    if floor is None and not after:
+        floor = _newest_stamp(connection, source)
+        _renewed(source.pk, token, copy_floor=floor)
     soql = _select(source)
-    if source.high_water is not None and not source.backfill:
-        soql += f" WHERE {STAMP} >= {soql_time(source.high_water - overlap())}"
-    soql += f" ORDER BY {STAMP}, Id"
-    # A first copy into an empty data extension has nothing to compare each page with.
-    compare = source.high_water is not None or source.data_extension.rows.exists()
+    if after:
+        soql += f" WHERE Id > '{after}'"
+    compare = bool(after) or not first or source.data_extension.rows.exists()
     for page in crm.pages(connection, soql):
         if not page:
             continue
-        writes, added, updated = _apply(source, page, compare=compare)
-        mark = max(crm_time(record[STAMP]) for record in page)
-        changes: dict[str, Any] = {
-            "rows_added": F("rows_added") + added,
-            "rows_updated": F("rows_updated") + updated,
-        }
-        if not full or source.high_water is None:
-            changes["high_water"] = mark
-        with transaction.atomic():
-            _write(writes)
-            _renewed(source.pk, token, **changes)
-        compare = True  # a resumed page may be read twice
+        last = str(page[-1]["Id"])
+        if not SAFE_ID.fullmatch(last):
+            raise CrmError("unknown_error", f"the CRM answered an unexpected Id {last[:40]!r}")
+        added, updated = _page_apply(source, token, page, compare, copy_after_id=last)
         result.added += added
         result.updated += updated
-    if full:
-        # Marked after the walk: a backfill that dies starts over, a copy resumes from its mark.
-        # A first copy has nothing to reconcile yet.
-        first = {"reconciled_at": timezone.now()} if source.high_water is None else {}
-        _renewed(source.pk, token, backfill=False, **first)
-        source.backfill = False
+    done: dict[str, Any] = {"backfill": False, "copy_after_id": "", "copy_floor": None}
+    if first:  # a first copy has nothing to reconcile yet
+        done.update(high_water=floor, reconciled_at=timezone.now())
+    _renewed(source.pk, token, **done)
+
+
+def _changes(connection: CrmConnection, source: SyncSource, token: str, result: RunResult) -> None:
+    """The records changed since the mark less the overlap, oldest first; the mark moves with
+    each committed page."""
+    assert source.high_water is not None
+    since = soql_time(source.high_water - overlap())
+    soql = f"{_select(source)} WHERE {STAMP} >= {since} ORDER BY {STAMP}, Id"
+    for page in crm.pages(connection, soql):
+        if not page:
+            continue
+        mark = max(crm_time(record[STAMP]) for record in page)
+        added, updated = _page_apply(source, token, page, True, high_water=mark)
+        result.added += added
+        result.updated += updated
 
 
 def _apply(

@@ -25,7 +25,8 @@ from tests.engagement.connect.conftest import (  # noqa: F401  (its fixtures, us
 from tests.engagement.sends import conftest as sends_fixtures
 
 SELECT = re.compile(
-    r"SELECT (?P<cols>.+?) FROM (?P<obj>\w+)(?: WHERE (?P<where>.+?))?(?: ORDER BY (?P<order>.+))?$"
+    r"SELECT (?P<cols>.+?) FROM (?P<obj>\w+)(?: WHERE (?P<where>.+?))?(?: ORDER BY (?P<order>.+?))?"
+    r"(?: LIMIT (?P<limit>\d+))?$"
 )
 FIELDS = {
     "Contact": [("Id", "id"), ("Email", "email"), ("FirstName", "string"),
@@ -98,10 +99,16 @@ class SyncCrm(FakeCrm):
             elif condition.startswith("SystemModstamp >= "):
                 since = datetime.fromisoformat(condition.split(">= ")[1].replace("Z", "+00:00"))
                 rows = [r for r in rows if r["SystemModstamp"] >= since]
+            elif condition.startswith("Id > "):
+                rows = [r for r in rows if r["Id"] > condition.split("'")[1]]
             else:
                 assert not condition, condition
-        if match["order"]:
-            rows.sort(key=lambda r: (r["SystemModstamp"], r["Id"]))
+        # Without ORDER BY, the CRM walks by Id (as the real one does).
+        rows.sort(key=lambda r: (r["SystemModstamp"], r["Id"]) if match["order"] else r["Id"])
+        if match["order"] and match["order"].endswith("DESC"):
+            rows.reverse()
+        if match["limit"]:
+            rows = rows[: int(match["limit"])]
         answers = [
             {c: stamp(r[c]) if c == "SystemModstamp" else r.get(c) for c in cols} for r in rows
         ]

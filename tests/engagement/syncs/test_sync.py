@@ -156,22 +156,58 @@ def test_upgrading_pauses_the_sync(source: SyncSource, legacy: CrmConnection) ->
     assert not table(source)
 
 
-def test_crm_down_mid_sync_resumes_from_the_committed_mark(
+def test_crm_down_mid_copy_resumes_after_the_last_committed_page(
     source: SyncSource, crm_contacts: SyncCrm
 ) -> None:
-    crm_contacts.fail_after = 3  # queryAll, the first two pages of the copy, then down
+    crm_contacts.fail_after = 4  # queryAll, the newest stamp, two pages of the copy, then down
     failed = source_run(source_id=source.pk)
     assert failed.outcome == RunOutcome.FAILED
     assert "down" in failed.message
     source.refresh_from_db()
     assert len(table(source)) == 6
-    assert source.high_water is not None
+    assert source.copy_after_id == contact_id(6)
     assert source.lease_token == ""  # released
     crm_contacts.fail_after = None
     resumed = source_run(source_id=source.pk)
-    assert resumed.added == 4
-    assert resumed.updated == 0
+    assert (resumed.added, resumed.updated) == (4, 0)  # the 6 applied rows are not read again
+    assert f"WHERE Id > '{contact_id(6)}'" in crm_contacts.soql[-1]
     assert table(source) == crm_table(crm_contacts)
+    source.refresh_from_db()
+    assert (source.copy_after_id, source.high_water) == ("", crm_contacts.clock)
+
+
+def test_crm_down_mid_increment_resumes_from_the_committed_mark(
+    source: SyncSource, crm_contacts: SyncCrm
+) -> None:
+    source_run(source_id=source.pk)
+    for n in range(1, 8):
+        crm_contacts.put("Contact", contact_id(n), LastName=f"Changed{n}")
+    # queryAll, a page of the unchanged 8-10 (the overlap), two pages of changes, then down
+    crm_contacts.fail_after = 4
+    assert source_run(source_id=source.pk).outcome == RunOutcome.FAILED
+    source.refresh_from_db()
+    assert source.rows_updated == 6
+    crm_contacts.fail_after = None
+    resumed = source_run(source_id=source.pk)
+    assert (resumed.added, resumed.updated) == (0, 1)  # only the one not applied yet
+    assert table(source) == crm_table(crm_contacts)
+
+
+def test_a_record_changed_during_the_first_copy_is_read_next_run(
+    source: SyncSource, crm_contacts: SyncCrm
+) -> None:
+    original = crm_contacts.query_more
+
+    def changing(**kwargs: object) -> object:
+        crm_contacts.put("Contact", contact_id(1), LastName="DuringCopy")  # already copied
+        crm_contacts.query_more = original  # type: ignore[method-assign]
+        return original(**kwargs)  # type: ignore[arg-type]
+
+    crm_contacts.query_more = changing  # type: ignore[method-assign]
+    source_run(source_id=source.pk)
+    assert table(source)[contact_id(1)]["LastName"] == "Smith"
+    assert source_run(source_id=source.pk).updated == 1
+    assert table(source)[contact_id(1)]["LastName"] == "DuringCopy"
 
 
 def test_two_runs_of_one_source_never_overlap(source: SyncSource, crm_contacts: SyncCrm) -> None:
