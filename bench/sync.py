@@ -63,7 +63,8 @@ print(json.dumps({"first": first.__dict__, "first_seconds": first_seconds, "rows
 
 
 def _load_contacts(url: str, org_id: str, user_id: str) -> None:
-    """CONTACTS contacts (an account per 20), last modified a day ago, by COPY."""
+    """CONTACTS contacts (an account per 20), last modified over the past 30 days, by COPY:
+    data whose changes are spread in time, as in a live org (not all inside one overlap)."""
     import psycopg
 
     rng = random.Random(1)
@@ -83,7 +84,8 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
         ) as copy:
             for n in range(CONTACTS):
                 first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
-                copy.write_row((api._id("003", rng), org_id, user_id, then, then, then, False,
+                at = then - dt.timedelta(seconds=rng.randrange(30 * 86400))
+                copy.write_row((api._id("003", rng), org_id, user_id, at, at, at, False,
                                 first, last, f"{first} {last}", f"{first.lower()}.{n}@example.com",
                                 False, accounts[n % len(accounts)]))  # fmt: skip
         cur.execute("ANALYZE crm_records_contact")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
 from tandem.engagement.connect import services as connect
-from tandem.engagement.connect.client import CrmClient, CrmResult, CrmToken
+from tandem.engagement.connect import tokens
+from tandem.engagement.connect.client import CrmClient, CrmError, CrmResult, CrmToken
 from tandem.engagement.connect.models import CrmConnection
 
 
@@ -50,8 +52,20 @@ def fields(connection: CrmConnection, sobject: str) -> dict[str, CrmField]:
     }
 
 
+def _counted(connection: CrmConnection, result: CrmResult) -> CrmResult:
+    """What `crm_call` records for a call made outside it: the call, and the CRM's limit."""
+    connect.usage_record(connection.account_id, connection.system_username.lower())
+    if result.usage is not None:
+        connect.limit_record(connection, result.usage.used, result.usage.limit)
+    return result
+
+
 def pages(connection: CrmConnection, soql: str, *, deleted: bool = False) -> Iterator[list[Any]]:
-    """The query's records, one batch (page) at a time; queryAll when `deleted`."""
+    """The query's records, one batch (page) at a time; queryAll when `deleted`.
+
+    While the caller applies a page, the next one is already being fetched (one request in
+    flight on a thread that only does HTTP; the token and the counting stay on the caller's
+    thread and database connection), so the CRM's time and the writes overlap."""
 
     def first(client: CrmClient, token: CrmToken) -> CrmResult:
         if deleted:
@@ -59,13 +73,29 @@ def pages(connection: CrmConnection, soql: str, *, deleted: bool = False) -> Ite
         return client.query(token=token, soql=soql)
 
     result = _call(connection, first)
-    while True:
-        yield list(result.data.get("records", []))
-        next_url = result.data.get("nextRecordsUrl")
-        if result.data.get("done", True) or not next_url:
-            return
+    client = connect.crm_client()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-fetch") as pool:
+        while True:
+            next_url = result.data.get("nextRecordsUrl")
+            ahead: Future[CrmResult] | None = None
+            if not result.data.get("done", True) and next_url:
+                token = connect.connection_token(connection)
+                ahead = pool.submit(client.query_more, token=token, next_url=str(next_url))
+            yield list(result.data.get("records", []))
+            if ahead is None:
+                return
+            result = _next(connection, ahead, str(next_url))
 
-        def more(client: CrmClient, token: CrmToken, url: str = str(next_url)) -> CrmResult:
-            return client.query_more(token=token, next_url=url)
 
-        result = _call(connection, more)
+def _next(connection: CrmConnection, ahead: Future[CrmResult], next_url: str) -> CrmResult:
+    try:
+        return _counted(connection, ahead.result())
+    except CrmError as exc:
+        if exc.status != 401:
+            raise
+
+    def more(client: CrmClient, token: CrmToken) -> CrmResult:  # the session ended: log in again
+        return client.query_more(token=token, next_url=next_url)
+
+    tokens.tokens_forget(connection.account_id)
+    return _call(connection, more)

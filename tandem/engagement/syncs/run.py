@@ -30,6 +30,7 @@ from tandem.engagement.data.models import DataExtensionRow
 from tandem.engagement.syncs import crm
 from tandem.engagement.syncs.errors import SyncError
 from tandem.engagement.syncs.models import RunOutcome, SyncSource
+from tandem.engagement.syncs.rows import Pair, rows_write
 
 STAMP = "SystemModstamp"
 SAFE_ID = re.compile(r"[A-Za-z0-9]{15,18}")
@@ -195,7 +196,7 @@ def _page_apply(
     transaction (the lease renewed in it: a run that lost its lease writes nothing)."""
     writes, added, updated = _apply(source, page, compare=compare)
     with transaction.atomic():
-        _write(writes)
+        rows_write(source.data_extension_id, writes, fresh=not compare)
         _renewed(
             source.pk, token, rows_added=F("rows_added") + added,
             rows_updated=F("rows_updated") + updated, **changes,
@@ -255,37 +256,22 @@ def _changes(connection: CrmConnection, source: SyncSource, token: str, result: 
 
 def _apply(
     source: SyncSource, page: list[dict[str, Any]], *, compare: bool
-) -> tuple[list[DataExtensionRow], int, int]:
+) -> tuple[list[Pair], int, int]:
     """The page's rows to write (new or changed) and how many are new and changed."""
     rows = {
         str(record["Id"]): {name: text(record.get(name)) for name in source.fields}
         for record in page
     }
-    existing: dict[str, Any] = {}
-    if compare:
-        existing = dict(
-            DataExtensionRow.objects.filter(
-                data_extension_id=source.data_extension_id, key__in=list(rows)
-            ).values_list("key", "values")
-        )
-    writes = [
-        DataExtensionRow(data_extension_id=source.data_extension_id, key=key, values=values)
-        for key, values in rows.items()
-        if existing.get(key) != values
-    ]
-    added = sum(1 for row in writes if row.key not in existing)
+    if not compare:
+        return list(rows.items()), len(rows), 0
+    existing = dict(
+        DataExtensionRow.objects.filter(
+            data_extension_id=source.data_extension_id, key__in=list(rows)
+        ).values_list("key", "values")
+    )
+    writes = [(key, values) for key, values in rows.items() if existing.get(key) != values]
+    added = sum(1 for key, _ in writes if key not in existing)
     return writes, added, len(writes) - added
-
-
-def _write(writes: list[DataExtensionRow]) -> None:
-    if writes:
-        DataExtensionRow.objects.bulk_create(
-            writes,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["data_extension", "key"],
-            update_fields=["values"],
-        )
 
 
 def _reconcile_due(source: SyncSource) -> bool:
