@@ -15,7 +15,8 @@ from tandem.engagement.connect.client import CrmError
 from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.syncs import crm, selectors
 from tandem.engagement.syncs.errors import SyncError
-from tandem.engagement.syncs.models import Schedule, SyncSource
+from tandem.engagement.syncs.filters import OPERATORS, conditions_parse, filtered_create
+from tandem.engagement.syncs.models import FilteredDataExtension, Schedule, SyncSource
 from tandem.engagement.syncs.run import source_run
 from tandem.engagement.syncs.setup import connection_of, crm_fields, source_pause, source_setup
 
@@ -125,3 +126,36 @@ def pause(request: HttpRequest, object_name: str) -> HttpResponse:
     source = _source(_account(request), object_name)
     source_pause(source=source, paused=request.POST.get("paused") == "1")
     return redirect(INDEX)
+
+
+@administrator_required
+def filtered(request: HttpRequest) -> HttpResponse:
+    """Filtered data extensions: the saved ones, and a form for a new one (errors beside)."""
+    account = _account(request)
+    sources = list(selectors.sources_of(account.pk))
+    errors: dict[str, str] = {}
+    posted = request.POST if request.method == "POST" else None
+    if posted is not None:
+        source = next((s for s in sources if str(s.pk) == posted.get("source", "")), None)
+        try:
+            if source is None:
+                raise SyncError("Choose a synchronized data extension.", field="source")
+            saved = filtered_create(
+                account=account,
+                name=posted.get("name", ""),
+                source=source,
+                conditions=conditions_parse(posted.get("conditions", "")),
+            )
+        except SyncError as exc:
+            errors[exc.field or "conditions"] = exc.message
+        else:
+            messages.success(request, f"{saved.name} saved: it can be the audience of a send.")
+            return redirect("engagement_syncs:filtered")
+    context = {
+        "filters": FilteredDataExtension.objects.filter(account=account).select_related("source"),
+        "sources": sources,
+        "operators": list(OPERATORS),
+        "errors": errors,
+        "posted": posted or {},
+    }
+    return _page(request, "filtered.html", context, status=400 if errors else 200)

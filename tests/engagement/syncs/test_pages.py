@@ -85,3 +85,21 @@ def test_marketing_users_cannot_set_up(leads: SyncCrm, marketer_client: Client) 
     response = marketer_client.post(URL + "Lead/setup/", {"fields": ["Email"]})
     assert response.status_code == 403
     assert not SyncSource.objects.exists()
+
+
+def test_filtered_de_is_saved_from_its_page_and_a_bad_condition_is_named(
+    leads: SyncCrm, admin_client: Client, account: Account
+) -> None:
+    from tandem.engagement.syncs.models import FilteredDataExtension
+
+    source = source_setup(account=account, object_name="Lead", fields=["Email", "Company"])
+    bad = admin_client.post(URL + "filtered/", {"name": "Acme", "source": str(source.pk),
+                                                "conditions": "Phone equals 1"})  # fmt: skip
+    assert bad.status_code == 400
+    assert "&#x27;Phone&#x27; is not a field of Lead_Salesforce" in bad.content.decode()
+    assert not FilteredDataExtension.objects.exists()
+    good = admin_client.post(URL + "filtered/", {"name": "Acme", "source": str(source.pk),
+                                                 "conditions": "Company equals Acme"})  # fmt: skip
+    assert good.status_code == 302
+    assert FilteredDataExtension.objects.get().name == "Acme"
+    assert "Company equals Acme" in admin_client.get(URL + "filtered/").content.decode()

@@ -292,3 +292,15 @@ def test_the_synchronized_de_is_read_only_to_users(source: SyncSource, admin: Us
     with pytest.raises(DataExtensionError, match="read-only"):
         row_create(actor=admin, data_extension=de, cells={"Id": "003x", "Email": "a@b.test"})
     assert not table(source)
+
+
+def test_runs_under_connected_app_authentication(
+    source: SyncSource, crm_contacts: SyncCrm, legacy: CrmConnection
+) -> None:
+    from tandem.engagement.connect.tokens import tokens_forget
+
+    CrmConnection.objects.filter(pk=legacy.pk).update(state=ConnectionState.CONNECTED_APP)
+    tokens_forget(legacy.account_id)
+    result = source_run(source_id=source.pk)
+    assert (result.outcome, result.added) == ("done", 10)
+    assert "jwt system@acme.test" in crm_contacts.calls
