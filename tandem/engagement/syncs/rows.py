@@ -9,14 +9,29 @@ same upsert is one bulk INSERT through the ORM.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 from tandem.engagement.data.models import DataExtensionRow
 
 Pair = tuple[str, dict[str, str]]
 STAGE = "sync_rows_stage"
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+
+
+@contextmanager
+def page_transaction() -> Iterator[None]:
+    """One page's rows and its mark, committed together without waiting for the WAL flush
+    (PostgreSQL): a database crash can lose the last pages, but always with their mark, so
+    the next run reads them again; nothing is ever half applied."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def rows_write(data_extension_id: int, pairs: Sequence[Pair], *, fresh: bool) -> None:
@@ -38,17 +53,61 @@ def rows_write(data_extension_id: int, pairs: Sequence[Pair], *, fresh: bool) ->
         if fresh:
             with cursor.copy(f'COPY {table} (data_extension_id, key, "values") FROM STDIN') as copy:
                 for key, values in pairs:
-                    copy.write_row((data_extension_id, key, json.dumps(values)))
+                    copy.write_row((data_extension_id, key, _encode(values)))
             return
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (key text, v jsonb) ON COMMIT DELETE ROWS"
         )
         with cursor.copy(f"COPY {STAGE} (key, v) FROM STDIN") as copy:
             for key, values in pairs:
-                copy.write_row((key, json.dumps(values)))
+                copy.write_row((key, _encode(values)))
         cursor.execute(
             f'INSERT INTO {table} (data_extension_id, key, "values") '  # noqa: S608 (model names)
             f"SELECT %s, key, v FROM {STAGE} "
             'ON CONFLICT (data_extension_id, key) DO UPDATE SET "values" = EXCLUDED."values"',
             (data_extension_id,),
         )
+
+
+class PageWriter:
+    """Commits pages on a thread of its own (its own database connection), one at a time and
+    in order, while the caller reads and prepares the next page: the database's time and the
+    sync's own overlap. `submit` waits for the previous page first, so a failure (a lost
+    lease) surfaces before the next page is written."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-write")
+        self._pending: Future[None] | None = None
+        self._used = False
+
+    @staticmethod
+    def usable() -> bool:
+        """On PostgreSQL, unless the caller is inside a transaction (whose uncommitted rows
+        another connection could not see): then pages are written in line."""
+        return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self.wait()
+        self._used = True
+        self._pending = self._pool.submit(write)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> PageWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.wait()
+        finally:
+            if self._used:
+                self._pool.submit(_close_connection).result()
+            self._pool.shutdown()
+
+
+def _close_connection() -> None:
+    connection.close()  # run on the writer's thread: its own connection

@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from tandem.engagement.data.models import DataExtensionRow
 from tandem.engagement.syncs import crm
 from tandem.engagement.syncs.errors import SyncError
 from tandem.engagement.syncs.models import RunOutcome, SyncSource
-from tandem.engagement.syncs.rows import Pair, rows_write
+from tandem.engagement.syncs.rows import PageWriter, Pair, page_transaction, rows_write
 
 STAMP = "SystemModstamp"
 SAFE_ID = re.compile(r"[A-Za-z0-9]{15,18}")
@@ -69,6 +70,8 @@ def crm_time(value: str) -> datetime:
 
 
 def text(value: Any) -> str:
+    if value.__class__ is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -189,18 +192,36 @@ def _select(source: SyncSource) -> str:
     return f"SELECT {', '.join(columns)} FROM {source.object_name}"  # noqa: S608
 
 
-def _page_apply(
-    source: SyncSource, token: str, page: list[dict[str, Any]], compare: bool, **changes: Any
-) -> tuple[int, int]:
-    """Write the page's new and changed rows and commit `changes` with them, in one
-    transaction (the lease renewed in it: a run that lost its lease writes nothing)."""
-    writes, added, updated = _apply(source, page, compare=compare)
-    with transaction.atomic():
-        rows_write(source.data_extension_id, writes, fresh=not compare)
+def _page_commit(
+    source: SyncSource, token: str, writes: list[Pair], fresh: bool, counts: dict[str, int],
+    changes: dict[str, Any],
+) -> None:  # fmt: skip
+    """Write the page's rows and commit `changes` with them, in one transaction (the lease
+    renewed in it: a run that lost its lease writes nothing)."""
+    with page_transaction():
+        rows_write(source.data_extension_id, writes, fresh=fresh)
         _renewed(
-            source.pk, token, rows_added=F("rows_added") + added,
-            rows_updated=F("rows_updated") + updated, **changes,
+            source.pk, token, rows_added=F("rows_added") + counts["added"],
+            rows_updated=F("rows_updated") + counts["updated"], **changes,
         )  # fmt: skip
+
+
+def _page_apply(
+    source: SyncSource,
+    token: str,
+    page: list[dict[str, Any]],
+    compare: bool,
+    writer: PageWriter | None = None,
+    **changes: Any,
+) -> tuple[int, int]:
+    """Apply one page: in line, or handed to `writer` (a fresh copy only: nothing to compare,
+    so the next page need not wait for this one's rows)."""
+    writes, added, updated = _apply(source, page, compare=compare)
+    counts = {"added": added, "updated": updated}
+    if writer is not None and not compare:
+        writer.submit(partial(_page_commit, source, token, writes, True, counts, changes))
+    else:
+        _page_commit(source, token, writes, not compare, counts, changes)
     return added, updated
 
 
@@ -224,15 +245,19 @@ def _copy(connection: CrmConnection, source: SyncSource, token: str, result: Run
     if after:
         soql += f" WHERE Id > '{after}'"
     compare = bool(after) or not first or source.data_extension.rows.exists()
-    for page in crm.pages(connection, soql):
-        if not page:
-            continue
-        last = str(page[-1]["Id"])
-        if not SAFE_ID.fullmatch(last):
-            raise CrmError("unknown_error", f"the CRM answered an unexpected Id {last[:40]!r}")
-        added, updated = _page_apply(source, token, page, compare, copy_after_id=last)
-        result.added += added
-        result.updated += updated
+    with PageWriter() as writer:
+        for page in crm.pages(connection, soql):
+            if not page:
+                continue
+            last = str(page[-1]["Id"])
+            if not SAFE_ID.fullmatch(last):
+                raise CrmError("unknown_error", f"the CRM answered an unexpected Id {last[:40]!r}")
+            added, updated = _page_apply(
+                source, token, page, compare, writer if PageWriter.usable() else None,
+                copy_after_id=last,
+            )  # fmt: skip
+            result.added += added
+            result.updated += updated
     done: dict[str, Any] = {"backfill": False, "copy_after_id": "", "copy_floor": None}
     if first:  # a first copy has nothing to reconcile yet
         done.update(high_water=floor, reconciled_at=timezone.now())
@@ -258,10 +283,8 @@ def _apply(
     source: SyncSource, page: list[dict[str, Any]], *, compare: bool
 ) -> tuple[list[Pair], int, int]:
     """The page's rows to write (new or changed) and how many are new and changed."""
-    rows = {
-        str(record["Id"]): {name: text(record.get(name)) for name in source.fields}
-        for record in page
-    }
+    names = tuple(source.fields)
+    rows = {str(r["Id"]): dict(zip(names, map(text, map(r.get, names)), strict=True)) for r in page}
     if not compare:
         return list(rows.items()), len(rows), 0
     existing = dict(

@@ -37,6 +37,15 @@ def sources_paused_by_connect(account_id: int) -> QuerySet[SyncSource]:
     return sources_of(account_id).filter(state=SyncState.ACTIVE).exclude(schedule=Schedule.MANUAL)
 
 
+def outcome_shown(source: SyncSource) -> str:
+    """The last run's outcome; a run whose lease lapsed was interrupted (its process died) and
+    the next run resumes it."""
+    lapsed = source.lease_until is None or source.lease_until < timezone.now()
+    if source.outcome == "running" and lapsed:
+        return "interrupted"
+    return source.outcome or "never"
+
+
 def source_row(source: SyncSource) -> dict[str, object]:
     """A source as the CLI's --json and the pages show it."""
     return {
@@ -45,7 +54,7 @@ def source_row(source: SyncSource) -> dict[str, object]:
         "fields": source.fields,
         "schedule": source.schedule,
         "state": source.state,
-        "outcome": source.outcome or "never",
+        "outcome": outcome_shown(source),
         "last_run_at": source.last_run_at.isoformat() if source.last_run_at else None,
         "last_success_at": source.last_success_at.isoformat() if source.last_success_at else None,
         "high_water": source.high_water.isoformat() if source.high_water else None,

@@ -304,3 +304,30 @@ def test_runs_under_connected_app_authentication(
     result = source_run(source_id=source.pk)
     assert (result.outcome, result.added) == ("done", 10)
     assert "jwt system@acme.test" in crm_contacts.calls
+
+
+def test_a_run_whose_lease_lapsed_shows_as_interrupted(source: SyncSource) -> None:
+    from tandem.engagement.syncs.selectors import source_row
+
+    SyncSource.objects.filter(pk=source.pk).update(
+        outcome=RunOutcome.RUNNING, lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    source.refresh_from_db()
+    assert source_row(source)["outcome"] == "interrupted"
+    SyncSource.objects.filter(pk=source.pk).update(lease_until=timezone.now() + timedelta(1))
+    source.refresh_from_db()
+    assert source_row(source)["outcome"] == "running"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_copy_outside_a_transaction_commits_every_page(
+    source: SyncSource, crm_contacts: SyncCrm
+) -> None:
+    """Outside a transaction (as a worker runs) on PostgreSQL, pages are committed on the
+    writer's thread while the next one is read; the result is the same."""
+    result = source_run(source_id=source.pk)
+    assert (result.added, result.updated) == (10, 0)
+    assert table(source) == crm_table(crm_contacts)
+    source.refresh_from_db()
+    assert (source.copy_after_id, source.high_water) == ("", crm_contacts.clock)
+    assert source.rows_added == 10
