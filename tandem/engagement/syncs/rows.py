@@ -67,6 +67,7 @@ def rows_write(data_extension_id: int, pairs: Sequence[Pair], *, fresh: bool) ->
             'ON CONFLICT (data_extension_id, key) DO UPDATE SET "values" = EXCLUDED."values"',
             (data_extension_id,),
         )
+        cursor.execute(f"TRUNCATE {STAGE}")  # emptied now: the transaction may be a savepoint
 
 
 class PageWriter:
@@ -111,3 +112,33 @@ class PageWriter:
 
 def _close_connection() -> None:
     connection.close()  # run on the writer's thread: its own connection
+
+
+def rows_copy_new(
+    data_extension_id: int, names: Sequence[str], rows: Sequence[tuple[str, ...]]
+) -> None:
+    """PostgreSQL, a first copy: rows as (key, value of each of `names`) go by COPY into a
+    staging table of text columns; PostgreSQL builds each row's JSON as it inserts them (no
+    key exists yet). Faster than building the JSON in Python. Inside the caller's transaction."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(DataExtensionRow._meta.db_table)
+    stage = f"sync_copy_stage_{len(names)}"
+    columns = [f"c{index}" for index in range(len(names))]
+    pairs = ", ".join(f"%s::text, {column}" for column in columns)
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor  # psycopg's own cursor: COPY is not in the DB-API
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+            f"(key text, {', '.join(f'{column} text' for column in columns)}) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY {stage} (key, {', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f'INSERT INTO {table} (data_extension_id, key, "values") '  # noqa: S608 (model names)
+            f"SELECT %s::bigint, key, jsonb_build_object({pairs}) FROM {stage}",
+            (data_extension_id, *names),
+        )
+        cursor.execute(f"TRUNCATE {stage}")  # emptied now: the transaction may be a savepoint

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,7 +31,13 @@ from tandem.engagement.data.models import DataExtensionRow
 from tandem.engagement.syncs import crm
 from tandem.engagement.syncs.errors import SyncError
 from tandem.engagement.syncs.models import RunOutcome, SyncSource
-from tandem.engagement.syncs.rows import PageWriter, Pair, page_transaction, rows_write
+from tandem.engagement.syncs.rows import (
+    PageWriter,
+    Pair,
+    page_transaction,
+    rows_copy_new,
+    rows_write,
+)
 
 STAMP = "SystemModstamp"
 SAFE_ID = re.compile(r"[A-Za-z0-9]{15,18}")
@@ -216,6 +222,16 @@ def _page_apply(
 ) -> tuple[int, int]:
     """Apply one page: in line, or handed to `writer` (a fresh copy only: nothing to compare,
     so the next page need not wait for this one's rows)."""
+    if not compare and connection.vendor == "postgresql":
+        names = tuple(source.fields)
+        rows = [(str(r["Id"]), *map(text, map(r.get, names))) for r in page]
+        counts = {"added": len(rows), "updated": 0}
+        commit = partial(_page_commit_new, source, token, names, rows, counts, changes)
+        if writer is not None:
+            writer.submit(commit)
+        else:
+            commit()
+        return len(rows), 0
     writes, added, updated = _apply(source, page, compare=compare)
     counts = {"added": added, "updated": updated}
     if writer is not None and not compare:
@@ -223,6 +239,16 @@ def _page_apply(
     else:
         _page_commit(source, token, writes, not compare, counts, changes)
     return added, updated
+
+
+def _page_commit_new(
+    source: SyncSource, token: str, names: tuple[str, ...], rows: list[tuple[str, ...]],
+    counts: dict[str, int], changes: dict[str, Any],
+) -> None:  # fmt: skip
+    """A first copy's page on PostgreSQL: COPY, the JSON built by the database."""
+    with page_transaction():
+        rows_copy_new(source.data_extension_id, names, rows)
+        _renewed(source.pk, token, rows_added=F("rows_added") + counts["added"], **changes)
 
 
 def _newest_stamp(connection: CrmConnection, source: SyncSource) -> datetime | None:
