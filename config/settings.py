@@ -183,6 +183,7 @@ ENGAGEMENT_APPS = [
     "tandem.engagement.content.apps.ContentConfig",
     "tandem.engagement.sends.apps.SendsConfig",
     "tandem.engagement.connect.apps.ConnectConfig",
+    "tandem.engagement.syncs.apps.SyncsConfig",
 ]
 ENGAGEMENT_USER_MODEL = "engagement_accounts.User"
 # Content files go through this Django storage backend: files under MEDIA_ROOT by default,
@@ -240,6 +241,10 @@ CONNECT_BULK_WAIT_SECONDS = env_int("TANDEM_CONNECT_BULK_WAIT_SECONDS", 300, min
 CONNECT_MIGRATION_LEASE_SECONDS = env_int(
     "TANDEM_CONNECT_MIGRATION_LEASE_SECONDS", 600, minimum=4, maximum=86400
 )
+# Synchronized data sources: how far back each run reads again (clock skew, late commits), and
+# how long a run holds its source without renewing (a dead run's lease lapses then).
+SYNC_OVERLAP_SECONDS = env_int("TANDEM_SYNC_OVERLAP_SECONDS", 300, minimum=0, maximum=86400)
+SYNC_LEASE_SECONDS = env_int("TANDEM_SYNC_LEASE_SECONDS", 120, minimum=2, maximum=86400)
 
 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}

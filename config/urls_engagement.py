@@ -15,6 +15,7 @@ urlpatterns = [
     path("email/subscribers/", include("tandem.engagement.data.urls")),
     path("email/interactions/", include("tandem.engagement.sends.urls")),
     path("email/tracking/", include("tandem.engagement.sends.tracking_urls")),
+    path("email/admin/salesforce-integration/sync/", include("tandem.engagement.syncs.urls")),
     path("email/admin/salesforce-integration/", include("tandem.engagement.connect.urls")),
     path("t/", include(tracking_public)),
 ]

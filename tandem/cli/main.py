@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from tandem.cli import connect as connect_cli
+from tandem.cli import connect_sync as sync_cli
 from tandem.cli import inbox
 from tandem.cli import keys as keys_cli
 from tandem.cli import send as send_cli
@@ -31,6 +32,7 @@ app.add_typer(inbox.app, name="inbox")
 app.add_typer(de_app, name="de")
 app.add_typer(send_cli.app, name="send")
 app.add_typer(connect_cli.app, name="connect")
+connect_cli.app.add_typer(sync_cli.app, name="sync")
 app.add_typer(keys_cli.app, name="keys")
 console = Console(highlight=False)
 

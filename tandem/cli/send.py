@@ -74,6 +74,7 @@ CRM_OPTIONS = {
     "--contacts": "contact",
     "--leads": "lead",
     "--sfde": "salesforce_data_extension",
+    "--synced": "synchronized_data_extension",
 }
 
 
@@ -100,6 +101,10 @@ def create(
     sfde: Annotated[
         str | None, typer.Option("--sfde", help="Name of a Salesforce data extension.")
     ] = None,
+    synced: Annotated[
+        str | None,
+        typer.Option("--synced", help="Name of a synchronized or filtered data extension."),
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="Name of the send (default: the email's).")
     ] = None,
@@ -117,7 +122,7 @@ def create(
         option: value
         for option, value in zip(
             ("--de", *CRM_OPTIONS),
-            (data_extension, report, campaign, contacts, leads, sfde),
+            (data_extension, report, campaign, contacts, leads, sfde, synced),
             strict=True,
         )
         if value is not None

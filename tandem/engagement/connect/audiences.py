@@ -125,6 +125,9 @@ def audience_materialize(*, send_id: int) -> Send | None:
         # The upgrade or an outage began since admission: send_begin fails or holds the send.
         CrmAudience.objects.filter(send_id=send_id).delete()
         return send_begin(send_id=send_id)
+    if send.audience_kind == AudienceKind.SYNCHRONIZED_DATA_EXTENSION:
+        _synchronized(send)  # read from the synchronized copy, not the CRM
+        return send_begin(send_id=send_id)
     try:
         people = audience_read(send)
     except (AudienceError, ConnectError) as exc:
@@ -210,6 +213,34 @@ def _materialize(send: Send, people: list[Person]) -> DataExtension | None:
         data_extension=data_extension
     )
     return data_extension
+
+
+def _synchronized(send: Send) -> None:
+    """A synchronized (or filtered) data extension's matching rows, copied now for the send."""
+    from tandem.engagement.syncs.errors import SyncError
+    from tandem.engagement.syncs.filters import audience_copy
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            if Send.objects.select_for_update().get(pk=send.pk).data_extension_id is not None:
+                return
+            data_extension, rows = audience_copy(
+                account_id=send.account_id,
+                name=send.audience_ref,
+                copy_name=f"CRM {send.get_audience_kind_display()} {send.audience_ref[:60]} "
+                f"(send {send.pk})",
+            )
+            CrmAudience.objects.filter(send_id=send.pk).update(
+                state=AudienceState.READY,
+                data_extension=data_extension,
+                rows=rows,
+                expires_at=now + RETENTION,
+                updated_at=now,
+            )
+            Send.objects.filter(pk=send.pk).update(data_extension=data_extension)
+    except SyncError as exc:
+        _fail(send.pk, exc.message)
 
 
 def _unique(people: Iterable[Person]) -> list[Person]:

@@ -102,6 +102,9 @@ class CrmClient(Protocol):
         self, *, token: CrmToken, sobject: str, fields: dict[str, Any]
     ) -> CrmResult: ...
     def query_more(self, *, token: CrmToken, next_url: str) -> CrmResult: ...
+    def query_all(self, *, token: CrmToken, soql: str) -> CrmResult: ...
+    def describe_global(self, *, token: CrmToken) -> CrmResult: ...
+    def describe(self, *, token: CrmToken, sobject: str) -> CrmResult: ...
     def report_run(self, *, token: CrmToken, report_id: str) -> CrmResult: ...
     def composite_create(self, *, token: CrmToken, records: list[dict[str, Any]]) -> CrmResult: ...
     def record_upsert(
@@ -310,6 +313,24 @@ class HttpCrmClient:
         """SOQL through /query."""
         url = f"{token.instance_url}/services/data/{API_VERSION}/query/"
         response = self._rest(token, "GET", url, params={"q": soql})
+        return CrmResult(_json(response), usage_from(response.headers))
+
+    def query_all(self, *, token: CrmToken, soql: str) -> CrmResult:
+        """SOQL through /queryAll: deleted records too (IsDeleted = true)."""
+        url = f"{token.instance_url}/services/data/{API_VERSION}/queryAll/"
+        response = self._rest(token, "GET", url, params={"q": soql})
+        return CrmResult(_json(response), usage_from(response.headers))
+
+    def describe_global(self, *, token: CrmToken) -> CrmResult:
+        """The objects the CRM offers (describeGlobal)."""
+        url = f"{token.instance_url}/services/data/{API_VERSION}/sobjects/"
+        response = self._rest(token, "GET", url)
+        return CrmResult(_json(response), usage_from(response.headers))
+
+    def describe(self, *, token: CrmToken, sobject: str) -> CrmResult:
+        """One object's fields as the token's user sees them."""
+        url = f"{token.instance_url}/services/data/{API_VERSION}/sobjects/{sobject}/describe/"
+        response = self._rest(token, "GET", url)
         return CrmResult(_json(response), usage_from(response.headers))
 
     def record_create(self, *, token: CrmToken, sobject: str, fields: dict[str, Any]) -> CrmResult:

@@ -33,6 +33,7 @@ from tandem.engagement.data.models import (
     ImportMode,
     ImportStatus,
 )
+from tandem.engagement.data.services import DataExtensionError, check_writable
 from tandem.engagement.data.values import cell_normalize, row_key
 
 BATCH_SIZE = 2_000
@@ -181,6 +182,10 @@ def data_import_create(
         raise ImportFileError("That data extension does not exist.")
     if mode not in ImportMode.values:
         raise ImportFileError(f"Unknown import mode {mode!r}.")
+    try:
+        check_writable(data_extension)
+    except DataExtensionError as exc:
+        raise ImportFileError(str(exc)) from exc
     size = data.size or 0
     import_size_check(size)
     data.seek(0)

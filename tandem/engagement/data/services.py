@@ -138,6 +138,7 @@ def data_extension_field_add(
 ) -> DataExtensionField:
     """Add a field; existing rows get an empty value, so it cannot be required or a key then."""
     _check_owner(actor, data_extension)
+    check_writable(data_extension)
     name = _check_field_name(spec.name)
     if data_extension.fields.filter(name__iexact=name).exists():
         raise DataExtensionError(f"Field name {name!r} is used already.", field="name")
@@ -166,6 +167,7 @@ def data_extension_sendable_update(
 ) -> DataExtension:
     """Turn sending on or off and choose the subscriber key and email fields."""
     _check_owner(actor, data_extension)
+    check_writable(data_extension)
     types = dict(data_extension.fields.values_list("name", "field_type"))
     chosen = _check_sendable(sendable, types)
     data_extension.is_sendable = chosen.is_sendable
@@ -187,6 +189,15 @@ def data_extension_delete(*, actor: User, data_extension: DataExtension) -> None
         raise DataExtensionError(
             f"{data_extension.name!r} is used by {', '.join(map(str, users))}: delete those first."
         ) from exc
+
+
+def check_writable(data_extension: DataExtension) -> None:
+    """A synchronized data extension is the CRM's copy: only its sync writes it."""
+    if DataExtension.objects.filter(pk=data_extension.pk, sync_source__isnull=False).exists():
+        raise DataExtensionError(
+            f"{data_extension.name!r} is synchronized from the CRM and read-only: change the "
+            "records in the CRM, or its fields under Synchronized Data Sources."
+        )
 
 
 def _check_owner(actor: User, data_extension: DataExtension) -> None:
@@ -214,6 +225,7 @@ def row_create(
 ) -> DataExtensionRow:
     """Add one row; its primary key must be new."""
     _check_owner(actor, data_extension)
+    check_writable(data_extension)
     values, key = _row_values(data_extension, cells)
     if data_extension.rows.filter(key=key).exists():
         raise DataExtensionError(f"A row with the key {key!r} exists.")
@@ -225,6 +237,7 @@ def row_update(*, actor: User, row: DataExtensionRow, cells: Mapping[str, str]) 
     """Change one row; a changed primary key must still be unique."""
     data_extension = row.data_extension
     _check_owner(actor, data_extension)
+    check_writable(data_extension)
     values, key = _row_values(data_extension, cells)
     if not data_extension.fields.filter(is_primary_key=True).exists():
         key = row.key  # without a primary key, the row keeps its generated id
@@ -239,4 +252,5 @@ def row_update(*, actor: User, row: DataExtensionRow, cells: Mapping[str, str]) 
 def row_delete(*, actor: User, row: DataExtensionRow) -> None:
     """Delete one row."""
     _check_owner(actor, row.data_extension)
+    check_writable(row.data_extension)
     row.delete()

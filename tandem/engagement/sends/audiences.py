@@ -47,6 +47,8 @@ def crm_audience_clean(*, account_id: int, kind: str, ref: str) -> str:
     ref = ref.strip()
     if kind == AudienceKind.SALESFORCE_DATA_EXTENSION:
         return _data_extension_name(account_id, ref)
+    if kind == AudienceKind.SYNCHRONIZED_DATA_EXTENSION:
+        return _synchronized_name(account_id, ref)
     prefix, noun = ID_KINDS[kind]
     if kind in LIST_KINDS:
         return SEPARATOR.join(_id_list(ref, prefix, noun))
@@ -90,5 +92,20 @@ def _data_extension_name(account_id: int, name: str) -> str:
     if not DataExtension.objects.filter(account_id=account_id, name=name).exists():
         raise SendInvalidError(
             f"There is no data extension named {name!r} in this account.", field="audience_ref"
+        )
+    return name
+
+
+def _synchronized_name(account_id: int, name: str) -> str:
+    from tandem.engagement.syncs.models import FilteredDataExtension, SyncSource
+
+    if not name:
+        raise SendInvalidError("Enter the data extension's name.", field="audience_ref")
+    filtered = FilteredDataExtension.objects.filter(account_id=account_id, name=name)
+    synced = SyncSource.objects.filter(account_id=account_id, data_extension__name=name)
+    if not filtered.exists() and not synced.exists():
+        raise SendInvalidError(
+            f"There is no synchronized or filtered data extension named {name!r}.",
+            field="audience_ref",
         )
     return name

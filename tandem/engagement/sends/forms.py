@@ -20,6 +20,7 @@ AUDIENCE_INPUTS: dict[str, str] = {
     AudienceKind.CONTACT: "contact_ids",
     AudienceKind.LEAD: "lead_ids",
     AudienceKind.SALESFORCE_DATA_EXTENSION: "sfde_name",
+    AudienceKind.SYNCHRONIZED_DATA_EXTENSION: "synced_name",
 }
 AUDIENCE_CHOICES = [
     (AudienceKind.DATA_EXTENSION, "Data Extension"),
@@ -28,6 +29,7 @@ AUDIENCE_CHOICES = [
     (AudienceKind.CONTACT, "Contacts"),
     (AudienceKind.LEAD, "Leads"),
     (AudienceKind.SALESFORCE_DATA_EXTENSION, "Salesforce Data Extension"),
+    (AudienceKind.SYNCHRONIZED_DATA_EXTENSION, "Synchronized or Filtered Data Extension"),
 ]
 IDS_HELP = "Separated by commas or spaces; 15- or 18-character Ids."
 
@@ -63,6 +65,9 @@ class SendForm(forms.Form):
     )
     sfde_name = forms.CharField(
         required=False, max_length=200, label="Salesforce data extension (name)"
+    )
+    synced_name = forms.CharField(
+        required=False, max_length=200, label="Synchronized or filtered data extension (name)"
     )
     max_per_second = forms.IntegerField(
         required=False,

@@ -18,6 +18,8 @@ class AudienceKind(models.TextChoices):
     CAMPAIGN = "campaign", "Campaign"
     CONTACT = "contact", "Contact"
     LEAD = "lead", "Lead"
+    # A synchronized data extension (a CRM object's copy) or a filtered one over it.
+    SYNCHRONIZED_DATA_EXTENSION = "synchronized_data_extension", "Synchronized data extension"
 
 
 CRM_AUDIENCE_KINDS = frozenset(
@@ -27,6 +29,7 @@ CRM_AUDIENCE_KINDS = frozenset(
         AudienceKind.CAMPAIGN,
         AudienceKind.CONTACT,
         AudienceKind.LEAD,
+        AudienceKind.SYNCHRONIZED_DATA_EXTENSION,
     }
 )
 

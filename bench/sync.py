@@ -1,0 +1,168 @@
+"""bench/sync: a synchronized data source's first copy and an incremental run, on PostgreSQL.
+
+CONTACTS contacts in one CRM org (loaded by COPY, last modified a day ago), one granian CRM
+worker. In the same run: the raw REST walk of the same query (query + every nextRecordsUrl,
+each batch parsed, as bench/api does), then Connect's sync through its HTTP client as the
+system user into a data extension on the Engagement database: the first copy of every
+contact, then an incremental run after CHANGES of them were changed in the CRM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import api
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTACTS = int(os.environ.get("BENCH_SYNC_CONTACTS", "1000000"))
+CHANGES = int(os.environ.get("BENCH_SYNC_CHANGES", "1000"))
+FIELDS = "Email,FirstName,LastName,AccountId"
+SOQL = "SELECT Id, Email, FirstName, LastName, AccountId, SystemModstamp FROM Contact"
+
+SYNC = r"""
+import json, time
+import psycopg
+from django.utils import timezone
+from tandem.engagement.accounts.models import Account
+from tandem.engagement.connect import tokens
+from tandem.engagement.connect.client import CrmToken
+from tandem.engagement.connect.models import ConnectionState, CrmConnection
+from tandem.engagement.syncs.run import source_run
+from tandem.engagement.syncs.setup import source_setup
+server, org, user, raw, crm_db, changes, fields = ARGS
+account = Account.objects.create(name="Bench")
+CrmConnection.objects.create(account=account, state=ConnectionState.LEGACY, login_url=server,
+    instance_url=server, org_id=org, system_username="bench@bench.test", system_user_id=user)
+# The system user's session, as a legacy login would have cached it.
+tokens.token_store(account.pk, "bench@bench.test", CrmToken(raw, server,
+    f"{server}/id/{org}/{user}", time.time()))
+source = source_setup(account=account, object_name="Contact", fields=fields.split(","),
+                      schedule="manual")
+start = time.perf_counter()
+first = source_run(source_id=source.pk)
+first_seconds = time.perf_counter() - start
+with psycopg.connect(crm_db, autocommit=True) as conn:
+    conn.execute("UPDATE crm_records_contact SET first_name = 'Changed', system_modstamp = now() "
+                 "WHERE id IN (SELECT id FROM crm_records_contact ORDER BY random() LIMIT %s)",
+                 (changes,))
+start = time.perf_counter()
+second = source_run(source_id=source.pk)
+second_seconds = time.perf_counter() - start
+rows = source.data_extension.rows.count()
+print(json.dumps({"first": first.__dict__, "first_seconds": first_seconds, "rows": rows,
+                  "second": second.__dict__, "second_seconds": second_seconds}))
+"""
+
+
+def _load_contacts(url: str, org_id: str, user_id: str) -> None:
+    """CONTACTS contacts (an account per 20), last modified over the past 30 days, by COPY:
+    data whose changes are spread in time, as in a live org (not all inside one overlap)."""
+    import psycopg
+
+    rng = random.Random(1)
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    accounts = [api._id("001", rng) for _ in range(max(1, CONTACTS // 20))]
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        with cur.copy(
+            "COPY crm_records_account (id, org_id, owner_id, created_date, "
+            "last_modified_date, system_modstamp, is_deleted, name) FROM STDIN"
+        ) as copy:
+            for account_id in accounts:
+                copy.write_row((account_id, org_id, user_id, then, then, then, False, "Account"))
+        with cur.copy(
+            "COPY crm_records_contact (id, org_id, owner_id, created_date, "
+            "last_modified_date, system_modstamp, is_deleted, first_name, last_name, "
+            "name, email, has_opted_out_of_email, account_id) FROM STDIN"
+        ) as copy:
+            for n in range(CONTACTS):
+                first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
+                at = then - dt.timedelta(seconds=rng.randrange(30 * 86400))
+                copy.write_row((api._id("003", rng), org_id, user_id, at, at, at, False,
+                                first, last, f"{first} {last}", f"{first.lower()}.{n}@example.com",
+                                False, accounts[n % len(accounts)]))  # fmt: skip
+        cur.execute("ANALYZE crm_records_contact")
+
+
+def _walk(url: str, token: str) -> tuple[int, float]:
+    """The raw REST walk of the sync's own query (bench/api's client: requests)."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["Authorization"] = f"Bearer {token}"
+    start = time.perf_counter()
+    body = session.get(f"{url}/services/data/v{api.VERSION}/query", params={"q": SOQL},
+                       timeout=120).json()  # fmt: skip
+    records = len(body["records"])
+    while not body["done"]:
+        body = session.get(url + body["nextRecordsUrl"], timeout=120).json()
+        records += len(body["records"])
+    return records, time.perf_counter() - start
+
+
+def run() -> str:
+    """Load the CRM, walk it raw, then sync it twice; the Markdown section."""
+    with (
+        tempfile.TemporaryDirectory() as var,
+        api._database() as crm_db,
+        api._database() as eng_db,
+    ):
+        base = {**os.environ, "TANDEM_VAR_DIR": var, "PYTHONPATH": str(ROOT)}
+        crm_env = {**base, "TANDEM_SERVICE": "crm", "TANDEM_CRM_DATABASE_URL": crm_db}
+        api._crm(crm_env, "migrate", "-v0")
+        ids = json.loads(api._crm(crm_env, "shell", "-c", api.SETUP).strip().splitlines()[-1])
+        _load_contacts(crm_db, ids["org"], ids["user"])
+        with api._server(crm_env) as server:
+            api._walk(server, ids["token"], max_requests=10)  # warm-up
+            walked, walk_seconds = _walk(server, ids["token"])
+            eng_env = {**base, "TANDEM_SERVICE": "engagement", "TANDEM_CRM_URL": server,
+                       "TANDEM_ENGAGEMENT_DATABASE_URL": eng_db}  # fmt: skip
+            subprocess.run([sys.executable, "-m", "tandem", "engagement", "migrate", "-v0"],
+                           env=eng_env, cwd=ROOT, check=True)  # fmt: skip
+            args = [server, str(ids["org"]), str(ids["user"]), ids["token"], crm_db, CHANGES,
+                    FIELDS]  # fmt: skip
+            script = SYNC.replace("ARGS", repr(args))
+            done = subprocess.run(
+                [sys.executable, "-m", "tandem", "engagement", "shell", "-c", script],
+                env=eng_env, cwd=ROOT, capture_output=True, text=True,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise RuntimeError(done.stderr[-3000:])
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+    return _section(walked, walk_seconds, result)
+
+
+def _section(walked: int, walk_seconds: float, result: dict) -> str:  # type: ignore[type-arg]
+    first, second = result["first"], result["second"]
+    sync_rate, walk_rate = first["added"] / result["first_seconds"], walked / walk_seconds
+    load = os.getloadavg()[1]
+    return "\n".join([
+        "## bench/sync — synchronized data source, first copy and incremental run",
+        "",
+        f"PostgreSQL (CRM and Engagement databases on one server), {CONTACTS:,} contacts in one "
+        f"org, one granian CRM worker; {os.cpu_count()} cores shared by the CRM, the sync and "
+        f"PostgreSQL (5-minute load average {load:.1f} at the end). Sync fields: `{FIELDS}` "
+        "(plus Id, SystemModstamp), through Connect's HTTP client as the system user.",
+        "",
+        "| measure | rows | seconds | rows/s |",
+        "|---|---:|---:|---:|",
+        f"| raw REST walk of `{SOQL}` (requests, every batch parsed) | {walked:,} | "
+        f"{walk_seconds:.1f} | {walk_rate:,.0f} |",
+        f"| first sync: every contact copied into `Contact_Salesforce` | {first['added']:,} | "
+        f"{result['first_seconds']:.1f} | {sync_rate:,.0f} |",
+        f"| incremental sync: {CHANGES:,} changed of {CONTACTS:,} | {second['updated']:,} updated "
+        f"| {result['second_seconds']:.2f} | |",
+        "",
+        f"First sync / raw walk: **{sync_rate / walk_rate:.0%}**. Targets: first sync ≥ 30,000 "
+        f"rows/s: **{'met' if sync_rate >= 30_000 else 'NOT met'}**; incremental < 2 s: "
+        f"**{'met' if result['second_seconds'] < 2 else 'NOT met'}**. Rows in the copy after "
+        f"both runs: {result['rows']:,}.",
+    ])  # fmt: skip

@@ -1,0 +1,168 @@
+"""`tandem connect sync`: synchronized data sources (CRM objects copied into data extensions)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tandem.cli.connect import AccountOption, AdminOption, JsonOption, _account, _admin, _django
+from tandem.cli.errors import fail
+
+if TYPE_CHECKING:
+    from tandem.engagement.syncs.models import SyncSource
+
+app = typer.Typer(help="Synchronized data sources: CRM objects kept in data extensions.")
+console = Console(highlight=False)
+ObjectOption = Annotated[str, typer.Option("--object", help="The CRM object, e.g. Contact.")]
+
+
+def _source(account_name: str, object_name: str) -> SyncSource:
+    from tandem.engagement.syncs.selectors import source_get
+
+    account = _account(account_name)
+    found = source_get(account.pk, object_name)
+    if found is None:
+        fail(f"{account.name} has no synchronized data source for {object_name!r}")
+    return found
+
+
+def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table("Object", "Schedule", "State", "Outcome", "Last run", "Rows", "+", "~", "-",
+                  "Last error")  # fmt: skip
+    for row in rows:
+        table.add_row(
+            row["object"], row["schedule"], row["state"], row["outcome"],
+            row["last_run_at"] or "never", str(row["rows"]), str(row["rows_added"]),
+            str(row["rows_updated"]), str(row["rows_deleted"]), row["last_error"],
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("setup")
+def setup(
+    account: AccountOption,
+    admin: AdminOption,
+    object_name: ObjectOption,
+    fields: Annotated[str, typer.Option("--fields", help="Comma-separated CRM field names.")],
+    schedule: Annotated[str, typer.Option(help="15m, 1h, 1d or manual.")] = "15m",
+    as_json: JsonOption = False,
+) -> None:
+    """Set up (or change) the object's source and its <Object>_Salesforce data extension."""
+    _django()
+    from tandem.engagement.syncs.errors import SyncError
+    from tandem.engagement.syncs.selectors import source_row
+    from tandem.engagement.syncs.setup import source_setup
+
+    found = _account(account)
+    _admin(found, admin)
+    try:
+        source = source_setup(
+            account=found,
+            object_name=object_name,
+            fields=fields.split(","),
+            schedule=schedule,
+        )
+    except SyncError as exc:
+        detail = "; ".join(f"{name}: {why}" for name, why in exc.fields.items())
+        fail(f"{exc.message} {detail}".strip())
+    _print([source_row(source)], as_json)
+
+
+@app.command("run")
+def run(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
+    """Run the source now (as the scheduler would); exit 1 when the run failed."""
+    _django()
+    from tandem.engagement.syncs.run import source_run
+
+    result = source_run(source_id=_source(account, object_name).pk)
+    row = {
+        "ran": result.ran,
+        "outcome": result.outcome,
+        "added": result.added,
+        "updated": result.updated,
+        "deleted": result.deleted,
+        "message": result.message,
+    }
+    if as_json:
+        console.print_json(json.dumps(row))
+    else:
+        console.print(
+            f"{result.outcome}: {result.added} added, {result.updated} updated, "
+            f"{result.deleted} deleted" + (f" ({result.message})" if result.message else "")
+        )
+    if result.outcome == "failed":
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status(
+    account: AccountOption,
+    object_name: Annotated[str, typer.Option("--object", help="One object only.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Each source: schedule, state, last run, rows added/updated/deleted, last error."""
+    _django()
+    from tandem.engagement.syncs.selectors import source_row, sources_of
+
+    if object_name:
+        sources = [_source(account, object_name)]
+    else:
+        sources = list(sources_of(_account(account).pk))
+    _print([source_row(source) for source in sources], as_json)
+
+
+def _pause(account: str, object_name: str, paused: bool, as_json: bool) -> None:
+    _django()
+    from tandem.engagement.syncs.selectors import source_row
+    from tandem.engagement.syncs.setup import source_pause
+
+    source = source_pause(source=_source(account, object_name), paused=paused)
+    _print([source_row(source)], as_json)
+
+
+@app.command("pause")
+def pause(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
+    """Stop the source's scheduled runs (it catches up when resumed)."""
+    _pause(account, object_name, True, as_json)
+
+
+@app.command("resume")
+def resume(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
+    """Run the source on its schedule again."""
+    _pause(account, object_name, False, as_json)
+
+
+@app.command("filter")
+def filter_create(
+    account: AccountOption,
+    object_name: ObjectOption,
+    name: Annotated[str, typer.Option("--name", help="The filtered data extension's name.")],
+    where: Annotated[
+        list[str],
+        typer.Option("--where", help="`Field operator value`, e.g. `Email ends_with @a.test`; "
+                     "repeat for more (all must hold)."),
+    ],
+) -> None:  # fmt: skip
+    """Save a filtered data extension over the object's synchronized one (a send audience)."""
+    _django()
+    from tandem.engagement.syncs.errors import SyncError
+    from tandem.engagement.syncs.filters import conditions_parse, filtered_create
+
+    source = _source(account, object_name)
+    try:
+        saved = filtered_create(
+            account=source.account,
+            name=name,
+            source=source,
+            conditions=conditions_parse("\n".join(where)),
+        )
+    except SyncError as exc:
+        fail(exc.message)
+    console.print(f"Saved {saved.name} over {source.de_name}.")

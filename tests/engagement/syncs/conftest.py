@@ -1,0 +1,145 @@
+"""A CRM for syncs: records with SystemModstamp and IsDeleted, answering the sync's SOQL.
+
+Like the other single-piece tests of Connect, the CRM is a fake behind Connect's client seam
+(legacy login, usage counting and the token cache are Connect's real code); the end-to-end
+tests use the real CRM over HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tandem.engagement.connect import services
+from tandem.engagement.connect.client import ApiUsage, CrmError, CrmResult, CrmToken
+from tests.engagement.connect.conftest import (  # noqa: F401  (its fixtures, used here)
+    FakeCrm,
+    _crm_url,
+    crm,
+    legacy,
+)
+from tests.engagement.sends import conftest as sends_fixtures
+
+SELECT = re.compile(
+    r"SELECT (?P<cols>.+?) FROM (?P<obj>\w+)(?: WHERE (?P<where>.+?))?(?: ORDER BY (?P<order>.+?))?"
+    r"(?: LIMIT (?P<limit>\d+))?$"
+)
+FIELDS = {
+    "Contact": [("Id", "id"), ("Email", "email"), ("FirstName", "string"),
+                ("LastName", "string"), ("HasOptedOutOfEmail", "boolean"),
+                ("MailingAddress", "address"), ("SystemModstamp", "datetime")],
+    "Lead": [("Id", "id"), ("Email", "email"), ("Company", "string"),
+             ("SystemModstamp", "datetime")],
+}  # fmt: skip
+
+
+def stamp(value: datetime) -> str:
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}+0000"
+    )
+
+
+@dataclass
+class SyncCrm(FakeCrm):
+    """Records by object and Id; `clock` is the CRM's time, advanced by each change."""
+
+    data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    clock: datetime = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    batch: int = 3
+    soql: list[str] = field(default_factory=list)
+    cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    fail_after: int | None = None  # answer this many more calls, then refuse (CRM down)
+    hidden: set[str] = field(default_factory=set)  # records the system user no longer sees
+
+    def tick(self) -> datetime:
+        self.clock += timedelta(seconds=1)
+        return self.clock
+
+    def put(self, sobject: str, record_id: str, **values: Any) -> None:
+        record = self.data.setdefault(sobject, {}).setdefault(record_id, {"Id": record_id})
+        record.update(values, IsDeleted=False, SystemModstamp=self.tick())
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        self.data[sobject][record_id].update(IsDeleted=True, SystemModstamp=self.tick())
+
+    def _answer(self) -> None:
+        if self.fail_after is not None:
+            if self.fail_after <= 0:
+                raise CrmError("unreachable", "the CRM did not answer (down)")
+            self.fail_after -= 1
+
+    def describe_global(self, *, token: CrmToken) -> CrmResult:
+        self._answer()
+        objects = [{"name": name, "label": name, "queryable": True} for name in FIELDS]
+        return CrmResult({"sobjects": objects}, ApiUsage(5, 15000))
+
+    def describe(self, *, token: CrmToken, sobject: str) -> CrmResult:
+        self._answer()
+        found = [{"name": n, "label": n, "type": t} for n, t in FIELDS[sobject]]
+        return CrmResult({"fields": found}, ApiUsage(6, 15000))
+
+    def _run(self, soql: str, *, deleted: bool) -> CrmResult:
+        self._answer()
+        self.soql.append(soql)
+        match = SELECT.match(soql)
+        assert match, soql
+        cols = [c.strip() for c in match["cols"].split(",")]
+        rows = [
+            r for r in self.data.get(match["obj"], {}).values()
+            if r["Id"] not in self.hidden and (deleted or not r["IsDeleted"])
+        ]  # fmt: skip
+        for condition in (match["where"] or "").split(" AND "):
+            if condition == "IsDeleted = true":
+                rows = [r for r in rows if r["IsDeleted"]]
+            elif condition.startswith("SystemModstamp >= "):
+                since = datetime.fromisoformat(condition.split(">= ")[1].replace("Z", "+00:00"))
+                rows = [r for r in rows if r["SystemModstamp"] >= since]
+            elif condition.startswith("Id > "):
+                rows = [r for r in rows if r["Id"] > condition.split("'")[1]]
+            else:
+                assert not condition, condition
+        # Without ORDER BY, the CRM walks by Id (as the real one does).
+        rows.sort(key=lambda r: (r["SystemModstamp"], r["Id"]) if match["order"] else r["Id"])
+        if match["order"] and match["order"].endswith("DESC"):
+            rows.reverse()
+        if match["limit"]:
+            rows = rows[: int(match["limit"])]
+        answers = [
+            {c: stamp(r[c]) if c == "SystemModstamp" else r.get(c) for c in cols} for r in rows
+        ]
+        return self._page(answers, str(len(self.cursors)))
+
+    def _page(self, rows: list[dict[str, Any]], locator: str) -> CrmResult:
+        head, rest = rows[: self.batch], rows[self.batch :]
+        answer: dict[str, Any] = {"totalSize": len(rows), "done": not rest, "records": head}
+        if rest:
+            self.cursors[locator] = rest
+            answer["nextRecordsUrl"] = f"/services/data/v62.0/query/{locator}"
+        return CrmResult(answer, ApiUsage(7, 15000))
+
+    def query(self, *, token: CrmToken, soql: str) -> CrmResult:
+        return self._run(soql, deleted=False)
+
+    def query_all(self, *, token: CrmToken, soql: str) -> CrmResult:
+        return self._run(soql, deleted=True)
+
+    def query_more(self, *, token: CrmToken, next_url: str) -> CrmResult:
+        self._answer()
+        locator = next_url.rsplit("/", 1)[1]
+        return self._page(self.cursors.pop(locator), locator + "x")
+
+
+@pytest.fixture
+def sync_crm(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> SyncCrm:
+    base: FakeCrm = request.getfixturevalue("crm")
+    fake = SyncCrm(users=base.users, passwords=base.passwords)
+    monkeypatch.setattr(services.seam, "client_factory", lambda: fake)
+    return fake
+
+
+email = sends_fixtures.email
