@@ -147,7 +147,7 @@ def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.5) -> Any:
 
 
 def configure_crm_side(stack: RunningStack) -> None:
-    """Spec §5 steps 12-23, by the CRM admin's command-line equivalents."""
+    """The Setup steps of docs/reference/setup.md, by the CRM admin's command-line equivalents."""
     crm_cli(stack, "permset", "create", "--org", "acme", "--label", "Marketing Cloud Connected App")
     crm_cli(
         stack,

@@ -27,7 +27,7 @@ from tandem.engagement.sends.models import SendStatus
 SWEEP, TRACKING, RESUME = "auto_connect_sweep", "tracking_writeback", "held_resume"  # chains
 SWEEP_SECONDS = 15 * 60
 RESUME_SECONDS = 60  # held sends start within a minute of Connect being available again
-TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (domain.md §5.3)
+TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (docs/reference/connect.md)
 RESULTS_POLL_SECONDS = 5
 RESULTS_POLLS = 720  # an hour; afterwards the periodic tracking task catches up
 

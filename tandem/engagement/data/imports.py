@@ -1,4 +1,4 @@
-"""CSV import into a data extension: RFC 4180 via the csv module, UTF-8, checked per row.
+"""The CSV import service of a data extension: RFC 4180 via the csv module, UTF-8, checked per row.
 
 A problem with the whole file (too big, not UTF-8, a header that does not match) is raised
 before anything is stored. A bad row is recorded with its line and reason and never stops the
