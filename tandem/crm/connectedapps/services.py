@@ -22,6 +22,7 @@ from tandem.crm.connectedapps.models import (
     ConnectedAppPolicy,
     ConnectedAppUsage,
 )
+from tandem.crm.connectedapps.selectors import connected_app_ip_range_find
 from tandem.crm.connectedapps.validation import (
     callback_url_errors,
     certificate_errors,
@@ -29,7 +30,7 @@ from tandem.crm.connectedapps.validation import (
     scope_errors,
 )
 from tandem.crm.oauth.crypto import encrypt_secret, hash_secret, new_consumer_secret
-from tandem.crm.oauth.policy import RefreshTokenPolicy, ValidityUnit
+from tandem.crm.oauth.policy import RefreshTokenPolicy, ValidityUnit, parse_refresh_token_policy
 from tandem.crm.orgs.iprange import any_range_errors, parse_ip
 from tandem.crm.orgs.models import Org
 from tandem.crm.permissions.models import PermissionSet
@@ -154,7 +155,12 @@ def connected_app_update(
 
 @transaction.atomic
 def connected_app_secret_rotate(*, actor: User | None, app: ConnectedApp, org: Org) -> str:
-    """A new consumer secret, returned once; the old one stops working at once."""
+    """A new consumer secret, returned once; the old one stops working at once. Only the org
+    that owns the app may rotate it, whoever the caller is (Setup or the command line)."""
+    if app.org_id != org.pk:
+        raise ConnectedAppInvalidError(
+            {"app": ["Only the org that owns the app can rotate its secret."]}
+        )
     secret = new_consumer_secret()
     _set_secret(app, secret)
     app.secret_rotated_at = timezone.now()
@@ -213,6 +219,31 @@ def connected_app_policy_set(
     return policy
 
 
+def connected_app_policy_change(
+    *, actor: User | None, policy: ConnectedAppPolicy, permitted_users: str | None = None,
+    ip_relaxation: str | None = None, refresh_token_policy: str | None = None,
+    session_timeout: int | None = None,
+) -> ConnectedAppPolicy:  # fmt: skip
+    """Change some of the policies, keeping the others: `refresh_token_policy` as written in
+    Setup's metadata (`specific_lifetime:1:DAYS`), `session_timeout` 0 for the default."""
+    kind, validity, unit = (
+        policy.refresh_token_policy, policy.refresh_token_validity, policy.refresh_token_unit,
+    )  # fmt: skip
+    if refresh_token_policy:
+        try:
+            kind, validity, unit = parse_refresh_token_policy(refresh_token_policy)
+        except ValueError as exc:
+            raise ConnectedAppInvalidError({"refresh_token_policy": [str(exc)]}) from None
+    minutes = (
+        policy.session_timeout_minutes if session_timeout is None else (session_timeout or None)
+    )
+    return connected_app_policy_set(
+        actor=actor, policy=policy, permitted_users=permitted_users or policy.permitted_users,
+        ip_relaxation=ip_relaxation or policy.ip_relaxation, refresh_token_policy=kind,
+        refresh_token_validity=validity, refresh_token_unit=unit, session_timeout_minutes=minutes,
+    )  # fmt: skip
+
+
 def _access_names(policy: ConnectedAppPolicy, field: str) -> list[str]:
     rows = policy.access.filter(**{f"{field}__isnull": False}).select_related(field)
     return sorted(str(getattr(row, field)) for row in rows)
@@ -257,6 +288,35 @@ def connected_app_profiles_set(
         org=policy.org, actor=actor, action="connected_app.profiles_changed", section=SECTION,
         target=policy.app.name, old=old, new=_access_names(policy, "profile"),
     )  # fmt: skip
+
+
+@transaction.atomic
+def connected_app_access_link(
+    *,
+    actor: User | None,
+    policy: ConnectedAppPolicy,
+    permission_set: PermissionSet | None = None,
+    profile: Profile | None = None,
+    linked: bool = True,
+) -> None:
+    """Link (or, with `linked` False, unlink) one permission set or profile, keeping the others:
+    the Manage pages' set changed by one."""
+    if permission_set is not None:
+        sets = [
+            ps
+            for ps in PermissionSet.objects.filter(pk__in=policy.access.values("permission_set_id"))
+            if ps.pk != permission_set.pk
+        ]
+        chosen_sets = [*sets, permission_set] if linked else sets
+        connected_app_permission_sets_set(actor=actor, policy=policy, permission_sets=chosen_sets)
+    if profile is not None:
+        profiles = [
+            p
+            for p in Profile.objects.filter(pk__in=policy.access.values("profile_id"))
+            if p.pk != profile.pk
+        ]
+        chosen = [*profiles, profile] if linked else profiles
+        connected_app_profiles_set(actor=actor, policy=policy, profiles=chosen)
 
 
 def ip_range_snapshot(row: ConnectedAppIpRange) -> dict[str, str]:
@@ -305,6 +365,20 @@ def connected_app_ip_range_delete(
         org=policy.org, actor=actor, action="connected_app.ip_range_deleted", section=SECTION,
         target=target, old=old,
     )  # fmt: skip
+
+
+def connected_app_ip_range_remove(
+    *, actor: User | None, policy: ConnectedAppPolicy, start_address: str, end_address: str
+) -> None:
+    """Remove the app's range with these ends (in any spelling) in the policy's org."""
+    found = connected_app_ip_range_find(
+        policy=policy, start_address=start_address, end_address=end_address
+    )
+    if found is None:
+        raise ConnectedAppInvalidError(
+            {"range": [f"No IP range {start_address}-{end_address} for {policy.app.name}."]}
+        )
+    connected_app_ip_range_delete(actor=actor, policy=policy, row=found)
 
 
 def connected_app_policy_ensure(*, app: ConnectedApp, org: Org) -> ConnectedAppPolicy:

@@ -54,6 +54,18 @@ def org_create(*, name: str, my_domain: str | None = None, actor: User | None = 
 
 
 @transaction.atomic
+def org_create_with_settings(
+    *, name: str, my_domain: str | None = None, allow_username_password_flows: bool = False
+) -> Org:
+    """`tandem crm org create`: a new org and, when asked, its OAuth setting in one go."""
+    org = org_create(name=name, my_domain=my_domain)
+    if allow_username_password_flows:
+        org_settings_update(actor=None, org=org, section="OAuth and OpenID Connect Settings",
+                            changes={"allow_username_password_flows": True})  # fmt: skip
+    return org
+
+
+@transaction.atomic
 def trusted_ip_range_add(
     *, actor: User | None, org: Org, start_address: str, end_address: str, description: str = ""
 ) -> TrustedIpRange:

@@ -303,6 +303,37 @@ def user_create(
     return user
 
 
+@dataclass(frozen=True)
+class CreatedUser:
+    """A new user and the secrets shown once: its password and, when asked, security token."""
+
+    user: User
+    password: str
+    security_token: str | None
+
+
+@transaction.atomic
+def user_create_with_credentials(
+    *, org: Org, username: str, email: str, last_name: str, profile_name: str,
+    first_name: str = "", password: str | None = None, is_marketing_user: bool = False,
+    is_api_enabled: bool = True, with_security_token: bool = False,
+) -> CreatedUser:  # fmt: skip
+    """`tandem crm user create`: a user with a named profile, a given or generated password
+    and, when asked, a security token."""
+    profile = Profile.objects.filter(org=org, name=profile_name).first()
+    if profile is None:
+        names = ", ".join(Profile.objects.filter(org=org).values_list("name", flat=True))
+        raise UserInvalidError({"profile": [f"no profile {profile_name!r} (choose: {names})"]})
+    password = password or generate_password()
+    user = user_create(
+        org=org, actor=None, username=username, email=email, first_name=first_name,
+        last_name=last_name, profile=profile, password=password,
+        is_marketing_user=is_marketing_user, is_api_enabled=is_api_enabled,
+    )  # fmt: skip
+    token = security_token_reset(user=user) if with_security_token else None
+    return CreatedUser(user=user, password=password, security_token=token)
+
+
 def user_snapshot(user: User) -> dict[str, object]:
     """The audited fields of a user."""
     return {
