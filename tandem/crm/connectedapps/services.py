@@ -31,8 +31,8 @@ from tandem.crm.connectedapps.validation import (
 )
 from tandem.crm.oauth.crypto import encrypt_secret, hash_secret, new_consumer_secret
 from tandem.crm.oauth.policy import RefreshTokenPolicy, ValidityUnit, parse_refresh_token_policy
-from tandem.crm.orgs.iprange import any_range_errors, parse_ip
 from tandem.crm.orgs.models import Org
+from tandem.crm.orgs.services import IpRangeKind, ip_range_add, ip_range_delete
 from tandem.crm.permissions.models import PermissionSet
 from tandem.crm.setup.services import setup_audit_record
 from tandem.crm.users.models import Profile, User
@@ -319,11 +319,9 @@ def connected_app_access_link(
         connected_app_profiles_set(actor=actor, policy=policy, profiles=chosen)
 
 
-def ip_range_snapshot(row: ConnectedAppIpRange) -> dict[str, str]:
-    return {"start": row.start_address, "end": row.end_address, "description": row.description}
+TRUSTED_IP_RANGES = IpRangeKind(SECTION, "connected_app.ip_range", ConnectedAppInvalidError)
 
 
-@transaction.atomic
 def connected_app_ip_range_add(
     *,
     actor: User | None,
@@ -333,38 +331,21 @@ def connected_app_ip_range_add(
     description: str = "",
 ) -> ConnectedAppIpRange:
     """Add a Trusted IP Range for OAuth Web Server Flow to the app in the policy's org."""
-    errors = {
-        field: [message] for field, message in any_range_errors(start_address, end_address).items()
-    }
-    if len(description.strip()) > 255:
-        errors["description"] = ["Use at most 255 characters."]
-    if errors:
-        raise ConnectedAppInvalidError(errors)
-    # Stored in canonical form, so the list and the CLI's `remove` see one spelling.
-    row = ConnectedAppIpRange.objects.create(
-        app=policy.app, org=policy.org, start_address=str(parse_ip(start_address)),
-        end_address=str(parse_ip(end_address)), description=description.strip(),
-    )  # fmt: skip
-    setup_audit_record(
-        org=policy.org, actor=actor, action="connected_app.ip_range_added", section=SECTION,
-        target=f"{policy.app.name}: {row}", new=ip_range_snapshot(row),
-    )  # fmt: skip
-    return row
+    row = ConnectedAppIpRange(app=policy.app, org=policy.org, start_address=start_address,
+                              end_address=end_address, description=description)  # fmt: skip
+    row.normalize()  # the audit names the range in the spelling it is stored in
+    return ip_range_add(actor=actor, org=policy.org, row=row, kind=TRUSTED_IP_RANGES,
+                        target=f"{policy.app.name}: {row}")  # fmt: skip
 
 
-@transaction.atomic
 def connected_app_ip_range_delete(
     *, actor: User | None, policy: ConnectedAppPolicy, row: ConnectedAppIpRange
 ) -> None:
     """Remove one of the app's trusted IP ranges in the policy's org."""
     if (row.app_id, row.org_id) != (policy.app_id, policy.org_id):
         raise ConnectedAppInvalidError({"range": ["No such range for this app in this org."]})
-    old, target = ip_range_snapshot(row), f"{policy.app.name}: {row}"
-    row.delete()
-    setup_audit_record(
-        org=policy.org, actor=actor, action="connected_app.ip_range_deleted", section=SECTION,
-        target=target, old=old,
-    )  # fmt: skip
+    ip_range_delete(actor=actor, org=policy.org, row=row, kind=TRUSTED_IP_RANGES,
+                    target=f"{policy.app.name}: {row}")  # fmt: skip
 
 
 def connected_app_ip_range_remove(
