@@ -84,7 +84,7 @@ print(json.dumps({"jwt_key": jwt_app.app.client_id, "cc_key": cc.app.client_id,
 def bench_crm() -> Iterator[tuple[dict[str, str], rsa.RSAPrivateKey, str, dict[str, str]]]:
     """A migrated CRM database holding the bench org (SETUP): the environment to run it with,
     the JWT app's private key (object and PEM), and SETUP's output."""
-    key, cert = _key_and_cert()
+    key, cert = key_and_cert()
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -98,8 +98,8 @@ def bench_crm() -> Iterator[tuple[dict[str, str], rsa.RSAPrivateKey, str, dict[s
             "PYTHONPATH": str(ROOT),
             "BENCH_CERT": cert,
         }
-        _run_tandem(env, "migrate", "--noinput")
-        setup = json.loads(_run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+        run_tandem(env, "migrate", "--noinput")
+        setup = json.loads(run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         yield env, key, key_pem, setup
 
 
@@ -134,20 +134,20 @@ def postgres_database() -> object:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _key_and_cert() -> tuple[rsa.RSAPrivateKey, str]:
+def key_and_cert() -> tuple[rsa.RSAPrivateKey, str]:
     sys.path.insert(0, str(ROOT))
     from tests.crm.oauth.jwtkeys import key_pair
 
     return key_pair("bench")
 
 
-def _run_tandem(env: dict[str, str], *args: str) -> str:
+def run_tandem(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "tandem", "crm", *args],
         env=env,
@@ -369,7 +369,7 @@ def run() -> str:
     """The Markdown section (the registry in bench/__main__.py writes it)."""
     load_before = f"{os.getloadavg()[0]:.1f}"
     with bench_crm() as (env, key, key_pem, setup):
-        port = _free_port()
+        port = free_port()
         print("preparing requests…", flush=True)
         jwt_form = Form(
             "/services/oauth2/token",

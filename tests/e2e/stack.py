@@ -121,7 +121,7 @@ def running_stack(
 
     `https`: the CRM port speaks HTTPS; `https_port`: a second CRM port does, beside HTTP
     (what `tandem up` does by default; off here unless asked, to spare a process)."""
-    with _databases() as database_env:
+    with databases() as database_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
         second_port = free_port() if https_port and not https else 0
         env = _environment(var_dir, database_env, extra_env)
@@ -234,7 +234,7 @@ def controlled_stack(
 
     from tandem.cli import up
 
-    with _databases(database_role) as database_env:
+    with databases(database_role) as database_env:
         env = _environment(var_dir, database_env, extra_env)
         layout = up.Stack(crm_port=free_port(), engagement_port=free_port(),
                           inbox_port=free_port(), web_workers=1)  # fmt: skip
@@ -298,7 +298,7 @@ def on_postgres() -> bool:
 
 
 @contextmanager
-def _databases(owner: str | None = None) -> Iterator[dict[str, str]]:
+def databases(owner: str | None = None) -> Iterator[dict[str, str]]:
     """PostgreSQL databases when the suite runs against PostgreSQL, else nothing (SQLite)."""
     if not on_postgres():
         yield {}

@@ -19,7 +19,7 @@ import pytest
 from tandem.cli.ports import free_port
 from tandem.cli.up import web_argv
 from tandem.core.paths import PROJECT_ROOT
-from tests.e2e.stack import _databases
+from tests.e2e.stack import databases
 
 PASSWORD = "Correct-Horse-9-battery"
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -39,7 +39,7 @@ def _redis_reachable() -> bool:
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     if request.param == "redis" and not _redis_reachable():
         pytest.skip(f"Redis is not running at {REDIS_URL}")
-    with _databases() as database_env:
+    with databases() as database_env:
         environ = {
             **os.environ, **database_env,
             "TANDEM_VAR_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT),
