@@ -8,7 +8,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ import psycopg
 from tandem.cli.ports import free_port
 from tandem.cli.supervisor import Child, Supervisor
 from tandem.core.paths import PROJECT_ROOT
+from tests.e2e.waiting import wait_for
 
 
 @dataclass(frozen=True)
@@ -91,20 +91,19 @@ def postgres_role(base_url: str, connection_limit: int) -> Iterator[str]:
 def _wait_healthy(
     urls: list[str], process: subprocess.Popen[bytes], log: Path, verify: object
 ) -> None:
-    deadline = time.monotonic() + 120
+
+    def healthy(url: str) -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"tandem up exited early:\n{log.read_text()}")
+        try:
+            context = verify() if callable(verify) else verify
+            return httpx.get(f"{url}/healthz", timeout=2, verify=context).status_code == 200
+        except (httpx.HTTPError, OSError):  # OSError: the CA file is not written yet
+            return False
+
     for url in urls:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"tandem up exited early:\n{log.read_text()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} never became healthy:\n{log.read_text()}")
-            try:
-                context = verify() if callable(verify) else verify
-                if httpx.get(f"{url}/healthz", timeout=2, verify=context).status_code == 200:
-                    break
-            except (httpx.HTTPError, OSError):  # OSError: the CA file is not written yet
-                pass
-            time.sleep(0.3)
+        wait_for(lambda url=url: healthy(url), 120, interval=0.3,
+                 what=lambda url=url: f"{url} to become healthy:\n{log.read_text()}")  # fmt: skip
 
 
 @contextmanager

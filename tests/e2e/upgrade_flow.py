@@ -9,7 +9,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,15 +134,6 @@ def authorize_as(crm: CrmBrowser, authorize_url: str, username: str, password: s
             continue
         raise AssertionError(f"unexpected CRM page {response.status_code}: {response.text[:1500]}")
     raise AssertionError("too many CRM redirects")
-
-
-def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out")
 
 
 def configure_crm_side(stack: RunningStack) -> None:

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError
-from django.test import Client
 
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.setup.models import SetupAuditTrail
+from tests.crm.conftest import signed_in
 from tests.crm.connectedapps.conftest import run_connectedapp
 from tests.crm.oauth.conftest import CALLBACK, make_app
-
-
-def _client(user) -> Client:
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    return client
 
 
 def _settings_form(**changes: object) -> dict[str, object]:
@@ -31,7 +25,7 @@ def test_a_new_app_does_not_rotate(org):
 def test_the_app_page_shows_the_setting(org, admin):
     app = make_app(org)
 
-    page = _client(admin).get(f"/setup/connected-apps/{app.app.id}/").content.decode()
+    page = signed_in(admin).get(f"/setup/connected-apps/{app.app.id}/").content.decode()
 
     assert "Enable Refresh Token Rotation" in page
 
@@ -39,7 +33,7 @@ def test_the_app_page_shows_the_setting(org, admin):
 def test_the_setup_edit_page_turns_it_on_and_audits(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/settings/",
         _settings_form(refresh_token_rotation_enabled="on"),
     )
@@ -57,7 +51,7 @@ def test_the_setup_edit_page_turns_it_on_and_audits(org, admin):
 def test_an_invalid_edit_leaves_rotation_as_it_was(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/settings/",
         _settings_form(refresh_token_rotation_enabled="on", callback_urls="http://evil.example/"),
     )
