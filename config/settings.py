@@ -393,6 +393,9 @@ ENGAGEMENT_LOGIN_THROTTLE_MINUTES = env_int(
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves from the finders (no collectstatic needed) but warns on every start when
+# its root is missing; an empty one is the truth until someone collects into it.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "tandem" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
