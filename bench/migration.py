@@ -28,12 +28,12 @@ from bench.oauth import (
     JWT_PER_SECOND,
     ROOT,
     Form,
-    _free_port,
-    _key_and_cert,
-    _run_tandem,
+    free_port,
     jwt_bodies,
+    key_and_cert,
     measured,
     postgres_database,
+    run_tandem,
     served,
     workers_cpu,
 )
@@ -166,11 +166,11 @@ print("BENCH_RESULT " + json.dumps({
 def run() -> str:
     """The Markdown section (the registry in bench/__main__.py writes it)."""
     load_before = os.getloadavg()
-    key, cert = _key_and_cert()
+    key, cert = key_and_cert()
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    port = _free_port()
+    port = free_port()
     crm_url = f"http://localhost:{port}"
     with (
         tempfile.TemporaryDirectory() as var,
@@ -198,8 +198,8 @@ def run() -> str:
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
         print("migrating both databases, creating 2 x", USERS, "users…", flush=True)
-        _run_tandem(crm_env, "migrate", "--noinput")
-        setup = json.loads(_run_tandem(crm_env, "shell", "-c", CRM_SETUP).strip().splitlines()[-1])
+        run_tandem(crm_env, "migrate", "--noinput")
+        setup = json.loads(run_tandem(crm_env, "shell", "-c", CRM_SETUP).strip().splitlines()[-1])
         _run_engagement_migrate(engagement_env)
         engagement_env |= {
             "TANDEM_MC_CONSUMER_KEY": setup["jwt_key"],

@@ -39,7 +39,7 @@ DURATION = float(os.environ.get("TANDEM_BENCH_SECONDS", "10"))
 # 16 kept-alive connections keep the server's 2x2 threads busy while others wait on PostgreSQL
 # (measured: 8 connections gave 971 / 612 / 2,267 per second, 16 gave 1,037 / 662 / 2,449).
 CONCURRENCY = int(os.environ.get("TANDEM_BENCH_CONCURRENCY", "16"))
-# gthread keeps the load generator's connections alive (sync closes each one); ADR 0400.
+# gthread keeps the load generator's connections alive (sync closes each one); ADR 0405.
 SERVER = os.environ.get("TANDEM_BENCH_SERVER", "gunicorn")
 WORKER_CLASS = os.environ.get("TANDEM_BENCH_WORKER_CLASS", "gthread")
 THREADS = os.environ.get("TANDEM_BENCH_THREADS", "4")
@@ -84,7 +84,7 @@ print(json.dumps({"jwt_key": jwt_app.app.client_id, "cc_key": cc.app.client_id,
 def bench_crm() -> Iterator[tuple[dict[str, str], rsa.RSAPrivateKey, str, dict[str, str]]]:
     """A migrated CRM database holding the bench org (SETUP): the environment to run it with,
     the JWT app's private key (object and PEM), and SETUP's output."""
-    key, cert = _key_and_cert()
+    key, cert = key_and_cert()
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -98,8 +98,8 @@ def bench_crm() -> Iterator[tuple[dict[str, str], rsa.RSAPrivateKey, str, dict[s
             "PYTHONPATH": str(ROOT),
             "BENCH_CERT": cert,
         }
-        _run_tandem(env, "migrate", "--noinput")
-        setup = json.loads(_run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+        run_tandem(env, "migrate", "--noinput")
+        setup = json.loads(run_tandem(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         yield env, key, key_pem, setup
 
 
@@ -134,20 +134,20 @@ def postgres_database() -> object:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _key_and_cert() -> tuple[rsa.RSAPrivateKey, str]:
+def key_and_cert() -> tuple[rsa.RSAPrivateKey, str]:
     sys.path.insert(0, str(ROOT))
     from tests.crm.oauth.jwtkeys import key_pair
 
     return key_pair("bench")
 
 
-def _run_tandem(env: dict[str, str], *args: str) -> str:
+def run_tandem(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "tandem", "crm", *args],
         env=env,
@@ -369,7 +369,7 @@ def run() -> str:
     """The Markdown section (the registry in bench/__main__.py writes it)."""
     load_before = f"{os.getloadavg()[0]:.1f}"
     with bench_crm() as (env, key, key_pem, setup):
-        port = _free_port()
+        port = free_port()
         print("preparing requests…", flush=True)
         jwt_form = Form(
             "/services/oauth2/token",
@@ -418,7 +418,7 @@ def report(results: list[Result], profile: str, load_before: str) -> str:
         "each; every JWT request carries its own pre-signed assertion. The JWT app is "
         "admin-approved with a linked permission set, Relax IP restrictions, refresh tokens "
         "immediately expired (the Marketing Cloud setup). Token, introspection and revocation "
-        "take the lean middleware path (ADR 0400, Performance).",
+        "take the lean middleware path (ADR 0405).",
         "",
         "| scenario | requests | 200 OK | per second | vs baseline | web-worker CPU per request |",
         "|---|---:|---:|---:|---:|---:|",
@@ -447,7 +447,7 @@ def report(results: list[Result], profile: str, load_before: str) -> str:
         "Earlier today, before ADR 0007 and 0008 (gunicorn gthread 2x4, eight statements and a "
         "per-request health check, load 0.8 → 2.8): client credentials 741/s (1.9 ms), JWT bearer "
         "310/s (3.9 ms), introspection 1,183/s (1.1 ms). "
-        "Before the performance work (main at c294b07, ADR 0400 Performance): gunicorn 2 sync "
+        "Before the performance work (main at c294b07, ADR 0405): gunicorn 2 sync "
         "workers, a Python threaded client, load average 3.0 → 4.6: client credentials 253/s "
         "(2.2 ms worker CPU), JWT bearer 74/s (6.4 ms, 8 statements), introspection 234/s "
         "(2.5 ms, 2 statements). In process (`python -m bench.oauth_profile`, load 2.2): client "

@@ -22,7 +22,7 @@ def _django() -> None:
     django.setup()
 
 
-# About 5 KB once rendered, like the figures in spec/sending.md.
+# About 5 KB once rendered, as docs/reference/sending.md assumes.
 HTML = (
     "<html><body><h1>Spring offers for %%FirstName%%</h1>"
     + "<p>Dear %%FirstName%% %%LastName%%, here is what is new this season in %%City%%.</p>" * 30

@@ -115,7 +115,7 @@ MC_CONSUMER_SECRET = env_optional("TANDEM_MC_CONSUMER_SECRET")
 MC_CALLBACK_URL = env_url("TANDEM_MC_CALLBACK_URL", None, schemes=("http", "https"))
 MC_CERTIFICATE = env_optional("TANDEM_MC_CERTIFICATE")  # or TANDEM_MC_CERTIFICATE_FILE
 # Salesforce keeps five approvals (refresh token families) per user per app; a sixth revokes
-# the oldest (domain.md §1.3).
+# the oldest (docs/reference/oauth-policies.md).
 OAUTH_APPROVALS_PER_USER_AND_APP = env_int(
     "TANDEM_OAUTH_APPROVALS_PER_USER_AND_APP", 5, minimum=1, maximum=100
 )
@@ -410,6 +410,9 @@ ENGAGEMENT_LOGIN_THROTTLE_MINUTES = env_int(
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves from the finders (no collectstatic needed) but warns on every start when
+# its root is missing; an empty one is the truth until someone collects into it.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "tandem" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -13,8 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from tandem.cli.django import use_service
+from tandem.cli.engagement_accounts import account_by_ref
 from tandem.cli.errors import fail
 from tandem.cli.mc_keys import local_mc_env_setdefault
+from tandem.cli.style import AccountOption, JsonOption, emit_or_say
 from tandem.core.paths import var_dir
 
 if TYPE_CHECKING:
@@ -24,11 +26,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Marketing Cloud Connect (the CRM integration).", no_args_is_help=True)
 console = Console(highlight=False)
 
-AccountOption = Annotated[
-    str, typer.Option("--account", help="The Engagement account's name or id.")
-]
 AdminOption = Annotated[str, typer.Option("--admin", help="The acting Administrator's username.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _django() -> None:
@@ -40,11 +38,7 @@ def _django() -> None:
 
 
 def _account(name: str) -> Account:
-    from tandem.engagement.accounts.models import Account
-
-    found = Account.objects.filter(name=name).first()
-    if found is None and name.strip().isdigit():
-        found = Account.objects.filter(pk=int(name)).first()
+    found = account_by_ref(name)
     if found is None:
         fail(f"there is no account named {name!r}")
     return found
@@ -134,7 +128,10 @@ def _print_status(data: dict[str, Any], as_json: bool) -> None:
 
 @app.command("status")
 def status(account: AccountOption, as_json: JsonOption = False) -> None:
-    """Mode, org, system user, connected users and days left."""
+    """Mode, org, system user, connected users and days left.
+
+    Example: tandem connect status --account "Acme Marketing" --json
+    """
     _django()
     _print_status(_status(_connection(_account(account))), as_json)
 
@@ -147,8 +144,13 @@ def connect_legacy(
     username: Annotated[str, typer.Option(help="The CRM system user's username.")],
     password: Annotated[str | None, typer.Option(help="Or TANDEM_CRM_PASSWORD.")] = None,
     security_token: Annotated[str, typer.Option(help="Or TANDEM_CRM_SECURITY_TOKEN.")] = "",
+    as_json: JsonOption = False,
 ) -> None:
-    """Connect the account with the system user's password and security token (legacy)."""
+    """Connect the account with the system user's password and security token (legacy).
+
+    Example: tandem connect connect-legacy --account "Acme Marketing" --admin eadmin --login-url http://localhost:8001
+    --username mc-system@acme.demo
+    """
     _django()
     from tandem.engagement.connect.services import connection_legacy_connect
 
@@ -162,7 +164,11 @@ def connect_legacy(
         password=_secret(password, "TANDEM_CRM_PASSWORD", "CRM password"),
         security_token=security_token or os.environ.get("TANDEM_CRM_SECURITY_TOKEN", ""),
     )
-    console.print(f"Connected {found.name} to org {connection.org_id} (legacy).")
+    emit_or_say(
+        {"account": found.name, "org_id": connection.org_id, "state": connection.state},
+        as_json,
+        f"Connected {found.name} to org {connection.org_id} (legacy).",
+    )
 
 
 @app.command("map-user")
@@ -175,8 +181,13 @@ def map_user(
         str | None, typer.Option(help="Legacy only; or TANDEM_CRM_PASSWORD.")
     ] = None,
     security_token: Annotated[str, typer.Option(help="Legacy only.")] = "",
+    as_json: JsonOption = False,
 ) -> None:
-    """Integrate for Salesforce.com Status: map an Engagement user to a CRM username."""
+    """Integrate for Salesforce.com Status: map an Engagement user to a CRM username.
+
+    Example: tandem connect map-user --account Acme --admin eadmin --user emina
+    --crm-username mina@acme.demo
+    """
     _django()
     from tandem.engagement.connect.models import ConnectionState
     from tandem.engagement.connect.services import connected_user_map
@@ -197,12 +208,19 @@ def map_user(
         password=secret,
         security_token=security_token,
     )
-    console.print(f"{user} ↔ {mapping.crm_username}: {mapping.get_state_display()}")
+    emit_or_say(
+        {"user": user, "crm_username": mapping.crm_username, "state": mapping.state},
+        as_json,
+        f"{user} ↔ {mapping.crm_username}: {mapping.get_state_display()}",
+    )
 
 
 @app.command("preflight")
 def preflight(account: AccountOption, as_json: JsonOption = False) -> None:
-    """For each user: will the connected app let Connect in, and why not."""
+    """For each user: will the connected app let Connect in, and why not.
+
+    Example: tandem connect preflight --account "Acme Marketing"
+    """
     _django()
     from tandem.engagement.connect.selectors import preflight as run
 
@@ -232,6 +250,7 @@ def upgrade(
     rollback_on_failure: Annotated[
         bool, typer.Option(help="If the CRM refuses, go back to legacy instead of waiting.")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Upgrade to Connected App without a browser (the system user must be pre-authorized).
 
@@ -260,8 +279,9 @@ def upgrade(
         )
     except ConnectError as exc:
         _upgrade_failed(found, actor, exc.message, rollback_on_failure)
-    console.print(f"{found.name} uses Connected App authentication.")
-    _print_status(_status(connection), as_json=False)
+    if not as_json:
+        console.print(f"{found.name} uses Connected App authentication.")
+    _print_status(_status(connection), as_json=as_json)
 
 
 def _upgrade_failed(found: Account, actor: User, reason: str, rollback: bool) -> NoReturn:
@@ -293,7 +313,10 @@ def _upgrade_failed(found: Account, actor: User, reason: str, rollback: bool) ->
 
 @app.command("migrate-users")
 def migrate_users(account: AccountOption, admin: AdminOption, as_json: JsonOption = False) -> None:
-    """Migrate Existing Users again: every legacy user not reconnected yet."""
+    """Migrate Existing Users again: every legacy user not reconnected yet.
+
+    Example: tandem connect migrate-users --account "Acme Marketing" --admin eadmin --json
+    """
     _django()
     from tandem.engagement.connect.services.migration import users_migrate
 
@@ -318,14 +341,21 @@ def migrate_users(account: AccountOption, admin: AdminOption, as_json: JsonOptio
 
 
 @app.command("rollback")
-def rollback(account: AccountOption, admin: AdminOption) -> None:
-    """Back to legacy authentication, while the legacy credentials are still held."""
+def rollback(account: AccountOption, admin: AdminOption, as_json: JsonOption = False) -> None:
+    """Back to legacy authentication, while the legacy credentials are still held.
+
+    Example: tandem connect rollback --account "Acme Marketing" --admin eadmin
+    """
     _django()
     from tandem.engagement.connect.services import upgrade_rollback
 
     found = _account(account)
-    _call(upgrade_rollback, actor=_admin(found, admin), connection=_connection(found))
-    console.print(f"{found.name} uses legacy authentication again.")
+    connection = _call(upgrade_rollback, actor=_admin(found, admin), connection=_connection(found))
+    emit_or_say(
+        {"account": found.name, "state": connection.state},
+        as_json,
+        f"{found.name} uses legacy authentication again.",
+    )
 
 
 @app.command("outage")
@@ -334,8 +364,12 @@ def outage(
     admin: AdminOption,
     start: Annotated[str, typer.Option(help="ISO 8601 start, e.g. 2026-12-01T20:00Z.")],
     hours: Annotated[float, typer.Option(help="Duration in hours.")] = 2.0,
+    as_json: JsonOption = False,
 ) -> None:
-    """Schedule Outage: CRM-audience sends and syncs pause for its length."""
+    """Schedule Outage: CRM-audience sends and syncs pause for its length.
+
+    Example: tandem connect outage --account Acme --admin eadmin --start 2026-12-01T20:00Z
+    """
     _django()
     from datetime import UTC, datetime
 
@@ -352,8 +386,14 @@ def outage(
     scheduled = _call(
         outage_schedule, actor=_admin(found, admin), account=found, starts_at=starts_at, hours=hours
     )
+    inside = list(outage_activities(outage=scheduled))
+    if as_json:
+        emit_or_say({"starts_at": scheduled.starts_at, "ends_at": scheduled.ends_at,
+                     "sends_inside": [{"id": s.pk, "name": s.name, "scheduled_at": s.scheduled_at}
+                                      for s in inside]}, True, "")  # fmt: skip
+        return
     console.print(f"Outage {scheduled.starts_at:%Y-%m-%d %H:%M} to {scheduled.ends_at:%H:%M} UTC.")
-    for send in outage_activities(outage=scheduled):
+    for send in inside:
         console.print(f"  inside the window: send {send.pk} {send.name!r} at {send.scheduled_at}")
 
 

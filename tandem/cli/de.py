@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tandem.cli.django import use_service
+from tandem.cli.engagement_accounts import account_by_ref
 from tandem.cli.errors import fail
+from tandem.cli.style import AccountOption, JsonOption, emit
 
 if TYPE_CHECKING:
     from tandem.engagement.data.models import DataExtension, DataImport
@@ -37,15 +39,14 @@ def _data_extension(account: str, name: str) -> DataExtension:
     """The named data extension of the named account, or a clear error."""
     from django.db import DatabaseError
 
-    from tandem.engagement.accounts.models import Account
     from tandem.engagement.data.selectors import data_extension_get_by_name
 
     try:
-        found = Account.objects.filter(name__iexact=account).first()
+        found = account_by_ref(account)
     except DatabaseError:
         fail("The Engagement database is not ready: run `tandem engagement migrate` first.")
     if found is None:
-        fail(f"No account named {account!r}.")
+        fail(f"No account {account!r} (give its id or name).")
     data_extension = data_extension_get_by_name(account_id=found.pk, name=name)
     if data_extension is None:
         fail(f"No data extension named {name!r} in account {found.name!r}.")
@@ -55,14 +56,18 @@ def _data_extension(account: str, name: str) -> DataExtension:
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(help="A CSV file (RFC 4180, UTF-8, header row).")],
-    account: Annotated[str, typer.Option(help="The account's name.")],
+    account: AccountOption,
     de: Annotated[str, typer.Option("--de", help="The data extension's name.")],
     mode: ModeOption = "add_and_update",
     report: Annotated[
         Path | None, typer.Option(help="Where to write rejected rows (default: FILE.errors.csv).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Import FILE into a data extension; exit code 2 when the file or any row is refused."""
+    """Import FILE into a data extension; exit code 2 when the file or any row is refused.
+
+    Example: tandem de import subscribers.csv --account Acme --de Subscribers
+    """
     if not file.is_file():
         fail(f"{file}: no such file.")
     _setup_django()
@@ -89,7 +94,7 @@ def import_file(
     except ImportFileError as exc:
         fail(f"{file}: {exc} Nothing was imported.")
     finished = _run_with_progress(created, data_import_run)
-    _summarize(finished, report or file.with_name(file.name + ".errors.csv"))
+    _summarize(finished, report or file.with_name(file.name + ".errors.csv"), as_json)
 
 
 @app.command("resume")
@@ -99,8 +104,12 @@ def resume(
         Path | None,
         typer.Option(help="Where to write rejected rows (default: ./import-ID.errors.csv)."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Finish an import that a crash left running: it continues after its last saved batch."""
+    """Finish an import that a crash left running: it continues after its last saved batch.
+
+    Example: tandem de resume 7
+    """
     _setup_django()
     from tandem.engagement.data.imports import data_import_run
     from tandem.engagement.data.models import DataImport, ImportStatus
@@ -111,7 +120,7 @@ def resume(
     if found.status not in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
         fail(f"Import {import_id} is {found.get_status_display().lower()}: nothing to resume.")
     finished = _run_with_progress(found, data_import_run, resume=True)
-    _summarize(finished, report or Path(f"import-{import_id}.errors.csv"))
+    _summarize(finished, report or Path(f"import-{import_id}.errors.csv"), as_json)
 
 
 def _run_with_progress(
@@ -135,13 +144,18 @@ def _run_with_progress(
     return finished
 
 
-def _summarize(finished: DataImport, report: Path) -> None:
+def _summarize(finished: DataImport, report: Path, as_json: bool) -> None:
     from tandem.engagement.data.imports import data_import_error_report
 
-    console.print(
-        f"{_rows(finished.inserted_rows)} added, {finished.updated_rows} updated, "
-        f"{finished.error_rows} rejected (import {finished.pk})."
-    )
+    if as_json:
+        emit({"import_id": finished.pk, "added": finished.inserted_rows,
+              "updated": finished.updated_rows, "rejected": finished.error_rows,
+              "report": str(report) if finished.error_rows else None}, as_json=True)  # fmt: skip
+    else:
+        console.print(
+            f"{_rows(finished.inserted_rows)} added, {finished.updated_rows} updated, "
+            f"{finished.error_rows} rejected (import {finished.pk})."
+        )
     if not finished.error_rows:
         return
     with report.open("w", encoding="utf-8", newline="") as out:

@@ -14,11 +14,15 @@ from rich.table import Table
 
 from tandem.cli.errors import CliError
 from tandem.cli.ports import ensure_free
+from tandem.cli.style import JsonOption, emit
 from tandem.core.paths import var_dir
 from tandem.inbox.maildir import list_messages, read_message
 from tandem.inbox.server import start_inbox
 
-app = typer.Typer(help="The local SMTP inbox (a Maildir under var/mail).")
+app = typer.Typer(
+    help="The local SMTP inbox (a Maildir under var/mail): run it, or list and show messages.\n\n"
+    "Example: tandem inbox --port 2525"
+)
 console = Console(highlight=False)
 
 MaildirOption = Annotated[
@@ -37,7 +41,10 @@ def serve(
     port: Annotated[int, typer.Option(help="SMTP port.", min=1, max=65535)] = 2525,
     maildir: MaildirOption = None,
 ) -> None:
-    """Run the SMTP server; print one line per message received."""
+    """Run the SMTP server; print one line per message received.
+
+    Example: tandem inbox --port 2525
+    """
     if ctx.invoked_subcommand is not None:
         return
     ensure_free(host, port, "SMTP inbox", "--port")
@@ -52,12 +59,20 @@ def serve(
 
 
 @app.command("list")
-def list_command(maildir: MaildirOption = None) -> None:
-    """List received messages, oldest first."""
+def list_command(maildir: MaildirOption = None, as_json: JsonOption = False) -> None:
+    """List received messages, oldest first.
+
+    Example: tandem inbox list --json
+    """
+    rows = [{"number": item.number, "received": datetime.fromtimestamp(item.received, UTC)
+             .strftime("%Y-%m-%d %H:%M:%S"), "from": item.sender, "to": item.recipients,
+             "subject": item.subject} for item in list_messages(_maildir(maildir))]  # fmt: skip
+    if as_json:
+        emit({"messages": rows}, as_json=True)
+        return
     table = Table("#", "received (UTC)", "from", "to", "subject")
-    for item in list_messages(_maildir(maildir)):
-        received = datetime.fromtimestamp(item.received, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(str(item.number), received, item.sender, item.recipients, item.subject)
+    for row in rows:
+        table.add_row(*(str(row[key]) for key in ("number", "received", "from", "to", "subject")))
     console.print(table)
 
 
@@ -65,10 +80,18 @@ def list_command(maildir: MaildirOption = None) -> None:
 def show_command(
     number: Annotated[int, typer.Argument(help="Message number from `tandem inbox list`.")],
     maildir: MaildirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Print one message in full."""
+    """Print one message in full (with --json: its number and raw text).
+
+    Example: tandem inbox show 3
+    """
     messages = list_messages(_maildir(maildir))
     if not 1 <= number <= len(messages):
         raise CliError(f"there is no message {number}; the inbox holds {len(messages)}")
     raw = read_message(_maildir(maildir), messages[number - 1].key)
-    print(raw.decode("utf-8", "replace"))
+    text = raw.decode("utf-8", "replace")
+    if as_json:
+        emit({"number": number, "message": text}, as_json=True)
+    else:
+        print(text)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tandem.cli.errors import USAGE_ERROR
+from tandem.cli.style import JsonOption, emit_or_say, error_line
 from tandem.core.keys import new_key
 from tandem.core.paths import PROJECT_ROOT
 
@@ -16,9 +16,13 @@ app = typer.Typer(help="Keys per service and purpose: make one, rotate them.", n
 
 
 @app.command("new")
-def new() -> None:
-    """Print a fresh key (32 random bytes, URL-safe base64) for a TANDEM_*_KEYS variable."""
-    typer.echo(new_key())
+def new(as_json: JsonOption = False) -> None:
+    """Print a fresh key (32 random bytes, URL-safe base64) for a TANDEM_*_KEYS variable.
+
+    Example: tandem keys new
+    """
+    key = new_key()
+    emit_or_say({"key": key}, as_json, key)
 
 
 ServiceOption = Annotated[
@@ -32,10 +36,12 @@ ResumeOption = Annotated[
 
 @app.command("rotate")
 def rotate(service: ServiceOption = None, resume: ResumeOption = False) -> None:
-    """Add a newest key to every key ring, then re-encrypt what is stored (resumable)."""
+    """Add a newest key to every key ring, then re-encrypt what is stored (resumable).
+
+    Example: tandem keys rotate --service crm
+    """
     if service not in (None, "crm", "engagement"):
-        typer.echo(f"tandem: error: --service must be crm or engagement, not {service!r}", err=True)
-        raise typer.Exit(USAGE_ERROR)
+        raise typer.Exit(error_line(f"--service must be crm or engagement, not {service!r}"))
     for chosen in [service] if service else ["crm", "engagement"]:
         argv = [sys.executable, "-m", "tandem", chosen, "keys_rotate"]
         code = subprocess.run([*argv, *(["--resume"] if resume else [])], cwd=PROJECT_ROOT,

@@ -18,7 +18,8 @@ from tandem.cli.demo_connect import demo_connect_step, demo_legacy_connect, demo
 from tandem.cli.demo_crm import prepare_crm_demo, read_demo_json, run_service
 from tandem.cli.demo_engagement import prepare_engagement_demo
 from tandem.cli.django import manage, use_service
-from tandem.cli.errors import USAGE_ERROR, CliError, stderr
+from tandem.cli.errors import CliError
+from tandem.cli.style import error_line, run_app
 from tandem.cli.up import Stack, ensure_running, run_up, stack_env, with_https_port, with_local_tls
 from tandem.core.env import EnvError
 from tandem.core.paths import var_dir
@@ -42,13 +43,19 @@ PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_o
 
 @app.command("crm", context_settings=PASSTHROUGH, add_help_option=False)
 def crm(ctx: typer.Context) -> None:
-    """Run a CRM management command (e.g. `tandem crm migrate`)."""
+    """Run a CRM command: org, user, permset, connectedapp or any Django management command.
+
+    Example: tandem crm org create --name Acme --my-domain acme
+    """
     manage("crm", ctx.args or ["help"])
 
 
 @app.command("engagement", context_settings=PASSTHROUGH, add_help_option=False)
 def engagement(ctx: typer.Context) -> None:
-    """Run an Engagement management command (e.g. `tandem engagement migrate`)."""
+    """Run an Engagement management command.
+
+    Example: tandem engagement migrate
+    """
     manage("engagement", ctx.args or ["help"])
 
 
@@ -60,7 +67,10 @@ def worker(
         str, typer.Option(help="engagement (sends, syncs) or crm (Bulk API jobs).")
     ] = "engagement",
 ) -> None:
-    """Run a Celery worker for one service's queues (the Engagement's by default)."""
+    """Run a Celery worker for one service's queues (the Engagement's by default).
+
+    Example: tandem worker --service crm --concurrency 1
+    """
     if service not in ("engagement", "crm"):
         raise typer.BadParameter("engagement or crm", param_hint="--service")
     use_service(service)
@@ -95,7 +105,10 @@ def up(
     https: Annotated[bool, typer.Option(help="Serve the CRM over HTTPS from a local CA.")] = False,
     crm_https_port: HttpsPort = 8443,
 ) -> None:
-    """Migrate both databases and run CRM, Engagement, their workers and the inbox until Ctrl-C."""
+    """Migrate both databases and run CRM, Engagement, their workers and the inbox until Ctrl-C.
+
+    Example: tandem up --https
+    """
     stack = Stack(host, crm_port, engagement_port, inbox_port, web_workers)
     stack = with_local_tls(stack) if https else with_https_port(stack, crm_https_port)
     raise typer.Exit(run_up(stack, console))
@@ -117,7 +130,10 @@ def demo(
     crm_https_port: HttpsPort = 8443,
 ) -> None:
     """Run the demo: seed demo data (logins in var/demo.json), run what `tandem up` runs, and
-    connect the demo account to the CRM under legacy authentication once it answers."""
+    connect the demo account to the CRM under legacy authentication once it answers.
+
+    Example: tandem demo --script
+    """
     stack = Stack(
         crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port,
         web_workers=web_workers,
@@ -152,9 +168,9 @@ def demo(
 
 
 def run() -> None:
-    """Entry point: turn configuration and usage errors into one line and exit code 2."""
+    """Entry point: configuration and usage errors become one line and exit code 2."""
     try:
-        app()
-    except (EnvError, CliError) as exc:
-        stderr.print(f"[bold red]tandem: error:[/] {exc}", soft_wrap=True)
-        sys.exit(USAGE_ERROR)
+        code = run_app(app, sys.argv[1:], prog="tandem")
+    except EnvError as exc:
+        code = error_line(str(exc))
+    sys.exit(code)

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tandem.cli.tls import _write_private
+from tandem.cli.tls import write_private
 
 CALLBACK_PATH = "/email/admin/salesforce-integration/callback/"
 
@@ -33,10 +33,10 @@ def ensure_mc_keys(directory: Path) -> McKeys:
     key_file, cert_file = directory / "private_key.pem", directory / "certificate.pem"
     consumer_file = directory / "consumer_key"
     if not consumer_file.exists():
-        _write_private(consumer_file, ("3MVG9" + secrets.token_urlsafe(48)).encode("ascii"))
+        write_private(consumer_file, ("3MVG9" + secrets.token_urlsafe(48)).encode("ascii"))
     if not key_file.exists() or not cert_file.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        _write_private(key_file, key.private_bytes(
+        write_private(key_file, key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ))  # fmt: skip

@@ -14,7 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tandem.cli.django import use_service
+from tandem.cli.engagement_accounts import account_by_ref
 from tandem.cli.errors import fail
+from tandem.cli.style import JsonOption, emit_or_say
 
 if TYPE_CHECKING:
     from tandem.engagement.accounts.models import Account
@@ -42,9 +44,9 @@ def _account(name: str | None) -> Account:
         if len(accounts) != 1:
             fail("name the account with --account (there is not exactly one)")
         return accounts[0]
-    found = Account.objects.filter(name=name).first()
+    found = account_by_ref(name)
     if found is None:
-        fail(f"there is no account named {name!r}")
+        fail(f"there is no account {name!r} (give its id or name)")
     return found
 
 
@@ -109,15 +111,22 @@ def create(
         str | None, typer.Option(help="Name of the send (default: the email's).")
     ] = None,
     account: Annotated[
-        str | None, typer.Option(help="Account name (needed when there are several).")
+        str | None,
+        typer.Option(
+            help="The Engagement account: its id or name (needed when there are several)."
+        ),
     ] = None,
     rate: Annotated[
         int | None,
         typer.Option(help="At most this many messages a second, across all workers."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a draft send to one audience (--de, --report, --campaign, --contacts, --leads or
-    --sfde); prints its id. CRM audiences need Marketing Cloud Connect."""
+    --sfde); prints its id. CRM audiences need Marketing Cloud Connect.
+
+    Example: tandem send create --account Acme --email Welcome --de Subscribers --rate 50
+    """
     given = {
         option: value
         for option, value in zip(
@@ -148,7 +157,7 @@ def create(
         max_per_second=rate,
         **_audience(owner, option, value),
     )
-    print(send.id)
+    emit_or_say({"id": send.id, "status": send.status}, as_json, str(send.id))
 
 
 def _audience(owner: Account, option: str, value: str) -> dict[str, Any]:
@@ -176,8 +185,12 @@ def start(
     at: Annotated[
         str | None, typer.Option(help="Start at this ISO 8601 time (default: now).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Start a draft send now, or schedule it."""
+    """Start a draft send now, or schedule it.
+
+    Example: tandem send start 12 --at 2030-01-31T09:00Z
+    """
     _django()
     from django.utils import timezone
 
@@ -192,7 +205,11 @@ def start(
         if timezone.is_naive(when):
             when = timezone.make_aware(when, UTC)
     send = _call(send_schedule, actor=None, actor_label=CLI_ACTOR, send=_send(send_id), at=when)
-    console.print(f"Send {send.id} scheduled for {send.scheduled_at:%Y-%m-%d %H:%M:%S} UTC.")
+    emit_or_say(
+        {"id": send.id, "status": send.status, "scheduled_at": send.scheduled_at},
+        as_json,
+        f"Send {send.id} scheduled for {send.scheduled_at:%Y-%m-%d %H:%M:%S} UTC.",
+    )
 
 
 def _status(send_id: int) -> dict[str, Any]:
@@ -230,10 +247,13 @@ def _print_status(data: dict[str, Any]) -> None:
 @app.command("status")
 def status(
     send_id: SendId,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     watch: Annotated[bool, typer.Option(help="Show a progress bar until the send ends.")] = False,
 ) -> None:
-    """Show how far a send is: sent, failed, remaining."""
+    """Show how far a send is: sent, failed, remaining.
+
+    Example: tandem send status 12 --watch
+    """
     _django()
     if watch:
         _watch(send_id)
@@ -264,32 +284,45 @@ def _watch(send_id: int) -> None:
             time.sleep(1)
 
 
-def _transition(service_name: str, send_id: int) -> None:
+def _transition(service_name: str, send_id: int, as_json: bool) -> None:
     _django()
     from tandem.engagement.sends import services
 
     send = _call(
         getattr(services, service_name), actor=None, actor_label=CLI_ACTOR, send=_send(send_id)
     )
-    console.print(f"Send {send.id} is {send.get_status_display().lower()}.")
+    emit_or_say(
+        {"id": send.id, "status": send.status},
+        as_json,
+        f"Send {send.id} is {send.get_status_display().lower()}.",
+    )
 
 
 @app.command("pause")
-def pause(send_id: SendId) -> None:
-    """Pause a running send."""
-    _transition("send_pause", send_id)
+def pause(send_id: SendId, as_json: JsonOption = False) -> None:
+    """Pause a running send.
+
+    Example: tandem send pause 12
+    """
+    _transition("send_pause", send_id, as_json)
 
 
 @app.command("resume")
-def resume(send_id: SendId) -> None:
-    """Resume a paused send."""
-    _transition("send_resume", send_id)
+def resume(send_id: SendId, as_json: JsonOption = False) -> None:
+    """Resume a paused send.
+
+    Example: tandem send resume 12
+    """
+    _transition("send_resume", send_id, as_json)
 
 
 @app.command("cancel")
-def cancel(send_id: SendId) -> None:
-    """Cancel a send for good."""
-    _transition("send_cancel", send_id)
+def cancel(send_id: SendId, as_json: JsonOption = False) -> None:
+    """Cancel a send for good.
+
+    Example: tandem send cancel 12
+    """
+    _transition("send_cancel", send_id, as_json)
 
 
 @app.command("test")
@@ -302,8 +335,12 @@ def send_test(
         str | None,
         typer.Option(help="Key of the audience row to personalize as (default: the first)."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Send a send's email now to up to 5 addresses, marked as a test."""
+    """Send a send's email now to up to 5 addresses, marked as a test.
+
+    Example: tandem send test 12 --to you@example.com --row 42
+    """
     _django()
     from tandem.engagement.sends.selectors import send_progress
     from tandem.engagement.sends.services import send_test_of_send
@@ -317,10 +354,16 @@ def send_test(
         row_key=row,
     )
     progress = send_progress(send=send)
-    console.print(
-        f"Test send {send.id}: {progress.sent} of {progress.total} accepted by the mail server."
-    )
-    for record in send.records.exclude(status="sent"):
-        console.print(f"[red]{record.email}: {record.get_status_display()} {record.error}[/]")
+    refused = [{"email": r.email, "status": r.get_status_display(), "error": r.error}
+               for r in send.records.exclude(status="sent")]  # fmt: skip
+    if as_json:
+        emit_or_say({"id": send.id, "sent": progress.sent, "total": progress.total,
+                     "refused": refused}, True, "")  # fmt: skip
+    else:
+        console.print(
+            f"Test send {send.id}: {progress.sent} of {progress.total} accepted by the mail server."
+        )
+        for record in refused:
+            console.print(f"[red]{record['email']}: {record['status']} {record['error']}[/]")
     if progress.sent != progress.total:
         raise typer.Exit(1)

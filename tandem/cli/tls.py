@@ -37,8 +37,8 @@ def ensure_local_tls(directory: Path) -> LocalTls:
     ca_cert = _ca_certificate(ca_key)
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_cert = _server_certificate(server_key, ca_key, ca_cert)
-    _write_private(tls.key_file, _pem_key(server_key))
-    _write_private(directory / "ca-key.pem", _pem_key(ca_key))
+    write_private(tls.key_file, _pem_key(server_key))
+    write_private(directory / "ca-key.pem", _pem_key(ca_key))
     tls.cert_file.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
     tls.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     return tls
@@ -111,7 +111,8 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` readable by this user only (a private key)."""
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
     path.write_bytes(data)

@@ -25,7 +25,7 @@ from tandem.cli.tls import LocalTls, ensure_local_tls
 from tandem.core.paths import PROJECT_ROOT, var_dir
 
 # granian's default access line, pinned so that it never gains %(query_string)s: a GET to
-# /services/oauth2/revoke carries the token in its query (ADR 0400). %(path)s is PATH_INFO.
+# /services/oauth2/revoke carries the token in its query (ADR 0403). %(path)s is PATH_INFO.
 ACCESS_LOG_FORMAT = (
     '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
 )

@@ -14,7 +14,7 @@ the framing breaks, so the surface's own parser sees a short body and refuses it
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -54,7 +54,11 @@ class ChunkedBodyMiddleware:
         environ["wsgi.input"] = body
         environ["CONTENT_LENGTH"] = str(size)
         del environ["HTTP_TRANSFER_ENCODING"]  # the body is now delimited by its length
-        return self.app(environ, start_response)
+        try:
+            return ClosingBody(self.app(environ, start_response), body)
+        except BaseException:
+            body.close()
+            raise
 
     def _refused(
         self, path: str, status: int, message: str, start_response: Callable[..., Any]
@@ -66,6 +70,24 @@ class ChunkedBodyMiddleware:
              ("Connection", "close")],
         )  # fmt: skip
         return [body]
+
+
+class ClosingBody:
+    """The application's response; when the server closes it (PEP 3333), the spooled request
+    body is closed too, so a body that went to disk leaves no open file behind."""
+
+    def __init__(self, response: Iterable[bytes], body: IO[bytes]) -> None:
+        self.response, self.body = response, body
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.response)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.response, "close"):
+                self.response.close()
+        finally:
+            self.body.close()
 
 
 def _read_at_most(stream: Any, limit: int) -> tuple[IO[bytes] | None, int]:

@@ -27,7 +27,12 @@ def _call(environ: dict[str, Any], limit: int = 10) -> tuple[str, dict[str, str]
         seen["status"], seen["headers"] = status, dict(headers)
 
     app = ChunkedBodyMiddleware(_echo, max_bytes=lambda path: limit, refuse=_refuse)
-    body = b"".join(app(environ, start_response))
+    response = app(environ, start_response)
+    try:
+        body = b"".join(response)
+    finally:
+        if hasattr(response, "close"):
+            response.close()  # as a WSGI server does once the response is sent
     return seen["status"], seen["headers"], body
 
 
@@ -41,6 +46,14 @@ def test_a_chunked_body_reaches_the_application_with_its_length() -> None:
     assert status == "200 OK"
     assert headers["X-Length"] == "7"
     assert body == b"a=1&b=2"
+
+
+def test_the_spooled_body_is_closed_with_the_response() -> None:
+    environ = _environ(b"a=1", HTTP_TRANSFER_ENCODING="chunked")
+
+    _call(environ)
+
+    assert environ["wsgi.input"].closed
 
 
 def test_a_body_of_exactly_the_limit_is_accepted() -> None:

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from tandem.crm.orgs.models import Org
-from tandem.crm.orgs.services import org_create
 from tandem.crm.users.models import Profile, ProfileName, User
-from tandem.crm.users.services import user_create
+from tests.crm.factories import PASSWORD, OrgFactory, UserFactory
 
-PASSWORD = "correct horse battery staple"
+__all__ = ["PASSWORD", "make_user", "profile", "signed_in"]
 
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     """Argon2 is the real hasher; tests that do not test hashing use a fast one."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+def signed_in(user: User | None = None, **client_kwargs: object) -> Client:
+    """A browser on the CRM's host, signed in as `user` (anonymous without one)."""
+    client = Client(**{"HTTP_HOST": "localhost", **client_kwargs})
+    if user is not None:
+        client.force_login(user)
+    return client
 
 
 def profile(org: Org, name: str) -> Profile:
@@ -25,20 +33,17 @@ def profile(org: Org, name: str) -> Profile:
 def make_user(
     org: Org, username: str, profile_name: str = ProfileName.STANDARD_USER, **extra: object
 ) -> User:
-    return user_create(
-        org=org, actor=None, username=username, email=username, last_name=username.split("@")[0],
-        profile=profile(org, profile_name), password=PASSWORD, **extra,  # type: ignore[arg-type]
-    )  # fmt: skip
+    return UserFactory(org=org, username=username, profile_name=profile_name, **extra)
 
 
 @pytest.fixture
 def org(db: None) -> Org:
-    return org_create(name="Acme", my_domain="acme")
+    return OrgFactory(name="Acme", my_domain="acme")
 
 
 @pytest.fixture
 def other_org(db: None) -> Org:
-    return org_create(name="Globex", my_domain="globex")
+    return OrgFactory(name="Globex", my_domain="globex")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from tandem.core.paths import PROJECT_ROOT
 from tests.e2e.stack import RunningStack, running_stack
-from tests.e2e.upgrade_flow import wait_for
+from tests.e2e.waiting import wait_for
 
 # The variables `tandem up` gives its children for Connect: a command run beside the demo must
 # do without them (it reads var/connect), as on a developer's shell.

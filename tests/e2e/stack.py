@@ -9,7 +9,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ import psycopg
 from tandem.cli.ports import free_port
 from tandem.cli.supervisor import Child, Supervisor
 from tandem.core.paths import PROJECT_ROOT
+from tests.e2e.waiting import wait_for
 
 
 @dataclass(frozen=True)
@@ -93,20 +93,19 @@ def postgres_role(base_url: str, connection_limit: int) -> Iterator[str]:
 def _wait_healthy(
     urls: list[str], process: subprocess.Popen[bytes], log: Path, verify: object
 ) -> None:
-    deadline = time.monotonic() + 120
+
+    def healthy(url: str) -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"tandem up exited early:\n{log.read_text()}")
+        try:
+            context = verify() if callable(verify) else verify
+            return httpx.get(f"{url}/healthz", timeout=2, verify=context).status_code == 200
+        except (httpx.HTTPError, OSError):  # OSError: the CA file is not written yet
+            return False
+
     for url in urls:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"tandem up exited early:\n{log.read_text()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} never became healthy:\n{log.read_text()}")
-            try:
-                context = verify() if callable(verify) else verify
-                if httpx.get(f"{url}/healthz", timeout=2, verify=context).status_code == 200:
-                    break
-            except (httpx.HTTPError, OSError):  # OSError: the CA file is not written yet
-                pass
-            time.sleep(0.3)
+        wait_for(lambda url=url: healthy(url), 120, interval=0.3,
+                 what=lambda url=url: f"{url} to become healthy:\n{log.read_text()}")  # fmt: skip
 
 
 @contextmanager
@@ -123,7 +122,7 @@ def running_stack(
 
     `https`: the CRM port speaks HTTPS; `https_port`: a second CRM port does, beside HTTP
     (what `tandem up` does by default; off here unless asked, to spare a process)."""
-    with _databases() as database_env, _redis_broker() as broker_env:
+    with databases() as database_env, _redis_broker() as broker_env:
         crm_port, engagement_port, inbox_port = free_port(), free_port(), free_port()
         second_port = free_port() if https_port and not https else 0
         env = _environment(var_dir, {**database_env, **broker_env}, extra_env)
@@ -235,7 +234,7 @@ def controlled_stack(
 
     from tandem.cli import up
 
-    with _databases(database_role) as database_env, _redis_broker() as broker_env:
+    with databases(database_role) as database_env, _redis_broker() as broker_env:
         env = _environment(var_dir, {**database_env, **broker_env}, extra_env)
         layout = up.Stack(crm_port=free_port(), engagement_port=free_port(),
                           inbox_port=free_port(), web_workers=1)  # fmt: skip
@@ -329,7 +328,7 @@ def on_postgres() -> bool:
 
 
 @contextmanager
-def _databases(owner: str | None = None) -> Iterator[dict[str, str]]:
+def databases(owner: str | None = None) -> Iterator[dict[str, str]]:
     """PostgreSQL databases when the suite runs against PostgreSQL, else nothing (SQLite)."""
     if not on_postgres():
         yield {}

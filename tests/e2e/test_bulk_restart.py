@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -19,6 +18,7 @@ import pytest
 from tandem.crm.bulk.processing import INGEST_CHUNK
 from tests.e2e.bulk_tools import bulk_token, crm_shell, finished, jobs_client
 from tests.e2e.stack import RunningStack, controlled_stack
+from tests.e2e.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -36,15 +36,6 @@ print(json.dumps({"state": job.state, "processed": job.records_processed,
                   "total": job.records_total, "results": results,
                   "contacts": len(keys), "distinct": len(set(keys))}))
 """
-
-
-def _wait(condition: Callable[[], bool], what: str, poll: float = 0.1) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(poll)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @contextmanager
@@ -81,7 +72,7 @@ def test_a_job_whose_worker_is_killed_resumes_on_a_new_worker_and_applies_each_r
                        headers={"Content-Type": "text/csv"}).status_code == 201  # fmt: skip
         assert api.patch(path, json={"state": "UploadComplete"}).status_code == 200
         with _progress(stack, job["id"]) as processed:
-            _wait(lambda: processed() > 0, "a first chunk", poll=0.02)
+            wait_for(lambda: processed() > 0, 120, interval=0.02, what="a first chunk")
 
         parts.kill("crm-worker")  # kill -9, its Celery pool with it
         at_kill = crm_shell(stack, JOB_STATE, JOB_ID=job["id"])

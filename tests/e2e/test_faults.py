@@ -45,8 +45,8 @@ from tests.e2e.upgrade_flow import (
     tool,
     upgrade_begin,
     upgrade_finish,
-    wait_for,
 )
+from tests.e2e.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

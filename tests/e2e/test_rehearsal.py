@@ -33,7 +33,8 @@ from tandem.inbox.maildir import list_messages
 from tests.conftest import SCREENSHOTS
 from tests.e2e.demo_tools import demo_json, running_demo
 from tests.e2e.stack import RunningStack
-from tests.e2e.upgrade_flow import tool, wait_for
+from tests.e2e.upgrade_flow import tool
+from tests.e2e.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

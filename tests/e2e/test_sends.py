@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 from tandem.core.paths import PROJECT_ROOT
 from tandem.inbox.maildir import list_messages
 from tests.e2e.stack import RunningStack, running_stack
+from tests.e2e.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +91,9 @@ def start_worker(stack: RunningStack, name: str) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_for(lambda: b"ready" in (stack.var_dir / f"{name}.log").read_bytes(), 120, f"{name} ready")
+    wait_for(
+        lambda: b"ready" in (stack.var_dir / f"{name}.log").read_bytes(), 120, what=f"{name} ready"
+    )
     return process
 
 
@@ -103,14 +105,6 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def wait_for(condition: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(1)
 
 
 def status(stack: RunningStack, send_id: int) -> dict[str, Any]:
@@ -145,7 +139,7 @@ def wait_until_final(stack: RunningStack, send_id: int) -> dict[str, Any]:
         final.update(status(stack, send_id))
         return bool(final["is_final"])
 
-    wait_for(done, 900, f"send {send_id} to finish")
+    wait_for(done, 900, interval=1, what=f"send {send_id} to finish")
     return final
 
 
@@ -187,7 +181,9 @@ def test_kill_9_of_a_worker_mid_send_loses_at_most_its_batches_and_sends_nobody_
 ) -> None:
     victim = start_worker(send_stack, "victim")
     send_id = create_and_start(send_stack, "Crash")
-    wait_for(lambda: status(send_stack, send_id)["sent"] >= RECIPIENTS // 4, 600, "a quarter sent")
+    wait_for(
+        lambda: status(send_stack, send_id)["sent"] >= RECIPIENTS // 4, 600, what="a quarter sent"
+    )
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     replacement = start_worker(send_stack, "replacement")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,7 +18,8 @@ import pytest
 from tandem.cli.ports import free_port
 from tandem.cli.up import web_argv
 from tandem.core.paths import PROJECT_ROOT
-from tests.e2e.stack import _databases
+from tests.e2e.stack import databases
+from tests.e2e.waiting import wait_for
 
 PASSWORD = "Correct-Horse-9-battery"
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -39,7 +39,7 @@ def _redis_reachable() -> bool:
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     if request.param == "redis" and not _redis_reachable():
         pytest.skip(f"Redis is not running at {REDIS_URL}")
-    with _databases() as database_env:
+    with databases() as database_env:
         environ = {
             **os.environ, **database_env,
             "TANDEM_VAR_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT),
@@ -72,7 +72,8 @@ def serve_twice(stack: ExitStack, env: dict[str, str], service: str, log: Path) 
         stack.callback(_stop, process)
         urls.append(f"http://127.0.0.1:{port}")
     for url in urls:
-        _wait_up(url, log)
+        wait_for(lambda url=url: _healthy(url), 60, interval=0.2,
+                 what=lambda url=url: f"{url} to answer:\n{log.read_text()}")  # fmt: skip
     return urls
 
 
@@ -84,15 +85,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-def _wait_up(url: str, log: Path) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} never answered:\n{log.read_text()}")
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def form_login(base_url: str, path: str, username: str, password: str, client_ip: str) -> str:

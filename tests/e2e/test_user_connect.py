@@ -1,4 +1,5 @@
-"""A user connects their own CRM user by hand, end to end (docs/upgrade.md §4, spec §4).
+"""A user connects their own CRM user by hand, end to end (docs/upgrade.md §4,
+docs/reference/connect.md).
 
 The account is upgraded to Connected App authentication first (the shared upgrade steps). Then,
 in a real browser that already holds another CRM session, a marketing user who was never
@@ -32,7 +33,8 @@ def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running
     with running_stack(tmp_path_factory.mktemp("user-connect")) as stack:
         crm, eng = upgraded_account(stack)
         tool(stack, "engagement", "eng-user", "emina")
-        # The CRM admin pre-authorizes Mina through the app's permission set (spec §5).
+        # The CRM admin pre-authorizes Mina through the app's permission set
+        # (docs/reference/setup.md).
         permset = "Marketing_Cloud_Connected_App"
         crm_cli(stack, "permset", "assign", "--org", "acme", "--permset", permset,
                 "--user", "mina@acme.demo")  # fmt: skip

@@ -9,7 +9,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,17 +136,8 @@ def authorize_as(crm: CrmBrowser, authorize_url: str, username: str, password: s
     raise AssertionError("too many CRM redirects")
 
 
-def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out")
-
-
 def configure_crm_side(stack: RunningStack) -> None:
-    """Spec §5 steps 12-23, by the CRM admin's command-line equivalents."""
+    """The Setup steps of docs/reference/setup.md, by the CRM admin's command-line equivalents."""
     crm_cli(stack, "permset", "create", "--org", "acme", "--label", "Marketing Cloud Connected App")
     crm_cli(
         stack,

@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 
 from tandem.engagement.accounts.models import Account, Role, User
+from tests.engagement.factories import PASSWORD, AccountFactory, UserFactory
 
-PASSWORD = "correct horse battery staple 42"
+__all__ = ["PASSWORD", "client_for", "make_user"]
 
 
 @pytest.fixture(autouse=True)
@@ -22,23 +23,18 @@ def _media_in_tmp(settings: object, tmp_path: object) -> None:
 
 
 def make_user(account: Account | None, username: str, role: str) -> User:
-    return User.objects.create_user(
-        username=username,
-        password=PASSWORD,
-        account=account,
-        role=role,
-        email=f"{username}@example.com",
-    )
+    user: User = UserFactory(account=account, username=username, role=role)
+    return user
 
 
 @pytest.fixture
 def account(db: None) -> Account:
-    return Account.objects.create(name="Northwind")
+    return AccountFactory(name="Northwind")
 
 
 @pytest.fixture
 def other_account(db: None) -> Account:
-    return Account.objects.create(name="Contoso")
+    return AccountFactory(name="Contoso")
 
 
 @pytest.fixture

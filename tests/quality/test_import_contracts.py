@@ -56,3 +56,34 @@ def test_core_importing_a_service_breaks_the_contract(tree_copy: Path) -> None:
 
     assert result.returncode != 0
     assert "Core imports neither service BROKEN" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "imported"),
+    [
+        ("tandem/crm/orgs/services.py", "tandem.crm.orgs.views"),
+        ("tandem/engagement/data/selectors.py", "tandem.engagement.data.forms"),
+        ("tandem/engagement/connect/services/outages.py", "tandem.engagement.connect.tasks"),
+        ("tandem/crm/users/models.py", "tandem.crm.users.urls"),
+    ],
+)
+def test_a_service_selector_or_model_importing_an_edge_breaks_the_contract(
+    tree_copy: Path, module: str, imported: str
+) -> None:
+    path = tree_copy / module
+    path.write_text(path.read_text() + f"\nimport {imported}  # noqa\n")
+
+    result = _lint_imports(tree_copy)
+
+    assert result.returncode != 0
+    assert "never import views, forms, URLconfs or tasks BROKEN" in result.stdout
+
+
+def test_sends_importing_connect_breaks_the_contract(tree_copy: Path) -> None:
+    path = tree_copy / "tandem" / "engagement" / "sends" / "selectors.py"
+    path.write_text(path.read_text() + "\nimport tandem.engagement.connect.selectors  # noqa\n")
+
+    result = _lint_imports(tree_copy)
+
+    assert result.returncode != 0
+    assert "Connect depends on sends, never the other way BROKEN" in result.stdout

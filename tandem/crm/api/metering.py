@@ -21,7 +21,8 @@ def counts_against_limit(principal: ApiPrincipal, *, family: str) -> bool:
     """Whether a call of `family` ("rest" or "bulk") by this caller counts.
 
     The managed Salesforce Marketing Cloud app's REST calls do not count against the org's
-    daily limit; its bulk-style tracking write-back does (domain.md §5.2, §6). The app is
+    daily limit; its bulk-style tracking write-back does (docs/reference/connect.md, API
+    usage). The app is
     known by its deployment key, never by its name, which any admin could copy.
     """
     return not (principal.is_marketing_cloud and family == "rest")

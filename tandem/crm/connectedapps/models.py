@@ -4,7 +4,6 @@ pre-authorization links, durable approvals and OAuth usage."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.models import AbstractApplication, ClientSecretField
 
@@ -19,8 +18,7 @@ from tandem.crm.oauth.policy import (
     RefreshTokenPolicy,
     ValidityUnit,
 )
-from tandem.crm.orgs.iprange import any_range_errors
-from tandem.crm.orgs.models import Org
+from tandem.crm.orgs.models import IpRange, Org
 from tandem.crm.permissions.models import PermissionSet
 from tandem.crm.users.models import Profile
 
@@ -142,28 +140,23 @@ class ConnectedAppPolicy(models.Model):
         )
 
 
-class ConnectedAppIpRange(models.Model):
+class ConnectedAppIpRange(IpRange):
     """A Trusted IP Range for OAuth Web Server Flow of one app in one org (metadata
     `ConnectedApp.ipRanges`): under *Relax IP restrictions for activated devices*, only these
     addresses may use the web-server flow, and the profile's ranges are not consulted."""
 
     app = models.ForeignKey(ConnectedApp, on_delete=models.CASCADE, related_name="ip_ranges")
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    # Either IP version here (the org's and the profiles' ranges are IPv4 only).
     start_address = models.GenericIPAddressField("Start IP Address")
     end_address = models.GenericIPAddressField("End IP Address")
     description = models.CharField("Description", max_length=255, blank=True)
 
-    class Meta:
-        ordering = ("start_address", "id")
+    ipv6_allowed = True
+
+    class Meta(IpRange.Meta):
+        abstract = False
         indexes = [models.Index(fields=("app", "org"), name="crm_connected_app_iprange_app")]
-
-    def __str__(self) -> str:
-        return f"{self.start_address}-{self.end_address}"
-
-    def clean(self) -> None:
-        errors = any_range_errors(str(self.start_address or ""), str(self.end_address or ""))
-        if errors:
-            raise ValidationError(errors)
 
 
 class ConnectedAppAccess(models.Model):

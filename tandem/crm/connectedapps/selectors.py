@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import Http404
 
 from tandem.crm.connectedapps.models import (
+    ConnectedApp,
     ConnectedAppIpRange,
     ConnectedAppPolicy,
     ConnectedAppUsage,
 )
 from tandem.crm.orgs.iprange import parse_ip
+from tandem.crm.orgs.models import Org
 from tandem.crm.permissions.models import PermissionSet
 from tandem.crm.users.models import Profile, User
 
@@ -94,3 +98,33 @@ def connected_app_usage_list(*, actor: User) -> QuerySet[ConnectedAppUsage]:
 def my_connected_apps(*, user: User) -> QuerySet[ConnectedAppUsage]:
     """The apps a user has approved or used."""
     return ConnectedAppUsage.objects.filter(user=user).select_related("app")
+
+
+def connected_app_policy_find(*, org: Org, ref: str) -> ConnectedAppPolicy | None:
+    """The app's row in `org`, the app named by id, consumer key or name; None when the org has
+    no such app."""
+    apps = ConnectedApp.objects.filter(policies__org=org)
+    app = apps.filter(pk=ref).first() or apps.filter(client_id=ref).first()
+    app = app or apps.filter(name=ref).first()
+    if app is None:
+        return None
+    return ConnectedAppPolicy.objects.select_related("app", "org").get(app=app, org=org)
+
+
+def connected_app_show(*, policy: ConnectedAppPolicy) -> dict[str, Any]:
+    """The app and its policies in the row's org, as the command line shows them."""
+    app = policy.app
+    access = policy.access
+    return {
+        "id": app.pk, "name": app.name, "consumer_key": app.client_id,
+        "callback_urls": app.callback_urls, "oauth_scopes": app.scope_list,
+        "pkce_required": app.pkce_required, "certificate": bool(app.certificate),
+        "refresh_token_rotation": app.refresh_token_rotation_enabled,
+        "permitted_users": policy.permitted_users, "ip_relaxation": policy.ip_relaxation,
+        "refresh_token_policy": policy.as_policy().refresh_token_policy_value,
+        "session_timeout_minutes": policy.session_timeout_minutes,
+        "permission_sets": sorted(access.filter(permission_set__isnull=False)
+                                  .values_list("permission_set__api_name", flat=True)),
+        "profiles": sorted(access.filter(profile__isnull=False)
+                           .values_list("profile__name", flat=True)),
+    }  # fmt: skip

@@ -22,6 +22,7 @@ from tandem.crm.connectedapps.models import (
     ConnectedAppPolicy,
     ConnectedAppUsage,
 )
+from tandem.crm.connectedapps.selectors import connected_app_ip_range_find
 from tandem.crm.connectedapps.validation import (
     callback_url_errors,
     certificate_errors,
@@ -29,9 +30,9 @@ from tandem.crm.connectedapps.validation import (
     scope_errors,
 )
 from tandem.crm.oauth.crypto import encrypt_secret, hash_secret, new_consumer_secret
-from tandem.crm.oauth.policy import RefreshTokenPolicy, ValidityUnit
-from tandem.crm.orgs.iprange import any_range_errors, parse_ip
+from tandem.crm.oauth.policy import RefreshTokenPolicy, ValidityUnit, parse_refresh_token_policy
 from tandem.crm.orgs.models import Org
+from tandem.crm.orgs.services import IpRangeKind, ip_range_add, ip_range_delete
 from tandem.crm.permissions.models import PermissionSet
 from tandem.crm.setup.services import setup_audit_record
 from tandem.crm.users.models import Profile, User
@@ -154,7 +155,12 @@ def connected_app_update(
 
 @transaction.atomic
 def connected_app_secret_rotate(*, actor: User | None, app: ConnectedApp, org: Org) -> str:
-    """A new consumer secret, returned once; the old one stops working at once."""
+    """A new consumer secret, returned once; the old one stops working at once. Only the org
+    that owns the app may rotate it, whoever the caller is (Setup or the command line)."""
+    if app.org_id != org.pk:
+        raise ConnectedAppInvalidError(
+            {"app": ["Only the org that owns the app can rotate its secret."]}
+        )
     secret = new_consumer_secret()
     _set_secret(app, secret)
     app.secret_rotated_at = timezone.now()
@@ -213,6 +219,31 @@ def connected_app_policy_set(
     return policy
 
 
+def connected_app_policy_change(
+    *, actor: User | None, policy: ConnectedAppPolicy, permitted_users: str | None = None,
+    ip_relaxation: str | None = None, refresh_token_policy: str | None = None,
+    session_timeout: int | None = None,
+) -> ConnectedAppPolicy:  # fmt: skip
+    """Change some of the policies, keeping the others: `refresh_token_policy` as written in
+    Setup's metadata (`specific_lifetime:1:DAYS`), `session_timeout` 0 for the default."""
+    kind, validity, unit = (
+        policy.refresh_token_policy, policy.refresh_token_validity, policy.refresh_token_unit,
+    )  # fmt: skip
+    if refresh_token_policy:
+        try:
+            kind, validity, unit = parse_refresh_token_policy(refresh_token_policy)
+        except ValueError as exc:
+            raise ConnectedAppInvalidError({"refresh_token_policy": [str(exc)]}) from None
+    minutes = (
+        policy.session_timeout_minutes if session_timeout is None else (session_timeout or None)
+    )
+    return connected_app_policy_set(
+        actor=actor, policy=policy, permitted_users=permitted_users or policy.permitted_users,
+        ip_relaxation=ip_relaxation or policy.ip_relaxation, refresh_token_policy=kind,
+        refresh_token_validity=validity, refresh_token_unit=unit, session_timeout_minutes=minutes,
+    )  # fmt: skip
+
+
 def _access_names(policy: ConnectedAppPolicy, field: str) -> list[str]:
     rows = policy.access.filter(**{f"{field}__isnull": False}).select_related(field)
     return sorted(str(getattr(row, field)) for row in rows)
@@ -259,11 +290,38 @@ def connected_app_profiles_set(
     )  # fmt: skip
 
 
-def ip_range_snapshot(row: ConnectedAppIpRange) -> dict[str, str]:
-    return {"start": row.start_address, "end": row.end_address, "description": row.description}
-
-
 @transaction.atomic
+def connected_app_access_link(
+    *,
+    actor: User | None,
+    policy: ConnectedAppPolicy,
+    permission_set: PermissionSet | None = None,
+    profile: Profile | None = None,
+    linked: bool = True,
+) -> None:
+    """Link (or, with `linked` False, unlink) one permission set or profile, keeping the others:
+    the Manage pages' set changed by one."""
+    if permission_set is not None:
+        sets = [
+            ps
+            for ps in PermissionSet.objects.filter(pk__in=policy.access.values("permission_set_id"))
+            if ps.pk != permission_set.pk
+        ]
+        chosen_sets = [*sets, permission_set] if linked else sets
+        connected_app_permission_sets_set(actor=actor, policy=policy, permission_sets=chosen_sets)
+    if profile is not None:
+        profiles = [
+            p
+            for p in Profile.objects.filter(pk__in=policy.access.values("profile_id"))
+            if p.pk != profile.pk
+        ]
+        chosen = [*profiles, profile] if linked else profiles
+        connected_app_profiles_set(actor=actor, policy=policy, profiles=chosen)
+
+
+TRUSTED_IP_RANGES = IpRangeKind(SECTION, "connected_app.ip_range", ConnectedAppInvalidError)
+
+
 def connected_app_ip_range_add(
     *,
     actor: User | None,
@@ -273,38 +331,35 @@ def connected_app_ip_range_add(
     description: str = "",
 ) -> ConnectedAppIpRange:
     """Add a Trusted IP Range for OAuth Web Server Flow to the app in the policy's org."""
-    errors = {
-        field: [message] for field, message in any_range_errors(start_address, end_address).items()
-    }
-    if len(description.strip()) > 255:
-        errors["description"] = ["Use at most 255 characters."]
-    if errors:
-        raise ConnectedAppInvalidError(errors)
-    # Stored in canonical form, so the list and the CLI's `remove` see one spelling.
-    row = ConnectedAppIpRange.objects.create(
-        app=policy.app, org=policy.org, start_address=str(parse_ip(start_address)),
-        end_address=str(parse_ip(end_address)), description=description.strip(),
-    )  # fmt: skip
-    setup_audit_record(
-        org=policy.org, actor=actor, action="connected_app.ip_range_added", section=SECTION,
-        target=f"{policy.app.name}: {row}", new=ip_range_snapshot(row),
-    )  # fmt: skip
-    return row
+    row = ConnectedAppIpRange(app=policy.app, org=policy.org, start_address=start_address,
+                              end_address=end_address, description=description)  # fmt: skip
+    row.normalize()  # the audit names the range in the spelling it is stored in
+    return ip_range_add(actor=actor, org=policy.org, row=row, kind=TRUSTED_IP_RANGES,
+                        target=f"{policy.app.name}: {row}")  # fmt: skip
 
 
-@transaction.atomic
 def connected_app_ip_range_delete(
     *, actor: User | None, policy: ConnectedAppPolicy, row: ConnectedAppIpRange
 ) -> None:
     """Remove one of the app's trusted IP ranges in the policy's org."""
     if (row.app_id, row.org_id) != (policy.app_id, policy.org_id):
         raise ConnectedAppInvalidError({"range": ["No such range for this app in this org."]})
-    old, target = ip_range_snapshot(row), f"{policy.app.name}: {row}"
-    row.delete()
-    setup_audit_record(
-        org=policy.org, actor=actor, action="connected_app.ip_range_deleted", section=SECTION,
-        target=target, old=old,
-    )  # fmt: skip
+    ip_range_delete(actor=actor, org=policy.org, row=row, kind=TRUSTED_IP_RANGES,
+                    target=f"{policy.app.name}: {row}")  # fmt: skip
+
+
+def connected_app_ip_range_remove(
+    *, actor: User | None, policy: ConnectedAppPolicy, start_address: str, end_address: str
+) -> None:
+    """Remove the app's range with these ends (in any spelling) in the policy's org."""
+    found = connected_app_ip_range_find(
+        policy=policy, start_address=start_address, end_address=end_address
+    )
+    if found is None:
+        raise ConnectedAppInvalidError(
+            {"range": [f"No IP range {start_address}-{end_address} for {policy.app.name}."]}
+        )
+    connected_app_ip_range_delete(actor=actor, policy=policy, row=found)
 
 
 def connected_app_policy_ensure(*, app: ConnectedApp, org: Org) -> ConnectedAppPolicy:

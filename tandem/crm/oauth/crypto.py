@@ -4,7 +4,7 @@ DOT's default PBKDF2 hasher costs ~0.3 s a check, which caps the token endpoint 
 a second; an HMAC-SHA256 keyed by a server secret is as safe for 256-bit random secrets (no
 dictionary to attack) and costs microseconds. The token response's `signature` is keyed by the
 plain secret, so the secret is also kept encrypted (MultiFernet). Each has its own key ring
-(tandem.core.keys), so both rotate with `tandem keys rotate`. ADR 0400, docs/security.md.
+(tandem.core.keys), so both rotate with `tandem keys rotate`. ADR 0404, docs/security.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The Salesforce OAuth error catalogue (domain.md §1.6) and how oauthlib's errors map onto it."""
+"""The Salesforce OAuth error catalogue (docs/reference/oauth-errors.md) and how oauthlib's
+errors map onto it."""
 
 from __future__ import annotations
 

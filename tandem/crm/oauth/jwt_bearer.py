@@ -174,8 +174,8 @@ class JWTBearerGrant(GrantTypeBase):
         token = token_handler.create_token(request, refresh_token=False)
         for modifier in self._token_modifiers:
             token = modifier(token, token_handler, request)
-        # An ID token when the approval includes `openid` (domain.md §2.3), minted and
-        # signed as the code flow's is.
+        # An ID token when the approval includes `openid` (docs/reference/oauth-policies.md),
+        # minted and signed as the code flow's is.
         token = _IdTokens(self.request_validator).add_id_token(token, token_handler, request)
         self.request_validator.save_token(token, request)
         return headers, json.dumps(token), 200

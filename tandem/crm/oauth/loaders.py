@@ -2,7 +2,7 @@
 
 Read on every request (no cache, so every change applies to the next token at once). Plain SQL:
 on this path Django spent longer compiling the ORM queries than PostgreSQL spent running them
-(bench/RESULTS.md, ADR 0400 Performance)."""
+(bench/RESULTS.md, ADR 0405)."""
 
 from __future__ import annotations
 

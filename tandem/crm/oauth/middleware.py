@@ -1,4 +1,4 @@
-"""A lean request path for the machine-to-machine OAuth endpoints (ADR 0400, Performance)."""
+"""A lean request path for the machine-to-machine OAuth endpoints (ADR 0405)."""
 
 from __future__ import annotations
 

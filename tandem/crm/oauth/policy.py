@@ -1,4 +1,5 @@
-"""The Connected App policy evaluator: pure functions over small facts, in upgrade.md §7 order.
+"""The Connected App policy evaluator: pure functions over small facts, in the order of
+docs/reference/oauth-policies.md.
 
 Nothing here touches the database or the clock: callers load the facts, pass `now`, and turn
 a `Denial` into the OAuth error pair, the HTTP 400 and the Login History row.
@@ -169,7 +170,7 @@ def evaluate(
     refresh: RefreshFacts | None = None,
     bearer_always_enforces_ip: bool = False,
 ) -> Denial | None:
-    """The first failing check in §7 order (after client and credential), or None."""
+    """The first failing check in the reference's order (after client and credential), or None."""
     for check in (_check_active, _check_permitted_users, _check_login_hours):
         denial = check(path, policy, facts)
         if denial:
@@ -208,7 +209,7 @@ def _check_permitted_users(
 
 
 def _check_login_hours(path: TokenPath, policy: AppPolicy, facts: SubjectFacts) -> Denial | None:
-    # No source says IP relaxation bypasses login hours (domain.md §3, point 5).
+    # No source says IP relaxation bypasses login hours (docs/reference/oauth-policies.md).
     if not facts.within_login_hours:
         return Denial(IP_OR_HOURS, STATUS_LOGIN_HOURS)
     return None
@@ -218,7 +219,7 @@ def ip_permitted(
     path: TokenPath, policy: AppPolicy, facts: SubjectFacts, bearer_always_enforces_ip: bool
 ) -> bool:
     """The app's own trusted ranges where they apply and exist, else the profile's ranges
-    where the relaxation enforces them (domain.md §1.2)."""
+    where the relaxation enforces them (docs/reference/oauth-policies.md)."""
     if app_ip_ranges_apply(path, policy.ip_relaxation) and facts.app_has_ip_ranges:
         return facts.ip_in_app_ranges
     return facts.ip_allowed or not ip_check_applies(
@@ -244,7 +245,7 @@ def ip_check_applies(
         return path is not TokenPath.REFRESH
     if relaxation is IpRelaxation.BYPASS_2FACTOR:
         # Without app ranges the web-server flow counts the CRM login as the device's identity
-        # verification (ADR 0400); with them `ip_permitted` never gets here on that flow.
+        # verification (ADR 0402); with them `ip_permitted` never gets here on that flow.
         return path not in WEB_SERVER_PATHS
     return True
 

@@ -34,7 +34,8 @@ def session_token_issue(
 
 @transaction.atomic
 def token_revoke(*, token: str) -> bool:
-    """/services/oauth2/revoke: an access token revokes only itself (Salesforce, domain.md §2.6);
+    """/services/oauth2/revoke: an access token revokes only itself (docs/reference/
+    oauth-policies.md, Revocation);
     a refresh token is revoked with its whole family, access tokens included. False when the
     token is unknown."""
     checksum = token_checksum(token)

@@ -306,7 +306,8 @@ class ConnectedAppValidator(OAuth2Validator):
         )  # fmt: skip
         if denial is not None:
             # Nothing is revoked: a refused refresh never ends the live session (the Refresh
-            # Token Policy is checked only when a refresh token is presented, domain.md §1.3).
+            # Token Policy is checked only when a refresh token is presented,
+            # docs/reference/oauth-policies.md).
             raise SalesforceOAuthError(denial.pair, request=request)
         request.connected_app_context = context
 
@@ -433,7 +434,7 @@ class ConnectedAppValidator(OAuth2Validator):
 
     def _write_grant(self, request: Request, context: PolicyContext | None) -> None:
         """The deferred access token, the Login History row and the usage count, in one round
-        trip without waiting for the disk (ADR 0400 Performance). Every token of one (app,
+        trip without waiting for the disk (ADR 0405). Every token of one (app,
         user) counts on one row, so its lock lasts one statement, not a round trip."""
         user, app, now = request.user, request.client, timezone.now()
         writes = []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
 from tandem.core import ids
-from tandem.crm.orgs.iprange import MAX_RANGE_ADDRESSES, range_errors
+from tandem.crm.orgs.iprange import MAX_RANGE_ADDRESSES, any_range_errors, parse_ip, range_errors
 
 my_domain_validator = RegexValidator(
     r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$",
@@ -48,25 +50,61 @@ class Org(models.Model):
         return self.name
 
 
-class TrustedIpRange(models.Model):
-    """A Network Access range: logins from it need no security token (it never blocks)."""
+class IpRange(models.Model):
+    """An inclusive address range with a description: the one shape of Network Access ranges,
+    a profile's login IP ranges and a connected app's trusted ranges. A subclass says which
+    addresses it takes (`ipv6_allowed`) and how wide it may be (`max_addresses`)."""
 
-    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="trusted_ip_ranges")
     start_address = models.GenericIPAddressField("Start IP Address", protocol="IPv4")
     end_address = models.GenericIPAddressField("End IP Address", protocol="IPv4")
     description = models.CharField(max_length=255, blank=True)
 
+    ipv6_allowed: ClassVar[bool] = False
+    max_addresses: ClassVar[int | None] = None
+
     class Meta:
+        abstract = True
         ordering = ("start_address", "id")
 
     def __str__(self) -> str:
         return f"{self.start_address}-{self.end_address}"
 
+    def normalize(self) -> None:
+        """Ends in canonical form (so a list and a removal see one spelling), text trimmed."""
+        for field in ("start_address", "end_address"):
+            raw = str(getattr(self, field) or "").strip()
+            parsed = parse_ip(raw)
+            setattr(self, field, str(parsed) if parsed is not None else raw)
+        self.description = (self.description or "").strip()
+
+    def range_errors(self) -> dict[str, str]:
+        """Field errors of the range as it stands; empty when it may be saved."""
+        start, end = str(self.start_address or ""), str(self.end_address or "")
+        if self.ipv6_allowed:
+            errors = any_range_errors(start, end)
+        else:
+            errors = range_errors(start, end, max_addresses=self.max_addresses)
+        if len(self.description or "") > 255:
+            errors["description"] = "Use at most 255 characters."
+        return errors
+
+    def snapshot(self) -> dict[str, str]:
+        """What the Setup Audit Trail records of the range."""
+        return {"start": str(self.start_address), "end": str(self.end_address),
+                "description": self.description}  # fmt: skip
+
     def clean(self) -> None:
-        errors = range_errors(
-            str(self.start_address or ""),
-            str(self.end_address or ""),
-            max_addresses=MAX_RANGE_ADDRESSES,
-        )
+        errors = self.range_errors()
         if errors:
             raise ValidationError(errors)
+
+
+class TrustedIpRange(IpRange):
+    """A Network Access range: logins from it need no security token (it never blocks)."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="trusted_ip_ranges")
+
+    max_addresses = MAX_RANGE_ADDRESSES
+
+    class Meta(IpRange.Meta):
+        abstract = False

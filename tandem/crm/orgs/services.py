@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from tandem.crm.orgs.errors import OrgInvalidError
-from tandem.crm.orgs.iprange import MAX_RANGE_ADDRESSES, range_errors
-from tandem.crm.orgs.models import Org, TrustedIpRange, my_domain_validator
+from tandem.crm.orgs.models import IpRange, Org, TrustedIpRange, my_domain_validator
 from tandem.crm.setup.services import setup_audit_record
 from tandem.crm.users.models import Profile, ProfileName, User
 
@@ -54,36 +57,74 @@ def org_create(*, name: str, my_domain: str | None = None, actor: User | None = 
 
 
 @transaction.atomic
-def trusted_ip_range_add(
-    *, actor: User | None, org: Org, start_address: str, end_address: str, description: str = ""
-) -> TrustedIpRange:
-    """Add a Network Access range (IPv4, start ≤ end, at most a /7) and audit it."""
-    start, end = start_address.strip(), end_address.strip()
-    errors = range_errors(start, end, max_addresses=MAX_RANGE_ADDRESSES)
+def org_create_with_settings(
+    *, name: str, my_domain: str | None = None, allow_username_password_flows: bool = False
+) -> Org:
+    """`tandem crm org create`: a new org and, when asked, its OAuth setting in one go."""
+    org = org_create(name=name, my_domain=my_domain)
+    if allow_username_password_flows:
+        org_settings_update(actor=None, org=org, section="OAuth and OpenID Connect Settings",
+                            changes={"allow_username_password_flows": True})  # fmt: skip
+    return org
+
+
+@dataclass(frozen=True)
+class IpRangeKind:
+    """One kind of range: its Setup section, the audit actions' prefix, and how a refusal is
+    raised in its app's dialect (each takes a dict of field errors)."""
+
+    section: str
+    action: str
+    invalid: Callable[[dict[str, list[str]]], Exception]
+
+
+NETWORK_ACCESS = IpRangeKind(SECTION, "network_access.range", OrgInvalidError)
+R = TypeVar("R", bound=IpRange)
+
+
+@transaction.atomic
+def ip_range_add(*, actor: User | None, org: Org, row: R, kind: IpRangeKind, target: str = "") -> R:
+    """Check, save and audit a new range of any kind (Network Access, a profile's login IP
+    range, a connected app's trusted range); the row's model says which addresses it takes."""
+    row.normalize()
+    errors = row.range_errors()
     if errors:
-        raise OrgInvalidError({field: [message] for field, message in errors.items()})
-    row = TrustedIpRange.objects.create(
-        org=org, start_address=start, end_address=end, description=description.strip()[:255]
-    )
+        raise kind.invalid({field: [message] for field, message in errors.items()})
+    row.save()
     setup_audit_record(
-        org=org, actor=actor, action="network_access.range_added", section=SECTION,
-        target=str(row), new={"start": start, "end": end, "description": row.description},
+        org=org, actor=actor, action=f"{kind.action}_added", section=kind.section,
+        target=target or str(row), new=row.snapshot(),
     )  # fmt: skip
     return row
 
 
 @transaction.atomic
+def ip_range_delete(
+    *, actor: User | None, org: Org, row: IpRange, kind: IpRangeKind, target: str = ""
+) -> None:
+    """Remove and audit a range the caller has checked belongs to `org`."""
+    old, target = row.snapshot(), target or str(row)
+    row.delete()
+    setup_audit_record(
+        org=org, actor=actor, action=f"{kind.action}_deleted", section=kind.section,
+        target=target, old=old,
+    )  # fmt: skip
+
+
+def trusted_ip_range_add(
+    *, actor: User | None, org: Org, start_address: str, end_address: str, description: str = ""
+) -> TrustedIpRange:
+    """Add a Network Access range (IPv4, start ≤ end, at most a /7) and audit it."""
+    row = TrustedIpRange(org=org, start_address=start_address, end_address=end_address,
+                         description=description)  # fmt: skip
+    return ip_range_add(actor=actor, org=org, row=row, kind=NETWORK_ACCESS)
+
+
 def trusted_ip_range_delete(*, actor: User, row: TrustedIpRange) -> None:
     """Remove a Network Access range of the actor's org and audit it."""
     if row.org_id != actor.org_id:
         raise OrgInvalidError({"range": ["No such range in this org."]})
-    old = {"start": row.start_address, "end": row.end_address, "description": row.description}
-    target = str(row)
-    row.delete()
-    setup_audit_record(
-        org=actor.org, actor=actor, action="network_access.range_deleted", section=SECTION,
-        target=target, old=old,
-    )  # fmt: skip
+    ip_range_delete(actor=actor, org=actor.org, row=row, kind=NETWORK_ACCESS)
 
 
 ORG_SETTINGS = (

@@ -1,4 +1,4 @@
-"""API names (developer names): generated from a label, and validated (domain.md §4)."""
+"""API names (developer names): generated from a label, and validated (docs/reference/setup.md)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from tandem.core import ids
-from tandem.crm.orgs.iprange import range_errors
-from tandem.crm.orgs.models import Org
+from tandem.crm.orgs.models import IpRange, Org
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MINUTES_PER_DAY = 24 * 60
@@ -52,24 +51,13 @@ class Profile(models.Model):
         return self.name
 
 
-class ProfileLoginIpRange(models.Model):
+class ProfileLoginIpRange(IpRange):
     """An address range the profile's users may log in from; with none, any address may."""
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="login_ip_ranges")
-    start_address = models.GenericIPAddressField("Start IP Address", protocol="IPv4")
-    end_address = models.GenericIPAddressField("End IP Address", protocol="IPv4")
-    description = models.CharField(max_length=255, blank=True)
 
-    class Meta:
-        ordering = ("start_address", "id")
-
-    def __str__(self) -> str:
-        return f"{self.start_address}-{self.end_address}"
-
-    def clean(self) -> None:
-        errors = range_errors(str(self.start_address or ""), str(self.end_address or ""))
-        if errors:
-            raise ValidationError(errors)
+    class Meta(IpRange.Meta):
+        abstract = False
 
 
 class ProfileLoginHours(models.Model):

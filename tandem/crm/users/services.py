@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from tandem.core.keys import HmacRing, service_loader
-from tandem.crm.orgs.iprange import range_errors
 from tandem.crm.orgs.models import Org
+from tandem.crm.orgs.services import IpRangeKind, ip_range_add, ip_range_delete
 from tandem.crm.setup.services import setup_audit_record
 from tandem.crm.users.errors import UserInvalidError
 from tandem.crm.users.models import (
@@ -303,6 +303,37 @@ def user_create(
     return user
 
 
+@dataclass(frozen=True)
+class CreatedUser:
+    """A new user and the secrets shown once: its password and, when asked, security token."""
+
+    user: User
+    password: str
+    security_token: str | None
+
+
+@transaction.atomic
+def user_create_with_credentials(
+    *, org: Org, username: str, email: str, last_name: str, profile_name: str,
+    first_name: str = "", password: str | None = None, is_marketing_user: bool = False,
+    is_api_enabled: bool = True, with_security_token: bool = False,
+) -> CreatedUser:  # fmt: skip
+    """`tandem crm user create`: a user with a named profile, a given or generated password
+    and, when asked, a security token."""
+    profile = Profile.objects.filter(org=org, name=profile_name).first()
+    if profile is None:
+        names = ", ".join(Profile.objects.filter(org=org).values_list("name", flat=True))
+        raise UserInvalidError({"profile": [f"no profile {profile_name!r} (choose: {names})"]})
+    password = password or generate_password()
+    user = user_create(
+        org=org, actor=None, username=username, email=email, first_name=first_name,
+        last_name=last_name, profile=profile, password=password,
+        is_marketing_user=is_marketing_user, is_api_enabled=is_api_enabled,
+    )  # fmt: skip
+    token = security_token_reset(user=user) if with_security_token else None
+    return CreatedUser(user=user, password=password, security_token=token)
+
+
 def user_snapshot(user: User) -> dict[str, object]:
     """The audited fields of a user."""
     return {
@@ -340,43 +371,27 @@ def user_update(*, actor: User, user: User, profile: Profile, flags: dict[str, b
     return user
 
 
-def _range_text(row: ProfileLoginIpRange) -> dict[str, str]:
-    return {"start": str(row.start_address), "end": str(row.end_address),
-            "description": row.description}  # fmt: skip
+LOGIN_IP_RANGES = IpRangeKind("Profiles", "profile.login_ip_range", UserInvalidError)
 
 
-@transaction.atomic
 def profile_login_ip_range_add(
     *, actor: User | None, profile: Profile, start_address: str, end_address: str,
     description: str = "",
 ) -> ProfileLoginIpRange:  # fmt: skip
     """Add a login IP range to a profile (IPv4, start ≤ end); audited."""
-    start, end = start_address.strip(), end_address.strip()
-    errors = range_errors(start, end)
-    if errors:
-        raise UserInvalidError({field: [message] for field, message in errors.items()})
-    row = ProfileLoginIpRange.objects.create(
-        profile=profile, start_address=start, end_address=end, description=description.strip()[:255]
-    )
-    setup_audit_record(
-        org=profile.org, actor=actor, action="profile.login_ip_range_added", section="Profiles",
-        target=profile.name, new=_range_text(row),
-    )  # fmt: skip
-    return row
+    row = ProfileLoginIpRange(profile=profile, start_address=start_address,
+                              end_address=end_address, description=description)  # fmt: skip
+    return ip_range_add(actor=actor, org=profile.org, row=row, kind=LOGIN_IP_RANGES,
+                        target=profile.name)  # fmt: skip
 
 
-@transaction.atomic
 def profile_login_ip_range_delete(*, actor: User, row: ProfileLoginIpRange) -> None:
     """Remove a login IP range of a profile of the actor's org; audited."""
     profile = row.profile
     if profile.org_id != actor.org_id:
         raise UserInvalidError({"range": ["No such range in this org."]})
-    old = _range_text(row)
-    row.delete()
-    setup_audit_record(
-        org=profile.org, actor=actor, action="profile.login_ip_range_deleted",
-        section="Profiles", target=profile.name, old=old,
-    )  # fmt: skip
+    ip_range_delete(actor=actor, org=profile.org, row=row, kind=LOGIN_IP_RANGES,
+                    target=profile.name)  # fmt: skip
 
 
 def _hours_text(profile: Profile) -> dict[str, list[int]]:

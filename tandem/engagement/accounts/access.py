@@ -23,28 +23,34 @@ def member_of(request: HttpRequest) -> User:
     return user
 
 
-def account_member_required(view: View) -> View:
-    """Anonymous visitors go to the login page; users without an account get 403."""
+def _denied(request: HttpRequest, *, administrator: bool) -> HttpResponseBase | None:
+    """Why `request` may not open the page: a redirect to the login page for an anonymous
+    visitor, PermissionDenied (403) for a user without an account or, where `administrator`,
+    without the Administrator role; None when it may."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("engagement_accounts:login"))
+    if not isinstance(user, User) or user.account_id is None:
+        raise PermissionDenied("You do not belong to an Engagement account.")
+    if administrator and not user.is_account_admin:
+        raise PermissionDenied("Only Administrators may open Admin pages.")
+    return None
 
+
+def _guarded(view: View, *, administrator: bool) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("engagement_accounts:login"))
-        if not isinstance(user, User) or user.account_id is None:
-            raise PermissionDenied("You do not belong to an Engagement account.")
-        return view(request, *args, **kwargs)
+        denied = _denied(request, administrator=administrator)
+        return denied if denied is not None else view(request, *args, **kwargs)
 
     return wrapped
 
 
+def account_member_required(view: View) -> View:
+    """Anonymous visitors go to the login page; users without an account get 403."""
+    return _guarded(view, administrator=False)
+
+
 def administrator_required(view: View) -> View:
     """Like account_member_required, and the user must hold the Administrator role."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not member_of(request).is_account_admin:
-            raise PermissionDenied("Only Administrators may open Admin pages.")
-        return view(request, *args, **kwargs)
-
-    return account_member_required(wrapped)
+    return _guarded(view, administrator=True)

@@ -1,4 +1,5 @@
-"""Sends to CRM audiences: read the report, campaign, contacts, leads or SFDE from the CRM.
+"""Services of sends to CRM audiences: read the report, campaign, contacts, leads or SFDE from
+the CRM.
 
 The sends admission point asks `availability.crm_audience_admission` about an admitted
 CRM-audience send that has no data extension yet: the first time, a `pending` CrmAudience is

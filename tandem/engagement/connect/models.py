@@ -59,7 +59,7 @@ class CrmConnection(models.Model):
 
     @property
     def token_url(self) -> str:
-        """My Domain login when the org has one (spec/upgrade.md §4 step 7)."""
+        """My Domain login when the org has one (docs/reference/connect.md)."""
         return self.instance_url or self.login_url
 
 
@@ -188,7 +188,8 @@ class CrmAudience(models.Model):
     )
     rows = models.PositiveIntegerField(default=0)
     failure_reason = models.TextField(blank=True)
-    # Data extensions created by CRM-audience sends keep their rows 5 days (domain.md §5.2).
+    # Data extensions created by CRM-audience sends keep their rows 5 days
+    # (docs/reference/connect.md).
     expires_at = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
     results_written_at = models.DateTimeField(null=True, blank=True)

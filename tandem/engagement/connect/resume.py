@@ -1,4 +1,4 @@
-"""Held CRM-audience sends start again once Connect is available.
+"""Service: held CRM-audience sends start again once Connect is available.
 
 Within a minute of it, whichever way Connect comes back: when the upgrade completes or is
 rolled back (on commit), at the end of a scheduled outage (a task planned for that moment),

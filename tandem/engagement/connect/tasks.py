@@ -8,8 +8,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from tandem.engagement.connect.audiences import audience_materialize, audience_purge_expired
-from tandem.engagement.connect.models import CrmConnection
+from tandem.engagement.connect.audiences import audience_materialize
 from tandem.engagement.connect.periodic import chain_begin, chain_is_live
 from tandem.engagement.connect.resume import (
     RESUME_TASK,
@@ -17,17 +16,14 @@ from tandem.engagement.connect.resume import (
     held_sends_resume_all,
 )
 from tandem.engagement.connect.services.migration import auto_connect_sweep
-from tandem.engagement.connect.writeback import (
-    pending_results_send_ids,
-    send_results_write,
-    tracking_write,
-)
+from tandem.engagement.connect.services.tracking import tracking_catch_up_all
+from tandem.engagement.connect.writeback import send_results_write
 from tandem.engagement.sends.models import SendStatus
 
 SWEEP, TRACKING, RESUME = "auto_connect_sweep", "tracking_writeback", "held_resume"  # chains
 SWEEP_SECONDS = 15 * 60
 RESUME_SECONDS = 60  # held sends start within a minute of Connect being available again
-TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (domain.md §5.3)
+TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (docs/reference/connect.md)
 RESULTS_POLL_SECONDS = 5
 RESULTS_POLLS = 720  # an hour; afterwards the periodic tracking task catches up
 
@@ -39,8 +35,7 @@ def auto_connect_sweep_task(again: bool = True, chain: str = "") -> bool:
     if not chain_is_live(SWEEP, chain):
         return False
     auto_connect_sweep()
-    for account_id in CrmConnection.objects.values_list("account_id", flat=True):
-        held_sends_resume(account_id=account_id)
+    held_sends_resume_all()
     if again and not settings.CELERY_TASK_ALWAYS_EAGER:
         auto_connect_sweep_task.apply_async(
             kwargs={"again": True, "chain": chain}, countdown=SWEEP_SECONDS
@@ -93,11 +88,7 @@ def tracking_writeback_task(again: bool = True, chain: str = "") -> bool:
     False, doing nothing, when `chain` was retired by a newer worker start."""
     if not chain_is_live(TRACKING, chain):
         return False
-    for account_id in CrmConnection.objects.values_list("account_id", flat=True):
-        for send_id in pending_results_send_ids(account_id):
-            send_results_write(send_id=send_id)
-        tracking_write(account_id=account_id)
-    audience_purge_expired()
+    tracking_catch_up_all()
     if again and not settings.CELERY_TASK_ALWAYS_EAGER:
         tracking_writeback_task.apply_async(
             kwargs={"again": True, "chain": chain}, countdown=TRACKING_SECONDS
@@ -106,7 +97,7 @@ def tracking_writeback_task(again: bool = True, chain: str = "") -> bool:
 
 
 @worker_ready.connect
-def _sweep_on_worker_start(**_kwargs: Any) -> None:
+def periodic_chains_begin(**_kwargs: Any) -> None:
     """The periodic tasks need no beat process: each worker start begins their chains and
     retires the previous ones, so restarts never multiply them."""
     sweep, tracking, resume = chain_begin(SWEEP), chain_begin(TRACKING), chain_begin(RESUME)

@@ -1,4 +1,5 @@
-"""A user connects their own CRM user by hand: the web-server flow with PKCE, after the window."""
+"""Services of a user connecting their own CRM user by hand: the web-server flow with PKCE,
+after the window."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from tandem.engagement.connect.models import (
     UserConnectionState,
 )
 
-# The CRM's authorization code lives 15 minutes (domain.md §2.1); a flow older than that is over.
+# Salesforce's authorization code lives 15 minutes (docs/reference/oauth-policies.md); a flow
+# older than that is over.
 PENDING_SECONDS = 15 * 60
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib import messages
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +37,7 @@ from tandem.engagement.connect.user_connection import (
 INDEX = "engagement_connect:index"
 T = "engagement/connect/"
 PENDING_KEY = "connect_user_connection"
+R = TypeVar("R")
 
 
 def _account(request: HttpRequest) -> tuple[User, Account]:
@@ -126,9 +129,28 @@ def index(request: HttpRequest) -> HttpResponse:
     return _page(request, "index.html", context)
 
 
-def _form_failed(request: HttpRequest, error: ConnectError) -> HttpResponse:
-    messages.error(request, error.message)
-    return redirect(INDEX)
+def _act(
+    request: HttpRequest,
+    call: Callable[[], R],
+    success: Callable[[R], str] | str = "",
+    to: Callable[[R], str] | str = INDEX,
+) -> HttpResponse:
+    """Run one Connect service for a button: a refusal comes back as a message on the
+    integration page, a success as its message and a redirect."""
+    try:
+        result = call()
+    except ConnectError as error:
+        messages.error(request, error.message)
+        return redirect(INDEX)
+    text = success(result) if callable(success) else success
+    if text:
+        messages.success(request, text)
+    return redirect(to(result) if callable(to) else to)
+
+
+def _refused(form: Form, error: ConnectError) -> None:
+    """A service's refusal beside the field it names, else above the form."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 @administrator_required
@@ -142,7 +164,7 @@ def connect_legacy(request: HttpRequest) -> HttpResponse:
     try:
         services.connection_legacy_connect(actor=actor, account=account, **form.cleaned_data)
     except ConnectError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
+        _refused(form, error)
         return _page(request, "legacy.html", {"form": form}, status=400)
     messages.success(request, "The account is connected to the CRM (legacy authentication).")
     return redirect(INDEX)
@@ -168,7 +190,7 @@ def map_user(request: HttpRequest) -> HttpResponse:
             security_token=form.cleaned_data.get("security_token", ""),
         )
     except ConnectError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
+        _refused(form, error)
         return _page(request, "map.html", {"form": form}, status=400)
     messages.success(request, f"{user.get_username()} is connected to the CRM.")
     return redirect(INDEX)
@@ -219,7 +241,8 @@ def user_connect(request: HttpRequest) -> HttpResponse:
     try:
         url, pending = user_connection_begin(actor=actor, connection=_connection(account))
     except ConnectError as error:
-        return _form_failed(request, error)
+        messages.error(request, error.message)
+        return redirect(INDEX)
     request.session[PENDING_KEY] = pending.as_session()
     return HttpResponseRedirect(url)
 
@@ -245,19 +268,14 @@ def _user_callback(
     request.session.pop(PENDING_KEY, None)  # one answer per flow: a replay finds nothing
     error = request.GET.get("error", "")
     described = ": ".join(filter(None, [error, request.GET.get("error_description", "")]))
-    try:
-        mapping = user_connection_complete(
-            actor=actor,
-            connection=connection,
-            pending=pending,
-            state=request.GET.get("state", ""),
-            code=request.GET.get("code", ""),
-            error=described,
-        )
-    except ConnectError as refusal:
-        return _form_failed(request, refusal)
-    messages.success(request, f"You are connected to the CRM as {mapping.crm_username}.")
-    return redirect(INDEX)
+    return _act(
+        request,
+        lambda: user_connection_complete(
+            actor=actor, connection=connection, pending=pending,
+            state=request.GET.get("state", ""), code=request.GET.get("code", ""), error=described,
+        ),
+        success=lambda mapping: f"You are connected to the CRM as {mapping.crm_username}.",
+    )  # fmt: skip
 
 
 def _upgrade_callback(request: HttpRequest, actor: User, connection: CrmConnection) -> HttpResponse:
@@ -290,11 +308,11 @@ def _upgrade_callback(request: HttpRequest, actor: User, connection: CrmConnecti
 def accept_user(request: HttpRequest) -> HttpResponse:
     """Accept the CRM user that was connected as the new system user."""
     actor, account = _account(request)
-    try:
-        services.upgrade_identity_accept(actor=actor, connection=_connection(account))
-    except ConnectError as error:
-        return _form_failed(request, error)
-    return redirect("engagement_connect:complete")
+    return _act(
+        request,
+        lambda: services.upgrade_identity_accept(actor=actor, connection=_connection(account)),
+        to="engagement_connect:complete",
+    )
 
 
 @administrator_required
@@ -324,11 +342,11 @@ def complete(request: HttpRequest) -> HttpResponse:
 def migrate(request: HttpRequest) -> HttpResponse:
     """Run Migrate Existing Users again (users not reconnected yet)."""
     actor, account = _account(request)
-    try:
-        run = users_migrate(actor=actor, connection=_connection(account))
-    except ConnectError as error:
-        return _form_failed(request, error)
-    return redirect(reverse(INDEX) + f"?run={run.pk}")
+    return _act(
+        request,
+        lambda: users_migrate(actor=actor, connection=_connection(account)),
+        to=lambda run: reverse(INDEX) + f"?run={run.pk}",
+    )
 
 
 @administrator_required
@@ -346,7 +364,7 @@ def outage(request: HttpRequest) -> HttpResponse:
                 hours=form.cleaned_data["duration"],
             )
         except ConnectError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            _refused(form, error)
     if form.errors:
         return _page(request, "outage.html", {"form": form}, status=400)
     messages.success(request, "Outage scheduled.")
@@ -379,17 +397,16 @@ def test_email(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose an email of this account.")
         return redirect(INDEX)
-    try:
-        result = connect_test_email_send(
-            actor=actor, connection=connection, email=form.cleaned_data["email"]
-        )
-    except ConnectError as error:
-        return _form_failed(request, error)
-    messages.success(
+    return _act(
         request,
-        f"Test email sent to {result.address}; tracking {result.tracking_id} written to the CRM.",
+        lambda: connect_test_email_send(
+            actor=actor, connection=connection, email=form.cleaned_data["email"]
+        ),
+        success=lambda result: (
+            f"Test email sent to {result.address}; tracking {result.tracking_id} "
+            "written to the CRM."
+        ),
     )
-    return redirect(INDEX)
 
 
 @administrator_required
@@ -405,12 +422,11 @@ def preflight(request: HttpRequest) -> HttpResponse:
 def rollback(request: HttpRequest) -> HttpResponse:
     """Back to legacy authentication while the legacy credentials are still held."""
     actor, account = _account(request)
-    try:
-        services.upgrade_rollback(actor=actor, connection=_connection(account))
-    except ConnectError as error:
-        return _form_failed(request, error)
-    messages.success(request, "The account is back on legacy authentication.")
-    return redirect(INDEX)
+    return _act(
+        request,
+        lambda: services.upgrade_rollback(actor=actor, connection=_connection(account)),
+        success="The account is back on legacy authentication.",
+    )
 
 
 @administrator_required
@@ -418,9 +434,8 @@ def rollback(request: HttpRequest) -> HttpResponse:
 def erase_legacy(request: HttpRequest) -> HttpResponse:
     """Erase the legacy passwords now."""
     actor, account = _account(request)
-    try:
-        services.legacy_credentials_erase(actor=actor, connection=_connection(account))
-    except ConnectError as error:
-        return _form_failed(request, error)
-    messages.success(request, "The legacy CRM passwords are erased.")
-    return redirect(INDEX)
+    return _act(
+        request,
+        lambda: services.legacy_credentials_erase(actor=actor, connection=_connection(account)),
+        success="The legacy CRM passwords are erased.",
+    )

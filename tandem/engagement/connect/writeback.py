@@ -1,4 +1,4 @@
-"""Tracking written back to the CRM: one et4ae5__IndividualEmailResult__c per recipient.
+"""The tracking write-back service (to the CRM): one et4ae5__IndividualEmailResult__c per recipient.
 
 After a CRM-audience send completes, `send_results_write` creates the results with
 composite/sobjects in batches of 200 (bulk-style: the CRM counts these against its API limit),

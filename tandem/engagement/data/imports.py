@@ -1,4 +1,4 @@
-"""CSV import into a data extension: RFC 4180 via the csv module, UTF-8, checked per row.
+"""The CSV import service of a data extension: RFC 4180 via the csv module, UTF-8, checked per row.
 
 A problem with the whole file (too big, not UTF-8, a header that does not match) is raised
 before anything is stored. A bad row is recorded with its line and reason and never stops the
@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from celery import current_app
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -166,6 +167,15 @@ def _scan(data_extension: DataExtension, binary: IO[bytes]) -> tuple[Layout, int
     layout = _layout(data_extension, first[1])
     total = sum(1 for _ in records)
     return layout, total
+
+
+RUN_TASK = "engagement.data.data_import_run"
+
+
+def data_import_queue(*, data_import: DataImport) -> None:
+    """Have a worker run the import once the transaction that created it commits."""
+    # By name through the app's registry: the task module is an edge this service never imports.
+    transaction.on_commit(lambda: current_app.tasks[RUN_TASK].delay(data_import.pk))
 
 
 @transaction.atomic

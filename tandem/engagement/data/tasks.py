@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tandem.engagement.data.imports import ImportFileError, data_import_run
+from tandem.engagement.data.imports import RUN_TASK, ImportFileError, data_import_run
 
 
-@shared_task(name="engagement.data.data_import_run")
+@shared_task(name=RUN_TASK)
 def data_import_run_task(data_import_id: int) -> None:
     """Run one queued import; a file-level failure is recorded on the import itself."""
     try:

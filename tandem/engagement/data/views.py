@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -30,7 +29,6 @@ from tandem.engagement.data.forms import (
     SendableForm,
 )
 from tandem.engagement.data.models import DataExtension, DataExtensionRow, DataImport
-from tandem.engagement.data.tasks import data_import_run_task
 
 ROWS_PER_PAGE = 50
 
@@ -269,7 +267,7 @@ def import_start(request: HttpRequest, data_extension_id: int) -> HttpResponse:
         except imports.ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
-            transaction.on_commit(lambda: data_import_run_task.delay(created.pk))
+            imports.data_import_queue(data_import=created)
             return redirect("engagement_data:import", import_id=created.pk)
     return _detail(request, data_extension, import_form=form)
 

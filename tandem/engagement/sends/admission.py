@@ -2,7 +2,8 @@
 
 Sends to the account's own data extensions always start. Audiences from the CRM go through
 Marketing Cloud Connect: during the Connected App upgrade or a scheduled outage such sends fail
-with the seed's reason or are held (spec/upgrade.md §2); otherwise they wait while Connect reads
+with the seed's reason or are held (docs/reference/connect.md); otherwise they wait while
+Connect reads
 the audience into a data extension (connect/audiences.py), then start like any other send.
 """
 

@@ -1,4 +1,5 @@
-"""The delivery pipeline's writes: claim a batch, record its outcomes, recover, finish.
+"""Services of the delivery pipeline (its writes): claim a batch, record its outcomes,
+recover, finish.
 
 A batch is claimed (status `claimed`, committed) before any of its messages is offered to
 SMTP. Whatever a lost worker had claimed becomes `unknown` and is never sent again.

@@ -93,7 +93,7 @@ def prepare_email(*, send_id: int, email: Email, is_test: bool) -> PreparedEmail
     id_domain = email.from_address.rpartition("@")[2] or "tandem.invalid"
     from_header = formataddr((_one_line(email.from_name), email.from_address), "utf-8")
     fixed = [f"From: {from_header}", "MIME-Version: 1.0"]
-    # A test send carries no list headers (spec/sending.md): there is no list to leave.
+    # A test send carries no list headers (docs/reference/sending.md): there is no list to leave.
     if is_test:
         fixed.append("X-Tandem-Test-Send: yes")
     else:

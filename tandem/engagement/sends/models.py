@@ -12,7 +12,7 @@ from tandem.engagement.studio.models import Email
 
 class AudienceKind(models.TextChoices):
     DATA_EXTENSION = "data_extension", "Data extension"
-    # Audiences that come from the CRM through Marketing Cloud Connect (spec/upgrade.md §2).
+    # Audiences that come from the CRM through Marketing Cloud Connect (docs/reference/connect.md).
     SALESFORCE_DATA_EXTENSION = "salesforce_data_extension", "Salesforce data extension"
     REPORT = "report", "Report"
     CAMPAIGN = "campaign", "Campaign"

@@ -1,7 +1,7 @@
 // Setup: Quick Find filters the left menu as you type; the API Name follows the Label.
 "use strict";
 
-// Same rules as tandem/crm/permissions/api_names.py (domain.md §4).
+// Same rules as tandem/crm/permissions/api_names.py (docs/reference/setup.md).
 function apiNameFromLabel(label) {
   let name = label.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_+/, "");
   if (/^[0-9]/.test(name)) name = "X" + name;

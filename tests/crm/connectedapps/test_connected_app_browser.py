@@ -1,4 +1,4 @@
-"""The CRM admin's steps of the upgrade (upgrade.md §5, 12-19 and 23) in a real browser:
+"""The CRM admin's steps of the upgrade (docs/reference/setup.md, steps 1, 2, 5) in a browser:
 Setup → Quick Find → Connected Apps → Salesforce Marketing Cloud → Edit → policies → Save →
 Manage Permission Sets → select → Save."""
 

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import subprocess
 import sys
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from tandem.crm.connectedapps.models import ConnectedApp, ConnectedAppPolicy
 from tandem.crm.oauth.crypto import secret_matches
 from tandem.crm.permissions.services import permission_set_create
+from tests.crm.connectedapps.conftest import run_connectedapp
 from tests.crm.oauth.jwtkeys import key_pair
 
 
-def _run(*args: str) -> dict:
-    out = io.StringIO()
-    call_command("connectedapp", *args, stdout=out)
-    return json.loads(out.getvalue())
-
-
 def _create(org) -> dict:
-    return _run(
+    return run_connectedapp(
         "create",
         "--org",
         org.my_domain,
@@ -47,7 +40,7 @@ def test_create_with_a_certificate_file(org, tmp_path):
     pem = tmp_path / "cert.pem"
     pem.write_text(key_pair()[1])
 
-    created = _run(
+    created = run_connectedapp(
         "create",
         "--org",
         org.id,
@@ -67,7 +60,7 @@ def test_create_with_a_certificate_file(org, tmp_path):
 def test_set_policy_and_show(org):
     created = _create(org)
 
-    shown = _run(
+    shown = run_connectedapp(
         "set-policy",
         "--org",
         org.my_domain,
@@ -89,7 +82,7 @@ def test_link_and_unlink_a_permission_set(org):
     created = _create(org)
     permission_set_create(org=org, actor=None, label="MC", api_name="Marketing_Cloud")
 
-    linked = _run(
+    linked = run_connectedapp(
         "link-permset",
         "--org",
         org.my_domain,
@@ -97,7 +90,7 @@ def test_link_and_unlink_a_permission_set(org):
         "--permission-set",
         "Marketing_Cloud",
     )
-    unlinked = _run(
+    unlinked = run_connectedapp(
         "link-permset",
         "--org",
         org.my_domain,
@@ -134,7 +127,7 @@ def test_bad_input_is_a_usage_error_that_changes_nothing(org, args):
     before = list(ConnectedAppPolicy.objects.values())
 
     with pytest.raises(CommandError) as raised:
-        _run(*args)
+        run_connectedapp(*args)
 
     assert raised.value.returncode == 2
     assert list(ConnectedAppPolicy.objects.values()) == before

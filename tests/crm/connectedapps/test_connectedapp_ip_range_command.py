@@ -3,24 +3,17 @@ exits 2 with one line and changes nothing."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import subprocess
 import sys
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from tandem.crm.connectedapps.models import ConnectedAppIpRange
 from tandem.crm.setup.models import SetupAuditTrail
+from tests.crm.connectedapps.conftest import run_connectedapp
 from tests.crm.oauth.conftest import make_app
-
-
-def _run(*args: str) -> dict:
-    out = io.StringIO()
-    call_command("connectedapp", "ip-range", *args, stdout=out)
-    return json.loads(out.getvalue())
 
 
 def _snapshot() -> tuple[list[dict], int]:
@@ -31,11 +24,31 @@ def test_add_list_and_remove(org):
     app = make_app(org)
     name = app.app.name
 
-    added = _run("add", "--org", "acme", name, "--start", "10.0.0.0", "--end", "10.0.0.255",
-                 "--description", "Office")  # fmt: skip
-    listed = _run("list", "--org", org.id, app.key)
-    removed = _run("remove", "--org", "acme", app.app.id, "--start", "10.0.0.0",
-                   "--end", "10.0.0.255")  # fmt: skip
+    added = run_connectedapp(
+        "ip-range",
+        "add",
+        "--org",
+        "acme",
+        name,
+        "--start",
+        "10.0.0.0",
+        "--end",
+        "10.0.0.255",
+        "--description",
+        "Office",
+    )
+    listed = run_connectedapp("ip-range", "list", "--org", org.id, app.key)
+    removed = run_connectedapp(
+        "ip-range",
+        "remove",
+        "--org",
+        "acme",
+        app.app.id,
+        "--start",
+        "10.0.0.0",
+        "--end",
+        "10.0.0.255",
+    )
 
     office = {"start": "10.0.0.0", "end": "10.0.0.255", "description": "Office"}
     assert added == listed == {"app": name, "ip_ranges": [office]}
@@ -48,10 +61,29 @@ def test_add_list_and_remove(org):
 
 def test_remove_matches_any_spelling_of_an_ipv6_range(org):
     app = make_app(org)
-    _run("add", "--org", "acme", app.key, "--start", "2001:db8::", "--end", "2001:db8::ff")
+    run_connectedapp(
+        "ip-range",
+        "add",
+        "--org",
+        "acme",
+        app.key,
+        "--start",
+        "2001:db8::",
+        "--end",
+        "2001:db8::ff",
+    )
 
-    removed = _run("remove", "--org", "acme", app.key, "--start", "2001:DB8:0::0",
-                   "--end", "2001:0db8::00ff")  # fmt: skip
+    removed = run_connectedapp(
+        "ip-range",
+        "remove",
+        "--org",
+        "acme",
+        app.key,
+        "--start",
+        "2001:DB8:0::0",
+        "--end",
+        "2001:0db8::00ff",
+    )
 
     assert removed["ip_ranges"] == []
 
@@ -70,11 +102,13 @@ def test_remove_matches_any_spelling_of_an_ipv6_range(org):
 )
 def test_bad_input_exits_2_with_one_line_and_changes_nothing(org, args):
     app = make_app(org)
-    _run("add", "--org", "acme", app.key, "--start", "10.0.0.0", "--end", "10.0.0.255")
+    run_connectedapp(
+        "ip-range", "add", "--org", "acme", app.key, "--start", "10.0.0.0", "--end", "10.0.0.255"
+    )
     before = _snapshot()
 
     with pytest.raises(CommandError) as raised:
-        _run(*args)
+        run_connectedapp("ip-range", *args)
 
     assert raised.value.returncode == 2
     assert "\n" not in str(raised.value)

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from tandem.crm.connectedapps.models import ConnectedAppAccess, ConnectedAppPolicy
 from tandem.crm.connectedapps.services import connected_app_create
 from tandem.crm.setup.models import SetupAuditTrail
 from tandem.crm.users.models import ProfileName
-
-
-def _run(*args: str) -> dict:
-    out = io.StringIO()
-    call_command("connectedapp", *args, stdout=out)
-    return json.loads(out.getvalue())
+from tests.crm.connectedapps.conftest import run_connectedapp
 
 
 @pytest.fixture
@@ -34,11 +26,11 @@ def _audits(org) -> list[SetupAuditTrail]:
 
 
 def test_link_then_unlink_a_profile(org, policy):
-    linked = _run("link-profile", "--org", "acme", "Salesforce Sync",
+    linked = run_connectedapp("link-profile", "--org", "acme", "Salesforce Sync",
                   "--profile", ProfileName.MARKETING_USER)  # fmt: skip
-    twice = _run("link-profile", "--org", "acme", "Salesforce Sync",
+    twice = run_connectedapp("link-profile", "--org", "acme", "Salesforce Sync",
                  "--profile", ProfileName.MARKETING_USER)  # fmt: skip
-    unlinked = _run("link-profile", "--org", "acme", policy.app.client_id,
+    unlinked = run_connectedapp("link-profile", "--org", "acme", policy.app.client_id,
                     "--profile", ProfileName.MARKETING_USER, "--unlink")  # fmt: skip
 
     assert linked["profiles"] == [ProfileName.MARKETING_USER]
@@ -50,9 +42,11 @@ def test_link_then_unlink_a_profile(org, policy):
 
 
 def test_linking_keeps_the_other_profiles(org, policy):
-    _run("link-profile", "--org", "acme", "Salesforce Sync", "--profile", ProfileName.STANDARD_USER)
+    run_connectedapp(
+        "link-profile", "--org", "acme", "Salesforce Sync", "--profile", ProfileName.STANDARD_USER
+    )
 
-    shown = _run("link-profile", "--org", "acme", "Salesforce Sync",
+    shown = run_connectedapp("link-profile", "--org", "acme", "Salesforce Sync",
                  "--profile", ProfileName.MARKETING_USER)  # fmt: skip
 
     assert shown["profiles"] == [ProfileName.MARKETING_USER, ProfileName.STANDARD_USER]
@@ -69,7 +63,7 @@ def test_unknown_profile_or_app_exits_2_and_changes_nothing(org, other_org, poli
     org_args = [] if "--org" in args else ["--org", "acme"]
 
     with pytest.raises(CommandError) as raised:
-        _run("link-profile", *org_args, "Salesforce Sync", *args)
+        run_connectedapp("link-profile", *org_args, "Salesforce Sync", *args)
 
     assert raised.value.returncode == 2
     assert not ConnectedAppAccess.objects.exists()
@@ -82,6 +76,8 @@ def test_a_profile_of_another_org_is_not_found(org, other_org, policy):
     connected_app_policy_ensure(app=policy.app, org=other_org)
 
     with pytest.raises(CommandError):
-        _run("link-profile", "--org", "acme", "Salesforce Sync", "--profile", "Globex Only")
+        run_connectedapp(
+            "link-profile", "--org", "acme", "Salesforce Sync", "--profile", "Globex Only"
+        )
 
     assert not ConnectedAppAccess.objects.exists()

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.forms.models import model_to_dict
 
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.connectedapps.services import connected_app_create
 from tandem.crm.setup.models import SetupAuditTrail
+from tests.crm.connectedapps.conftest import run_connectedapp
 from tests.crm.oauth.jwtkeys import key_pair
-
-
-def _run(*args: str) -> dict:
-    out = io.StringIO()
-    call_command("connectedapp", *args, stdout=out)
-    return json.loads(out.getvalue())
 
 
 @pytest.fixture
@@ -34,7 +26,7 @@ def _changes(org) -> list[SetupAuditTrail]:
 
 
 def test_update_changes_only_the_given_settings_and_audits(org, app):
-    shown = _run(
+    shown = run_connectedapp(
         "update", "--org", "acme", "Salesforce Sync", "--name", "Sync v2",
         "--callback-url", "https://sync.example/a", "--callback-url", "https://sync.example/b",
         "--scopes", "api refresh_token id", "--no-pkce",
@@ -56,7 +48,7 @@ def test_update_sets_the_contact_email_and_the_certificate(org, app, tmp_path):
     pem = tmp_path / "cert.pem"
     pem.write_text(key_pair()[1])
 
-    _run("update", "--org", org.id, app.client_id, "--contact-email", "it@acme.test",
+    run_connectedapp("update", "--org", org.id, app.client_id, "--contact-email", "it@acme.test",
          "--certificate-file", str(pem), "--pkce")  # fmt: skip
 
     app.refresh_from_db()
@@ -84,7 +76,7 @@ def test_bad_input_exits_2_and_changes_nothing(org, app, args):
     before = model_to_dict(app)
 
     with pytest.raises(CommandError) as raised:
-        _run("update", "--org", "acme", "Salesforce Sync", *args)
+        run_connectedapp("update", "--org", "acme", "Salesforce Sync", *args)
 
     assert raised.value.returncode == 2
     assert "\n" not in str(raised.value)
@@ -98,7 +90,9 @@ def test_a_file_that_is_not_a_certificate_is_refused(org, app, tmp_path):
     pem.write_text("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
 
     with pytest.raises(CommandError) as raised:
-        _run("update", "--org", "acme", "Salesforce Sync", "--certificate-file", str(pem))
+        run_connectedapp(
+            "update", "--org", "acme", "Salesforce Sync", "--certificate-file", str(pem)
+        )
 
     assert raised.value.returncode == 2
     app.refresh_from_db()
@@ -112,7 +106,7 @@ def test_another_org_cannot_update_an_app_its_users_authorized(org, other_org, a
     connected_app_policy_ensure(app=app, org=other_org)
 
     with pytest.raises(CommandError) as raised:
-        _run("update", "--org", "globex", "Salesforce Sync", "--name", "Hijacked")
+        run_connectedapp("update", "--org", "globex", "Salesforce Sync", "--name", "Hijacked")
 
     assert raised.value.returncode == 2
     app.refresh_from_db()

@@ -5,22 +5,15 @@ field and saves nothing."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from tandem.crm.connectedapps.models import ConnectedAppIpRange
 from tandem.crm.connectedapps.services import connected_app_ip_range_add
 from tandem.crm.setup.models import SetupAuditTrail
+from tests.crm.conftest import signed_in
 from tests.crm.oauth.conftest import make_app
 
 BASE = "/setup/connected-apps/"
 GOOD = {"start_address": "10.0.0.0", "end_address": "10.0.0.255", "description": "Office"}
-
-
-def _client(user=None, **kwargs) -> Client:
-    client = Client(HTTP_HOST="localhost", **kwargs)
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def _new_url(app) -> str:
@@ -44,7 +37,7 @@ def test_detail_page_lists_the_ranges_with_new_and_delete(org, admin):
     app = make_app(org)
     row = _range(app)
 
-    page = _client(admin).get(f"{BASE}{app.app.id}/").content.decode()
+    page = signed_in(admin).get(f"{BASE}{app.app.id}/").content.decode()
 
     assert "Trusted IP Range for OAuth Web Server Flow" in page
     assert _new_url(app) in page
@@ -55,7 +48,7 @@ def test_detail_page_lists_the_ranges_with_new_and_delete(org, admin):
 def test_new_page_has_the_salesforce_labels(org, admin):
     app = make_app(org)
 
-    page = _client(admin).get(_new_url(app)).content.decode()
+    page = signed_in(admin).get(_new_url(app)).content.decode()
 
     for label in ("Start IP Address", "End IP Address", "Description", "Save"):
         assert label in page
@@ -64,7 +57,7 @@ def test_new_page_has_the_salesforce_labels(org, admin):
 def test_admin_adds_a_range_and_it_is_audited(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(_new_url(app), GOOD)
+    response = signed_in(admin).post(_new_url(app), GOOD)
 
     assert response.status_code == 302
     assert response["Location"] == f"{BASE}{app.app.id}/"
@@ -79,7 +72,7 @@ def test_admin_adds_a_range_and_it_is_audited(org, admin):
 def test_an_ipv6_range_is_stored_in_canonical_form(org, admin):
     app = make_app(org)
 
-    _client(admin).post(
+    signed_in(admin).post(
         _new_url(app), {"start_address": "2001:DB8:0::0", "end_address": "2001:db8::ffff"}
     )
 
@@ -108,7 +101,7 @@ def test_bad_input_is_shown_beside_the_field_and_saves_nothing(org, admin, data,
     app = make_app(org)
     before = _snapshot()
 
-    response = _client(admin).post(_new_url(app), data)
+    response = signed_in(admin).post(_new_url(app), data)
 
     assert response.status_code == 200
     assert response.context["form"].errors[field] == [message]
@@ -120,7 +113,7 @@ def test_admin_deletes_a_range_and_it_is_audited(org, admin):
     app = make_app(org)
     row = _range(app)
 
-    response = _client(admin).post(_delete_url(app, row))
+    response = signed_in(admin).post(_delete_url(app, row))
 
     assert response.status_code == 302
     assert not ConnectedAppIpRange.objects.exists()
@@ -134,7 +127,7 @@ def test_delete_needs_a_post(org, admin):
     row = _range(app)
     before = _snapshot()
 
-    response = _client(admin).get(_delete_url(app, row))
+    response = signed_in(admin).get(_delete_url(app, row))
 
     assert response.status_code == 405
     assert _snapshot() == before
@@ -145,7 +138,7 @@ def test_a_range_of_another_app_cannot_be_deleted_through_this_one(org, admin):
     row = _range(other)
     before = _snapshot()
 
-    response = _client(admin).post(f"{BASE}{app.app.id}/ip-ranges/{row.id}/delete/")
+    response = signed_in(admin).post(f"{BASE}{app.app.id}/ip-ranges/{row.id}/delete/")
 
     assert response.status_code == 404
     assert _snapshot() == before
@@ -156,7 +149,10 @@ def test_anonymous_is_sent_to_login_and_nothing_changes(org):
     row = _range(app)
     before = _snapshot()
 
-    for response in (_client().post(_new_url(app), GOOD), _client().post(_delete_url(app, row))):
+    for response in (
+        signed_in().post(_new_url(app), GOOD),
+        signed_in().post(_delete_url(app, row)),
+    ):
         assert response.status_code == 302
         assert response["Location"].startswith("/login/")
     assert _snapshot() == before
@@ -167,9 +163,9 @@ def test_non_admin_is_forbidden_and_nothing_changes(org, marketer):
     row = _range(app)
     before = _snapshot()
 
-    assert _client(marketer).get(_new_url(app)).status_code == 403
-    assert _client(marketer).post(_new_url(app), GOOD).status_code == 403
-    assert _client(marketer).post(_delete_url(app, row)).status_code == 403
+    assert signed_in(marketer).get(_new_url(app)).status_code == 403
+    assert signed_in(marketer).post(_new_url(app), GOOD).status_code == 403
+    assert signed_in(marketer).post(_delete_url(app, row)).status_code == 403
     assert _snapshot() == before
 
 
@@ -178,9 +174,9 @@ def test_admin_of_another_org_gets_404_and_nothing_changes(org, outsider):
     row = _range(app)
     before = _snapshot()
 
-    assert _client(outsider).get(_new_url(app)).status_code == 404
-    assert _client(outsider).post(_new_url(app), GOOD).status_code == 404
-    assert _client(outsider).post(_delete_url(app, row)).status_code == 404
+    assert signed_in(outsider).get(_new_url(app)).status_code == 404
+    assert signed_in(outsider).post(_new_url(app), GOOD).status_code == 404
+    assert signed_in(outsider).post(_delete_url(app, row)).status_code == 404
     assert _snapshot() == before
 
 
@@ -188,7 +184,7 @@ def test_posts_without_a_csrf_token_are_refused(org, admin):
     app = make_app(org)
     row = _range(app)
     before = _snapshot()
-    client = _client(admin, enforce_csrf_checks=True)
+    client = signed_in(admin, enforce_csrf_checks=True)
 
     assert client.post(_new_url(app), GOOD).status_code == 403
     assert client.post(_delete_url(app, row)).status_code == 403

@@ -3,28 +3,14 @@ page, by `tandem crm connectedapp create|update`, audited; refused changes chang
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
-from django.core.management import CommandError, call_command
-from django.test import Client
+from django.core.management import CommandError
 
 from tandem.crm.connectedapps.models import ConnectedApp
 from tandem.crm.setup.models import SetupAuditTrail
+from tests.crm.conftest import signed_in
+from tests.crm.connectedapps.conftest import run_connectedapp
 from tests.crm.oauth.conftest import CALLBACK, make_app
-
-
-def _client(user) -> Client:
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    return client
-
-
-def _run(*args: str) -> dict:
-    out = io.StringIO()
-    call_command("connectedapp", *args, stdout=out)
-    return json.loads(out.getvalue())
 
 
 def _settings_form(**changes: object) -> dict[str, object]:
@@ -39,7 +25,7 @@ def test_a_new_app_does_not_rotate(org):
 def test_the_app_page_shows_the_setting(org, admin):
     app = make_app(org)
 
-    page = _client(admin).get(f"/setup/connected-apps/{app.app.id}/").content.decode()
+    page = signed_in(admin).get(f"/setup/connected-apps/{app.app.id}/").content.decode()
 
     assert "Enable Refresh Token Rotation" in page
 
@@ -47,7 +33,7 @@ def test_the_app_page_shows_the_setting(org, admin):
 def test_the_setup_edit_page_turns_it_on_and_audits(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/settings/",
         _settings_form(refresh_token_rotation_enabled="on"),
     )
@@ -65,7 +51,7 @@ def test_the_setup_edit_page_turns_it_on_and_audits(org, admin):
 def test_an_invalid_edit_leaves_rotation_as_it_was(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/settings/",
         _settings_form(refresh_token_rotation_enabled="on", callback_urls="http://evil.example/"),
     )
@@ -79,8 +65,8 @@ def test_an_invalid_edit_leaves_rotation_as_it_was(org, admin):
 def test_the_command_line_turns_it_on_and_off(org):
     app = make_app(org)
 
-    shown_on = _run("update", "--org", "acme", app.key, "--refresh-token-rotation")
-    shown_off = _run("update", "--org", "acme", app.key, "--no-refresh-token-rotation")
+    shown_on = run_connectedapp("update", "--org", "acme", app.key, "--refresh-token-rotation")
+    shown_off = run_connectedapp("update", "--org", "acme", app.key, "--no-refresh-token-rotation")
 
     assert (shown_on["refresh_token_rotation"], shown_off["refresh_token_rotation"]) == (
         True,
@@ -90,7 +76,7 @@ def test_the_command_line_turns_it_on_and_off(org):
 
 
 def test_create_from_the_command_line_with_rotation(org):
-    made = _run("create", "--org", "acme", "--name", "Rotating",
+    made = run_connectedapp("create", "--org", "acme", "--name", "Rotating",
                 "--callback-url", CALLBACK, "--refresh-token-rotation")  # fmt: skip
 
     assert ConnectedApp.objects.get(pk=made["id"]).refresh_token_rotation_enabled is True
@@ -103,7 +89,7 @@ def test_another_org_cannot_change_it(org, other_org):
     connected_app_policy_ensure(app=app.app, org=other_org)
 
     with pytest.raises(CommandError) as raised:
-        _run("update", "--org", "globex", app.key, "--refresh-token-rotation")
+        run_connectedapp("update", "--org", "globex", app.key, "--refresh-token-rotation")
 
     assert raised.value.returncode == 2
     app.app.refresh_from_db()

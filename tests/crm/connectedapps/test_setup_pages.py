@@ -16,15 +16,9 @@ from tandem.crm.oauth.crypto import secret_matches
 from tandem.crm.oauth.models import AccessToken
 from tandem.crm.permissions.services import permission_set_create
 from tandem.crm.setup.models import SetupAuditTrail
+from tests.crm.conftest import signed_in
 from tests.crm.oauth.conftest import CALLBACK, jwt_token, make_app, pre_authorize
 from tests.secrets_at_rest import assert_nowhere_in_database
-
-
-def _client(user=None) -> Client:
-    client = Client(HTTP_HOST="localhost")
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def _pages(app_id: str) -> list[str]:
@@ -45,7 +39,7 @@ def test_anonymous_is_sent_to_login(org):
     app = make_app(org)
 
     for url in _pages(app.app.id):
-        response = _client().get(url)
+        response = signed_in().get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith("/login/"), url
 
@@ -54,26 +48,26 @@ def test_non_admin_is_forbidden(org, marketer):
     app = make_app(org)
 
     for url in _pages(app.app.id):
-        assert _client(marketer).get(url).status_code == 403, url
+        assert signed_in(marketer).get(url).status_code == 403, url
 
 
 def test_admin_of_another_org_never_sees_the_app(org, outsider):
     app = make_app(org)
 
     for url in _pages(app.app.id)[3:]:
-        assert _client(outsider).get(url).status_code == 404, url
-    assert app.app.name.encode() not in _client(outsider).get("/setup/connected-apps/").content
+        assert signed_in(outsider).get(url).status_code == 404, url
+    assert app.app.name.encode() not in signed_in(outsider).get("/setup/connected-apps/").content
 
 
 def test_admin_sees_every_page(org, admin):
     app = make_app(org)
 
     for url in _pages(app.app.id):
-        assert _client(admin).get(url).status_code == 200, url
+        assert signed_in(admin).get(url).status_code == 200, url
 
 
 def test_new_app_shows_the_secret_once_and_stores_only_its_hash(org, admin):
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         "/setup/connected-apps/new/",
         {
             "name": "Billing",
@@ -91,7 +85,7 @@ def test_new_app_shows_the_secret_once_and_stores_only_its_hash(org, admin):
     assert_nowhere_in_database(secret)
     assert ConnectedAppPolicy.objects.filter(app=app, org=org).exists()
     assert SetupAuditTrail.objects.filter(action="connected_app.created").exists()
-    detail = _client(admin).get(f"/setup/connected-apps/{app.id}/")
+    detail = signed_in(admin).get(f"/setup/connected-apps/{app.id}/")
     assert secret.encode() not in detail.content
 
 
@@ -121,7 +115,7 @@ def test_new_app_shows_the_secret_once_and_stores_only_its_hash(org, admin):
     ],
 )
 def test_new_app_refuses_bad_input_next_to_the_field(org, admin, data, field):
-    response = _client(admin).post("/setup/connected-apps/new/", data)
+    response = signed_in(admin).post("/setup/connected-apps/new/", data)
 
     assert response.status_code == 200
     assert response.context["form"].errors[field]
@@ -131,7 +125,7 @@ def test_new_app_refuses_bad_input_next_to_the_field(org, admin, data, field):
 def test_edit_and_save_the_policies(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/edit/",
         {
             "permitted_users": "AdminApprovedPreAuthorized",
@@ -156,7 +150,7 @@ def test_edit_and_save_the_policies(org, admin):
 def test_timed_refresh_policy_without_n_is_refused(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/edit/",
         {
             "permitted_users": "AllSelfAuthorized",
@@ -177,7 +171,7 @@ def test_manage_permission_sets_links_only_the_orgs_own_sets(org, other_org, adm
     mine = permission_set_create(org=org, actor=None, label="MC", api_name="MC")
     theirs = permission_set_create(org=other_org, actor=None, label="Other", api_name="Other")
 
-    _client(admin).post(
+    signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/permission-sets/",
         {"permission_set": [mine.id, theirs.id]},
     )
@@ -194,9 +188,9 @@ def test_usage_lists_token_holders_and_revoke_cuts_them_off(org, admin, system_u
     usage = ConnectedAppUsage.objects.get()
     assert usage.use_count == 1
 
-    page = _client(admin).get("/setup/connected-apps/usage/")
+    page = signed_in(admin).get("/setup/connected-apps/usage/")
     assert system_user.username.encode() in page.content
-    _client(admin).post(
+    signed_in(admin).post(
         "/setup/connected-apps/usage/revoke/", {"app": app.app.id, "user": system_user.id}
     )
 
@@ -209,7 +203,7 @@ def test_revoke_of_another_orgs_usage_is_refused(org, other_org, outsider, syste
     pre_authorize(app, system_user)
     jwt_token(Client(HTTP_HOST="localhost"), app, system_user)
 
-    response = _client(outsider).post(
+    response = signed_in(outsider).post(
         "/setup/connected-apps/usage/revoke/", {"app": app.app.id, "user": system_user.id}
     )
 
@@ -220,7 +214,7 @@ def test_revoke_of_another_orgs_usage_is_refused(org, other_org, outsider, syste
 def test_rotating_the_secret_retires_the_old_one(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(f"/setup/connected-apps/{app.app.id}/secret/")
+    response = signed_in(admin).post(f"/setup/connected-apps/{app.app.id}/secret/")
 
     app.app.refresh_from_db()
     assert not secret_matches(app.secret, app.app.client_secret)
@@ -231,7 +225,7 @@ def test_user_sees_and_revokes_their_own_apps(org, system_user):
     app = make_app(org, permitted_users="AdminApprovedPreAuthorized", ip_relaxation="BYPASS")
     pre_authorize(app, system_user)
     jwt_token(Client(HTTP_HOST="localhost"), app, system_user)
-    client = _client(system_user)
+    client = signed_in(system_user)
 
     assert app.app.name.encode() in client.get("/settings/connected-apps/").content
     client.post("/settings/connected-apps/revoke/", {"app": app.app.id})
@@ -242,7 +236,7 @@ def test_user_sees_and_revokes_their_own_apps(org, system_user):
 def test_owner_edits_the_app_settings_and_the_change_is_audited(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/settings/",
         {
             "name": "Acme Integration",
@@ -264,7 +258,7 @@ def test_owner_edits_the_app_settings_and_the_change_is_audited(org, admin):
 def test_bad_settings_change_nothing(org, admin):
     app = make_app(org)
 
-    response = _client(admin).post(
+    response = signed_in(admin).post(
         f"/setup/connected-apps/{app.app.id}/settings/",
         {
             "name": "X",
@@ -285,6 +279,6 @@ def test_other_orgs_cannot_edit_an_app_they_only_use(org, other_org, outsider, a
     app = make_app(org)
     connected_app_policy_ensure(app=app.app, org=other_org)
 
-    response = _client(outsider).get(f"/setup/connected-apps/{app.app.id}/settings/")
+    response = signed_in(outsider).get(f"/setup/connected-apps/{app.app.id}/settings/")
 
     assert response.status_code == 404

@@ -187,7 +187,10 @@ def test_each_refusal_of_a_known_app_is_recorded_for_the_named_user(validator, c
 def test_an_unsigned_assertion_is_recorded_as_invalid(validator):
     claims = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD, "exp": int(time.time()) + 60}
 
-    status, _body = _run(validator, assertion=jwt.encode(claims, "secret", algorithm="HS256"))
+    status, _body = _run(
+        validator,
+        assertion=jwt.encode(claims, "a shared secret of 32 bytes or more", algorithm="HS256"),
+    )
 
     assert status == 400
     assert validator.refusals == [("a@b.c", "Failed: Invalid assertion")]

@@ -1,6 +1,6 @@
 """The evaluator with the app's own Trusted IP Ranges for OAuth Web Server Flow: they decide
 alone under *Relax IP restrictions for activated devices* on authorize and code exchange, and
-change nothing anywhere else (domain.md §1.2)."""
+change nothing anywhere else (docs/reference/oauth-policies.md)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ STALE = RefreshFacts(
     family_created_at=NOW - timedelta(days=40), last_used_at=NOW - timedelta(days=3)
 )
 
-# The spec table (domain.md §1.2 + ADR 0400): on which paths the profile's IP ranges apply.
+# The IP Relaxation table (docs/reference/oauth-policies.md + ADR 0402): on which paths the
+# profile's IP ranges apply.
 IP_CHECKED = {
     IpRelaxation.ENFORCE: set(TokenPath),
     IpRelaxation.ENFORCE_RELAXREFRESH: set(TokenPath) - {TokenPath.REFRESH},

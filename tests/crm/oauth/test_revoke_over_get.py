@@ -1,4 +1,4 @@
-"""Revocation over GET and JSONP (domain.md §2.6), beside the POST form."""
+"""Revocation over GET and JSONP (docs/reference/oauth-policies.md, ADR 0403), beside POST."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The API-name generator and validator of domain.md §4."""
+"""The API-name generator and validator of docs/reference/setup.md."""
 
 from __future__ import annotations
 

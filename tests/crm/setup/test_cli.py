@@ -50,8 +50,8 @@ def test_org_create_prints_ids_and_urls(
     [
         (["org", "create", "--name", ""], "--name: Enter the org's name."),
         (["org", "create", "--name", "X", "--my-domain", "Bad Domain"], "--my-domain: Use 2 to"),
-        (["org", "create"], "the following arguments are required: --name"),
-        (["org", "delete"], "invalid choice: 'delete'"),
+        (["org", "create"], "Missing option '--name'"),
+        (["org", "delete"], "No such command 'delete'"),
     ],
 )
 def test_org_create_refuses_bad_input(

@@ -22,6 +22,16 @@ from tandem.engagement.connect.models import ConnectedUser, ConnectionState, Crm
 from tandem.engagement.connect.tokens import tokens_forget
 from tests.engagement.sends import conftest as sends_fixtures
 
+MC_CONSUMER_KEY = "3MVG9test"
+
+
+@pytest.fixture
+def mc_consumer_key(settings: Any) -> str:
+    """The deployment's Marketing Cloud app has a consumer key (Connect's pages need one)."""
+    settings.MC_CONSUMER_KEY = MC_CONSUMER_KEY
+    return MC_CONSUMER_KEY
+
+
 ORG = "00D000000000001AAA"
 NOT_ADMIN_APPROVED = CrmError(
     "invalid_app_access", "user is not admin approved to access this app", 400

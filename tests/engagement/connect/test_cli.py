@@ -12,10 +12,7 @@ from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect.models import ConnectionState, CrmConnection, MigrationRun
 from tests.engagement.connect.conftest import NOT_ADMIN_APPROVED, FakeCrm
 
-
-@pytest.fixture(autouse=True)
-def _consumer_key(settings: object) -> None:
-    settings.MC_CONSUMER_KEY = "3MVG9test"  # type: ignore[attr-defined]
+pytestmark = pytest.mark.usefixtures("mc_consumer_key")
 
 
 def tandem(*args: str) -> tuple[int, str]:

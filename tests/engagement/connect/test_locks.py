@@ -24,10 +24,7 @@ from tandem.engagement.connect.services.migration import users_migrate
 from tandem.engagement.content.models import ContentFile
 from tests.engagement.connect.conftest import NOT_ADMIN_APPROVED, FakeCrm, mappings
 
-
-@pytest.fixture(autouse=True)
-def _consumer_key(settings: object) -> None:
-    settings.MC_CONSUMER_KEY = "3MVG9test"  # type: ignore[attr-defined]
+pytestmark = pytest.mark.usefixtures("mc_consumer_key")
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@ from tests.engagement.connect.conftest import FakeCrm
 URL = "/email/admin/salesforce-integration/"
 
 
-@pytest.fixture(autouse=True)
-def _consumer_key(settings: object) -> None:
-    settings.MC_CONSUMER_KEY = "3MVG9test"  # type: ignore[attr-defined]
+pytestmark = pytest.mark.usefixtures("mc_consumer_key")
 
 
 def test_anonymous_is_sent_to_login(db: None) -> None:

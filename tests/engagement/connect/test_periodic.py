@@ -17,7 +17,7 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Which periodic bodies ran (the sweep and the write-back themselves are tested apart)."""
     seen: list[str] = []
     monkeypatch.setattr(tasks, "auto_connect_sweep", lambda: seen.append("sweep"))
-    monkeypatch.setattr(tasks, "audience_purge_expired", lambda: seen.append("tracking"))
+    monkeypatch.setattr(tasks, "tracking_catch_up_all", lambda: seen.append("tracking"))
     return seen
 
 
@@ -51,8 +51,8 @@ def test_a_run_of_a_retired_chain_does_nothing(runs: list[str]) -> None:
 def test_two_worker_starts_leave_one_live_chain_per_task(
     runs: list[str], enqueued: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    tasks._sweep_on_worker_start()
-    tasks._sweep_on_worker_start()
+    tasks.periodic_chains_begin()
+    tasks.periodic_chains_begin()
 
     for task, chain in (
         (tasks.auto_connect_sweep_task, tasks.SWEEP),

@@ -21,9 +21,7 @@ def begin(connection: CrmConnection, admin: User, **kwargs: bool) -> dict[str, l
     return parse_qs(urlsplit(url).query)
 
 
-@pytest.fixture(autouse=True)
-def _consumer_key(settings: object) -> None:
-    settings.MC_CONSUMER_KEY = "3MVG9test"  # type: ignore[attr-defined]
+pytestmark = pytest.mark.usefixtures("mc_consumer_key")
 
 
 def test_legacy_connection_stores_the_password_encrypted(legacy: CrmConnection) -> None:

@@ -10,7 +10,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from tandem.engagement.accounts.models import Account, AuditEvent, Role, User
+from tandem.engagement.accounts.models import Account, AuditEvent, User
 from tandem.engagement.connect import services
 from tandem.engagement.connect.models import (
     ApiCallDay,
@@ -20,8 +20,9 @@ from tandem.engagement.connect.models import (
 )
 from tandem.engagement.connect.services import pkce_challenge
 from tandem.engagement.connect.tokens import tokens_forget
-from tests.engagement.conftest import client_for, make_user
+from tests.engagement.conftest import client_for
 from tests.engagement.connect.conftest import NOT_ADMIN_APPROVED, FakeCrm
+from tests.engagement.factories import UserFactory
 
 URL = "/email/admin/salesforce-integration/"
 CONNECT = URL + "connect-me/"
@@ -29,9 +30,7 @@ CALLBACK = URL + "callback/"
 NINA_CRM = "nina@acme.test"
 
 
-@pytest.fixture(autouse=True)
-def _consumer_key(settings: object) -> None:
-    settings.MC_CONSUMER_KEY = "3MVG9test"  # type: ignore[attr-defined]
+pytestmark = pytest.mark.usefixtures("mc_consumer_key")
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def nina(account: Account, crm: FakeCrm) -> User:
     """A marketing user never connected; her CRM user exists."""
     crm.add(NINA_CRM, "005000000000009AAA")
     crm.code_identity = NINA_CRM
-    return make_user(account, "nina", Role.MARKETING_USER)
+    return UserFactory(account=account, username="nina")
 
 
 @pytest.fixture

@@ -73,7 +73,8 @@ def test_saving_never_overwrites_an_existing_file(admin: User) -> None:
     content_file_save(owner=admin, folder=folder, name="A.CSV", data=b"second")
 
     first.refresh_from_db()
-    assert first.blob.open("rb").read() == b"first"
+    with first.blob.open("rb") as stored:
+        assert stored.read() == b"first"
     assert ContentFile.objects.filter(folder=folder).count() == 2
 
 

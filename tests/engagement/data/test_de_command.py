@@ -61,7 +61,7 @@ def test_rejected_rows_exit_2_with_a_report_and_the_good_rows_in(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--account", "Nobody", "--de", "Subscribers"], "No account named 'Nobody'."),
+        (["--account", "Nobody", "--de", "Subscribers"], "No account 'Nobody'"),
         (
             ["--account", "Northwind", "--de", "Nope"],
             "No data extension named 'Nope' in account 'Northwind'.",

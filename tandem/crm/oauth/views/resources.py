@@ -55,7 +55,8 @@ def _token_param(request: HttpRequest) -> str | None:
 @method_decorator(sensitive_post_parameters("token"), name="dispatch")
 class RevokeView(View):
     """POST token=…, GET ?token=… and GET ?token=…&callback=fn (JSONP), as Salesforce: an
-    access token revokes itself, a refresh token its whole family (domain.md §2.6)."""
+    access token revokes itself, a refresh token its whole family (docs/reference/
+    oauth-policies.md, Revocation)."""
 
     http_method_names = ["get", "post"]  # a HEAD (Django's default: GET) must not revoke
 

@@ -23,7 +23,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 def commit_without_waiting_for_disk() -> None:
     """Tokens and their Login History rows commit without waiting for the WAL flush (PostgreSQL
     `synchronous_commit = off`, this transaction only): a crash may lose the last fraction of a
-    second of issued tokens, never consistency; clients then log in again (ADR 0400)."""
+    second of issued tokens, never consistency; clients then log in again (ADR 0404)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
@@ -74,7 +74,7 @@ class TokenView(OAuthLibMixin, View):
             return refused
         if request.POST.get("grant_type") == JWT_BEARER:
             # Its writes are single statements (the jti, then the token with its Login History
-            # row and usage count, ADR 0400): no transaction to open and commit.
+            # row and usage count, ADR 0406): no transaction to open and commit.
             _url, headers, body, status = self.create_token_response(request)
         else:
             with transaction.atomic():

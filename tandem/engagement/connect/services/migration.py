@@ -1,5 +1,5 @@
-"""Migrate Existing Users: one run at a time per account, its files in My Documents, and the
-periodic retry within the 14-day window."""
+"""Services of Migrate Existing Users: one run at a time per account, its files in My
+Documents, and the periodic retry within the 14-day window."""
 
 from __future__ import annotations
 
