@@ -87,13 +87,13 @@ def _checksum(id15: str) -> str:
     return "".join(suffix)
 
 
-def _id(prefix: str, rng: random.Random) -> str:
+def record_id(prefix: str, rng: random.Random) -> str:
     id15 = prefix + "".join(rng.choices(BASE62, k=12))
     return id15 + _checksum(id15)
 
 
 @contextmanager
-def _database() -> Iterator[str]:
+def scratch_database() -> Iterator[str]:
     import psycopg
 
     parts = urlsplit(POSTGRES)
@@ -107,7 +107,7 @@ def _database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _crm(env: dict[str, str], *args: str) -> str:
+def crm_command(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([sys.executable, "-m", "tandem", "crm", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, check=True)  # fmt: skip
     return done.stdout
@@ -119,7 +119,7 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
 
     rng = random.Random(1)
     now = dt.datetime.now(dt.UTC)
-    accounts = [_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
+    accounts = [record_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy(
             "COPY crm_records_account (id, org_id, owner_id, created_date, "
@@ -134,7 +134,7 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
         ) as copy:
             for n in range(CONTACTS):
                 first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
-                copy.write_row((_id("003", rng), org_id, user_id, now, now, now, False, first,
+                copy.write_row((record_id("003", rng), org_id, user_id, now, now, now, False, first,
                                 last, f"{first} {last}", f"{first.lower()}.{n}@example.com", False,
                                 accounts[n % len(accounts)]))  # fmt: skip
         cur.execute("ANALYZE crm_records_contact")
@@ -147,7 +147,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(env: dict[str, str]) -> Iterator[str]:
+def crm_server(env: dict[str, str]) -> Iterator[str]:
     import httpx
 
     port = _free_port()
@@ -169,7 +169,7 @@ def _server(env: dict[str, str]) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def _walk(url: str, token: str, max_requests: int | None = None) -> tuple[int, float, int]:
+def rest_walk(url: str, token: str, max_requests: int | None = None) -> tuple[int, float, int]:
     """(records, seconds, requests) of query + every nextRecordsUrl, each batch parsed.
 
     The client is requests, as simple-salesforce uses: reading large bodies costs it a
@@ -228,21 +228,21 @@ def _floor(url: str, org_id: str) -> tuple[int, float]:
 
 def run() -> str:
     """Load the data, walk it both ways, measure metering; the Markdown section."""
-    with tempfile.TemporaryDirectory() as var, _database() as url:
+    with tempfile.TemporaryDirectory() as var, scratch_database() as url:
         env = {**os.environ, "TANDEM_SERVICE": "crm", "TANDEM_VAR_DIR": var,
                "TANDEM_CRM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}  # fmt: skip
-        _crm(env, "migrate", "-v0")
-        ids = json.loads(_crm(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+        crm_command(env, "migrate", "-v0")
+        ids = json.loads(crm_command(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         load_start = time.perf_counter()
         _load_contacts(url, ids["org"], ids["user"])
         load_seconds = time.perf_counter() - load_start
         floor_count, floor_seconds = _floor(url, ids["org"])
-        with _server(env) as server:
-            _walk(server, ids["token"], max_requests=10)  # warm-up: imports, caches
-            api_count, api_seconds, requests = _walk(server, ids["token"])
+        with crm_server(env) as server:
+            rest_walk(server, ids["token"], max_requests=10)  # warm-up: imports, caches
+            api_count, api_seconds, requests = rest_walk(server, ids["token"])
             jsforce_count, jsforce_seconds = _jsforce_walk(server, ids["token"])
         script = METERING.replace("ORG", repr(ids["org"])).replace("USER", repr(ids["user"]))
-        metering = json.loads(_crm(env, "shell", "-c", script).strip().splitlines()[-1])
+        metering = json.loads(crm_command(env, "shell", "-c", script).strip().splitlines()[-1])
     api_rate, floor_rate = api_count / api_seconds, floor_count / floor_seconds
     jsforce_rate = jsforce_count / jsforce_seconds
     load = os.getloadavg()[1]

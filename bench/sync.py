@@ -69,7 +69,7 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
 
     rng = random.Random(1)
     then = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    accounts = [api._id("001", rng) for _ in range(max(1, CONTACTS // 20))]
+    accounts = [api.record_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy(
             "COPY crm_records_account (id, org_id, owner_id, created_date, "
@@ -85,7 +85,7 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
             for n in range(CONTACTS):
                 first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
                 at = then - dt.timedelta(seconds=rng.randrange(30 * 86400))
-                copy.write_row((api._id("003", rng), org_id, user_id, at, at, at, False,
+                copy.write_row((api.record_id("003", rng), org_id, user_id, at, at, at, False,
                                 first, last, f"{first} {last}", f"{first.lower()}.{n}@example.com",
                                 False, accounts[n % len(accounts)]))  # fmt: skip
         cur.execute("ANALYZE crm_records_contact")
@@ -112,16 +112,18 @@ def run() -> str:
     """Load the CRM, walk it raw, then sync it twice; the Markdown section."""
     with (
         tempfile.TemporaryDirectory() as var,
-        api._database() as crm_db,
-        api._database() as eng_db,
+        api.scratch_database() as crm_db,
+        api.scratch_database() as eng_db,
     ):
         base = {**os.environ, "TANDEM_VAR_DIR": var, "PYTHONPATH": str(ROOT)}
         crm_env = {**base, "TANDEM_SERVICE": "crm", "TANDEM_CRM_DATABASE_URL": crm_db}
-        api._crm(crm_env, "migrate", "-v0")
-        ids = json.loads(api._crm(crm_env, "shell", "-c", api.SETUP).strip().splitlines()[-1])
+        api.crm_command(crm_env, "migrate", "-v0")
+        ids = json.loads(
+            api.crm_command(crm_env, "shell", "-c", api.SETUP).strip().splitlines()[-1]
+        )
         _load_contacts(crm_db, ids["org"], ids["user"])
-        with api._server(crm_env) as server:
-            api._walk(server, ids["token"], max_requests=10)  # warm-up
+        with api.crm_server(crm_env) as server:
+            api.rest_walk(server, ids["token"], max_requests=10)  # warm-up
             walked, walk_seconds = _walk(server, ids["token"])
             eng_env = {**base, "TANDEM_SERVICE": "engagement", "TANDEM_CRM_URL": server,
                        "TANDEM_ENGAGEMENT_DATABASE_URL": eng_db}  # fmt: skip

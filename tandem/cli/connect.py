@@ -29,7 +29,7 @@ console = Console(highlight=False)
 AdminOption = Annotated[str, typer.Option("--admin", help="The acting Administrator's username.")]
 
 
-def _django() -> None:
+def use_django() -> None:
     local_mc_env_setdefault(var_dir() / "connect")  # the keys `tandem up` made, when not given
     use_service("engagement")
     import django
@@ -37,14 +37,14 @@ def _django() -> None:
     django.setup()
 
 
-def _account(name: str) -> Account:
+def account_named(name: str) -> Account:
     found = account_by_ref(name)
     if found is None:
         fail(f"there is no account named {name!r}")
     return found
 
 
-def _admin(account: Account, username: str) -> User:
+def admin_named(account: Account, username: str) -> User:
     user = account.users.filter(username=username).first()
     if user is None or not user.is_account_admin:
         fail(f"{username!r} is not an Administrator of {account.name}")
@@ -132,8 +132,8 @@ def status(account: AccountOption, as_json: JsonOption = False) -> None:
 
     Example: tandem connect status --account "Acme Marketing" --json
     """
-    _django()
-    _print_status(_status(_connection(_account(account))), as_json)
+    use_django()
+    _print_status(_status(_connection(account_named(account))), as_json)
 
 
 @app.command("connect-legacy")
@@ -151,13 +151,13 @@ def connect_legacy(
     Example: tandem connect connect-legacy --account "Acme Marketing" --admin eadmin --login-url http://localhost:8001
     --username mc-system@acme.demo
     """
-    _django()
+    use_django()
     from tandem.engagement.connect.services import connection_legacy_connect
 
-    found = _account(account)
+    found = account_named(account)
     connection = _call(
         connection_legacy_connect,
-        actor=_admin(found, admin),
+        actor=admin_named(found, admin),
         account=found,
         login_url=login_url,
         username=username,
@@ -188,11 +188,11 @@ def map_user(
     Example: tandem connect map-user --account Acme --admin eadmin --user emina
     --crm-username mina@acme.demo
     """
-    _django()
+    use_django()
     from tandem.engagement.connect.models import ConnectionState
     from tandem.engagement.connect.services import connected_user_map
 
-    found = _account(account)
+    found = account_named(account)
     connection = _connection(found)
     member = found.users.filter(username=user).first()
     if member is None:
@@ -201,7 +201,7 @@ def map_user(
     secret = _secret(password, "TANDEM_CRM_PASSWORD", "CRM password") if legacy else ""
     mapping = _call(
         connected_user_map,
-        actor=_admin(found, admin),
+        actor=admin_named(found, admin),
         connection=connection,
         user=member,
         crm_username=crm_username,
@@ -221,10 +221,10 @@ def preflight(account: AccountOption, as_json: JsonOption = False) -> None:
 
     Example: tandem connect preflight --account "Acme Marketing"
     """
-    _django()
+    use_django()
     from tandem.engagement.connect.selectors import preflight as run
 
-    rows = run(connection=_connection(_account(account)))
+    rows = run(connection=_connection(account_named(account)))
     if as_json:
         console.print_json(json.dumps([asdict(row) for row in rows]))
     else:
@@ -259,12 +259,12 @@ def upgrade(
 
     Example: tandem connect upgrade --account "Acme Marketing" --admin eadmin
     """
-    _django()
+    use_django()
     from tandem.engagement.connect import services
     from tandem.engagement.connect.errors import ConnectError
 
-    found = _account(account)
-    actor = _admin(found, admin)
+    found = account_named(account)
+    actor = admin_named(found, admin)
     connection = _connection(found)
     try:
         if connection.state == "legacy":
@@ -317,11 +317,11 @@ def migrate_users(account: AccountOption, admin: AdminOption, as_json: JsonOptio
 
     Example: tandem connect migrate-users --account "Acme Marketing" --admin eadmin --json
     """
-    _django()
+    use_django()
     from tandem.engagement.connect.services.migration import users_migrate
 
-    found = _account(account)
-    run = _call(users_migrate, actor=_admin(found, admin), connection=_connection(found))
+    found = account_named(account)
+    run = _call(users_migrate, actor=admin_named(found, admin), connection=_connection(found))
     if as_json:
         console.print_json(
             json.dumps(
@@ -346,11 +346,13 @@ def rollback(account: AccountOption, admin: AdminOption, as_json: JsonOption = F
 
     Example: tandem connect rollback --account "Acme Marketing" --admin eadmin
     """
-    _django()
+    use_django()
     from tandem.engagement.connect.services import upgrade_rollback
 
-    found = _account(account)
-    connection = _call(upgrade_rollback, actor=_admin(found, admin), connection=_connection(found))
+    found = account_named(account)
+    connection = _call(
+        upgrade_rollback, actor=admin_named(found, admin), connection=_connection(found)
+    )
     emit_or_say(
         {"account": found.name, "state": connection.state},
         as_json,
@@ -370,7 +372,7 @@ def outage(
 
     Example: tandem connect outage --account Acme --admin eadmin --start 2026-12-01T20:00Z
     """
-    _django()
+    use_django()
     from datetime import UTC, datetime
 
     from tandem.engagement.connect.selectors import outage_activities
@@ -382,9 +384,13 @@ def outage(
         fail(f"--start: not an ISO 8601 time: {start!r}")
     if starts_at.tzinfo is None:
         starts_at = starts_at.replace(tzinfo=UTC)
-    found = _account(account)
+    found = account_named(account)
     scheduled = _call(
-        outage_schedule, actor=_admin(found, admin), account=found, starts_at=starts_at, hours=hours
+        outage_schedule,
+        actor=admin_named(found, admin),
+        account=found,
+        starts_at=starts_at,
+        hours=hours,
     )
     inside = list(outage_activities(outage=scheduled))
     if as_json:
@@ -413,13 +419,13 @@ def hold(
     value = {"on": True, "off": False}.get(choice.strip().lower())
     if value is None:
         fail(f"hold: choose on or off, not {choice!r}")
-    _django()
+    use_django()
     from tandem.engagement.connect.services import connection_options_update
 
-    found = _account(account)
+    found = account_named(account)
     connection = _connection(found)
     connection_options_update(
-        actor=_admin(found, admin), connection=connection, hold_crm_sends=value
+        actor=admin_named(found, admin), connection=connection, hold_crm_sends=value
     )
     if as_json:
         console.print_json(json.dumps({"account": found.name, "hold_crm_sends": value}))
@@ -443,12 +449,12 @@ def send_test_email(
 
     Example: tandem connect test-email --account "Acme Marketing" --admin eadmin --email Welcome
     """
-    _django()
+    use_django()
     from tandem.engagement.connect.testmail import connect_test_email_send
     from tandem.engagement.studio.models import Email
 
-    found = _account(account)
-    actor = _admin(found, admin)
+    found = account_named(account)
+    actor = admin_named(found, admin)
     connection = _connection(found)
     emails = Email.objects.filter(account=found)
     chosen = emails.filter(name=email).first()
@@ -482,7 +488,7 @@ def usage(
 
     Example: tandem connect usage --account "Acme Marketing" --days 30 --json
     """
-    _django()
+    use_django()
     from tandem.engagement.connect.selectors import (
         USAGE_RANGES,
         api_usage_by_day,
@@ -494,7 +500,7 @@ def usage(
     if not days.strip().isdigit() or int(days) not in USAGE_RANGES:
         fail(f"--days: choose one of {', '.join(map(str, USAGE_RANGES))}, not {days!r}")
     span = int(days)
-    found = _account(account)
+    found = account_named(account)
     connection = _connection(found)
     families = api_usage_by_family(account=found, days=span)
     data = {

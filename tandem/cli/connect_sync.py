@@ -9,13 +9,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tandem.cli.connect import AccountOption, AdminOption, JsonOption, _account, _admin, _django
+from tandem.cli.connect import (
+    AccountOption,
+    AdminOption,
+    JsonOption,
+    account_named,
+    admin_named,
+    use_django,
+)
 from tandem.cli.errors import fail
+from tandem.cli.style import emit_or_say, typer_app
 
 if TYPE_CHECKING:
     from tandem.engagement.syncs.models import SyncSource
 
-app = typer.Typer(help="Synchronized data sources: CRM objects kept in data extensions.")
+app = typer_app("Synchronized data sources: CRM objects kept in data extensions.")
 console = Console(highlight=False)
 ObjectOption = Annotated[str, typer.Option("--object", help="The CRM object, e.g. Contact.")]
 
@@ -23,7 +31,7 @@ ObjectOption = Annotated[str, typer.Option("--object", help="The CRM object, e.g
 def _source(account_name: str, object_name: str) -> SyncSource:
     from tandem.engagement.syncs.selectors import source_get
 
-    account = _account(account_name)
+    account = account_named(account_name)
     found = source_get(account.pk, object_name)
     if found is None:
         fail(f"{account.name} has no synchronized data source for {object_name!r}")
@@ -54,14 +62,18 @@ def setup(
     schedule: Annotated[str, typer.Option(help="15m, 1h, 1d or manual.")] = "15m",
     as_json: JsonOption = False,
 ) -> None:
-    """Set up (or change) the object's source and its <Object>_Salesforce data extension."""
-    _django()
+    """Set up (or change) the object's source and its <Object>_Salesforce data extension.
+
+    Example: tandem connect sync setup --account "Acme Marketing" --admin eadmin
+    --object Contact --fields Id,FirstName,LastName,Email
+    """
+    use_django()
     from tandem.engagement.syncs.errors import SyncError
     from tandem.engagement.syncs.selectors import source_row
     from tandem.engagement.syncs.setup import source_setup
 
-    found = _account(account)
-    _admin(found, admin)
+    found = account_named(account)
+    admin_named(found, admin)
     try:
         source = source_setup(
             account=found,
@@ -77,8 +89,11 @@ def setup(
 
 @app.command("run")
 def run(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Run the source now (as the scheduler would); exit 1 when the run failed."""
-    _django()
+    """Run the source now (as the scheduler would); exit 1 when the run failed.
+
+    Example: tandem connect sync run --account "Acme Marketing" --object Contact --json
+    """
+    use_django()
     from tandem.engagement.syncs.run import source_run
 
     result = source_run(source_id=_source(account, object_name).pk)
@@ -107,19 +122,22 @@ def status(
     object_name: Annotated[str, typer.Option("--object", help="One object only.")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Each source: schedule, state, last run, rows added/updated/deleted, last error."""
-    _django()
+    """Each source: schedule, state, last run, rows added/updated/deleted, last error.
+
+    Example: tandem connect sync status --account "Acme Marketing" --json
+    """
+    use_django()
     from tandem.engagement.syncs.selectors import source_row, sources_of
 
     if object_name:
         sources = [_source(account, object_name)]
     else:
-        sources = list(sources_of(_account(account).pk))
+        sources = list(sources_of(account_named(account).pk))
     _print([source_row(source) for source in sources], as_json)
 
 
 def _pause(account: str, object_name: str, paused: bool, as_json: bool) -> None:
-    _django()
+    use_django()
     from tandem.engagement.syncs.selectors import source_row
     from tandem.engagement.syncs.setup import source_pause
 
@@ -129,13 +147,19 @@ def _pause(account: str, object_name: str, paused: bool, as_json: bool) -> None:
 
 @app.command("pause")
 def pause(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Stop the source's scheduled runs (it catches up when resumed)."""
+    """Stop the source's scheduled runs (it catches up when resumed).
+
+    Example: tandem connect sync pause --account "Acme Marketing" --object Contact
+    """
     _pause(account, object_name, True, as_json)
 
 
 @app.command("resume")
 def resume(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Run the source on its schedule again."""
+    """Run the source on its schedule again.
+
+    Example: tandem connect sync resume --account "Acme Marketing" --object Contact
+    """
     _pause(account, object_name, False, as_json)
 
 
@@ -149,9 +173,14 @@ def filter_create(
         typer.Option("--where", help="`Field operator value`, e.g. `Email ends_with @a.test`; "
                      "repeat for more (all must hold)."),
     ],
+    as_json: JsonOption = False,
 ) -> None:  # fmt: skip
-    """Save a filtered data extension over the object's synchronized one (a send audience)."""
-    _django()
+    """Save a filtered data extension over the object's synchronized one (a send audience).
+
+    Example: tandem connect sync filter --account "Acme Marketing" --object Contact
+    --name Gmail_Contacts --where "Email ends_with @gmail.com"
+    """
+    use_django()
     from tandem.engagement.syncs.errors import SyncError
     from tandem.engagement.syncs.filters import conditions_parse, filtered_create
 
@@ -165,4 +194,5 @@ def filter_create(
         )
     except SyncError as exc:
         fail(exc.message)
-    console.print(f"Saved {saved.name} over {source.de_name}.")
+    data = {"name": saved.name, "over": source.de_name, "conditions": where}
+    emit_or_say(data, as_json, f"Saved {saved.name} over {source.de_name}.")

@@ -99,7 +99,7 @@ class FakeCrm:
 
 
 @pytest.fixture(autouse=True)
-def _crm_url(settings: Any) -> None:
+def crm_url_setting(settings: Any) -> None:
     """The deployment's CRM, whose host (and My Domain hosts) Connect alone may reach."""
     settings.CRM_URL = "https://crm.test"
 

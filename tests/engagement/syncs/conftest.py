@@ -18,8 +18,8 @@ from tandem.engagement.connect import services
 from tandem.engagement.connect.client import ApiUsage, CrmError, CrmResult, CrmToken
 from tests.engagement.connect.conftest import (  # noqa: F401  (its fixtures, used here)
     FakeCrm,
-    _crm_url,
     crm,
+    crm_url_setting,
     legacy,
 )
 from tests.engagement.sends import conftest as sends_fixtures
