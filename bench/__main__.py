@@ -19,6 +19,7 @@ BENCHMARKS = {
     "api": "bench.api",
     "imports": "bench.imports",
     "migration": "bench.migration",
+    "bulk": "bench.bulk",
 }
 
 
