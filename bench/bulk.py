@@ -40,7 +40,8 @@ def _csv(account_ids: list[str]) -> bytes:
     firsts = ("Ada", "Alan", "Grace", "Edsger", "Barbara")
     for n in range(CONTACTS):
         first = rng.choice(firsts)
-        out.write(f"{first},Last{n},{first.lower()}.{n}@example.com,{account_ids[n % len(account_ids)]}\n")  # fmt: skip
+        account = account_ids[n % len(account_ids)]
+        out.write(f"{first},Last{n},{first.lower()}.{n}@example.com,{account}\n")
     return out.getvalue().encode()
 
 
@@ -211,7 +212,7 @@ def run() -> str:
         _row("floor: psycopg `COPY (SELECT …) TO STDOUT WITH CSV`", query_floor_rows,
              query_floor, load_query_floor),
         "",
-        f"Ingest / floor: **{ingest_ratio:.2f}×** (targets ≥ 50,000 rows/s and ≥ 0.3×: "
-        f"**{'met' if ingest_met else 'NOT met'}**). Query / floor: **{query_ratio:.2f}×** "
-        f"(targets ≥ 150,000 rows/s and ≥ 0.5×: **{'met' if query_met else 'NOT met'}**).",
+        f"Ingest / floor: **{ingest_ratio:.2f}x** (targets ≥ 50,000 rows/s and ≥ 0.3x: "
+        f"**{'met' if ingest_met else 'NOT met'}**). Query / floor: **{query_ratio:.2f}x** "
+        f"(targets ≥ 150,000 rows/s and ≥ 0.5x: **{'met' if query_met else 'NOT met'}**).",
     ])  # fmt: skip
