@@ -287,6 +287,17 @@ def _copy(fast: FastInsert, rows: Sequence[Sequence[Any]]) -> bool:
     return True
 
 
+ANALYZE_AFTER = 10_000
+
+
+def analyze(fast: FastInsert, inserted: int) -> None:
+    """Refresh the table's planner statistics after a large load: until autovacuum does, the
+    planner takes the org's rows for a handful and sorts them all for each page of a query."""
+    if inserted >= ANALYZE_AFTER:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ANALYZE "{fast.model._meta.db_table}"')
+
+
 def copy_results(job_id: str, position: int, outcomes: Sequence[RowOutcome],
                  error_text: Callable[[RecordError], str]) -> None:  # fmt: skip
     """The chunk's per-row results (BulkRowResult rows) by COPY."""

@@ -53,15 +53,14 @@ def _text(kind: FieldType, column: str) -> str:
 
 
 def _line(query: BoundQuery, paths: list[str], formatted: dict[str, Any]) -> str:
-    """The SQL of one row's CSV line: every value quoted, quotes doubled, an empty value as
-    `""` (csv.QUOTE_ALL's line); the delimiter is the first parameter."""
+    """The SQL of one row's CSV line with its `\n`: every value quoted, quotes doubled, an
+    empty value as `""` (csv.QUOTE_ALL's line); the delimiter is the first parameter."""
     index = {p: i for i, p in enumerate(paths)}
     values = []
     for field in query.fields:
         column = f"q.c{index[_path(field, formatted)]}"
-        text = f"coalesce({_text(field.field.type, column)}, '')"
-        values.append(f"""'"' || replace({text}, '"', '""') || '"'""")
-    return f"concat_ws(%s, {', '.join(values)})"
+        values.append(f"""replace(coalesce({_text(field.field.type, column)}, ''), '"', '""')""")
+    return f"""'"' || concat_ws('"' || %s || '"', {", ".join(values)}) || E'"\\n'"""
 
 
 def _path(field: Any, formatted: dict[str, Any]) -> str:
@@ -84,14 +83,15 @@ def store_chunk(job: BulkJob, query: BoundQuery, queryset: QuerySet[Any], *, pos
     sql, params = window.values_list(*paths).query.sql_with_params()
     names = ", ".join(f"c{i}" for i in range(len(paths)))
     table = BulkQueryChunk._meta.db_table
-    # Django's SQL and our own expressions; every value is a parameter.
+    # Django's SQL and our own expressions; every value is a parameter. The lines are joined
+    # in the order of the (ordered, limited) subquery.
+    last_key = "max(q.c0)" if not query.order_by else "NULL"
     statement = (
-        f"WITH page AS MATERIALIZED (SELECT q.c0 AS pk, {_line(query, paths, formatted)} AS line, "  # noqa: S608
-        f"row_number() OVER () AS ord FROM ({sql}) AS q({names})), "
+        f"WITH chunk AS (SELECT count(*) AS n, string_agg({_line(query, paths, formatted)}, '') "  # noqa: S608
+        f"AS text, {last_key} AS last FROM ({sql}) AS q({names})), "
         f'saved AS (INSERT INTO "{table}" (job_id, first_row, row_count, lines, text) '
-        "SELECT %s, %s, count(*), '[]', string_agg(line || E'\\n', '' ORDER BY ord) FROM page "
-        "HAVING count(*) > 0 RETURNING row_count) "
-        "SELECT (SELECT row_count FROM saved), (SELECT pk FROM page ORDER BY ord DESC LIMIT 1)"
+        "SELECT %s, %s, n, '[]', text FROM chunk WHERE n > 0 RETURNING row_count) "
+        "SELECT (SELECT row_count FROM saved), (SELECT last FROM chunk)"
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, [delimiter, *params, job.pk, position])

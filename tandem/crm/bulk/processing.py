@@ -420,6 +420,8 @@ def _ingest(job: BulkJob, token: str) -> None:
         chunk = table.rows[position : position + size]
         ingest_chunk(job, token, plan, position, chunk, duplicates, fast)
         position += len(chunk)
+    if fast is not None:
+        fastinsert.analyze(fast, total)
     _finish(job, token, JobState.JOB_COMPLETE)
 
 
