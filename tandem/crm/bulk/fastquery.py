@@ -85,7 +85,7 @@ def store_chunk(job: BulkJob, query: BoundQuery, queryset: QuerySet[Any], *, pos
     table = BulkQueryChunk._meta.db_table
     # Django's SQL and our own expressions; every value is a parameter. The lines are joined
     # in the order of the (ordered, limited) subquery.
-    last_key = "max(q.c0)" if not query.order_by else "NULL"
+    last_key = "max(q.c0)" if not query.order_by else "(array_agg(q.c0))[count(*)]"
     statement = (
         f"WITH chunk AS (SELECT count(*) AS n, string_agg({_line(query, paths, formatted)}, '') "  # noqa: S608
         f"AS text, {last_key} AS last FROM ({sql}) AS q({names})), "

@@ -187,6 +187,8 @@ def test_abort_in_progress_stops_the_job_at_the_next_chunk(
     from tandem.crm.bulk import processing
 
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
     job_id = ingest(api, "LastName\nA\nB\nC\nD\nE\nF\n", object="Contact", operation="insert",
                     run=False)  # fmt: skip
     real_chunk = processing.ingest_chunk
@@ -217,6 +219,8 @@ def test_an_abort_inside_a_chunk_rolls_that_chunk_back(
     from tandem.crm.bulk import processing
 
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
     job_id = ingest(api, "LastName\nA\nB\nC\n", object="Contact", operation="insert",
                     run=False)  # fmt: skip
     real_values = processing._values

@@ -45,6 +45,7 @@ def test_a_killed_ingest_run_resumes_without_applying_a_row_twice(
     api: Api, monkeypatch: pytest.MonkeyPatch, job: dict[str, str]
 ) -> None:
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
     names = ["A", "B", "C", "D", "E", "F", "G"]
     job_id = ingest(api, _upload(names), object="Contact", run=False, **job)
     real_values = processing._values
@@ -83,6 +84,7 @@ def test_a_killed_query_run_resumes_after_its_last_chunk(
     api: Api, admin: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(processing, "QUERY_CHUNK", 2)
+    monkeypatch.setattr(processing, "FAST_QUERY_CHUNK", 2)
     made = [
         Contact.objects.create(org=admin.org, owner=admin, last_name=f"C{n}", name=f"C{n}")
         for n in range(5)
@@ -114,6 +116,7 @@ def test_a_run_that_lost_its_claim_commits_nothing_more(
     api: Api, monkeypatch: pytest.MonkeyPatch, job: dict[str, str]
 ) -> None:
     monkeypatch.setattr(processing, "INGEST_CHUNK", 1)
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 1)
     job_id = ingest(api, _upload(["A", "B"]), object="Contact", run=False, **job)
     real_values = processing._values
 
@@ -134,6 +137,7 @@ def test_each_committed_chunk_extends_the_claim_by_the_configured_lease(
 ) -> None:
     settings.CRM_BULK_LEASE_SECONDS = 17  # TANDEM_BULK_LEASE_SECONDS
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
     job_id = ingest(api, _upload(["A", "B", "C"]), object="Contact", run=False,
                     operation="insert")  # fmt: skip
     real_values = processing._values
