@@ -75,6 +75,10 @@ def _coerced(org: Any, field: FieldDescribe) -> Converter:
     return convert
 
 
+class _Unwritable(Exception):
+    """A built row has a value in a column COPY leaves out."""
+
+
 @dataclass
 class Column:
     index: int  # in the upload row
@@ -95,6 +99,7 @@ class FastInsert:
     columns: list[Column]
     required_slots: list[int]  # required fields: a row that leaves one empty fails
     name_slots: tuple[int, int, int] | None  # first, last, name
+    omitted: list[str]  # columns left NULL: a row built with a value there takes the generic path
 
 
 def _model_ready(model: Any) -> bool:
@@ -122,7 +127,7 @@ def fast_plan(job: BulkJob, plan: Plan) -> FastInsert | None:
     model = model_for(sobject.name)
     if not _model_ready(model):
         return None
-    concrete = list(model._meta.concrete_fields)
+    concrete = _written(job, plan, model)
     attnames = [f.attname for f in concrete]
     columns: list[Column] = []
     for index, field in enumerate(plan.columns):
@@ -152,10 +157,24 @@ def fast_plan(job: BulkJob, plan: Plan) -> FastInsert | None:
     if sobject.name in PERSON_OBJECTS:
         name_slots = (attnames.index("first_name"), attnames.index("last_name"),
                       attnames.index("name"))  # fmt: skip
+    omitted = [f.attname for f in model._meta.concrete_fields if f.attname not in attnames]
     return FastInsert(
         model, attnames, [str(f.column) for f in concrete], columns,
-        [attnames.index(attname) for attname in slots.values()], name_slots,
+        [attnames.index(attname) for attname in slots.values()], name_slots, omitted,
     )  # fmt: skip
+
+
+def _written(job: BulkJob, plan: Plan, model: Any) -> list[Any]:
+    """The table columns COPY writes: the ones the upload, a default or a derived value can
+    fill (the others are NULL, as COPY leaves a column it is not given)."""
+    now = timezone.now()
+    probe = model(org=job.org, owner=job.created_by, created_date=now, last_modified_date=now,
+                  system_modstamp=now)  # fmt: skip
+    wanted = {model._meta.pk.attname, "first_name", "last_name", "name"}
+    wanted |= {f"{f.orm}_id" if f.reference_to else f.orm for f in plan.sobject.fields
+               if f in plan.columns or not f.nillable}  # fmt: skip
+    return [f for f in model._meta.concrete_fields
+            if f.attname in wanted or getattr(probe, f.attname) is not None]  # fmt: skip
 
 
 def _lookups(job: BulkJob, column: Column, chunk: list[list[str]]) -> dict[str, str]:
@@ -228,6 +247,8 @@ def _built(fast: FastInsert, job: BulkJob, plan: Plan, row: list[str],
         )
     except RecordError as error:
         return error
+    if any(getattr(record, attname) is not None for attname in fast.omitted):
+        raise _Unwritable
     return [getattr(record, attname) for attname in fast.attnames]
 
 
@@ -235,7 +256,10 @@ def insert_chunk(fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[st
                  parents: ParentIds) -> list[RowOutcome] | None:  # fmt: skip
     """Type, check and COPY a chunk of an insert job; its outcomes in row order. None when the
     COPY fails (a unique value taken): the caller applies the rows one by one instead."""
-    rows, outcomes = typed_chunk(fast, job, plan, chunk, parents)
+    try:
+        rows, outcomes = typed_chunk(fast, job, plan, chunk, parents)
+    except _Unwritable:
+        return None
     if rows and not _copy(fast, rows):
         return None
     return outcomes

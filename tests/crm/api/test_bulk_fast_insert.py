@@ -61,7 +61,9 @@ def _outcomes(admin: Any, sobject: str, data: str) -> tuple[list[Any], list[Any]
     fast = fastinsert.fast_plan(job, plan)
     assert fast is not None
     rows, fast_outcomes = fastinsert.typed_chunk(fast, job, plan, table.rows, parents)
-    written = iter(dict(zip(fast.attnames, row, strict=True)) for row in rows)
+    written = iter(
+        dict(zip(fast.attnames, row, strict=True)) | dict.fromkeys(fast.omitted) for row in rows
+    )
     fast_side = [
         ("error", sf_error(error)) if error else ("ok", _comparable(next(written)))
         for _, _, error in fast_outcomes
@@ -70,9 +72,10 @@ def _outcomes(admin: Any, sobject: str, data: str) -> tuple[list[Any], list[Any]
     assert generic is not None
     model = model_for(sobject)
     stored = {r.pk: r for r in model.objects.filter(pk__in=[o[0] for o in generic if o[0]])}
+    every = [*fast.attnames, *fast.omitted]
     generic_side = [
         ("error", sf_error(error)) if error
-        else ("ok", _comparable({a: getattr(stored[pk], a) for a in fast.attnames}))
+        else ("ok", _comparable({a: getattr(stored[pk], a) for a in every}))
         for pk, _, error in generic
     ]  # fmt: skip
     return generic_side, fast_side
