@@ -76,7 +76,8 @@ def _coerced(org: Any, field: FieldDescribe) -> Converter:
 
 
 class _Unwritable(Exception):
-    """A built row has a value in a column COPY leaves out."""
+    """A row the chunk cannot write at once (an unexpected error, or a built value in a column
+    COPY leaves out): the chunk runs row by row instead."""
 
 
 @dataclass
@@ -247,6 +248,8 @@ def _built(fast: FastInsert, job: BulkJob, plan: Plan, row: list[str],
         )
     except RecordError as error:
         return error
+    except Exception:  # as in processing._inserted: the row-by-row path reports it
+        raise _Unwritable from None
     if any(getattr(record, attname) is not None for attname in fast.omitted):
         raise _Unwritable
     return [getattr(record, attname) for attname in fast.attnames]
