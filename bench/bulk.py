@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.api import ROOT, SETUP, _crm, _database, _id, _server
+from bench.api import ROOT, SETUP, crm_command, crm_server, record_id, scratch_database
 
 CONTACTS = int(os.environ.get("BULK_CONTACTS", "1000000"))
 VERSION = "62.0"
@@ -50,7 +50,7 @@ def _accounts(url: str, org_id: str, user_id: str) -> list[str]:
 
     rng = random.Random(1)
     now = dt.datetime.now(dt.UTC)
-    ids = [_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
+    ids = [record_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy(
             "COPY crm_records_account (id, org_id, owner_id, created_date, "
@@ -71,7 +71,7 @@ def _ingest_floor(url: str, org_id: str, user_id: str, data: bytes) -> float:
     body = io.StringIO()
     for line in data.decode().splitlines()[1:]:
         first, last, email, account = line.split(",")
-        body.write(f"{_id('003', rng)},{org_id},{user_id},{now},{now},{now},f,{first},{last},"
+        body.write(f"{record_id('003', rng)},{org_id},{user_id},{now},{now},{now},f,{first},{last},"
                    f"{first} {last},{email},f,{account}\n")  # fmt: skip
     payload = body.getvalue().encode()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -169,15 +169,15 @@ def _row(label: str, rows: int, seconds: float, load: float) -> str:
 
 
 def run() -> str:
-    with tempfile.TemporaryDirectory() as var, _database() as url:
+    with tempfile.TemporaryDirectory() as var, scratch_database() as url:
         env = {**os.environ, "TANDEM_SERVICE": "crm", "TANDEM_VAR_DIR": var,
                "TANDEM_CRM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}  # fmt: skip
-        _crm(env, "migrate", "-v0")
-        ids = json.loads(_crm(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+        crm_command(env, "migrate", "-v0")
+        ids = json.loads(crm_command(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         data = _csv(_accounts(url, ids["org"], ids["user"]))
         ingest_floor = _ingest_floor(url, ids["org"], ids["user"], data)
         load_ingest_floor = os.getloadavg()[0]
-        with _server(env) as server, _worker(env):
+        with crm_server(env) as server, _worker(env):
             info, ingest_seconds = _ingest(server, ids["token"], data)
             load_ingest = os.getloadavg()[0]
             assert info["state"] == "JobComplete", info

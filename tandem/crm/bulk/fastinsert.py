@@ -62,13 +62,13 @@ def _boolean(field: FieldDescribe) -> Converter:
 
 
 def _coerced(org: Any, field: FieldDescribe) -> Converter:
-    from tandem.crm.bulk.processing import _typed
+    from tandem.crm.bulk.processing import typed_value
 
     def convert(value: str) -> Any:
         if value == NULL:
             return SLOW
         try:
-            return records.coerce(org, field, _typed(field, value))
+            return records.coerce(org, field, typed_value(field, value))
         except RecordError:
             return SLOW
 
@@ -212,7 +212,7 @@ def _template(fast: FastInsert, job: BulkJob) -> list[Any]:
     return [getattr(record, attname) for attname in fast.attnames]
 
 
-def _row_values(fast: FastInsert, template: list[Any], row: list[str],
+def fast_row_values(fast: FastInsert, template: list[Any], row: list[str],
                 lookups: dict[int, dict[str, str]]) -> list[Any] | None:  # fmt: skip
     """The COPY row of an upload row, or None when the row needs record_build."""
     values = template[:]
@@ -238,17 +238,17 @@ def _row_values(fast: FastInsert, template: list[Any], row: list[str],
 
 def _built(fast: FastInsert, job: BulkJob, plan: Plan, row: list[str],
            parents: ParentIds) -> list[Any] | RecordError:  # fmt: skip
-    """The generic build of one row (as processing._inserted does): its values or its error."""
-    from tandem.crm.bulk.processing import _values
+    """The generic build of one row (as processing.rows_inserted does): its values or its error."""
+    from tandem.crm.bulk.processing import row_values
 
     try:
-        values = _values(plan, row, None, parents)
+        values = row_values(plan, row, None, parents)
         record = records.record_build(
             org=job.org, owner=job.created_by, sobject=plan.sobject, values=values
         )
     except RecordError as error:
         return error
-    except Exception:  # as in processing._inserted: the row-by-row path reports it
+    except Exception:  # as in processing.rows_inserted: the row-by-row path reports it
         raise _Unwritable from None
     if any(getattr(record, attname) is not None for attname in fast.omitted):
         raise _Unwritable
@@ -284,7 +284,7 @@ def typed_chunk(fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[str
     rows: list[list[Any]] = []
     outcomes: list[RowOutcome] = []
     for row in chunk:
-        values = _row_values(fast, template, row, lookups)
+        values = fast_row_values(fast, template, row, lookups)
         if values is None:
             built = _built(fast, job, plan, row, parents)
             if isinstance(built, RecordError):

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 
 from tandem.crm.soql.orm import (
-    _formatted,
     field_path,
+    formatted_columns,
     formatted_name,
     query_window,
     selected_paths,
@@ -73,7 +73,7 @@ def store_chunk(job: BulkJob, query: BoundQuery, queryset: QuerySet[Any], *, pos
     """Store records `position`… of the query as the job's next chunk: (rows, last key)."""
     from tandem.crm.bulk.models import BulkQueryChunk
 
-    formatted = _formatted(query)
+    formatted = formatted_columns(query)
     annotations = {formatted_name(p): e for p, e in formatted.items()}
     paths = [formatted_name(p) if p in formatted else p for p in selected_paths(query)]
     window = query_window(query, queryset, position=position, size=size, after_pk=after_pk,

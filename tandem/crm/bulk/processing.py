@@ -223,7 +223,7 @@ def ingest_plan(job: BulkJob, header: Sequence[str]) -> Plan:
     return Plan(sobject, columns, names.index(key) if key else None, parents)
 
 
-def _typed(field: FieldDescribe, text: str) -> Any:
+def typed_value(field: FieldDescribe, text: str) -> Any:
     """A CSV value as the JSON value the record services expect; a value of the wrong form is
     passed as text, so the field's own check refuses it with Salesforce's error."""
     if text == NULL:
@@ -263,10 +263,12 @@ def _parent_id(plan: Plan, index: int, value: str, parents: ParentIds) -> str | 
     return found
 
 
-def _values(plan: Plan, row: Sequence[str], skip: int | None, parents: ParentIds) -> dict[str, Any]:
+def row_values(
+    plan: Plan, row: Sequence[str], skip: int | None, parents: ParentIds
+) -> dict[str, Any]:
     return {
         column.name: (_parent_id(plan, index, value, parents) if index in plan.parents
-                      else _typed(column, value))
+                      else typed_value(column, value))
         for index, (column, value) in enumerate(zip(plan.columns, row, strict=True))
         if value != "" and index != skip
     }  # fmt: skip
@@ -286,14 +288,14 @@ def _apply(
     org, sobject, operation = job.org, plan.sobject, job.operation
     key = row[plan.key_index].strip() if plan.key_index is not None else ""
     if operation == "insert":
-        values = _values(plan, row, None, parents)
+        values = row_values(plan, row, None, parents)
         record = records.record_create(org=org, owner=job.created_by, sobject=sobject,
                                        values=values)  # fmt: skip
         return record.pk, True, None
     if not key:
         what = "Id" if plan.columns[plan.key_index or 0].name == "Id" else "External ID"
         if operation == "upsert" and what == "Id":
-            values = _values(plan, row, plan.key_index, parents)
+            values = row_values(plan, row, plan.key_index, parents)
             record = records.record_create(org=org, owner=job.created_by, sobject=sobject,
                                            values=values)  # fmt: skip
             return record.pk, True, None
@@ -305,11 +307,11 @@ def _apply(
             [plan.columns[plan.key_index or 0].name],
         )  # fmt: skip
     if operation == "update" or (operation == "upsert" and job.external_id_field_name == "Id"):
-        values = _values(plan, row, plan.key_index, parents)
+        values = row_values(plan, row, plan.key_index, parents)
         record = records.record_update(org=org, sobject=sobject, record_id=key, values=values)
         return record.pk, False, None
     if operation == "upsert":
-        values = _values(plan, row, plan.key_index, parents)
+        values = row_values(plan, row, plan.key_index, parents)
         record, created = records.record_upsert(
             org=org, owner=job.created_by, sobject=sobject,
             field_name=job.external_id_field_name, key=key, values=values,
@@ -338,7 +340,7 @@ def _apply_safely(
         return "", False, unknown
 
 
-def _inserted(
+def rows_inserted(
     job: BulkJob, plan: Plan, chunk: list[list[str]], parents: ParentIds
 ) -> list[RowOutcome] | None:
     """Insert a chunk's valid rows in one statement: each row is built and checked by the
@@ -348,7 +350,7 @@ def _inserted(
     outcomes: list[RowOutcome] = []
     for row in chunk:
         try:
-            values = _values(plan, row, None, parents)
+            values = row_values(plan, row, None, parents)
             record = records.record_build(
                 org=job.org, owner=job.created_by, sobject=plan.sobject, values=values
             )
@@ -376,7 +378,7 @@ def _bulk_inserted(job: BulkJob, plan: Plan, chunk: list[list[str]], parents: Pa
         return None
     if fast is not None:
         return fastinsert.insert_chunk(fast, job, plan, chunk, parents)
-    return _inserted(job, plan, chunk, parents)
+    return rows_inserted(job, plan, chunk, parents)
 
 
 def _store_results(job: BulkJob, position: int, outcomes: list[RowOutcome]) -> None:

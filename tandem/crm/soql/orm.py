@@ -357,7 +357,7 @@ class SalesforceDateTime(Func):
         return self.as_sql(compiler, connection, function="strftime", template=template, **extra)
 
 
-def _formatted(query: BoundQuery) -> dict[str, Any]:
+def formatted_columns(query: BoundQuery) -> dict[str, Any]:
     """Annotations that select each dateTime field already formatted, keyed by its path."""
     return {
         field_path(f): SalesforceDateTime(field_path(f))
@@ -402,7 +402,7 @@ def page_rows(
     paths = selected_paths(query)
     annotations: dict[str, Any] = {}
     if text_datetimes:
-        annotations = {formatted_name(p): e for p, e in _formatted(query).items()}
+        annotations = {formatted_name(p): e for p, e in formatted_columns(query).items()}
         paths = [formatted_name(p) if formatted_name(p) in annotations else p for p in paths]
     window = query_window(query, queryset, position=position, size=size, after_pk=after_pk,
                           annotations=annotations)  # fmt: skip
@@ -443,7 +443,7 @@ def child_rows(
     subquery for each parent id: ordered by its ORDER BY, cut at its LIMIT per parent."""
     query = child.query
     lookup = child.lookup.attname
-    annotations = {formatted_name(p): e for p, e in _formatted(query).items()}
+    annotations = {formatted_name(p): e for p, e in formatted_columns(query).items()}
     paths = [formatted_name(p) if formatted_name(p) in annotations else p
              for p in selected_paths(query)]  # fmt: skip
     found: dict[Any, list[tuple[Any, ...]]] = {}

@@ -41,7 +41,7 @@ def before_each_row(monkeypatch: Any, hook: Callable[[list[str]], None]) -> Call
     path alike; the function that stops it."""
     from tandem.crm.bulk import fastinsert, processing
 
-    real_values, real_fast = processing._values, fastinsert._row_values
+    real_values, real_fast = processing.row_values, fastinsert.fast_row_values
 
     def values(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
         hook(row)
@@ -51,11 +51,11 @@ def before_each_row(monkeypatch: Any, hook: Callable[[list[str]], None]) -> Call
         hook(row)
         return real_fast(fast, template, row, lookups)
 
-    monkeypatch.setattr(processing, "_values", values)
-    monkeypatch.setattr(fastinsert, "_row_values", fast_values)
+    monkeypatch.setattr(processing, "row_values", values)
+    monkeypatch.setattr(fastinsert, "fast_row_values", fast_values)
 
     def stop() -> None:
-        monkeypatch.setattr(processing, "_values", real_values)
-        monkeypatch.setattr(fastinsert, "_row_values", real_fast)
+        monkeypatch.setattr(processing, "row_values", real_values)
+        monkeypatch.setattr(fastinsert, "fast_row_values", real_fast)
 
     return stop

@@ -13,7 +13,7 @@ import pytest
 from tandem.crm.bulk import fastinsert
 from tandem.crm.bulk.csvio import parse
 from tandem.crm.bulk.models import BulkJob, JobState, JobType
-from tandem.crm.bulk.processing import _inserted, ingest_plan, parent_ids, sf_error
+from tandem.crm.bulk.processing import ingest_plan, parent_ids, rows_inserted, sf_error
 from tandem.crm.records.describe import model_for
 from tandem.crm.records.models import Account
 
@@ -68,7 +68,7 @@ def _outcomes(admin: Any, sobject: str, data: str) -> tuple[list[Any], list[Any]
         ("error", sf_error(error)) if error else ("ok", _comparable(next(written)))
         for _, _, error in fast_outcomes
     ]
-    generic = _inserted(job, plan, table.rows, parents)
+    generic = rows_inserted(job, plan, table.rows, parents)
     assert generic is not None
     model = model_for(sobject)
     stored = {r.pk: r for r in model.objects.filter(pk__in=[o[0] for o in generic if o[0]])}
