@@ -1,13 +1,12 @@
 """Who is calling the API: a bearer access token resolved to org, user, connected app, scopes.
 
-`authenticate_api_request` is the only entry point; the token lookup behind it is DOT's
-AccessToken once the OAuth server is installed, and a test may replace `TOKEN_LOOKUP`.
+`authenticate_api_request` is the only entry point; `token_principal` resolves a token by the
+SHA-256 of its value among the OAuth server's access tokens.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -41,7 +40,7 @@ def invalid_session() -> ApiError:
     return ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
 
 
-def _dot_lookup(token: str) -> ApiPrincipal | None:
+def token_principal(token: str) -> ApiPrincipal | None:
     """The principal of a DOT access token, or None when unknown or expired."""
     if not apps.is_installed("oauth2_provider"):
         return None
@@ -70,9 +69,6 @@ def _dot_lookup(token: str) -> ApiPrincipal | None:
     )
 
 
-TOKEN_LOOKUP: Callable[[str], ApiPrincipal | None] = _dot_lookup
-
-
 def _bearer(request: HttpRequest) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -89,7 +85,7 @@ def authenticate_api_request(request: HttpRequest) -> ApiPrincipal:
         raise ApiError(401, "INVALID_SESSION_ID", "Access tokens are accepted only in the "
                        "Authorization header, never in the query string")  # fmt: skip
     token = _bearer(request)
-    principal = TOKEN_LOOKUP(token) if token else None
+    principal = token_principal(token) if token else None
     if principal is None or not (principal.scopes & API_SCOPES):
         raise invalid_session()
     if not principal.user.may_log_in:

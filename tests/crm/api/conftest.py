@@ -1,39 +1,52 @@
-"""API fixtures: bearer tokens resolved by a stand-in lookup until the OAuth server binds DOT."""
+"""API fixtures: real access tokens (as the OAuth server stores them) for test users and apps."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from tandem.crm.api import auth
-from tandem.crm.api.auth import ApiPrincipal
+from tandem.crm.connectedapps.models import ConnectedApp
+from tandem.crm.connectedapps.services import MARKETING_CLOUD_KEY
+from tandem.crm.oauth.models import AccessToken
 
 V = "/services/data/v59.0"
 
 
 class Tokens:
-    """Issue test tokens: token → principal."""
-
-    def __init__(self) -> None:
-        self.table: dict[str, ApiPrincipal] = {}
+    """Issue access tokens for test users: each is an AccessToken row of the named app (an app
+    of the user's org, or the deployment's Marketing Cloud app), as the token endpoint makes."""
 
     def issue(self, user: Any, *, app: str | None = "Data Loader", scopes: str = "api") -> str:
-        token = f"tok-{len(self.table)}"
-        self.table[token] = ApiPrincipal(
-            org=user.org, user=user, connected_app_id=app and f"app-{app}",
-            connected_app_name=app, scopes=frozenset(scopes.split()),
-            is_marketing_cloud=app == "Salesforce Marketing Cloud",
+        raw = secrets.token_urlsafe(32)
+        AccessToken.objects.create(
+            user=user, application=_app(user.org, app) if app else None, token="",
+            token_checksum=hashlib.sha256(raw.encode()).hexdigest(),
+            expires=timezone.now() + dt.timedelta(hours=2), scope=scopes,
         )  # fmt: skip
-        return token
+        return raw
+
+
+def _app(org: Any, name: str) -> ConnectedApp:
+    marketing_cloud = name == "Salesforce Marketing Cloud"
+    app, _ = ConnectedApp.objects.get_or_create(
+        name=name, org=None if marketing_cloud else org,
+        deployment_key=MARKETING_CLOUD_KEY if marketing_cloud else None,
+        defaults={"client_type": ConnectedApp.CLIENT_CONFIDENTIAL,
+                  "authorization_grant_type": ConnectedApp.GRANT_AUTHORIZATION_CODE,
+                  "redirect_uris": "https://app.test/callback"},
+    )  # fmt: skip
+    return app
 
 
 @pytest.fixture
-def tokens(monkeypatch: pytest.MonkeyPatch) -> Tokens:
-    issued = Tokens()
-    monkeypatch.setattr(auth, "TOKEN_LOOKUP", issued.table.get)
-    return issued
+def tokens(db: None) -> Tokens:
+    return Tokens()
 
 
 class Api:

@@ -282,7 +282,7 @@ def _principal(api: Api) -> Any:
     from tandem.crm.api import auth
 
     token = api.headers["Authorization"].split()[1]
-    return auth.TOKEN_LOOKUP(token)  # type: ignore[operator]
+    return auth.token_principal(token)
 
 
 assert V  # the version prefix the helpers use

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import time_machine
 
-from tandem.crm.api.auth import TOKEN_LOOKUP
+from tandem.crm.api.auth import token_principal
 from tandem.crm.oauth.models import AccessToken, RefreshToken
 from tandem.crm.users.models import LoginHistory
 from tests.crm.oauth.conftest import authorize_code, exchange, make_app, refresh, set_policy, token
@@ -29,7 +29,7 @@ def _approved(crm_client, org, user, **app_options):
 
 def _live(access_token: str) -> bool:
     """What the REST API would see: the token's principal, or None."""
-    return TOKEN_LOOKUP(access_token) is not None
+    return token_principal(access_token) is not None
 
 
 def test_two_refreshes_in_a_row_with_the_same_refresh_token(crm_client, org, marketer):

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.test import Client
 
-from tandem.crm.api.auth import TOKEN_LOOKUP
+from tandem.crm.api.auth import token_principal
 from tandem.crm.oauth.crypto import opaque_token, token_checksum
 from tandem.crm.oauth.models import AccessToken
 from tandem.crm.oauth.services import session_token_issue
@@ -50,7 +50,7 @@ def test_every_grant_issues_session_ids(crm_client, org, system_user, marketer):
 
     for body in (by_jwt, by_code, by_refresh):
         _session_of(org, body["access_token"])
-        assert TOKEN_LOOKUP(body["access_token"]) is not None
+        assert token_principal(body["access_token"]) is not None
 
 
 def test_refresh_tokens_and_app_credentials_fit_an_sfdx_auth_url(crm_client, org, marketer):
@@ -90,4 +90,4 @@ def test_session_token_issue_is_a_live_api_session(org, system_user):
 def test_an_expired_session_is_refused(org, system_user):
     raw = session_token_issue(user=system_user, lifetime=timedelta(seconds=-1))
 
-    assert TOKEN_LOOKUP(raw) is None
+    assert token_principal(raw) is None
