@@ -218,6 +218,9 @@ ENGAGEMENT_IMPORT_MAX_BYTES = env_int("TANDEM_IMPORT_MAX_MB", 200, minimum=1) * 
 CONNECT_PRIVATE_KEY = env_optional("TANDEM_CONNECT_PRIVATE_KEY")  # or ..._PRIVATE_KEY_FILE
 CONNECT_FERNET_KEYS = env_list("TANDEM_CONNECT_FERNET_KEYS", [])
 CONNECT_HTTP_TIMEOUT = env_int("TANDEM_CONNECT_HTTP_TIMEOUT", 15, minimum=1, maximum=300)
+# Connect's CRM client factory (a callable or its dotted path); None is the HTTP client. Tests
+# of single pieces put a fake CRM here.
+CONNECT_CRM_CLIENT = None
 # Migrate Existing Users: users whose CRM calls run at once (1: one after another).
 CONNECT_MIGRATION_THREADS = env_int("TANDEM_CONNECT_MIGRATION_THREADS", 8, minimum=1, maximum=64)
 # A CRM-audience send whose read meets a CRM that does not answer reads again this much later.

@@ -105,12 +105,12 @@ def crm_url_setting(settings: Any) -> None:
 
 
 @pytest.fixture
-def crm(monkeypatch: pytest.MonkeyPatch) -> FakeCrm:
+def crm(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeCrm:
     fake = FakeCrm()
     fake.add("system@acme.test", "005000000000001AAA", password="pwTOKEN")
     fake.add("maria@acme.test", "005000000000002AAA", password="pwTOKEN")
     fake.add("mark@acme.test", "005000000000003AAA", password="pwTOKEN")
-    monkeypatch.setattr(services.seam, "client_factory", lambda: fake)
+    settings.CONNECT_CRM_CLIENT = lambda: fake
     return fake
 
 

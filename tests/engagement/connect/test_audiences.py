@@ -66,11 +66,10 @@ def member(crm_id: str, email: str, first: str, opted_out: bool = False) -> dict
 
 
 @pytest.fixture
-def fake(crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> AudienceCrm:
-    from tandem.engagement.connect import services
+def fake(settings: Any, crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> AudienceCrm:
 
     audience_crm = AudienceCrm(users=crm.users, passwords=crm.passwords)
-    monkeypatch.setattr(services.seam, "client_factory", lambda: audience_crm)
+    settings.CONNECT_CRM_CLIENT = lambda: audience_crm
     return audience_crm
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tandem.engagement.connect import bulk, services, tokens
+from tandem.engagement.connect import bulk, tokens
 from tandem.engagement.connect.client import CrmError, HttpCrmClient
 from tandem.engagement.connect.models import ApiCallDay, CrmConnection
 
@@ -112,12 +112,10 @@ def _csv(rows: list[dict[str, str]]) -> str:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, legacy: CrmConnection) -> BulkCrm:
+def server(settings: Any, monkeypatch: pytest.MonkeyPatch, legacy: CrmConnection) -> BulkCrm:
     crm = BulkCrm()
-    monkeypatch.setattr(
-        services.seam,
-        "client_factory",
-        lambda: HttpCrmClient(consumer_key="k", transport=httpx.MockTransport(crm), retries=1),
+    settings.CONNECT_CRM_CLIENT = lambda: HttpCrmClient(
+        consumer_key="k", transport=httpx.MockTransport(crm), retries=1
     )
     monkeypatch.setattr(bulk.time, "sleep", lambda seconds: None)  # polls without waiting
     tokens.tokens_forget(legacy.account_id)

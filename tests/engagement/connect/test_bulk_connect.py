@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tandem.cli.main import app as cli
 from tandem.engagement.accounts.models import Account, User
-from tandem.engagement.connect import audiences, bulk, services
+from tandem.engagement.connect import audiences, bulk
 from tandem.engagement.connect.audiences import (
     CAMPAIGN_MEMBERS,
     audience_materialize,
@@ -178,7 +178,7 @@ class BothApisCrm(FakeCrm):
 
 
 @pytest.fixture
-def fake(crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> BothApisCrm:
+def fake(settings: Any, crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> BothApisCrm:
     both = BothApisCrm(users=crm.users, passwords=crm.passwords)
     both.members = [
         member(C1, "ann@acme.test", "Ann"),
@@ -187,7 +187,7 @@ def fake(crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> BothApisCrm:
         member(C3, "", "Cy"),
         member(C1, "ann@acme.test", "Ann"),
     ]
-    monkeypatch.setattr(services.seam, "client_factory", lambda: both)
+    settings.CONNECT_CRM_CLIENT = lambda: both
     monkeypatch.setattr(bulk.time, "sleep", lambda seconds: None)
     return both
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tandem.engagement.accounts.models import Account, User
-from tandem.engagement.connect import services
 from tandem.engagement.connect.client import CrmError, CrmResult, CrmToken
 from tandem.engagement.connect.models import CrmConnection, EmailResultLink
 from tandem.engagement.connect.testmail import connect_test_email_send
@@ -41,7 +40,7 @@ def crm_up(
 ) -> UpsertingCrm:
     fake = UpsertingCrm(users=crm.users, passwords=crm.passwords)
     fake.upserts = []
-    monkeypatch.setattr(services.seam, "client_factory", lambda: fake)
+    settings.CONNECT_CRM_CLIENT = lambda: fake
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
     return fake
 
@@ -115,6 +114,7 @@ class LossyCrm(UpsertingCrm):
 
 
 def test_a_lost_answer_finds_the_written_result_instead_of_failing(
+    settings: Any,
     upgraded: CrmConnection,
     admin: User,
     plain: Email,
@@ -124,7 +124,7 @@ def test_a_lost_answer_finds_the_written_result_instead_of_failing(
 ) -> None:
     lossy = LossyCrm(users=crm_up.users, passwords=crm_up.passwords)
     lossy.upserts = []
-    monkeypatch.setattr(services.seam, "client_factory", lambda: lossy)
+    settings.CONNECT_CRM_CLIENT = lambda: lossy
 
     result = connect_test_email_send(actor=admin, connection=upgraded, email=plain)
 

@@ -56,9 +56,9 @@ class WritingCrm(FakeCrm):
 
 
 @pytest.fixture
-def fake(crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> WritingCrm:
+def fake(settings: Any, crm: FakeCrm, monkeypatch: pytest.MonkeyPatch) -> WritingCrm:
     writing = WritingCrm(users=crm.users, passwords=crm.passwords)
-    monkeypatch.setattr(services.seam, "client_factory", lambda: writing)
+    settings.CONNECT_CRM_CLIENT = lambda: writing
     return writing
 
 

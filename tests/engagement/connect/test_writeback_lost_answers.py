@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from tandem.engagement.accounts.models import Account
-from tandem.engagement.connect import services
 from tandem.engagement.connect.client import HttpCrmClient
 from tandem.engagement.connect.models import CrmConnection, EmailResultLink
 from tandem.engagement.connect.tokens import tokens_forget
@@ -79,12 +79,12 @@ class LossyCrm:
 
 
 @pytest.fixture
-def lossy(legacy: CrmConnection, monkeypatch: pytest.MonkeyPatch) -> LossyCrm:
+def lossy(settings: Any, legacy: CrmConnection, monkeypatch: pytest.MonkeyPatch) -> LossyCrm:
     crm = LossyCrm()
     client = HttpCrmClient(
         consumer_key="3MVG9key", private_key="x", transport=httpx.MockTransport(crm.handle)
     )
-    monkeypatch.setattr(services.seam, "client_factory", lambda: client)
+    settings.CONNECT_CRM_CLIENT = lambda: client
     monkeypatch.setattr("time.sleep", lambda seconds: None)  # the client's backoff
     tokens_forget(legacy.account_id)
     return crm

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from tandem.engagement.connect import services
 from tandem.engagement.connect.client import ApiUsage, CrmError, CrmResult, CrmToken
 from tests.engagement.connect.conftest import (  # noqa: F401  (its fixtures, used here)
     FakeCrm,
@@ -135,10 +134,12 @@ class SyncCrm(FakeCrm):
 
 
 @pytest.fixture
-def sync_crm(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> SyncCrm:
+def sync_crm(
+    settings: Any, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> SyncCrm:
     base: FakeCrm = request.getfixturevalue("crm")
     fake = SyncCrm(users=base.users, passwords=base.passwords)
-    monkeypatch.setattr(services.seam, "client_factory", lambda: fake)
+    settings.CONNECT_CRM_CLIENT = lambda: fake
     return fake
 
 

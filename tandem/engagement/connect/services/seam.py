@@ -1,7 +1,8 @@
 """The client seam: how Connect gets its CRM client, and what every identity must pass.
 
-Tests of single pieces swap `client_factory` for a fake; the end-to-end tests use the HTTP
-client. Every path that obtains a token for a user checks the identity's org here.
+The CRM client is the HTTP client unless the CONNECT_CRM_CLIENT setting names a factory (tests
+of single pieces inject a fake CRM that way; the end-to-end tests use the HTTP client). Every
+path that obtains a token for a user checks the identity's org here.
 """
 
 from __future__ import annotations
@@ -10,23 +11,23 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 from tandem.engagement.connect.client import CrmClient, CrmIdentity, CrmToken
 from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import CrmConnection
 
 
-def _default_client() -> CrmClient:
-    from tandem.engagement.connect.client import HttpCrmClient
-
-    return HttpCrmClient()
-
-
-# Tests of single pieces swap in a fake; the end-to-end tests always use the HTTP client.
-client_factory: Callable[[], CrmClient] = _default_client
-
-
 def crm_client() -> CrmClient:
-    return client_factory()
+    """A CRM client: the CONNECT_CRM_CLIENT setting's factory (a callable or its dotted path)
+    when set, else the HTTP client."""
+    factory: Callable[[], CrmClient] | str | None = getattr(settings, "CONNECT_CRM_CLIENT", None)
+    if factory is None:
+        from tandem.engagement.connect.client import HttpCrmClient
+
+        return HttpCrmClient()
+    return (import_string(factory) if isinstance(factory, str) else factory)()
 
 
 def jwt_token(connection: CrmConnection, username: str, client: CrmClient) -> CrmToken:
