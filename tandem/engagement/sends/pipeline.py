@@ -27,7 +27,7 @@ from tandem.engagement.sends.conf import DeliveryConfig, delivery_config
 from tandem.engagement.sends.message import (
     PreparedEmail,
     Recipient,
-    build_message,
+    build_wire,
     date_header,
     prepare_email,
 )
@@ -146,5 +146,5 @@ def _job(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> Job:
     return Job(
         recipient.record_id,
         recipient.email,
-        lambda: build_message(prepared, recipient, date),
+        lambda: build_wire(prepared, recipient, date),
     )
