@@ -132,9 +132,7 @@ def batch_record_outcomes(
                 finished_at=now, heartbeat_at=now
             )
         )
-        groups = _groups(batch, results, config, requeue=is_ours)
-        for (status, attempts, code, error), ids in groups.items():
-            _apply(batch, status, attempts, code, error, ids, now)
+        _apply(batch, _groups(batch, results, config, requeue=is_ours), now)
         _suppress_hard_bounces(batch, results)
         tripped = _breaker(batch.send_id, results, config, last_error)
     return BatchVerdict.STOP if tripped or not is_ours else BatchVerdict.CONTINUE
@@ -176,29 +174,48 @@ def _target(batch: ClaimedBatch, result: Result, config: DeliveryConfig, *, requ
     return (RecordStatus.QUEUED, attempts, result.code, result.message)
 
 
-def _apply(
-    batch: ClaimedBatch,
-    status: str,
-    attempts: int | None,
-    code: int | None,
-    error: str,
-    ids: list[int],
-    now: object,
-) -> None:
-    rows = SendRecord.objects.filter(
-        id__in=ids,
-        send_id=batch.send_id,
-        batch_id=batch.id,
-        status__in=(RecordStatus.CLAIMED, RecordStatus.UNKNOWN),
+def _outcomes_sql() -> str:
+    """One UPDATE for a whole batch: the groups arrive as one JSON parameter,
+    [[status, attempts, code, error, [record ids]], ...], and are joined to the records."""
+    table = connection.ops.quote_name(SendRecord._meta.db_table)
+    if connection.vendor == "postgresql":
+        rows = (
+            "SELECT (i.id)::bigint AS id, g->>0 AS status, (g->>1)::int AS attempts, "
+            "(g->>2)::int AS code, g->>3 AS error "
+            "FROM jsonb_array_elements(%s::jsonb) AS g, jsonb_array_elements_text(g->4) AS i(id)"
+        )
+    else:
+        rows = (
+            "SELECT i.value AS id, json_extract(g.value, '$[0]') AS status, "
+            "json_extract(g.value, '$[1]') AS attempts, json_extract(g.value, '$[2]') AS code, "
+            "json_extract(g.value, '$[3]') AS error "
+            "FROM json_each(%s) AS g, json_each(g.value, '$[4]') AS i"
+        )
+    return (
+        f"UPDATE {table} SET status = v.status, smtp_code = v.code, error = v.error, "  # noqa: S608 (table from model meta)
+        f"attempts = COALESCE(v.attempts, {table}.attempts), "
+        f"batch_id = CASE WHEN v.status = %s THEN NULL ELSE {table}.batch_id END, "
+        f"sent_at = CASE WHEN v.status = %s THEN %s ELSE {table}.sent_at END "
+        f"FROM ({rows}) AS v WHERE {table}.id = v.id AND {table}.send_id = %s "
+        f"AND {table}.batch_id = %s AND {table}.status IN (%s, %s)"
     )
-    changes: dict[str, object] = {"status": status, "smtp_code": code, "error": error}
-    if status == RecordStatus.SENT:
-        changes["sent_at"] = now
-    if status == RecordStatus.QUEUED:
-        changes["batch"] = None
-    if attempts is not None:
-        changes["attempts"] = attempts
-    rows.update(**changes)
+
+
+def _apply(batch: ClaimedBatch, groups: dict[Group, list[int]], now: datetime) -> None:
+    """Write every record's outcome in one statement."""
+    payload = json.dumps([[*group, ids] for group, ids in groups.items()])
+    params = [
+        RecordStatus.QUEUED,
+        RecordStatus.SENT,
+        connection.ops.adapt_datetimefield_value(now),
+        payload,
+        batch.send_id,
+        batch.id,
+        RecordStatus.CLAIMED,
+        RecordStatus.UNKNOWN,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_outcomes_sql(), params)
 
 
 def _suppress_hard_bounces(batch: ClaimedBatch, results: Sequence[Result]) -> None:
