@@ -175,35 +175,37 @@ def _target(batch: ClaimedBatch, result: Result, config: DeliveryConfig, *, requ
 
 
 def _outcomes_sql() -> str:
-    """One UPDATE for a whole batch: the groups arrive as one JSON parameter,
-    [[status, attempts, code, error, [record ids]], ...], and are joined to the records."""
+    """One UPDATE for a whole batch: the outcomes arrive as one JSON parameter,
+    [[record id, status, attempts, code, error], ...], joined to the records by id."""
     table = connection.ops.quote_name(SendRecord._meta.db_table)
     if connection.vendor == "postgresql":
         rows = (
-            "SELECT (i.id)::bigint AS id, g->>0 AS status, (g->>1)::int AS attempts, "
-            "(g->>2)::int AS code, g->>3 AS error "
-            "FROM jsonb_array_elements(%s::jsonb) AS g, jsonb_array_elements_text(g->4) AS i(id)"
+            "SELECT (e->>0)::bigint AS id, e->>1 AS status, (e->>2)::int AS attempts, "
+            "(e->>3)::int AS code, e->>4 AS error FROM jsonb_array_elements(%s::jsonb) AS e"
         )
+        guard = ""
     else:
         rows = (
-            "SELECT i.value AS id, json_extract(g.value, '$[0]') AS status, "
-            "json_extract(g.value, '$[1]') AS attempts, json_extract(g.value, '$[2]') AS code, "
-            "json_extract(g.value, '$[3]') AS error "
-            "FROM json_each(%s) AS g, json_each(g.value, '$[4]') AS i"
+            "SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS status, "
+            "json_extract(value, '$[2]') AS attempts, json_extract(value, '$[3]') AS code, "
+            "json_extract(value, '$[4]') AS error FROM json_each(%s)"
         )
+        guard = "+"  # SQLite: no index on these, so it looks each record up by id
     return (
         f"UPDATE {table} SET status = v.status, smtp_code = v.code, error = v.error, "  # noqa: S608 (table from model meta)
         f"attempts = COALESCE(v.attempts, {table}.attempts), "
         f"batch_id = CASE WHEN v.status = %s THEN NULL ELSE {table}.batch_id END, "
         f"sent_at = CASE WHEN v.status = %s THEN %s ELSE {table}.sent_at END "
-        f"FROM ({rows}) AS v WHERE {table}.id = v.id AND {table}.send_id = %s "
-        f"AND {table}.batch_id = %s AND {table}.status IN (%s, %s)"
+        f"FROM ({rows}) AS v WHERE {table}.id = v.id AND {guard}{table}.send_id = %s "
+        f"AND {guard}{table}.batch_id = %s AND {guard}{table}.status IN (%s, %s)"
     )
 
 
 def _apply(batch: ClaimedBatch, groups: dict[Group, list[int]], now: datetime) -> None:
     """Write every record's outcome in one statement."""
-    payload = json.dumps([[*group, ids] for group, ids in groups.items()])
+    payload = json.dumps(
+        [[record_id, *group] for group, ids in groups.items() for record_id in ids]
+    )
     params = [
         RecordStatus.QUEUED,
         RecordStatus.SENT,
