@@ -54,7 +54,7 @@ class Slots:
 
     pattern: str
     names: tuple[str, ...]
-    template: CompiledTemplate  # the same lines, for looking the values up
+    html: bool
 
     @classmethod
     def of(cls, parts: list[str], html: bool) -> Slots:
@@ -63,11 +63,37 @@ class Slots:
             f"{{{names.index(part)}}}" if index % 2 else part.replace("{", "{{").replace("}", "}}")
             for index, part in enumerate(parts)
         )
-        return cls(pattern, names, CompiledTemplate(parts=tuple(parts), html=html))
+        return cls(pattern, names, html)
 
-    def render(self, values: Mapping[str, str]) -> str:
-        value = self.template.value
-        return self.pattern.format(*[value(name, values) for name in self.names])
+    def render(self, filled: _Filled) -> str:
+        return self.pattern.format(*map(filled.escaped if self.html else filled.plain, self.names))
+
+
+# Looks values up as personalization does (exact name, then ignoring case), without escaping.
+_PLAIN = CompiledTemplate(parts=("",), html=False)
+
+
+class _Filled:
+    """One recipient's value of each name, looked up once and HTML-escaped once."""
+
+    __slots__ = ("_escaped", "_plain", "values")
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self._plain: dict[str, str] = {}
+        self._escaped: dict[str, str] = {}
+
+    def plain(self, name: str) -> str:
+        value = self._plain.get(name)
+        if value is None:
+            value = self._plain[name] = _PLAIN.value(name, self.values)
+        return value
+
+    def escaped(self, name: str) -> str:
+        value = self._escaped.get(name)
+        if value is None:
+            value = self._escaped[name] = html.escape(self.plain(name), quote=True)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,15 +238,14 @@ def build_wire(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> by
         )
     )
     out = [prepared.fixed_headers, date, to_wire(head)]
+    filled = _Filled(values)
     for piece in prepared.body:
         if isinstance(piece, bytes):
             out.append(piece)
         else:
-            out.extend(_render_part(piece, values))
-    if not next(piece for piece in reversed(out) if piece).endswith(b"\r\n"):
-        out.append(b"\r\n")
-    out.append(END_OF_DATA)
-    return b"".join(out)
+            out.extend(_render_part(piece, filled))
+    data = b"".join(out)
+    return data + END_OF_DATA if data.endswith(b"\r\n") else data + b"\r\n" + END_OF_DATA
 
 
 def prepare_body(
@@ -297,18 +322,18 @@ def _merge(lines: list[tuple[bool, list[str]]], html: bool) -> list[Region]:
     return out
 
 
-def _render_part(part: PreparedPart, values: Mapping[str, str]) -> list[bytes]:
+def _render_part(part: PreparedPart, filled: _Filled) -> list[bytes]:
     """The part's bytes: constant regions as prepared, the others rendered and encoded."""
     if part.lone_cr:
-        return [_encode(part.template.render(values))]
+        return [_encode(part.template.render(filled.values))]
     out = []
     for region in part.regions:
         if region.template is None:
             out.append(region.wire)
             continue
-        text = region.template.render(values)
+        text = region.template.render(filled)
         if "\r" in text and _has_lone_cr(text):
-            return [_encode(part.template.render(values))]
+            return [_encode(part.template.render(filled.values))]
         out.append(_encode(text))
     return out
 

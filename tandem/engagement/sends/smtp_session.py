@@ -12,6 +12,7 @@ import contextlib
 from dataclasses import dataclass
 
 MAX_LINE = 4096  # RFC 5321 §4.5.3.1.5 allows 512; be lenient, never unbounded
+_SEPARATORS = (b" ", b"-", b"")
 
 
 class SessionError(Exception):
@@ -21,7 +22,11 @@ class SessionError(Exception):
 @dataclass(frozen=True, slots=True)
 class Reply:
     code: int
-    text: str
+    raw: bytes  # the reply's text, lines joined by LF; decoded only when someone reads it
+
+    @property
+    def text(self) -> str:
+        return self.raw.decode("utf-8", "replace")
 
     def __str__(self) -> str:
         return f"{self.code} {self.text}"
@@ -63,14 +68,12 @@ class SmtpSession(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer + data if self._buffer else data
-        start = 0
-        while (end := buffer.find(b"\n", start)) >= 0:
-            self._line(buffer[start:end])
-            start = end + 1
+        lines = (self._buffer + data if self._buffer else data).split(b"\n")
+        self._buffer = lines.pop()
+        for line in lines:
+            self._line(line)
             if self._error is not None:
                 return
-        self._buffer = buffer[start:]
         if len(self._buffer) > MAX_LINE:
             self._fail(SessionError("reply line too long"))
             return
@@ -127,17 +130,19 @@ class SmtpSession(asyncio.Protocol):
     # Internals
 
     def _line(self, line: bytes) -> None:
-        if line.endswith(b"\r"):
-            line = line[:-1]
+        line = line.rstrip(b"\r")
         code, separator = line[:3], line[3:4]
-        if len(code) != 3 or not code.isdigit() or separator not in (b" ", b"-", b""):
+        if not (code.isdigit() and len(code) == 3 and separator in _SEPARATORS):
             self._fail(SessionError(f"not an SMTP reply: {line[:80]!r}"))
             return
-        self._lines.append(line[4:])
         if separator == b"-":
+            self._lines.append(line[4:])
             return
-        text = b"\n".join(self._lines).decode("utf-8", "replace")
-        self._lines = []
+        if self._lines:
+            self._lines.append(line[4:])
+            text, self._lines = b"\n".join(self._lines), []
+        else:
+            text = line[4:]
         self._replies.append(Reply(int(code), text))
 
     def _expire(self) -> None:
