@@ -183,21 +183,29 @@ def _outcomes_sql() -> str:
             "SELECT (e->>0)::bigint AS id, e->>1 AS status, (e->>2)::int AS attempts, "
             "(e->>3)::int AS code, e->>4 AS error FROM jsonb_array_elements(%s::jsonb) AS e"
         )
-        guard = ""
+        # `+ 0` and `|| ''` keep the planner off the (send, …) indexes, whose estimates are stale
+        # right after a snapshot: it then walked every record of the send for each outcome
+        # (12 s for 1,000 outcomes measured); by id it is a primary-key lookup each.
+        send, batch, status = (
+            f"{table}.send_id + 0",
+            f"{table}.batch_id + 0",
+            f"{table}.status || ''",
+        )
     else:
         rows = (
             "SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS status, "
             "json_extract(value, '$[2]') AS attempts, json_extract(value, '$[3]') AS code, "
             "json_extract(value, '$[4]') AS error FROM json_each(%s)"
         )
-        guard = "+"  # SQLite: no index on these, so it looks each record up by id
+        # Unary `+`: SQLite uses no index for these, so it looks each record up by id.
+        send, batch, status = f"+{table}.send_id", f"+{table}.batch_id", f"+{table}.status"
     return (
         f"UPDATE {table} SET status = v.status, smtp_code = v.code, error = v.error, "  # noqa: S608 (table from model meta)
         f"attempts = COALESCE(v.attempts, {table}.attempts), "
         f"batch_id = CASE WHEN v.status = %s THEN NULL ELSE {table}.batch_id END, "
         f"sent_at = CASE WHEN v.status = %s THEN %s ELSE {table}.sent_at END "
-        f"FROM ({rows}) AS v WHERE {table}.id = v.id AND {guard}{table}.send_id = %s "
-        f"AND {guard}{table}.batch_id = %s AND {guard}{table}.status IN (%s, %s)"
+        f"FROM ({rows}) AS v WHERE {table}.id = v.id AND {send} = %s "
+        f"AND {batch} = %s AND {status} IN (%s, %s)"
     )
 
 
