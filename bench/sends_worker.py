@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 
 def _django() -> None:
@@ -80,7 +81,13 @@ def begin() -> None:
     from tandem.engagement.accounts.models import Account
     from tandem.engagement.data.models import DataExtension
     from tandem.engagement.sends import queue
-    from tandem.engagement.sends.message import Recipient, build_message, date_header, prepare_email
+    from tandem.engagement.sends.message import (
+        END_OF_DATA,
+        Recipient,
+        build_wire,
+        date_header,
+        prepare_email,
+    )
     from tandem.engagement.sends.models import Send
     from tandem.engagement.sends.services import send_begin, send_create, send_schedule
     from tandem.engagement.studio.models import Email
@@ -101,13 +108,9 @@ def begin() -> None:
     record = send.records.first()
     assert record is not None
     prepared = prepare_email(send_id=send.id, email=send.email, is_test=False)
-    size = len(
-        build_message(
-            prepared,
-            Recipient(record.id, record.subscriber_key, record.email, record.values),
-            date_header(),
-        )
-    )
+    recipient = Recipient(record.id, record.subscriber_key, record.email, record.values)
+    # The message as DATA carries it, without the final dot line (what smtp-source -l counts).
+    size = len(build_wire(prepared, recipient, date_header())) - len(END_OF_DATA)
     print(json.dumps({"send_id": send.id, "records": send.records.count(), "message_bytes": size}))
 
 
@@ -138,12 +141,15 @@ def profile(send_id: int, out: str) -> None:
 
     from tandem.engagement.sends.pipeline import send_deliver
 
-    profiler = cProfile.Profile()
+    # CPU time, not wall time: on a shared machine waiting for a core is not our cost.
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     send_deliver(send_id=send_id)
     profiler.disable()
     with open(out, "w") as handle:
-        pstats.Stats(profiler, stream=handle).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler, stream=handle).sort_stats(
+            os.environ.get("PROFILE_SORT", "tottime")
+        ).print_stats(int(os.environ.get("PROFILE_LINES", "25")))
 
 
 def main(argv: list[str]) -> None:

@@ -23,6 +23,19 @@ class MaildirHandler:
         self.path = path
         self.announce = announce
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """Offer PIPELINING, as a real MTA does: aiosmtpd reads commands from a stream and
+        answers them in order, so grouped commands need nothing more (RFC 2920)."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         # Delivered-To records the envelope recipients, as a real mailbox would.

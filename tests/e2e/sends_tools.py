@@ -70,10 +70,23 @@ def records(send_id: int) -> None:
     from tandem.engagement.sends.models import SendBatch, SendRecord
 
     statuses = dict(SendRecord.objects.filter(send_id=send_id).values_list("id", "status"))
-    lost = list(
-        SendBatch.objects.filter(send_id=send_id, is_lost=True).values_list("size", flat=True)
+    batches = SendBatch.objects.filter(send_id=send_id)
+    lost = list(batches.filter(is_lost=True).values_list("size", flat=True))
+    # host:pid of the process that claimed each batch (the name ends with a per-loop suffix)
+    workers = sorted(
+        {worker.rsplit(":", 1)[0] for worker in batches.values_list("worker", flat=True)}
     )
-    print(json.dumps({"records": statuses, "lost_batch_sizes": lost}))
+    sizes = sorted(set(batches.values_list("size", flat=True)))
+    print(
+        json.dumps(
+            {
+                "records": statuses,
+                "lost_batch_sizes": lost,
+                "batch_workers": workers,
+                "batch_sizes": sizes,
+            }
+        )
+    )
 
 
 def enqueue(send_id: int) -> None:

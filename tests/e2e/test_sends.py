@@ -46,11 +46,11 @@ def send_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStac
 
 
 def run_tandem(
-    stack: RunningStack, *args: str, timeout: float = 120
+    stack: RunningStack, *args: str, timeout: float = 120, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tandem", *args],
-        env=stack.env,
+        env={**stack.env, **(env or {})},
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -59,8 +59,10 @@ def run_tandem(
     )
 
 
-def tandem(stack: RunningStack, *args: str, timeout: float = 120) -> str:
-    result = run_tandem(stack, *args, timeout=timeout)
+def tandem(
+    stack: RunningStack, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> str:
+    result = run_tandem(stack, *args, timeout=timeout, env=env)
     assert result.returncode == 0, result.stderr + result.stdout
     return result.stdout
 
@@ -79,12 +81,22 @@ def tool(stack: RunningStack, *args: str) -> str:
     return result.stdout
 
 
-def start_worker(stack: RunningStack, name: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    stack: RunningStack,
+    name: str,
+    concurrency: int = LOOPS_PER_WORKER,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     """Another `tandem worker`, in its own process group, aimed at the stack's inbox."""
-    env = {**stack.env, "TANDEM_SMTP_HOST": "127.0.0.1", "TANDEM_SMTP_PORT": str(stack.inbox_port)}
+    env = {
+        **stack.env,
+        "TANDEM_SMTP_HOST": "127.0.0.1",
+        "TANDEM_SMTP_PORT": str(stack.inbox_port),
+        **(extra_env or {}),
+    }
     log = (stack.var_dir / f"{name}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tandem", "worker", "--concurrency", str(LOOPS_PER_WORKER)],
+        [sys.executable, "-m", "tandem", "worker", "--concurrency", str(concurrency)],
         env=env,
         cwd=PROJECT_ROOT,
         stdout=log,
@@ -111,7 +123,9 @@ def status(stack: RunningStack, send_id: int) -> dict[str, Any]:
     return json.loads(tandem(stack, "send", "status", str(send_id), "--json"))
 
 
-def create_and_start(stack: RunningStack, audience: str, rows: int = RECIPIENTS) -> int:
+def create_and_start(
+    stack: RunningStack, audience: str, rows: int = RECIPIENTS, loops: int | None = None
+) -> int:
     tool(stack, "seed", "--rows", str(rows), "--name", audience)
     send_id = int(
         tandem(
@@ -128,7 +142,8 @@ def create_and_start(stack: RunningStack, audience: str, rows: int = RECIPIENTS)
             audience,
         ).strip()
     )
-    tandem(stack, "send", "start", str(send_id))
+    parallelism = {"TANDEM_SEND_PARALLELISM": str(loops)} if loops else None
+    tandem(stack, "send", "start", str(send_id), env=parallelism)
     return send_id
 
 
@@ -227,3 +242,30 @@ def test_a_second_start_and_duplicated_begin_and_delivery_tasks_send_nobody_twic
     assert (summary["total"], summary["sent"]) == (rows, rows)
     assert len(counts) == rows
     assert set(counts.values()) == {1}, "a recipient received two messages"
+
+
+def test_two_workers_with_different_concurrency_share_one_send_and_send_nobody_twice(
+    send_stack: RunningStack,
+) -> None:
+    """Scaling out is configuration: more worker processes on the same broker and database,
+    each with its own loops and connections; the claim protocol keeps every recipient to one."""
+    rows = 6_000
+    narrow = start_worker(send_stack, "narrow", 1, {"TANDEM_SEND_CONNECTIONS": "2"})
+    wide = start_worker(
+        send_stack, "wide", 3, {"TANDEM_SEND_CONNECTIONS": "12", "TANDEM_SEND_BATCH_SIZE": "150"}
+    )
+    try:
+        send_id = create_and_start(send_stack, "Scaled", rows, loops=8)
+        summary = wait_until_final(send_stack, send_id)
+    finally:
+        stop_worker(narrow)
+        stop_worker(wide)
+
+    counts = delivered(send_stack, send_id)
+    dump = records(send_stack, send_id)
+    assert summary["status"] == "completed"
+    assert (summary["total"], summary["sent"]) == (rows, rows)
+    assert len(counts) == rows
+    assert set(counts.values()) == {1}, "a recipient received two messages"
+    assert len(set(dump["batch_workers"])) >= 2, "one worker process delivered everything"
+    assert 150 in dump["batch_sizes"], "the wide worker (batches of 150) delivered nothing"

@@ -133,9 +133,7 @@ def batch_record_outcomes(
                 finished_at=now, heartbeat_at=now
             )
         )
-        groups = _groups(batch, results, config, requeue=is_ours)
-        for (status, attempts, code, error), ids in groups.items():
-            _apply(batch, status, attempts, code, error, ids, now)
+        _apply(batch, _groups(batch, results, config, requeue=is_ours), now)
         _suppress_hard_bounces(batch, results)
         tripped = _breaker(batch.send_id, results, config, last_error)
     return BatchVerdict.STOP if tripped or not is_ours else BatchVerdict.CONTINUE
@@ -177,29 +175,58 @@ def _target(batch: ClaimedBatch, result: Result, config: DeliveryConfig, *, requ
     return (RecordStatus.QUEUED, attempts, result.code, result.message)
 
 
-def _apply(
-    batch: ClaimedBatch,
-    status: str,
-    attempts: int | None,
-    code: int | None,
-    error: str,
-    ids: list[int],
-    now: object,
-) -> None:
-    rows = SendRecord.objects.filter(
-        id__in=ids,
-        send_id=batch.send_id,
-        batch_id=batch.id,
-        status__in=(RecordStatus.CLAIMED, RecordStatus.UNKNOWN),
+def _outcomes_sql() -> str:
+    """One UPDATE for a whole batch: the outcomes arrive as one JSON parameter,
+    [[record id, status, attempts, code, error], ...], joined to the records by id."""
+    table = connection.ops.quote_name(SendRecord._meta.db_table)
+    if connection.vendor == "postgresql":
+        rows = (
+            "SELECT (e->>0)::bigint AS id, e->>1 AS status, (e->>2)::int AS attempts, "
+            "(e->>3)::int AS code, e->>4 AS error FROM jsonb_array_elements(%s::jsonb) AS e"
+        )
+        # `+ 0` and `|| ''` keep the planner off the (send, …) indexes, whose estimates are stale
+        # right after a snapshot: it then walked every record of the send for each outcome
+        # (12 s for 1,000 outcomes measured); by id it is a primary-key lookup each.
+        send, batch, status = (
+            f"{table}.send_id + 0",
+            f"{table}.batch_id + 0",
+            f"{table}.status || ''",
+        )
+    else:
+        rows = (
+            "SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS status, "
+            "json_extract(value, '$[2]') AS attempts, json_extract(value, '$[3]') AS code, "
+            "json_extract(value, '$[4]') AS error FROM json_each(%s)"
+        )
+        # Unary `+`: SQLite uses no index for these, so it looks each record up by id.
+        send, batch, status = f"+{table}.send_id", f"+{table}.batch_id", f"+{table}.status"
+    return (
+        f"UPDATE {table} SET status = v.status, smtp_code = v.code, error = v.error, "  # noqa: S608 (table from model meta)
+        f"attempts = COALESCE(v.attempts, {table}.attempts), "
+        f"batch_id = CASE WHEN v.status = %s THEN NULL ELSE {table}.batch_id END, "
+        f"sent_at = CASE WHEN v.status = %s THEN %s ELSE {table}.sent_at END "
+        f"FROM ({rows}) AS v WHERE {table}.id = v.id AND {send} = %s "
+        f"AND {batch} = %s AND {status} IN (%s, %s)"
     )
-    changes: dict[str, object] = {"status": status, "smtp_code": code, "error": error}
-    if status == RecordStatus.SENT:
-        changes["sent_at"] = now
-    if status == RecordStatus.QUEUED:
-        changes["batch"] = None
-    if attempts is not None:
-        changes["attempts"] = attempts
-    rows.update(**changes)
+
+
+def _apply(batch: ClaimedBatch, groups: dict[Group, list[int]], now: datetime) -> None:
+    """Write every record's outcome in one statement."""
+    payload = json.dumps(
+        [[record_id, *group] for group, ids in groups.items() for record_id in ids]
+    )
+    params = [
+        RecordStatus.QUEUED,
+        RecordStatus.SENT,
+        connection.ops.adapt_datetimefield_value(now),
+        payload,
+        batch.send_id,
+        batch.id,
+        RecordStatus.CLAIMED,
+        RecordStatus.UNKNOWN,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_outcomes_sql(), params)
 
 
 def _suppress_hard_bounces(batch: ClaimedBatch, results: Sequence[Result]) -> None:

@@ -1,7 +1,12 @@
-"""Build each recipient's MIME message from parts prepared once per send.
+"""Build each recipient's MIME message, as sent in SMTP DATA, from parts prepared once per send.
 
-Only what varies per recipient (To, Message-ID, unsubscribe and tracking URLs, the personalized
-subject and bodies) is rendered per message; the rest is bytes computed once.
+Everything that does not depend on the recipient is encoded once per send, in its final form on
+the wire: quoted-printable, CRLF line ends, leading dots doubled (RFC 5321 §4.5.2). A body is cut
+into regions of whole lines; a region without personalization slots is bytes, prepared once; a
+region with slots is rendered per recipient and only it is encoded. Quoted-printable keeps no
+state across a line end, so the regions encode independently and their bytes join to exactly
+what encoding the whole rendered body at once gives (tests/engagement/sends/test_message_builder.py
+compares with the reference builder on generated templates and values).
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ BUILTIN_FIELDS = frozenset({"emailaddr", "subscriberkey", "_subscriberkey"})
 _LINK = re.compile(r"""(\bhref\s*=\s*)(["'])(https?://[^"'\s>]+)\2""", re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _HEADER_BREAKS = re.compile(r"[\r\n\t]+")
+# What SMTP clients do to a message before DATA: every line end is CRLF (a lone CR or LF too).
+_LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
+_QP_HEADERS = b'; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+END_OF_DATA = b".\r\n"
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,76 @@ class Recipient:
     subscriber_key: str
     email: str
     values: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """Lines with personalization slots, as a str.format pattern: each name once, in order."""
+
+    pattern: str
+    names: tuple[str, ...]
+    html: bool
+
+    @classmethod
+    def of(cls, parts: list[str], html: bool) -> Slots:
+        names = tuple(dict.fromkeys(parts[1::2]))
+        pattern = "".join(
+            f"{{{names.index(part)}}}" if index % 2 else part.replace("{", "{{").replace("}", "}}")
+            for index, part in enumerate(parts)
+        )
+        return cls(pattern, names, html)
+
+    def render(self, filled: _Filled) -> str:
+        return self.pattern.format(*map(filled.escaped if self.html else filled.plain, self.names))
+
+
+# Looks values up as personalization does (exact name, then ignoring case), without escaping.
+_PLAIN = CompiledTemplate(parts=("",), html=False)
+
+
+class _Filled:
+    """One recipient's value of each name, looked up once and HTML-escaped once."""
+
+    __slots__ = ("_escaped", "_plain", "values")
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self._plain: dict[str, str] = {}
+        self._escaped: dict[str, str] = {}
+
+    def plain(self, name: str) -> str:
+        value = self._plain.get(name)
+        if value is None:
+            value = self._plain[name] = _PLAIN.value(name, self.values)
+        return value
+
+    def escaped(self, name: str) -> str:
+        value = self._escaped.get(name)
+        if value is None:
+            value = self._escaped[name] = html.escape(self.plain(name), quote=True)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Whole lines of a body: `wire` bytes when nothing in them varies, else their slots."""
+
+    wire: bytes
+    template: Slots | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPart:
+    """A text or HTML part's regions, and the whole template for text holding a lone CR.
+
+    Quoted-printable writes every line end as the text's first one (CRLF or LF); a lone CR
+    just before a line end is then one line end on the wire or two. Only there does a region's
+    encoding depend on the rest of the part, so such a part is encoded whole.
+    """
+
+    regions: tuple[Region, ...]
+    template: CompiledTemplate
+    lone_cr: bool
 
 
 @dataclass(frozen=True)
@@ -54,6 +133,8 @@ class PreparedEmail:
     tracking_base: str
     links: tuple[str, ...]
     is_test: bool
+    # The body in wire form: constant bytes and the regions of the text and HTML parts.
+    body: tuple[bytes | PreparedPart, ...]
 
 
 def compile_email(email: Email) -> tuple[CompiledTemplate, CompiledTemplate, CompiledTemplate]:
@@ -98,18 +179,21 @@ def prepare_email(*, send_id: int, email: Email, is_test: bool) -> PreparedEmail
         fixed.append("X-Tandem-Test-Send: yes")
     else:
         fixed.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    text = compile_template(email.text_body, html=False) if email.text_body else None
+    rich = compile_template(html_body, html=True) if html_body else None
     return PreparedEmail(
         send_id=send_id,
         sender=email.from_address,
         fixed_headers=("\r\n".join(fixed) + "\r\n").encode(),
         subject=compile_template(email.subject, html=False),
-        text=compile_template(email.text_body, html=False) if email.text_body else None,
-        html=compile_template(html_body, html=True) if html_body else None,
+        text=text,
+        html=rich,
         boundary=boundary,
         id_domain=id_domain,
         tracking_base=str(settings.ENGAGEMENT_URL or "").rstrip("/") + "/t/",
         links=links,
         is_test=is_test,
+        body=prepare_body(text, rich, boundary),
     )
 
 
@@ -135,14 +219,15 @@ def recipient_values(prepared: PreparedEmail, recipient: Recipient, token: str) 
     return values
 
 
-def build_message(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> bytes:
-    """The complete RFC 5322 message for one recipient."""
+def build_wire(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> bytes:
+    """One recipient's message as DATA carries it, ending with the final `.` line.
+
+    `date` is a wire-form Date header line (date_header()).
+    """
     token = record_token(recipient.record_id)
     values = recipient_values(prepared, recipient, token)
     head = b"".join(
         (
-            prepared.fixed_headers,
-            date,
             b"To: ",
             recipient.email.encode("ascii", "strict"),
             b"\r\nSubject: ",
@@ -152,7 +237,129 @@ def build_message(prepared: PreparedEmail, recipient: Recipient, date: bytes) ->
             b"\r\n" if prepared.is_test else _unsubscribe(prepared, token),
         )
     )
-    return head + _body(prepared, values)
+    out = [prepared.fixed_headers, date, to_wire(head)]
+    filled = _Filled(values)
+    for piece in prepared.body:
+        if isinstance(piece, bytes):
+            out.append(piece)
+        else:
+            out.extend(_render_part(piece, filled))
+    data = b"".join(out)
+    return data + END_OF_DATA if data.endswith(b"\r\n") else data + b"\r\n" + END_OF_DATA
+
+
+def prepare_body(
+    text: CompiledTemplate | None, rich: CompiledTemplate | None, boundary: bytes
+) -> tuple[bytes | PreparedPart, ...]:
+    """The body's constant bytes and regions, in the order they are sent."""
+    if text is None or rich is None:
+        only = text or rich
+        kind = b"text/plain" if only is None or only is text else b"text/html"
+        head = b"Content-Type: " + kind + _QP_HEADERS
+        return (head, prepare_part(only)) if only is not None else (head,)
+    marker = b"--" + boundary
+    return (
+        b'Content-Type: multipart/alternative; boundary="'
+        + boundary
+        + b'"\r\n\r\n'
+        + marker
+        + b"\r\nContent-Type: text/plain"
+        + _QP_HEADERS,
+        prepare_part(text),
+        b"\r\n" + marker + b"\r\nContent-Type: text/html" + _QP_HEADERS,
+        prepare_part(rich),
+        b"\r\n" + marker + b"--\r\n",
+    )
+
+
+def prepare_part(template: CompiledTemplate) -> PreparedPart:
+    """A part's regions, encoded where constant."""
+    literal = "".join(template.parts[::2])
+    return PreparedPart(regions(template), template, _has_lone_cr(literal))
+
+
+def regions(template: CompiledTemplate) -> tuple[Region, ...]:
+    """Cut a template into runs of whole lines, each either constant or holding slots.
+
+    Every run but the last ends with a line end of the template's own text, so each starts a
+    line: its encoding does not depend on what came before it.
+    """
+    lines: list[tuple[bool, list[str]]] = []  # (has a slot, literal/name parts)
+    current: list[str] = [""]
+    slotted = False
+    for index, part in enumerate(template.parts):
+        if index % 2:
+            current.extend((part, ""))
+            slotted = True
+            continue
+        *complete, rest = part.split("\n")
+        for piece in complete:
+            current[-1] += piece + "\n"
+            lines.append((slotted, current))
+            current, slotted = [""], False
+        current[-1] += rest
+    if current != [""]:
+        lines.append((slotted, current))
+    return tuple(_merge(lines, template.html))
+
+
+def _merge(lines: list[tuple[bool, list[str]]], html: bool) -> list[Region]:
+    """Join neighbouring lines of the same kind into one region."""
+    merged: list[tuple[bool, list[str]]] = []
+    for slotted, parts in lines:
+        if merged and merged[-1][0] == slotted:
+            last = merged[-1][1]
+            last[-1] += parts[0]
+            last.extend(parts[1:])
+        else:
+            merged.append((slotted, list(parts)))
+    out = []
+    for slotted, parts in merged:
+        if slotted:
+            out.append(Region(b"", Slots.of(parts, html)))
+        else:
+            out.append(Region(_encode("".join(parts)), None))
+    return out
+
+
+def _render_part(part: PreparedPart, filled: _Filled) -> list[bytes]:
+    """The part's bytes: constant regions as prepared, the others rendered and encoded."""
+    if part.lone_cr:
+        return [_encode(part.template.render(filled.values))]
+    out = []
+    for region in part.regions:
+        if region.template is None:
+            out.append(region.wire)
+            continue
+        text = region.template.render(filled)
+        if "\r" in text and _has_lone_cr(text):
+            return [_encode(part.template.render(filled.values))]
+        out.append(_encode(text))
+    return out
+
+
+def _has_lone_cr(text: str) -> bool:
+    return text.count("\r") != text.count("\r\n")
+
+
+def _encode(text: str) -> bytes:
+    """Quoted-printable, in wire form, of text that starts a line."""
+    return to_wire(binascii.b2a_qp(text.encode("utf-8"), istext=True))
+
+
+def to_wire(data: bytes) -> bytes:
+    """CRLF line ends and doubled leading dots, for bytes that start a line (no regex unless
+    the content holds a lone CR)."""
+    if b"\r" in data:
+        crlf = data.replace(b"\r\n", b"\n")
+        data = _LINE_ENDS.sub(b"\r\n", data) if b"\r" in crlf else crlf.replace(b"\n", b"\r\n")
+    else:
+        data = data.replace(b"\n", b"\r\n")
+    if b"\n." in data:
+        data = data.replace(b"\n.", b"\n..")
+    if data[:1] == b".":
+        data = b"." + data
+    return data
 
 
 def _unsubscribe(prepared: PreparedEmail, token: str) -> bytes:
@@ -161,46 +368,11 @@ def _unsubscribe(prepared: PreparedEmail, token: str) -> bytes:
     )
 
 
-def _body(prepared: PreparedEmail, values: Mapping[str, str]) -> bytes:
-    text = _part(b"text/plain", prepared.text.render(values)) if prepared.text else None
-    rich = _part(b"text/html", prepared.html.render(values)) if prepared.html else None
-    if text is None or rich is None:
-        return text or rich or _part(b"text/plain", "")
-    marker = b"--" + prepared.boundary
-    return b"".join(
-        (
-            b'Content-Type: multipart/alternative; boundary="',
-            prepared.boundary,
-            b'"\r\n\r\n',
-            marker,
-            b"\r\n",
-            text,
-            b"\r\n",
-            marker,
-            b"\r\n",
-            rich,
-            b"\r\n",
-            marker,
-            b"--\r\n",
-        )
-    )
-
-
-def _part(content_type: bytes, content: str) -> bytes:
-    encoded = binascii.b2a_qp(content.encode("utf-8"), istext=True)
-    return b"".join(
-        (
-            b"Content-Type: ",
-            content_type,
-            b'; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
-            encoded,
-        )
-    )
-
-
 def _one_line(text: str) -> str:
     """Header values never carry line breaks (no header injection)."""
-    return _HEADER_BREAKS.sub(" ", text).strip()
+    if "\r" in text or "\n" in text or "\t" in text:
+        text = _HEADER_BREAKS.sub(" ", text)
+    return text.strip()
 
 
 def _subject(text: str) -> bytes:

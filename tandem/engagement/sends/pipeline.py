@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import time
@@ -27,7 +28,7 @@ from tandem.engagement.sends.conf import DeliveryConfig, delivery_config
 from tandem.engagement.sends.message import (
     PreparedEmail,
     Recipient,
-    build_message,
+    build_wire,
     date_header,
     prepare_email,
 )
@@ -56,6 +57,9 @@ def send_deliver(*, send_id: int, config: DeliveryConfig | None = None) -> LoopR
     if send is None or send.status != SendStatus.RUNNING:
         return LoopReport(0, 0, FinishState.NOT_RUNNING)
     prepared = prepare_email(send_id=send.id, email=send.email, is_test=send.is_test)
+    # Everything loaded so far (Django, the app, the prepared email) lives as long as the
+    # process: keep it out of the collector's full passes, which a batch's objects trigger.
+    gc.freeze()
     worker = worker_name()
     loop = asyncio.new_event_loop()
     pool = SmtpPool(config)
@@ -146,5 +150,5 @@ def _job(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> Job:
     return Job(
         recipient.record_id,
         recipient.email,
-        lambda: build_message(prepared, recipient, date),
+        lambda: build_wire(prepared, recipient, date),
     )

@@ -1,8 +1,13 @@
-"""Pooled, concurrent SMTP delivery (aiosmtplib), classifying every outcome.
+"""Pooled, concurrent SMTP delivery, classifying every outcome.
 
 Outcomes are chosen so that nothing is ever sent twice: a message is offered again only
-when the server answered that it did not take it (4xx) or when DATA was never sent.
-Anything that breaks after DATA was sent is UNKNOWN and never retried.
+when the server answered that it did not take it (4xx) or when its content was never sent.
+Anything that breaks after the content was sent is UNKNOWN and never retried.
+
+Each connection is one task draining the batch's queue. When the server offers PIPELINING
+(RFC 2920), MAIL FROM, RCPT TO and DATA go in one write, and the next message's three go in
+the same write as this message's content: one write and one read a message (ADR 0302).
+Without PIPELINING each command waits for its reply, as RFC 5321 asks.
 """
 
 from __future__ import annotations
@@ -10,12 +15,18 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import aiosmtplib
-
 from tandem.engagement.sends.conf import DeliveryConfig
+from tandem.engagement.sends.smtp_session import (
+    Reply,
+    SessionError,
+    SessionRefused,
+    SmtpSession,
+    open_session,
+)
 
 MAX_BACKOFF = 30.0
 
@@ -59,13 +70,26 @@ class _Final(Exception):
 
 @dataclass
 class Job:
-    """One message to deliver; `build` renders it only when a connection is ready for it."""
+    """One message to deliver; `build` renders it (in DATA form, final dot included) only when
+    a connection is ready for it."""
 
     record_id: int
     recipient: str
     build: Callable[[], bytes]
-    # time.monotonic() before which the job must not start (a send's rate limit); 0: at once.
+    # time.monotonic() before which the job must not start (a send's rate limit, or the backoff
+    # before a retry); 0: at once.
     not_before: float = 0.0
+    tries: int = 0
+    data: bytes | None = None
+    last: _Transient | None = None
+
+
+@dataclass
+class _Ahead:
+    """A job whose MAIL, RCPT and DATA went out with the previous message's content."""
+
+    job: Job
+    replies: list[Reply]
 
 
 class _Connection:
@@ -73,43 +97,56 @@ class _Connection:
 
     def __init__(self, config: DeliveryConfig) -> None:
         self.config = config
-        self.client: aiosmtplib.SMTP | None = None
+        self.session: SmtpSession | None = None
         self.used = 0
+        self.ahead: _Ahead | None = None
 
-    async def ready(self) -> aiosmtplib.SMTP:
-        if self.client is not None and (
-            not self.client.is_connected or self.used >= self.config.messages_per_connection
+    async def ready(self) -> SmtpSession:
+        session = self.session
+        if session is not None and (
+            not session.is_open or self.used >= self.config.messages_per_connection
         ):
             await self.close()
-        if self.client is None:
-            client = aiosmtplib.SMTP(
-                hostname=self.config.smtp_host,
-                port=self.config.smtp_port,
-                timeout=self.config.timeout,
-                start_tls=False,
-                local_hostname="tandem.localhost",
-            )
+        if self.session is None:
             try:
-                await client.connect()
-                await client.ehlo()
-            except (aiosmtplib.SMTPException, OSError) as exc:
+                self.session = await open_session(
+                    self.config.smtp_host,
+                    self.config.smtp_port,
+                    timeout=self.config.timeout,
+                    local_hostname="tandem.localhost",
+                )
+            except SessionRefused as exc:
                 raise _Transient(
-                    getattr(exc, "code", None),
-                    _describe_connect(self.config, exc),
-                    drop_connection=True,
+                    exc.reply.code, _describe_connect(self.config, exc), drop_connection=True
                 ) from exc
-            self.client, self.used = client, 0
-        return self.client
+            except (SessionError, OSError) as exc:
+                raise _Transient(
+                    None, _describe_connect(self.config, exc), drop_connection=True
+                ) from exc
+            self.used = 0
+        return self.session
+
+    def may_look_ahead(self) -> bool:
+        session = self.session
+        return (
+            session is not None
+            and session.pipelining
+            and self.used < self.config.messages_per_connection
+        )
 
     async def close(self) -> None:
-        client, self.client = self.client, None
-        if client is None:
+        session, self.session = self.session, None
+        if session is not None:
+            await session.quit(min(self.config.timeout, 2.0))
+
+    async def reset(self) -> None:
+        """End a refused transaction so the session can carry the next one."""
+        if self.session is None or not self.session.is_open:
             return
         try:
-            if client.is_connected:
-                await client.quit(timeout=min(self.config.timeout, 2.0))
-        except (aiosmtplib.SMTPException, OSError):
-            client.close()
+            await self.session.command(b"RSET")
+        except SessionError:
+            await self.close()
 
 
 class SmtpPool:
@@ -121,20 +158,20 @@ class SmtpPool:
         self.failure_streak = 0
         self.abort_after = max(config.retry_attempts, config.connections) * 2
         self.last_error = ""
+        self._queue: deque[Job] = deque()
+        self._deadline = 0.0
+        self._mail = b""
+        self._results: dict[int, Result] = {}
 
     async def deliver(self, sender: str, jobs: Sequence[Job], deadline: float) -> list[Result]:
         """Deliver `jobs`; stop taking new ones at `deadline` or when the server keeps failing."""
-        queue: asyncio.Queue[Job] = asyncio.Queue()
-        for job in jobs:
-            queue.put_nowait(job)
+        self._queue = deque(jobs)
+        self._deadline = deadline
+        self._mail = b"MAIL FROM:<" + sender.encode() + b">\r\n"
         results: dict[int, Result] = {}
-        await asyncio.gather(
-            *(self._drain(conn, sender, queue, results, deadline) for conn in self.connections)
-        )
-        return [
-            results.get(job.record_id) or Result(job.record_id, Outcome.NOT_ATTEMPTED)
-            for job in jobs
-        ]
+        self._results = results
+        await asyncio.gather(*(self._drain(conn) for conn in self.connections))
+        return [results.get(job.record_id) or _unfinished(job) for job in jobs]
 
     @property
     def is_failing(self) -> bool:
@@ -144,108 +181,197 @@ class SmtpPool:
     async def close(self) -> None:
         await asyncio.gather(*(conn.close() for conn in self.connections))
 
-    async def _drain(
-        self,
-        conn: _Connection,
-        sender: str,
-        queue: asyncio.Queue[Job],
-        results: dict[int, Result],
-        deadline: float,
-    ) -> None:
-        while not queue.empty() and not self.is_failing and time.monotonic() < deadline:
-            job = queue.get_nowait()
+    def _take(self, *, due_only: bool = False) -> Job | None:
+        """The next job, or None at the deadline, when failing, or (`due_only`) not yet due."""
+        queue = self._queue
+        if not queue or self.is_failing or time.monotonic() >= self._deadline:
+            return None
+        if due_only and queue[0].not_before > time.monotonic():
+            return None
+        return queue.popleft()
+
+    async def _drain(self, conn: _Connection) -> None:
+        """This connection's task: deliver jobs from the queue until there are none to take."""
+        while True:
+            ahead, conn.ahead = conn.ahead, None
+            if ahead is not None:
+                await self._attempt(conn, ahead.job, ahead.replies)
+                continue
+            job = self._take()
+            if job is None:
+                return
             if job.not_before and (delay := job.not_before - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
-            results[job.record_id] = await self._deliver_one(conn, sender, job)
+            await self._attempt(conn, job, None)
 
-    async def _deliver_one(self, conn: _Connection, sender: str, job: Job) -> Result:
-        data: bytes | None = None
-        last = _Transient(None, "", drop_connection=False)
-        for attempt in range(1, self.config.retry_attempts + 1):
-            if attempt > 1:
-                await asyncio.sleep(
-                    min(MAX_BACKOFF, self.config.retry_backoff * 2 ** (attempt - 2))
-                )
-                if self.is_failing:
-                    break
-            if data is None:
-                try:
-                    data = job.build()
-                except (UnicodeError, ValueError) as exc:
-                    return Result(job.record_id, Outcome.FAILED, None, f"cannot build: {exc}", 0)
-            try:
-                code, text = await self._transaction(conn, sender, job.recipient, data)
-            except _Transient as exc:
-                last = exc
-                self._failed(exc.message)
-                await (conn.close() if exc.drop_connection else _reset(conn))
-                continue
-            except _Final as exc:
-                if exc.outcome is Outcome.REFUSED:
-                    self._failed(exc.message)
-                await (conn.close() if exc.outcome is Outcome.UNKNOWN else _reset(conn))
-                return Result(job.record_id, exc.outcome, exc.code, exc.message, attempt)
-            self.failure_streak = 0
-            return Result(job.record_id, Outcome.SENT, code, text, attempt)
-        return Result(job.record_id, Outcome.DEFERRED, last.code, last.message, attempt)
-
-    def _failed(self, message: str) -> None:
-        self.failure_streak += 1
-        self.last_error = message
-
-    async def _transaction(
-        self, conn: _Connection, sender: str, recipient: str, data: bytes
-    ) -> tuple[int, str]:
-        client = await conn.ready()
-        # MAIL and RCPT are sent as raw commands: addresses were checked when the audience was
-        # snapshotted, and aiosmtplib's per-call address parsing costs ~50 µs a message.
-        await _command(client, b"MAIL", b"FROM:<" + sender.encode() + b">", sender_side=True)
-        await _command(client, b"RCPT", b"TO:<" + recipient.encode() + b">", sender_side=False)
-        conn.used += 1
+    async def _attempt(self, conn: _Connection, job: Job, replies: list[Reply] | None) -> None:
+        """One try of one job; a 4xx puts it back in the queue behind its backoff."""
+        job.tries += 1
         try:
-            response = await client.data(data)
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _response_error(exc.code, exc.message, "DATA", sender_side=False) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
+            if job.data is None:
+                job.data = _build(job)
+            if replies is None:
+                session = await conn.ready()
+                conn.used += 1
+                replies = await self._envelope(session, job)
+            await self._check_envelope(conn, replies)
+            reply = await self._content(conn, job.data)
+        except _Transient as exc:
+            self._failed(exc.message)
+            job.last = exc
+            if exc.drop_connection and conn.ahead is None:
+                await conn.close()
+            if job.tries < self.config.retry_attempts and not self.is_failing:
+                delay = min(MAX_BACKOFF, self.config.retry_backoff * 2 ** (job.tries - 1))
+                job.not_before = time.monotonic() + delay
+                self._queue.appendleft(job)
+            else:
+                self._results[job.record_id] = _unfinished(job)
+            return
+        except _Final as exc:
+            if exc.outcome is Outcome.REFUSED:
+                self._failed(exc.message)
+            self._results[job.record_id] = Result(
+                job.record_id, exc.outcome, exc.code, exc.message, job.tries
+            )
+            return
+        self.failure_streak = 0
+        self._results[job.record_id] = Result(
+            job.record_id, Outcome.SENT, reply.code, reply.text, job.tries
+        )
+
+    def _envelope_bytes(self, job: Job) -> bytes:
+        return self._mail + b"RCPT TO:<" + job.recipient.encode() + b">\r\nDATA\r\n"
+
+    async def _envelope(self, session: SmtpSession, job: Job) -> list[Reply]:
+        """MAIL, RCPT and DATA: in one write when pipelining, else each after the last reply."""
+        step = "MAIL"
+        try:
+            if session.pipelining:
+                session.write(self._envelope_bytes(job))
+                return await session.read(3)
+            replies = [await session.command(self._mail[:-2])]
+            if replies[0].code in (250, 251):
+                step = "RCPT"
+                replies.append(await session.command(b"RCPT TO:<" + job.recipient.encode() + b">"))
+                if replies[1].code in (250, 251):
+                    step = "DATA"
+                    replies.append(await session.command(b"DATA"))
+            return replies
+        except SessionError as exc:
+            raise _Transient(
+                None, f"connection lost at {step}: {exc}", drop_connection=True
+            ) from exc
+
+    async def _check_envelope(self, conn: _Connection, replies: list[Reply]) -> None:
+        """Raise the first refusal among MAIL, RCPT and DATA, after ending the transaction."""
+        error: _Transient | _Final | None = None
+        for reply, step, ok in zip(replies, ("MAIL", "RCPT", "DATA"), _ENVELOPE_OK, strict=False):
+            if reply.code not in ok:
+                error = _response_error(reply.code, reply.text, step, sender_side=step == "MAIL")
+                break
+        if error is None:
+            return
+        session = conn.session
+        if len(replies) == 3 and replies[2].code == 354 and session is not None:
+            # DATA accepted although MAIL or RCPT was not (RFC 2920 §3.1): an empty message
+            # with no recipient ends the transaction.
+            try:
+                session.write(b".\r\n")
+                await session.read(1)
+            except SessionError:
+                await conn.close()
+        if isinstance(error, _Transient) and error.drop_connection:
+            await conn.close()
+        else:
+            await conn.reset()
+        raise error
+
+    async def _content(self, conn: _Connection, data: bytes) -> Reply:
+        """Send the message; when pipelining, the next due job's MAIL, RCPT and DATA with it."""
+        session = conn.session
+        assert session is not None
+        ahead = self._take_ahead() if conn.may_look_ahead() else None
+        try:
+            session.write(data + self._envelope_bytes(ahead) if ahead else data)
+        except SessionError as exc:
+            self._put_back(ahead)
+            await conn.close()
+            raise _Transient(None, f"connection lost at DATA: {exc}", drop_connection=True) from exc
+        conn.used += 1 if ahead else 0
+        try:
+            (reply,) = await session.read(1)
+        except SessionError as exc:
+            self._put_back(ahead)
+            await conn.close()
             # The message may have been taken: never offer it again.
             raise _Final(
                 Outcome.UNKNOWN,
                 None,
                 f"no reply after DATA ({type(exc).__name__}: {exc}); outcome unknown, not resent",
             ) from exc
-        return response.code, response.message
+        if ahead is not None:
+            try:
+                conn.ahead = _Ahead(ahead, await session.read(3))
+            except SessionError:
+                self._put_back(ahead)
+                await conn.close()
+        if reply.code != 250:
+            error = _response_error(reply.code, reply.text, "DATA", sender_side=False)
+            if isinstance(error, _Transient) and error.drop_connection:
+                self._put_back(conn.ahead.job if conn.ahead else None)
+                conn.ahead = None
+                await conn.close()
+            raise error
+        return reply
+
+    def _take_ahead(self) -> Job | None:
+        """The next due job that builds; one that cannot be built is recorded as failed."""
+        while (job := self._take(due_only=True)) is not None:
+            try:
+                job.data = job.data or _build(job)
+            except _Final as exc:
+                self._results[job.record_id] = Result(job.record_id, exc.outcome, None, exc.message)
+                continue
+            return job
+        return None
+
+    def _put_back(self, job: Job | None) -> None:
+        """A job whose content was never sent goes back to the front of the queue."""
+        if job is not None:
+            self._queue.appendleft(job)
+
+    def _failed(self, message: str) -> None:
+        self.failure_streak += 1
+        self.last_error = message
 
 
-async def _command(
-    client: aiosmtplib.SMTP, verb: bytes, argument: bytes, *, sender_side: bool
-) -> None:
-    """Send MAIL or RCPT; raise _Transient or _Final unless the server answers 250/251."""
-    step = verb.decode()
+_ENVELOPE_OK = ((250, 251), (250, 251), (354,))
+
+
+def _build(job: Job) -> bytes:
     try:
-        response = await client.execute_command(verb, argument)
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        raise _Transient(None, f"connection lost at {step}: {exc}", drop_connection=True) from exc
-    if response.code not in (250, 251):
-        raise _response_error(response.code, response.message, step, sender_side=sender_side)
+        return job.build()
+    except (UnicodeError, ValueError) as exc:
+        raise _Final(Outcome.FAILED, None, f"cannot build: {exc}") from exc
 
 
-def _response_error(code: int, message: str, step: str, *, sender_side: bool) -> Exception:
+def _unfinished(job: Job) -> Result:
+    """A job left over: never tried, or deferred after its tries."""
+    if not job.tries or job.last is None:
+        return Result(job.record_id, Outcome.NOT_ATTEMPTED)
+    return Result(job.record_id, Outcome.DEFERRED, job.last.code, job.last.message, job.tries)
+
+
+def _response_error(
+    code: int, message: str, step: str, *, sender_side: bool
+) -> _Transient | _Final:
     text = f"{code} {message} (after {step})"
     if 400 <= code < 500:
         return _Transient(code, text, drop_connection=code == 421)
     if sender_side:
         return _Final(Outcome.REFUSED, code, text)
     return _Final(Outcome.BOUNCED, code, text)
-
-
-async def _reset(conn: _Connection) -> None:
-    """End a refused transaction so the session can carry the next one."""
-    if conn.client is None or not conn.client.is_connected:
-        return
-    try:
-        await conn.client.rset()
-    except (aiosmtplib.SMTPException, OSError):
-        await conn.close()
 
 
 def _describe_connect(config: DeliveryConfig, exc: BaseException) -> str:

@@ -14,13 +14,13 @@ from tandem.engagement.sends.pipeline import send_deliver
 from tandem.engagement.sends.services import send_begin
 
 
-@shared_task(name="engagement.sends.send_begin")
+@shared_task(name=queue.BEGIN_TASK)
 def send_begin_task(send_id: int) -> None:
     """Admit, snapshot and start a scheduled send."""
     send_begin(send_id=send_id)
 
 
-@shared_task(name="engagement.sends.send_deliver")
+@shared_task(name=queue.DELIVER_TASK)
 def send_deliver_task(send_id: int) -> None:
     """Run one delivery loop; when others still hold batches, check back after the lease."""
     report = send_deliver(send_id=send_id)
@@ -28,7 +28,7 @@ def send_deliver_task(send_id: int) -> None:
         queue.enqueue_recover(send_id, countdown=delivery_config().lease_seconds + 1)
 
 
-@shared_task(name="engagement.sends.send_recover")
+@shared_task(name=queue.RECOVER_TASK)
 def send_recover_task(send_id: int | None = None) -> None:
     """Recover lost batches, restart stalled sends, begin due ones."""
     recovery.sends_recover(send_id=send_id)

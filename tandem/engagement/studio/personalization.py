@@ -51,11 +51,13 @@ class CompiledTemplate:
             name = parts[index]
             value = done.get(name)
             if value is None:
-                value = done[name] = self._value(name, values)
+                value = done[name] = self.value(name, values)
             out[index] = value
         return "".join(out)
 
-    def _value(self, name: str, values: Mapping[str, str]) -> str:
+    def value(self, name: str, values: Mapping[str, str]) -> str:
+        """What `name` renders as: its value (exact name first, then ignoring case), escaped
+        in HTML; "" when missing."""
         value = values.get(name)
         if value is None:
             folded = name.casefold()

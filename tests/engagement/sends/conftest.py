@@ -33,6 +33,20 @@ class Sink:
     rcpt_reply: Callable[[str], str | None] = lambda address: None
     data_reply: Callable[[], str | None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pipelining: bool = False  # offer PIPELINING (RFC 2920) in the EHLO reply
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     @property
     def message_ids(self) -> list[str]:
@@ -72,10 +86,10 @@ class Sink:
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    """A well-behaved SMTP server on a free port."""
-    state = Sink(port=free_port())
+@pytest.fixture(params=[True, False], ids=["pipelining", "no-pipelining"])
+def sink(request: pytest.FixtureRequest) -> Iterator[Sink]:
+    """A well-behaved SMTP server on a free port, offering PIPELINING or not."""
+    state = Sink(port=free_port(), pipelining=request.param)
     controller = Controller(state, hostname="127.0.0.1", port=state.port, ready_timeout=10)
     controller.start()
     yield state
