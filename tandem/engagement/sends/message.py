@@ -231,7 +231,7 @@ def build_wire(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> by
             b"To: ",
             recipient.email.encode("ascii", "strict"),
             b"\r\nSubject: ",
-            _subject(prepared.subject.render(values)),
+            subject_header(prepared.subject.render(values)),
             b"\r\nMessage-ID: ",
             message_id(prepared.send_id, recipient.record_id, prepared.id_domain).encode(),
             b"\r\n" if prepared.is_test else _unsubscribe(prepared, token),
@@ -375,7 +375,7 @@ def _one_line(text: str) -> str:
     return text.strip()
 
 
-def _subject(text: str) -> bytes:
+def subject_header(text: str) -> bytes:
     line = _one_line(text)
     if line.isascii() and len(line) < 900:
         return line.encode("ascii")

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from tandem.engagement.sends.message import (
     PreparedEmail,
     Recipient,
-    _subject,
     message_id,
     recipient_values,
+    subject_header,
 )
 from tandem.engagement.sends.tracking import record_token
 
@@ -32,7 +32,7 @@ def build_message(prepared: PreparedEmail, recipient: Recipient, date: bytes) ->
             b"To: ",
             recipient.email.encode("ascii", "strict"),
             b"\r\nSubject: ",
-            _subject(prepared.subject.render(values)),
+            subject_header(prepared.subject.render(values)),
             b"\r\nMessage-ID: ",
             message_id(prepared.send_id, recipient.record_id, prepared.id_domain).encode(),
             b"\r\n" if prepared.is_test else _unsubscribe(prepared, token),

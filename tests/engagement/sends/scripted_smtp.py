@@ -102,13 +102,18 @@ class _Session(asyncio.Protocol):
 def scripted_server(script: Script) -> Iterator[int]:
     """Serve `script` on a free loopback port in a thread; yields the port."""
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(loop.create_server(lambda: _Session(script), "127.0.0.1", 0))
-    port = server.sockets[0].getsockname()[1]
+    # The loop runs only in its own thread: the test's thread may hold a running loop already
+    # (Playwright's synchronous API keeps one for the session's browser tests).
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
+    serving = loop.create_server(lambda: _Session(script), "127.0.0.1", 0)
+    server = asyncio.run_coroutine_threadsafe(serving, loop).result(10)
+    port = server.sockets[0].getsockname()[1]
     try:
         yield port
     finally:
         loop.call_soon_threadsafe(server.close)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+        if not thread.is_alive():
+            loop.close()

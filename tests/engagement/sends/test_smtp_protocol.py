@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 
@@ -13,6 +16,8 @@ from tandem.engagement.sends.smtp import Job, Outcome, Result, SmtpPool
 from tandem.engagement.sends.smtp_session import SessionError, SmtpSession
 from tests.engagement.sends.conftest import config_for
 from tests.engagement.sends.scripted_smtp import Script, scripted_server
+
+T = TypeVar("T")
 
 
 class _Transport(asyncio.Transport):
@@ -27,8 +32,26 @@ class _Transport(asyncio.Transport):
         self.aborted = True
 
 
+def _off_thread(work: Callable[[], T]) -> T:
+    """Run `work` in a thread of its own: this thread may hold a running event loop already
+    (Playwright's synchronous API keeps one for the session's browser tests)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
+_loops: list[asyncio.AbstractEventLoop] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_loops() -> Iterator[None]:
+    yield
+    while _loops:
+        _loops.pop().close()
+
+
 def _session(timeout: float = 5.0) -> tuple[SmtpSession, _Transport]:
-    loop = asyncio.get_event_loop_policy().get_event_loop()
+    loop = asyncio.new_event_loop()
+    _loops.append(loop)
     session = SmtpSession(loop, timeout)
     transport = _Transport()
     session.connection_made(transport)
@@ -36,7 +59,7 @@ def _session(timeout: float = 5.0) -> tuple[SmtpSession, _Transport]:
 
 
 def _read(session: SmtpSession, count: int) -> list[tuple[int, str]]:
-    replies = session.loop.run_until_complete(session.read(count))
+    replies = _off_thread(lambda: session.loop.run_until_complete(session.read(count)))
     return [(reply.code, reply.text) for reply in replies]
 
 
@@ -108,7 +131,7 @@ def _deliver(port: int, jobs: list[Job], **config: object) -> list[Result]:
         finally:
             await pool.close()
 
-    return asyncio.run(run())
+    return _off_thread(lambda: asyncio.run(run()))
 
 
 def test_with_pipelining_envelope_and_next_envelope_ride_with_the_content() -> None:
