@@ -5,3 +5,10 @@ class ConnectConfig(AppConfig):
     name = "tandem.engagement.connect"
     label = "engagement_connect"
     verbose_name = "Marketing Cloud Connect"
+
+    def ready(self) -> None:
+        # Sends ask about CRM audiences through a seam they own; Connect answers it.
+        from tandem.engagement.connect.availability import ConnectGate
+        from tandem.engagement.sends.crm_gate import crm_gate_register
+
+        crm_gate_register(ConnectGate())

@@ -18,6 +18,7 @@ from tandem.engagement.connect.models import (
     CrmConnection,
     Outage,
 )
+from tandem.engagement.sends.crm_gate import NOT_CONFIGURED
 
 if TYPE_CHECKING:
     from tandem.engagement.sends.models import Send
@@ -27,9 +28,7 @@ STALE_AFTER = timedelta(minutes=10)  # a reading worker that died: queue the rea
 # The seed's words for a send stopped by the upgrade; an outage names itself.
 UNAVAILABLE_REASON = "Marketing Cloud Connect is unavailable during the Connected App upgrade"
 OUTAGE_REASON = "Marketing Cloud Connect is unavailable during a scheduled outage"
-NOT_CONFIGURED_REASON = (
-    "Sends to CRM audiences need Marketing Cloud Connect, which is not set up for this account"
-)
+NOT_CONFIGURED_REASON = NOT_CONFIGURED  # the sends' own wording
 
 
 class Availability(enum.Enum):
@@ -145,3 +144,13 @@ def _enqueue_materialize(send_id: int) -> None:
 def enqueue_materialize_later(send_id: int, seconds: int) -> None:
     """Read the send's CRM audience again in `seconds` (the CRM did not answer)."""
     current_app.tasks[MATERIALIZE_TASK].apply_async(args=(send_id,), countdown=seconds)
+
+
+class ConnectGate:
+    """Connect's answers to the sends' CRM gate (tandem/engagement/sends/crm_gate.py)."""
+
+    def connected(self, account_id: int) -> bool:
+        return CrmConnection.objects.filter(account_id=account_id).exists()
+
+    def admission(self, account_id: int, send: Send) -> tuple[str, str]:
+        return crm_send_admission(account_id, send)

@@ -12,13 +12,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from tandem.engagement.connect.availability import crm_send_admission
+from tandem.engagement.sends.crm_gate import crm_gate
 from tandem.engagement.sends.models import CRM_AUDIENCE_KINDS, Send
 
 CONNECT_UNAVAILABLE = "Marketing Cloud Connect is unavailable during the Connected App upgrade"
-CONNECT_NOT_CONFIGURED = (
-    "Sends to CRM audiences need Marketing Cloud Connect, which is not set up for this account"
-)
 
 
 class Verdict(enum.Enum):
@@ -48,5 +45,5 @@ def send_admission(send: Send) -> Admission:
 
 def _crm_audience_admission(send: Send) -> Admission:
     """Marketing Cloud Connect decides (upgrade or outage: fail, or hold per the account)."""
-    verdict, reason = crm_send_admission(send.account_id, send)
+    verdict, reason = crm_gate().admission(send.account_id, send)
     return Admission(Verdict(verdict), reason)

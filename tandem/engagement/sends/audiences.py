@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from tandem.core.ids import KEY_PREFIXES, id18
-from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.data.models import DataExtension
+from tandem.engagement.sends.crm_gate import crm_gate
 from tandem.engagement.sends.errors import SendInvalidError
 from tandem.engagement.sends.models import CRM_AUDIENCE_KINDS, AudienceKind, Send
 
@@ -34,7 +34,7 @@ MAX_IDS = (MAX_REF + len(SEPARATOR)) // (18 + len(SEPARATOR))
 
 def crm_audiences_available(*, account_id: int) -> bool:
     """Whether the account has Marketing Cloud Connect set up (a CRM connection)."""
-    return CrmConnection.objects.filter(account_id=account_id).exists()
+    return crm_gate().connected(account_id)
 
 
 def crm_audience_clean(*, account_id: int, kind: str, ref: str) -> str:

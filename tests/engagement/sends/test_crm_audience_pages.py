@@ -11,8 +11,8 @@ from django.test import Client
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.data.models import DataExtension
-from tandem.engagement.sends.admission import CONNECT_NOT_CONFIGURED
 from tandem.engagement.sends.audiences import CONNECT_NEEDED, MAX_IDS
+from tandem.engagement.sends.crm_gate import NOT_CONFIGURED as CONNECT_NOT_CONFIGURED
 from tandem.engagement.sends.models import AudienceKind, Send, SendStatus
 from tandem.engagement.sends.services import send_begin, send_create, send_schedule
 from tandem.engagement.studio.models import Email

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.data.models import DataExtension, DataExtensionRow
-from tandem.engagement.sends.admission import CONNECT_NOT_CONFIGURED
+from tandem.engagement.sends.crm_gate import NOT_CONFIGURED as CONNECT_NOT_CONFIGURED
 from tandem.engagement.sends.errors import SendInvalidError, SendStateError
 from tandem.engagement.sends.models import (
     AudienceKind,
