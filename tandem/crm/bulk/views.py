@@ -46,7 +46,9 @@ def _jobs(
 ) -> HttpResponse:
     _begin(request, version, "GET", "POST")
     if request.method == "GET":
-        return json_response(selectors.jobs_list(org=principal.org, job_type=job_type))
+        return json_response(selectors.jobs_list(
+            org=principal.org, job_type=job_type, version=version, params=request.GET
+        ))  # fmt: skip
     if job_type == JobType.INGEST and request.content_type == MULTIPART:
         body, data = _multipart(request)
         job = services.ingest_job_create_with_data(
