@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from tandem.crm.bulk.models import BulkJob, BulkUpload
 from tandem.crm.bulk.processing import job_run
@@ -145,3 +145,16 @@ def test_a_chunked_create_may_carry_the_upload_limit() -> None:
     status, _, body = crm_refusal(path, 413, "request body too large")
     assert status == 413
     assert b'"errorCode": "InvalidBatch"' in body
+
+
+def test_a_multipart_create_needs_no_csrf_token(api: Api) -> None:
+    """A form post from a client that enforces CSRF checks as a browser session would: the
+    API authenticates by bearer token, so the endpoint is CSRF-exempt."""
+    strict = Client(enforce_csrf_checks=True)
+
+    response = strict.post(
+        f"{V}/jobs/ingest", {"job": _json_part(), "content": _csv_part()}, headers=api.headers
+    )
+
+    assert response.status_code == 200, response.content
+    assert BulkJob.objects.get().state == "UploadComplete"
