@@ -79,6 +79,8 @@ CRM_APPS = [
 CRM_USER_MODEL = "crm_users.User"
 # Bulk API 2.0: the largest CSV one ingest job accepts (Salesforce: 150 MB once base64-encoded).
 CRM_BULK_UPLOAD_MAX_BYTES = env_int("TANDEM_BULK_UPLOAD_MAX_MB", 100, minimum=1) * 1024 * 1024
+# Bulk API 2.0: jobs per page of a job list (Salesforce: 1,000); the tests use a small page.
+CRM_BULK_JOBS_PAGE_SIZE = 1000
 # How long a run holds a Bulk job without committing a chunk before another run may take it
 # over (a worker that died mid-job is resumed after this).
 CRM_BULK_LEASE_SECONDS = env_int("TANDEM_BULK_LEASE_SECONDS", 120, minimum=5, maximum=3600)

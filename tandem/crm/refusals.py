@@ -17,6 +17,9 @@ OAUTH_PREFIX = "/services/oauth2/"
 SOAP_PREFIX = "/services/soap/"
 REST_PREFIX = "/services/"
 BULK_UPLOAD = re.compile(r"^/+services/data/v\d+\.\d+/jobs/ingest/[A-Za-z0-9]+/batches/?$")
+# Ingest job creation, which may carry the job's CSV (multipart/form-data).
+BULK_CREATE = re.compile(r"^/+services/data/v\d+\.\d+/jobs/ingest/?$")
+MULTIPART_FRAMING = 1024 * 1024
 SOAP_FAULT = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
@@ -26,8 +29,9 @@ SOAP_FAULT = (
 
 
 def is_bulk_upload(path: str) -> bool:
-    """A Bulk API 2.0 job data upload (`…/jobs/ingest/<id>/batches`)."""
-    return BULK_UPLOAD.match(path) is not None
+    """A Bulk API 2.0 job data upload (`…/jobs/ingest/<id>/batches`, or the job's creation,
+    which may carry its data in a multipart body)."""
+    return BULK_UPLOAD.match(path) is not None or BULK_CREATE.match(path) is not None
 
 
 def crm_body_limit(path: str) -> int:
@@ -35,6 +39,8 @@ def crm_body_limit(path: str) -> int:
     endpoints, the Bulk upload cap on a job's data, Django's request body cap elsewhere."""
     if path.startswith(OAUTH_PREFIX):
         return MAX_BODY_BYTES
+    if BULK_CREATE.match(path):
+        return int(settings.CRM_BULK_UPLOAD_MAX_BYTES) + MULTIPART_FRAMING
     if is_bulk_upload(path):
         return int(settings.CRM_BULK_UPLOAD_MAX_BYTES)
     return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440)

@@ -41,6 +41,11 @@ def json_body(request: HttpRequest) -> Any:
         raw = request.body
     except RequestDataTooBig:
         raise ApiError(413, "JSON_PARSER_ERROR", "Request body is too large") from None
+    return json_parsed(raw)
+
+
+def json_parsed(raw: bytes | str) -> Any:
+    """JSON text parsed as `json_body` parses a request body, or JSON_PARSER_ERROR."""
     try:
         return json.loads(raw or b"null", parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

@@ -53,7 +53,7 @@ def _field_describe(field: FieldDescribe) -> dict[str, Any]:
         "name": field.name, "label": field.label, "type": field.type.value,
         "length": field.length, "nillable": field.nillable, "createable": field.createable,
         "updateable": field.updateable, "filterable": True, "sortable": True,
-        "externalId": field.external_id, "idLookup": field.external_id or field.name == "Id",
+        "externalId": field.external_id, "idLookup": field.indexed or field.name == "Id",
         "custom": field.name.endswith("__c"),
         "referenceTo": list(field.references),
         "relationshipName": field.relationship_name,

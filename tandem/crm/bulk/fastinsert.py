@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tandem.core.ids import new_ids
+from tandem.crm.records import derive
 from tandem.crm.records import services as records
 from tandem.crm.records.describe import REGISTRY, model_for
 from tandem.crm.records.errors import RecordError
@@ -35,9 +36,16 @@ NULL = "#N/A"
 # path computes it; other objects keep the generic path.
 PERSON_OBJECTS = frozenset({"Contact", "Lead"})
 PLAIN_OBJECTS = frozenset({"Account"})
+# Objects whose derived values (records.derive) the fast path computes as the generic path
+# does: the table columns each one fills beside the upload's.
+DERIVED_COLUMNS = {
+    "Opportunity": frozenset({"probability", "forecast_category_name", "is_closed", "is_won"}),
+    "Case": frozenset({"case_number", "is_closed", "closed_date"}),
+}
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 SLOW = object()  # a converter's answer: this row goes through record_build
 Converter = Callable[[str], Any]
+Derivation = Callable[[list[Any], Sequence[str]], None]  # (COPY row, upload row)
 
 
 def _text(field: FieldDescribe) -> Converter:
@@ -101,6 +109,8 @@ class FastInsert:
     required_slots: list[int]  # required fields: a row that leaves one empty fails
     name_slots: tuple[int, int, int] | None  # first, last, name
     omitted: list[str]  # columns left NULL: a row built with a value there takes the generic path
+    derive: Derivation | None = None  # the object's derived values (records.derive)
+    number_slot: int | None = None  # CaseNumber: numbered per chunk, in row order
 
 
 def _model_ready(model: Any) -> bool:
@@ -123,7 +133,7 @@ def fast_plan(job: BulkJob, plan: Plan) -> FastInsert | None:
     """The converters of an insert job's columns (any database), or None when the object or a
     column needs the generic path."""
     sobject = plan.sobject
-    if sobject.name not in PERSON_OBJECTS | PLAIN_OBJECTS:
+    if sobject.name not in PERSON_OBJECTS | PLAIN_OBJECTS | set(DERIVED_COLUMNS):
         return None
     model = model_for(sobject.name)
     if not _model_ready(model):
@@ -159,10 +169,52 @@ def fast_plan(job: BulkJob, plan: Plan) -> FastInsert | None:
         name_slots = (attnames.index("first_name"), attnames.index("last_name"),
                       attnames.index("name"))  # fmt: skip
     omitted = [f.attname for f in model._meta.concrete_fields if f.attname not in attnames]
+    derivations = {"Opportunity": _opportunity, "Case": _case}
+    derive = derivations[sobject.name](attnames, plan) if sobject.name in derivations else None
     return FastInsert(
         model, attnames, [str(f.column) for f in concrete], columns,
-        [attnames.index(attname) for attname in slots.values()], name_slots, omitted,
+        [attnames.index(attname) for attname in slots.values()], name_slots, omitted, derive,
+        attnames.index("case_number") if sobject.name == "Case" else None,
     )  # fmt: skip
+
+
+def _given(plan: Plan, name: str) -> int | None:
+    """The upload column of field `name`, if the upload has one."""
+    return next((i for i, f in enumerate(plan.columns) if f.name == name), None)
+
+
+def _opportunity(attnames: list[str], plan: Plan) -> Derivation:
+    """As records.derive: IsClosed and IsWon follow the stage, and so do Probability and the
+    forecast category unless the row gives them."""
+    from tandem.crm.records.describe import OPPORTUNITY_STAGES
+
+    stage, probability, forecast, closed, won = (attnames.index(a) for a in (
+        "stage_name", "probability", "forecast_category_name", "is_closed", "is_won"))  # fmt: skip
+    given_probability = _given(plan, "Probability")
+    given_forecast = _given(plan, "ForecastCategoryName")
+
+    def derive(values: list[Any], row: Sequence[str]) -> None:
+        derived = OPPORTUNITY_STAGES[values[stage]]
+        if given_probability is None or row[given_probability] == "":
+            values[probability] = derived[0]
+        if given_forecast is None or row[given_forecast] == "":
+            values[forecast] = derived[1]
+        values[closed], values[won] = derived[2], derived[3]
+
+    return derive
+
+
+def _case(attnames: list[str], plan: Plan) -> Derivation:
+    """As records.derive: IsClosed follows the status; a case created Closed was closed when it
+    was created. Its CaseNumber is given per chunk (typed_chunk)."""
+    status, closed, closed_date, created = (attnames.index(a) for a in (
+        "status", "is_closed", "closed_date", "created_date"))  # fmt: skip
+
+    def derive(values: list[Any], row: Sequence[str]) -> None:
+        values[closed] = values[status] == "Closed"
+        values[closed_date] = values[created] if values[closed] else None
+
+    return derive
 
 
 def _written(job: BulkJob, plan: Plan, model: Any) -> list[Any]:
@@ -172,6 +224,7 @@ def _written(job: BulkJob, plan: Plan, model: Any) -> list[Any]:
     probe = model(org=job.org, owner=job.created_by, created_date=now, last_modified_date=now,
                   system_modstamp=now)  # fmt: skip
     wanted = {model._meta.pk.attname, "first_name", "last_name", "name"}
+    wanted |= DERIVED_COLUMNS.get(plan.sobject.name, frozenset())
     wanted |= {f"{f.orm}_id" if f.reference_to else f.orm for f in plan.sobject.fields
                if f in plan.columns or not f.nillable}  # fmt: skip
     return [f for f in model._meta.concrete_fields
@@ -283,6 +336,7 @@ def typed_chunk(fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[str
     ids = iter(new_ids(plan.sobject.key_prefix, len(chunk)))
     rows: list[list[Any]] = []
     outcomes: list[RowOutcome] = []
+    built_rows = 0
     for row in chunk:
         values = fast_row_values(fast, template, row, lookups)
         if values is None:
@@ -291,10 +345,28 @@ def typed_chunk(fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[str
                 outcomes.append(("", False, built))
                 continue
             values = built
+            built_rows += 1
+        elif fast.derive is not None:
+            fast.derive(values, row)
         values[pk] = next(ids)
         rows.append(values)
         outcomes.append((values[pk], True, None))
+    if fast.number_slot is not None:
+        _number(fast.number_slot, job, rows, built_rows)
     return rows, outcomes
+
+
+def _number(slot: int, job: BulkJob, rows: list[list[Any]], built_rows: int) -> None:
+    """Give the chunk's cases the org's next CaseNumbers in row order, as the generic path
+    does. The rows built by record_build took theirs already, one by one: consecutive ones
+    (the counter stays locked in this transaction), so the chunk takes the rest at once and
+    numbers every row from the first of its range."""
+    if len(rows) == built_rows:
+        return  # every row was built, numbered in order
+    last = derive.reserve_numbers(job.org_id, derive.CASE_NUMBER, derive.FIRST_CASE_NUMBER,
+                                  len(rows) - built_rows)  # fmt: skip
+    for number, values in enumerate(rows, start=last - len(rows) + 1):
+        values[slot] = derive.case_number(number)
 
 
 def _copy(fast: FastInsert, rows: Sequence[Sequence[Any]]) -> bool:

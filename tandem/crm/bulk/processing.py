@@ -168,6 +168,7 @@ class Plan:
     columns: list[FieldDescribe]  # a parent key column maps onto its lookup field
     key_index: int | None  # the Id column (update, delete) or the external id (upsert)
     parents: dict[int, ParentKey] = dataclass_field(default_factory=dict)
+    org: Any = None  # the job's org, where parent keys are looked up
 
 
 # Per parent key column: external id → the parent's Id, for the rows of one chunk.
@@ -179,17 +180,28 @@ def _invalid(message: str) -> CsvProblem:
 
 
 def _parent_column(sobject: ObjectDescribe, name: str) -> tuple[FieldDescribe, ParentKey] | None:
-    """`Account.External_Id__c`: the lookup field whose relationship is `Account`, and the
-    external id field of its parent object; None when the name is not such a column."""
-    relationship, _, key_name = name.partition(".")
+    """`Account.External_Id__c`, or `Lead:Who.Email` through a polymorphic lookup: the lookup
+    field whose relationship is named, and the indexed field of the parent type; None when the
+    name is not such a column. A polymorphic lookup needs the type (Salesforce's rule): without
+    it the column is refused with a hint rather than guessed."""
+    path, _, key_name = name.partition(".")
+    type_name, typed, relationship = path.rpartition(":")
     lookup = next(
         (f for f in sobject.fields
          if f.reference_to and (f.relationship_name or "").lower() == relationship.lower()),
         None,
     )  # fmt: skip
-    parent = REGISTRY.get(lookup.reference_to or "") if lookup else None
+    if lookup is None:
+        return None
+    if not typed and lookup.polymorphic_to:
+        example = f"{lookup.references[0]}:{lookup.relationship_name}.{key_name[:40]}"
+        raise _invalid(f"Field name not found : {name[:80]} (the {lookup.name} lookup is "
+                       f"polymorphic: name the parent type, as in {example})")  # fmt: skip
+    wanted = type_name if typed else lookup.reference_to or ""
+    parent_name = next((t for t in lookup.references if t.lower() == wanted.lower()), "")
+    parent = REGISTRY.get(parent_name)
     key = parent.field(key_name) if parent else None
-    if lookup is None or parent is None or key is None or not key.external_id:
+    if parent is None or key is None or not key.indexed:
         return None
     return lookup, ParentKey(parent, key)
 
@@ -220,7 +232,7 @@ def ingest_plan(job: BulkJob, header: Sequence[str]) -> Plan:
         raise _invalid(f"The {key} column is required for {job.operation}")
     if job.operation in ("delete", "hardDelete") and names != ["Id"]:
         raise _invalid(f"A {job.operation} upload has only the Id column")
-    return Plan(sobject, columns, names.index(key) if key else None, parents)
+    return Plan(sobject, columns, names.index(key) if key else None, parents, job.org)
 
 
 def typed_value(field: FieldDescribe, text: str) -> Any:
@@ -238,14 +250,17 @@ def typed_value(field: FieldDescribe, text: str) -> Any:
 
 def parent_ids(job: BulkJob, plan: Plan, chunk: list[list[str]]) -> ParentIds:
     """The parents that the chunk's parent key columns name, found in the job's org (live
-    records only), in one query per column."""
+    records only), in one query per column. A key that several records share (an Email) is
+    left out, as is one that none has: `_parent_id` tells the two apart."""
     found: ParentIds = {}
     for index, parent in plan.parents.items():
         keys = {row[index] for row in chunk} - {"", NULL}
         queryset = record_queryset(org=job.org, sobject=parent.parent).filter(
             **{f"{parent.key.orm}__in": keys}
         )
-        found[index] = dict(queryset.values_list(parent.key.orm, "pk")) if keys else {}
+        pairs = list(queryset.values_list(parent.key.orm, "pk")) if keys else []
+        shared = {key for key, count in Counter(key for key, _ in pairs).items() if count > 1}
+        found[index] = {key: pk for key, pk in pairs if key not in shared}
     return found
 
 
@@ -254,13 +269,15 @@ def _parent_id(plan: Plan, index: int, value: str, parents: ParentIds) -> str | 
         return None
     parent = plan.parents[index]
     found = parents.get(index, {}).get(value)
-    if found is None:
-        raise RecordError(
-            "INVALID_FIELD",
-            f"Foreign key external ID: {value[:80]} not found for field {parent.key.name} in "
-            f"entity {parent.parent.name}",
-        )  # fmt: skip
-    return found
+    if found is not None:
+        return found
+    matches = record_queryset(org=plan.org, sobject=parent.parent).filter(**{parent.key.orm: value})
+    what = "matched more than one record" if matches[:2].count() > 1 else "not found"
+    raise RecordError(
+        "INVALID_FIELD",
+        f"Foreign key external ID: {value[:80]} {what} for field {parent.key.name} in "
+        f"entity {parent.parent.name}",
+    )  # fmt: skip
 
 
 def row_values(

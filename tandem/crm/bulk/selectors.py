@@ -8,10 +8,13 @@ import binascii
 import csv
 import datetime as dt
 import io
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F
+from django.conf import settings
+from django.db.models import F, Q
 
 from tandem.crm.api.errors import ApiError
 from tandem.crm.api.serialize import format_datetime
@@ -78,17 +81,84 @@ def job_info(job: BulkJob) -> dict[str, Any]:
     return body
 
 
-def jobs_list(*, org: Org, job_type: str) -> dict[str, Any]:
-    """The org's jobs of one type, newest first (at most 1,000)."""
-    jobs = (BulkJob.objects.filter(org=org, job_type=job_type)
-            .order_by("-created_date", "-pk")[:LIST_LIMIT])  # fmt: skip
+# Filters of a job list: parameter → {accepted value (lower case): whether our jobs match it}.
+# No job of ours is a Classic or Big Object job, serial, or PK-chunked.
+LIST_FILTERS = {
+    "isPkChunkingEnabled": {"true": False, "false": True},
+    "concurrencyMode": {"parallel": True, "serial": False},
+}
+JOB_TYPES = ("Classic", "BigObjectIngest", JobType.INGEST, JobType.QUERY)
+
+
+def _bad_locator() -> ApiError:
+    return ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+
+
+def _list_filters(params: Mapping[str, str]) -> dict[str, str]:
+    """The filters of a job list request, checked; INVALIDPARAMETER for a value they lack."""
+    chosen: dict[str, str] = {}
+    for name, values in LIST_FILTERS.items():
+        value = params.get(name)
+        if value is not None:
+            if value.lower() not in values:
+                raise ApiError(400, "INVALIDPARAMETER", f"Invalid {name}: {value[:40]}")
+            chosen[name] = value.lower()
+    job_type = params.get("jobType")
+    if job_type is not None:
+        if job_type not in JOB_TYPES:
+            raise ApiError(400, "INVALIDPARAMETER", f"Invalid jobType: {job_type[:40]}")
+        chosen["jobType"] = job_type
+    return chosen
+
+
+def _list_locator(last: BulkJob, filters: dict[str, str]) -> str:
+    """An opaque locator: the page's last job (created time and id) and the list's filters."""
+    state = {"c": last.created_date.isoformat(), "i": last.pk, "f": filters}
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+
+
+def _list_position(locator: str) -> tuple[dt.datetime, str, dict[str, str]]:
+    try:
+        raw = base64.urlsafe_b64decode(locator + "=" * (-len(locator) % 4))
+        state = json.loads(raw)
+        created = dt.datetime.fromisoformat(state["c"])
+        pk, filters = str(state["i"]), _list_filters(state["f"])
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, ApiError):
+        raise _bad_locator() from None
+    if created.tzinfo is None:
+        raise _bad_locator()
+    return created, pk, filters
+
+
+def jobs_list(
+    *, org: Org, job_type: str, version: str, params: Mapping[str, str]
+) -> dict[str, Any]:
+    """A page of the org's jobs of one type, newest first (by created time, then id), with
+    the filters of the request or of its `queryLocator`."""
+    jobs = BulkJob.objects.filter(org=org, job_type=job_type).order_by("-created_date", "-pk")
+    locator = params.get("queryLocator")
+    if locator is not None:
+        created, pk, filters = _list_position(locator)
+        jobs = jobs.filter(Q(created_date__lt=created) | Q(created_date=created, pk__lt=pk))
+    else:
+        filters = _list_filters(params)
+    matching = all(LIST_FILTERS[name][value] for name, value in filters.items()
+                   if name in LIST_FILTERS)  # fmt: skip
+    if not matching or filters.get("jobType", job_type) != job_type:
+        jobs = jobs.none()
+    size = settings.CRM_BULK_JOBS_PAGE_SIZE
+    page = list(jobs[: size + 1])
     records = []
-    for job in jobs:
+    for job in page[:size]:
         summary = job_summary(job)
         summary.pop("contentUrl", None)
         summary["jobType"] = job.job_type
         records.append(summary)
-    return {"done": True, "records": records, "nextRecordsUrl": None}
+    more = len(page) > size
+    kind = "ingest" if job_type == JobType.INGEST else "query"
+    next_url = (f"/services/data/v{version}/jobs/{kind}?queryLocator="
+                f"{_list_locator(page[size - 1], filters)}") if more else None  # fmt: skip
+    return {"done": not more, "records": records, "nextRecordsUrl": next_url}
 
 
 def jobs_for_setup(*, org: Org) -> list[BulkJob]:

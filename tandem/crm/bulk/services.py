@@ -154,6 +154,21 @@ def query_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> Bul
     return job
 
 
+def ingest_job_create_with_data(
+    *, principal: ApiPrincipal, version: str, body: Any, data: IO[bytes]
+) -> BulkJob:
+    """A new ingest job with its CSV (multipart job creation), closed at once for a worker to
+    run: the job, its upload and its state change commit together or not at all."""
+    limit = settings.CRM_BULK_UPLOAD_MAX_BYTES
+    with transaction.atomic():
+        job = ingest_job_create(principal=principal, version=version, body=body)
+        content = _read_at_most(data, limit)
+        BulkUpload.objects.create(job=job, data=content, size=len(content))
+        _set_state(job, from_states=(JobState.OPEN,), to=JobState.UPLOAD_COMPLETE)
+        _enqueue(job.pk)
+    return job
+
+
 def job_of(principal: ApiPrincipal, job_type: str, job_id: str) -> BulkJob:
     """The caller's org's job of this type, or NOT_FOUND (another org's job does not exist)."""
     found = BulkJob.objects.filter(pk=job_id[:18], org=principal.org, job_type=job_type).first()
@@ -162,7 +177,7 @@ def job_of(principal: ApiPrincipal, job_type: str, job_id: str) -> BulkJob:
     return found
 
 
-def _too_large(limit: int) -> ApiError:
+def too_large(limit: int) -> ApiError:
     return ApiError(
         413, "InvalidBatch", f"InvalidBatch : The upload exceeds {limit // (1024 * 1024)} MB"
     )
@@ -174,7 +189,7 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
     while chunk := stream.read(READ_SIZE):
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
         parts.append(chunk)
     return b"".join(parts)
 
@@ -189,7 +204,7 @@ def upload_put(
     if job.state != JobState.OPEN:
         raise invalid_state(f"Job {job.pk} is {job.state}: data can be uploaded only while Open")
     if declared_length is not None and declared_length > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     data = _read_at_most(stream, limit)
     try:
         with transaction.atomic():

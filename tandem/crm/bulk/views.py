@@ -4,16 +4,30 @@ Bulk call, which counts against the daily limit even for exempt connected apps."
 
 from __future__ import annotations
 
+import io
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 
 from tandem.crm.api.auth import ApiPrincipal
-from tandem.crm.api.endpoint import api_endpoint, json_body, json_response, set_family
+from tandem.crm.api.endpoint import (
+    api_endpoint,
+    json_body,
+    json_parsed,
+    json_response,
+    set_family,
+)
 from tandem.crm.api.errors import ApiError, not_found
 from tandem.crm.bulk import selectors, services
 from tandem.crm.bulk.models import JobType
 
 FIRST_VERSION = 41.0  # Bulk API 2.0 exists from API version 41.0
 CSV = "text/csv"
+MULTIPART = "multipart/form-data"
+FRAMING = 1024 * 1024  # room for the job part and the multipart boundaries
 
 
 def _begin(request: HttpRequest, version: str, *methods: str) -> None:
@@ -32,11 +46,50 @@ def _jobs(
 ) -> HttpResponse:
     _begin(request, version, "GET", "POST")
     if request.method == "GET":
-        return json_response(selectors.jobs_list(org=principal.org, job_type=job_type))
+        return json_response(selectors.jobs_list(
+            org=principal.org, job_type=job_type, version=version, params=request.GET
+        ))  # fmt: skip
+    if job_type == JobType.INGEST and request.content_type == MULTIPART:
+        body, data = _multipart(request)
+        job = services.ingest_job_create_with_data(
+            principal=principal, version=version, body=body, data=data
+        )
+        return json_response(selectors.job_summary(job))
     create = (services.ingest_job_create if job_type == JobType.INGEST
               else services.query_job_create)  # fmt: skip
     job = create(principal=principal, version=version, body=json_body(request))
     return json_response(selectors.job_summary(job))
+
+
+def _multipart(request: HttpRequest) -> tuple[Any, IO[bytes]]:
+    """The job properties (part `job`, JSON) and the CSV (part `content`, text/csv) of a
+    multipart job creation, as Django parses them. A `content` part sent as a plain form field
+    (no filename, hence no type of its own) is taken as the CSV."""
+    limit = settings.CRM_BULK_UPLOAD_MAX_BYTES
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if length.isdigit() and int(length) > limit + FRAMING:
+        raise services.too_large(limit)
+    try:
+        fields, files = request.POST, request.FILES
+    except RequestDataTooBig:
+        raise services.too_large(limit) from None
+    except MultiPartParserError as error:
+        raise services.invalid_job(
+            f"The multipart body cannot be read: {str(error)[:120]}"
+        ) from None
+    job = files.get("job")
+    text = job.read() if job is not None else fields.get("job")
+    if text is None:
+        raise services.invalid_job("The multipart request has no part named job")
+    content = files.get("content")
+    if content is None and "content" not in fields:
+        raise services.invalid_job("The multipart request has no part named content")
+    if content is not None and content.content_type != CSV:
+        raise services.invalid_job(
+            f"The content part must be text/csv, not {str(content.content_type)[:60]}"
+        )
+    data = content if content is not None else io.BytesIO(fields["content"].encode())
+    return json_parsed(text), data
 
 
 def _job(

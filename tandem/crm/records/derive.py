@@ -37,6 +37,25 @@ def next_number(org_id: int, name: str, first: int) -> int:
     return counters.values_list("last", flat=True).get()
 
 
+def reserve_numbers(org_id: str, name: str, first: int, count: int) -> int:
+    """Take `count` more values of an auto-number field at once (a bulk insert of many
+    records); the last value taken. The counter row stays locked until the transaction ends,
+    so the values are consecutive with any this transaction took just before."""
+    counters = AutoNumber.objects.filter(org_id=org_id, name=name)
+    if not counters.update(last=F("last") + count):
+        try:
+            with transaction.atomic():
+                AutoNumber.objects.create(org_id=org_id, name=name, last=first + count - 1)
+            return first + count - 1
+        except IntegrityError:  # another write created it meanwhile
+            counters.update(last=F("last") + count)
+    return counters.values_list("last", flat=True).get()
+
+
+def case_number(number: int) -> str:
+    return f"{number:0{CASE_NUMBER_DIGITS}d}"
+
+
 def _opportunity(record: Any, given: set[str], creating: bool) -> None:
     """IsClosed and IsWon follow the stage; so do Probability and the forecast category, when
     the stage is set and they are not given with it."""
@@ -55,7 +74,7 @@ def _case(record: Any, given: set[str], creating: bool) -> None:
     """A new case gets the org's next CaseNumber; ClosedDate is when it was closed."""
     if creating:
         number = next_number(record.org_id, CASE_NUMBER, FIRST_CASE_NUMBER)
-        record.case_number = f"{number:0{CASE_NUMBER_DIGITS}d}"
+        record.case_number = case_number(number)
     closed = record.status == "Closed"
     if closed and not record.is_closed:
         record.closed_date = timezone.now()

@@ -58,7 +58,7 @@ def _person() -> tuple[FieldDescribe, ...]:
         _text("FirstName", "first_name", 40),
         _text("LastName", "last_name", 80, nillable=False),
         _text("Name", "name", 121, nillable=False, **READ_ONLY),
-        _f("Email", T.EMAIL, "email", length=80),
+        _f("Email", T.EMAIL, "email", length=80, id_lookup=True),
         _f("Phone", T.PHONE, "phone", length=40),
         _text("Title", "title", 128),
         _f("LeadSource", T.PICKLIST, "lead_source", length=40,

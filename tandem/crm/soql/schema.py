@@ -59,6 +59,9 @@ class FieldDescribe:
     reference_to: str | None = None
     relationship_name: str | None = None
     external_id: bool = False
+    # A standard field that names one record as an external id does (Contact and Lead Email):
+    # Salesforce's idLookup, usable in Bulk parent columns (`Lead:Who.Email`).
+    id_lookup: bool = False
     picklist_values: tuple[str, ...] = ()
     default_on_create: bool = False
     # A value the database computes: `expression(prefix)` builds it from the columns under
@@ -83,6 +86,11 @@ class FieldDescribe:
     def attname(self) -> str:
         """The model attribute holding the stored value (a lookup's id column)."""
         return f"{self.orm}_id" if self.reference_to and not self.polymorphic_to else self.orm
+
+    @property
+    def indexed(self) -> bool:
+        """Whether a Bulk parent column may name a record by this field."""
+        return self.external_id or self.id_lookup
 
     @property
     def references(self) -> tuple[str, ...]:

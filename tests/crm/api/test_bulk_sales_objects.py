@@ -47,6 +47,31 @@ def test_bulk_inserted_cases_get_distinct_numbers(api: Api) -> None:
     assert numbers == ["00001001", "00001002", "00001003"]
 
 
+def test_case_numbers_follow_row_order_across_chunks_and_jobs(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL this is the fast path's numbering (whole chunks, rows built one by one
+    among them); on SQLite the generic path's."""
+    from tandem.crm.bulk import processing
+
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 3)
+    monkeypatch.setattr(processing, "INGEST_CHUNK", 3)
+    assert api.post("/sobjects/Case", {"Subject": "By REST"}).status_code == 201
+    data = "Subject,Status\nA,New\nB,Bogus\nC,Closed\nD,\nE,#N/A\nF,Working\nG,\n"
+
+    ingest(api, data, object="Case", operation="insert")
+    ingest(api, "Subject\nH\n", object="Case", operation="insert")
+
+    made = dict(Case.objects.values_list("subject", "case_number"))
+    assert made == {
+        "By REST": "00001001", "A": "00001002", "C": "00001003", "D": "00001004",
+        "F": "00001005", "G": "00001006", "H": "00001007",
+    }  # fmt: skip
+    closed = Case.objects.get(subject="C")
+    assert (closed.is_closed, closed.closed_date is not None) == (True, True)
+    assert Case.objects.filter(is_closed=True).count() == 1
+
+
 def test_query_job_with_a_child_subquery_is_refused(api: Api) -> None:
     response = api.post("/jobs/query", {
         "operation": "query", "query": "SELECT Name, (SELECT Name FROM Opportunities) FROM Account",
