@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import IO, Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -73,12 +74,15 @@ def _refuse_over_quota(principal: ApiPrincipal, job_type: str) -> None:
         )
 
 
+RUN_TASK = "tandem.crm.bulk.run"
+
+
 def _enqueue(job_id: str) -> None:
     """Hand the job to a CRM worker once this transaction commits. A broker that cannot be
-    reached loses nothing: the job stays UploadComplete and a worker resumes it on start."""
-    from tandem.crm.bulk.tasks import bulk_job_task
-
-    transaction.on_commit(lambda: bulk_job_task.delay(job_id), robust=True)
+    reached loses nothing: the job stays UploadComplete and a worker resumes it on start. The
+    task is found by name in Celery's registry (the app registers it when ready)."""
+    task = current_app.tasks[RUN_TASK]
+    transaction.on_commit(lambda: task.delay(job_id), robust=True)
 
 
 def ingest_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> BulkJob:
