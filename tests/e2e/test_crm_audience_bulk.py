@@ -19,7 +19,8 @@ import pytest
 
 from tests.e2e.stack import RunningStack, running_stack
 from tests.e2e.test_crm_audience import audience_tool
-from tests.e2e.upgrade_flow import connect_legacy, engagement_client, tool, wait_for
+from tests.e2e.upgrade_flow import connect_legacy, engagement_client, tool
+from tests.e2e.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -28,7 +28,8 @@ from tandem.cli.mc_keys import ensure_mc_keys, mc_env
 from tandem.core.paths import PROJECT_ROOT
 from tandem.inbox.maildir import list_messages
 from tests.e2e.stack import Parts, RunningStack, controlled_stack
-from tests.e2e.upgrade_flow import connect_legacy, engagement_client, tool, wait_for
+from tests.e2e.upgrade_flow import connect_legacy, engagement_client, tool
+from tests.e2e.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
