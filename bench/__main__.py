@@ -20,6 +20,7 @@ BENCHMARKS = {
     "imports": "bench.imports",
     "migration": "bench.migration",
     "sync": "bench.sync",
+    "bulk": "bench.bulk",
 }
 
 

@@ -105,12 +105,15 @@ class BulkRowResult(models.Model):
 
 
 class BulkQueryChunk(models.Model):
-    """Consecutive result rows of a query job, each already a CSV line without its ending."""
+    """Consecutive result rows of a query job: each already a CSV line without its ending
+    (`lines`), or, from PostgreSQL's fast path, the rows as one CSV text, each line ended by
+    `\n` (`text`)."""
 
     job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="+")
     first_row = models.PositiveIntegerField()
     row_count = models.PositiveIntegerField()
     lines = models.JSONField(default=list)
+    text = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [

@@ -24,13 +24,14 @@ from enum import Enum
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from tandem.crm.api.errors import ApiError
 from tandem.crm.api.services import query_bind
-from tandem.crm.bulk.csvio import CsvProblem, Table, document, lines, parse
+from tandem.crm.bulk import fastinsert, fastquery
+from tandem.crm.bulk.csvio import DELIMITERS, CsvProblem, Table, document, lines, parse
 from tandem.crm.bulk.models import (
     BulkJob,
     BulkQueryChunk,
@@ -51,7 +52,9 @@ from tandem.crm.soql.schema import NUMBER_TYPES, FieldDescribe, FieldType, Objec
 log = logging.getLogger(__name__)
 
 INGEST_CHUNK = 500
+FAST_INGEST_CHUNK = 25_000  # an insert chunk on PostgreSQL's fast path (fastinsert)
 QUERY_CHUNK = 2000
+FAST_QUERY_CHUNK = 50_000  # a query chunk on PostgreSQL's fast path: one default page
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 NULL = "#N/A"  # a CSV value that empties the field (an empty value leaves it as it is)
 
@@ -366,6 +369,29 @@ def _inserted(
     return outcomes
 
 
+def _bulk_inserted(job: BulkJob, plan: Plan, chunk: list[list[str]], parents: ParentIds,
+                   fast: fastinsert.FastInsert | None) -> list[RowOutcome] | None:  # fmt: skip
+    """The outcomes of an insert chunk written at once (None: apply it row by row)."""
+    if job.operation != "insert":
+        return None
+    if fast is not None:
+        return fastinsert.insert_chunk(fast, job, plan, chunk, parents)
+    return _inserted(job, plan, chunk, parents)
+
+
+def _store_results(job: BulkJob, position: int, outcomes: list[RowOutcome]) -> None:
+    if connection.vendor == "postgresql":
+        fastinsert.copy_results(job.pk, position, outcomes, sf_error)
+        return
+    BulkRowResult.objects.bulk_create(
+        BulkRowResult(
+            job=job, row=position + offset, success=error is None, record_id=record_id,
+            created=created, error=sf_error(error) if error else "",
+        )
+        for offset, (record_id, created, error) in enumerate(outcomes)
+    )  # fmt: skip
+
+
 def _duplicates(table: Table, plan: Plan, operation: str) -> set[str]:
     if operation not in ("update", "upsert") or plan.key_index is None:
         return set()
@@ -387,32 +413,31 @@ def _ingest(job: BulkJob, token: str) -> None:
     total = len(table.rows)
     BulkJob.objects.filter(pk=job.pk, claim_token=token).update(records_total=total)
     duplicates = _duplicates(table, plan, job.operation)
+    fast = fastinsert.prepare(job, plan)
+    size = FAST_INGEST_CHUNK if fast else INGEST_CHUNK
     position = BulkJob.objects.get(pk=job.pk).records_processed
     while position < total:
-        chunk = table.rows[position : position + INGEST_CHUNK]
-        ingest_chunk(job, token, plan, position, chunk, duplicates)
+        chunk = table.rows[position : position + size]
+        ingest_chunk(job, token, plan, position, chunk, duplicates, fast)
         position += len(chunk)
+    if fast is not None:
+        fastinsert.analyze(fast, total)
     _finish(job, token, JobState.JOB_COMPLETE)
 
 
-def ingest_chunk(job: BulkJob, token: str, plan: Plan, position: int,
-                 chunk: list[list[str]], duplicates: set[str]) -> None:  # fmt: skip
+def ingest_chunk(job: BulkJob, token: str, plan: Plan, position: int, chunk: list[list[str]],
+                 duplicates: set[str], fast: fastinsert.FastInsert | None = None,
+                 ) -> None:  # fmt: skip
     """Apply rows `position`… and record their results and the job's progress, all in one
     transaction (or none of it, if this run no longer holds the job)."""
     started = time.monotonic()
     with transaction.atomic():
         _guard(job, token, position)
         parents = parent_ids(job, plan, chunk)
-        outcomes = _inserted(job, plan, chunk, parents) if job.operation == "insert" else None
+        outcomes = _bulk_inserted(job, plan, chunk, parents, fast)
         if outcomes is None:
             outcomes = [_apply_safely(job, plan, row, duplicates, parents) for row in chunk]
-        BulkRowResult.objects.bulk_create(
-            BulkRowResult(
-                job=job, row=position + offset, success=error is None, record_id=record_id,
-                created=created, error=sf_error(error) if error else "",
-            )
-            for offset, (record_id, created, error) in enumerate(outcomes)
-        )  # fmt: skip
+        _store_results(job, position, outcomes)
         failed = sum(1 for _, _, error in outcomes if error)
         _advance(job, token, position, len(chunk), failed, started)
 
@@ -451,6 +476,25 @@ def _csv_rows(query: BoundQuery, rows: list[tuple[Any, ...]]) -> list[list[Any]]
     return out
 
 
+def _query_chunk(job: BulkJob, query: BoundQuery, queryset: Any, position: int,
+                 cursor: Any) -> tuple[int, Any]:  # fmt: skip
+    """Store the next QUERY_CHUNK records as CSV lines made here: (rows, last key)."""
+    rows = page_rows(query, queryset, position=position, size=QUERY_CHUNK, after_pk=cursor,
+                     text_datetimes=True)  # fmt: skip
+    if not rows:
+        return 0, None
+    text = list(lines(_csv_rows(query, rows), job.column_delimiter))
+    BulkQueryChunk.objects.create(job=job, first_row=position, row_count=len(rows), lines=text)
+    return len(rows), rows[-1][0]
+
+
+def _fast_query_chunk(job: BulkJob, query: BoundQuery, queryset: Any, position: int,
+                      cursor: Any) -> tuple[int, Any]:  # fmt: skip
+    delimiter = DELIMITERS[job.column_delimiter]
+    return fastquery.store_chunk(job, query, queryset, position=position, size=FAST_QUERY_CHUNK,
+                                 after_pk=cursor, delimiter=delimiter)  # fmt: skip
+
+
 def _query(job: BulkJob, token: str) -> None:
     try:
         query = query_bind(job.soql)
@@ -467,18 +511,14 @@ def _query(job: BulkJob, token: str) -> None:
             records_total=total_size(query, queryset), csv_header=header
         )
     position, cursor = fresh.records_processed, fresh.query_cursor_pk or None
+    chunk = _fast_query_chunk if fastquery.eligible(query) else _query_chunk
     while True:
-        started = time.monotonic()
-        rows = page_rows(query, queryset, position=position, size=QUERY_CHUNK, after_pk=cursor,
-                         text_datetimes=True)  # fmt: skip
-        if not rows:
-            break
         with transaction.atomic():
+            started = time.monotonic()
             _guard(job, token, position)
-            text = list(lines(_csv_rows(query, rows), job.column_delimiter))
-            BulkQueryChunk.objects.create(
-                job=job, first_row=position, row_count=len(rows), lines=text
-            )
-            _advance(job, token, position, len(rows), 0, started, query_cursor_pk=rows[-1][0])
-        position, cursor = position + len(rows), rows[-1][0]
+            count, last = chunk(job, query, queryset, position, cursor)
+            if not count:
+                break
+            _advance(job, token, position, count, 0, started, query_cursor_pk=last)
+        position, cursor = position + count, last
     _finish(job, token, JobState.JOB_COMPLETE)

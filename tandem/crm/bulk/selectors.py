@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,7 @@ from django.db.models import F
 
 from tandem.crm.api.errors import ApiError
 from tandem.crm.api.serialize import format_datetime
-from tandem.crm.bulk.csvio import LINE_ENDINGS, CsvProblem, document, parse
+from tandem.crm.bulk.csvio import DELIMITERS, LINE_ENDINGS, CsvProblem, document, lines, parse
 from tandem.crm.bulk.models import (
     BulkJob,
     BulkQueryChunk,
@@ -208,12 +210,27 @@ def query_results(job: BulkJob, *, locator: str | None, max_records: str | None)
     end = min(start + size, total)
     chunks = (BulkQueryChunk.objects.filter(job=job, first_row__lt=end)
               .filter(first_row__gt=start - F("row_count")).order_by("first_row"))  # fmt: skip
-    selected: list[str] = []
+    ending = LINE_ENDINGS[job.line_ending]
+    pieces: list[str] = [job.csv_header + ending]
+    count = 0
     for chunk in chunks:
         lo = max(start - chunk.first_row, 0)
         hi = min(end - chunk.first_row, chunk.row_count)
-        selected.extend(chunk.lines[lo:hi])
-    ending = LINE_ENDINGS[job.line_ending]
-    text = ending.join([job.csv_header, *selected]) + ending
+        count += hi - lo
+        if chunk.text and ending == "\n" and (lo, hi) == (0, chunk.row_count):
+            pieces.append(chunk.text)  # a whole chunk as PostgreSQL wrote it
+            continue
+        selected = _chunk_lines(chunk, job.column_delimiter)[lo:hi]
+        pieces.extend(line + ending for line in selected)
     next_locator = _locator(end) if end < total else "null"
-    return ResultsPage(text, len(selected), next_locator)
+    return ResultsPage("".join(pieces), count, next_locator)
+
+
+def _chunk_lines(chunk: BulkQueryChunk, delimiter: str) -> list[str]:
+    """A chunk's CSV lines without their endings."""
+    if not chunk.text:
+        return list(chunk.lines)
+    if chunk.text.count("\n") == chunk.row_count:  # no value holds a line break
+        return chunk.text[:-1].split("\n")
+    reader = csv.reader(io.StringIO(chunk.text, newline=""), delimiter=DELIMITERS[delimiter])
+    return list(lines(reader, delimiter))  # every value quoted, as written

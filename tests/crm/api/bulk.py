@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Any
 
 from tandem.crm.bulk.processing import job_run
@@ -33,3 +34,28 @@ def ingest(api: Api, data: bytes | str, *, run: bool = True, **job: Any) -> str:
 def rows(response: Any) -> list[dict[str, str]]:
     assert response["Content-Type"].startswith("text/csv"), response.content
     return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def before_each_row(monkeypatch: Any, hook: Callable[[list[str]], None]) -> Callable[[], None]:
+    """Run `hook(row)` as each ingest row is typed, on the generic path and on PostgreSQL's fast
+    path alike; the function that stops it."""
+    from tandem.crm.bulk import fastinsert, processing
+
+    real_values, real_fast = processing._values, fastinsert._row_values
+
+    def values(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
+        hook(row)
+        return real_values(plan, row, skip, parents)
+
+    def fast_values(fast: Any, template: Any, row: Any, lookups: Any) -> Any:
+        hook(row)
+        return real_fast(fast, template, row, lookups)
+
+    monkeypatch.setattr(processing, "_values", values)
+    monkeypatch.setattr(fastinsert, "_row_values", fast_values)
+
+    def stop() -> None:
+        monkeypatch.setattr(processing, "_values", real_values)
+        monkeypatch.setattr(fastinsert, "_row_values", real_fast)
+
+    return stop

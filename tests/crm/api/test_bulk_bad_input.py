@@ -11,7 +11,7 @@ from django.test import override_settings
 from tandem.crm.bulk.models import BulkJob, BulkUpload
 from tandem.crm.bulk.processing import job_run
 from tandem.crm.records.models import Contact
-from tests.crm.api.bulk import ingest, put_csv, rows
+from tests.crm.api.bulk import before_each_row, ingest, put_csv, rows
 from tests.crm.api.conftest import Api, V
 
 pytestmark = pytest.mark.django_db
@@ -187,6 +187,8 @@ def test_abort_in_progress_stops_the_job_at_the_next_chunk(
     from tandem.crm.bulk import processing
 
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
     job_id = ingest(api, "LastName\nA\nB\nC\nD\nE\nF\n", object="Contact", operation="insert",
                     run=False)  # fmt: skip
     real_chunk = processing.ingest_chunk
@@ -217,16 +219,16 @@ def test_an_abort_inside_a_chunk_rolls_that_chunk_back(
     from tandem.crm.bulk import processing
 
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
     job_id = ingest(api, "LastName\nA\nB\nC\n", object="Contact", operation="insert",
                     run=False)  # fmt: skip
-    real_values = processing._values
 
-    def aborted_meanwhile(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
+    def aborted_meanwhile(row: list[str]) -> None:
         if row[0] == "C":
             BulkJob.objects.filter(pk=job_id).update(state="Aborted")
-        return real_values(plan, row, skip, parents)
 
-    monkeypatch.setattr(processing, "_values", aborted_meanwhile)
+    before_each_row(monkeypatch, aborted_meanwhile)
 
     assert job_run(job_id) is processing.Outcome.LOST
     assert sorted(Contact.objects.values_list("last_name", flat=True)) == ["A", "B"]

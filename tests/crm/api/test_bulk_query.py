@@ -76,6 +76,7 @@ def test_pages_follow_the_locator_until_null(
     api: Api, admin: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(processing, "QUERY_CHUNK", 2)  # pages of 3 cross stored chunks of 2
+    monkeypatch.setattr(processing, "FAST_QUERY_CHUNK", 2)
     made = _contacts(admin, 7)
     job_id = _query(api, "SELECT Id FROM Contact")
 

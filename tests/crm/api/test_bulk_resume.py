@@ -13,7 +13,7 @@ from tandem.crm.bulk import processing
 from tandem.crm.bulk.models import BulkJob, BulkQueryChunk, BulkRowResult
 from tandem.crm.bulk.processing import Outcome, job_run
 from tandem.crm.records.models import Contact
-from tests.crm.api.bulk import ingest, rows
+from tests.crm.api.bulk import before_each_row, ingest, rows
 from tests.crm.api.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -45,23 +45,22 @@ def test_a_killed_ingest_run_resumes_without_applying_a_row_twice(
     api: Api, monkeypatch: pytest.MonkeyPatch, job: dict[str, str]
 ) -> None:
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
     names = ["A", "B", "C", "D", "E", "F", "G"]
     job_id = ingest(api, _upload(names), object="Contact", run=False, **job)
-    real_values = processing._values
 
-    def dies_on_d(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
+    def dies_on_d(row: list[str]) -> None:
         if row[0] == "D":
             raise WorkerKilled
-        return real_values(plan, row, skip, parents)
 
-    monkeypatch.setattr(processing, "_values", dies_on_d)
+    stop = before_each_row(monkeypatch, dies_on_d)
     with pytest.raises(WorkerKilled):
         job_run(job_id)
     stopped = BulkJob.objects.get(pk=job_id)
     assert (stopped.state, stopped.records_processed) == ("InProgress", 2)
     assert sorted(Contact.objects.values_list("last_name", flat=True)) == ["A", "B"]
 
-    monkeypatch.setattr(processing, "_values", real_values)
+    stop()
     assert job_run(job_id) is Outcome.BUSY  # the dead run's lease still holds the job
     _lease_ends(job_id)
     assert job_run(job_id) is Outcome.DONE
@@ -83,6 +82,7 @@ def test_a_killed_query_run_resumes_after_its_last_chunk(
     api: Api, admin: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(processing, "QUERY_CHUNK", 2)
+    monkeypatch.setattr(processing, "FAST_QUERY_CHUNK", 2)
     made = [
         Contact.objects.create(org=admin.org, owner=admin, last_name=f"C{n}", name=f"C{n}")
         for n in range(5)
@@ -98,6 +98,15 @@ def test_a_killed_query_run_resumes_after_its_last_chunk(
         return real_lines(*args)
 
     monkeypatch.setattr(processing, "lines", dies_on_second_chunk)
+    real_store = processing.fastquery.store_chunk
+
+    def fast_dies_on_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise WorkerKilled
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(processing.fastquery, "store_chunk", fast_dies_on_second_chunk)
     with pytest.raises(WorkerKilled):
         job_run(job_id)
     assert BulkJob.objects.get(pk=job_id).records_processed == 2
@@ -114,14 +123,13 @@ def test_a_run_that_lost_its_claim_commits_nothing_more(
     api: Api, monkeypatch: pytest.MonkeyPatch, job: dict[str, str]
 ) -> None:
     monkeypatch.setattr(processing, "INGEST_CHUNK", 1)
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 1)
     job_id = ingest(api, _upload(["A", "B"]), object="Contact", run=False, **job)
-    real_values = processing._values
 
-    def another_run_takes_over(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
+    def another_run_takes_over(row: list[str]) -> None:
         BulkJob.objects.filter(pk=job_id).update(claim_token="someone-else")
-        return real_values(plan, row, skip, parents)
 
-    monkeypatch.setattr(processing, "_values", another_run_takes_over)
+    before_each_row(monkeypatch, another_run_takes_over)
 
     assert job_run(job_id) is Outcome.LOST
     assert not Contact.objects.exists()  # its chunk rolled back with the lost claim
@@ -134,16 +142,15 @@ def test_each_committed_chunk_extends_the_claim_by_the_configured_lease(
 ) -> None:
     settings.CRM_BULK_LEASE_SECONDS = 17  # TANDEM_BULK_LEASE_SECONDS
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
+    monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
     job_id = ingest(api, _upload(["A", "B", "C"]), object="Contact", run=False,
                     operation="insert")  # fmt: skip
-    real_values = processing._values
 
-    def dies_on_c(plan: Any, row: Any, skip: Any, parents: Any) -> Any:
+    def dies_on_c(row: list[str]) -> None:
         if row[0] == "C":
             raise WorkerKilled
-        return real_values(plan, row, skip, parents)
 
-    monkeypatch.setattr(processing, "_values", dies_on_c)
+    before_each_row(monkeypatch, dies_on_c)
     with pytest.raises(WorkerKilled):
         job_run(job_id)
 
