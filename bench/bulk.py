@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.api import ROOT, SETUP, _crm, _database, _id, _server
+from bench.api import ROOT, SETUP, crm_command, crm_server, record_id, scratch_database
 
 CONTACTS = int(os.environ.get("BULK_CONTACTS", "1000000"))
 VERSION = "62.0"
@@ -50,7 +50,7 @@ def _accounts(url: str, org_id: str, user_id: str) -> list[str]:
 
     rng = random.Random(1)
     now = dt.datetime.now(dt.UTC)
-    ids = [_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
+    ids = [record_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy(
             "COPY crm_records_account (id, org_id, owner_id, created_date, "
@@ -71,7 +71,7 @@ def _ingest_floor(url: str, org_id: str, user_id: str, data: bytes) -> float:
     body = io.StringIO()
     for line in data.decode().splitlines()[1:]:
         first, last, email, account = line.split(",")
-        body.write(f"{_id('003', rng)},{org_id},{user_id},{now},{now},{now},f,{first},{last},"
+        body.write(f"{record_id('003', rng)},{org_id},{user_id},{now},{now},{now},f,{first},{last},"
                    f"{first} {last},{email},f,{account}\n")  # fmt: skip
     payload = body.getvalue().encode()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -106,7 +106,7 @@ def _query_floor(url: str, org_id: str) -> tuple[int, float]:
 
 
 @contextmanager
-def _worker(env: dict[str, str]) -> Iterator[None]:
+def crm_worker(env: dict[str, str]) -> Iterator[None]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tandem", "worker", "--service", "crm", "--concurrency", "1"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -148,11 +148,12 @@ def _ingest(server: str, token: str, data: bytes) -> tuple[dict[str, Any], float
     return info, time.perf_counter() - start
 
 
-def _query(server: str, token: str) -> tuple[int, float, int]:
+def query_job(server: str, token: str, soql: str = SOQL) -> tuple[int, float, int]:
+    """A query job of `soql` from its creation to its last results page: (rows, seconds, pages)."""
     session = _session(token)
     jobs = f"{server}/services/data/v{VERSION}/jobs/query"
     start = time.perf_counter()
-    job = session.post(jobs, json={"operation": "query", "query": SOQL}, timeout=60).json()
+    job = session.post(jobs, json={"operation": "query", "query": soql}, timeout=60).json()
     info = _wait(session, f"{jobs}/{job['id']}")
     assert info["state"] == "JobComplete", info
     rows, pages, locator = 0, 0, None
@@ -169,15 +170,15 @@ def _row(label: str, rows: int, seconds: float, load: float) -> str:
 
 
 def run() -> str:
-    with tempfile.TemporaryDirectory() as var, _database() as url:
+    with tempfile.TemporaryDirectory() as var, scratch_database() as url:
         env = {**os.environ, "TANDEM_SERVICE": "crm", "TANDEM_VAR_DIR": var,
                "TANDEM_CRM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}  # fmt: skip
-        _crm(env, "migrate", "-v0")
-        ids = json.loads(_crm(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+        crm_command(env, "migrate", "-v0")
+        ids = json.loads(crm_command(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         data = _csv(_accounts(url, ids["org"], ids["user"]))
         ingest_floor = _ingest_floor(url, ids["org"], ids["user"], data)
         load_ingest_floor = os.getloadavg()[0]
-        with _server(env) as server, _worker(env):
+        with crm_server(env) as server, crm_worker(env):
             info, ingest_seconds = _ingest(server, ids["token"], data)
             load_ingest = os.getloadavg()[0]
             assert info["state"] == "JobComplete", info
@@ -185,7 +186,7 @@ def run() -> str:
             assert info["numberRecordsFailed"] == 0, info
             query_floor_rows, query_floor = _query_floor(url, ids["org"])
             load_query_floor = os.getloadavg()[0]
-            query_rows, query_seconds, pages = _query(server, ids["token"])
+            query_rows, query_seconds, pages = query_job(server, ids["token"])
             load_query = os.getloadavg()[0]
     ingest_rate, ingest_floor_rate = CONTACTS / ingest_seconds, CONTACTS / ingest_floor
     query_rate, query_floor_rate = query_rows / query_seconds, query_floor_rows / query_floor

@@ -36,7 +36,9 @@ from tandem.engagement.connect.models import ApiFamily, CrmConnection
 
 DONE = "JobComplete"
 ENDED = frozenset({DONE, "Failed", "Aborted"})
-FIRST_POLL, LAST_POLL = 0.5, 5.0  # seconds between job polls, doubling
+# Seconds between job polls: a quarter of the time waited so far, within these bounds (a job
+# that ends is noticed within a quarter of its time, with few polls for a long one).
+FIRST_POLL, LAST_POLL = 0.2, 5.0
 STILL_RUNNING = 504  # transient for the callers: they try again later
 
 
@@ -201,7 +203,8 @@ def _job_id(job: Any) -> str:
 
 def job_wait(connection: CrmConnection, kind: str, job_id: str) -> dict[str, Any]:
     """Poll the job, with backoff, until it ends; its JSON when it completed."""
-    deadline = time.monotonic() + settings.CONNECT_BULK_WAIT_SECONDS
+    began = time.monotonic()
+    deadline = began + settings.CONNECT_BULK_WAIT_SECONDS
     delay = FIRST_POLL
     while True:
         job = _call(
@@ -221,7 +224,7 @@ def job_wait(connection: CrmConnection, kind: str, job_id: str) -> dict[str, Any
                 STILL_RUNNING,
             )
         time.sleep(delay)
-        delay = min(delay * 2, LAST_POLL)
+        delay = min(max(FIRST_POLL, (time.monotonic() - began) / 4), LAST_POLL)
 
 
 def bulk_query(
