@@ -40,10 +40,11 @@ def bulk_kinds(connection: CrmConnection, source: SyncSource) -> dict[str, str] 
 
 
 def rows_pages(
-    connection: CrmConnection, source: SyncSource, soql: str, kinds: dict[str, str]
+    connection: CrmConnection, source: SyncSource, soql: str, kinds: dict[str, str], total: int
 ) -> Iterator[list[tuple[str, ...]]]:
-    """The job's pages as rows (Id, each field's text), each parsed as it arrives."""
-    for page in bulk.bulk_query_pages(connection, soql):
+    """The job's pages as rows (Id, each field's text), each parsed as it arrives; `total`,
+    the records the REST API counted (to time the job's polls)."""
+    for page in bulk.bulk_query_pages(connection, soql, expected=total):
         header, lines = page.table()
         yield rows_of(header, lines, list(source.fields), kinds)
 

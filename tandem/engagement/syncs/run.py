@@ -306,11 +306,11 @@ def _copy_pages(
     records are left than the threshold and every field's Bulk text is exact, else over
     REST from that first page."""
     head = crm.first_page(connection, soql)
-    kinds = None
-    if int(head.data.get("totalSize") or 0) > settings.SYNC_BULK_THRESHOLD:
+    total, kinds = int(head.data.get("totalSize") or 0), None
+    if total > settings.SYNC_BULK_THRESHOLD:
         kinds = syncbulk.bulk_kinds(connection, source)
     if kinds is not None:
-        yield from syncbulk.rows_pages(connection, source, soql, kinds)
+        yield from syncbulk.rows_pages(connection, source, soql, kinds, total)
         return
     for page in crm.pages(connection, soql, first=head):
         yield _texts(source, page)

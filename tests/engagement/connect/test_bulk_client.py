@@ -259,3 +259,11 @@ def test_query_pages_give_rows_as_lists_with_values_kept_whole(
     assert [row for _, rows in tables for row in rows] == [list(r.values()) for r in server.rows]
     bulk_calls = ApiCallDay.objects.get(account_id=legacy.account_id, api_family="bulk")
     assert bulk_calls.calls == 6  # create, 2 polls, 3 pages (two read ahead, counted too)
+
+
+def test_the_next_poll_comes_sooner_when_the_jobs_progress_says_it_ends_sooner() -> None:
+    assert bulk.next_poll(4.0, None, None) == 1.0  # a quarter of the time waited
+    assert bulk.next_poll(4.0, 900_000, 1_000_000) == pytest.approx(4 * 100_000 / 900_000)
+    assert bulk.next_poll(4.0, 100_000, 1_000_000) == 1.0  # far from done: the quarter
+    assert bulk.next_poll(0.1, None, None) == bulk.FIRST_POLL
+    assert bulk.next_poll(60.0, 0, 1_000_000) == bulk.LAST_POLL
