@@ -82,6 +82,7 @@ class SyncCrm(FakeCrm):
     hidden: set[str] = field(default_factory=set)  # records the system user no longer sees
     jobs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # Bulk query results
     bulk_page: int = 4  # rows per Bulk results page
+    job_state: str = "JobComplete"  # what every query job's poll answers
 
     def tick(self) -> datetime:
         self.clock += timedelta(seconds=1)
@@ -169,7 +170,8 @@ class SyncCrm(FakeCrm):
 
     def bulk_job_get(self, *, token: CrmToken, kind: str, job_id: str) -> CrmResult:
         self._answer()
-        return CrmResult({"id": job_id, "state": "JobComplete"}, ApiUsage(9, 15000))
+        job = {"id": job_id, "state": self.job_state, "errorMessage": "InvalidBatch : boom"}
+        return CrmResult(job, ApiUsage(9, 15000))
 
     def bulk_query_page(
         self, *, token: CrmToken, job_id: str, locator: str | None, max_records: int | None

@@ -175,6 +175,21 @@ def test_crm_down_mid_bulk_copy_fails_then_resumes(
     assert by_bulk == rest_copy(source, settings)
 
 
+@pytest.mark.usefixtures("bulk_over_5")
+def test_a_failed_bulk_job_fails_the_run_and_writes_nothing(
+    source: SyncSource, crm_contacts: SyncCrm
+) -> None:
+    crm_contacts.job_state = "Failed"
+    failed = source_run(source_id=source.pk)
+    assert failed.outcome == RunOutcome.FAILED
+    assert "InvalidBatch : boom" in failed.message
+    source.refresh_from_db()
+    assert (source.outcome, source.copy_after_id, source.high_water) == ("failed", "", None)
+    assert not table(source)
+    crm_contacts.job_state = "JobComplete"
+    assert source_run(source_id=source.pk).added == 12
+
+
 def test_rows_of_takes_columns_by_name_and_converts_datetimes() -> None:
     header = ["SystemModstamp", "Email", "Id"]
     lines = [["2026-12-01T09:00:01.000Z", "a@x.test", "0031"], ["", "", "0032"]]
