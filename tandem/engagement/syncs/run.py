@@ -6,7 +6,8 @@ lapses). It first removes the records deleted in the CRM since the deleted high-
 high-water mark less an overlap window (clock skew, transactions committed late), ordered by
 SystemModstamp. Each page is applied by Id (insert, or update when the values changed) in one
 transaction with the new high-water mark, so a run that dies resumes from the last committed
-page and re-reading a page changes nothing. With no mark yet, every record is read.
+page and re-reading a page changes nothing. With no mark yet, every record is read (by a
+Bulk query job when there are many: syncs/bulk.py).
 """
 
 from __future__ import annotations
