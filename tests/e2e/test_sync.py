@@ -110,7 +110,8 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
         crm_tool(stack, "crm-contacts", str(CONTACTS), "sync.test")
         crm_tool(stack, "crm-awkward")
         crm_tool(stack, "crm-leads", "30")
-        yield Synced(parts, client)
+        with client:
+            yield Synced(parts, client)
 
 
 def test_1_contact_and_lead_sources_copy_every_record(synced: Synced) -> None:
