@@ -216,4 +216,8 @@ def run() -> str:
         f"Ingest / floor: **{ingest_ratio:.2f}x** (targets ≥ 50,000 rows/s and ≥ 0.3x: "
         f"**{'met' if ingest_met else 'NOT met'}**). Query / floor: **{query_ratio:.2f}x** "
         f"(targets ≥ 150,000 rows/s and ≥ 0.5x: **{'met' if query_met else 'NOT met'}**).",
+        "",
+        f"Of the ingest job's {ingest_seconds:.1f} s, its chunks (typing, COPY, results, commit) "
+        f"took {info['totalProcessingTime'] / 1000:.1f} s (`totalProcessingTime`); the rest is "
+        "the upload, parsing it, the hand-over to the worker and polling.",
     ])  # fmt: skip
