@@ -110,8 +110,10 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
         crm_tool(stack, "crm-contacts", str(CONTACTS), "sync.test")
         crm_tool(stack, "crm-awkward")
         crm_tool(stack, "crm-leads", "30")
-        with client:
+        try:
             yield Synced(parts, client)
+        finally:
+            client.close()
 
 
 def test_1_contact_and_lead_sources_copy_every_record(synced: Synced) -> None:
