@@ -106,7 +106,7 @@ def _query_floor(url: str, org_id: str) -> tuple[int, float]:
 
 
 @contextmanager
-def _worker(env: dict[str, str]) -> Iterator[None]:
+def crm_worker(env: dict[str, str]) -> Iterator[None]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tandem", "worker", "--service", "crm", "--concurrency", "1"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -148,11 +148,12 @@ def _ingest(server: str, token: str, data: bytes) -> tuple[dict[str, Any], float
     return info, time.perf_counter() - start
 
 
-def _query(server: str, token: str) -> tuple[int, float, int]:
+def query_job(server: str, token: str, soql: str = SOQL) -> tuple[int, float, int]:
+    """A query job of `soql` from its creation to its last results page: (rows, seconds, pages)."""
     session = _session(token)
     jobs = f"{server}/services/data/v{VERSION}/jobs/query"
     start = time.perf_counter()
-    job = session.post(jobs, json={"operation": "query", "query": SOQL}, timeout=60).json()
+    job = session.post(jobs, json={"operation": "query", "query": soql}, timeout=60).json()
     info = _wait(session, f"{jobs}/{job['id']}")
     assert info["state"] == "JobComplete", info
     rows, pages, locator = 0, 0, None
@@ -177,7 +178,7 @@ def run() -> str:
         data = _csv(_accounts(url, ids["org"], ids["user"]))
         ingest_floor = _ingest_floor(url, ids["org"], ids["user"], data)
         load_ingest_floor = os.getloadavg()[0]
-        with crm_server(env) as server, _worker(env):
+        with crm_server(env) as server, crm_worker(env):
             info, ingest_seconds = _ingest(server, ids["token"], data)
             load_ingest = os.getloadavg()[0]
             assert info["state"] == "JobComplete", info
@@ -185,7 +186,7 @@ def run() -> str:
             assert info["numberRecordsFailed"] == 0, info
             query_floor_rows, query_floor = _query_floor(url, ids["org"])
             load_query_floor = os.getloadavg()[0]
-            query_rows, query_seconds, pages = _query(server, ids["token"])
+            query_rows, query_seconds, pages = query_job(server, ids["token"])
             load_query = os.getloadavg()[0]
     ingest_rate, ingest_floor_rate = CONTACTS / ingest_seconds, CONTACTS / ingest_floor
     query_rate, query_floor_rate = query_rows / query_seconds, query_floor_rows / query_floor

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import api
+from bench import api, bulk
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTACTS = int(os.environ.get("BENCH_SYNC_CONTACTS", "1000000"))
@@ -28,7 +28,7 @@ FIELDS = "Email,FirstName,LastName,AccountId"
 SOQL = "SELECT Id, Email, FirstName, LastName, AccountId, SystemModstamp FROM Contact"
 
 SYNC = r"""
-import json, time
+import json, os, time
 import psycopg
 from django.utils import timezone
 from tandem.engagement.accounts.models import Account
@@ -46,9 +46,17 @@ tokens.token_store(account.pk, "bench@bench.test", CrmToken(raw, server,
     f"{server}/id/{org}/{user}", time.time()))
 source = source_setup(account=account, object_name="Contact", fields=fields.split(","),
                       schedule="manual")
+profile = os.environ.get("BENCH_SYNC_PROFILE")  # a file for the first copy's cProfile stats
 start = time.perf_counter()
-first = source_run(source_id=source.pk)
+if profile:
+    import cProfile
+    with cProfile.Profile() as profiler:
+        first = source_run(source_id=source.pk)
+    profiler.dump_stats(profile)
+else:
+    first = source_run(source_id=source.pk)
 first_seconds = time.perf_counter() - start
+first_load = os.getloadavg()[0]
 with psycopg.connect(crm_db, autocommit=True) as conn:
     conn.execute("UPDATE crm_records_contact SET first_name = 'Changed', system_modstamp = now() "
                  "WHERE id IN (SELECT id FROM crm_records_contact ORDER BY random() LIMIT %s)",
@@ -58,6 +66,7 @@ second = source_run(source_id=source.pk)
 second_seconds = time.perf_counter() - start
 rows = source.data_extension.rows.count()
 print(json.dumps({"first": first.__dict__, "first_seconds": first_seconds, "rows": rows,
+                  "first_load": first_load,
                   "second": second.__dict__, "second_seconds": second_seconds}))
 """
 
@@ -122,9 +131,12 @@ def run() -> str:
             api.crm_command(crm_env, "shell", "-c", api.SETUP).strip().splitlines()[-1]
         )
         _load_contacts(crm_db, ids["org"], ids["user"])
-        with api.crm_server(crm_env) as server:
+        with api.crm_server(crm_env) as server, bulk.crm_worker(crm_env):
             api.rest_walk(server, ids["token"], max_requests=10)  # warm-up
             walked, walk_seconds = _walk(server, ids["token"])
+            walk_load = os.getloadavg()[0]
+            queried, query_seconds, _ = bulk.query_job(server, ids["token"], SOQL)
+            query_load = os.getloadavg()[0]
             eng_env = {**base, "TANDEM_SERVICE": "engagement", "TANDEM_CRM_URL": server,
                        "TANDEM_ENGAGEMENT_DATABASE_URL": eng_db}  # fmt: skip
             subprocess.run([sys.executable, "-m", "tandem", "engagement", "migrate", "-v0"],
@@ -139,12 +151,19 @@ def run() -> str:
             if done.returncode != 0:
                 raise RuntimeError(done.stderr[-3000:])
             result = json.loads(done.stdout.strip().splitlines()[-1])
-    return _section(walked, walk_seconds, result)
+    result["loads"] = [walk_load, query_load]
+    return _section((walked, walk_seconds), (queried, query_seconds), result)
 
 
-def _section(walked: int, walk_seconds: float, result: dict) -> str:  # type: ignore[type-arg]
+def _section(
+    walk: tuple[int, float],
+    query: tuple[int, float],
+    result: dict,  # type: ignore[type-arg]
+) -> str:
+    (walked, walk_seconds), (queried, query_seconds) = walk, query
     first, second = result["first"], result["second"]
     sync_rate, walk_rate = first["added"] / result["first_seconds"], walked / walk_seconds
+    walk_load, query_load = result["loads"]
     load = os.getloadavg()[1]
     return "\n".join([
         "## bench/sync — synchronized data source, first copy and incremental run",
@@ -154,14 +173,18 @@ def _section(walked: int, walk_seconds: float, result: dict) -> str:  # type: ig
         f"PostgreSQL (5-minute load average {load:.1f} at the end). Sync fields: `{FIELDS}` "
         "(plus Id, SystemModstamp), through Connect's HTTP client as the system user.",
         "",
-        "| measure | rows | seconds | rows/s |",
-        "|---|---:|---:|---:|",
+        "| measure | rows | seconds | rows/s | 1-min load |",
+        "|---|---:|---:|---:|---:|",
         f"| raw REST walk of `{SOQL}` (requests, every batch parsed) | {walked:,} | "
-        f"{walk_seconds:.1f} | {walk_rate:,.0f} |",
-        f"| first sync: every contact copied into `Contact_Salesforce` | {first['added']:,} | "
-        f"{result['first_seconds']:.1f} | {sync_rate:,.0f} |",
+        f"{walk_seconds:.1f} | {walk_rate:,.0f} | {walk_load:.1f} |",
+        f"| raw Bulk query job of the same SOQL (create, poll, every results page; CRM worker "
+        f"of concurrency 1) | {queried:,} | {query_seconds:.1f} | {queried / query_seconds:,.0f} "
+        f"| {query_load:.1f} |",
+        f"| first sync: every contact copied into `Contact_Salesforce` (by a Bulk query job "
+        f"over TANDEM_SYNC_BULK_THRESHOLD) | {first['added']:,} | "
+        f"{result['first_seconds']:.1f} | {sync_rate:,.0f} | {result['first_load']:.1f} |",
         f"| incremental sync: {CHANGES:,} changed of {CONTACTS:,} | {second['updated']:,} updated "
-        f"| {result['second_seconds']:.2f} | |",
+        f"| {result['second_seconds']:.2f} | | |",
         "",
         f"First sync / raw walk: **{sync_rate / walk_rate:.0%}**. Targets: first sync ≥ 30,000 "
         f"rows/s: **{'met' if sync_rate >= 30_000 else 'NOT met'}**; incremental < 2 s: "

@@ -250,6 +250,8 @@ CONNECT_MIGRATION_LEASE_SECONDS = env_int(
 # how long a run holds its source without renewing (a dead run's lease lapses then).
 SYNC_OVERLAP_SECONDS = env_int("TANDEM_SYNC_OVERLAP_SECONDS", 300, minimum=0, maximum=86400)
 SYNC_LEASE_SECONDS = env_int("TANDEM_SYNC_LEASE_SECONDS", 120, minimum=2, maximum=86400)
+# A copy of every record (first copy, backfill) of more records than this reads by a Bulk query job.
+SYNC_BULK_THRESHOLD = env_int("TANDEM_SYNC_BULK_THRESHOLD", 10_000, minimum=0)
 
 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}

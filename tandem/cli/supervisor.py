@@ -93,6 +93,9 @@ class Supervisor:
         for child in self.children:
             if child.reader is not None:
                 child.reader.join(timeout=2)
+            drained = child.reader is None or not child.reader.is_alive()
+            if drained and child.process is not None and child.process.stdout is not None:
+                child.process.stdout.close()  # the pipe the reader drained to its end
 
 
 def _kill_group(child: Child) -> None:

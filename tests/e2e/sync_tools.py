@@ -66,6 +66,28 @@ def crm_contacts(count: str, domain: str) -> dict[str, Any]:
     return {"created": len(_create("Contact", rows))}
 
 
+AWKWARD = ["", 'say "hi", then\r\nbye', "Zoë 日本", "a,b", '"', "line\nbreak", " lead"]
+
+
+def crm_awkward() -> dict[str, Any]:
+    """Contacts whose names need quoting in CSV (quotes, commas, line breaks, unicode, empty)."""
+    rows = [{"FirstName": value, "LastName": f"Odd {value}".strip() or "Odd",
+             "Email": f"odd{n}@odd.test" if n % 3 else None}
+            for n, value in enumerate(AWKWARD)]  # fmt: skip
+    return {"created": _create("Contact", rows)}
+
+
+def eng_recopy(object_name: str) -> dict[str, Any]:
+    """Forget the source's copy: its next run is a first copy into an empty data extension."""
+    from tandem.engagement.data.models import DataExtensionRow
+    from tandem.engagement.syncs.models import SyncSource
+
+    source = SyncSource.objects.get(object_name=object_name)
+    DataExtensionRow.objects.filter(data_extension_id=source.data_extension_id).delete()
+    SyncSource.objects.filter(pk=source.pk).update(high_water=None, copy_floor=None)
+    return {"source": source.pk}
+
+
 def crm_leads(count: str) -> dict[str, Any]:
     rows = [{"LastName": f"L{n}", "Company": "Acme", "Email": f"l{n}@lead.test"}
             for n in range(int(count))]  # fmt: skip
@@ -199,6 +221,8 @@ if __name__ == "__main__":
     _django()
     commands = {
         "crm-contacts": crm_contacts,
+        "crm-awkward": crm_awkward,
+        "eng-recopy": eng_recopy,
         "crm-leads": crm_leads,
         "crm-change": crm_change,
         "crm-touch-all": crm_touch_all,

@@ -14,13 +14,15 @@ import csv
 import io
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, cast, runtime_checkable
 
 from django.conf import settings
 
-from tandem.engagement.connect import services
+from tandem.engagement.connect import services, tokens
 from tandem.engagement.connect.client import (
     API_VERSION,
     CrmClient,
@@ -34,16 +36,32 @@ from tandem.engagement.connect.models import ApiFamily, CrmConnection
 
 DONE = "JobComplete"
 ENDED = frozenset({DONE, "Failed", "Aborted"})
-FIRST_POLL, LAST_POLL = 0.5, 5.0  # seconds between job polls, doubling
+# Seconds between job polls: a quarter of the time waited so far, within these bounds (a job
+# that ends is noticed within a quarter of its time, with few polls for a long one).
+FIRST_POLL, LAST_POLL = 0.2, 5.0
 STILL_RUNNING = 504  # transient for the callers: they try again later
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a query job's results and the locator of the next (None after the last)."""
+    """One page of a query job's results and the locator of the next (None after the last):
+    `text`, the CSV as the CRM sent it (parsed only when read), or else `rows`."""
 
     rows: list[dict[str, str]]
     locator: str | None
+    text: str | None = None
+
+    def records(self) -> list[dict[str, str]]:
+        return self.rows if self.text is None else read_csv(self.text)
+
+    def table(self) -> tuple[list[str], Iterable[list[str]]]:
+        """The header and the rows as lists of values, parsed as they are read (no dict per
+        row); a value keeps its line breaks (CR LF included)."""
+        if self.text is None:
+            header = list(self.rows[0]) if self.rows else []
+            return header, ([row.get(name, "") for name in header] for row in self.rows)
+        reader = csv.reader(io.StringIO(self.text.removeprefix("\ufeff"), newline=""))
+        return next(reader, []), reader
 
 
 @runtime_checkable
@@ -117,8 +135,7 @@ class HttpBulkApi:
         )
         following = response.headers.get("sforce-locator", "null")
         page = Page(
-            read_csv(response.content.decode("utf-8")),
-            None if following in ("", "null") else following,
+            [], None if following in ("", "null") else following, response.content.decode("utf-8")
         )
         return CrmResult(page, usage_from(response.headers))
 
@@ -184,9 +201,14 @@ def _job_id(job: Any) -> str:
     return job_id
 
 
-def job_wait(connection: CrmConnection, kind: str, job_id: str) -> dict[str, Any]:
-    """Poll the job, with backoff, until it ends; its JSON when it completed."""
-    deadline = time.monotonic() + settings.CONNECT_BULK_WAIT_SECONDS
+def job_wait(
+    connection: CrmConnection, kind: str, job_id: str, *, expected: int | None = None
+) -> dict[str, Any]:
+    """Poll the job, with backoff, until it ends; its JSON when it completed. With the number
+    of records `expected`, the next poll comes sooner when the job's progress says it ends
+    sooner."""
+    began = time.monotonic()
+    deadline = began + settings.CONNECT_BULK_WAIT_SECONDS
     delay = FIRST_POLL
     while True:
         job = _call(
@@ -206,7 +228,16 @@ def job_wait(connection: CrmConnection, kind: str, job_id: str) -> dict[str, Any
                 STILL_RUNNING,
             )
         time.sleep(delay)
-        delay = min(delay * 2, LAST_POLL)
+        delay = next_poll(time.monotonic() - began, job.get("numberRecordsProcessed"), expected)
+
+
+def next_poll(waited: float, processed: Any, expected: int | None) -> float:
+    """A quarter of the time waited, or, when the job's progress is known, the time it looks
+    to need still if that is less; within FIRST_POLL and LAST_POLL."""
+    delay = waited / 4
+    if expected and isinstance(processed, int) and 0 < processed < expected:
+        delay = min(delay, waited * (expected - processed) / processed)
+    return min(max(FIRST_POLL, delay), LAST_POLL)
 
 
 def bulk_query(
@@ -214,22 +245,64 @@ def bulk_query(
 ) -> Iterator[dict[str, str]]:
     """The rows of a SOQL query read by a Bulk query job, page by page (`Sforce-Locator`);
     parent fields come as columns named `Parent.Field`, every value as text ("" for none)."""
+    for page in bulk_query_pages(connection, soql, page_size=page_size):
+        yield from page.records()
+
+
+def bulk_query_pages(
+    connection: CrmConnection,
+    soql: str,
+    *,
+    page_size: int | None = None,
+    expected: int | None = None,
+) -> Iterator[Page]:
+    """The result pages of a Bulk query job of `soql`, in order. While the caller uses one
+    page the next is already being fetched (one request in flight on a thread that only does
+    HTTP; the token and the counting stay on the caller's thread and database connection).
+    `expected`: about how many records the query has (see `job_wait`)."""
     job = _call(connection, lambda api, token: api.bulk_query_create(token=token, soql=soql))
     job_id = _job_id(job)
-    job_wait(connection, "query", job_id)
-    locator: str | None = None
-    while True:
+    job_wait(connection, "query", job_id, expected=expected)
 
-        def page_of(api: BulkApi, token: CrmToken, after: str | None = locator) -> CrmResult:
-            return api.bulk_query_page(
-                token=token, job_id=job_id, locator=after, max_records=page_size
-            )
+    def fetch(api: BulkApi, token: CrmToken, locator: str | None = None) -> CrmResult:
+        return api.bulk_query_page(
+            token=token, job_id=job_id, locator=locator, max_records=page_size
+        )
 
-        page = cast(Page, _call(connection, page_of))
-        yield from page.rows
-        if page.locator is None:
-            return
-        locator = page.locator
+    page = cast(Page, _call(connection, fetch))
+    api = bulk_api(services.crm_client())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-fetch") as pool:
+        while True:
+            ahead: Future[CrmResult] | None = None
+            if page.locator is not None:
+                token = services.connection_token(connection)
+                ahead = pool.submit(fetch, api, token, page.locator)
+            yield page
+            if ahead is None or page.locator is None:
+                return
+            page = cast(Page, _ahead(connection, ahead, partial(fetch, locator=page.locator)))
+
+
+def _ahead(
+    connection: CrmConnection,
+    ahead: Future[CrmResult],
+    again: Callable[[BulkApi, CrmToken], CrmResult],
+) -> Any:
+    """A call made on the fetch thread, counted here; after a 401, made again with a new
+    session (as `crm_call` does)."""
+    try:
+        result = ahead.result()
+    except CrmError as exc:
+        if exc.status != 401:
+            raise
+        tokens.tokens_forget(connection.account_id)
+        return _call(connection, again)
+    services.usage_record(
+        connection.account_id, connection.system_username.lower(), family=ApiFamily.BULK
+    )
+    if result.usage is not None:
+        services.limit_record(connection, result.usage.used, result.usage.limit)
+    return result.data
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ timeout. A call that never reached the CRM is retried with backoff; a lost answe
 
 from __future__ import annotations
 
+import os
 import re
+import ssl
 import time
 import uuid
 from collections.abc import Callable
@@ -159,6 +161,19 @@ def usage_from(headers: httpx.Headers) -> ApiUsage | None:
     return ApiUsage(int(match.group(1)), int(match.group(2))) if match else None
 
 
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """The TLS context that checks the CRM's certificate (CRM_CA_FILE, else the usual CAs),
+    made once per file version: each call has a client of its own, and loading the CAs took
+    longer than many a call."""
+    version = os.stat(ca_file).st_mtime_ns if ca_file else 0
+    return _tls_context(ca_file, version)
+
+
+@lru_cache(maxsize=8)
+def _tls_context(ca_file: str, version: int) -> ssl.SSLContext:
+    return httpx.create_ssl_context(verify=ca_file or True)
+
+
 class HttpCrmClient:
     """The real client, on httpx."""
 
@@ -179,7 +194,7 @@ class HttpCrmClient:
         self.on_call = on_call
         self._http = httpx.Client(
             timeout=settings.CONNECT_HTTP_TIMEOUT,
-            verify=settings.CRM_CA_FILE or True,
+            verify=tls_context(settings.CRM_CA_FILE or ""),
             transport=transport,
             follow_redirects=False,
         )

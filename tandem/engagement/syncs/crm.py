@@ -60,19 +60,27 @@ def _counted(connection: CrmConnection, result: CrmResult) -> CrmResult:
     return result
 
 
-def pages(connection: CrmConnection, soql: str, *, deleted: bool = False) -> Iterator[list[Any]]:
-    """The query's records, one batch (page) at a time; queryAll when `deleted`.
-
-    While the caller applies a page, the next one is already being fetched (one request in
-    flight on a thread that only does HTTP; the token and the counting stay on the caller's
-    thread and database connection), so the CRM's time and the writes overlap."""
+def first_page(connection: CrmConnection, soql: str, *, deleted: bool = False) -> CrmResult:
+    """The query's first batch, with its `totalSize`; queryAll when `deleted`."""
 
     def first(client: CrmClient, token: CrmToken) -> CrmResult:
         if deleted:
             return client.query_all(token=token, soql=soql)
         return client.query(token=token, soql=soql)
 
-    result = _call(connection, first)
+    return _call(connection, first)
+
+
+def pages(
+    connection: CrmConnection, soql: str, *, deleted: bool = False, first: CrmResult | None = None
+) -> Iterator[list[Any]]:
+    """The query's records, one batch (page) at a time; queryAll when `deleted`; `first`, the
+    first batch when the caller already has it.
+
+    While the caller applies a page, the next one is already being fetched (one request in
+    flight on a thread that only does HTTP; the token and the counting stay on the caller's
+    thread and database connection), so the CRM's time and the writes overlap."""
+    result = first or first_page(connection, soql, deleted=deleted)
     client = connect.crm_client()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-fetch") as pool:
         while True:

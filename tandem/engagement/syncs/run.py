@@ -6,13 +6,15 @@ lapses). It first removes the records deleted in the CRM since the deleted high-
 high-water mark less an overlap window (clock skew, transactions committed late), ordered by
 SystemModstamp. Each page is applied by Id (insert, or update when the values changed) in one
 transaction with the new high-water mark, so a run that dies resumes from the last committed
-page and re-reading a page changes nothing. With no mark yet, every record is read.
+page and re-reading a page changes nothing. With no mark yet, every record is read (by a
+Bulk query job when there are many: syncs/bulk.py).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -28,6 +30,7 @@ from tandem.engagement.connect.client import CrmError
 from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.data.models import DataExtensionRow
+from tandem.engagement.syncs import bulk as syncbulk
 from tandem.engagement.syncs import crm
 from tandem.engagement.syncs.errors import SyncError
 from tandem.engagement.syncs.models import RunOutcome, SyncSource
@@ -212,19 +215,24 @@ def _page_commit(
         )  # fmt: skip
 
 
-def _page_apply(
+def _texts(source: SyncSource, page: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """A REST page's records as rows of text: (Id, each field's text)."""
+    names = tuple(source.fields)
+    return [(str(r["Id"]), *map(text, map(r.get, names))) for r in page]
+
+
+def page_apply(
     source: SyncSource,
     token: str,
-    page: list[dict[str, Any]],
+    rows: list[tuple[str, ...]],
     compare: bool,
     writer: PageWriter | None = None,
     **changes: Any,
 ) -> tuple[int, int]:
-    """Apply one page: in line, or handed to `writer` (a fresh copy only: nothing to compare,
-    so the next page need not wait for this one's rows)."""
+    """Apply one page of rows (Id, each field's text): in line, or handed to `writer` (a
+    fresh copy only: nothing to compare, so the next page need not wait for this one's rows)."""
     if not compare and connection.vendor == "postgresql":
         names = tuple(source.fields)
-        rows = [(str(r["Id"]), *map(text, map(r.get, names))) for r in page]
         counts = {"added": len(rows), "updated": 0}
         commit = partial(_page_commit_new, source, token, names, rows, counts, changes)
         if writer is not None:
@@ -232,7 +240,7 @@ def _page_apply(
         else:
             commit()
         return len(rows), 0
-    writes, added, updated = _apply(source, page, compare=compare)
+    writes, added, updated = _apply(source, rows, compare=compare)
     counts = {"added": added, "updated": updated}
     if writer is not None and not compare:
         writer.submit(partial(_page_commit, source, token, writes, True, counts, changes))
@@ -260,8 +268,10 @@ def _newest_stamp(connection: CrmConnection, source: SyncSource) -> datetime | N
 
 def _copy(connection: CrmConnection, source: SyncSource, token: str, result: RunResult) -> None:
     """Every record, walked in the CRM's own order (by Id, its fastest walk) and resumable
-    from the last committed Id. The mark it leaves is the newest SystemModstamp from before
-    the walk, so what changes during the walk is read by the next run."""
+    from the last committed Id: over REST pages, or, when more records are left than
+    TANDEM_SYNC_BULK_THRESHOLD, by a Bulk query job. The mark it leaves is the newest
+    SystemModstamp from before the walk, so what changes during the walk is read by the next
+    run."""
     first = source.high_water is None
     floor, after = source.copy_floor, source.copy_after_id
     if floor is None and not after:
@@ -272,14 +282,14 @@ def _copy(connection: CrmConnection, source: SyncSource, token: str, result: Run
         soql += f" WHERE Id > '{after}'"
     compare = bool(after) or not first or source.data_extension.rows.exists()
     with PageWriter() as writer:
-        for page in crm.pages(connection, soql):
-            if not page:
+        for rows in _copy_pages(connection, source, soql):
+            if not rows:
                 continue
-            last = str(page[-1]["Id"])
+            last = rows[-1][0]
             if not SAFE_ID.fullmatch(last):
                 raise CrmError("unknown_error", f"the CRM answered an unexpected Id {last[:40]!r}")
-            added, updated = _page_apply(
-                source, token, page, compare, writer if PageWriter.usable() else None,
+            added, updated = page_apply(
+                source, token, rows, compare, writer if PageWriter.usable() else None,
                 copy_after_id=last,
             )  # fmt: skip
             result.added += added
@@ -288,6 +298,23 @@ def _copy(connection: CrmConnection, source: SyncSource, token: str, result: Run
     if first:  # a first copy has nothing to reconcile yet
         done.update(high_water=floor, reconciled_at=timezone.now())
     _renewed(source.pk, token, **done)
+
+
+def _copy_pages(
+    connection: CrmConnection, source: SyncSource, soql: str
+) -> Iterator[list[tuple[str, ...]]]:
+    """The copy's pages of rows: by a Bulk query job when the first REST page says more
+    records are left than the threshold and every field's Bulk text is exact, else over
+    REST from that first page."""
+    head = crm.first_page(connection, soql)
+    total, kinds = int(head.data.get("totalSize") or 0), None
+    if total > settings.SYNC_BULK_THRESHOLD:
+        kinds = syncbulk.bulk_kinds(connection, source)
+    if kinds is not None:
+        yield from syncbulk.rows_pages(connection, source, soql, kinds, total)
+        return
+    for page in crm.pages(connection, soql, first=head):
+        yield _texts(source, page)
 
 
 def _changes(connection: CrmConnection, source: SyncSource, token: str, result: RunResult) -> None:
@@ -300,17 +327,17 @@ def _changes(connection: CrmConnection, source: SyncSource, token: str, result: 
         if not page:
             continue
         mark = max(crm_time(record[STAMP]) for record in page)
-        added, updated = _page_apply(source, token, page, True, high_water=mark)
+        added, updated = page_apply(source, token, _texts(source, page), True, high_water=mark)
         result.added += added
         result.updated += updated
 
 
 def _apply(
-    source: SyncSource, page: list[dict[str, Any]], *, compare: bool
+    source: SyncSource, page: list[tuple[str, ...]], *, compare: bool
 ) -> tuple[list[Pair], int, int]:
     """The page's rows to write (new or changed) and how many are new and changed."""
     names = tuple(source.fields)
-    rows = {str(r["Id"]): dict(zip(names, map(text, map(r.get, names)), strict=True)) for r in page}
+    rows = {row[0]: dict(zip(names, row[1:], strict=True)) for row in page}
     if not compare:
         return list(rows.items()), len(rows), 0
     existing = dict(

@@ -240,3 +240,28 @@ def test_a_job_answer_without_a_job_id_is_refused_before_any_url_uses_it(
 
     assert raised.value.code == "unknown_error"
     assert [s for s in server.seen if s.startswith("GET")] == []
+
+
+def test_query_pages_give_rows_as_lists_with_values_kept_whole(
+    server: BulkCrm, legacy: CrmConnection
+) -> None:
+    """Line breaks (CR LF too), quotes, delimiters and non-ASCII text stay inside their value."""
+    values = ['say "hi", then\r\nbye', "", "Zoë 日本", "line\nbreak", "a,b", '"']
+    server.rows = [{"Id": f"003{i:015d}", "Name": value} for i, value in enumerate(values)]
+
+    pages = list(bulk.bulk_query_pages(legacy, "SELECT Id, Name FROM Contact"))
+
+    assert len(pages) == 3  # pages of 2
+    tables = [page.table() for page in pages]
+    assert all(header == ["Id", "Name"] for header, _ in tables)
+    assert [row for _, rows in tables for row in rows] == [list(r.values()) for r in server.rows]
+    bulk_calls = ApiCallDay.objects.get(account_id=legacy.account_id, api_family="bulk")
+    assert bulk_calls.calls == 6  # create, 2 polls, 3 pages (two read ahead, counted too)
+
+
+def test_the_next_poll_comes_sooner_when_the_jobs_progress_says_it_ends_sooner() -> None:
+    assert bulk.next_poll(4.0, None, None) == 1.0  # a quarter of the time waited
+    assert bulk.next_poll(4.0, 900_000, 1_000_000) == pytest.approx(4 * 100_000 / 900_000)
+    assert bulk.next_poll(4.0, 100_000, 1_000_000) == 1.0  # far from done: the quarter
+    assert bulk.next_poll(0.1, None, None) == bulk.FIRST_POLL
+    assert bulk.next_poll(60.0, 0, 1_000_000) == bulk.LAST_POLL

@@ -7,6 +7,8 @@ tests use the real CRM over HTTP.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tandem.engagement.connect import bulk
 from tandem.engagement.connect.client import ApiUsage, CrmError, CrmResult, CrmToken
 from tests.engagement.connect.conftest import (  # noqa: F401  (its fixtures, used here)
     FakeCrm,
@@ -30,7 +33,8 @@ SELECT = re.compile(
 FIELDS = {
     "Contact": [("Id", "id"), ("Email", "email"), ("FirstName", "string"),
                 ("LastName", "string"), ("HasOptedOutOfEmail", "boolean"),
-                ("MailingAddress", "address"), ("SystemModstamp", "datetime")],
+                ("MailingAddress", "address"), ("SystemModstamp", "datetime"),
+                ("Birthdate", "date"), ("Score__c", "int"), ("Amount__c", "currency")],
     "Lead": [("Id", "id"), ("Email", "email"), ("Company", "string"),
              ("SystemModstamp", "datetime")],
 }  # fmt: skip
@@ -41,6 +45,28 @@ def stamp(value: datetime) -> str:
         value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{value.microsecond // 1000:03d}+0000"
     )
+
+
+def bulk_text(value: Any) -> str:
+    """A value as the CRM's Bulk results write it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.endswith("+0000"):  # a dateTime
+        return value[:-5] + "Z"
+    return str(value)
+
+
+def bulk_csv(rows: list[dict[str, Any]]) -> str:
+    """Bulk query results: a header, every value quoted, lines ended by LF."""
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(list(rows[0]))
+    writer.writerows([bulk_text(value) for value in row.values()] for row in rows)
+    return out.getvalue()
 
 
 @dataclass
@@ -54,6 +80,9 @@ class SyncCrm(FakeCrm):
     cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     fail_after: int | None = None  # answer this many more calls, then refuse (CRM down)
     hidden: set[str] = field(default_factory=set)  # records the system user no longer sees
+    jobs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # Bulk query results
+    bulk_page: int = 4  # rows per Bulk results page
+    job_state: str = "JobComplete"  # what every query job's poll answers
 
     def tick(self) -> datetime:
         self.clock += timedelta(seconds=1)
@@ -83,6 +112,9 @@ class SyncCrm(FakeCrm):
         return CrmResult({"fields": found}, ApiUsage(6, 15000))
 
     def _run(self, soql: str, *, deleted: bool) -> CrmResult:
+        return self._page(self._select(soql, deleted=deleted), str(len(self.cursors)))
+
+    def _select(self, soql: str, *, deleted: bool) -> list[dict[str, Any]]:
         self._answer()
         self.soql.append(soql)
         match = SELECT.match(soql)
@@ -108,10 +140,7 @@ class SyncCrm(FakeCrm):
             rows.reverse()
         if match["limit"]:
             rows = rows[: int(match["limit"])]
-        answers = [
-            {c: stamp(r[c]) if c == "SystemModstamp" else r.get(c) for c in cols} for r in rows
-        ]
-        return self._page(answers, str(len(self.cursors)))
+        return [{c: stamp(r[c]) if c == "SystemModstamp" else r.get(c) for c in cols} for r in rows]
 
     def _page(self, rows: list[dict[str, Any]], locator: str) -> CrmResult:
         head, rest = rows[: self.batch], rows[self.batch :]
@@ -131,6 +160,32 @@ class SyncCrm(FakeCrm):
         self._answer()
         locator = next_url.rsplit("/", 1)[1]
         return self._page(self.cursors.pop(locator), locator + "x")
+
+    # The Bulk API 2.0 of query jobs: the records the REST query answers, as the CRM's CSV.
+
+    def bulk_query_create(self, *, token: CrmToken, soql: str) -> CrmResult:
+        job_id = f"750{len(self.jobs):015d}"
+        self.jobs[job_id] = self._select(soql, deleted=False)
+        return CrmResult({"id": job_id, "state": "UploadComplete"}, ApiUsage(8, 15000))
+
+    def bulk_job_get(self, *, token: CrmToken, kind: str, job_id: str) -> CrmResult:
+        self._answer()
+        job = {"id": job_id, "state": self.job_state, "errorMessage": "InvalidBatch : boom"}
+        return CrmResult(job, ApiUsage(9, 15000))
+
+    def bulk_query_page(
+        self, *, token: CrmToken, job_id: str, locator: str | None, max_records: int | None
+    ) -> CrmResult:
+        self._answer()
+        rows, start = self.jobs[job_id], int(locator or 0)
+        end = start + (max_records or self.bulk_page)
+        following = str(end) if end < len(rows) else None
+        return CrmResult(bulk.Page([], following, bulk_csv(rows[start:end])), ApiUsage(10, 15000))
+
+    def _no_ingest(self, **_: Any) -> CrmResult:  # a sync never writes to the CRM
+        raise AssertionError("a sync made a Bulk ingest call")
+
+    bulk_upsert_create = bulk_upload = bulk_close = bulk_ingest_results = _no_ingest
 
 
 @pytest.fixture
