@@ -28,6 +28,7 @@ from tests.engagement.connect.test_migration_batches import USERS, crm_name, man
 __all__ = ["many"]  # the fixture, shared with the batch tests
 
 URL = "/email/admin/salesforce-integration/"
+REAL_ENQUEUE = migration.migration_enqueue  # before the autouse fixture stands in for it
 
 
 def progress(client: Client, run_id: int) -> dict[str, Any]:
@@ -160,6 +161,42 @@ def test_a_run_killed_midway_is_resumed_and_its_files_list_every_user(
     assert many.migration_claimed_at is None
 
 
+@pytest.mark.usefixtures("in_batches")
+def test_the_periodic_retry_resumes_a_run_whose_worker_died(
+    many: CrmConnection, admin: User, crm: FakeCrm, settings: Any,
+    monkeypatch: pytest.MonkeyPatch, migrations_by_the_worker_task: list[int],
+) -> None:  # fmt: skip
+    settings.CONNECT_MIGRATION_LEASE_SECONDS = 60
+    real_jwt, real_release = crm.jwt_login, migration._claim_release
+
+    def jwt_login(**kwargs: str) -> object:
+        if kwargs["username"] == crm_name(4):
+            raise Killed
+        return real_jwt(**kwargs)
+
+    monkeypatch.setattr(crm, "jwt_login", jwt_login)
+    monkeypatch.setattr(migration, "_claim_release", lambda *_: None)
+    died_at = timezone.now()
+    with time_machine.travel(died_at, tick=False), pytest.raises(Killed):
+        migration.migration_start(actor=admin, connection=many)
+    monkeypatch.setattr(crm, "jwt_login", real_jwt)
+    monkeypatch.setattr(migration, "_claim_release", real_release)
+    (run,) = MigrationRun.objects.all()
+    with time_machine.travel(died_at + timedelta(seconds=59), tick=False):
+        migration.auto_connect_sweep()  # the run still holds the account: left alone
+    assert migrations_by_the_worker_task == [run.pk]
+    assert mappings(many.account)[crm_name(5)] == "legacy"
+
+    with time_machine.travel(died_at + timedelta(seconds=61), tick=False):
+        migration.auto_connect_sweep()
+
+    assert migrations_by_the_worker_task == [run.pk, run.pk]
+    run.refresh_from_db()
+    assert (run.state, run.succeeded) == ("done", USERS)
+    assert [row["crm_username"] for row in run.rows] == [crm_name(i) for i in range(USERS)]
+    assert file_users(run.files[0]) == [crm_name(i) for i in range(USERS)]
+
+
 def test_two_clicks_while_the_run_is_under_way_give_one_run_and_show_its_progress(
     many: CrmConnection, admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -238,3 +275,27 @@ def test_migrate_status_of_an_unknown_run_is_one_line_and_exit_2(db: None) -> No
 
     assert code == 2
     assert output.strip().splitlines() == ["tandem: error: there is no migration run 999"]
+
+
+def test_the_run_is_sent_by_name_to_the_workers_task_once_its_claim_commits(
+    many: CrmConnection,
+    admin: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from celery import current_app
+
+    from tandem.engagement.connect.tasks import migrate_users_task
+
+    sent: list[tuple[str, tuple[int, ...]]] = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(migration, "migration_enqueue", REAL_ENQUEUE)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = migration.migration_start(actor=admin, connection=many)
+    assert sent == []  # nothing reaches the broker before the run is committed
+    for callback in callbacks:
+        callback()
+
+    assert sent == [(migrate_users_task.name, (run.pk,))]
+    assert migrate_users_task.name == migration.MIGRATE_TASK

@@ -10,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import asdict
 from datetime import UTC, datetime
 from itertools import islice
@@ -83,8 +83,9 @@ def migration_start(*, actor: User | None, connection: CrmConnection) -> Migrati
 
 def migration_enqueue(run_id: int) -> None:
     """Have a worker carry out the run once the transaction that claimed it commits."""
-    # By name through the app's registry: the task module is an edge this service never imports.
-    transaction.on_commit(lambda: current_app.tasks[MIGRATE_TASK].delay(run_id))
+    # Sent by name: the task module is an edge this service never imports (and the web
+    # process, which never loads it, has no registry entry for it).
+    transaction.on_commit(lambda: current_app.send_task(MIGRATE_TASK, args=(run_id,)))
 
 
 def users_migrate(*, actor: User | None, connection: CrmConnection) -> MigrationRun:
@@ -388,7 +389,8 @@ def auto_connect_sweep() -> int:
         if migration_running(connection):
             continue  # Migrate Existing Users is trying these users right now
         if migration_unfinished(connection.account_id) is not None:
-            migration_start(actor=None, connection=connection)  # its worker died: go on
+            with suppress(ConnectStateError):  # e.g. rolled back meanwhile: nothing to resume
+                migration_start(actor=None, connection=connection)  # its worker died: go on
             continue
         pending = ConnectedUser.objects.select_related("user").filter(
             account_id=connection.account_id, state__in=WAITING
