@@ -236,9 +236,11 @@ def upgrade_finish(
 ) -> httpx.Response:
     """Steps 7-11: the CRM as the system user, back, Connect: the results page (once the
     worker has migrated the users: the progress dialog until then)."""
-    callback = authorize_as(
-        CrmBrowser(stack), authorize_url, SYSTEM_USER, crm["users"][1]["password"]
-    )
+    crm_browser = CrmBrowser(stack)
+    with crm_browser.client:  # closed here, not left to the garbage collector
+        callback = authorize_as(
+            crm_browser, authorize_url, SYSTEM_USER, crm["users"][1]["password"]
+        )
     back = client.get(callback)
     assert back.status_code == 302, back.text[:3000]
     complete = client.get(back.headers["location"])
