@@ -201,6 +201,32 @@ def test_the_periodic_retry_resumes_a_run_whose_worker_died(
     assert file_users(run.files[0]) == [crm_name(i) for i in range(USERS)]
 
 
+@pytest.mark.usefixtures("in_batches")
+def test_a_rollback_ends_a_run_its_worker_left_with_files_of_the_users_it_recorded(
+    many: CrmConnection, admin: User, crm: FakeCrm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tandem.engagement.connect import services
+
+    CrmConnection.objects.filter(pk=many.pk).update(legacy_secret="kept")
+    real_jwt = crm.jwt_login
+
+    def jwt_login(**kwargs: str) -> object:
+        if kwargs["username"] == crm_name(4):
+            raise Killed
+        return real_jwt(**kwargs)
+
+    monkeypatch.setattr(crm, "jwt_login", jwt_login)
+    with pytest.raises(Killed):
+        migration.migration_start(actor=admin, connection=many)
+    monkeypatch.setattr(crm, "jwt_login", real_jwt)
+
+    services.upgrade_rollback(actor=admin, connection=many)  # the error freed the account
+
+    (run,) = MigrationRun.objects.all()
+    assert (run.state, run.succeeded, run.claim) == ("done", 3, None)
+    assert file_users(run.files[0]) == [crm_name(i) for i in range(3)]
+
+
 def test_two_clicks_while_the_run_is_under_way_give_one_run_and_show_its_progress(
     many: CrmConnection, admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

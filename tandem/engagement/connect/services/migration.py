@@ -108,6 +108,8 @@ def _run_check(connection: CrmConnection) -> None:
         raise ConnectStateError("Users migrate once the account uses the Connected App.")
     if not window_is_open(connection):
         window_close(connection)
+        if not migration_running(connection):
+            migration_end_unfinished(connection)
         raise ConnectStateError(
             "The 14-day auto-connection window has ended: users who were not reconnected "
             "connect by hand (Connect on Salesforce Integration)."
@@ -132,6 +134,16 @@ def _run_claim(actor: User | None, connection: CrmConnection) -> tuple[Migration
     if run is None:  # held by a run of the code before runs were resumable
         raise ConnectStateError(ALREADY_RUNNING)
     return run, False
+
+
+def migration_end_unfinished(connection: CrmConnection) -> MigrationRun | None:
+    """End, as it stands, a run its worker left unfinished once the account can no longer
+    take it up again (a rollback, the window's end): its files list the users it recorded,
+    and a later upgrade's runs start afresh. Only called when no run holds the account."""
+    run = migration_unfinished(connection.account_id)
+    if run is not None:
+        _run_finish(run, connection, run.claim)
+    return run
 
 
 def migration_unfinished(account_id: int) -> MigrationRun | None:
@@ -329,7 +341,7 @@ def _claim_due(claim: datetime) -> bool:
 
 
 @transaction.atomic
-def _run_finish(run: MigrationRun, connection: CrmConnection, claim: datetime) -> None:
+def _run_finish(run: MigrationRun, connection: CrmConnection, claim: datetime | None) -> None:
     """The files of every row the run recorded (its resumed parts too), and the run done."""
     rows = [MigrationRow(**row) for row in run.rows]
     actor = run.actor
@@ -385,6 +397,8 @@ def auto_connect_sweep() -> int:
     for connection in CrmConnection.objects.filter(state=ConnectionState.CONNECTED_APP):
         if connection.window_ends_at and now >= connection.window_ends_at:
             window_close(connection)
+            if not migration_running(connection):
+                migration_end_unfinished(connection)
             continue
         if migration_running(connection):
             continue  # Migrate Existing Users is trying these users right now

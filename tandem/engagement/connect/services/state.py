@@ -32,7 +32,11 @@ from tandem.engagement.connect.services.autoconnect import (
     migration_lease,
     migration_running,
 )
-from tandem.engagement.connect.services.migration import migration_start, users_migrate
+from tandem.engagement.connect.services.migration import (
+    migration_end_unfinished,
+    migration_start,
+    users_migrate,
+)
 from tandem.engagement.connect.services.pkce import authorize_url, code_identity, pkce_pair
 from tandem.engagement.connect.services.records import audit, usage_record
 from tandem.engagement.connect.services.seam import crm_client, jwt_token
@@ -303,6 +307,7 @@ def upgrade_rollback(*, actor: User | None, connection: CrmConnection) -> CrmCon
     if not claimed:
         raise ConnectStateError("The account changed meanwhile; nothing was rolled back.")
     connection.refresh_from_db()
+    migration_end_unfinished(connection)  # its worker died: a later upgrade starts afresh
     ConnectedUser.objects.filter(account_id=connection.account_id, was_legacy=True).exclude(
         legacy_secret=""
     ).update(state=UserConnectionState.LEGACY, last_error_code="", last_error_message="")
