@@ -93,6 +93,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
         crm = tool(stack, "crm", "crm-seed")
         eng = tool(stack, "engagement", "eng-seed")
         client = engagement_client(stack, eng["password"])
+        resources.callback(client.close)
         client.timeout = httpx.Timeout(60)
         connect_legacy(stack, client, crm)
         configure_crm_side(stack)
@@ -352,7 +353,8 @@ def test_crm_killed_during_an_audience_read_and_during_write_back_loses_and_dupl
         return tool(stack, "engagement", "eng-send-state", str(send), module=TOOLS)  # type: ignore[no-any-return]
 
     # The read: the report has run; its people's opt-outs are still being queried.
-    wait_for(lambda: crm_log.answered(report_run), 300, interval=0.01)
+    with closing(crm_log.file):  # closed here, not left to the garbage collector
+        wait_for(lambda: crm_log.answered(report_run), 300, interval=0.01)
     faults.parts.kill("crm")
     waiting = wait_for(
         lambda: (s := state())["reason"].startswith("Waiting for the CRM") and s, 120
