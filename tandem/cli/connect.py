@@ -276,6 +276,7 @@ def upgrade(
             connection=connection,
             migrate_users=migrate_users,
             erase_legacy_now=erase_legacy_now,
+            migrate_here=True,
         )
     except ConnectError as exc:
         _upgrade_failed(found, actor, exc.message, rollback_on_failure)
@@ -312,20 +313,41 @@ def _upgrade_failed(found: Account, actor: User, reason: str, rollback: bool) ->
 
 
 @app.command("migrate-users")
-def migrate_users(account: AccountOption, admin: AdminOption, as_json: JsonOption = False) -> None:
+def migrate_users(
+    account: AccountOption,
+    admin: AdminOption,
+    background: Annotated[
+        bool, typer.Option("--background", help="Have the worker run it; print the run's id.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Migrate Existing Users again: every legacy user not reconnected yet.
+
+    By default the run happens here and its results are printed; with --background the
+    Engagement worker runs it (a run already under way is returned instead of a second one):
+    follow it with `tandem connect migrate-status`.
 
     Example: tandem connect migrate-users --account "Acme Marketing" --admin eadmin --json
     """
     use_django()
-    from tandem.engagement.connect.services.migration import users_migrate
+    from tandem.engagement.connect.services.migration import migration_start, users_migrate
 
     found = account_named(account)
-    run = _call(users_migrate, actor=admin_named(found, admin), connection=_connection(found))
+    start = migration_start if background else users_migrate
+    run = _call(start, actor=admin_named(found, admin), connection=_connection(found))
+    if background:
+        emit_or_say(
+            {"run": run.pk, "state": run.state, "total": run.total},
+            as_json,
+            f"Run {run.pk} is {run.state} ({run.total} users): "
+            f"tandem connect migrate-status --run {run.pk}",
+        )
+        return
     if as_json:
         console.print_json(
             json.dumps(
                 {
+                    "run": run.pk,
                     "succeeded": run.succeeded,
                     "failed": run.failed,
                     "rows": run.rows,
@@ -338,6 +360,31 @@ def migrate_users(account: AccountOption, admin: AdminOption, as_json: JsonOptio
     for row in run.rows:
         if row["status"] == "failure":
             console.print(f"  {row['crm_username']}: {row['error_code']} {row['error_message']}")
+
+
+@app.command("migrate-status")
+def migrate_status(
+    run: Annotated[int, typer.Option("--run", help="The run's id (migrate-users prints it).")],
+    as_json: JsonOption = False,
+) -> None:
+    """How far a Migrate Existing Users run is: users tried of all, reconnected, failed.
+
+    Example: tandem connect migrate-status --run 12 --json
+    """
+    use_django()
+    from tandem.engagement.connect.models import MigrationRun
+    from tandem.engagement.connect.selectors import migration_progress
+
+    found = MigrationRun.objects.filter(pk=run).first()
+    if found is None:
+        fail(f"there is no migration run {run}")
+    data = migration_progress(run=found)
+    emit_or_say(
+        data,
+        as_json,
+        f"Run {run} is {data['state']}: {data['processed']} of {data['total']} users tried, "
+        f"{data['succeeded']} reconnected, {data['failed']} failed.",
+    )
 
 
 @app.command("rollback")

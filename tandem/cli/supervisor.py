@@ -65,8 +65,9 @@ class Supervisor:
     def _pump(self, child: Child) -> None:
         assert child.process is not None
         assert child.process.stdout is not None
-        for raw in child.process.stdout:
-            self.say(child.name, raw.decode("utf-8", "replace").rstrip(), child.colour)
+        with child.process.stdout:  # closed at its end (a part killed and started again)
+            for raw in child.process.stdout:
+                self.say(child.name, raw.decode("utf-8", "replace").rstrip(), child.colour)
 
     def first_exited(self) -> Child | None:
         """The first child that has exited, if any."""

@@ -165,6 +165,7 @@ def eng_migration(prefix: str) -> dict[str, Any]:
         runs.append(
             {
                 "id": run.pk,
+                "state": run.state,
                 "rows": rows,
                 "files": files,
                 "succeeded": run.succeeded,

@@ -23,7 +23,6 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from email.utils import getaddresses
@@ -41,6 +40,7 @@ from tests.e2e.upgrade_flow import (
     configure_crm_side,
     connect_legacy,
     engagement_client,
+    migration_results,
     post,
     tool,
     upgrade_begin,
@@ -93,17 +93,40 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
         crm = tool(stack, "crm", "crm-seed")
         eng = tool(stack, "engagement", "eng-seed")
         client = engagement_client(stack, eng["password"])
-        client.timeout = httpx.Timeout(300)  # a migration answers once every user was tried
+        resources.callback(client.close)
+        client.timeout = httpx.Timeout(60)
         connect_legacy(stack, client, crm)
         configure_crm_side(stack)
         upgrade_finish(stack, client, upgrade_begin(client), crm, migrate_users=False)
         tool(stack, "crm", "crm-people", str(USERS), "kc", "kw", "ks", module=TOOLS)
-        wait_for(lambda: re.search(r"celery@\S+ ready", stack.log.read_text()), 120)
+        wait_for(lambda: workers_ready(stack) >= 2, 120)  # the Engagement's and the CRM's
         tool(stack, "engagement", "eng-retire-sweep", module=TOOLS)
         yield Faults(parts, crm, client, role)
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def workers_ready(stack: RunningStack) -> int:
+    """How many Celery workers have said they are ready (each start says it once)."""
+    return len(re.findall(r"celery@\S+ ready", stack.log.read_text()))
+
+
+def worker_start(faults: Faults, prefix: tuple[str, ...] = ()) -> None:
+    """Start the Engagement worker (killed before) and wait until it is ready; then retire the
+    periodic retry its start planned, as the fixture did."""
+    ready = workers_ready(faults.stack)
+    faults.parts.start("worker", prefix=prefix)
+    wait_for(lambda: workers_ready(faults.stack) > ready, 120, what="the worker's start")
+    tool(faults.stack, "engagement", "eng-retire-sweep", module=TOOLS)
+
+
+def progress(faults: Faults, location: str) -> dict[str, Any]:
+    """The progress dialog's JSON for the run a migration's answer leads to."""
+    run_id = int(location.rsplit("run=", 1)[1])
+    answer = faults.client.get(f"{INTEGRATION}migrate/{run_id}/progress/")
+    assert answer.status_code == 200, answer.text[:2000]
+    return answer.json()  # type: ignore[no-any-return]
 
 
 def scalar(stack: RunningStack, service: str, sql: str, *params: object) -> Any:
@@ -136,17 +159,11 @@ def migration(faults: Faults, prefix: str) -> dict[str, Any]:
     return tool(faults.stack, "engagement", "eng-migration", prefix, module=TOOLS)  # type: ignore[no-any-return]
 
 
-def in_background(call: Any) -> Future[Any]:
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(call)
-    pool.shutdown(wait=False)
-    return future
-
-
 def run_page(faults: Faults, answer: httpx.Response) -> str:
-    """The page a migration's answer leads to (the results dialog, or a refusal)."""
+    """The page a migration's answer leads to once the worker has done it (the results
+    dialog, or a refusal)."""
     assert answer.status_code == 302, answer.text[:2000]
-    return faults.client.get(answer.headers["location"]).text
+    return migration_results(faults.client, answer.headers["location"]).text
 
 
 def file_rows(run: dict[str, Any], kind: str, prefix: str) -> list[list[str]]:
@@ -176,10 +193,10 @@ def test_crm_killed_during_migrate_existing_users_loses_and_duplicates_nothing(
 ) -> None:
     stack = faults.stack
     tool(stack, "engagement", "eng-mappings", "kc", str(USERS), module=TOOLS)
-    answer = in_background(lambda: post(faults.client, MIGRATE, {}))
+    answer = post(faults.client, MIGRATE, {})  # queued: the worker runs it
     wait_for(lambda: connected(stack, "kc"), 300, interval=0.01)
     faults.parts.kill("crm")
-    page = run_page(faults, answer.result(timeout=300))
+    page = run_page(faults, answer)
 
     first = migration(faults, "kc")
     (run,) = first["runs"]
@@ -217,51 +234,62 @@ def test_crm_killed_during_migrate_existing_users_loses_and_duplicates_nothing(
     assert set(reconnected.values()) == {1}  # each user in exactly one success row
 
 
-# --- the Engagement killed -9 in the middle of Migrate Existing Users ------------------------
+# --- the Engagement worker killed -9 in the middle of Migrate Existing Users ----------------
 
 
-def test_engagement_killed_9_during_the_migration_resumes_it_and_duplicates_nothing(
+def test_worker_killed_9_during_the_migration_resumes_the_run_and_its_files_list_everyone(
     faults: Faults,
 ) -> None:
-    """Migrate Existing Users runs in the Engagement web worker serving the admin's request:
-    granian and its worker are killed -9 together, in the middle of the run."""
+    """Migrate Existing Users runs on the Engagement worker: the worker (Celery and its
+    children) is killed -9 in the middle of the run. The admin's page shows the run stopped;
+    once its lease lapses, the button takes the same run up again with the users it had not
+    done, and its files list every user, those reconnected before the kill too."""
     stack = faults.stack
     tool(stack, "engagement", "eng-mappings", "kw", str(USERS), module=TOOLS)
-    answer = in_background(lambda: post(faults.client, MIGRATE, {}))
+    answer = post(faults.client, MIGRATE, {})
+    assert answer.status_code == 302, answer.text[:2000]
+    location = answer.headers["location"]
+    page = faults.client.get(location).text
+    assert 'id="migration-results"' in page  # the progress dialog, at once
     wait_for(lambda: connected(stack, "kw"), 300, interval=0.01)
-    faults.parts.kill("engagement")
-    with pytest.raises(httpx.TransportError):
-        answer.result(timeout=60)
+    faults.parts.kill("worker")
 
+    again = post(faults.client, MIGRATE, {})  # pressed again: the same run, no refusal
+    assert again.headers["location"] == location
+    assert "already running" not in faults.client.get(location).text
     killed = migration(faults, "kw")
     done_before = {u for u, (state, _, _) in killed["states"].items() if state == "connected"}
     assert done_before, "killed before any user was reconnected"
     assert len(done_before) < USERS, "the migration had finished before it was killed"
-    assert killed["runs"] == []  # the killed run wrote no run, no file
-    assert killed["claimed"]  # and still holds the account, until its lease lapses
+    (stopped,) = killed["runs"]  # its batches are recorded, with the users they reconnected
+    assert stopped["state"] != "done"
+    assert stopped["files"] == {}
+    recorded = {r["crm_username"] for r in stopped["rows"] if r["status"] == "success"}
+    assert recorded == done_before  # each user it reconnected is in its rows
+    interrupted = wait_for(
+        lambda: (p := progress(faults, location))["state"] == "interrupted" and p, LEASE * 10
+    )
+    # (the account's other waiting users are in the run too: its total counts them)
+    assert 0 < interrupted["processed"] < interrupted["total"]
+    assert interrupted["total"] >= USERS
 
-    faults.parts.start("engagement")
-    refusals: list[str] = []
-
-    def migrated() -> str | None:
-        page = run_page(faults, post(faults.client, MIGRATE, {}))
-        if "Migrate Existing Users: results" in page:
-            return page
-        refusals.append(page)
-        return None
-
-    wait_for(migrated, 60, interval=1)
-    for page in refusals:  # pressed again before the lease lapsed: told why, nothing done
-        assert (
-            "Migrate Existing Users is already running for this account; "
-            "wait for its results." in page
-        )
+    worker_start(faults)
+    resumed = post(faults.client, MIGRATE, {})
+    assert resumed.headers["location"] == location  # the same run goes on
+    page = run_page(faults, resumed)
+    assert "Migrate Existing Users: results" in page
 
     final = migration(faults, "kw")
     (run,) = final["runs"]
-    assert {r["crm_username"] for r in run["rows"]} == users("kw") - done_before
+    assert f"<strong>{run['succeeded']}</strong> users reconnected" in page
+    assert run["succeeded"] >= USERS
+    assert run["id"] == stopped["id"]
+    assert run["state"] == "done"
+    names = [r["crm_username"] for r in run["rows"]]
+    assert sorted(names) == sorted(users("kw"))  # every user, each once
     assert {r["status"] for r in run["rows"]} == {"success"}
     assert_files_match_rows(run, "kw")
+    assert {row[1] for row in file_rows(run, "success", "kw")} >= done_before
     assert {state for state, _, _ in final["states"].values()} == {"connected"}
     assert final["per_user"] == [1]
     assert not final["claimed"]
@@ -274,13 +302,13 @@ def test_engagement_killed_9_during_the_migration_resumes_it_and_duplicates_noth
     shutil.which("faketime") is None, reason="needs Debian's faketime (make system-deps)"
 )
 def test_a_clock_beyond_the_assertion_s_life_is_named_and_recoverable(faults: Faults) -> None:
-    """The Engagement restarted 10 minutes ahead (libfaketime): every assertion it signs is
-    refused, and the migration says the clocks are the reason; with the clock right again, the
-    same button reconnects everyone."""
+    """The Engagement worker restarted 10 minutes ahead (libfaketime): every assertion it
+    signs is refused, and the migration says the clocks are the reason; with the clock right
+    again, the same button reconnects everyone."""
     stack = faults.stack
     tool(stack, "engagement", "eng-mappings", "ks", "5", module=TOOLS)
-    faults.parts.kill("engagement")
-    faults.parts.start("engagement", prefix=("faketime", "-f", "+10m"))
+    faults.parts.kill("worker")
+    worker_start(faults, prefix=("faketime", "-f", "+10m"))
 
     page = run_page(faults, post(faults.client, MIGRATE, {}))
 
@@ -298,8 +326,8 @@ def test_a_clock_beyond_the_assertion_s_life_is_named_and_recoverable(faults: Fa
     assert {state for state, _, _ in skewed["states"].values()} == {"pending"}
     assert_files_match_rows(run, "ks")
 
-    faults.parts.kill("engagement")
-    faults.parts.start("engagement")
+    faults.parts.kill("worker")
+    worker_start(faults)
     page = run_page(faults, post(faults.client, MIGRATE, {}))
 
     final = migration(faults, "ks")
@@ -325,7 +353,8 @@ def test_crm_killed_during_an_audience_read_and_during_write_back_loses_and_dupl
         return tool(stack, "engagement", "eng-send-state", str(send), module=TOOLS)  # type: ignore[no-any-return]
 
     # The read: the report has run; its people's opt-outs are still being queried.
-    wait_for(lambda: crm_log.answered(report_run), 300, interval=0.01)
+    with closing(crm_log.file):  # closed here, not left to the garbage collector
+        wait_for(lambda: crm_log.answered(report_run), 300, interval=0.01)
     faults.parts.kill("crm")
     waiting = wait_for(
         lambda: (s := state())["reason"].startswith("Waiting for the CRM") and s, 120

@@ -223,11 +223,14 @@ def crm_login_noticing_another_user(r: Rehearsal) -> None:
 
 
 def results_popup(r: Rehearsal) -> None:
-    """Step 11: a modal dialog; before the CRM admin's steps nobody is pre-authorized, so each
-    user is refused with the CRM's reason. OK closes it."""
+    """Step 11: a modal dialog; while the worker migrates the users it says how far it is
+    (its poll reloads the page when the run is done); then the results: before the CRM
+    admin's steps nobody is pre-authorized, so each user is refused with the CRM's reason.
+    OK closes it."""
     admin = r.admin
+    expect(admin.get_by_role("dialog")).to_be_visible()  # the progress, or already the results
     dialog = admin.get_by_role("dialog", name="Migrate Existing Users: results")
-    expect(dialog).to_be_visible()
+    expect(dialog).to_be_visible(timeout=120_000)
     expect(dialog).to_contain_text("0 users reconnected, 5 failed.")
     failures = dialog.locator("#migration-failures tbody tr")
     expect(failures).to_have_count(5)

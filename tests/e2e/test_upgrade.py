@@ -51,11 +51,14 @@ def upgrade_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         yield running
 
 
-def test_upgrade_to_connected_app_end_to_end(upgrade_stack: RunningStack) -> None:
+def test_upgrade_to_connected_app_end_to_end(
+    upgrade_stack: RunningStack, request: pytest.FixtureRequest
+) -> None:
     stack = upgrade_stack
     crm = tool(stack, "crm", "crm-seed")
     eng = tool(stack, "engagement", "eng-seed")
     client = engagement_client(stack, eng["password"])
+    request.addfinalizer(client.close)
     connect_legacy(stack, client, crm)
     configure_crm_side(stack)
     index = client.get("/email/admin/salesforce-integration/")
@@ -121,11 +124,14 @@ def test_upgrade_to_connected_app_end_to_end(upgrade_stack: RunningStack) -> Non
     assert "days left" in results.text
 
 
-def test_send_test_email_through_connect(upgrade_stack: RunningStack) -> None:
+def test_send_test_email_through_connect(
+    upgrade_stack: RunningStack, request: pytest.FixtureRequest
+) -> None:
     stack = upgrade_stack
     eng = wait_for(lambda: tool(stack, "engagement", "eng-state")["state"] == "connected_app")
     assert eng
     client = engagement_client(stack, "Engagement-e2e-2026!")
+    request.addfinalizer(client.close)
     page = client.get("/email/admin/salesforce-integration/")
     email_id = re.search(r'<option value="(\d+)">Welcome</option>', page.text)
     assert email_id is not None

@@ -17,6 +17,7 @@ import httpx
 from tandem.cli.mc_keys import ensure_mc_keys, mc_env
 from tandem.core.paths import PROJECT_ROOT
 from tests.e2e.stack import RunningStack
+from tests.e2e.waiting import wait_for
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SYSTEM_USER = "mc-system@acme.demo"
@@ -233,10 +234,13 @@ def upgrade_finish(
     *,
     migrate_users: bool = True,
 ) -> httpx.Response:
-    """Steps 7-11: the CRM as the system user, back, Connect: the results page."""
-    callback = authorize_as(
-        CrmBrowser(stack), authorize_url, SYSTEM_USER, crm["users"][1]["password"]
-    )
+    """Steps 7-11: the CRM as the system user, back, Connect: the results page (once the
+    worker has migrated the users: the progress dialog until then)."""
+    crm_browser = CrmBrowser(stack)
+    with crm_browser.client:  # closed here, not left to the garbage collector
+        callback = authorize_as(
+            crm_browser, authorize_url, SYSTEM_USER, crm["users"][1]["password"]
+        )
     back = client.get(callback)
     assert back.status_code == 302, back.text[:3000]
     complete = client.get(back.headers["location"])
@@ -249,7 +253,26 @@ def upgrade_finish(
         },
     )
     assert done.status_code == 302, done.text[:3000]
-    return client.get(done.headers["location"])
+    if not migrate_users:
+        return client.get(done.headers["location"])
+    return migration_results(client, done.headers["location"])
+
+
+RESULTS = "Migrate Existing Users: results"
+
+
+def migration_results(client: httpx.Client, location: str, timeout: float = 300) -> httpx.Response:
+    """The page a Migrate Existing Users run leads to, once the worker has tried every user
+    (as the progress dialog's poll does in a browser)."""
+
+    def done() -> httpx.Response | None:
+        page = client.get(location)
+        assert page.status_code == 200, page.text[:2000]
+        if RESULTS in page.text or 'id="migration-results"' not in page.text:
+            return page  # the results, or no run to show (a refusal's message)
+        return None
+
+    return wait_for(done, timeout, interval=0.5, what=f"the migration results at {location}")
 
 
 def upgraded_account(stack: RunningStack) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -144,12 +144,29 @@ class Outage(models.Model):
         return f"{self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%H:%M}"
 
 
+class MigrationState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
 class MigrationRun(models.Model):
-    """One Migrate Existing Users run: its counts, rows and the files it wrote."""
+    """One Migrate Existing Users run: its counts, rows and the files it wrote.
+
+    Created when the admin asks, run by the worker, its rows committed batch by batch; a run
+    whose worker died is resumed (the same run, the users not done yet) once its lease lapses.
+    """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(
+        max_length=10, choices=MigrationState.choices, default=MigrationState.DONE
+    )
+    total = models.PositiveIntegerField(default=0)  # users the run has tried or will try
+    # The run's hold on the account (the connection's migration_claimed_at, same value).
+    claim = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
     succeeded = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     rows = models.JSONField(default=list)
@@ -160,6 +177,14 @@ class MigrationRun(models.Model):
 
     def __str__(self) -> str:
         return f"migration {self.pk}: {self.succeeded} ok, {self.failed} failed"
+
+    @property
+    def processed(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def done(self) -> bool:
+        return self.state == MigrationState.DONE
 
 
 class AudienceState(models.TextChoices):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
@@ -190,7 +191,33 @@ def outage_activities(*, outage: Outage) -> QuerySet[Send]:
 
 
 def migration_run_get(*, account: Account, run_id: int) -> MigrationRun | None:
+    """The account's run (another account's is not found)."""
     return MigrationRun.objects.filter(account=account, pk=run_id).first()
+
+
+def migration_progress(*, run: MigrationRun) -> dict[str, Any]:
+    """What the progress dialog and `tandem connect migrate-status` show. A run not done
+    whose hold on the account has lapsed (or was freed by an error) is `interrupted`: the
+    next Migrate Existing Users, or the periodic retry, takes it up again."""
+    state = run.state
+    if not run.done:
+        claimed = (
+            CrmConnection.objects.filter(account_id=run.account_id)
+            .values_list("migration_claimed_at", flat=True)
+            .first()
+        )
+        live = claimed is not None and claimed > timezone.now() - services.migration_lease()
+        state = state if live and claimed == run.claim else "interrupted"
+    return {
+        "id": run.pk,
+        "state": state,
+        "done": run.done,
+        "processed": run.processed,
+        "total": run.total,
+        "succeeded": run.succeeded,
+        "failed": run.failed,
+        "files": run.files,
+    }
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,11 @@ from tandem.engagement.connect.resume import (
     held_sends_resume,
     held_sends_resume_all,
 )
-from tandem.engagement.connect.services.migration import auto_connect_sweep
+from tandem.engagement.connect.services.migration import (
+    MIGRATE_TASK,
+    auto_connect_sweep,
+    migration_execute,
+)
 from tandem.engagement.connect.services.tracking import tracking_catch_up_all
 from tandem.engagement.connect.writeback import send_results_write
 from tandem.engagement.sends.models import SendStatus
@@ -41,6 +45,13 @@ def auto_connect_sweep_task(again: bool = True, chain: str = "") -> bool:
             kwargs={"again": True, "chain": chain}, countdown=SWEEP_SECONDS
         )
     return True
+
+
+@shared_task(name=MIGRATE_TASK)
+def migrate_users_task(run_id: int) -> int | None:
+    """Carry out a Migrate Existing Users run (or the rest of one whose worker died)."""
+    run = migration_execute(run_id=run_id)
+    return run.pk if run is not None else None
 
 
 @shared_task(name=RESUME_TASK)

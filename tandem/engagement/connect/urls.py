@@ -17,6 +17,7 @@ urlpatterns = [
     path("upgrade/accept-user/", views.accept_user, name="accept_user"),
     path("upgrade/connect/", views.complete, name="complete"),
     path("migrate/", views.migrate, name="migrate"),
+    path("migrate/<int:run_id>/progress/", views.migrate_progress, name="migrate_progress"),
     path("outage/", views.outage, name="outage"),
     path("options/", views.options, name="options"),
     path("test-email/", views.test_email, name="test_email"),

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -26,7 +26,6 @@ from tandem.engagement.connect.models import (
     MigrationRun,
     UserConnectionState,
 )
-from tandem.engagement.connect.services.migration import users_migrate
 from tandem.engagement.connect.testmail import connect_test_email_send
 from tandem.engagement.connect.user_connection import (
     PendingUserConnection,
@@ -101,6 +100,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "account": account,
         "connection": connection,
         "run": run,
+        "progress": selectors.migration_progress(run=run) if run else None,
         "user_rows": (
             selectors.user_connection_rows(account=account, connection=connection)
             if connection
@@ -340,13 +340,24 @@ def complete(request: HttpRequest) -> HttpResponse:
 @administrator_required
 @require_POST
 def migrate(request: HttpRequest) -> HttpResponse:
-    """Run Migrate Existing Users again (users not reconnected yet)."""
+    """Migrate Existing Users again (users not reconnected yet): the worker runs it, the page
+    shows its progress (a run already under way is shown, not started twice)."""
     actor, account = _account(request)
     return _act(
         request,
-        lambda: users_migrate(actor=actor, connection=_connection(account)),
+        lambda: services.migration_start(actor=actor, connection=_connection(account)),
         to=lambda run: reverse(INDEX) + f"?run={run.pk}",
     )
+
+
+@administrator_required
+def migrate_progress(request: HttpRequest, run_id: int) -> JsonResponse:
+    """How far the run is, for the progress dialog's poll (another account's run: 404)."""
+    _actor, account = _account(request)
+    run = selectors.migration_run_get(account=account, run_id=run_id)
+    if run is None:
+        raise Http404("No such migration run.")
+    return JsonResponse(selectors.migration_progress(run=run))
 
 
 @administrator_required

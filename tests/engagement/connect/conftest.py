@@ -169,3 +169,21 @@ def mappings(account: Account) -> dict[str, str]:
 
 audience = sends_fixtures.audience
 email = sends_fixtures.email
+
+
+@pytest.fixture(autouse=True)
+def migrations_by_the_worker_task(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A queued Migrate Existing Users run is carried out by its Celery task, at once and in
+    this process (a test's transaction never commits, so the service's on_commit enqueue
+    would never fire). The ids of the runs enqueued, in order."""
+    from tandem.engagement.connect.services import migration
+    from tandem.engagement.connect.tasks import migrate_users_task
+
+    enqueued: list[int] = []
+
+    def enqueue(run_id: int) -> None:
+        enqueued.append(run_id)
+        migrate_users_task.apply(args=(run_id,), throw=True)
+
+    monkeypatch.setattr(migration, "migration_enqueue", enqueue)
+    return enqueued

@@ -18,6 +18,7 @@ from tandem.engagement.connect.models import (
     ConnectedUser,
     ConnectionState,
     CrmConnection,
+    MigrationRun,
     UserConnectionState,
 )
 from tandem.engagement.connect.services import migration
@@ -106,7 +107,7 @@ def test_every_user_is_recorded_once_across_threads_and_batches(
 
 
 @pytest.mark.parametrize("threads", [1, 4])
-def test_a_run_stopped_midway_keeps_its_recorded_batches_and_the_next_run_does_the_rest(
+def test_a_run_stopped_midway_keeps_its_recorded_batches_and_is_resumed_with_the_rest(
     many: CrmConnection,
     admin: User,
     crm: FakeCrm,
@@ -136,9 +137,18 @@ def test_a_run_stopped_midway_keeps_its_recorded_batches_and_the_next_run_does_t
     states = mappings(many.account)
     assert [states[crm_name(i)] for i in range(USERS)] == ["connected"] * 6 + ["legacy"] * 4
 
+    stopped = MigrationRun.objects.get()
+    assert [row["crm_username"] for row in stopped.rows] == [crm_name(i) for i in range(6)]
+    assert (stopped.state, stopped.files) == ("running", [])
+    calls = len(crm.calls)
+
     run = users_migrate(actor=admin, connection=many)
 
-    assert [row["crm_username"] for row in run.rows] == [crm_name(i) for i in range(6, USERS)]
+    assert run.pk == stopped.pk  # the same run goes on; its rows (and files) list everyone
+    assert [row["crm_username"] for row in run.rows] == [crm_name(i) for i in range(USERS)]
+    assert (run.state, run.succeeded, run.failed) == ("done", USERS, 0)
+    assert len(run.files) == 2
+    assert sorted(crm.calls[calls:]) == [f"jwt {crm_name(i)}" for i in range(6, USERS)]
     assert set(mappings(many.account).values()) == {"connected"}
     assert calls_today(many.account) == {crm_name(i): 1 for i in range(USERS)}
 

@@ -26,7 +26,11 @@ from tandem.engagement.connect.services.legacy import (
     connected_user_map,
     connection_legacy_connect,
 )
-from tandem.engagement.connect.services.migration import auto_connect_sweep, users_migrate
+from tandem.engagement.connect.services.migration import (
+    auto_connect_sweep,
+    migration_start,
+    users_migrate,
+)
 from tandem.engagement.connect.services.outages import connection_options_update, outage_schedule
 from tandem.engagement.connect.services.pkce import (
     authorize_url,
@@ -67,6 +71,7 @@ __all__ = [
     "limit_record",
     "migration_lease",
     "migration_running",
+    "migration_start",
     "org_check",
     "outage_schedule",
     "pkce_challenge",

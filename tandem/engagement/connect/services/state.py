@@ -32,7 +32,11 @@ from tandem.engagement.connect.services.autoconnect import (
     migration_lease,
     migration_running,
 )
-from tandem.engagement.connect.services.migration import users_migrate
+from tandem.engagement.connect.services.migration import (
+    migration_end_unfinished,
+    migration_start,
+    users_migrate,
+)
 from tandem.engagement.connect.services.pkce import authorize_url, code_identity, pkce_pair
 from tandem.engagement.connect.services.records import audit, usage_record
 from tandem.engagement.connect.services.seam import crm_client, jwt_token
@@ -178,12 +182,18 @@ def upgrade_identity_accept(*, actor: User, connection: CrmConnection) -> CrmCon
 
 
 def upgrade_complete(
-    *, actor: User | None, connection: CrmConnection, migrate_users: bool, erase_legacy_now: bool
+    *,
+    actor: User | None,
+    connection: CrmConnection,
+    migrate_users: bool,
+    erase_legacy_now: bool,
+    migrate_here: bool = False,
 ) -> CrmConnection:
     """Connect: the system user through the connected app, then the switch, then migration.
 
     The switch is claimed by one conditional UPDATE (from `upgrading`, identity verified): of a
     double submit, or a Connect racing a rollback, one wins and the other changes nothing.
+    The worker migrates the users (`migrate_here`: this process, as the CLI does).
     """
     connection.refresh_from_db()
     if connection.state != ConnectionState.UPGRADING or not connection.verified_identity:
@@ -200,8 +210,10 @@ def upgrade_complete(
     usage_record(connection.account_id, connection.system_username)
     connection = _switch(actor, connection, erase_legacy_now)
     tokens.token_store(connection.account_id, connection.system_username, token)
-    if migrate_users:
+    if migrate_users and migrate_here:
         users_migrate(actor=actor, connection=connection)
+    elif migrate_users:
+        migration_start(actor=actor, connection=connection)  # the worker migrates them
     return connection
 
 
@@ -295,6 +307,7 @@ def upgrade_rollback(*, actor: User | None, connection: CrmConnection) -> CrmCon
     if not claimed:
         raise ConnectStateError("The account changed meanwhile; nothing was rolled back.")
     connection.refresh_from_db()
+    migration_end_unfinished(connection)  # its worker died: a later upgrade starts afresh
     ConnectedUser.objects.filter(account_id=connection.account_id, was_legacy=True).exclude(
         legacy_secret=""
     ).update(state=UserConnectionState.LEGACY, last_error_code="", last_error_message="")
