@@ -12,3 +12,5 @@ class ConnectConfig(AppConfig):
         from tandem.engagement.sends.crm_gate import crm_gate_register
 
         crm_gate_register(ConnectGate())
+        # Register the tasks with Celery in every process: services queue them by name.
+        from tandem.engagement.connect import tasks  # noqa: F401
