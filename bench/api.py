@@ -108,8 +108,14 @@ def scratch_database() -> Iterator[str]:
 
 
 def crm_command(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "tandem", "crm", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "tandem", "crm", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout
 
 
@@ -134,9 +140,23 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
         ) as copy:
             for n in range(CONTACTS):
                 first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
-                copy.write_row((record_id("003", rng), org_id, user_id, now, now, now, False, first,
-                                last, f"{first} {last}", f"{first.lower()}.{n}@example.com", False,
-                                accounts[n % len(accounts)]))  # fmt: skip
+                copy.write_row(
+                    (
+                        record_id("003", rng),
+                        org_id,
+                        user_id,
+                        now,
+                        now,
+                        now,
+                        False,
+                        first,
+                        last,
+                        f"{first} {last}",
+                        f"{first.lower()}.{n}@example.com",
+                        False,
+                        accounts[n % len(accounts)],
+                    )
+                )
         cur.execute("ANALYZE crm_records_contact")
 
 
@@ -153,8 +173,11 @@ def crm_server(env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     process = subprocess.Popen(
         web_argv("127.0.0.1", port, workers=1, access_log=False),
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -193,12 +216,21 @@ def rest_walk(url: str, token: str, max_requests: int | None = None) -> tuple[in
 def _jsforce_walk(url: str, token: str) -> tuple[int, float]:
     """(records, seconds) of jsforce walking the same query with autoFetch (Node's start-up
     is not counted: the script times the walk itself)."""
-    config = {"instanceUrl": url, "accessToken": token, "soql": SOQL, "version": VERSION,
-              "maxFetch": CONTACTS}  # fmt: skip
+    config = {
+        "instanceUrl": url,
+        "accessToken": token,
+        "soql": SOQL,
+        "version": VERSION,
+        "maxFetch": CONTACTS,
+    }
     done = subprocess.run(
-        ["node", "autofetch_walk.mjs"], cwd=CLIENTS, capture_output=True, text=True, check=True,
+        ["node", "autofetch_walk.mjs"],
+        cwd=CLIENTS,
+        capture_output=True,
+        text=True,
+        check=True,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CLIENT_CONFIG": json.dumps(config)},
-    )  # fmt: skip
+    )
     result = json.loads(done.stdout)
     return int(result["records"]), float(result["seconds"])
 
@@ -212,15 +244,24 @@ def _floor(url: str, org_id: str) -> tuple[int, float]:
     start = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor(name="floor") as cur:
         cur.itersize = 2000
-        cur.execute(f"SELECT {COLUMNS} FROM crm_records_contact "
-                    "WHERE org_id = %s AND NOT is_deleted ORDER BY id", (org_id,))  # fmt: skip
+        cur.execute(
+            f"SELECT {COLUMNS} FROM crm_records_contact "
+            "WHERE org_id = %s AND NOT is_deleted ORDER BY id",
+            (org_id,),
+        )
         while rows := cur.fetchmany(2000):
             records = [
-                {"attributes": {"type": "Contact", "url": prefix + r[0]}, "Id": r[0],
-                 "FirstName": r[1], "LastName": r[2], "Email": r[3], "AccountId": r[4],
-                 "CreatedDate": r[5].strftime("%Y-%m-%dT%H:%M:%S.000+0000")}
+                {
+                    "attributes": {"type": "Contact", "url": prefix + r[0]},
+                    "Id": r[0],
+                    "FirstName": r[1],
+                    "LastName": r[2],
+                    "Email": r[3],
+                    "AccountId": r[4],
+                    "CreatedDate": r[5].strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                }
                 for r in rows
-            ]  # fmt: skip
+            ]
             json.loads(json.dumps({"totalSize": CONTACTS, "done": False, "records": records}))
             count += len(rows)
     return count, time.perf_counter() - start
@@ -229,8 +270,13 @@ def _floor(url: str, org_id: str) -> tuple[int, float]:
 def run() -> str:
     """Load the data, walk it both ways, measure metering; the Markdown section."""
     with tempfile.TemporaryDirectory() as var, scratch_database() as url:
-        env = {**os.environ, "TANDEM_SERVICE": "crm", "TANDEM_VAR_DIR": var,
-               "TANDEM_CRM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}  # fmt: skip
+        env = {
+            **os.environ,
+            "TANDEM_SERVICE": "crm",
+            "TANDEM_VAR_DIR": var,
+            "TANDEM_CRM_DATABASE_URL": url,
+            "PYTHONPATH": str(ROOT),
+        }
         crm_command(env, "migrate", "-v0")
         ids = json.loads(crm_command(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         load_start = time.perf_counter()
@@ -246,29 +292,33 @@ def run() -> str:
     api_rate, floor_rate = api_count / api_seconds, floor_count / floor_seconds
     jsforce_rate = jsforce_count / jsforce_seconds
     load = os.getloadavg()[1]
-    return "\n".join([
-        "## bench/api — query + queryMore walk over the REST API",
-        "",
-        f"PostgreSQL, {CONTACTS:,} contacts in one org (loaded by COPY in {load_seconds:.0f} s), "
-        f"`{SOQL}`, 2,000 records a batch, one granian worker, client requests parsing every "
-        f"batch; {os.cpu_count()} cores shared by server, client and PostgreSQL (5-minute load "
-        f"average {load:.1f} at the end: other work on the machine slows both rows alike).",
-        "",
-        "| path | records | seconds | records/s |",
-        "|---|---:|---:|---:|",
-        f"| HTTP API: query + {requests - 1} queryMore | {api_count:,} | {api_seconds:.1f} | "
-        f"{api_rate:,.0f} |",
-        f"| floor: bare psycopg fetch → same JSON (dumps + loads) | {floor_count:,} | "
-        f"{floor_seconds:.1f} | {floor_rate:,.0f} |",
-        f"| jsforce autoFetch records/s (same walk, `query().run({{autoFetch: true}})`) | "
-        f"{jsforce_count:,} | {jsforce_seconds:.1f} | {jsforce_rate:,.0f} |",
-        "",
-        f"jsforce / raw query walk: **{jsforce_rate / api_rate:.0%}**.",
-        "",
-        f"API / floor: **{api_rate / floor_rate:.0%}** (target ≥ 50%); API rate target ≥ 50,000 "
-        f"records/s: **{'met' if api_rate >= 50_000 else 'NOT met'}**.",
-        "",
-        f"Metering per request (rolling-24 h sum + bucket upsert, in process on PostgreSQL): "
-        f"**{metering['per_request_us']:.0f} µs**; per 2,000-record batch request that is "
-        f"{metering['per_request_us'] / (api_seconds / requests * 1e6):.1%} of its time.",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "## bench/api — query + queryMore walk over the REST API",
+            "",
+            f"PostgreSQL, {CONTACTS:,} contacts in one org (loaded by COPY in "
+            f"{load_seconds:.0f} s), "
+            f"`{SOQL}`, 2,000 records a batch, one granian worker, client requests parsing every "
+            f"batch; {os.cpu_count()} cores shared by server, client and PostgreSQL (5-minute load "
+            f"average {load:.1f} at the end: other work on the machine slows both rows alike).",
+            "",
+            "| path | records | seconds | records/s |",
+            "|---|---:|---:|---:|",
+            f"| HTTP API: query + {requests - 1} queryMore | {api_count:,} | {api_seconds:.1f} | "
+            f"{api_rate:,.0f} |",
+            f"| floor: bare psycopg fetch → same JSON (dumps + loads) | {floor_count:,} | "
+            f"{floor_seconds:.1f} | {floor_rate:,.0f} |",
+            f"| jsforce autoFetch records/s (same walk, `query().run({{autoFetch: true}})`) | "
+            f"{jsforce_count:,} | {jsforce_seconds:.1f} | {jsforce_rate:,.0f} |",
+            "",
+            f"jsforce / raw query walk: **{jsforce_rate / api_rate:.0%}**.",
+            "",
+            f"API / floor: **{api_rate / floor_rate:.0%}** (target ≥ 50%); API rate target "
+            "≥ 50,000 "
+            f"records/s: **{'met' if api_rate >= 50_000 else 'NOT met'}**.",
+            "",
+            f"Metering per request (rolling-24 h sum + bucket upsert, in process on PostgreSQL): "
+            f"**{metering['per_request_us']:.0f} µs**; per 2,000-record batch request that is "
+            f"{metering['per_request_us'] / (api_seconds / requests * 1e6):.1%} of its time.",
+        ]
+    )

@@ -71,8 +71,10 @@ def _ingest_floor(url: str, org_id: str, user_id: str, data: bytes) -> float:
     body = io.StringIO()
     for line in data.decode().splitlines()[1:]:
         first, last, email, account = line.split(",")
-        body.write(f"{record_id('003', rng)},{org_id},{user_id},{now},{now},{now},f,{first},{last},"
-                   f"{first} {last},{email},f,{account}\n")  # fmt: skip
+        body.write(
+            f"{record_id('003', rng)},{org_id},{user_id},{now},{now},{now},f,{first},{last},"
+            f"{first} {last},{email},f,{account}\n"
+        )
     payload = body.getvalue().encode()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         start = time.perf_counter()
@@ -109,8 +111,11 @@ def _query_floor(url: str, org_id: str) -> tuple[int, float]:
 def crm_worker(env: dict[str, str]) -> Iterator[None]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tandem", "worker", "--service", "crm", "--concurrency", "1"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield
     finally:
@@ -140,8 +145,9 @@ def _ingest(server: str, token: str, data: bytes) -> tuple[dict[str, Any], float
     jobs = f"{server}/services/data/v{VERSION}/jobs/ingest"
     start = time.perf_counter()
     job = session.post(jobs, json={"object": "Contact", "operation": "insert"}, timeout=60).json()
-    put = session.put(f"{jobs}/{job['id']}/batches", data=data,
-                      headers={"Content-Type": "text/csv"}, timeout=600)  # fmt: skip
+    put = session.put(
+        f"{jobs}/{job['id']}/batches", data=data, headers={"Content-Type": "text/csv"}, timeout=600
+    )
     assert put.status_code == 201, put.text
     session.patch(f"{jobs}/{job['id']}", json={"state": "UploadComplete"}, timeout=60)
     info = _wait(session, f"{jobs}/{job['id']}")
@@ -171,8 +177,13 @@ def _row(label: str, rows: int, seconds: float, load: float) -> str:
 
 def run() -> str:
     with tempfile.TemporaryDirectory() as var, scratch_database() as url:
-        env = {**os.environ, "TANDEM_SERVICE": "crm", "TANDEM_VAR_DIR": var,
-               "TANDEM_CRM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}  # fmt: skip
+        env = {
+            **os.environ,
+            "TANDEM_SERVICE": "crm",
+            "TANDEM_VAR_DIR": var,
+            "TANDEM_CRM_DATABASE_URL": url,
+            "PYTHONPATH": str(ROOT),
+        }
         crm_command(env, "migrate", "-v0")
         ids = json.loads(crm_command(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         data = _csv(_accounts(url, ids["org"], ids["user"]))
@@ -193,31 +204,51 @@ def run() -> str:
     ingest_ratio, query_ratio = ingest_rate / ingest_floor_rate, query_rate / query_floor_rate
     ingest_met = ingest_rate >= 50_000 and ingest_ratio >= 0.3
     query_met = query_rate >= 150_000 and query_ratio >= 0.5
-    return "\n".join([
-        "## bench/bulk — Bulk API 2.0 ingest and query jobs",
-        "",
-        f"PostgreSQL, {CONTACTS:,} contacts of one org (CSV `FirstName,LastName,Email,AccountId`,"
-        f" {len(data) / 1e6:.0f} MB, {CONTACTS // 20:,} accounts), through HTTP (one granian "
-        f"worker, client requests) and the CRM Celery worker (concurrency 1); {os.cpu_count()} "
-        "cores shared by client, server, worker and PostgreSQL. Load is the 1-minute load "
-        "average right after each figure.",
-        "",
-        "| path | rows | seconds | rows/s | load |",
-        "|---|---:|---:|---:|---:|",
-        _row("ingest job: create, PUT CSV, UploadComplete, poll to JobComplete", CONTACTS,
-             ingest_seconds, load_ingest),
-        _row("floor: psycopg `COPY contact FROM STDIN` of the same rows", CONTACTS,
-             ingest_floor, load_ingest_floor),
-        _row(f"query job: create, poll, {pages} result pages by Sforce-Locator", query_rows,
-             query_seconds, load_query),
-        _row("floor: psycopg `COPY (SELECT …) TO STDOUT WITH CSV`", query_floor_rows,
-             query_floor, load_query_floor),
-        "",
-        f"Ingest / floor: **{ingest_ratio:.2f}x** (targets ≥ 50,000 rows/s and ≥ 0.3x: "
-        f"**{'met' if ingest_met else 'NOT met'}**). Query / floor: **{query_ratio:.2f}x** "
-        f"(targets ≥ 150,000 rows/s and ≥ 0.5x: **{'met' if query_met else 'NOT met'}**).",
-        "",
-        f"Of the ingest job's {ingest_seconds:.1f} s, its chunks (typing, COPY, results, commit) "
-        f"took {info['totalProcessingTime'] / 1000:.1f} s (`totalProcessingTime`); the rest is "
-        "the upload, parsing it, the hand-over to the worker and polling.",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "## bench/bulk — Bulk API 2.0 ingest and query jobs",
+            "",
+            f"PostgreSQL, {CONTACTS:,} contacts of one org (CSV "
+            "`FirstName,LastName,Email,AccountId`,"
+            f" {len(data) / 1e6:.0f} MB, {CONTACTS // 20:,} accounts), through HTTP (one granian "
+            f"worker, client requests) and the CRM Celery worker (concurrency 1); {os.cpu_count()} "
+            "cores shared by client, server, worker and PostgreSQL. Load is the 1-minute load "
+            "average right after each figure.",
+            "",
+            "| path | rows | seconds | rows/s | load |",
+            "|---|---:|---:|---:|---:|",
+            _row(
+                "ingest job: create, PUT CSV, UploadComplete, poll to JobComplete",
+                CONTACTS,
+                ingest_seconds,
+                load_ingest,
+            ),
+            _row(
+                "floor: psycopg `COPY contact FROM STDIN` of the same rows",
+                CONTACTS,
+                ingest_floor,
+                load_ingest_floor,
+            ),
+            _row(
+                f"query job: create, poll, {pages} result pages by Sforce-Locator",
+                query_rows,
+                query_seconds,
+                load_query,
+            ),
+            _row(
+                "floor: psycopg `COPY (SELECT …) TO STDOUT WITH CSV`",
+                query_floor_rows,
+                query_floor,
+                load_query_floor,
+            ),
+            "",
+            f"Ingest / floor: **{ingest_ratio:.2f}x** (targets ≥ 50,000 rows/s and ≥ 0.3x: "
+            f"**{'met' if ingest_met else 'NOT met'}**). Query / floor: **{query_ratio:.2f}x** "
+            f"(targets ≥ 150,000 rows/s and ≥ 0.5x: **{'met' if query_met else 'NOT met'}**).",
+            "",
+            f"Of the ingest job's {ingest_seconds:.1f} s, its chunks (typing, COPY, "
+            "results, commit) "
+            f"took {info['totalProcessingTime'] / 1000:.1f} s (`totalProcessingTime`); the rest is "
+            "the upload, parsing it, the hand-over to the worker and polling.",
+        ]
+    )

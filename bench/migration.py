@@ -234,8 +234,12 @@ def jwt_bodies_for(key: object, iss: str, sub: str, audience: str) -> list[str]:
 def _run_engagement_migrate(env: dict[str, str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tandem", "engagement", "migrate", "--noinput"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr)
 
@@ -244,8 +248,12 @@ def _migrate(env: dict[str, str], master: int) -> dict[str, object]:
     """Set up the Engagement side, then time Migrate Existing Users and the CRM's CPU."""
     process = subprocess.Popen(
         [sys.executable, "-c", ENGAGEMENT_RUN],
-        env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdin is not None
     assert process.stdout is not None
     for line in process.stdout:

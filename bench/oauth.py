@@ -249,10 +249,24 @@ def wrk(name: str, port: int, form: Form, seconds: float) -> Result:
         handle.write("\n".join(form.bodies) + "\n")
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds:.0f}s", "-s", str(WRK_SCRIPT),
-             f"http://127.0.0.1:{port}", "--", handle.name, form.path, form.authorization],
-            capture_output=True, text=True, timeout=seconds + 60, check=True,
-        )  # fmt: skip
+            [
+                "wrk",
+                "-t1",
+                f"-c{CONCURRENCY}",
+                f"-d{seconds:.0f}s",
+                "-s",
+                str(WRK_SCRIPT),
+                f"http://127.0.0.1:{port}",
+                "--",
+                handle.name,
+                form.path,
+                form.authorization,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        )
     finally:
         os.unlink(handle.name)
     line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_WRK"))
@@ -268,15 +282,20 @@ def jwt_bodies(key: rsa.RSAPrivateKey, iss: str, sub: str, count: int) -> list[s
             {
                 "grant_type": JWT_BEARER,
                 "assertion": jwt.encode(
-                    {"iss": iss, "sub": sub, "aud": LOGIN_URL, "exp": now + 170,
-                     "jti": uuid.uuid4().hex},
+                    {
+                        "iss": iss,
+                        "sub": sub,
+                        "aud": LOGIN_URL,
+                        "exp": now + 170,
+                        "jti": uuid.uuid4().hex,
+                    },
                     key,
                     algorithm="RS256",
                 ),
             }
         )
         for _ in range(count)
-    ]  # fmt: skip
+    ]
 
 
 def basic(key: str, secret: str) -> dict[str, str]:

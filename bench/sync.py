@@ -94,9 +94,23 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
             for n in range(CONTACTS):
                 first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
                 at = then - dt.timedelta(seconds=rng.randrange(30 * 86400))
-                copy.write_row((api.record_id("003", rng), org_id, user_id, at, at, at, False,
-                                first, last, f"{first} {last}", f"{first.lower()}.{n}@example.com",
-                                False, accounts[n % len(accounts)]))  # fmt: skip
+                copy.write_row(
+                    (
+                        api.record_id("003", rng),
+                        org_id,
+                        user_id,
+                        at,
+                        at,
+                        at,
+                        False,
+                        first,
+                        last,
+                        f"{first} {last}",
+                        f"{first.lower()}.{n}@example.com",
+                        False,
+                        accounts[n % len(accounts)],
+                    )
+                )
         cur.execute("ANALYZE crm_records_contact")
 
 
@@ -108,8 +122,9 @@ def _walk(url: str, token: str) -> tuple[int, float]:
     session.trust_env = False
     session.headers["Authorization"] = f"Bearer {token}"
     start = time.perf_counter()
-    body = session.get(f"{url}/services/data/v{api.VERSION}/query", params={"q": SOQL},
-                       timeout=120).json()  # fmt: skip
+    body = session.get(
+        f"{url}/services/data/v{api.VERSION}/query", params={"q": SOQL}, timeout=120
+    ).json()
     records = len(body["records"])
     while not body["done"]:
         body = session.get(url + body["nextRecordsUrl"], timeout=120).json()
@@ -137,17 +152,35 @@ def run() -> str:
             walk_load = os.getloadavg()[0]
             queried, query_seconds, _ = bulk.query_job(server, ids["token"], SOQL)
             query_load = os.getloadavg()[0]
-            eng_env = {**base, "TANDEM_SERVICE": "engagement", "TANDEM_CRM_URL": server,
-                       "TANDEM_ENGAGEMENT_DATABASE_URL": eng_db}  # fmt: skip
-            subprocess.run([sys.executable, "-m", "tandem", "engagement", "migrate", "-v0"],
-                           env=eng_env, cwd=ROOT, check=True)  # fmt: skip
-            args = [server, str(ids["org"]), str(ids["user"]), ids["token"], crm_db, CHANGES,
-                    FIELDS]  # fmt: skip
+            eng_env = {
+                **base,
+                "TANDEM_SERVICE": "engagement",
+                "TANDEM_CRM_URL": server,
+                "TANDEM_ENGAGEMENT_DATABASE_URL": eng_db,
+            }
+            subprocess.run(
+                [sys.executable, "-m", "tandem", "engagement", "migrate", "-v0"],
+                env=eng_env,
+                cwd=ROOT,
+                check=True,
+            )
+            args = [
+                server,
+                str(ids["org"]),
+                str(ids["user"]),
+                ids["token"],
+                crm_db,
+                CHANGES,
+                FIELDS,
+            ]
             script = SYNC.replace("ARGS", repr(args))
             done = subprocess.run(
                 [sys.executable, "-m", "tandem", "engagement", "shell", "-c", script],
-                env=eng_env, cwd=ROOT, capture_output=True, text=True,
-            )  # fmt: skip
+                env=eng_env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 raise RuntimeError(done.stderr[-3000:])
             result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -165,29 +198,34 @@ def _section(
     sync_rate, walk_rate = first["added"] / result["first_seconds"], walked / walk_seconds
     walk_load, query_load = result["loads"]
     load = os.getloadavg()[1]
-    return "\n".join([
-        "## bench/sync — synchronized data source, first copy and incremental run",
-        "",
-        f"PostgreSQL (CRM and Engagement databases on one server), {CONTACTS:,} contacts in one "
-        f"org, one granian CRM worker; {os.cpu_count()} cores shared by the CRM, the sync and "
-        f"PostgreSQL (5-minute load average {load:.1f} at the end). Sync fields: `{FIELDS}` "
-        "(plus Id, SystemModstamp), through Connect's HTTP client as the system user.",
-        "",
-        "| measure | rows | seconds | rows/s | 1-min load |",
-        "|---|---:|---:|---:|---:|",
-        f"| raw REST walk of `{SOQL}` (requests, every batch parsed) | {walked:,} | "
-        f"{walk_seconds:.1f} | {walk_rate:,.0f} | {walk_load:.1f} |",
-        f"| raw Bulk query job of the same SOQL (create, poll, every results page; CRM worker "
-        f"of concurrency 1) | {queried:,} | {query_seconds:.1f} | {queried / query_seconds:,.0f} "
-        f"| {query_load:.1f} |",
-        f"| first sync: every contact copied into `Contact_Salesforce` (by a Bulk query job "
-        f"over TANDEM_SYNC_BULK_THRESHOLD) | {first['added']:,} | "
-        f"{result['first_seconds']:.1f} | {sync_rate:,.0f} | {result['first_load']:.1f} |",
-        f"| incremental sync: {CHANGES:,} changed of {CONTACTS:,} | {second['updated']:,} updated "
-        f"| {result['second_seconds']:.2f} | | |",
-        "",
-        f"First sync / raw walk: **{sync_rate / walk_rate:.0%}**. Targets: first sync ≥ 30,000 "
-        f"rows/s: **{'met' if sync_rate >= 30_000 else 'NOT met'}**; incremental < 2 s: "
-        f"**{'met' if result['second_seconds'] < 2 else 'NOT met'}**. Rows in the copy after "
-        f"both runs: {result['rows']:,}.",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "## bench/sync — synchronized data source, first copy and incremental run",
+            "",
+            f"PostgreSQL (CRM and Engagement databases on one server), {CONTACTS:,} "
+            "contacts in one "
+            f"org, one granian CRM worker; {os.cpu_count()} cores shared by the CRM, the sync and "
+            f"PostgreSQL (5-minute load average {load:.1f} at the end). Sync fields: `{FIELDS}` "
+            "(plus Id, SystemModstamp), through Connect's HTTP client as the system user.",
+            "",
+            "| measure | rows | seconds | rows/s | 1-min load |",
+            "|---|---:|---:|---:|---:|",
+            f"| raw REST walk of `{SOQL}` (requests, every batch parsed) | {walked:,} | "
+            f"{walk_seconds:.1f} | {walk_rate:,.0f} | {walk_load:.1f} |",
+            f"| raw Bulk query job of the same SOQL (create, poll, every results page; CRM worker "
+            f"of concurrency 1) | {queried:,} | {query_seconds:.1f} | "
+            f"{queried / query_seconds:,.0f} "
+            f"| {query_load:.1f} |",
+            f"| first sync: every contact copied into `Contact_Salesforce` (by a Bulk query job "
+            f"over TANDEM_SYNC_BULK_THRESHOLD) | {first['added']:,} | "
+            f"{result['first_seconds']:.1f} | {sync_rate:,.0f} | {result['first_load']:.1f} |",
+            f"| incremental sync: {CHANGES:,} changed of {CONTACTS:,} | "
+            f"{second['updated']:,} updated "
+            f"| {result['second_seconds']:.2f} | | |",
+            "",
+            f"First sync / raw walk: **{sync_rate / walk_rate:.0%}**. Targets: first sync ≥ 30,000 "
+            f"rows/s: **{'met' if sync_rate >= 30_000 else 'NOT met'}**; incremental < 2 s: "
+            f"**{'met' if result['second_seconds'] < 2 else 'NOT met'}**. Rows in the copy after "
+            f"both runs: {result['rows']:,}.",
+        ]
+    )

@@ -441,9 +441,17 @@ def outage(
     )
     inside = list(outage_activities(outage=scheduled))
     if as_json:
-        emit_or_say({"starts_at": scheduled.starts_at, "ends_at": scheduled.ends_at,
-                     "sends_inside": [{"id": s.pk, "name": s.name, "scheduled_at": s.scheduled_at}
-                                      for s in inside]}, True, "")  # fmt: skip
+        emit_or_say(
+            {
+                "starts_at": scheduled.starts_at,
+                "ends_at": scheduled.ends_at,
+                "sends_inside": [
+                    {"id": s.pk, "name": s.name, "scheduled_at": s.scheduled_at} for s in inside
+                ],
+            },
+            True,
+            "",
+        )
         return
     console.print(f"Outage {scheduled.starts_at:%Y-%m-%d %H:%M} to {scheduled.ends_at:%H:%M} UTC.")
     for send in inside:

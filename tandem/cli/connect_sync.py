@@ -42,14 +42,22 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps(rows))
         return
-    table = Table("Object", "Schedule", "State", "Outcome", "Last run", "Rows", "+", "~", "-",
-                  "Last error")  # fmt: skip
+    table = Table(
+        "Object", "Schedule", "State", "Outcome", "Last run", "Rows", "+", "~", "-", "Last error"
+    )
     for row in rows:
         table.add_row(
-            row["object"], row["schedule"], row["state"], row["outcome"],
-            row["last_run_at"] or "never", str(row["rows"]), str(row["rows_added"]),
-            str(row["rows_updated"]), str(row["rows_deleted"]), row["last_error"],
-        )  # fmt: skip
+            row["object"],
+            row["schedule"],
+            row["state"],
+            row["outcome"],
+            row["last_run_at"] or "never",
+            str(row["rows"]),
+            str(row["rows_added"]),
+            str(row["rows_updated"]),
+            str(row["rows_deleted"]),
+            row["last_error"],
+        )
     console.print(table)
 
 
@@ -170,11 +178,14 @@ def filter_create(
     name: Annotated[str, typer.Option("--name", help="The filtered data extension's name.")],
     where: Annotated[
         list[str],
-        typer.Option("--where", help="`Field operator value`, e.g. `Email ends_with @a.test`; "
-                     "repeat for more (all must hold)."),
+        typer.Option(
+            "--where",
+            help="`Field operator value`, e.g. `Email ends_with @a.test`; "
+            "repeat for more (all must hold).",
+        ),
     ],
     as_json: JsonOption = False,
-) -> None:  # fmt: skip
+) -> None:
     """Save a filtered data extension over the object's synchronized one (a send audience).
 
     Example: tandem connect sync filter --account "Acme Marketing" --object Contact

@@ -118,13 +118,19 @@ def create(
 
     found = org_from_ref(org)
     created = _invalid(
-        connected_app_create, org=found, actor=None, name=name, callback_urls=callback_url,
-        scopes=scopes.split(), certificate=_certificate(certificate_file) or "",
-        contact_email=contact_email, pkce_required=not no_pkce,
+        connected_app_create,
+        org=found,
+        actor=None,
+        name=name,
+        callback_urls=callback_url,
+        scopes=scopes.split(),
+        certificate=_certificate(certificate_file) or "",
+        contact_email=contact_email,
+        pkce_required=not no_pkce,
         refresh_token_rotation=refresh_token_rotation,
-    )  # fmt: skip
-    emit({"id": created.app.pk, "consumer_key": created.app.client_id,  # type: ignore[attr-defined]
-          "consumer_secret": created.consumer_secret}, as_json)  # type: ignore[attr-defined]  # fmt: skip
+    )
+    made, secret = created.app, created.consumer_secret  # type: ignore[attr-defined]
+    emit({"id": made.pk, "consumer_key": made.client_id, "consumer_secret": secret}, as_json)
 
 
 @app.command("show")
@@ -162,17 +168,29 @@ def update(
     Example: tandem crm connectedapp update "Dev tools" --org acme --refresh-token-rotation
     """
     found, row = _policy(org, app_ref)
-    given = (name, contact_email, callback_url, scopes, certificate_file, pkce,
-             refresh_token_rotation)  # fmt: skip
+    given = (
+        name,
+        contact_email,
+        callback_url,
+        scopes,
+        certificate_file,
+        pkce,
+        refresh_token_rotation,
+    )
     if all(value is None for value in given):
-        raise CliError("nothing to change: give --name, --contact-email, --callback-url, "
-                       "--scopes, --certificate-file, --pkce/--no-pkce or "
-                       "--refresh-token-rotation/--no-refresh-token-rotation")  # fmt: skip
+        raise CliError(
+            "nothing to change: give --name, --contact-email, --callback-url, "
+            "--scopes, --certificate-file, --pkce/--no-pkce or "
+            "--refresh-token-rotation/--no-refresh-token-rotation"
+        )
     from tandem.crm.connectedapps.services import connected_app_update
 
     current = row.app
     _invalid(
-        connected_app_update, actor=None, app=current, org=found,
+        connected_app_update,
+        actor=None,
+        app=current,
+        org=found,
         name=_given(name, current.name),
         contact_email=_given(contact_email, current.contact_email),
         callback_urls=_given(callback_url or None, current.callback_urls),
@@ -180,7 +198,7 @@ def update(
         certificate=_given(_certificate(certificate_file), current.certificate),
         pkce_required=_given(pkce, current.pkce_required),
         refresh_token_rotation=refresh_token_rotation,
-    )  # fmt: skip
+    )
     _show(row, as_json)
 
 
@@ -205,11 +223,14 @@ def set_policy(
     from tandem.crm.connectedapps.services import connected_app_policy_change
 
     _invalid(
-        connected_app_policy_change, actor=None, policy=row,
+        connected_app_policy_change,
+        actor=None,
+        policy=row,
         permitted_users=permitted_users and permitted_users.value,
         ip_relaxation=ip_relaxation and ip_relaxation.value,
-        refresh_token_policy=refresh_token_policy, session_timeout=session_timeout,
-    )  # fmt: skip
+        refresh_token_policy=refresh_token_policy,
+        session_timeout=session_timeout,
+    )
     _show(row, as_json)
 
 
@@ -233,8 +254,9 @@ def link_permset(
     chosen = PermissionSet.objects.filter(org=found, api_name=permission_set).first()
     if chosen is None:
         raise CliError(f"--permission-set: no permission set with API name {permission_set!r}")
-    _invalid(connected_app_access_link, actor=None, policy=row, permission_set=chosen,
-             linked=not unlink)  # fmt: skip
+    _invalid(
+        connected_app_access_link, actor=None, policy=row, permission_set=chosen, linked=not unlink
+    )
     _show(row, as_json)
 
 
@@ -257,8 +279,7 @@ def link_profile(
     chosen = Profile.objects.filter(org=found, name=profile).first()
     if chosen is None:
         raise CliError(f"--profile: no profile named {profile!r} in org {found.name}")
-    _invalid(connected_app_access_link, actor=None, policy=row, profile=chosen,
-             linked=not unlink)  # fmt: skip
+    _invalid(connected_app_access_link, actor=None, policy=row, profile=chosen, linked=not unlink)
     _show(row, as_json)
 
 
@@ -282,8 +303,10 @@ EndOption = Annotated[str, typer.Option("--end", help="End IP Address.")]
 def _ranges(row: ConnectedAppPolicy, as_json: bool) -> None:
     from tandem.crm.connectedapps.selectors import connected_app_ip_range_list
 
-    ranges = [{"start": r.start_address, "end": r.end_address, "description": r.description}
-              for r in connected_app_ip_range_list(policy=row)]  # fmt: skip
+    ranges = [
+        {"start": r.start_address, "end": r.end_address, "description": r.description}
+        for r in connected_app_ip_range_list(policy=row)
+    ]
     emit({"app": row.app.name, "ip_ranges": ranges}, as_json)
 
 
@@ -304,16 +327,25 @@ def ip_range_add(
     _, row = _policy(org, app_ref)
     from tandem.crm.connectedapps.services import connected_app_ip_range_add
 
-    _invalid(connected_app_ip_range_add, actor=None, policy=row, start_address=start,
-             end_address=end, description=description)  # fmt: skip
+    _invalid(
+        connected_app_ip_range_add,
+        actor=None,
+        policy=row,
+        start_address=start,
+        end_address=end,
+        description=description,
+    )
     _ranges(row, as_json)
 
 
 @ip_range_app.command("remove")
 def ip_range_remove(
-    app_ref: AppArgument, org: OrgOption, start: StartOption, end: EndOption,
+    app_ref: AppArgument,
+    org: OrgOption,
+    start: StartOption,
+    end: EndOption,
     as_json: JsonOption = False,
-) -> None:  # fmt: skip
+) -> None:
     """Remove a range (its ends in any spelling); then list the app's ranges in the org.
 
     Example: tandem crm connectedapp ip-range remove "Dev tools" --org acme --start 10.0.0.1
@@ -322,8 +354,9 @@ def ip_range_remove(
     _, row = _policy(org, app_ref)
     from tandem.crm.connectedapps.services import connected_app_ip_range_remove
 
-    _invalid(connected_app_ip_range_remove, actor=None, policy=row, start_address=start,
-             end_address=end)  # fmt: skip
+    _invalid(
+        connected_app_ip_range_remove, actor=None, policy=row, start_address=start, end_address=end
+    )
     _ranges(row, as_json)
 
 

@@ -75,14 +75,22 @@ def org_create(
 
     try:
         org = org_create_with_settings(
-            name=name, my_domain=my_domain,
+            name=name,
+            my_domain=my_domain,
             allow_username_password_flows=allow_username_password_flows,
-        )  # fmt: skip
+        )
     except OrgInvalidError as exc:
         raise CliError(field_errors_text(exc.errors)) from None
-    emit({"org_id": org.id, "name": org.name, "my_domain": org.my_domain or "",
-          "instance_url": org_instance_url(org), "login_url": org_login_url(org)},
-         as_json)  # fmt: skip
+    emit(
+        {
+            "org_id": org.id,
+            "name": org.name,
+            "my_domain": org.my_domain or "",
+            "instance_url": org_instance_url(org),
+            "login_url": org_login_url(org),
+        },
+        as_json,
+    )
 
 
 @user_app.command("create")
@@ -115,18 +123,27 @@ def user_create(
     found = org_from_ref(org)
     try:
         created = user_create_with_credentials(
-            org=found, username=username, email=email or username, first_name=first_name,
-            last_name=last_name, profile_name=profile, password=password,
-            is_marketing_user=marketing_user, is_api_enabled=not no_api,
+            org=found,
+            username=username,
+            email=email or username,
+            first_name=first_name,
+            last_name=last_name,
+            profile_name=profile,
+            password=password,
+            is_marketing_user=marketing_user,
+            is_api_enabled=not no_api,
             with_security_token=security_token,
-        )  # fmt: skip
+        )
     except UserInvalidError as exc:
         raise CliError(field_errors_text(exc.errors)) from None
     result: dict[str, object] = {
-        "user_id": created.user.id, "username": created.user.username, "org_id": found.id,
-        "profile": created.user.profile.name, "login_url": org_login_url(found),
+        "user_id": created.user.id,
+        "username": created.user.username,
+        "org_id": found.id,
+        "profile": created.user.profile.name,
+        "login_url": org_login_url(found),
         "password": created.password if not password else "(as given)",
-    }  # fmt: skip
+    }
     if created.security_token:
         result["security_token"] = created.security_token
     emit(result, as_json)
@@ -184,13 +201,18 @@ def permset_create(
     found = org_from_ref(org)
     try:
         created = permission_set_create(
-            org=found, actor=None, label=label,
-            api_name=api_name or api_name_from_label(label), description=description,
-        )  # fmt: skip
+            org=found,
+            actor=None,
+            label=label,
+            api_name=api_name or api_name_from_label(label),
+            description=description,
+        )
     except PermissionSetInvalidError as exc:
         raise CliError(field_errors_text(exc.errors)) from None
-    emit({"permission_set_id": created.id, "label": created.label,
-          "api_name": created.api_name}, as_json)  # fmt: skip
+    emit(
+        {"permission_set_id": created.id, "label": created.label, "api_name": created.api_name},
+        as_json,
+    )
 
 
 @permset_app.command("assign")
@@ -213,6 +235,11 @@ def permset_assign(
     users = users_from_refs(found, user)
     created = permission_set_assign(actor=None, permission_set=permission_set, users=users)
     assigned = {a.user.username for a in created}
-    emit({"permission_set_id": permission_set.id, "assigned": sorted(assigned),
-          "already_assigned": sorted({u.username for u in users} - assigned)},
-         as_json)  # fmt: skip
+    emit(
+        {
+            "permission_set_id": permission_set.id,
+            "assigned": sorted(assigned),
+            "already_assigned": sorted({u.username for u in users} - assigned),
+        },
+        as_json,
+    )

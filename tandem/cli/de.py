@@ -148,9 +148,16 @@ def _summarize(finished: DataImport, report: Path, as_json: bool) -> None:
     from tandem.engagement.data.imports import data_import_error_report
 
     if as_json:
-        emit({"import_id": finished.pk, "added": finished.inserted_rows,
-              "updated": finished.updated_rows, "rejected": finished.error_rows,
-              "report": str(report) if finished.error_rows else None}, as_json=True)  # fmt: skip
+        emit(
+            {
+                "import_id": finished.pk,
+                "added": finished.inserted_rows,
+                "updated": finished.updated_rows,
+                "rejected": finished.error_rows,
+                "report": str(report) if finished.error_rows else None,
+            },
+            as_json=True,
+        )
     else:
         console.print(
             f"{_rows(finished.inserted_rows)} added, {finished.updated_rows} updated, "

@@ -54,9 +54,12 @@ def _tokens_ensured(env: dict[str, str], path: Path, crm: dict[str, Any]) -> dic
 
 
 def _login(user: dict[str, Any], engagement_username: str = "") -> dict[str, str]:
-    return {"crm_username": user["username"], "password": user["password"],
-            "security_token": user["security_token"],
-            "engagement_username": engagement_username}  # fmt: skip
+    return {
+        "crm_username": user["username"],
+        "password": user["password"],
+        "security_token": user["security_token"],
+        "engagement_username": engagement_username,
+    }
 
 
 def legacy_logins(crm: dict[str, Any], engagement: dict[str, Any]) -> dict[str, Any]:
@@ -78,11 +81,25 @@ def demo_legacy_connect(stack: Stack, path: Path, console: Console, *, reset: bo
     env = stack_env(stack)
     engagement_env = {**env, **connect_env(env)[1]}
     crm = _tokens_ensured(env, path, current["crm"])
-    run_service("crm", env, "crm_demo", "--json", "--departed", "active",
-                *(["--reset-upgrade"] if reset else []))  # fmt: skip
+    run_service(
+        "crm",
+        env,
+        "crm_demo",
+        "--json",
+        "--departed",
+        "active",
+        *(["--reset-upgrade"] if reset else []),
+    )
     logins = json.dumps(legacy_logins(crm, engagement))
-    connected = json.loads(run_service("engagement", engagement_env, "engagement_demo_connect",
-                                       *(["--reset"] if reset else []), stdin=logins))  # fmt: skip
+    connected = json.loads(
+        run_service(
+            "engagement",
+            engagement_env,
+            "engagement_demo_connect",
+            *(["--reset"] if reset else []),
+            stdin=logins,
+        )
+    )
     run_service("crm", env, "crm_demo", "--json", "--departed", "inactive")
     engagement = read_demo_json(path).get("engagement", {})
     # As `tandem engagement engagement_demo` describes it, so that a second run changes nothing.
@@ -98,8 +115,9 @@ def print_connection(connection: dict[str, Any], console: Console) -> None:
     console.print(
         f"[bold]Connect[/] Acme Marketing ↔ org {connection['org_id']}: {connection['state']}, "
         f"system user {connection['system_username']}{counted} ({INTEGRATION}).",
-        soft_wrap=True, highlight=False,
-    )  # fmt: skip
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def demo_connect_step(stack: Stack, path: Path, console: Console) -> None:

@@ -21,9 +21,14 @@ def run_service(service: str, env: dict[str, str], *args: str, stdin: str | None
     stdout, or a CliError."""
     argv = [sys.executable, "-m", "tandem", service, *args]
     done = subprocess.run(
-        argv, env={**env, "TANDEM_SERVICE": service}, cwd=PROJECT_ROOT, input=stdin,
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        argv,
+        env={**env, "TANDEM_SERVICE": service},
+        cwd=PROJECT_ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise CliError(f"`tandem {service} {' '.join(args)}` failed:\n{done.stderr.strip()}")
     return done.stdout

@@ -38,13 +38,19 @@ def print_connection(engagement: dict[str, Any], crm: dict[str, Any], console: C
     connection = engagement.get("connection")
     if connection is None:
         system = _system_user(crm).get("username", "")
-        console.print(f"  Connect          not connected yet: once the CRM answers, the demo "
-                      f"connects it (legacy authentication, system user {system})",
-                      soft_wrap=True, highlight=False)  # fmt: skip
+        console.print(
+            f"  Connect          not connected yet: once the CRM answers, the demo "
+            f"connects it (legacy authentication, system user {system})",
+            soft_wrap=True,
+            highlight=False,
+        )
         return
-    console.print(f"  Connect          {connection['state']}, org {connection['org_id']}, system "
-                  f"user {connection['system_username']} ({INTEGRATION})",
-                  soft_wrap=True, highlight=False)  # fmt: skip
+    console.print(
+        f"  Connect          {connection['state']}, org {connection['org_id']}, system "
+        f"user {connection['system_username']} ({INTEGRATION})",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def prepare_engagement_demo(stack: Stack, console: Console, path: Path) -> dict[str, Any]:

@@ -53,9 +53,12 @@ class _LocalNames(httpx.BaseTransport):
         host = request.url.host
         if host == "localhost" or host.endswith(".localhost"):
             request = httpx.Request(
-                request.method, request.url.copy_with(host="127.0.0.1"), headers=request.headers,
-                stream=request.stream, extensions=request.extensions,
-            )  # fmt: skip
+                request.method,
+                request.url.copy_with(host="127.0.0.1"),
+                headers=request.headers,
+                stream=request.stream,
+                extensions=request.extensions,
+            )
         return self.inner.handle_request(request)
 
     def close(self) -> None:
@@ -151,8 +154,9 @@ def _expect(condition: bool, seen: str) -> None:
 
 def schedule_outage(r: Rehearsal) -> str:
     admin = next(u for u in r.demo["engagement"]["users"] if u["role"] == "administrator")
-    r.page = log_in(r.engagement, r.demo["engagement"]["login_url"], admin["username"],
-                    admin["password"])  # fmt: skip
+    r.page = log_in(
+        r.engagement, r.demo["engagement"]["login_url"], admin["username"], admin["password"]
+    )
     r.page = r.engagement.get(_engagement(r, "/email/admin/salesforce-integration/"))
     mode = r.current.texts.get("mode")
     _expect(mode == "Legacy", f"authentication mode {mode!r}, not Legacy: {AGAIN}")
@@ -332,8 +336,13 @@ def step_assign(r: Rehearsal) -> str:
     offered = {control.label for control in form.controls if control.kind == "checkbox"}
     # The system user and every Connect user the page offers (active users only), but the one
     # the demo's CRM admin leaves out, so that a refusal remains to be seen.
-    chosen = [u for u in r.crm["users"] if u["role"] in ("system_user", "marketing_user")
-              and u["username"] != OUTSIDER and u["name"] in offered]  # fmt: skip
+    chosen = [
+        u
+        for u in r.crm["users"]
+        if u["role"] in ("system_user", "marketing_user")
+        and u["username"] != OUTSIDER
+        and u["name"] in offered
+    ]
     for user in chosen:
         form.choose(user["name"])
     r.press(r.crm_admin, "Assign", form)
@@ -371,17 +380,23 @@ STEPS: list[Step] = [
     ("13", "Quick Find: Connected Apps", step_quick_find_apps),
     ("14", APP, step_app),
     ("15", "Edit", step_edit),
-    ("16", "Admin approved users are pre-authorized",
-     lambda r: _choose(r, "Admin approved users are pre-authorized")),
+    (
+        "16",
+        "Admin approved users are pre-authorized",
+        lambda r: _choose(r, "Admin approved users are pre-authorized"),
+    ),
     ("17", "Relax IP restrictions", lambda r: _choose(r, "Relax IP restrictions")),
-    ("18", "Immediately expire refresh token",
-     lambda r: _choose(r, "Immediately expire refresh token")),
+    (
+        "18",
+        "Immediately expire refresh token",
+        lambda r: _choose(r, "Immediately expire refresh token"),
+    ),
     ("19", "Save", step_save_policies),
     ("20", "Quick Find: Permission Sets", step_quick_find_permsets),
     ("21", f"New: {PERMISSION_SET} → Save", step_new_permission_set),
     ("22", "Manage Assignments → Add Assignments → Assign → Done", step_assign),
     ("23", "Manage Permission Sets → Save", step_link_permission_set),
-]  # fmt: skip
+]
 
 
 def run_steps(r: Rehearsal, steps: list[Step], console: Console) -> bool:
@@ -390,11 +405,13 @@ def run_steps(r: Rehearsal, steps: list[Step], console: Console) -> bool:
         try:
             outcome = run(r)
         except (StepFailed, LookupError, httpx.HTTPError) as exc:
-            console.print(f"{number:>3}  {label}: [red]FAILED[/] {exc}", soft_wrap=True,
-                          highlight=False)  # fmt: skip
+            console.print(
+                f"{number:>3}  {label}: [red]FAILED[/] {exc}", soft_wrap=True, highlight=False
+            )
             return False
-        console.print(f"{number:>3}  {label}: [green]ok[/] {outcome}", soft_wrap=True,
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"{number:>3}  {label}: [green]ok[/] {outcome}", soft_wrap=True, highlight=False
+        )
     return True
 
 
@@ -402,10 +419,15 @@ def run_script(path: Path, console: Console, retry_now: Callable[[], None]) -> i
     """The whole procedure against the running demo described by demo.json at `path` (its
     inbox beside it, in mail/)."""
     r = Rehearsal(read_demo_json(path), path.parent / "mail")
-    steps = [*STEPS,
-             ("24", "Auto-connection of the refused users (periodic retry)",
-              lambda r: step_auto_connection(r, retry_now)),
-             ("25", "Send Test Email", step_test_email)]  # fmt: skip
+    steps = [
+        *STEPS,
+        (
+            "24",
+            "Auto-connection of the refused users (periodic retry)",
+            lambda r: step_auto_connection(r, retry_now),
+        ),
+        ("25", "Send Test Email", step_test_email),
+    ]
     try:
         held = run_steps(r, steps, console)
     finally:
@@ -431,8 +453,11 @@ def step_auto_connection(r: Rehearsal, retry_now: Callable[[], None]) -> str:
         if time.monotonic() > deadline:
             raise StepFailed("not reconnected: " + ", ".join(waiting))
         time.sleep(1)
-    others = [f"{name}: {rows[name][2]} ({rows[name][3]})" for name in r.refused
-              if name not in expected and name in rows]  # fmt: skip
+    others = [
+        f"{name}: {rows[name][2]} ({rows[name][3]})"
+        for name in r.refused
+        if name not in expected and name in rows
+    ]
     return f"reconnected {', '.join(expected)}; still refused: {'; '.join(others) or 'none'}"
 
 

@@ -41,8 +41,11 @@ def typer_command(app: typer.Typer, name: str, help_text: str) -> type[BaseComma
 
         def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
             # call_command parses its arguments first: hand every one through untouched.
-            parser = CommandParser(prog=f"{os.path.basename(prog_name)} {subcommand}",
-                                   add_help=False, called_from_command_line=False)  # fmt: skip
+            parser = CommandParser(
+                prog=f"{os.path.basename(prog_name)} {subcommand}",
+                add_help=False,
+                called_from_command_line=False,
+            )
             parser.add_argument("args", nargs=argparse.REMAINDER)
             return parser
 

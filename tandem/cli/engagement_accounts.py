@@ -71,7 +71,8 @@ def account_create(
     account = admin.account
     assert account is not None
     emit_or_say(
-        {"account_id": account.pk, "name": account.name, "admin": admin.get_username()}, as_json,
+        {"account_id": account.pk, "name": account.name, "admin": admin.get_username()},
+        as_json,
         f"Created account {account.name!r} (id {account.pk}) with Administrator "
         f"{admin.get_username()!r}.",
-    )  # fmt: skip
+    )

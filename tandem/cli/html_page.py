@@ -175,8 +175,15 @@ class _Parser(HTMLParser):
 
     def _control(self, tag: str, a: dict[str, str]) -> None:
         kind = a.get("type", "submit" if tag == "button" else "text").lower()
-        control = Control(tag, a.get("name", ""), kind, a.get("value", ""), "checked" in a,
-                          a.get("id", ""), _label(a.get("aria-label", "")))  # fmt: skip
+        control = Control(
+            tag,
+            a.get("name", ""),
+            kind,
+            a.get("value", ""),
+            "checked" in a,
+            a.get("id", ""),
+            _label(a.get("aria-label", "")),
+        )
         if tag == "select":
             self.select = control
         if self.form is not None:

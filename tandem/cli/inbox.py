@@ -64,9 +64,16 @@ def list_command(maildir: MaildirOption = None, as_json: JsonOption = False) -> 
 
     Example: tandem inbox list --json
     """
-    rows = [{"number": item.number, "received": datetime.fromtimestamp(item.received, UTC)
-             .strftime("%Y-%m-%d %H:%M:%S"), "from": item.sender, "to": item.recipients,
-             "subject": item.subject} for item in list_messages(_maildir(maildir))]  # fmt: skip
+    rows = [
+        {
+            "number": item.number,
+            "received": datetime.fromtimestamp(item.received, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "from": item.sender,
+            "to": item.recipients,
+            "subject": item.subject,
+        }
+        for item in list_messages(_maildir(maildir))
+    ]
     if as_json:
         emit({"messages": rows}, as_json=True)
         return

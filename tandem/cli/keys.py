@@ -44,7 +44,8 @@ def rotate(service: ServiceOption = None, resume: ResumeOption = False) -> None:
         raise typer.Exit(error_line(f"--service must be crm or engagement, not {service!r}"))
     for chosen in [service] if service else ["crm", "engagement"]:
         argv = [sys.executable, "-m", "tandem", chosen, "keys_rotate"]
-        code = subprocess.run([*argv, *(["--resume"] if resume else [])], cwd=PROJECT_ROOT,
-                              check=False).returncode  # fmt: skip
+        code = subprocess.run(
+            [*argv, *(["--resume"] if resume else [])], cwd=PROJECT_ROOT, check=False
+        ).returncode
         if code != 0:
             raise typer.Exit(code)

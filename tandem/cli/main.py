@@ -89,10 +89,11 @@ UpPort = Annotated[int, typer.Option(min=1, max=65535)]
 HttpsPort = Annotated[
     int,
     typer.Option(
-        min=0, max=65535,
+        min=0,
+        max=65535,
         help="Also serve the CRM over HTTPS on this port, from the local CA (0: not at all).",
     ),
-]  # fmt: skip
+]
 
 
 @app.command()
@@ -135,17 +136,22 @@ def demo(
     Example: tandem demo --script
     """
     stack = Stack(
-        crm_port=crm_port, engagement_port=engagement_port, inbox_port=inbox_port,
+        crm_port=crm_port,
+        engagement_port=engagement_port,
+        inbox_port=inbox_port,
         web_workers=web_workers,
         salesforce_audiences=True,  # the demo is for trying Salesforce clients unmodified
-    )  # fmt: skip
+    )
     path = var_dir() / "demo.json"
     if reset and script:
         raise CliError("choose one of --reset and --script")
     if reset or script:
         # Ports typed on the command line win; otherwise those demo.json recorded.
-        given = {name for name in ("crm_port", "engagement_port")
-                 if getattr(ctx.get_parameter_source(name), "name", "") != "DEFAULT"}  # fmt: skip
+        given = {
+            name
+            for name in ("crm_port", "engagement_port")
+            if getattr(ctx.get_parameter_source(name), "name", "") != "DEFAULT"
+        }
         stack = demo_stack(stack, read_demo_json(path), given)
         ensure_running(stack)
         if not path.exists():

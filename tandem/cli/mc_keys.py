@@ -36,10 +36,14 @@ def ensure_mc_keys(directory: Path) -> McKeys:
         write_private(consumer_file, ("3MVG9" + secrets.token_urlsafe(48)).encode("ascii"))
     if not key_file.exists() or not cert_file.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        write_private(key_file, key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ))  # fmt: skip
+        write_private(
+            key_file,
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
         cert_file.write_bytes(_certificate(key).public_bytes(serialization.Encoding.PEM))
     return McKeys(key_file, cert_file, consumer_file.read_text(encoding="ascii").strip())
 

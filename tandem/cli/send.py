@@ -231,9 +231,15 @@ def _status(send_id: int) -> dict[str, Any]:
 def _print_status(data: dict[str, Any]) -> None:
     table = Table("send", "status", "sent", "bounced", "failed", "unknown", "remaining", "total")
     table.add_row(
-        f"{data['id']} {data['name']}", data["status"], str(data["sent"]), str(data["bounced"]),
-        str(data["failed"]), str(data["unknown"]), str(data["remaining"]), str(data["total"]),
-    )  # fmt: skip
+        f"{data['id']} {data['name']}",
+        data["status"],
+        str(data["sent"]),
+        str(data["bounced"]),
+        str(data["failed"]),
+        str(data["unknown"]),
+        str(data["remaining"]),
+        str(data["total"]),
+    )
     console.print(table)
     if data["failure_reason"]:
         console.print(f"[red]{data['failure_reason']}[/]")
@@ -354,11 +360,16 @@ def send_test(
         row_key=row,
     )
     progress = send_progress(send=send)
-    refused = [{"email": r.email, "status": r.get_status_display(), "error": r.error}
-               for r in send.records.exclude(status="sent")]  # fmt: skip
+    refused = [
+        {"email": r.email, "status": r.get_status_display(), "error": r.error}
+        for r in send.records.exclude(status="sent")
+    ]
     if as_json:
-        emit_or_say({"id": send.id, "sent": progress.sent, "total": progress.total,
-                     "refused": refused}, True, "")  # fmt: skip
+        emit_or_say(
+            {"id": send.id, "sent": progress.sent, "total": progress.total, "refused": refused},
+            True,
+            "",
+        )
     else:
         console.print(
             f"Test send {send.id}: {progress.sent} of {progress.total} accepted by the mail server."

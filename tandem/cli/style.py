@@ -55,8 +55,11 @@ def emit(data: Mapping[str, Any], as_json: bool) -> None:
 
 def field_errors_text(errors: Mapping[str, Sequence[str]]) -> str:
     """`--field: message` for every violation, on one line."""
-    return "; ".join(f"--{field.replace('_', '-')}: {message}" for field, messages in
-                     errors.items() for message in messages)  # fmt: skip
+    return "; ".join(
+        f"--{field.replace('_', '-')}: {message}"
+        for field, messages in errors.items()
+        for message in messages
+    )
 
 
 def run_app(app: typer.Typer, args: Sequence[str], prog: str) -> int:

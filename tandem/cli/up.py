@@ -108,22 +108,44 @@ def migrate(env: dict[str, str], console: Console) -> None:
 
 
 def web_argv(
-    host: str, port: int, *, workers: int = 2, threads: int = 2, tls: LocalTls | None = None,
+    host: str,
+    port: int,
+    *,
+    workers: int = 2,
+    threads: int = 2,
+    tls: LocalTls | None = None,
     access_log: bool = True,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """granian serving one service's WSGI application, as in production (ADR 0008): `workers`
     processes of `threads` threads each, over TLS when `tls` is given."""
     certificate = (
         ["--ssl-certificate", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file)] if tls else []
     )
     return [
-        sys.executable, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
-        "--host", host, "--port", str(port), "--http", "1", "--no-ws",
-        "--workers", str(workers), "--blocking-threads", str(threads),
-        "--backlog", "2048", "--workers-kill-timeout", "5",
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "config.wsgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--http",
+        "1",
+        "--no-ws",
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--backlog",
+        "2048",
+        "--workers-kill-timeout",
+        "5",
         *(["--access-log", "--access-log-fmt", ACCESS_LOG_FORMAT] if access_log else []),
         *certificate,
-    ]  # fmt: skip
+    ]
 
 
 def connect_env(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -111,8 +111,9 @@ def new_setup_audit_trail_id() -> str:
 # Random bytes → base-62 characters; bytes 248… are dropped so that each character is uniform.
 _BASE62_OF_BYTE = bytes((BASE62 * 5)[:248], "ascii") + bytes(8)
 _DROPPED_BYTES = bytes(range(248, 256))
-_UPPER_BITS = str.maketrans({c: "1" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"} |
-                            {c: "0" for c in BASE62 if not "A" <= c <= "Z"})  # fmt: skip
+_UPPER_BITS = str.maketrans(
+    {c: "1" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"} | {c: "0" for c in BASE62 if not "A" <= c <= "Z"}
+)
 
 
 def new_ids(prefix: str, count: int) -> list[str]:
@@ -127,7 +128,10 @@ def new_ids(prefix: str, count: int) -> list[str]:
     for n in range(count):
         id15 = prefix + text[12 * n : 12 * n + 12]
         bits = id15.translate(_UPPER_BITS)
-        ids.append(id15 + CHECKSUM_ALPHABET[int(bits[4::-1], 2)]
-                   + CHECKSUM_ALPHABET[int(bits[9:4:-1], 2)]
-                   + CHECKSUM_ALPHABET[int(bits[14:9:-1], 2)])  # fmt: skip
+        ids.append(
+            id15
+            + CHECKSUM_ALPHABET[int(bits[4::-1], 2)]
+            + CHECKSUM_ALPHABET[int(bits[9:4:-1], 2)]
+            + CHECKSUM_ALPHABET[int(bits[14:9:-1], 2)]
+        )
     return ids

@@ -66,9 +66,12 @@ class ChunkedBodyMiddleware:
         status, content_type, body = self.refuse(path, status, message)
         start_response(
             f"{status} {REASONS[status]}",
-            [("Content-Type", content_type), ("Content-Length", str(len(body))),
-             ("Connection", "close")],
-        )  # fmt: skip
+            [
+                ("Content-Type", content_type),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ],
+        )
         return [body]
 
 

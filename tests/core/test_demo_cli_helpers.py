@@ -52,9 +52,14 @@ def test_a_form_is_filled_by_its_labels_and_sends_what_a_browser_sends() -> None
     form.fill("Label", "Marketing Cloud Connected App")
 
     assert form.data("Allow") == {
-        "csrfmiddlewaretoken": ["tok"], "p": ["admin"], "migrate": ["on"], "user": ["u1"],
-        "email": ["7"], "label": ["Marketing Cloud Connected App"], "allow": ["Authorize"],
-    }  # fmt: skip
+        "csrfmiddlewaretoken": ["tok"],
+        "p": ["admin"],
+        "migrate": ["on"],
+        "user": ["u1"],
+        "email": ["7"],
+        "label": ["Marketing Cloud Connected App"],
+        "allow": ["Authorize"],
+    }
     assert "allow" not in form.data("Deny")
     assert page.form_url(form) == "http://crm.localhost/save/"
 
@@ -90,8 +95,11 @@ def test_links_headings_notes_tables_and_dialogs_are_read() -> None:
 def test_tandem_connect_takes_the_local_keys_only_when_none_are_configured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("TANDEM_MC_CONSUMER_KEY", "TANDEM_CONNECT_PRIVATE_KEY_FILE",
-                 "TANDEM_MC_CALLBACK_URL"):  # fmt: skip
+    for name in (
+        "TANDEM_MC_CONSUMER_KEY",
+        "TANDEM_CONNECT_PRIVATE_KEY_FILE",
+        "TANDEM_MC_CALLBACK_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TANDEM_ENGAGEMENT_URL", "http://localhost:18102")
 

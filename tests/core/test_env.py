@@ -20,9 +20,18 @@ from tandem.core.env import (
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("true", True), ("YES", True), ("on", True), ("0", False), ("False", False),
-     ("no", False), ("off", False), (" true ", True)],
-)  # fmt: skip
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        ("on", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+        (" true ", True),
+    ],
+)
 def test_bool_accepts_documented_spellings(raw: str, expected: bool) -> None:
     assert env_bool("TANDEM_DEBUG", not expected, environ={"TANDEM_DEBUG": raw}) is expected
 
@@ -46,8 +55,9 @@ def test_int_refuses_text() -> None:
 
 def test_int_refuses_out_of_range() -> None:
     with pytest.raises(EnvError, match="from 1 to 65535"):
-        env_int("TANDEM_SMTP_PORT", 25, minimum=1, maximum=65535,
-                environ={"TANDEM_SMTP_PORT": "70000"})  # fmt: skip
+        env_int(
+            "TANDEM_SMTP_PORT", 25, minimum=1, maximum=65535, environ={"TANDEM_SMTP_PORT": "70000"}
+        )
 
 
 def test_int_parses_in_range() -> None:

@@ -14,8 +14,12 @@ import pytest
 from django.test import Client
 
 YEAR = 365 * 24 * 60 * 60
-NAMES = ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
-         "SECURE_PROXY_SSL_HEADER")  # fmt: skip
+NAMES = (
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_PROXY_SSL_HEADER",
+)
 
 
 def _settings(tmp_path: Path, **env: str) -> dict[str, Any]:
@@ -26,42 +30,80 @@ def _settings(tmp_path: Path, **env: str) -> dict[str, Any]:
         f"print(json.dumps({{n: getattr(s, n) for n in {NAMES!r}}}))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], env={**clean, "TANDEM_VAR_DIR": str(tmp_path), **env},
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        [sys.executable, "-c", code],
+        env={**clean, "TANDEM_VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     values: dict[str, Any] = json.loads(result.stdout)
     return values
 
 
-SECURE = {"SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
-          "SECURE_HSTS_SECONDS": YEAR, "SECURE_PROXY_SSL_HEADER": None}  # fmt: skip
-PLAIN = {"SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False,
-         "SECURE_HSTS_SECONDS": 0, "SECURE_PROXY_SSL_HEADER": None}  # fmt: skip
+SECURE = {
+    "SESSION_COOKIE_SECURE": True,
+    "CSRF_COOKIE_SECURE": True,
+    "SECURE_HSTS_SECONDS": YEAR,
+    "SECURE_PROXY_SSL_HEADER": None,
+}
+PLAIN = {
+    "SESSION_COOKIE_SECURE": False,
+    "CSRF_COOKIE_SECURE": False,
+    "SECURE_HSTS_SECONDS": 0,
+    "SECURE_PROXY_SSL_HEADER": None,
+}
 
 
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
         ({"TANDEM_SERVICE": "crm", "TANDEM_CRM_URL": "https://crm.example.com"}, SECURE),
-        ({"TANDEM_SERVICE": "engagement", "TANDEM_ENGAGEMENT_URL": "https://mc.example.com"},
-         SECURE),
+        (
+            {"TANDEM_SERVICE": "engagement", "TANDEM_ENGAGEMENT_URL": "https://mc.example.com"},
+            SECURE,
+        ),
         # The other service's https says nothing about this one's.
         ({"TANDEM_SERVICE": "crm", "TANDEM_ENGAGEMENT_URL": "https://mc.example.com"}, PLAIN),
         ({"TANDEM_SERVICE": "engagement", "TANDEM_CRM_URL": "https://crm.example.com"}, PLAIN),
         # `tandem up --https`: Secure cookies; no HSTS, which would pin every localhost port.
-        ({"TANDEM_SERVICE": "crm", "TANDEM_CRM_URL": "https://localhost:8001"},
-         SECURE | {"SECURE_HSTS_SECONDS": 0}),
+        (
+            {"TANDEM_SERVICE": "crm", "TANDEM_CRM_URL": "https://localhost:8001"},
+            SECURE | {"SECURE_HSTS_SECONDS": 0},
+        ),
         # `tandem up --crm-https-port` with the deployer's own (http) URL.
-        ({"TANDEM_SERVICE": "crm", "TANDEM_CRM_URL": "http://crm.example.com",
-          "TANDEM_SECURE_COOKIES": "1"}, SECURE),
-        ({"TANDEM_SERVICE": "crm", "TANDEM_CRM_URL": "https://crm.example.com",
-          "TANDEM_HSTS_SECONDS": "600"}, SECURE | {"SECURE_HSTS_SECONDS": 600}),
-        ({"TANDEM_SERVICE": "engagement", "TANDEM_TRUSTED_PROXIES": "10.0.0.0/8"},
-         PLAIN | {"SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"]}),
+        (
+            {
+                "TANDEM_SERVICE": "crm",
+                "TANDEM_CRM_URL": "http://crm.example.com",
+                "TANDEM_SECURE_COOKIES": "1",
+            },
+            SECURE,
+        ),
+        (
+            {
+                "TANDEM_SERVICE": "crm",
+                "TANDEM_CRM_URL": "https://crm.example.com",
+                "TANDEM_HSTS_SECONDS": "600",
+            },
+            SECURE | {"SECURE_HSTS_SECONDS": 600},
+        ),
+        (
+            {"TANDEM_SERVICE": "engagement", "TANDEM_TRUSTED_PROXIES": "10.0.0.0/8"},
+            PLAIN | {"SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"]},
+        ),
     ],
-    ids=["crm", "engagement", "crm-plain", "engagement-plain", "localhost", "secure-cookies",
-         "hsts-seconds", "proxy"],
-)  # fmt: skip
+    ids=[
+        "crm",
+        "engagement",
+        "crm-plain",
+        "engagement-plain",
+        "localhost",
+        "secure-cookies",
+        "hsts-seconds",
+        "proxy",
+    ],
+)
 def test_https_settings_follow_the_services_own_url(
     tmp_path: Path, env: dict[str, str], expected: dict[str, Any]
 ) -> None:

@@ -64,8 +64,9 @@ def test_keys_file_variable_names_one_key_a_line(tmp_path: Path) -> None:
     named.write_text(f"{newest}\n{older}\n")
 
     assert load_keys(SOURCE, tmp_path, environ={f"{SOURCE.env_name}_FILE": str(named)}) == [
-        newest, older,
-    ]  # fmt: skip
+        newest,
+        older,
+    ]
 
 
 def test_a_hash_names_its_key_and_still_matches_after_a_rotation(tmp_path: Path) -> None:
@@ -152,8 +153,9 @@ def test_a_key_derived_from_secret_key_is_a_problem(tmp_path: Path) -> None:
     secret_key = "y" * 50
     derived = base64.urlsafe_b64encode(legacy_derivations(secret_key)[0]).decode()
 
-    problems = key_problems("crm", tmp_path, secret_key=secret_key,
-                            environ={"TANDEM_CRM_CLIENT_SECRET_KEYS": derived})  # fmt: skip
+    problems = key_problems(
+        "crm", tmp_path, secret_key=secret_key, environ={"TANDEM_CRM_CLIENT_SECRET_KEYS": derived}
+    )
 
     assert [str(p) for p in problems] == [
         "TANDEM_CRM_CLIENT_SECRET_KEYS: is derived from SECRET_KEY"
@@ -169,17 +171,31 @@ def _isolated_environ() -> dict[str, str]:
 def _check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environ = _isolated_environ()
     environ.update({"TANDEM_VAR_DIR": str(tmp_path), **env})
-    return subprocess.run([sys.executable, "-m", "tandem", "crm", "check"], env=environ,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tandem", "crm", "check"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_with_debug_off_shared_keys_stop_the_service_with_one_line(tmp_path: Path) -> None:
     shared = new_key()
 
-    refused = _check(tmp_path, TANDEM_DEBUG="0", TANDEM_CRM_CLIENT_SECRET_KEYS=shared,
-                     TANDEM_CRM_SECURITY_TOKEN_HASH_KEYS=shared)  # fmt: skip
-    allowed = _check(tmp_path, TANDEM_DEBUG="1", TANDEM_CRM_CLIENT_SECRET_KEYS=shared,
-                     TANDEM_CRM_SECURITY_TOKEN_HASH_KEYS=shared)  # fmt: skip
+    refused = _check(
+        tmp_path,
+        TANDEM_DEBUG="0",
+        TANDEM_CRM_CLIENT_SECRET_KEYS=shared,
+        TANDEM_CRM_SECURITY_TOKEN_HASH_KEYS=shared,
+    )
+    allowed = _check(
+        tmp_path,
+        TANDEM_DEBUG="1",
+        TANDEM_CRM_CLIENT_SECRET_KEYS=shared,
+        TANDEM_CRM_SECURITY_TOKEN_HASH_KEYS=shared,
+    )
 
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
@@ -194,16 +210,24 @@ def test_generated_keys_start_with_debug_off(tmp_path: Path) -> None:
     result = _check(tmp_path, TANDEM_DEBUG="0")
 
     assert result.returncode == 0, result.stderr
-    kids = {key_id(key_bytes(path.read_text().split()[0], "x"))
-            for path in (tmp_path / "keys" / "crm").iterdir()}  # fmt: skip
+    kids = {
+        key_id(key_bytes(path.read_text().split()[0], "x"))
+        for path in (tmp_path / "keys" / "crm").iterdir()
+    }
     assert len(kids) == 3
 
 
 def _tandem(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = _isolated_environ()
     environ.update({"TANDEM_VAR_DIR": str(tmp_path), **env})
-    return subprocess.run([sys.executable, "-m", "tandem", *args], env=environ,
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tandem", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_tandem_keys_rotate_adds_a_key_per_ring_and_reports_progress(tmp_path: Path) -> None:
@@ -214,9 +238,15 @@ def test_tandem_keys_rotate_adds_a_key_per_ring_and_reports_progress(tmp_path: P
 
     assert result.returncode == 0, result.stderr
     after = {p.name: p.read_text().split() for p in (tmp_path / "keys" / "crm").iterdir()}
-    assert sorted(after) == sorted(before) == [
-        "client_secret.keys", "client_secret_hash.keys", "security_token_hash.keys",
-    ]  # fmt: skip
+    assert (
+        sorted(after)
+        == sorted(before)
+        == [
+            "client_secret.keys",
+            "client_secret_hash.keys",
+            "security_token_hash.keys",
+        ]
+    )
     for name, keys in after.items():
         assert keys[1:] == before[name]  # the new key first, the old ones kept
         assert f"crm {name.removesuffix('.keys')}: new key {key_id(key_bytes(keys[0], 'x'))}" in (
@@ -226,8 +256,9 @@ def test_tandem_keys_rotate_adds_a_key_per_ring_and_reports_progress(tmp_path: P
 
 
 def test_tandem_keys_rotate_refuses_keys_set_in_the_environment(tmp_path: Path) -> None:
-    result = _tandem(tmp_path, "keys", "rotate", "--service", "crm",
-                     TANDEM_CRM_CLIENT_SECRET_HASH_KEYS=new_key())  # fmt: skip
+    result = _tandem(
+        tmp_path, "keys", "rotate", "--service", "crm", TANDEM_CRM_CLIENT_SECRET_HASH_KEYS=new_key()
+    )
 
     assert result.returncode == 2
     assert "TANDEM_CRM_CLIENT_SECRET_HASH_KEYS: is set in the environment" in result.stderr

@@ -14,8 +14,12 @@ def _tandem(
     env = {**os.environ, "TANDEM_VAR_DIR": str(tmp_path), **env_extra}
     return subprocess.run(
         [sys.executable, "-m", "tandem", *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_bad_debug_value_fails_naming_the_variable(tmp_path: Path) -> None:
@@ -27,8 +31,9 @@ def test_bad_debug_value_fails_naming_the_variable(tmp_path: Path) -> None:
 
 
 def test_unknown_service_is_refused(tmp_path: Path) -> None:
-    result = _tandem("crm", "check", env_extra={"TANDEM_CRM_DATABASE_URL": "mysql://x/y"},
-                     tmp_path=tmp_path)  # fmt: skip
+    result = _tandem(
+        "crm", "check", env_extra={"TANDEM_CRM_DATABASE_URL": "mysql://x/y"}, tmp_path=tmp_path
+    )
 
     assert result.returncode == 2
     assert "TANDEM_CRM_DATABASE_URL" in result.stderr

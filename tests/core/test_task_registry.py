@@ -43,11 +43,21 @@ print(json.dumps(missing))
 
 @pytest.mark.parametrize("service", sorted(NAMES))
 def test_tasks_queued_by_name_are_registered_outside_the_worker(service: str, tmp_path) -> None:
-    env = {**os.environ, "TANDEM_SERVICE": service, "DJANGO_SETTINGS_MODULE": "config.settings",
-           "TANDEM_VAR_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT)}  # fmt: skip
+    env = {
+        **os.environ,
+        "TANDEM_SERVICE": service,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "TANDEM_VAR_DIR": str(tmp_path),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, *NAMES[service]],
-        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []

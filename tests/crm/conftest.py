@@ -53,14 +53,14 @@ def admin(org: Org) -> User:
 
 @pytest.fixture
 def system_user(org: Org) -> User:
-    return make_user(org, "system@acme.test", ProfileName.SYSTEM_ADMINISTRATOR,
-                     is_marketing_user=True)  # fmt: skip
+    return make_user(
+        org, "system@acme.test", ProfileName.SYSTEM_ADMINISTRATOR, is_marketing_user=True
+    )
 
 
 @pytest.fixture
 def marketer(org: Org) -> User:
-    return make_user(org, "marketer@acme.test", ProfileName.MARKETING_USER,
-                     is_marketing_user=True)  # fmt: skip
+    return make_user(org, "marketer@acme.test", ProfileName.MARKETING_USER, is_marketing_user=True)
 
 
 @pytest.fixture

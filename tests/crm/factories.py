@@ -44,6 +44,12 @@ class UserFactory(factory.Factory):
         org, username = kwargs.pop("org"), kwargs.pop("username")
         profile = Profile.objects.get(org=org, name=kwargs.pop("profile_name"))
         return user_create(
-            org=org, actor=None, username=username, email=username,
-            last_name=username.split("@")[0], profile=profile, password=PASSWORD, **kwargs,
-        )  # fmt: skip
+            org=org,
+            actor=None,
+            username=username,
+            email=username,
+            last_name=username.split("@")[0],
+            profile=profile,
+            password=PASSWORD,
+            **kwargs,
+        )

@@ -47,8 +47,11 @@ def crm_shell(stack: RunningStack, code: str, **env: str) -> Any:
     done = subprocess.run(
         [sys.executable, "-m", "tandem", "crm", "shell", "-c", code],
         env={**stack.env, "TANDEM_SERVICE": "crm", **env},
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -57,20 +60,31 @@ def bulk_token(stack: RunningStack) -> str:
     """An access token of a new org's administrator (password flow)."""
     suffix = secrets.token_hex(3)
     username = f"bulk{suffix}@example.test"
-    app = crm_shell(stack, SETUP, BULK_DOMAIN=f"bulk{suffix}", BULK_USER=username,
-                    BULK_PASSWORD=PASSWORD)  # fmt: skip
-    token = httpx.post(f"{stack.crm_url}/services/oauth2/token", data={
-        "grant_type": "password", "client_id": app["key"], "client_secret": app["secret"],
-        "username": username, "password": PASSWORD,
-    }, timeout=30)  # fmt: skip
+    app = crm_shell(
+        stack, SETUP, BULK_DOMAIN=f"bulk{suffix}", BULK_USER=username, BULK_PASSWORD=PASSWORD
+    )
+    token = httpx.post(
+        f"{stack.crm_url}/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": app["key"],
+            "client_secret": app["secret"],
+            "username": username,
+            "password": PASSWORD,
+        },
+        timeout=30,
+    )
     assert token.status_code == 200, token.text
     return str(token.json()["access_token"])
 
 
 def jobs_client(stack: RunningStack, token: str) -> httpx.Client:
     """A client of the stack's /services/data/v62.0/jobs with the token."""
-    return httpx.Client(base_url=f"{stack.crm_url}/services/data/v62.0/jobs",
-                        headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
+    return httpx.Client(
+        base_url=f"{stack.crm_url}/services/data/v62.0/jobs",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
 
 
 def finished(api: httpx.Client, path: str) -> dict[str, Any]:

@@ -18,8 +18,12 @@ from tests.e2e.waiting import wait_for
 
 # The variables `tandem up` gives its children for Connect: a command run beside the demo must
 # do without them (it reads var/connect), as on a developer's shell.
-CONNECT_VARIABLES = ("TANDEM_MC_CONSUMER_KEY", "TANDEM_CONNECT_PRIVATE_KEY_FILE",
-                     "TANDEM_MC_CALLBACK_URL", "TANDEM_MC_CERTIFICATE_FILE")  # fmt: skip
+CONNECT_VARIABLES = (
+    "TANDEM_MC_CONSUMER_KEY",
+    "TANDEM_CONNECT_PRIVATE_KEY_FILE",
+    "TANDEM_MC_CALLBACK_URL",
+    "TANDEM_MC_CERTIFICATE_FILE",
+)
 
 
 def demo_json(stack: RunningStack) -> dict[str, Any]:
@@ -36,9 +40,14 @@ def running_demo(var_dir: Path) -> Iterator[RunningStack]:
 
 
 def ports(stack: RunningStack) -> list[str]:
-    return ["--crm-port", str(urlsplit(stack.crm_url).port),
-            "--engagement-port", str(urlsplit(stack.engagement_url).port),
-            "--inbox-port", str(stack.inbox_port)]  # fmt: skip
+    return [
+        "--crm-port",
+        str(urlsplit(stack.crm_url).port),
+        "--engagement-port",
+        str(urlsplit(stack.engagement_url).port),
+        "--inbox-port",
+        str(stack.inbox_port),
+    ]
 
 
 def tandem(
@@ -46,5 +55,12 @@ def tandem(
 ) -> subprocess.CompletedProcess[str]:
     """`tandem ARGS` from a shell beside the running demo (no Connect variables set)."""
     env = {k: v for k, v in stack.env.items() if k not in CONNECT_VARIABLES}
-    return subprocess.run([sys.executable, "-m", "tandem", *args], env=env, cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tandem", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -43,8 +43,13 @@ def crm_people(count: str, *prefixes: str) -> dict[str, Any]:
     for prefix in prefixes:
         for i in range(int(count)):
             username = f"{prefix}{i:04d}@acme.demo"
-            user = User(org_id=system.org_id, profile=profile, username=username,
-                        email=username, last_name=f"{prefix} {i}")  # fmt: skip
+            user = User(
+                org_id=system.org_id,
+                profile=profile,
+                username=username,
+                email=username,
+                last_name=f"{prefix} {i}",
+            )
             user.set_unusable_password()
             people.append(user)
     created = User.objects.bulk_create(people, batch_size=1000)

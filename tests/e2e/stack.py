@@ -104,8 +104,12 @@ def _wait_healthy(
             return False
 
     for url in urls:
-        wait_for(lambda url=url: healthy(url), 120, interval=0.3,
-                 what=lambda url=url: f"{url} to become healthy:\n{log.read_text()}")  # fmt: skip
+        wait_for(
+            lambda url=url: healthy(url),
+            120,
+            interval=0.3,
+            what=lambda url=url: f"{url} to become healthy:\n{log.read_text()}",
+        )
 
 
 @contextmanager
@@ -127,13 +131,32 @@ def running_stack(
         second_port = free_port() if https_port and not https else 0
         env = _environment(var_dir, {**database_env, **broker_env}, extra_env)
         log = var_dir / "up.log"
-        argv = [sys.executable, "-m", "tandem", command, "--crm-port", str(crm_port),
-                "--engagement-port", str(engagement_port), "--inbox-port", str(inbox_port),
-                "--web-workers", "1", "--crm-https-port", str(second_port),
-                *(["--https"] if https else [])]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "tandem",
+            command,
+            "--crm-port",
+            str(crm_port),
+            "--engagement-port",
+            str(engagement_port),
+            "--inbox-port",
+            str(inbox_port),
+            "--web-workers",
+            "1",
+            "--crm-https-port",
+            str(second_port),
+            *(["--https"] if https else []),
+        ]
         with log.open("wb") as out:
-            process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                       cwd=PROJECT_ROOT, start_new_session=True)  # fmt: skip
+            process = subprocess.Popen(
+                argv,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
+                start_new_session=True,
+            )
         stack = RunningStack(
             crm_url=f"{'https' if https else 'http'}://127.0.0.1:{crm_port}",
             engagement_url=f"http://127.0.0.1:{engagement_port}",
@@ -236,8 +259,9 @@ def controlled_stack(
 
     with databases(database_role) as database_env, _redis_broker() as broker_env:
         env = _environment(var_dir, {**database_env, **broker_env}, extra_env)
-        layout = up.Stack(crm_port=free_port(), engagement_port=free_port(),
-                          inbox_port=free_port(), web_workers=1)  # fmt: skip
+        layout = up.Stack(
+            crm_port=free_port(), engagement_port=free_port(), inbox_port=free_port(), web_workers=1
+        )
         children_env = up.stack_env(layout, env)
         log = var_dir / "up.log"
         with log.open("w", encoding="utf-8") as out:

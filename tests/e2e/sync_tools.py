@@ -61,8 +61,10 @@ def _create(sobject: str, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def crm_contacts(count: str, domain: str) -> dict[str, Any]:
-    rows = [{"FirstName": f"P{n}", "LastName": "Sync", "Email": f"p{n}@{domain}"}
-            for n in range(int(count))]  # fmt: skip
+    rows = [
+        {"FirstName": f"P{n}", "LastName": "Sync", "Email": f"p{n}@{domain}"}
+        for n in range(int(count))
+    ]
     return {"created": len(_create("Contact", rows))}
 
 
@@ -71,9 +73,14 @@ AWKWARD = ["", 'say "hi", then\r\nbye', "Zoë 日本", "a,b", '"', "line\nbreak"
 
 def crm_awkward() -> dict[str, Any]:
     """Contacts whose names need quoting in CSV (quotes, commas, line breaks, unicode, empty)."""
-    rows = [{"FirstName": value, "LastName": f"Odd {value}".strip() or "Odd",
-             "Email": f"odd{n}@odd.test" if n % 3 else None}
-            for n, value in enumerate(AWKWARD)]  # fmt: skip
+    rows = [
+        {
+            "FirstName": value,
+            "LastName": f"Odd {value}".strip() or "Odd",
+            "Email": f"odd{n}@odd.test" if n % 3 else None,
+        }
+        for n, value in enumerate(AWKWARD)
+    ]
     return {"created": _create("Contact", rows)}
 
 
@@ -89,8 +96,10 @@ def eng_recopy(object_name: str) -> dict[str, Any]:
 
 
 def crm_leads(count: str) -> dict[str, Any]:
-    rows = [{"LastName": f"L{n}", "Company": "Acme", "Email": f"l{n}@lead.test"}
-            for n in range(int(count))]  # fmt: skip
+    rows = [
+        {"LastName": f"L{n}", "Company": "Acme", "Email": f"l{n}@lead.test"}
+        for n in range(int(count))
+    ]
     return {"created": len(_create("Lead", rows))}
 
 
@@ -117,12 +126,18 @@ def crm_change(changed: str, deleted: str, added: str, tag: str) -> dict[str, An
     to_change, to_delete = ids[: int(changed)], ids[int(changed) : int(changed) + int(deleted)]
     with transaction.atomic():
         for record_id in to_change:
-            record_update(org=org, sobject=described, record_id=record_id,
-                          values={"FirstName": f"{tag}-changed"})  # fmt: skip
+            record_update(
+                org=org,
+                sobject=described,
+                record_id=record_id,
+                values={"FirstName": f"{tag}-changed"},
+            )
         for record_id in to_delete:
             record_delete(org=org, sobject=described, record_id=record_id)
-    rows = [{"FirstName": f"{tag}-new{n}", "LastName": "Sync", "Email": f"{tag}{n}@sync.test"}
-            for n in range(int(added))]  # fmt: skip
+    rows = [
+        {"FirstName": f"{tag}-new{n}", "LastName": "Sync", "Email": f"{tag}{n}@sync.test"}
+        for n in range(int(added))
+    ]
     return {"changed": to_change, "deleted": to_delete, "added": _create("Contact", rows)}
 
 
@@ -150,8 +165,9 @@ def crm_email(domain: str, count: str) -> dict[str, Any]:
     chosen = _contact_ids()[: int(count)]
     with transaction.atomic():
         for n, record_id in enumerate(chosen):
-            record_update(org=org, sobject=described, record_id=record_id,
-                          values={"Email": f"f{n}@{domain}"})  # fmt: skip
+            record_update(
+                org=org, sobject=described, record_id=record_id, values={"Email": f"f{n}@{domain}"}
+            )
     return {"ids": chosen}
 
 
@@ -161,8 +177,10 @@ def crm_table(sobject: str) -> dict[str, Any]:
     org, _ = _crm()
     if sobject == "Lead":
         leads = Lead.objects.filter(org=org, is_deleted=False)
-        return {r[0]: {"Id": r[0], "Email": r[1] or "", "Company": r[2] or ""}
-                for r in leads.values_list("id", "email", "company")}  # fmt: skip
+        return {
+            r[0]: {"Id": r[0], "Email": r[1] or "", "Company": r[2] or ""}
+            for r in leads.values_list("id", "email", "company")
+        }
     contacts = Contact.objects.filter(org=org, is_deleted=False)
     return {
         r[0]: {"Id": r[0], "Email": r[1] or "", "FirstName": r[2] or "", "LastName": r[3] or ""}

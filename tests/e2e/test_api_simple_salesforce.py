@@ -34,15 +34,24 @@ def login(https_stack: RunningStack) -> dict[str, Any]:
     script = SETUP.replace("CONTACTS", str(CONTACTS))
     done = subprocess.run(
         [sys.executable, "-m", "tandem", "crm", "shell", "-c", script],
-        env={**https_stack.env, "TANDEM_SERVICE": "crm"}, cwd=PROJECT_ROOT,
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        env={**https_stack.env, "TANDEM_SERVICE": "crm"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     app = json.loads(done.stdout.strip().splitlines()[-1])
     response = httpx.post(
-        f"{https_stack.crm_url}/services/oauth2/token", verify=https_stack.verify,
-        data={"grant_type": "password", "client_id": app["key"], "client_secret": app["secret"],
-              "username": app["username"], "password": app["password"]},
-    )  # fmt: skip
+        f"{https_stack.crm_url}/services/oauth2/token",
+        verify=https_stack.verify,
+        data={
+            "grant_type": "password",
+            "client_id": app["key"],
+            "client_secret": app["secret"],
+            "username": app["username"],
+            "password": app["password"],
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -54,8 +63,12 @@ def sf(https_stack: RunningStack, login: dict[str, Any]) -> Salesforce:
     session.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment overrides verify
     # The token response names the generic CRM URL (this org has a My Domain that Python
     # cannot resolve here), so the client talks to the address the stack listens on.
-    return Salesforce(instance_url=https_stack.crm_url, session_id=login["access_token"],
-                      session=session, version="59.0")  # fmt: skip
+    return Salesforce(
+        instance_url=https_stack.crm_url,
+        session_id=login["access_token"],
+        session=session,
+        version="59.0",
+    )
 
 
 def test_query_all_pages_through_every_contact(sf: Salesforce) -> None:
@@ -81,11 +94,16 @@ def test_contact_create_update_delete(sf: Salesforce) -> None:
 
 
 def test_composite_create_of_200(sf: Salesforce) -> None:
-    records = [{"attributes": {"type": "Lead"}, "LastName": f"Composite {i}", "Company": "Bulk Co"}
-               for i in range(200)]  # fmt: skip
+    records = [
+        {"attributes": {"type": "Lead"}, "LastName": f"Composite {i}", "Company": "Bulk Co"}
+        for i in range(200)
+    ]
 
-    results = sf.restful("composite/sobjects", method="POST",
-                         data=json.dumps({"allOrNone": True, "records": records}))  # fmt: skip
+    results = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        data=json.dumps({"allOrNone": True, "records": records}),
+    )
     count = sf.query("SELECT COUNT() FROM Lead WHERE Company = 'Bulk Co'")
 
     assert len(results) == 200

@@ -64,12 +64,19 @@ def test_a_job_whose_worker_is_killed_resumes_on_a_new_worker_and_applies_each_r
     with controlled_stack(tmp_path_factory.mktemp("bulk-restart"), ENV) as parts:
         stack = parts.stack
         api = jobs_client(stack, bulk_token(stack))
-        upsert = {"object": "Contact", "operation": "upsert",
-                  "externalIdFieldName": "External_Id__c"}  # fmt: skip
+        upsert = {
+            "object": "Contact",
+            "operation": "upsert",
+            "externalIdFieldName": "External_Id__c",
+        }
         job = api.post("/ingest", json=upsert).json()
         path = f"/ingest/{job['id']}"
-        assert api.put(f"{path}/batches", content=data.encode(),
-                       headers={"Content-Type": "text/csv"}).status_code == 201  # fmt: skip
+        assert (
+            api.put(
+                f"{path}/batches", content=data.encode(), headers={"Content-Type": "text/csv"}
+            ).status_code
+            == 201
+        )
         assert api.patch(path, json={"state": "UploadComplete"}).status_code == 200
         with _progress(stack, job["id"]) as processed:
             wait_for(lambda: processed() > 0, 120, interval=0.02, what="a first chunk")

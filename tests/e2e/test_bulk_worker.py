@@ -32,11 +32,15 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 def test_an_ingest_job_runs_on_the_crm_worker(api: httpx.Client) -> None:
     job = api.post("/ingest", json={"object": "Account", "operation": "insert"}).json()
-    data = ("Name,NumberOfEmployees\n" + "".join(f"Bulk {n},{n}\n" for n in range(500))
-            + ",7\n").encode()  # fmt: skip
+    data = (
+        "Name,NumberOfEmployees\n" + "".join(f"Bulk {n},{n}\n" for n in range(500)) + ",7\n"
+    ).encode()
 
-    upload = api.put(f"/ingest/{job['id']}/batches", content=_streamed(data),
-                     headers={"Content-Type": "text/csv"})  # fmt: skip
+    upload = api.put(
+        f"/ingest/{job['id']}/batches",
+        content=_streamed(data),
+        headers={"Content-Type": "text/csv"},
+    )
     closed = api.patch(f"/ingest/{job['id']}", json={"state": "UploadComplete"})
     info = finished(api, f"/ingest/{job['id']}")
 

@@ -52,12 +52,22 @@ print(json.dumps({"key": created.app.client_id, "secret": created.consumer_secre
 def app(stack: RunningStack) -> dict[str, str]:
     suffix = secrets.token_hex(3)
     username = f"chunked{suffix}@example.test"
-    env = {**stack.env, "TANDEM_SERVICE": "crm", "CHUNKED_DOMAIN": f"chunked{suffix}",
-           "CHUNKED_USER": username, "CHUNKED_PASSWORD": PASSWORD}  # fmt: skip
+    env = {
+        **stack.env,
+        "TANDEM_SERVICE": "crm",
+        "CHUNKED_DOMAIN": f"chunked{suffix}",
+        "CHUNKED_USER": username,
+        "CHUNKED_PASSWORD": PASSWORD,
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "tandem", "crm", "shell", "-c", SETUP], env=env,
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "tandem", "crm", "shell", "-c", SETUP],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "username": username}
 
 
@@ -68,18 +78,27 @@ def _chunks(data: bytes) -> Iterator[bytes]:
 
 
 def _password_form(app: dict[str, str]) -> bytes:
-    return httpx.QueryParams(
-        grant_type="password", client_id=app["key"], client_secret=app["secret"],
-        username=app["username"], password=PASSWORD,
-    ).__str__().encode()  # fmt: skip
+    return (
+        httpx.QueryParams(
+            grant_type="password",
+            client_id=app["key"],
+            client_secret=app["secret"],
+            username=app["username"],
+            password=PASSWORD,
+        )
+        .__str__()
+        .encode()
+    )
 
 
 @pytest.fixture(scope="module")
 def token(stack: RunningStack, app: dict[str, str]) -> dict[str, Any]:
     response = httpx.post(
-        f"{stack.crm_url}/services/oauth2/token", content=_chunks(_password_form(app)),
-        headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30,
-    )  # fmt: skip
+        f"{stack.crm_url}/services/oauth2/token",
+        content=_chunks(_password_form(app)),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
     assert "Content-Length" not in response.request.headers
     assert response.status_code == 200, response.text
@@ -112,8 +131,9 @@ def _accounts_named(stack: RunningStack, token: dict[str, Any], name: str) -> in
     response = httpx.get(
         f"{stack.crm_url}/services/data/v62.0/query",
         params={"q": f"SELECT Id FROM Account WHERE Name = '{name}'"},
-        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30,
-    )  # fmt: skip
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     return int(response.json()["totalSize"])
 
@@ -132,11 +152,22 @@ def test_curl_with_a_chunked_body_gets_a_token(
     form = _password_form(app).decode()
 
     done = subprocess.run(
-        ["curl", "--silent", "--show-error", "--trace-ascii", str(trace),
-         "-H", "Transfer-Encoding: chunked", "--data", form,
-         f"{stack.crm_url}/services/oauth2/token"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            "curl",
+            "--silent",
+            "--show-error",
+            "--trace-ascii",
+            str(trace),
+            "-H",
+            "Transfer-Encoding: chunked",
+            "--data",
+            form,
+            f"{stack.crm_url}/services/oauth2/token",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert done.returncode == 0, done.stderr
     sent_head = trace.read_text().split("=> Send header", 1)[1].split("<= Recv header", 1)[0]
@@ -164,10 +195,14 @@ def test_a_chunked_json_body_creates_a_record(stack: RunningStack, token: dict[s
     body = json.dumps({"Name": name}).encode()
 
     response = httpx.post(
-        f"{stack.crm_url}/services/data/v62.0/sobjects/Account", content=_chunks(body),
-        headers={"Authorization": f"Bearer {token['access_token']}",
-                 "Content-Type": "application/json"}, timeout=30,
-    )  # fmt: skip
+        f"{stack.crm_url}/services/data/v62.0/sobjects/Account",
+        content=_chunks(body),
+        headers={
+            "Authorization": f"Bearer {token['access_token']}",
+            "Content-Type": "application/json",
+        },
+        timeout=30,
+    )
 
     assert response.status_code == 201, response.text
     assert _accounts_named(stack, token, name) == 1
@@ -212,9 +247,11 @@ def test_an_over_size_chunked_token_request_is_an_oauth_error(
     body = _password_form(app) + b"&padding=" + b"x" * (64 * 1024)
 
     response = httpx.post(
-        f"{stack.crm_url}/services/oauth2/token", content=_chunks(body),
-        headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30,
-    )  # fmt: skip
+        f"{stack.crm_url}/services/oauth2/token",
+        content=_chunks(body),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.e2e
 def seed(stack: RunningStack) -> dict[str, object]:
     argv = [sys.executable, "-m", "tandem", "crm", "crm_demo", "--json"]
     env = {**stack.env, "TANDEM_SERVICE": "crm", "TANDEM_CRM_URL": stack.crm_url}
-    done = subprocess.run(argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=120, check=True)  # fmt: skip
+    done = subprocess.run(
+        argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
     return json.loads(done.stdout)
 
 
@@ -42,10 +43,14 @@ def test_demo_admin_logs_in_on_the_my_domain_host(stack: RunningStack) -> None:
         form = client.get("/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
         assert token is not None
-        response = client.post("/login/", data={
-            "csrfmiddlewaretoken": token.group(1), "username": admin["username"],
-            "password": admin["password"],
-        })  # fmt: skip
+        response = client.post(
+            "/login/",
+            data={
+                "csrfmiddlewaretoken": token.group(1),
+                "username": admin["username"],
+                "password": admin["password"],
+            },
+        )
         home = client.get("/")
 
     assert again["org"] == demo["org"]
@@ -64,8 +69,10 @@ def prepare_engagement(
     path = stack.var_dir / "demo.json"
     write_demo_json(path, seed(stack))
     out = io.StringIO()
-    ports = Stack(crm_port=int(stack.crm_url.rsplit(":", 1)[1]),
-                  engagement_port=int(stack.engagement_url.rsplit(":", 1)[1]))  # fmt: skip
+    ports = Stack(
+        crm_port=int(stack.crm_url.rsplit(":", 1)[1]),
+        engagement_port=int(stack.engagement_url.rsplit(":", 1)[1]),
+    )
     prepare_engagement_demo(ports, Console(file=out, width=200), path)
     return out.getvalue(), json.loads(path.read_text())
 
@@ -82,17 +89,25 @@ def test_demo_engagement_admin_logs_in_and_a_second_run_changes_nothing(
         form = client.get("/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
         assert token is not None
-        response = client.post("/login/", data={
-            "csrfmiddlewaretoken": token.group(1), "username": admin["username"],
-            "password": admin["password"],
-        })  # fmt: skip
+        response = client.post(
+            "/login/",
+            data={
+                "csrfmiddlewaretoken": token.group(1),
+                "username": admin["username"],
+                "password": admin["password"],
+            },
+        )
         studio = client.get("/email/")
 
     assert saved["crm"]["org"]["name"] == "Acme"
     assert [u["username"] for u in engagement["users"]] == [
-        "admin@mc.acme.demo", "maria@mc.acme.demo", "mark@mc.acme.demo", "mina@mc.acme.demo",
-        "ivan@mc.acme.demo", "olga@mc.acme.demo",
-    ]  # fmt: skip
+        "admin@mc.acme.demo",
+        "maria@mc.acme.demo",
+        "mark@mc.acme.demo",
+        "mina@mc.acme.demo",
+        "ivan@mc.acme.demo",
+        "olga@mc.acme.demo",
+    ]
     assert saved_again == saved
     assert printed_again == printed
     assert f"administrator   {admin['username']:<22} {admin['password']}" in printed

@@ -82,8 +82,12 @@ def test_tandem_connect_works_from_a_plain_shell(demo: RunningStack) -> None:
 def test_running_the_demo_again_changes_nothing(
     demo: RunningStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = (demo_json(demo), tool(demo, "crm", "crm-app-state"), tool(demo, "engagement",
-              "eng-audit"), eng_state(demo))  # fmt: skip
+    before = (
+        demo_json(demo),
+        tool(demo, "crm", "crm-app-state"),
+        tool(demo, "engagement", "eng-audit"),
+        eng_state(demo),
+    )
     for name, value in demo.env.items():
         if name.startswith("TANDEM_"):
             monkeypatch.setenv(name, value)
@@ -96,8 +100,12 @@ def test_running_the_demo_again_changes_nothing(
     prepare_engagement_demo(stack, console, path)
     demo_legacy_connect(stack, path, console)
 
-    after = (demo_json(demo), tool(demo, "crm", "crm-app-state"), tool(demo, "engagement",
-             "eng-audit"), eng_state(demo))  # fmt: skip
+    after = (
+        demo_json(demo),
+        tool(demo, "crm", "crm-app-state"),
+        tool(demo, "engagement", "eng-audit"),
+        eng_state(demo),
+    )
     assert after == before
 
 
@@ -117,10 +125,12 @@ def test_the_script_performs_the_procedure_then_reset_allows_another_rehearsal(
     state, crm = eng_state(demo), tool(demo, "crm", "crm-app-state")
     assert state["state"] == "connected_app"
     assert {name: user["state"] for name, user in state["users"].items()} == {
-        "ivan@acme.demo": "pending", "maria@acme.demo": "connected",
-        "mark@acme.demo": "connected", "mina@acme.demo": "connected",
+        "ivan@acme.demo": "pending",
+        "maria@acme.demo": "connected",
+        "mark@acme.demo": "connected",
+        "mina@acme.demo": "connected",
         "olga@acme.demo": "pending",
-    }  # fmt: skip
+    }
     assert state["users"]["olga@acme.demo"]["code"] == "invalid_app_access"
     assert state["users"]["ivan@acme.demo"]["code"] == "inactive_user"
     assert crm["policy"] == ["AdminApprovedPreAuthorized", "BYPASS", "zero"]
@@ -164,8 +174,9 @@ def test_the_script_and_reset_refuse_clearly_when_the_demo_is_not_running(
     tmp_path: Any,
 ) -> None:
     env = {"TANDEM_VAR_DIR": str(tmp_path), "PATH": ""}
-    stopped = RunningStack("http://127.0.0.1:9", "http://127.0.0.1:9", 9, tmp_path, env,
-                           tmp_path / "log")  # fmt: skip
+    stopped = RunningStack(
+        "http://127.0.0.1:9", "http://127.0.0.1:9", 9, tmp_path, env, tmp_path / "log"
+    )
     args = ["--crm-port", "9", "--engagement-port", "9", "--inbox-port", "9"]
     for option in ("--script", "--reset"):
         done = tandem(stopped, "demo", option, *args)

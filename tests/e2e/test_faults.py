@@ -63,8 +63,15 @@ ENV = {
     "TANDEM_CONNECT_MIGRATION_LEASE_SECONDS": str(LEASE),
     "TANDEM_CONNECT_AUDIENCE_RETRY_SECONDS": "3",
 }
-COLUMNS = ("engagement_username", "crm_username", "crm_user_id", "status", "error_code",
-           "error_message", "attempted_at")  # fmt: skip
+COLUMNS = (
+    "engagement_username",
+    "crm_username",
+    "crm_user_id",
+    "status",
+    "error_code",
+    "error_message",
+    "attempted_at",
+)
 UNREACHABLE_REASON = re.compile(r"the CRM( did not answer|'s answer was lost)")
 
 
@@ -449,11 +456,14 @@ def test_services_answer_503_while_every_connection_slot_is_taken_and_recover(
         return {
             "rest": api.get("/services/data/v62.0/sobjects/", headers=bearer),
             "token": api.post("/services/oauth2/token", data=login),
-            "soap": api.post("/services/Soap/u/62.0", content=soap,
-                             headers={"Content-Type": "text/xml", "SOAPAction": "login"}),
+            "soap": api.post(
+                "/services/Soap/u/62.0",
+                content=soap,
+                headers={"Content-Type": "text/xml", "SOAPAction": "login"},
+            ),
             "crm page": api.get("/login/"),
             "engagement page": faults.client.get(INTEGRATION),
-        }  # fmt: skip
+        }
 
     with every_slot_taken(stack, faults.role):
         for _ in range(2):  # the first answers meet connections the server just ended

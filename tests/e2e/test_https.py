@@ -16,8 +16,9 @@ pytestmark = pytest.mark.e2e
 def test_crm_serves_https_trusted_through_the_printed_ca(tmp_path: Path) -> None:
     with running_stack(tmp_path, https=True) as stack:
         trusted = httpx.get(f"{stack.crm_url}/healthz", verify=stack.verify)
-        by_name = httpx.get(stack.crm_url.replace("127.0.0.1", "localhost") + "/healthz",
-                            verify=stack.verify)  # fmt: skip
+        by_name = httpx.get(
+            stack.crm_url.replace("127.0.0.1", "localhost") + "/healthz", verify=stack.verify
+        )
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             httpx.get(f"{stack.crm_url}/healthz", verify=ssl.create_default_context())
 

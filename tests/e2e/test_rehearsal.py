@@ -41,8 +41,15 @@ pytestmark = pytest.mark.e2e
 SHOTS = SCREENSHOTS / "rehearsal"
 APP = "Salesforce Marketing Cloud"
 PERMISSION_SET = "Marketing Cloud Connected App"
-COLUMNS = ["engagement_username", "crm_username", "crm_user_id", "status", "error_code",
-           "error_message", "attempted_at"]  # fmt: skip
+COLUMNS = [
+    "engagement_username",
+    "crm_username",
+    "crm_user_id",
+    "status",
+    "error_code",
+    "error_message",
+    "attempted_at",
+]
 NOT_APPROVED = ["invalid_grant", "user hasn't approved this consumer"]
 INACTIVE = ["inactive_user", "user is inactive"]
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -88,8 +95,10 @@ def log_in(page: Page, url: str, username: str, password: str) -> None:
 
 def users_by_role(demo: RunningStack) -> tuple[dict[str, Any], dict[str, Any]]:
     saved = demo_json(demo)
-    crm = {u["role"] if u["role"] != "marketing_user" else u["username"]: u
-           for u in saved["crm"]["users"]}  # fmt: skip
+    crm = {
+        u["role"] if u["role"] != "marketing_user" else u["username"]: u
+        for u in saved["crm"]["users"]
+    }
     engagement = {u["crm_username"] or "admin": u for u in saved["engagement"]["users"]}
     return crm, engagement
 
@@ -234,8 +243,10 @@ def results_popup(r: Rehearsal) -> None:
     expect(dialog).to_contain_text("0 users reconnected, 5 failed.")
     failures = dialog.locator("#migration-failures tbody tr")
     expect(failures).to_have_count(5)
-    reasons = {row.locator("td").nth(1).inner_text(): row.locator("td").nth(2).inner_text()
-               for row in failures.all()}  # fmt: skip
+    reasons = {
+        row.locator("td").nth(1).inner_text(): row.locator("td").nth(2).inner_text()
+        for row in failures.all()
+    }
     assert reasons["ivan@acme.demo"] == "inactive_user: user is inactive"
     assert reasons["olga@acme.demo"] == "invalid_grant: user hasn't approved this consumer"
     r.shots(admin, 11, "results popup")
@@ -258,9 +269,16 @@ def migration_files_cell_by_cell(r: Rehearsal) -> None:
     failed = read_csv(admin, f"{day}_migrationfailures.csv")
     assert success == [COLUMNS]
     assert failed[0] == COLUMNS
-    expected = {name: INACTIVE if name == "ivan@acme.demo" else NOT_APPROVED
-                for name in ("ivan@acme.demo", "maria@acme.demo", "mark@acme.demo",
-                             "mina@acme.demo", "olga@acme.demo")}  # fmt: skip
+    expected = {
+        name: INACTIVE if name == "ivan@acme.demo" else NOT_APPROVED
+        for name in (
+            "ivan@acme.demo",
+            "maria@acme.demo",
+            "mark@acme.demo",
+            "mina@acme.demo",
+            "olga@acme.demo",
+        )
+    }
     assert sorted(row[1] for row in failed[1:]) == sorted(expected)
     for row in failed[1:]:
         assert row[0] == r.eng_users[row[1]]["username"]
@@ -362,8 +380,9 @@ def send_test_email(r: Rehearsal) -> None:
     expect(sent).to_be_visible()
     r.shots(admin, 25, "send test email")
     inbox = r.demo.var_dir / "mail"
-    mail = wait_for(lambda: [m for m in list_messages(inbox)
-                             if "mc-system@acme.demo" in m.recipients], 60)  # fmt: skip
+    mail = wait_for(
+        lambda: [m for m in list_messages(inbox) if "mc-system@acme.demo" in m.recipients], 60
+    )
     assert len(mail) == 1
     assert mail[0].subject.endswith("spring is here")
     results = tool(r.demo, "crm", "crm-ier")["results"]
@@ -379,7 +398,11 @@ def queue_periodic_retry(demo: RunningStack) -> None:
     """Connect's periodic task, queued for the worker now (tandem engagement connect_retry_now)."""
     done = subprocess.run(
         [sys.executable, "-m", "tandem", "engagement", "connect_retry_now", "--wait", "120"],
-        env={**demo.env, "TANDEM_SERVICE": "engagement"}, cwd=PROJECT_ROOT,
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env={**demo.env, "TANDEM_SERVICE": "engagement"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr

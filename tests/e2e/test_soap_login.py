@@ -56,9 +56,12 @@ def https_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
 def user(https_stack: RunningStack) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "tandem", "crm", "shell", "-c", SETUP],
-        env={**https_stack.env, "TANDEM_SERVICE": "crm"}, cwd=PROJECT_ROOT,
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        env={**https_stack.env, "TANDEM_SERVICE": "crm"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -75,12 +78,19 @@ def _crm_url(stack: RunningStack) -> str:
     return stack.crm_url.replace("127.0.0.1", "localhost")
 
 
-def _login(stack: RunningStack, user: dict[str, Any], session: requests.Session,
-           password: str | None = None) -> tuple[str, str]:  # fmt: skip
+def _login(
+    stack: RunningStack,
+    user: dict[str, Any],
+    session: requests.Session,
+    password: str | None = None,
+) -> tuple[str, str]:
     return SalesforceLogin(
-        username=user["username"], password=password or user["password"],
-        security_token=user["token"], scratch_url=_crm_url(stack), session=session,
-    )  # fmt: skip
+        username=user["username"],
+        password=password or user["password"],
+        security_token=user["token"],
+        scratch_url=_crm_url(stack),
+        session=session,
+    )
 
 
 def test_salesforce_login_then_query_and_create_with_the_session(

@@ -62,11 +62,20 @@ def test_a_message_sent_over_smtp_lands_in_the_maildir(stack: RunningStack) -> N
 
 def test_inbox_list_shows_the_message(stack: RunningStack) -> None:
     with smtplib.SMTP("127.0.0.1", stack.inbox_port, timeout=10) as smtp:
-        smtp.sendmail("a@example.test", ["b@example.test"],
-                      b"Subject: listed-subject\r\nTo: b@example.test\r\n\r\nx")  # fmt: skip
+        smtp.sendmail(
+            "a@example.test",
+            ["b@example.test"],
+            b"Subject: listed-subject\r\nTo: b@example.test\r\n\r\nx",
+        )
 
-    listing = subprocess.run([sys.executable, "-m", "tandem", "inbox", "list"], env=stack.env,
-                             capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    listing = subprocess.run(
+        [sys.executable, "-m", "tandem", "inbox", "list"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
 
     assert "listed-subject" in listing.stdout
 
@@ -89,8 +98,13 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
         result = subprocess.run(
             [sys.executable, "-m", "tandem", "up", "--crm-port", str(port)],
-            env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     assert result.returncode == 2
     assert f"port {port}" in result.stderr

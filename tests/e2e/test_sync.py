@@ -39,8 +39,11 @@ TOOLS = "tests.e2e.sync_tools"
 CONTACTS = 10_000
 LEASE = 3
 BULK_OVER = 5_000  # the contacts' first copy reads by a Bulk query job, the leads' over REST
-ENV = {"TANDEM_SYNC_LEASE_SECONDS": str(LEASE), "TANDEM_SYNC_OVERLAP_SECONDS": "60",
-       "TANDEM_SYNC_BULK_THRESHOLD": str(BULK_OVER)}  # fmt: skip
+ENV = {
+    "TANDEM_SYNC_LEASE_SECONDS": str(LEASE),
+    "TANDEM_SYNC_OVERLAP_SECONDS": "60",
+    "TANDEM_SYNC_BULK_THRESHOLD": str(BULK_OVER),
+}
 ACCOUNT = "Acme Marketing"
 CONTACT_FIELDS = "Email,FirstName,LastName"
 
@@ -58,10 +61,20 @@ class Synced:
 def cli(stack: RunningStack, *args: str, code: int = 0, env: dict[str, str] | None = None) -> Any:
     """`tandem …` as the Engagement service (with Connect's keys); its JSON answer."""
     keys = ensure_mc_keys(stack.var_dir / "connect")
-    env = {**stack.env, "TANDEM_SERVICE": "engagement", **mc_env(keys, stack.engagement_url)[1],
-           **(env or {})}  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "tandem", *args], env=env, cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    env = {
+        **stack.env,
+        "TANDEM_SERVICE": "engagement",
+        **mc_env(keys, stack.engagement_url)[1],
+        **(env or {}),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tandem", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == code, done.stdout + done.stderr
     if code:
         return done.stderr
@@ -118,13 +131,33 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
 
 def test_1_contact_and_lead_sources_copy_every_record(synced: Synced) -> None:
     stack = synced.stack
-    bad = sync(stack, "setup", "--admin", "eadmin", "--object", "Contact", "--fields",
-               "Email,Nope__c", code=2)  # fmt: skip
+    bad = sync(
+        stack,
+        "setup",
+        "--admin",
+        "eadmin",
+        "--object",
+        "Contact",
+        "--fields",
+        "Email,Nope__c",
+        code=2,
+    )
     assert "Nope__c" in bad
     assert sync(stack, "status", "--json") == []
     for obj, fields in (("Contact", CONTACT_FIELDS), ("Lead", "Email,Company")):
-        set_up = sync(stack, "setup", "--admin", "eadmin", "--object", obj, "--fields", fields,
-                      "--schedule", "manual", "--json")  # fmt: skip
+        set_up = sync(
+            stack,
+            "setup",
+            "--admin",
+            "eadmin",
+            "--object",
+            obj,
+            "--fields",
+            fields,
+            "--schedule",
+            "manual",
+            "--json",
+        )
         assert set_up[0]["data_extension"] == f"{obj}_Salesforce"
     first = sync(stack, "run", "--object", "Contact", "--json")
     crm_contacts = crm_tool(stack, "crm-table", "Contact")
@@ -159,12 +192,33 @@ def test_3_an_outage_pauses_the_sync_and_the_catch_up_applies_its_changes(
 ) -> None:
     stack = synced.stack
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    cli(stack, "connect", "outage", "--account", ACCOUNT, "--admin", "eadmin", "--start", now,
-        "--hours", "1")  # fmt: skip
+    cli(
+        stack,
+        "connect",
+        "outage",
+        "--account",
+        ACCOUNT,
+        "--admin",
+        "eadmin",
+        "--start",
+        now,
+        "--hours",
+        "1",
+    )
     page = synced.client.get("/email/admin/salesforce-integration/").text
     # Manual sources are not paused by the window: only scheduled ones are listed.
-    sync(stack, "setup", "--admin", "eadmin", "--object", "Lead", "--fields", "Email,Company",
-         "--schedule", "1h")  # fmt: skip
+    sync(
+        stack,
+        "setup",
+        "--admin",
+        "eadmin",
+        "--object",
+        "Lead",
+        "--fields",
+        "Email,Company",
+        "--schedule",
+        "1h",
+    )
     page = synced.client.get("/email/admin/salesforce-integration/").text
     assert '<span class="paused-syncs">Lead_Salesforce</span>' in page
     made = crm_tool(stack, "crm-change", "20", "5", "7", "t3")
@@ -188,8 +242,9 @@ def test_4_a_worker_killed_mid_sync_is_resumed_exactly(synced: Synced) -> None:
     source = "SELECT rows_updated, outcome FROM engagement_syncs_syncsource WHERE object_name = %s"
     committed = wait_for(
         lambda: (row := scalar(stack, source, "Contact"))[1] == "running" and row[0] > 0,
-        timeout=120, interval=0.02,
-    )  # fmt: skip
+        timeout=120,
+        interval=0.02,
+    )
     assert committed
     parts.kill("worker")
     before, outcome = scalar(stack, source, "Contact")
@@ -207,16 +262,34 @@ def test_5_a_send_to_a_filtered_de_reaches_exactly_the_filtered_contacts(synced:
     stack = synced.stack
     chosen = crm_tool(stack, "crm-email", "filtered.test", "12")["ids"]
     sync(stack, "run", "--object", "Contact", "--json")
-    sync(stack, "filter", "--object", "Contact", "--name", "Filtered contacts", "--where",
-         "Email ends_with @filtered.test")  # fmt: skip
-    send_id = cli(stack, "send", "create", "--email", "Welcome", "--synced", "Filtered contacts",
-                  "--account", ACCOUNT)  # fmt: skip
+    sync(
+        stack,
+        "filter",
+        "--object",
+        "Contact",
+        "--name",
+        "Filtered contacts",
+        "--where",
+        "Email ends_with @filtered.test",
+    )
+    send_id = cli(
+        stack,
+        "send",
+        "create",
+        "--email",
+        "Welcome",
+        "--synced",
+        "Filtered contacts",
+        "--account",
+        ACCOUNT,
+    )
     cli(stack, "send", "start", str(send_id))
     state = wait_for(
-        lambda: (s := eng_tool(stack, "eng-send-state", str(send_id)))["status"] == "completed"
-        and s,
+        lambda: (
+            (s := eng_tool(stack, "eng-send-state", str(send_id)))["status"] == "completed" and s
+        ),
         timeout=180,
-    )  # fmt: skip
+    )
     assert sorted(key for key, _, _ in state["records"]) == sorted(chosen)
     delivered = [
         m for m in list_messages(stack.var_dir / "mail") if "@filtered.test" in m.recipients

@@ -41,10 +41,13 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, st
         pytest.skip(f"Redis is not running at {REDIS_URL}")
     with databases() as database_env:
         environ = {
-            **os.environ, **database_env,
-            "TANDEM_VAR_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT),
-            "TANDEM_CRM_LOGIN_THROTTLE": str(LIMIT), "TANDEM_ENGAGEMENT_LOGIN_THROTTLE": str(LIMIT),
-        }  # fmt: skip
+            **os.environ,
+            **database_env,
+            "TANDEM_VAR_DIR": str(tmp_path),
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "TANDEM_CRM_LOGIN_THROTTLE": str(LIMIT),
+            "TANDEM_ENGAGEMENT_LOGIN_THROTTLE": str(LIMIT),
+        }
         environ.pop("TANDEM_CACHE_URL", None)
         if request.param == "redis":
             # Redis outlives the run: each test's client address is drawn afresh below.
@@ -53,8 +56,15 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, st
 
 
 def tandem(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "tandem", *args], env=env, cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "tandem", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -67,13 +77,20 @@ def serve_twice(stack: ExitStack, env: dict[str, str], service: str, log: Path) 
         out = stack.enter_context(log.open("ab"))
         process = subprocess.Popen(
             web_argv("127.0.0.1", port, workers=1, access_log=False),
-            env={**env, "TANDEM_SERVICE": service}, cwd=PROJECT_ROOT, stdout=out, stderr=out,
-        )  # fmt: skip
+            env={**env, "TANDEM_SERVICE": service},
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=out,
+        )
         stack.callback(_stop, process)
         urls.append(f"http://127.0.0.1:{port}")
     for url in urls:
-        wait_for(lambda url=url: _healthy(url), 60, interval=0.2,
-                 what=lambda url=url: f"{url} to answer:\n{log.read_text()}")  # fmt: skip
+        wait_for(
+            lambda url=url: _healthy(url),
+            60,
+            interval=0.2,
+            what=lambda url=url: f"{url} to answer:\n{log.read_text()}",
+        )
     return urls
 
 
@@ -97,8 +114,9 @@ def form_login(base_url: str, path: str, username: str, password: str, client_ip
     with httpx.Client(base_url=base_url, timeout=20, headers={"X-Forwarded-For": client_ip}) as c:
         c.get(path)
         token = next(value for name, value in c.cookies.items() if name.endswith("csrftoken"))
-        response = c.post(path, data={"username": username, "password": password,
-                                      "csrfmiddlewaretoken": token})  # fmt: skip
+        response = c.post(
+            path, data={"username": username, "password": password, "csrfmiddlewaretoken": token}
+        )
     return f"redirect {response.headers['location']}" if response.is_redirect else response.text
 
 
@@ -108,8 +126,20 @@ def test_the_crm_login_throttle_is_shared_by_two_servers(
     env["TANDEM_TRUSTED_PROXIES"] = "127.0.0.1"
     tandem(env, "crm", "migrate", "-v", "0")
     tandem(env, "crm", "org", "create", "--name", "Acme", "--my-domain", "acme")
-    tandem(env, "crm", "user", "create", "--org", "acme", "--username", "ann@acme.test",
-           "--last-name", "Ann", "--password", PASSWORD)  # fmt: skip
+    tandem(
+        env,
+        "crm",
+        "user",
+        "create",
+        "--org",
+        "acme",
+        "--username",
+        "ann@acme.test",
+        "--last-name",
+        "Ann",
+        "--password",
+        PASSWORD,
+    )
     client = f"203.0.113.{uuid.uuid4().int % 200 + 1}"
     with ExitStack() as stack:
         first, second = serve_twice(stack, env, "crm", tmp_path / "crm.log")
@@ -133,8 +163,18 @@ def test_the_engagement_login_throttle_is_shared_by_two_servers(
 ) -> None:
     env["TANDEM_TRUSTED_PROXIES"] = "127.0.0.1"
     tandem(env, "engagement", "migrate", "-v", "0")
-    tandem(env, "engagement", "account", "create", "--name", "Northwind",
-           "--admin-username", "ada", "--admin-password", PASSWORD)  # fmt: skip
+    tandem(
+        env,
+        "engagement",
+        "account",
+        "create",
+        "--name",
+        "Northwind",
+        "--admin-username",
+        "ada",
+        "--admin-password",
+        PASSWORD,
+    )
     client = f"203.0.113.{uuid.uuid4().int % 200 + 1}"
     with ExitStack() as stack:
         first, second = serve_twice(stack, env, "engagement", tmp_path / "engagement.log")

@@ -36,8 +36,17 @@ def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running
         # The CRM admin pre-authorizes Mina through the app's permission set
         # (docs/reference/setup.md).
         permset = "Marketing_Cloud_Connected_App"
-        crm_cli(stack, "permset", "assign", "--org", "acme", "--permset", permset,
-                "--user", "mina@acme.demo")  # fmt: skip
+        crm_cli(
+            stack,
+            "permset",
+            "assign",
+            "--org",
+            "acme",
+            "--permset",
+            permset,
+            "--user",
+            "mina@acme.demo",
+        )
         yield stack, {"crm": crm, "eng": eng}
 
 
@@ -122,8 +131,10 @@ def test_a_user_not_pre_authorized_is_refused_and_stays_not_connected(
     connect_by_hand(page, "mark@acme.demo", password)
 
     assert NOT_APPROVED in page.content(), page.content()[:4000]
-    page.goto(f"http://localhost:{urlsplit(stack.engagement_url).port}"
-              "/email/admin/salesforce-integration/")  # fmt: skip
+    page.goto(
+        f"http://localhost:{urlsplit(stack.engagement_url).port}"
+        "/email/admin/salesforce-integration/"
+    )
     assert page.locator("#my-state").inner_text() != "Connected"
     assert page.get_by_role("button", name="Connect", exact=True).count() == 1
     state = tool(stack, "engagement", "eng-state")

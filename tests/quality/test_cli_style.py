@@ -19,9 +19,14 @@ from tandem.cli.style import run_app
 
 # Commands that run processes until stopped or hand over to Django: nothing to print as JSON.
 PRINTS_NO_DATA = {
-    "tandem up", "tandem demo", "tandem worker", "tandem crm", "tandem engagement",
-    "tandem inbox", "tandem keys rotate",
-}  # fmt: skip
+    "tandem up",
+    "tandem demo",
+    "tandem worker",
+    "tandem crm",
+    "tandem engagement",
+    "tandem inbox",
+    "tandem keys rotate",
+}
 
 TREES = {
     "tandem": main_app,
@@ -63,9 +68,15 @@ def _help(path: str) -> str:
 
 def test_the_walk_finds_every_group() -> None:
     paths = {path for path, _ in COMMANDS}
-    assert {"tandem send create", "tandem de import", "tandem connect status",
-            "tandem crm org create", "tandem crm connectedapp ip-range add",
-            "tandem keys new", "tandem inbox list"} <= paths  # fmt: skip
+    assert {
+        "tandem send create",
+        "tandem de import",
+        "tandem connect status",
+        "tandem crm org create",
+        "tandem crm connectedapp ip-range add",
+        "tandem keys new",
+        "tandem inbox list",
+    } <= paths
 
 
 # `tandem crm …` and `tandem engagement …` hand even --help to Django: their own help is the

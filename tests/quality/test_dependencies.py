@@ -30,8 +30,11 @@ def _requirements() -> list[str]:
 
 
 def _our_code() -> str:
-    return "\n".join(path.read_text(encoding="utf-8") for top in SOURCES
-                     for path in (PROJECT_ROOT / top).rglob("*.py"))  # fmt: skip
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for top in SOURCES
+        for path in (PROJECT_ROOT / top).rglob("*.py")
+    )
 
 
 def test_every_runtime_dependency_is_used() -> None:
@@ -39,8 +42,11 @@ def test_every_runtime_dependency_is_used() -> None:
     unused = []
     for name in _requirements():
         needle = REACHED_BY.get(name, name.replace("-", "_"))
-        pattern = (re.escape(needle) if needle not in (name, name.replace("-", "_"))
-                   else rf"^\s*(import|from) {re.escape(needle)}\b")  # fmt: skip
+        pattern = (
+            re.escape(needle)
+            if needle not in (name, name.replace("-", "_"))
+            else rf"^\s*(import|from) {re.escape(needle)}\b"
+        )
         if not re.search(pattern, code, re.MULTILINE):
             unused.append(name)
 

@@ -39,9 +39,13 @@ def private_uses(source: str, here: str) -> Iterator[str]:
         elif isinstance(node, ast.Import):
             imported.update(a.asname or a.name for a in node.names if a.name.split(".")[0] in OURS)
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and node.value.id in imported and _private(node.attr)
-                and node.attr not in PUBLIC_DESPITE_THE_UNDERSCORE):  # fmt: skip
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported
+            and _private(node.attr)
+            and node.attr not in PUBLIC_DESPITE_THE_UNDERSCORE
+        ):
             yield f"{node.value.id}.{node.attr}"
 
 

@@ -82,8 +82,12 @@ def authenticate_api_request(request: HttpRequest) -> ApiPrincipal:
     and for any request carrying `access_token` in its query string (RFC 9700 §4.3.2: URLs end
     up in logs and Referer headers), even beside a valid header."""
     if QUERY_STRING_TOKEN in request.GET:
-        raise ApiError(401, "INVALID_SESSION_ID", "Access tokens are accepted only in the "
-                       "Authorization header, never in the query string")  # fmt: skip
+        raise ApiError(
+            401,
+            "INVALID_SESSION_ID",
+            "Access tokens are accepted only in the "
+            "Authorization header, never in the query string",
+        )
     token = _bearer(request)
     principal = token_principal(token) if token else None
     if principal is None or not (principal.scopes & API_SCOPES):

@@ -52,8 +52,16 @@ def stacked_by_day(rows: list[UsageRow], days: list[dt.date]) -> Chart:
                 continue
             height = max(1, round(plot * calls / maximum))
             y -= height
-            bars.append(Bar(LEFT + index * slot + slot // 6, y, slot * 2 // 3, height,
-                            colors[name], f"{name}: {calls} on {day:%b %d}"))  # fmt: skip
+            bars.append(
+                Bar(
+                    LEFT + index * slot + slot // 6,
+                    y,
+                    slot * 2 // 3,
+                    height,
+                    colors[name],
+                    f"{name}: {calls} on {day:%b %d}",
+                )
+            )
     labels = [(LEFT + i * slot + slot // 2, f"{d:%b %d}") for i, d in enumerate(days)]
     totals = {name: sum(r.calls for r in rows if r.label == name) for name in series}
     legend = [(colors[name], name, totals[name]) for name in series]

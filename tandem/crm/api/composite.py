@@ -23,7 +23,10 @@ PATH_STEP = re.compile(r"\.([A-Za-z0-9_]+)|\[([0-9]+)\]")
 ROLLED_BACK = (
     "The transaction was rolled back since another operation in the same transaction failed."
 )
-BATCH_HALTED = {"errorCode": "BATCH_PROCESSING_HALTED", "message": "Batch processing halted per request"}  # fmt: skip  # noqa: E501
+BATCH_HALTED = {
+    "errorCode": "BATCH_PROCESSING_HALTED",
+    "message": "Batch processing halted per request",
+}
 
 
 def _invalid(message: str) -> ApiError:
@@ -78,9 +81,10 @@ def composite_requests(body: Any) -> tuple[list[Subrequest], bool]:
         raise _invalid("The composite request must hold at least one subrequest")
     if len(items) > MAX_SUBREQUESTS:
         raise ApiError(
-            400, "LIMIT_EXCEEDED",
+            400,
+            "LIMIT_EXCEEDED",
             f"The composite request can hold at most {MAX_SUBREQUESTS} subrequests",
-        )  # fmt: skip
+        )
     subrequests = [_subrequest(item) for item in items]
     seen: set[str] = set()
     for sub in subrequests:
@@ -174,9 +178,12 @@ def _is_collection_failure(sub: Subrequest, result: SubResult) -> bool:
 
 
 def _one(
-    request: HttpRequest, principal: ApiPrincipal, sub: Subrequest, done: dict[str, SubResult],
+    request: HttpRequest,
+    principal: ApiPrincipal,
+    sub: Subrequest,
+    done: dict[str, SubResult],
     all_or_none: bool,
-) -> SubResult:  # fmt: skip
+) -> SubResult:
     try:
         url = _text(_substitute(sub.url, done))
         body = _substitute(sub.body, done)
@@ -195,15 +202,20 @@ def _one(
 
 def _entry(sub: Subrequest, result: SubResult) -> dict[str, Any]:
     return {
-        "body": result.body, "httpHeaders": result.headers, "httpStatusCode": result.status,
+        "body": result.body,
+        "httpHeaders": result.headers,
+        "httpStatusCode": result.status,
         "referenceId": sub.reference_id,
-    }  # fmt: skip
+    }
 
 
 def composite_run(
-    request: HttpRequest, principal: ApiPrincipal, subrequests: list[Subrequest],
-    *, all_or_none: bool,
-) -> dict[str, Any]:  # fmt: skip
+    request: HttpRequest,
+    principal: ApiPrincipal,
+    subrequests: list[Subrequest],
+    *,
+    all_or_none: bool,
+) -> dict[str, Any]:
     """Run the subrequests in order; with allOrNone, the first failure undoes them all."""
     done: dict[str, SubResult] = {}
     results: list[SubResult] = []
@@ -243,7 +255,7 @@ def batch_requests(body: Any) -> tuple[list[dict[str, Any]], bool]:
     if not items or len(items) > MAX_SUBREQUESTS:
         raise ApiError(
             400, "LIMIT_EXCEEDED", f"A batch holds from 1 to {MAX_SUBREQUESTS} subrequests"
-        )  # fmt: skip
+        )
     for item in items:
         method = item.get("method") if isinstance(item, dict) else None
         if not isinstance(method, str) or method.upper() not in METHODS:
@@ -252,9 +264,13 @@ def batch_requests(body: Any) -> tuple[list[dict[str, Any]], bool]:
 
 
 def batch_run(
-    request: HttpRequest, principal: ApiPrincipal, version: str, items: list[dict[str, Any]],
-    *, halt_on_error: bool,
-) -> dict[str, Any]:  # fmt: skip
+    request: HttpRequest,
+    principal: ApiPrincipal,
+    version: str,
+    items: list[dict[str, Any]],
+    *,
+    halt_on_error: bool,
+) -> dict[str, Any]:
     """Run each subrequest on its own (no rollback across them); stop at a failure if asked."""
     results: list[dict[str, Any]] = []
     halted = False
@@ -263,9 +279,12 @@ def batch_run(
             results.append({"statusCode": 412, "result": [BATCH_HALTED]})
             continue
         result = dispatch(
-            request, principal, method=item["method"].upper(), url=_batch_url(version, item),
+            request,
+            principal,
+            method=item["method"].upper(),
+            url=_batch_url(version, item),
             body=item.get("richInput"),
-        )  # fmt: skip
+        )
         results.append({"statusCode": result.status, "result": result.body})
         halted = halt_on_error and result.failed
     has_errors = any(r["statusCode"] >= 400 for r in results)

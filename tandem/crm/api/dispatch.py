@@ -40,9 +40,10 @@ def error_result(error: ApiError) -> SubResult:
 
 def _meta(parent: HttpRequest, headers: dict[str, str]) -> dict[str, Any]:
     meta = {
-        key: value for key, value in parent.META.items()
+        key: value
+        for key, value in parent.META.items()
         if key.startswith("HTTP_") and key not in SKIPPED_HEADERS
-    }  # fmt: skip
+    }
     meta.update(
         {"REMOTE_ADDR": parent.META.get("REMOTE_ADDR", ""), "CONTENT_TYPE": "application/json"}
     )
@@ -84,9 +85,14 @@ def _parse(content: bytes) -> Any:
 
 
 def dispatch(
-    parent: HttpRequest, principal: ApiPrincipal, *, method: str, url: str, body: Any = None,
+    parent: HttpRequest,
+    principal: ApiPrincipal,
+    *,
+    method: str,
+    url: str,
+    body: Any = None,
     headers: dict[str, str] | None = None,
-) -> SubResult:  # fmt: skip
+) -> SubResult:
     """Run `method url` (a `/services/data/vNN.0/…` URL) as `principal` would directly."""
     if method not in METHODS:
         raise ApiError(400, "INVALID_API_INPUT", f"Unsupported method in subrequest: {method}")

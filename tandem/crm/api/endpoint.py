@@ -95,9 +95,13 @@ def api_endpoint(view: ApiView) -> ApiView:
 
 
 def run_view(
-    view: ApiView, request: HttpRequest, principal: ApiPrincipal, version: str, *args: Any,
+    view: ApiView,
+    request: HttpRequest,
+    principal: ApiPrincipal,
+    version: str,
+    *args: Any,
     **kwargs: Any,
-) -> HttpResponse:  # fmt: skip
+) -> HttpResponse:
     """Call an API view, its errors turned into Salesforce's error responses."""
     try:
         return view(request, principal, version, *args, **kwargs)

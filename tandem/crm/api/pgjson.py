@@ -59,9 +59,17 @@ def record_expression(query: BoundQuery, version: str) -> JsonText:
     """One record of the query, `attributes` first, then the selected fields in order."""
     sobject = query.sobject.name
     prefix = f"/services/data/v{version}/sobjects/{sobject}/"
-    pairs: list[tuple[str, Any]] = [("attributes", JsonBuildObject([
-        ("type", _text(sobject)), ("url", Concat(Value(prefix), "pk", output_field=TextField())),
-    ]))]  # fmt: skip
+    pairs: list[tuple[str, Any]] = [
+        (
+            "attributes",
+            JsonBuildObject(
+                [
+                    ("type", _text(sobject)),
+                    ("url", Concat(Value(prefix), "pk", output_field=TextField())),
+                ]
+            ),
+        )
+    ]
     parents: dict[str, list[BoundField]] = {}
     for field in query.fields:
         if field.relationship is None:
@@ -98,6 +106,12 @@ def page_json(
     after_pk: Any = None,
 ) -> list[tuple[str, str]]:
     """(pk, record JSON text) for records `position` … `position + size` of the query."""
-    window = query_window(query, queryset, position=position, size=size, after_pk=after_pk,
-                          annotations={JSON_COLUMN: record_expression(query, version)})  # fmt: skip
+    window = query_window(
+        query,
+        queryset,
+        position=position,
+        size=size,
+        after_pk=after_pk,
+        annotations={JSON_COLUMN: record_expression(query, version)},
+    )
     return [] if window is None else list(window.values_list("pk", JSON_COLUMN))

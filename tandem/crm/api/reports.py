@@ -17,10 +17,25 @@ from tandem.crm.soql import SoqlError
 
 MAX_LISTED = 200
 # Report filter operators by field data type (Salesforce's dataTypeFilterOperatorMap, in part).
-_TEXT_OPERATORS = ["equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual",
-                   "greaterOrEqual", "contains", "notContain", "startsWith"]  # fmt: skip
-_ORDERED_OPERATORS = ["equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual",
-                      "greaterOrEqual"]  # fmt: skip
+_TEXT_OPERATORS = [
+    "equals",
+    "notEqual",
+    "lessThan",
+    "greaterThan",
+    "lessOrEqual",
+    "greaterOrEqual",
+    "contains",
+    "notContain",
+    "startsWith",
+]
+_ORDERED_OPERATORS = [
+    "equals",
+    "notEqual",
+    "lessThan",
+    "greaterThan",
+    "lessOrEqual",
+    "greaterOrEqual",
+]
 
 
 def _urls(report: Report, version: str) -> dict[str, str]:
@@ -45,14 +60,23 @@ def report_get(*, org: Org, report_id: str) -> Report:
 def _metadata(report: Report) -> dict[str, Any]:
     sort = report.sort_column
     return {
-        "id": report.pk, "name": report.name, "developerName": report.developer_name,
-        "description": report.description, "reportFormat": "TABULAR",
-        "detailColumns": list(report.columns), "aggregates": ["RowCount"],
-        "groupingsDown": [], "groupingsAcross": [], "hasDetailRows": True,
+        "id": report.pk,
+        "name": report.name,
+        "developerName": report.developer_name,
+        "description": report.description,
+        "reportFormat": "TABULAR",
+        "detailColumns": list(report.columns),
+        "aggregates": ["RowCount"],
+        "groupingsDown": [],
+        "groupingsAcross": [],
+        "hasDetailRows": True,
         "reportType": {"type": f"{report.report_type}s", "label": report.get_report_type_display()},
-        "reportFilters": report.filters, "reportBooleanFilter": None,
-        "sortBy": [{"sortColumn": sort, "sortOrder": "Desc" if report.sort_descending else "Asc"}] if sort else [],  # noqa: E501
-    }  # fmt: skip
+        "reportFilters": report.filters,
+        "reportBooleanFilter": None,
+        "sortBy": [{"sortColumn": sort, "sortOrder": "Desc" if report.sort_descending else "Asc"}]
+        if sort
+        else [],
+    }
 
 
 def _column_info(report: Report) -> dict[str, dict[str, Any]]:
@@ -81,10 +105,17 @@ def _field(sobject: Any, column: str) -> Any:
 
 def _extended(report: Report) -> dict[str, Any]:
     return {
-        "aggregateColumnInfo": {"RowCount": {"acrossGroupingContext": None, "dataType": "int", "downGroupingContext": None, "label": "Record Count"}},  # noqa: E501
+        "aggregateColumnInfo": {
+            "RowCount": {
+                "acrossGroupingContext": None,
+                "dataType": "int",
+                "downGroupingContext": None,
+                "label": "Record Count",
+            }
+        },
         "detailColumnInfo": _column_info(report),
         "groupingColumnInfo": {},
-    }  # fmt: skip
+    }
 
 
 def _type_metadata(report: Report) -> dict[str, Any]:
@@ -92,20 +123,29 @@ def _type_metadata(report: Report) -> dict[str, Any]:
     fields = sobject.fields if sobject else ()
     columns = {
         f.name: {
-            "label": f.label, "dataType": f.type.value, "filterable": True,
+            "label": f.label,
+            "dataType": f.type.value,
+            "filterable": True,
             "filterValues": [{"label": v, "name": v} for v in f.picklist_values],
         }
         for f in fields
-    }  # fmt: skip
+    }
     return {
         "categories": [{"label": report.get_report_type_display(), "columns": columns}],
         "dataTypeFilterOperatorMap": {
-            kind: [{"label": op, "name": op} for op in (_TEXT_OPERATORS if kind in ("string", "email", "phone", "picklist", "textarea", "url") else _ORDERED_OPERATORS)]  # noqa: E501
+            kind: [
+                {"label": op, "name": op}
+                for op in (
+                    _TEXT_OPERATORS
+                    if kind in ("string", "email", "phone", "picklist", "textarea", "url")
+                    else _ORDERED_OPERATORS
+                )
+            ]
             for kind in sorted({f.type.value for f in fields})
         },
         "standardDateFilterDurationGroups": [],
         "standardFilterInfos": {},
-    }  # fmt: skip
+    }
 
 
 def report_describe(*, org: Org, report_id: str) -> dict[str, Any]:
@@ -187,9 +227,13 @@ def runtime_metadata(body: Any) -> dict[str, Any]:
 
 
 def report_execute(
-    *, org: Org, report_id: str, version: str, include_details: bool,
+    *,
+    org: Org,
+    report_id: str,
+    version: str,
+    include_details: bool,
     runtime: dict[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Run a report now: Salesforce's report JSON, with detail rows when asked for. `runtime`
     (columns, filters) changes this run only; the saved report stays as it is."""
     report = report_get(org=org, report_id=report_id)
@@ -204,16 +248,20 @@ def report_execute(
         for r in (result.rows if include_details else [])
     ]
     totals = {
-        "aggregates": [{"label": str(result.total), "value": result.total}], "key": "T!T",
+        "aggregates": [{"label": str(result.total), "value": result.total}],
+        "key": "T!T",
         "rows": rows,
-    }  # fmt: skip
+    }
     metadata = _metadata(report)
     metadata["hasDetailRows"] = include_details
     urls = _urls(report, version)
     return {
         "attributes": {
-            "describeUrl": urls["describeUrl"], "instancesUrl": urls["instancesUrl"],
-            "reportId": report.pk, "reportName": report.name, "type": "Report",
+            "describeUrl": urls["describeUrl"],
+            "instancesUrl": urls["instancesUrl"],
+            "reportId": report.pk,
+            "reportName": report.name,
+            "type": "Report",
         },
         "allData": len(result.rows) >= result.total,
         "factMap": {"T!T": totals},
@@ -222,4 +270,4 @@ def report_execute(
         "hasDetailRows": include_details,
         "reportExtendedMetadata": _extended(report),
         "reportMetadata": metadata,
-    }  # fmt: skip
+    }

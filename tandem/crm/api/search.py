@@ -99,12 +99,13 @@ def _specs_from_query(request: HttpRequest) -> list[SearchSpec]:
     fields = _names(request.GET.get("fields"), "fields")
     return [
         SearchSpec(
-            name=name, fields=_names(request.GET.get(f"{name}.fields"), "fields") or fields,
+            name=name,
+            fields=_names(request.GET.get(f"{name}.fields"), "fields") or fields,
             limit=_number(request.GET.get(f"{name}.limit"), f"{name}.limit")
             or _number(request.GET.get("defaultLimit"), "defaultLimit"),
         )
         for name in request.GET.getlist("sobject")
-    ]  # fmt: skip
+    ]
 
 
 def _spec_from_body(item: Any, fields: tuple[str, ...], default_limit: int | None) -> SearchSpec:
@@ -114,9 +115,11 @@ def _spec_from_body(item: Any, fields: tuple[str, ...], default_limit: int | Non
     if where is not None and not isinstance(where, str):
         raise ApiError(400, "INVALID_SEARCH", "where must be text")
     return SearchSpec(
-        name=item["name"], fields=_names(item.get("fields"), "fields") or fields,
-        limit=_number(item.get("limit"), "limit") or default_limit, where=where,
-    )  # fmt: skip
+        name=item["name"],
+        fields=_names(item.get("fields"), "fields") or fields,
+        limit=_number(item.get("limit"), "limit") or default_limit,
+        where=where,
+    )
 
 
 def _body_request(request: HttpRequest) -> tuple[Any, str, list[SearchSpec], int | None]:

@@ -39,21 +39,35 @@ def _urls(sobject: ObjectDescribe, version: str) -> dict[str, str]:
 def sobject_summary(sobject: ObjectDescribe, version: str) -> dict[str, Any]:
     """One object as describeGlobal lists it."""
     return {
-        "name": sobject.name, "label": sobject.label, "labelPlural": sobject.label_plural,
-        "keyPrefix": sobject.key_prefix, "custom": sobject.name.endswith("__c"),
-        "queryable": True, "retrieveable": True, "searchable": sobject.searchable,
-        "createable": sobject.createable, "updateable": sobject.updateable,
-        "deletable": sobject.deletable, "replicateable": True,
+        "name": sobject.name,
+        "label": sobject.label,
+        "labelPlural": sobject.label_plural,
+        "keyPrefix": sobject.key_prefix,
+        "custom": sobject.name.endswith("__c"),
+        "queryable": True,
+        "retrieveable": True,
+        "searchable": sobject.searchable,
+        "createable": sobject.createable,
+        "updateable": sobject.updateable,
+        "deletable": sobject.deletable,
+        "replicateable": True,
         "urls": _urls(sobject, version),
-    }  # fmt: skip
+    }
 
 
 def _field_describe(field: FieldDescribe) -> dict[str, Any]:
     return {
-        "name": field.name, "label": field.label, "type": field.type.value,
-        "length": field.length, "nillable": field.nillable, "createable": field.createable,
-        "updateable": field.updateable, "filterable": True, "sortable": True,
-        "externalId": field.external_id, "idLookup": field.indexed or field.name == "Id",
+        "name": field.name,
+        "label": field.label,
+        "type": field.type.value,
+        "length": field.length,
+        "nillable": field.nillable,
+        "createable": field.createable,
+        "updateable": field.updateable,
+        "filterable": True,
+        "sortable": True,
+        "externalId": field.external_id,
+        "idLookup": field.indexed or field.name == "Id",
         "custom": field.name.endswith("__c"),
         "referenceTo": list(field.references),
         "relationshipName": field.relationship_name,
@@ -63,24 +77,30 @@ def _field_describe(field: FieldDescribe) -> dict[str, Any]:
             {"value": v, "label": v, "active": True, "defaultValue": False}
             for v in field.picklist_values
         ],
-    }  # fmt: skip
+    }
 
 
 def describe_global(*, version: str) -> dict[str, Any]:
     return {
-        "encoding": "UTF-8", "maxBatchSize": MAX_COLLECTION,
+        "encoding": "UTF-8",
+        "maxBatchSize": MAX_COLLECTION,
         "sobjects": [sobject_summary(o, version) for o in REGISTRY.all()],
-    }  # fmt: skip
+    }
 
 
 def describe_sobject(sobject: ObjectDescribe, *, version: str) -> dict[str, Any]:
     body = sobject_summary(sobject, version)
     body["fields"] = [_field_describe(f) for f in sobject.fields]
     body["childRelationships"] = [
-        {"childSObject": child.name, "field": lookup.name, "relationshipName": name,
-         "cascadeDelete": False, "deprecatedAndHidden": False}
+        {
+            "childSObject": child.name,
+            "field": lookup.name,
+            "relationshipName": name,
+            "cascadeDelete": False,
+            "deprecatedAndHidden": False,
+        }
         for name, child, lookup in REGISTRY.children(sobject.name)
-    ]  # fmt: skip
+    ]
     return body
 
 
@@ -102,9 +122,10 @@ def records_by_ids(
     null in place of an id that names no live record of this type in the org."""
     if len(ids) > MAX_RETRIEVE:
         raise ApiError(
-            400, "EXCEEDED_ID_LIMIT",
+            400,
+            "EXCEEDED_ID_LIMIT",
             f"record limit reached. cannot submit more than {MAX_RETRIEVE} records into this call",
-        )  # fmt: skip
+        )
     normal = [normalize_id(i) for i in ids]
     wanted = {n for n in normal if n is not None and n.startswith(sobject.key_prefix)}
     found = {r.pk: r for r in record_queryset(org=org, sobject=sobject).filter(pk__in=wanted)}
@@ -115,9 +136,14 @@ def records_by_ids(
 
 
 def record_detail_by_external_id(
-    *, org: Org, sobject: ObjectDescribe, field_name: str, key: str, version: str,
+    *,
+    org: Org,
+    sobject: ObjectDescribe,
+    field_name: str,
+    key: str,
+    version: str,
     fields: list[str],
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The record whose external id is `key`, as JSON."""
     record = record_by_external_id(org=org, sobject=sobject, field_name=field_name, key=key)
     return record_json(sobject, record, version, fields)
@@ -187,9 +213,7 @@ def _changed(org: Org, sobject: ObjectDescribe, span: ReplicationRange, *, delet
         system_modstamp__gte=span.start, system_modstamp__lt=span.latest
     ).order_by("system_modstamp", "pk")
     if queryset[MAX_REPLICATED_IDS : MAX_REPLICATED_IDS + 1].exists():
-        raise ApiError(
-            400, "EXCEEDED_ID_LIMIT", "More than 600,000 ids: choose a shorter range"
-        )  # fmt: skip
+        raise ApiError(400, "EXCEEDED_ID_LIMIT", "More than 600,000 ids: choose a shorter range")
     return queryset
 
 

@@ -68,67 +68,102 @@ ChildSource = Callable[[ObjectDescribe], Any]
 
 
 def _child_source(org: Org, include_deleted: bool) -> ChildSource:
-    return lambda sobject: record_queryset(org=org, sobject=sobject,
-                                           include_deleted=include_deleted)  # fmt: skip
+    return lambda sobject: record_queryset(
+        org=org, sobject=sobject, include_deleted=include_deleted
+    )
 
 
 def _attach_children(
-    query: BoundQuery, found: list[dict[str, Any]], ids: list[Any], source: ChildSource,
+    query: BoundQuery,
+    found: list[dict[str, Any]],
+    ids: list[Any],
+    source: ChildSource,
     version: str,
-) -> None:  # fmt: skip
+) -> None:
     """Each record's child subqueries: `{totalSize, done, records}`, or null without rows."""
     for child in query.children:
         by_parent = child_rows(child, source(child.query.sobject), ids)
         for record, pk in zip(found, ids, strict=True):
             rows = by_parent.get(pk)
-            record[child.name] = None if not rows else {
-                "totalSize": len(rows), "done": True,
-                "records": query_records(child.query, rows, version),
-            }  # fmt: skip
+            record[child.name] = (
+                None
+                if not rows
+                else {
+                    "totalSize": len(rows),
+                    "done": True,
+                    "records": query_records(child.query, rows, version),
+                }
+            )
 
 
 def _fetch(
-    query: BoundQuery, queryset: Any, version: str, *, position: int, size: int,
-    after_pk: str | None = None, children: ChildSource | None = None,
-) -> _Batch:  # fmt: skip
+    query: BoundQuery,
+    queryset: Any,
+    version: str,
+    *,
+    position: int,
+    size: int,
+    after_pk: str | None = None,
+    children: ChildSource | None = None,
+) -> _Batch:
     """A batch, its JSON built by PostgreSQL where available, else in Python (always when
     the query has child subqueries: their rows are fetched per batch)."""
     if query.children and children is not None:
-        rows = page_rows(query, queryset, position=position, size=size, after_pk=after_pk,
-                         text_datetimes=True)  # fmt: skip
+        rows = page_rows(
+            query, queryset, position=position, size=size, after_pk=after_pk, text_datetimes=True
+        )
         parents = query_records(query, rows, version)
         _attach_children(query, parents, [r[0] for r in rows], children, version)
         return _Batch(len(rows), rows[-1][0] if rows else None, json.dumps(parents))
     if pgjson.is_available():
-        found = pgjson.page_json(query, queryset, version=version, position=position, size=size,
-                                 after_pk=after_pk)  # fmt: skip
+        found = pgjson.page_json(
+            query, queryset, version=version, position=position, size=size, after_pk=after_pk
+        )
         text = "[" + ",".join(record for _, record in found) + "]"
         return _Batch(len(found), found[-1][0] if found else None, text)
-    rows = page_rows(query, queryset, position=position, size=size, after_pk=after_pk,
-                     text_datetimes=True)  # fmt: skip
+    rows = page_rows(
+        query, queryset, position=position, size=size, after_pk=after_pk, text_datetimes=True
+    )
     records_json = json.dumps(query_records(query, rows, version))
     return _Batch(len(rows), rows[-1][0] if rows else None, records_json)
 
 
 def query_run(
-    *, org: Org, user: User, text: str, query: BoundQuery, version: str, include_deleted: bool,
+    *,
+    org: Org,
+    user: User,
+    text: str,
+    query: BoundQuery,
+    version: str,
+    include_deleted: bool,
     batch_size: int,
-) -> QueryPage:  # fmt: skip
+) -> QueryPage:
     """The first batch of a query; a locator is kept for the next ones (15 minutes)."""
     queryset = record_queryset(org=org, sobject=query.sobject, include_deleted=include_deleted)
     total = total_size(query, queryset)
     if query.is_count:
         return QueryPage(total, "[]")
-    found = _fetch(query, queryset, version, position=0, size=batch_size,
-                   children=_child_source(org, include_deleted))  # fmt: skip
+    found = _fetch(
+        query,
+        queryset,
+        version,
+        position=0,
+        size=batch_size,
+        children=_child_source(org, include_deleted),
+    )
     next_url = None
     if found.count < total and found.last_pk:
         locator = QueryLocator.objects.create(
-            org=org, user=user, soql=text, include_deleted=include_deleted,
-            batch_size=batch_size, total_size=total,
-            expires_at=timezone.now() + LOCATOR_LIFETIME, cursor_position=found.count,
+            org=org,
+            user=user,
+            soql=text,
+            include_deleted=include_deleted,
+            batch_size=batch_size,
+            total_size=total,
+            expires_at=timezone.now() + LOCATOR_LIFETIME,
+            cursor_position=found.count,
             cursor_pk=found.last_pk,
-        )  # fmt: skip
+        )
         next_url = f"/services/data/v{version}/query/{locator.id}-{found.count}"
     return QueryPage(total, found.records_json, next_url)
 
@@ -152,9 +187,15 @@ def query_more(*, org: Org, user: User, locator: str, version: str) -> QueryPage
         org=org, sobject=query.sobject, include_deleted=found.include_deleted
     )
     after = found.cursor_pk if position == found.cursor_position and found.cursor_pk else None
-    batch = _fetch(query, queryset, version, position=position, size=found.batch_size,
-                   after_pk=after,
-                   children=_child_source(org, found.include_deleted))  # fmt: skip
+    batch = _fetch(
+        query,
+        queryset,
+        version,
+        position=position,
+        size=found.batch_size,
+        after_pk=after,
+        children=_child_source(org, found.include_deleted),
+    )
     end = position + batch.count
     next_url = None
     if batch.last_pk and end < found.total_size:
@@ -175,7 +216,10 @@ def _record_error(error: RecordError) -> dict[str, Any]:
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",  # noqa: E501
+    "message": (
+        "Record rolled back because not all records were valid and the request was using "
+        "AllOrNone header"
+    ),
     "fields": [],
 }
 
@@ -230,9 +274,11 @@ def _delete_one(org: Org, record_id: Any) -> Outcome:
 def _too_many(items: list[Any]) -> None:
     if len(items) > MAX_COLLECTION:
         raise ApiError(
-            400, "EXCEEDED_ID_LIMIT",
-            f"record limit reached. cannot submit more than {MAX_COLLECTION} records into this call",  # noqa: E501
-        )  # fmt: skip
+            400,
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_COLLECTION} records "
+            "into this call",
+        )
 
 
 def _all_or_none(
@@ -253,8 +299,10 @@ def _all_or_none(
     for (rid, error), created in results:
         errors = [_record_error(error)] if error else [ROLLED_BACK] if rolled_back else []
         answer: dict[str, Any] = {
-            "id": None if rolled_back else rid, "success": not errors, "errors": errors,
-        }  # fmt: skip
+            "id": None if rolled_back else rid,
+            "success": not errors,
+            "errors": errors,
+        }
         if upsert:
             answer["created"] = created and not rolled_back
         answers.append(answer)
@@ -268,10 +316,12 @@ def collection_save(
     one failure undoes them all. One result per item, in order."""
     _too_many(items)
     outcomes = (
-        (_delete_one(org, item) if method == "DELETE" else _save_one(org, user, method, item),
-         False)
+        (
+            _delete_one(org, item) if method == "DELETE" else _save_one(org, user, method, item),
+            False,
+        )
         for item in items
-    )  # fmt: skip
+    )
     return _all_or_none(outcomes, all_or_none)
 
 
@@ -297,18 +347,27 @@ def _upsert_one(
         return (None, RecordError("INVALID_FIELD", message, [field.name])), False
     try:
         record, created = records.record_upsert(
-            org=org, owner=user, sobject=sobject, field_name=field.name, key=str(key),
+            org=org,
+            owner=user,
+            sobject=sobject,
+            field_name=field.name,
+            key=str(key),
             values=values,
-        )  # fmt: skip
+        )
     except RecordError as error:
         return (None, error), False
     return (record.pk, None), created
 
 
 def collection_upsert(
-    *, org: Org, user: User, sobject: ObjectDescribe, field_name: str, items: list[Any],
+    *,
+    org: Org,
+    user: User,
+    sobject: ObjectDescribe,
+    field_name: str,
+    items: list[Any],
     all_or_none: bool,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Create or update up to 200 records of one type by an external id field (each record
     carries its value); allOrNone as in `collection_save`. One UpsertResult per item."""
     _too_many(items)

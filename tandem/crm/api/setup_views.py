@@ -21,8 +21,13 @@ def api_usage(request: HttpRequest) -> HttpResponse:
     org = setup_actor(request).org
     today = timezone.now().date()
     days = [today - dt.timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
-    return render(request, "crm/api/usage.html", {
-        "by_app": stacked_by_day(api_usage_daily(org=org, by="app", days=DAYS), days),
-        "by_user": stacked_by_day(api_usage_daily(org=org, by="user", days=DAYS), days),
-        "used": api_usage_used(org=org), "limit": org.api_daily_limit,
-    })  # fmt: skip
+    return render(
+        request,
+        "crm/api/usage.html",
+        {
+            "by_app": stacked_by_day(api_usage_daily(org=org, by="app", days=DAYS), days),
+            "by_user": stacked_by_day(api_usage_daily(org=org, by="user", days=DAYS), days),
+            "used": api_usage_used(org=org),
+            "limit": org.api_daily_limit,
+        },
+    )

@@ -82,9 +82,7 @@ class _Parser:
         self.reference_ids.add(ref)
         self.count += 1
         if self.count > MAX_RECORDS:
-            raise ApiError(
-                400, "LIMIT_EXCEEDED", f"A tree holds at most {MAX_RECORDS} records"
-            )  # fmt: skip
+            raise ApiError(400, "LIMIT_EXCEEDED", f"A tree holds at most {MAX_RECORDS} records")
         relationships = child_relationships(sobject)
         record = TreeRecord(sobject, ref, {}, parent_field)
         for name, value in item.items():
@@ -110,9 +108,12 @@ class _Failed(Exception):
 
 
 def _create(
-    principal: ApiPrincipal, record: TreeRecord, parent_id: str | None,
-    created: list[dict[str, Any]], errors: list[dict[str, Any]],
-) -> None:  # fmt: skip
+    principal: ApiPrincipal,
+    record: TreeRecord,
+    parent_id: str | None,
+    created: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+) -> None:
     values = dict(record.values)
     if record.parent_field and parent_id:
         values[record.parent_field] = parent_id
@@ -121,10 +122,18 @@ def _create(
             org=principal.org, owner=principal.user, sobject=record.sobject, values=values
         )
     except RecordError as error:
-        errors.append({
-            "referenceId": record.reference_id,
-            "errors": [{"statusCode": error.status_code, "message": error.message, "fields": error.fields}],  # noqa: E501
-        })  # fmt: skip
+        errors.append(
+            {
+                "referenceId": record.reference_id,
+                "errors": [
+                    {
+                        "statusCode": error.status_code,
+                        "message": error.message,
+                        "fields": error.fields,
+                    }
+                ],
+            }
+        )
         return
     created.append({"referenceId": record.reference_id, "id": saved.pk})
     for child in record.children:

@@ -72,8 +72,16 @@ def versions_view(request: HttpRequest) -> HttpResponse:
 @api_endpoint
 def resources_view(request: HttpRequest, principal: ApiPrincipal, version: str) -> HttpResponse:
     base = f"/services/data/v{version}"
-    names = ("sobjects", "query", "queryAll", "search", "parameterizedSearch", "limits",
-             "composite", "analytics")  # fmt: skip
+    names = (
+        "sobjects",
+        "query",
+        "queryAll",
+        "search",
+        "parameterizedSearch",
+        "limits",
+        "composite",
+        "analytics",
+    )
     return json_response({name: f"{base}/{name}" for name in names})
 
 
@@ -113,9 +121,14 @@ def _query(
     if request.GET.get("columns", "").lower() == "true":
         return json_response(column_metadata(query))
     page = services.query_run(
-        org=principal.org, user=principal.user, text=text, query=query, version=version,
-        include_deleted=include_deleted, batch_size=_batch_size(request),
-    )  # fmt: skip
+        org=principal.org,
+        user=principal.user,
+        text=text,
+        query=query,
+        version=version,
+        include_deleted=include_deleted,
+        batch_size=_batch_size(request),
+    )
     return _query_response(page)
 
 
@@ -205,10 +218,15 @@ def record_view(
     sobject = _sobject(name)
     if request.method == "GET":
         fields = _fields_param(request, sobject)
-        return json_response(selectors.record_detail(
-            org=principal.org, sobject=sobject, record_id=record_id, version=version,
-            fields=fields,
-        ))  # fmt: skip
+        return json_response(
+            selectors.record_detail(
+                org=principal.org,
+                sobject=sobject,
+                record_id=record_id,
+                version=version,
+                fields=fields,
+            )
+        )
     if _is_ier_writer(sobject):
         set_family(request, "bulk")
     if request.method == "DELETE":
@@ -236,10 +254,16 @@ def external_id_view(
         )
         return HttpResponse(status=204)
     fields = _fields_param(request, sobject)
-    return json_response(selectors.record_detail_by_external_id(
-        org=principal.org, sobject=sobject, field_name=field, key=key, version=version,
-        fields=fields,
-    ))  # fmt: skip
+    return json_response(
+        selectors.record_detail_by_external_id(
+            org=principal.org,
+            sobject=sobject,
+            field_name=field,
+            key=key,
+            version=version,
+            fields=fields,
+        )
+    )
 
 
 def _upsert(
@@ -248,9 +272,13 @@ def _upsert(
     if _is_ier_writer(sobject):
         set_family(request, "bulk")
     record, created = records.record_upsert(
-        org=principal.org, owner=principal.user, sobject=sobject, field_name=field, key=key,
+        org=principal.org,
+        owner=principal.user,
+        sobject=sobject,
+        field_name=field,
+        key=key,
         values=_object_body(request),
-    )  # fmt: skip
+    )
     body = {"id": record.pk, "success": True, "errors": [], "created": created}
     return json_response(body, status=201 if created else 200)
 
@@ -298,13 +326,20 @@ def composite_sobjects_view(
                 400, "JSON_PARSER_ERROR", "The body must be an object with a records list"
             )
         items, all_or_none = body["records"], bool(body.get("allOrNone", False))
-    if any(services.record_type(item) == IER
-           or str(item).startswith(INDIVIDUAL_EMAIL_RESULT_PREFIX) for item in items):  # fmt: skip
+    if any(
+        services.record_type(item) == IER or str(item).startswith(INDIVIDUAL_EMAIL_RESULT_PREFIX)
+        for item in items
+    ):
         set_family(request, "bulk")
-    return json_response(services.collection_save(
-        org=principal.org, user=principal.user, method=request.method or "", items=items,
-        all_or_none=all_or_none,
-    ))  # fmt: skip
+    return json_response(
+        services.collection_save(
+            org=principal.org,
+            user=principal.user,
+            method=request.method or "",
+            items=items,
+            all_or_none=all_or_none,
+        )
+    )
 
 
 def _string_list(body: dict[str, Any], key: str) -> list[str]:
@@ -330,9 +365,15 @@ def composite_sobjects_retrieve_view(
     fields = _known_fields(sobject, names)
     if not ids or not fields:
         raise ApiError(400, "MISSING_ARGUMENT", "Both ids and fields are required")
-    return json_response(selectors.records_by_ids(
-        org=principal.org, sobject=sobject, ids=ids, version=version, fields=fields,
-    ))  # fmt: skip
+    return json_response(
+        selectors.records_by_ids(
+            org=principal.org,
+            sobject=sobject,
+            ids=ids,
+            version=version,
+            fields=fields,
+        )
+    )
 
 
 @api_endpoint
@@ -348,10 +389,16 @@ def composite_sobjects_upsert_view(
         raise ApiError(400, "JSON_PARSER_ERROR", "The body must be an object with a records list")
     if _is_ier_writer(sobject):
         set_family(request, "bulk")
-    return json_response(services.collection_upsert(
-        org=principal.org, user=principal.user, sobject=sobject, field_name=field,
-        items=body["records"], all_or_none=bool(body.get("allOrNone", False)),
-    ))  # fmt: skip
+    return json_response(
+        services.collection_upsert(
+            org=principal.org,
+            user=principal.user,
+            sobject=sobject,
+            field_name=field,
+            items=body["records"],
+            all_or_none=bool(body.get("allOrNone", False)),
+        )
+    )
 
 
 # --- composite, composite/batch, composite/tree ----------------------------------------------
@@ -437,9 +484,12 @@ def report_view(
     runtime = reports.runtime_metadata(json_body(request)) if request.method == "POST" else {}
     details = request.GET.get("includeDetails", "false").lower() == "true"
     body = reports.report_execute(
-        org=principal.org, report_id=report_id, version=version, include_details=details,
+        org=principal.org,
+        report_id=report_id,
+        version=version,
+        include_details=details,
         runtime=runtime,
-    )  # fmt: skip
+    )
     return json_response(body)
 
 

@@ -10,8 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 DELIMITERS = {
-    "BACKQUOTE": "`", "CARET": "^", "COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "TAB": "\t",
-}  # fmt: skip
+    "BACKQUOTE": "`",
+    "CARET": "^",
+    "COMMA": ",",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "TAB": "\t",
+}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 BOM = b"\xef\xbb\xbf"
 # Salesforce's largest text field (Long Text Area) holds 131,072 characters.
@@ -46,9 +51,12 @@ def parse(data: bytes, delimiter: str) -> Table:
     text = decode(data)
     csv.field_size_limit(FIELD_LIMIT)
     reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=DELIMITERS[delimiter], quotechar='"',
-        doublequote=True, strict=True,
-    )  # fmt: skip
+        io.StringIO(text, newline=""),
+        delimiter=DELIMITERS[delimiter],
+        quotechar='"',
+        doublequote=True,
+        strict=True,
+    )
     rows: list[list[str]] = []
     header: list[str] | None = None
     try:
@@ -74,9 +82,11 @@ def parse(data: bytes, delimiter: str) -> Table:
 def writer(delimiter: str, line_ending: str) -> tuple[io.StringIO, Any]:
     buffer = io.StringIO()
     out = csv.writer(
-        buffer, delimiter=DELIMITERS[delimiter], lineterminator=LINE_ENDINGS[line_ending],
+        buffer,
+        delimiter=DELIMITERS[delimiter],
+        lineterminator=LINE_ENDINGS[line_ending],
         quoting=csv.QUOTE_ALL,
-    )  # fmt: skip
+    )
     return buffer, out
 
 
@@ -90,8 +100,9 @@ def lines(rows: Iterable[Sequence[Any]], delimiter: str) -> Iterator[str]:
         buffer.truncate()
 
 
-def document(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str,
-             line_ending: str) -> str:  # fmt: skip
+def document(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str, line_ending: str
+) -> str:
     """A whole CSV text, header first."""
     buffer, out = writer(delimiter, line_ending)
     out.writerow(header)

@@ -157,25 +157,37 @@ def fast_plan(job: BulkJob, plan: Plan) -> FastInsert | None:
         else:
             columns.append(Column(index, slot, field, _coerced(job.org, field)))
     required = [
-        f for f in sobject.fields
-        if not f.nillable and f.createable and not f.default_on_create
+        f
+        for f in sobject.fields
+        if not f.nillable
+        and f.createable
+        and not f.default_on_create
         and f.type != FieldType.BOOLEAN
-    ]  # fmt: skip
+    ]
     slots = {f.name: f"{f.orm}_id" if f.reference_to else f.orm for f in required}
     if not set(slots.values()) <= set(attnames):
         return None
     name_slots = None
     if sobject.name in PERSON_OBJECTS:
-        name_slots = (attnames.index("first_name"), attnames.index("last_name"),
-                      attnames.index("name"))  # fmt: skip
+        name_slots = (
+            attnames.index("first_name"),
+            attnames.index("last_name"),
+            attnames.index("name"),
+        )
     omitted = [f.attname for f in model._meta.concrete_fields if f.attname not in attnames]
     derivations = {"Opportunity": _opportunity, "Case": _case}
     derive = derivations[sobject.name](attnames, plan) if sobject.name in derivations else None
     return FastInsert(
-        model, attnames, [str(f.column) for f in concrete], columns,
-        [attnames.index(attname) for attname in slots.values()], name_slots, omitted, derive,
+        model,
+        attnames,
+        [str(f.column) for f in concrete],
+        columns,
+        [attnames.index(attname) for attname in slots.values()],
+        name_slots,
+        omitted,
+        derive,
         attnames.index("case_number") if sobject.name == "Case" else None,
-    )  # fmt: skip
+    )
 
 
 def _given(plan: Plan, name: str) -> int | None:
@@ -188,8 +200,10 @@ def _opportunity(attnames: list[str], plan: Plan) -> Derivation:
     forecast category unless the row gives them."""
     from tandem.crm.records.describe import OPPORTUNITY_STAGES
 
-    stage, probability, forecast, closed, won = (attnames.index(a) for a in (
-        "stage_name", "probability", "forecast_category_name", "is_closed", "is_won"))  # fmt: skip
+    stage, probability, forecast, closed, won = (
+        attnames.index(a)
+        for a in ("stage_name", "probability", "forecast_category_name", "is_closed", "is_won")
+    )
     given_probability = _given(plan, "Probability")
     given_forecast = _given(plan, "ForecastCategoryName")
 
@@ -207,8 +221,9 @@ def _opportunity(attnames: list[str], plan: Plan) -> Derivation:
 def _case(attnames: list[str], plan: Plan) -> Derivation:
     """As records.derive: IsClosed follows the status; a case created Closed was closed when it
     was created. Its CaseNumber is given per chunk (typed_chunk)."""
-    status, closed, closed_date, created = (attnames.index(a) for a in (
-        "status", "is_closed", "closed_date", "created_date"))  # fmt: skip
+    status, closed, closed_date, created = (
+        attnames.index(a) for a in ("status", "is_closed", "closed_date", "created_date")
+    )
 
     def derive(values: list[Any], row: Sequence[str]) -> None:
         values[closed] = values[status] == "Closed"
@@ -221,14 +236,25 @@ def _written(job: BulkJob, plan: Plan, model: Any) -> list[Any]:
     """The table columns COPY writes: the ones the upload, a default or a derived value can
     fill (the others are NULL, as COPY leaves a column it is not given)."""
     now = timezone.now()
-    probe = model(org=job.org, owner=job.created_by, created_date=now, last_modified_date=now,
-                  system_modstamp=now)  # fmt: skip
+    probe = model(
+        org=job.org,
+        owner=job.created_by,
+        created_date=now,
+        last_modified_date=now,
+        system_modstamp=now,
+    )
     wanted = {model._meta.pk.attname, "first_name", "last_name", "name"}
     wanted |= DERIVED_COLUMNS.get(plan.sobject.name, frozenset())
-    wanted |= {f"{f.orm}_id" if f.reference_to else f.orm for f in plan.sobject.fields
-               if f in plan.columns or not f.nillable}  # fmt: skip
-    return [f for f in model._meta.concrete_fields
-            if f.attname in wanted or getattr(probe, f.attname) is not None]  # fmt: skip
+    wanted |= {
+        f"{f.orm}_id" if f.reference_to else f.orm
+        for f in plan.sobject.fields
+        if f in plan.columns or not f.nillable
+    }
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f.attname in wanted or getattr(probe, f.attname) is not None
+    ]
 
 
 def _lookups(job: BulkJob, column: Column, chunk: list[list[str]]) -> dict[str, str]:
@@ -253,20 +279,28 @@ def _live(job: BulkJob, target: Any, ids: set[str]) -> set[str]:
         return set(live.filter(pk__in=ids))
     sql, params = live.query.sql_with_params()  # Django's SQL; every value is a parameter
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT q.pk FROM ({sql}) AS q(pk) WHERE q.pk = ANY(%s)",  # noqa: S608
-                       [*params, list(ids)])  # fmt: skip
+        cursor.execute(
+            f"SELECT q.pk FROM ({sql}) AS q(pk) WHERE q.pk = ANY(%s)",  # noqa: S608
+            [*params, list(ids)],
+        )
         return {row[0] for row in cursor.fetchall()}
 
 
 def _template(fast: FastInsert, job: BulkJob) -> list[Any]:
     now = timezone.now()
-    record = fast.model(org=job.org, owner=job.created_by, created_date=now,
-                        last_modified_date=now, system_modstamp=now)  # fmt: skip
+    record = fast.model(
+        org=job.org,
+        owner=job.created_by,
+        created_date=now,
+        last_modified_date=now,
+        system_modstamp=now,
+    )
     return [getattr(record, attname) for attname in fast.attnames]
 
 
-def fast_row_values(fast: FastInsert, template: list[Any], row: list[str],
-                lookups: dict[int, dict[str, str]]) -> list[Any] | None:  # fmt: skip
+def fast_row_values(
+    fast: FastInsert, template: list[Any], row: list[str], lookups: dict[int, dict[str, str]]
+) -> list[Any] | None:
     """The COPY row of an upload row, or None when the row needs record_build."""
     values = template[:]
     for column in fast.columns:
@@ -289,8 +323,9 @@ def fast_row_values(fast: FastInsert, template: list[Any], row: list[str],
     return values
 
 
-def _built(fast: FastInsert, job: BulkJob, plan: Plan, row: list[str],
-           parents: ParentIds) -> list[Any] | RecordError:  # fmt: skip
+def _built(
+    fast: FastInsert, job: BulkJob, plan: Plan, row: list[str], parents: ParentIds
+) -> list[Any] | RecordError:
     """The generic build of one row (as processing.rows_inserted does): its values or its error."""
     from tandem.crm.bulk.processing import row_values
 
@@ -308,8 +343,9 @@ def _built(fast: FastInsert, job: BulkJob, plan: Plan, row: list[str],
     return [getattr(record, attname) for attname in fast.attnames]
 
 
-def insert_chunk(fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[str]],
-                 parents: ParentIds) -> list[RowOutcome] | None:  # fmt: skip
+def insert_chunk(
+    fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[str]], parents: ParentIds
+) -> list[RowOutcome] | None:
     """Type, check and COPY a chunk of an insert job; its outcomes in row order. None when the
     COPY fails (a unique value taken): the caller applies the rows one by one instead."""
     try:
@@ -321,16 +357,16 @@ def insert_chunk(fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[st
     return outcomes
 
 
-def typed_chunk(fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[str]],
-                parents: ParentIds) -> tuple[list[list[Any]], list[RowOutcome]]:  # fmt: skip
+def typed_chunk(
+    fast: FastInsert, job: BulkJob, plan: Plan, chunk: list[list[str]], parents: ParentIds
+) -> tuple[list[list[Any]], list[RowOutcome]]:
     """The table rows of a chunk's valid rows (every column, in `attnames` order) and each
     row's outcome."""
     lookups = {
-        c.index: (
-            parents.get(c.index, {}) if c.parent else _lookups(job, c, chunk)
-        )
-        for c in fast.columns if c.convert is None
-    }  # fmt: skip
+        c.index: (parents.get(c.index, {}) if c.parent else _lookups(job, c, chunk))
+        for c in fast.columns
+        if c.convert is None
+    }
     template = _template(fast, job)
     pk = fast.attnames.index(fast.model._meta.pk.attname)
     ids = iter(new_ids(plan.sobject.key_prefix, len(chunk)))
@@ -363,8 +399,9 @@ def _number(slot: int, job: BulkJob, rows: list[list[Any]], built_rows: int) -> 
     numbers every row from the first of its range."""
     if len(rows) == built_rows:
         return  # every row was built, numbered in order
-    last = derive.reserve_numbers(job.org_id, derive.CASE_NUMBER, derive.FIRST_CASE_NUMBER,
-                                  len(rows) - built_rows)  # fmt: skip
+    last = derive.reserve_numbers(
+        job.org_id, derive.CASE_NUMBER, derive.FIRST_CASE_NUMBER, len(rows) - built_rows
+    )
     for number, values in enumerate(rows, start=last - len(rows) + 1):
         values[slot] = derive.case_number(number)
 
@@ -397,8 +434,12 @@ def analyze(fast: FastInsert, inserted: int) -> None:
             cursor.execute(f'ANALYZE "{fast.model._meta.db_table}"')
 
 
-def copy_results(job_id: str, position: int, outcomes: Sequence[RowOutcome],
-                 error_text: Callable[[RecordError], str]) -> None:  # fmt: skip
+def copy_results(
+    job_id: str,
+    position: int,
+    outcomes: Sequence[RowOutcome],
+    error_text: Callable[[RecordError], str],
+) -> None:
     """The chunk's per-row results (BulkRowResult rows) by COPY."""
     from tandem.crm.bulk.models import BulkRowResult
 
@@ -410,5 +451,13 @@ def copy_results(job_id: str, position: int, outcomes: Sequence[RowOutcome],
         ) as copy,
     ):
         for offset, (record_id, created, error) in enumerate(outcomes):
-            copy.write_row((job_id, position + offset, error is None, record_id, created,
-                            error_text(error) if error else ""))  # fmt: skip
+            copy.write_row(
+                (
+                    job_id,
+                    position + offset,
+                    error is None,
+                    record_id,
+                    created,
+                    error_text(error) if error else "",
+                )
+            )

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 # Types whose CSV text the database makes exactly as processing._csv_value does (a float's
 # text differs between Python and PostgreSQL at the edges: such queries take the generic path).
-SUPPORTED = TEXT_TYPES | ID_TYPES | {FieldType.BOOLEAN, FieldType.INT, FieldType.DATE,
-                                     FieldType.DATETIME}  # fmt: skip
+SUPPORTED = (
+    TEXT_TYPES | ID_TYPES | {FieldType.BOOLEAN, FieldType.INT, FieldType.DATE, FieldType.DATETIME}
+)
 
 
 def eligible(query: BoundQuery) -> bool:
@@ -47,8 +48,10 @@ def _text(kind: FieldType, column: str) -> str:
     if kind == FieldType.DATE:
         return f"to_char({column}, 'YYYY-MM-DD')"
     if kind == FieldType.DATETIME:  # already Salesforce's JSON text: …+0000 becomes …Z
-        return (f"CASE WHEN right({column}, 5) = '+0000' THEN left({column}, -5) || 'Z' "
-                f"ELSE {column} END")  # fmt: skip
+        return (
+            f"CASE WHEN right({column}, 5) = '+0000' THEN left({column}, -5) || 'Z' "
+            f"ELSE {column} END"
+        )
     return f"{column}::text"
 
 
@@ -68,16 +71,25 @@ def _path(field: Any, formatted: dict[str, Any]) -> str:
     return formatted_name(path) if path in formatted else path
 
 
-def store_chunk(job: BulkJob, query: BoundQuery, queryset: QuerySet[Any], *, position: int,
-                size: int, after_pk: Any, delimiter: str) -> tuple[int, Any]:  # fmt: skip
+def store_chunk(
+    job: BulkJob,
+    query: BoundQuery,
+    queryset: QuerySet[Any],
+    *,
+    position: int,
+    size: int,
+    after_pk: Any,
+    delimiter: str,
+) -> tuple[int, Any]:
     """Store records `position`… of the query as the job's next chunk: (rows, last key)."""
     from tandem.crm.bulk.models import BulkQueryChunk
 
     formatted = formatted_columns(query)
     annotations = {formatted_name(p): e for p, e in formatted.items()}
     paths = [formatted_name(p) if p in formatted else p for p in selected_paths(query)]
-    window = query_window(query, queryset, position=position, size=size, after_pk=after_pk,
-                          annotations=annotations)  # fmt: skip
+    window = query_window(
+        query, queryset, position=position, size=size, after_pk=after_pk, annotations=annotations
+    )
     if window is None:
         return 0, None
     sql, params = window.values_list(*paths).query.sql_with_params()

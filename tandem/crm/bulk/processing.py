@@ -85,10 +85,12 @@ def _claim(job_id: str) -> tuple[BulkJob | None, str]:
     resumed = BulkJob.objects.filter(pk=job_id, state=JobState.IN_PROGRESS).filter(free)
     retries = 1 if resumed.exists() else 0
     claimed = BulkJob.objects.filter(runnable & free, pk=job_id).update(
-        state=JobState.IN_PROGRESS, claim_token=token,
+        state=JobState.IN_PROGRESS,
+        claim_token=token,
         claimed_until=now + lease(),
-        retries=F("retries") + retries, system_modstamp=now,
-    )  # fmt: skip
+        retries=F("retries") + retries,
+        system_modstamp=now,
+    )
     if not claimed:
         return None, ""
     return BulkJob.objects.get(pk=job_id), token
@@ -108,26 +110,32 @@ def _guard(job: BulkJob, token: str, position: int) -> None:
         raise _Lost
 
 
-def _advance(job: BulkJob, token: str, position: int, count: int, failed: int,
-             started: float, **extra: Any) -> None:  # fmt: skip
+def _advance(
+    job: BulkJob, token: str, position: int, count: int, failed: int, started: float, **extra: Any
+) -> None:
     """Record the chunk's end; a run that no longer holds the job rolls its chunk back."""
     now = timezone.now()
     held = Q(claim_token=token, state=JobState.IN_PROGRESS, records_processed=position)
     moved = BulkJob.objects.filter(held, pk=job.pk).update(
-        records_processed=position + count, records_failed=F("records_failed") + failed,
+        records_processed=position + count,
+        records_failed=F("records_failed") + failed,
         processing_ms=F("processing_ms") + int((time.monotonic() - started) * 1000),
-        claimed_until=now + lease(), system_modstamp=now,
+        claimed_until=now + lease(),
+        system_modstamp=now,
         **extra,
-    )  # fmt: skip
+    )
     if not moved:
         raise _Lost
 
 
 def _finish(job: BulkJob, token: str, state: str, message: str = "") -> None:
     BulkJob.objects.filter(pk=job.pk, claim_token=token, state=JobState.IN_PROGRESS).update(
-        state=state, error_message=message, claim_token="", claimed_until=None,
+        state=state,
+        error_message=message,
+        claim_token="",
+        claimed_until=None,
         system_modstamp=timezone.now(),
-    )  # fmt: skip
+    )
 
 
 def job_run(job_id: str) -> Outcome:
@@ -187,16 +195,21 @@ def _parent_column(sobject: ObjectDescribe, name: str) -> tuple[FieldDescribe, P
     path, _, key_name = name.partition(".")
     type_name, typed, relationship = path.rpartition(":")
     lookup = next(
-        (f for f in sobject.fields
-         if f.reference_to and (f.relationship_name or "").lower() == relationship.lower()),
+        (
+            f
+            for f in sobject.fields
+            if f.reference_to and (f.relationship_name or "").lower() == relationship.lower()
+        ),
         None,
-    )  # fmt: skip
+    )
     if lookup is None:
         return None
     if not typed and lookup.polymorphic_to:
         example = f"{lookup.references[0]}:{lookup.relationship_name}.{key_name[:40]}"
-        raise _invalid(f"Field name not found : {name[:80]} (the {lookup.name} lookup is "
-                       f"polymorphic: name the parent type, as in {example})")  # fmt: skip
+        raise _invalid(
+            f"Field name not found : {name[:80]} (the {lookup.name} lookup is "
+            f"polymorphic: name the parent type, as in {example})"
+        )
     wanted = type_name if typed else lookup.reference_to or ""
     parent_name = next((t for t in lookup.references if t.lower() == wanted.lower()), "")
     parent = REGISTRY.get(parent_name)
@@ -226,8 +239,12 @@ def ingest_plan(job: BulkJob, header: Sequence[str]) -> Plan:
         seen.add(column.name)
         columns.append(column)
     names = [f.name for f in columns]
-    key = {"update": "Id", "delete": "Id", "hardDelete": "Id",
-           "upsert": job.external_id_field_name}.get(job.operation)  # fmt: skip
+    key = {
+        "update": "Id",
+        "delete": "Id",
+        "hardDelete": "Id",
+        "upsert": job.external_id_field_name,
+    }.get(job.operation)
     if key is not None and key not in names:
         raise _invalid(f"The {key} column is required for {job.operation}")
     if job.operation in ("delete", "hardDelete") and names != ["Id"]:
@@ -277,18 +294,21 @@ def _parent_id(plan: Plan, index: int, value: str, parents: ParentIds) -> str | 
         "INVALID_FIELD",
         f"Foreign key external ID: {value[:80]} {what} for field {parent.key.name} in "
         f"entity {parent.parent.name}",
-    )  # fmt: skip
+    )
 
 
 def row_values(
     plan: Plan, row: Sequence[str], skip: int | None, parents: ParentIds
 ) -> dict[str, Any]:
     return {
-        column.name: (_parent_id(plan, index, value, parents) if index in plan.parents
-                      else typed_value(column, value))
+        column.name: (
+            _parent_id(plan, index, value, parents)
+            if index in plan.parents
+            else typed_value(column, value)
+        )
         for index, (column, value) in enumerate(zip(plan.columns, row, strict=True))
         if value != "" and index != skip
-    }  # fmt: skip
+    }
 
 
 def sf_error(error: RecordError) -> str:
@@ -306,23 +326,29 @@ def _apply(
     key = row[plan.key_index].strip() if plan.key_index is not None else ""
     if operation == "insert":
         values = row_values(plan, row, None, parents)
-        record = records.record_create(org=org, owner=job.created_by, sobject=sobject,
-                                       values=values)  # fmt: skip
+        record = records.record_create(
+            org=org, owner=job.created_by, sobject=sobject, values=values
+        )
         return record.pk, True, None
     if not key:
         what = "Id" if plan.columns[plan.key_index or 0].name == "Id" else "External ID"
         if operation == "upsert" and what == "Id":
             values = row_values(plan, row, plan.key_index, parents)
-            record = records.record_create(org=org, owner=job.created_by, sobject=sobject,
-                                           values=values)  # fmt: skip
+            record = records.record_create(
+                org=org, owner=job.created_by, sobject=sobject, values=values
+            )
             return record.pk, True, None
         return "", False, RecordError("MISSING_ARGUMENT", f"{what} not specified")
     if operation in ("update", "upsert") and key in duplicates:
-        return "", False, RecordError(
-            "DUPLICATE_EXTERNAL_ID" if operation == "upsert" else "DUPLICATE_VALUE",
-            f"Duplicate key specified in this upload: {key[:80]}",
-            [plan.columns[plan.key_index or 0].name],
-        )  # fmt: skip
+        return (
+            "",
+            False,
+            RecordError(
+                "DUPLICATE_EXTERNAL_ID" if operation == "upsert" else "DUPLICATE_VALUE",
+                f"Duplicate key specified in this upload: {key[:80]}",
+                [plan.columns[plan.key_index or 0].name],
+            ),
+        )
     if operation == "update" or (operation == "upsert" and job.external_id_field_name == "Id"):
         values = row_values(plan, row, plan.key_index, parents)
         record = records.record_update(org=org, sobject=sobject, record_id=key, values=values)
@@ -330,9 +356,13 @@ def _apply(
     if operation == "upsert":
         values = row_values(plan, row, plan.key_index, parents)
         record, created = records.record_upsert(
-            org=org, owner=job.created_by, sobject=sobject,
-            field_name=job.external_id_field_name, key=key, values=values,
-        )  # fmt: skip
+            org=org,
+            owner=job.created_by,
+            sobject=sobject,
+            field_name=job.external_id_field_name,
+            key=key,
+            values=values,
+        )
         return record.pk, created, None
     if operation == "delete":
         records.record_delete(org=org, sobject=sobject, record_id=key)
@@ -388,8 +418,13 @@ def rows_inserted(
     return outcomes
 
 
-def _bulk_inserted(job: BulkJob, plan: Plan, chunk: list[list[str]], parents: ParentIds,
-                   fast: fastinsert.FastInsert | None) -> list[RowOutcome] | None:  # fmt: skip
+def _bulk_inserted(
+    job: BulkJob,
+    plan: Plan,
+    chunk: list[list[str]],
+    parents: ParentIds,
+    fast: fastinsert.FastInsert | None,
+) -> list[RowOutcome] | None:
     """The outcomes of an insert chunk written at once (None: apply it row by row)."""
     if job.operation != "insert":
         return None
@@ -404,11 +439,15 @@ def _store_results(job: BulkJob, position: int, outcomes: list[RowOutcome]) -> N
         return
     BulkRowResult.objects.bulk_create(
         BulkRowResult(
-            job=job, row=position + offset, success=error is None, record_id=record_id,
-            created=created, error=sf_error(error) if error else "",
+            job=job,
+            row=position + offset,
+            success=error is None,
+            record_id=record_id,
+            created=created,
+            error=sf_error(error) if error else "",
         )
         for offset, (record_id, created, error) in enumerate(outcomes)
-    )  # fmt: skip
+    )
 
 
 def _duplicates(table: Table, plan: Plan, operation: str) -> set[str]:
@@ -444,9 +483,15 @@ def _ingest(job: BulkJob, token: str) -> None:
     _finish(job, token, JobState.JOB_COMPLETE)
 
 
-def ingest_chunk(job: BulkJob, token: str, plan: Plan, position: int, chunk: list[list[str]],
-                 duplicates: set[str], fast: fastinsert.FastInsert | None = None,
-                 ) -> None:  # fmt: skip
+def ingest_chunk(
+    job: BulkJob,
+    token: str,
+    plan: Plan,
+    position: int,
+    chunk: list[list[str]],
+    duplicates: set[str],
+    fast: fastinsert.FastInsert | None = None,
+) -> None:
     """Apply rows `position`… and record their results and the job's progress, all in one
     transaction (or none of it, if this run no longer holds the job)."""
     started = time.monotonic()
@@ -495,11 +540,13 @@ def _csv_rows(query: BoundQuery, rows: list[tuple[Any, ...]]) -> list[list[Any]]
     return out
 
 
-def _query_chunk(job: BulkJob, query: BoundQuery, queryset: Any, position: int,
-                 cursor: Any) -> tuple[int, Any]:  # fmt: skip
+def _query_chunk(
+    job: BulkJob, query: BoundQuery, queryset: Any, position: int, cursor: Any
+) -> tuple[int, Any]:
     """Store the next QUERY_CHUNK records as CSV lines made here: (rows, last key)."""
-    rows = page_rows(query, queryset, position=position, size=QUERY_CHUNK, after_pk=cursor,
-                     text_datetimes=True)  # fmt: skip
+    rows = page_rows(
+        query, queryset, position=position, size=QUERY_CHUNK, after_pk=cursor, text_datetimes=True
+    )
     if not rows:
         return 0, None
     text = list(lines(_csv_rows(query, rows), job.column_delimiter))
@@ -507,11 +554,19 @@ def _query_chunk(job: BulkJob, query: BoundQuery, queryset: Any, position: int,
     return len(rows), rows[-1][0]
 
 
-def _fast_query_chunk(job: BulkJob, query: BoundQuery, queryset: Any, position: int,
-                      cursor: Any) -> tuple[int, Any]:  # fmt: skip
+def _fast_query_chunk(
+    job: BulkJob, query: BoundQuery, queryset: Any, position: int, cursor: Any
+) -> tuple[int, Any]:
     delimiter = DELIMITERS[job.column_delimiter]
-    return fastquery.store_chunk(job, query, queryset, position=position, size=FAST_QUERY_CHUNK,
-                                 after_pk=cursor, delimiter=delimiter)  # fmt: skip
+    return fastquery.store_chunk(
+        job,
+        query,
+        queryset,
+        position=position,
+        size=FAST_QUERY_CHUNK,
+        after_pk=cursor,
+        delimiter=delimiter,
+    )
 
 
 def _query(job: BulkJob, token: str) -> None:
@@ -521,8 +576,9 @@ def _query(job: BulkJob, token: str) -> None:
         message = f"InvalidBatch : Failed to process query: {error.error_code}: {error.message}"
         _finish(job, token, JobState.FAILED, message)
         return
-    queryset = record_queryset(org=job.org, sobject=query.sobject,
-                               include_deleted=job.operation == "queryAll")  # fmt: skip
+    queryset = record_queryset(
+        org=job.org, sobject=query.sobject, include_deleted=job.operation == "queryAll"
+    )
     fresh = BulkJob.objects.get(pk=job.pk)
     if fresh.records_processed == 0:
         header = document(query_header(query), [], job.column_delimiter, "LF")[:-1]

@@ -46,16 +46,23 @@ def _version_number(version: str) -> float:
 def job_summary(job: BulkJob) -> dict[str, Any]:
     """What creating or closing a job answers."""
     body: dict[str, Any] = {
-        "id": job.pk, "operation": job.operation, "object": job.object,
-        "createdById": job.created_by_id, "createdDate": format_datetime(job.created_date),
-        "systemModstamp": format_datetime(job.system_modstamp), "state": job.state,
-    }  # fmt: skip
+        "id": job.pk,
+        "operation": job.operation,
+        "object": job.object,
+        "createdById": job.created_by_id,
+        "createdDate": format_datetime(job.created_date),
+        "systemModstamp": format_datetime(job.system_modstamp),
+        "state": job.state,
+    }
     if job.external_id_field_name:
         body["externalIdFieldName"] = job.external_id_field_name
-    body.update({
-        "concurrencyMode": "Parallel", "contentType": "CSV",
-        "apiVersion": _version_number(job.api_version),
-    })  # fmt: skip
+    body.update(
+        {
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": _version_number(job.api_version),
+        }
+    )
     if job.job_type == JobType.INGEST:
         body["contentUrl"] = f"services/data/v{job.api_version}/jobs/ingest/{job.pk}/batches"
     body.update({"lineEnding": job.line_ending, "columnDelimiter": job.column_delimiter})
@@ -142,8 +149,9 @@ def jobs_list(
         jobs = jobs.filter(Q(created_date__lt=created) | Q(created_date=created, pk__lt=pk))
     else:
         filters = _list_filters(params)
-    matching = all(LIST_FILTERS[name][value] for name, value in filters.items()
-                   if name in LIST_FILTERS)  # fmt: skip
+    matching = all(
+        LIST_FILTERS[name][value] for name, value in filters.items() if name in LIST_FILTERS
+    )
     if not matching or filters.get("jobType", job_type) != job_type:
         jobs = jobs.none()
     size = settings.CRM_BULK_JOBS_PAGE_SIZE
@@ -156,15 +164,24 @@ def jobs_list(
         records.append(summary)
     more = len(page) > size
     kind = "ingest" if job_type == JobType.INGEST else "query"
-    next_url = (f"/services/data/v{version}/jobs/{kind}?queryLocator="
-                f"{_list_locator(page[size - 1], filters)}") if more else None  # fmt: skip
+    next_url = (
+        (
+            f"/services/data/v{version}/jobs/{kind}?queryLocator="
+            f"{_list_locator(page[size - 1], filters)}"
+        )
+        if more
+        else None
+    )
     return {"done": not more, "records": records, "nextRecordsUrl": next_url}
 
 
 def jobs_for_setup(*, org: Org) -> list[BulkJob]:
     """The org's jobs of both types, newest first, each with `progress` (a percentage)."""
-    jobs = list(BulkJob.objects.filter(org=org).select_related("created_by")
-                .order_by("-created_date", "-pk")[:LIST_LIMIT])  # fmt: skip
+    jobs = list(
+        BulkJob.objects.filter(org=org)
+        .select_related("created_by")
+        .order_by("-created_date", "-pk")[:LIST_LIMIT]
+    )
     for job in jobs:
         total = job.records_total
         job.progress = min(100, job.records_processed * 100 // total) if total else 0  # type: ignore[attr-defined]
@@ -188,9 +205,10 @@ def bulk_limits(*, org: Org, since: dt.datetime) -> dict[str, Any]:
     return {
         "DailyBulkApiBatches": {"Max": DAILY_BATCHES, "Remaining": max(DAILY_BATCHES - batches, 0)},
         "DailyBulkV2QueryJobs": {
-            "Max": DAILY_QUERY_JOBS, "Remaining": max(DAILY_QUERY_JOBS - queries, 0),
+            "Max": DAILY_QUERY_JOBS,
+            "Remaining": max(DAILY_QUERY_JOBS - queries, 0),
         },
-    }  # fmt: skip
+    }
 
 
 # --- ingest results --------------------------------------------------------------------------
@@ -213,13 +231,19 @@ def ingest_results(job: BulkJob, *, successful: bool) -> str:
     read = _upload_table(job)
     header, rows = read if read else ([], [])
     second = "sf__Created" if successful else "sf__Error"
-    results = (BulkRowResult.objects.filter(job=job, success=successful).order_by("row")
-               .values_list("row", "record_id", "created", "error"))  # fmt: skip
+    results = (
+        BulkRowResult.objects.filter(job=job, success=successful)
+        .order_by("row")
+        .values_list("row", "record_id", "created", "error")
+    )
     out = (
-        [record_id, ("true" if created else "false") if successful else error,
-         *(rows[row] if row < len(rows) else [])]
+        [
+            record_id,
+            ("true" if created else "false") if successful else error,
+            *(rows[row] if row < len(rows) else []),
+        ]
         for row, record_id, created, error in results.iterator(chunk_size=5000)
-    )  # fmt: skip
+    )
     return document(["sf__Id", second, *header], out, job.column_delimiter, job.line_ending)
 
 
@@ -273,13 +297,16 @@ def query_results(job: BulkJob, *, locator: str | None, max_records: str | None)
     if job.state != JobState.JOB_COMPLETE:
         raise ApiError(
             400, "INVALIDJOBSTATE", f"Job {job.pk} is {job.state}: results are not available"
-        )  # fmt: skip
+        )
     size = _page_size(max_records)
     total = job.records_processed
     start = _position(locator, total) if locator else 0
     end = min(start + size, total)
-    chunks = (BulkQueryChunk.objects.filter(job=job, first_row__lt=end)
-              .filter(first_row__gt=start - F("row_count")).order_by("first_row"))  # fmt: skip
+    chunks = (
+        BulkQueryChunk.objects.filter(job=job, first_row__lt=end)
+        .filter(first_row__gt=start - F("row_count"))
+        .order_by("first_row")
+    )
     ending = LINE_ENDINGS[job.line_ending]
     pieces: list[str] = [job.csv_header + ending]
     count = 0

@@ -25,8 +25,17 @@ log = logging.getLogger(__name__)
 
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 QUERY_OPERATIONS = ("query", "queryAll")
-INGEST_KEYS = frozenset({"object", "operation", "externalIdFieldName", "columnDelimiter",
-                         "lineEnding", "contentType", "assignmentRuleId"})  # fmt: skip
+INGEST_KEYS = frozenset(
+    {
+        "object",
+        "operation",
+        "externalIdFieldName",
+        "columnDelimiter",
+        "lineEnding",
+        "contentType",
+        "assignmentRuleId",
+    }
+)
 QUERY_KEYS = frozenset({"operation", "query", "columnDelimiter", "lineEnding", "contentType"})
 READ_SIZE = 1024 * 1024
 
@@ -97,35 +106,46 @@ def ingest_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> Bu
     operation = body.get("operation")
     if operation not in INGEST_OPERATIONS:
         raise invalid_job(f"Invalid operation: {str(operation)[:40]}")
-    allowed = {"insert": sobject.createable, "upsert": sobject.createable,
-               "update": sobject.updateable, "delete": sobject.deletable,
-               "hardDelete": sobject.deletable}  # fmt: skip
+    allowed = {
+        "insert": sobject.createable,
+        "upsert": sobject.createable,
+        "update": sobject.updateable,
+        "delete": sobject.deletable,
+        "hardDelete": sobject.deletable,
+    }
     if not allowed[operation]:
         raise invalid_job(f"Entity '{sobject.name}' is not supported by the {operation} operation")
     if operation == "hardDelete" and not user_may_bulk_hard_delete(user=principal.user):
         raise ApiError(
-            400, "FEATURENOTENABLED",
+            400,
+            "FEATURENOTENABLED",
             "FeatureNotEnabled : hardDelete operation requires special user profile permission, "
             "please contact your system administrator",
-        )  # fmt: skip
+        )
     external = body.get("externalIdFieldName") or ""
     if operation == "upsert":
         field = sobject.field(external) if external else None
         if field is None or not (field.external_id or field.name == "Id"):
             raise invalid_job(
                 f"External ID field not found or not an external ID: {external[:80]}"
-                if external else "externalIdFieldName is required for upsert"
-            )  # fmt: skip
+                if external
+                else "externalIdFieldName is required for upsert"
+            )
         external = field.name
     elif external:
         raise invalid_job("externalIdFieldName is only allowed for upsert")
     _refuse_over_quota(principal, JobType.INGEST)
     return BulkJob.objects.create(
-        org=principal.org, created_by=principal.user,
-        connected_app_name=principal.connected_app_name or "", job_type=JobType.INGEST,
-        operation=operation, object=sobject.name, external_id_field_name=external,
-        api_version=version, **options,
-    )  # fmt: skip
+        org=principal.org,
+        created_by=principal.user,
+        connected_app_name=principal.connected_app_name or "",
+        job_type=JobType.INGEST,
+        operation=operation,
+        object=sobject.name,
+        external_id_field_name=external,
+        api_version=version,
+        **options,
+    )
 
 
 def query_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> BulkJob:
@@ -142,18 +162,27 @@ def query_job_create(*, principal: ApiPrincipal, version: str, body: Any) -> Bul
     if query.is_count:
         raise ApiError(
             400, "INVALIDJOB", "InvalidJob : COUNT() is not supported by Bulk API query jobs"
-        )  # fmt: skip
+        )
     if query.children:  # a CSV row has no place for a list of child records
-        raise ApiError(400, "INVALIDJOB", "InvalidJob : Bulk API query jobs do not support "
-                       "child relationship subqueries")  # fmt: skip
+        raise ApiError(
+            400,
+            "INVALIDJOB",
+            "InvalidJob : Bulk API query jobs do not support child relationship subqueries",
+        )
     _refuse_over_quota(principal, JobType.QUERY)
     with transaction.atomic():
         job = BulkJob.objects.create(
-            org=principal.org, created_by=principal.user,
-            connected_app_name=principal.connected_app_name or "", job_type=JobType.QUERY,
-            operation=operation, object=query.sobject.name, soql=text, api_version=version,
-            state=JobState.UPLOAD_COMPLETE, **options,
-        )  # fmt: skip
+            org=principal.org,
+            created_by=principal.user,
+            connected_app_name=principal.connected_app_name or "",
+            job_type=JobType.QUERY,
+            operation=operation,
+            object=query.sobject.name,
+            soql=text,
+            api_version=version,
+            state=JobState.UPLOAD_COMPLETE,
+            **options,
+        )
         _enqueue(job.pk)
     return job
 
@@ -218,10 +247,11 @@ def upload_put(
             BulkUpload.objects.create(job=job, data=data, size=len(data))
     except IntegrityError:
         raise ApiError(
-            400, "BULK_API_ERROR",
+            400,
+            "BULK_API_ERROR",
             f"Found multiple contents for job: <{job.pk}>. Upload the data of a job in one "
             "request; create another job for more data.",
-        ) from None  # fmt: skip
+        ) from None
 
 
 def _set_state(job: BulkJob, *, from_states: tuple[str, ...], to: str, **extra: Any) -> bool:

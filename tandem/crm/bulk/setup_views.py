@@ -12,5 +12,6 @@ from tandem.crm.setup.access import setup_actor, setup_required
 @setup_required
 def bulk_jobs(request: HttpRequest) -> HttpResponse:
     org = setup_actor(request).org
-    return render(request, "crm/bulk/jobs.html", {"jobs": jobs_for_setup(org=org),
-                                                   "limit": LIST_LIMIT})  # fmt: skip
+    return render(
+        request, "crm/bulk/jobs.html", {"jobs": jobs_for_setup(org=org), "limit": LIST_LIMIT}
+    )

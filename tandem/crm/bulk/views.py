@@ -36,9 +36,10 @@ def _begin(request: HttpRequest, version: str, *methods: str) -> None:
         raise not_found()
     if request.method not in methods:
         raise ApiError(
-            405, "METHOD_NOT_ALLOWED",
+            405,
+            "METHOD_NOT_ALLOWED",
             f"HTTP Method '{request.method}' not allowed. Allowed are {','.join(methods)}",
-        )  # fmt: skip
+        )
 
 
 def _jobs(
@@ -46,17 +47,18 @@ def _jobs(
 ) -> HttpResponse:
     _begin(request, version, "GET", "POST")
     if request.method == "GET":
-        return json_response(selectors.jobs_list(
-            org=principal.org, job_type=job_type, version=version, params=request.GET
-        ))  # fmt: skip
+        return json_response(
+            selectors.jobs_list(
+                org=principal.org, job_type=job_type, version=version, params=request.GET
+            )
+        )
     if job_type == JobType.INGEST and request.content_type == MULTIPART:
         body, data = _multipart(request)
         job = services.ingest_job_create_with_data(
             principal=principal, version=version, body=body, data=data
         )
         return json_response(selectors.job_summary(job))
-    create = (services.ingest_job_create if job_type == JobType.INGEST
-              else services.query_job_create)  # fmt: skip
+    create = services.ingest_job_create if job_type == JobType.INGEST else services.query_job_create
     job = create(principal=principal, version=version, body=json_body(request))
     return json_response(selectors.job_summary(job))
 
@@ -129,9 +131,11 @@ def ingest_batches_view(
     _begin(request, version, "PUT")
     length = request.META.get("CONTENT_LENGTH")
     services.upload_put(
-        principal=principal, job_id=job_id, stream=request,  # type: ignore[arg-type]
+        principal=principal,
+        job_id=job_id,
+        stream=request,  # type: ignore[arg-type]
         declared_length=int(length) if length and length.isdigit() else None,
-    )  # fmt: skip
+    )
     return HttpResponse(status=201)
 
 

@@ -30,27 +30,36 @@ class ConnectedAppForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label="Connected App Name", max_length=200, required=False)
     contact_email = forms.CharField(label="Contact Email", max_length=300, required=False)
     callback_urls = forms.CharField(
-        label="Callback URL", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Callback URL",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line; the redirect_uri must match one of them exactly.",
-    )  # fmt: skip
+    )
     oauth_scopes = forms.MultipleChoiceField(
-        label="Selected OAuth Scopes", choices=SCOPE_CHOICES, required=False,
+        label="Selected OAuth Scopes",
+        choices=SCOPE_CHOICES,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
-    )  # fmt: skip
+    )
     pkce_required = forms.BooleanField(
         label="Require Proof Key for Code Exchange (PKCE) Extension for Supported Authorization "
-        "Flows", required=False, initial=True,
-    )  # fmt: skip
+        "Flows",
+        required=False,
+        initial=True,
+    )
     refresh_token_rotation_enabled = forms.BooleanField(
-        label="Enable Refresh Token Rotation", required=False, initial=False,
+        label="Enable Refresh Token Rotation",
+        required=False,
+        initial=False,
         help_text="Each refresh returns a new refresh token and ends the one presented; "
         "otherwise the refresh token stays valid and no new one is returned.",
-    )  # fmt: skip
+    )
     certificate = forms.CharField(
-        label="Use digital signatures (certificate, PEM)", required=False,
+        label="Use digital signatures (certificate, PEM)",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="The certificate whose key signs JWT bearer assertions.",
-    )  # fmt: skip
+    )
 
     def callback_list(self) -> list[str]:
         return [
@@ -60,16 +69,18 @@ class ConnectedAppForm(ServiceErrorsMixin, forms.Form):
 
 class PolicyForm(ServiceErrorsMixin, forms.Form):
     permitted_users = forms.ChoiceField(
-        label="Permitted Users", choices=list(PERMITTED_USERS_LABELS.items()),
+        label="Permitted Users",
+        choices=list(PERMITTED_USERS_LABELS.items()),
         widget=forms.RadioSelect,
-    )  # fmt: skip
+    )
     ip_relaxation = forms.ChoiceField(
         label="IP Relaxation", choices=list(IP_RELAXATION_LABELS.items()), widget=forms.RadioSelect
     )
     refresh_token_policy = forms.ChoiceField(
-        label="Refresh Token Policy", choices=list(REFRESH_POLICY_LABELS.items()),
+        label="Refresh Token Policy",
+        choices=list(REFRESH_POLICY_LABELS.items()),
         widget=forms.RadioSelect,
-    )  # fmt: skip
+    )
     refresh_token_validity = forms.IntegerField(
         label="N", required=False, min_value=0, max_value=100000
     )
@@ -77,9 +88,12 @@ class PolicyForm(ServiceErrorsMixin, forms.Form):
         label="Unit", choices=[(u.value, u.value.title()) for u in ValidityUnit], required=False
     )
     session_timeout_minutes = forms.IntegerField(
-        label="Timeout Value (minutes)", required=False, min_value=0, max_value=100000,
+        label="Timeout Value (minutes)",
+        required=False,
+        min_value=0,
+        max_value=100000,
         help_text="Empty: the deployment's default session length.",
-    )  # fmt: skip
+    )
 
 
 class IpRangeForm(ServiceErrorsMixin, forms.Form):

@@ -116,15 +116,24 @@ def connected_app_show(*, policy: ConnectedAppPolicy) -> dict[str, Any]:
     app = policy.app
     access = policy.access
     return {
-        "id": app.pk, "name": app.name, "consumer_key": app.client_id,
-        "callback_urls": app.callback_urls, "oauth_scopes": app.scope_list,
-        "pkce_required": app.pkce_required, "certificate": bool(app.certificate),
+        "id": app.pk,
+        "name": app.name,
+        "consumer_key": app.client_id,
+        "callback_urls": app.callback_urls,
+        "oauth_scopes": app.scope_list,
+        "pkce_required": app.pkce_required,
+        "certificate": bool(app.certificate),
         "refresh_token_rotation": app.refresh_token_rotation_enabled,
-        "permitted_users": policy.permitted_users, "ip_relaxation": policy.ip_relaxation,
+        "permitted_users": policy.permitted_users,
+        "ip_relaxation": policy.ip_relaxation,
         "refresh_token_policy": policy.as_policy().refresh_token_policy_value,
         "session_timeout_minutes": policy.session_timeout_minutes,
-        "permission_sets": sorted(access.filter(permission_set__isnull=False)
-                                  .values_list("permission_set__api_name", flat=True)),
-        "profiles": sorted(access.filter(profile__isnull=False)
-                           .values_list("profile__name", flat=True)),
-    }  # fmt: skip
+        "permission_sets": sorted(
+            access.filter(permission_set__isnull=False).values_list(
+                "permission_set__api_name", flat=True
+            )
+        ),
+        "profiles": sorted(
+            access.filter(profile__isnull=False).values_list("profile__name", flat=True)
+        ),
+    }

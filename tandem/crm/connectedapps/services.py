@@ -51,8 +51,9 @@ class CreatedApp:
     consumer_secret: str
 
 
-def _app_errors(*, name: str, callback_urls: list[str], scopes: list[str], certificate: str,
-                contact_email: str) -> dict[str, list[str]]:  # fmt: skip
+def _app_errors(
+    *, name: str, callback_urls: list[str], scopes: list[str], certificate: str, contact_email: str
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not name.strip() or len(name) > 80:
         errors["name"] = ["Enter a name of at most 80 characters."]
@@ -88,26 +89,41 @@ def connected_app_create(
     refresh_token_rotation: bool = False,
 ) -> CreatedApp:
     """A new app of `org` with the default policies there; its secret is returned once."""
-    errors = _app_errors(name=name, callback_urls=callback_urls, scopes=scopes,
-                         certificate=certificate, contact_email=contact_email)  # fmt: skip
+    errors = _app_errors(
+        name=name,
+        callback_urls=callback_urls,
+        scopes=scopes,
+        certificate=certificate,
+        contact_email=contact_email,
+    )
     if errors:
         raise ConnectedAppInvalidError(errors)
     secret = new_consumer_secret()
     app = ConnectedApp(
-        org=org, name=name.strip(), contact_email=contact_email.strip(), description=description,
-        redirect_uris="\n".join(callback_urls), oauth_scopes=" ".join(scopes),
-        certificate=certificate.strip(), pkce_required=pkce_required,
+        org=org,
+        name=name.strip(),
+        contact_email=contact_email.strip(),
+        description=description,
+        redirect_uris="\n".join(callback_urls),
+        oauth_scopes=" ".join(scopes),
+        certificate=certificate.strip(),
+        pkce_required=pkce_required,
         refresh_token_rotation_enabled=refresh_token_rotation,
-        client_type=ConnectedApp.CLIENT_CONFIDENTIAL, algorithm=ConnectedApp.RS256_ALGORITHM,
+        client_type=ConnectedApp.CLIENT_CONFIDENTIAL,
+        algorithm=ConnectedApp.RS256_ALGORITHM,
         authorization_grant_type=ConnectedApp.GRANT_AUTHORIZATION_CODE,
-    )  # fmt: skip
+    )
     _set_secret(app, secret)
     app.save()
     ConnectedAppPolicy.objects.create(app=app, org=org)
     setup_audit_record(
-        org=org, actor=actor, action="connected_app.created", section=SECTION, target=app.name,
+        org=org,
+        actor=actor,
+        action="connected_app.created",
+        section=SECTION,
+        target=app.name,
         new=connected_app_snapshot(app),
-    )  # fmt: skip
+    )
     return CreatedApp(app=app, consumer_secret=secret)
 
 
@@ -127,14 +143,27 @@ def connected_app_snapshot(app: ConnectedApp) -> dict[str, Any]:
 
 @transaction.atomic
 def connected_app_update(
-    *, actor: User | None, app: ConnectedApp, org: Org, name: str, callback_urls: list[str],
-    scopes: list[str], contact_email: str, certificate: str, pkce_required: bool,
+    *,
+    actor: User | None,
+    app: ConnectedApp,
+    org: Org,
+    name: str,
+    callback_urls: list[str],
+    scopes: list[str],
+    contact_email: str,
+    certificate: str,
+    pkce_required: bool,
     refresh_token_rotation: bool | None = None,
-) -> ConnectedApp:  # fmt: skip
+) -> ConnectedApp:
     """Edit the app's definition (its owning org only); Setup's Edit and the command line.
     `refresh_token_rotation` None keeps the current setting."""
-    errors = _app_errors(name=name, callback_urls=callback_urls, scopes=scopes,
-                         certificate=certificate, contact_email=contact_email)  # fmt: skip
+    errors = _app_errors(
+        name=name,
+        callback_urls=callback_urls,
+        scopes=scopes,
+        certificate=certificate,
+        contact_email=contact_email,
+    )
     if app.org_id != org.pk:
         errors["app"] = ["Only the org that owns the app can edit its settings."]
     if errors:
@@ -147,9 +176,14 @@ def connected_app_update(
         app.refresh_token_rotation_enabled = refresh_token_rotation
     app.save()
     setup_audit_record(
-        org=org, actor=actor, action="connected_app.changed", section=SECTION,
-        target=app.name, old=old, new=connected_app_snapshot(app),
-    )  # fmt: skip
+        org=org,
+        actor=actor,
+        action="connected_app.changed",
+        section=SECTION,
+        target=app.name,
+        old=old,
+        new=connected_app_snapshot(app),
+    )
     return app
 
 
@@ -165,8 +199,13 @@ def connected_app_secret_rotate(*, actor: User | None, app: ConnectedApp, org: O
     _set_secret(app, secret)
     app.secret_rotated_at = timezone.now()
     app.save(update_fields=["client_secret", "consumer_secret_encrypted", "secret_rotated_at"])
-    setup_audit_record(org=org, actor=actor, action="connected_app.secret_rotated",
-                       section=SECTION, target=app.name)  # fmt: skip
+    setup_audit_record(
+        org=org,
+        actor=actor,
+        action="connected_app.secret_rotated",
+        section=SECTION,
+        target=app.name,
+    )
     return secret
 
 
@@ -193,10 +232,12 @@ def connected_app_policy_set(
 ) -> ConnectedAppPolicy:
     """Save the OAuth policies; the next token request is judged by them."""
     errors = policy_errors(
-        permitted_users=permitted_users, ip_relaxation=ip_relaxation,
-        refresh_token_policy=refresh_token_policy, validity=refresh_token_validity,
+        permitted_users=permitted_users,
+        ip_relaxation=ip_relaxation,
+        refresh_token_policy=refresh_token_policy,
+        validity=refresh_token_validity,
         unit=refresh_token_unit,
-    )  # fmt: skip
+    )
     if session_timeout_minutes is not None and not 1 <= session_timeout_minutes <= 24 * 60:
         errors["session_timeout_minutes"] = ["Enter minutes from 1 to 1440, or leave it empty."]
     if errors:
@@ -213,22 +254,33 @@ def connected_app_policy_set(
     policy.session_timeout_minutes = session_timeout_minutes
     policy.save()
     setup_audit_record(
-        org=policy.org, actor=actor, action="connected_app.policy_changed", section=SECTION,
-        target=policy.app.name, old=old, new=policy_snapshot(policy),
-    )  # fmt: skip
+        org=policy.org,
+        actor=actor,
+        action="connected_app.policy_changed",
+        section=SECTION,
+        target=policy.app.name,
+        old=old,
+        new=policy_snapshot(policy),
+    )
     return policy
 
 
 def connected_app_policy_change(
-    *, actor: User | None, policy: ConnectedAppPolicy, permitted_users: str | None = None,
-    ip_relaxation: str | None = None, refresh_token_policy: str | None = None,
+    *,
+    actor: User | None,
+    policy: ConnectedAppPolicy,
+    permitted_users: str | None = None,
+    ip_relaxation: str | None = None,
+    refresh_token_policy: str | None = None,
     session_timeout: int | None = None,
-) -> ConnectedAppPolicy:  # fmt: skip
+) -> ConnectedAppPolicy:
     """Change some of the policies, keeping the others: `refresh_token_policy` as written in
     Setup's metadata (`specific_lifetime:1:DAYS`), `session_timeout` 0 for the default."""
     kind, validity, unit = (
-        policy.refresh_token_policy, policy.refresh_token_validity, policy.refresh_token_unit,
-    )  # fmt: skip
+        policy.refresh_token_policy,
+        policy.refresh_token_validity,
+        policy.refresh_token_unit,
+    )
     if refresh_token_policy:
         try:
             kind, validity, unit = parse_refresh_token_policy(refresh_token_policy)
@@ -238,10 +290,15 @@ def connected_app_policy_change(
         policy.session_timeout_minutes if session_timeout is None else (session_timeout or None)
     )
     return connected_app_policy_set(
-        actor=actor, policy=policy, permitted_users=permitted_users or policy.permitted_users,
-        ip_relaxation=ip_relaxation or policy.ip_relaxation, refresh_token_policy=kind,
-        refresh_token_validity=validity, refresh_token_unit=unit, session_timeout_minutes=minutes,
-    )  # fmt: skip
+        actor=actor,
+        policy=policy,
+        permitted_users=permitted_users or policy.permitted_users,
+        ip_relaxation=ip_relaxation or policy.ip_relaxation,
+        refresh_token_policy=kind,
+        refresh_token_validity=validity,
+        refresh_token_unit=unit,
+        session_timeout_minutes=minutes,
+    )
 
 
 def _access_names(policy: ConnectedAppPolicy, field: str) -> list[str]:
@@ -265,10 +322,14 @@ def connected_app_permission_sets_set(
         if ps.pk not in held:
             ConnectedAppAccess.objects.create(policy=policy, permission_set=ps)
     setup_audit_record(
-        org=policy.org, actor=actor, action="connected_app.permission_sets_changed",
-        section=SECTION, target=policy.app.name, old=old,
+        org=policy.org,
+        actor=actor,
+        action="connected_app.permission_sets_changed",
+        section=SECTION,
+        target=policy.app.name,
+        old=old,
         new=_access_names(policy, "permission_set"),
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
@@ -285,9 +346,14 @@ def connected_app_profiles_set(
         if profile.pk not in held:
             ConnectedAppAccess.objects.create(policy=policy, profile=profile)
     setup_audit_record(
-        org=policy.org, actor=actor, action="connected_app.profiles_changed", section=SECTION,
-        target=policy.app.name, old=old, new=_access_names(policy, "profile"),
-    )  # fmt: skip
+        org=policy.org,
+        actor=actor,
+        action="connected_app.profiles_changed",
+        section=SECTION,
+        target=policy.app.name,
+        old=old,
+        new=_access_names(policy, "profile"),
+    )
 
 
 @transaction.atomic
@@ -331,11 +397,21 @@ def connected_app_ip_range_add(
     description: str = "",
 ) -> ConnectedAppIpRange:
     """Add a Trusted IP Range for OAuth Web Server Flow to the app in the policy's org."""
-    row = ConnectedAppIpRange(app=policy.app, org=policy.org, start_address=start_address,
-                              end_address=end_address, description=description)  # fmt: skip
+    row = ConnectedAppIpRange(
+        app=policy.app,
+        org=policy.org,
+        start_address=start_address,
+        end_address=end_address,
+        description=description,
+    )
     row.normalize()  # the audit names the range in the spelling it is stored in
-    return ip_range_add(actor=actor, org=policy.org, row=row, kind=TRUSTED_IP_RANGES,
-                        target=f"{policy.app.name}: {row}")  # fmt: skip
+    return ip_range_add(
+        actor=actor,
+        org=policy.org,
+        row=row,
+        kind=TRUSTED_IP_RANGES,
+        target=f"{policy.app.name}: {row}",
+    )
 
 
 def connected_app_ip_range_delete(
@@ -344,8 +420,13 @@ def connected_app_ip_range_delete(
     """Remove one of the app's trusted IP ranges in the policy's org."""
     if (row.app_id, row.org_id) != (policy.app_id, policy.org_id):
         raise ConnectedAppInvalidError({"range": ["No such range for this app in this org."]})
-    ip_range_delete(actor=actor, org=policy.org, row=row, kind=TRUSTED_IP_RANGES,
-                    target=f"{policy.app.name}: {row}")  # fmt: skip
+    ip_range_delete(
+        actor=actor,
+        org=policy.org,
+        row=row,
+        kind=TRUSTED_IP_RANGES,
+        target=f"{policy.app.name}: {row}",
+    )
 
 
 def connected_app_ip_range_remove(
@@ -387,9 +468,12 @@ def connected_app_usage_statement(*, app: ConnectedApp, user: User, at: datetime
     """The upsert counting one token for (app, user) at `at`, for `write_together`; the app's
     policy row in the user's org must exist (`connected_app_policy_ensure`)."""
     return _usage_upsert_sql(connection.vendor), [
-        app.pk, user.pk, user.org_id, connection.ops.adapt_datetimefield_value(at),
+        app.pk,
+        user.pk,
+        user.org_id,
         connection.ops.adapt_datetimefield_value(at),
-    ]  # fmt: skip
+        connection.ops.adapt_datetimefield_value(at),
+    ]
 
 
 @lru_cache(maxsize=2)
@@ -412,9 +496,12 @@ def connected_app_access_revoke(*, actor: User | None, app: ConnectedApp, user: 
     ConnectedAppUsage.objects.filter(app=app, user=user).delete()
     if actor is not None and actor.pk != user.pk:
         setup_audit_record(
-            org=user.org, actor=actor, action="connected_app.access_revoked", section=SECTION,
+            org=user.org,
+            actor=actor,
+            action="connected_app.access_revoked",
+            section=SECTION,
             target=f"{app.name}: {user.username}",
-        )  # fmt: skip
+        )
     return count
 
 
@@ -428,10 +515,12 @@ def connected_app_deployment_sync() -> ConnectedApp | None:
         ConnectedApp.objects.select_for_update().filter(deployment_key=MARKETING_CLOUD_KEY).first()
     )
     app = app or ConnectedApp(
-        deployment_key=MARKETING_CLOUD_KEY, name=MARKETING_CLOUD_NAME,
-        oauth_scopes=MARKETING_CLOUD_SCOPES, algorithm=ConnectedApp.RS256_ALGORITHM,
+        deployment_key=MARKETING_CLOUD_KEY,
+        name=MARKETING_CLOUD_NAME,
+        oauth_scopes=MARKETING_CLOUD_SCOPES,
+        algorithm=ConnectedApp.RS256_ALGORITHM,
         authorization_grant_type=ConnectedApp.GRANT_AUTHORIZATION_CODE,
-    )  # fmt: skip
+    )
     app.client_id = key
     app.redirect_uris = settings.MC_CALLBACK_URL or ""
     app.certificate = (settings.MC_CERTIFICATE or "").strip()

@@ -60,13 +60,16 @@ def app_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             created = connected_app_create(
-                org=actor.org, actor=actor, name=form.cleaned_data["name"],
-                callback_urls=form.callback_list(), scopes=form.cleaned_data["oauth_scopes"],
+                org=actor.org,
+                actor=actor,
+                name=form.cleaned_data["name"],
+                callback_urls=form.callback_list(),
+                scopes=form.cleaned_data["oauth_scopes"],
                 contact_email=form.cleaned_data["contact_email"],
                 certificate=form.cleaned_data["certificate"],
                 pkce_required=form.cleaned_data["pkce_required"],
                 refresh_token_rotation=form.cleaned_data["refresh_token_rotation_enabled"],
-            )  # fmt: skip
+            )
         except ConnectedAppInvalidError as exc:
             form.add_service_errors(exc.errors)
         else:
@@ -127,24 +130,27 @@ def policy_edit(request: HttpRequest, app_id: str) -> HttpResponse:
     actor = setup_actor(request)
     row = connected_app_policy_get_for_actor(actor=actor, app_id=app_id)
     initial = {
-        "permitted_users": row.permitted_users, "ip_relaxation": row.ip_relaxation,
+        "permitted_users": row.permitted_users,
+        "ip_relaxation": row.ip_relaxation,
         "refresh_token_policy": row.refresh_token_policy,
         "refresh_token_validity": row.refresh_token_validity or None,
         "refresh_token_unit": row.refresh_token_unit,
         "session_timeout_minutes": row.session_timeout_minutes,
-    }  # fmt: skip
+    }
     form = PolicyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             connected_app_policy_set(
-                actor=actor, policy=row, permitted_users=data["permitted_users"],
+                actor=actor,
+                policy=row,
+                permitted_users=data["permitted_users"],
                 ip_relaxation=data["ip_relaxation"],
                 refresh_token_policy=data["refresh_token_policy"],
                 refresh_token_validity=data["refresh_token_validity"] or 0,
                 refresh_token_unit=data["refresh_token_unit"] or "DAYS",
                 session_timeout_minutes=data["session_timeout_minutes"],
-            )  # fmt: skip
+            )
         except ConnectedAppInvalidError as exc:
             form.add_service_errors(exc.errors)
         else:
@@ -164,22 +170,29 @@ def app_edit(request: HttpRequest, app_id: str) -> HttpResponse:
     if app.org_id != actor.org_id:
         raise Http404("Only the org that owns the app can edit its settings.")
     initial = {
-        "name": app.name, "contact_email": app.contact_email,
-        "callback_urls": "\n".join(app.callback_urls), "oauth_scopes": app.scope_list,
-        "pkce_required": app.pkce_required, "certificate": app.certificate,
+        "name": app.name,
+        "contact_email": app.contact_email,
+        "callback_urls": "\n".join(app.callback_urls),
+        "oauth_scopes": app.scope_list,
+        "pkce_required": app.pkce_required,
+        "certificate": app.certificate,
         "refresh_token_rotation_enabled": app.refresh_token_rotation_enabled,
-    }  # fmt: skip
+    }
     form = ConnectedAppForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             connected_app_update(
-                actor=actor, app=app, org=actor.org, name=form.cleaned_data["name"],
-                callback_urls=form.callback_list(), scopes=form.cleaned_data["oauth_scopes"],
+                actor=actor,
+                app=app,
+                org=actor.org,
+                name=form.cleaned_data["name"],
+                callback_urls=form.callback_list(),
+                scopes=form.cleaned_data["oauth_scopes"],
                 contact_email=form.cleaned_data["contact_email"],
                 certificate=form.cleaned_data["certificate"],
                 pkce_required=form.cleaned_data["pkce_required"],
                 refresh_token_rotation=form.cleaned_data["refresh_token_rotation_enabled"],
-            )  # fmt: skip
+            )
         except ConnectedAppInvalidError as exc:
             form.add_service_errors(exc.errors)
         else:
@@ -254,8 +267,15 @@ def _manage_links(
             error = str(exc)
         else:
             return redirect("crm_connectedapps:app_detail", app_id=app_id)
-    context = {"row": row, "app": row.app, "choices": choices, "error": error,
-               "selected": selected_of(policy=row), "kind": kind, "field": field}  # fmt: skip
+    context = {
+        "row": row,
+        "app": row.app,
+        "choices": choices,
+        "error": error,
+        "selected": selected_of(policy=row),
+        "kind": kind,
+        "field": field,
+    }
     return render(request, "crm/connectedapps/manage_links.html", context)
 
 

@@ -203,9 +203,13 @@ class JWTBearerGrant(GrantTypeBase):
         validator.jwt_authorize(request)
 
     def _validate_assertion(
-        self, assertion: str, header: dict[str, Any], unverified: dict[str, Any], client: Any,
+        self,
+        assertion: str,
+        header: dict[str, Any],
+        unverified: dict[str, Any],
+        client: Any,
         request: Request,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """The signature, times, audience, replay and user of the assertion of `client`."""
         validator: JwtBearerValidator = self.request_validator
         if header.get("alg") != "RS256":

@@ -18,15 +18,20 @@ from tandem.crm.users.models import User
 
 
 def session_token_issue(
-    *, user: User, lifetime: timedelta, app: ConnectedApp | None = None, scope: str = "api",
+    *,
+    user: User,
+    lifetime: timedelta,
+    app: ConnectedApp | None = None,
+    scope: str = "api",
     now: datetime | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """A new access token for `user`, as a Salesforce session: `<15-character org id>!<opaque>`
     (what `sf org login access-token` accepts), valid for `lifetime`, through `app` or none
     (the SOAP API's login()). Only its checksum is stored; the value is returned once."""
     raw = session_id(user.org_id)
-    token = AccessToken(user=user, application=app, scope=scope,
-                        expires=(now or timezone.now()) + lifetime)  # fmt: skip
+    token = AccessToken(
+        user=user, application=app, scope=scope, expires=(now or timezone.now()) + lifetime
+    )
     set_token_value(token, raw)
     token.save(force_insert=True)
     return raw

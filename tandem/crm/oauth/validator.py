@@ -271,9 +271,14 @@ class ConnectedAppValidator(OAuth2Validator):
             login_record(app=client, user=user, ip=ip, status=status, at=now)
             raise SalesforceOAuthError(INVALID_CREDENTIALS, request=request)
         result = user_authenticate_password(
-            username=username, password=password, ip=ip, api=True, now=now,
-            profile_policies=False, record=False,
-        )  # fmt: skip
+            username=username,
+            password=password,
+            ip=ip,
+            api=True,
+            now=now,
+            profile_policies=False,
+            record=False,
+        )
         if user is None or not result.ok:
             if user is not None:
                 login_record(app=client, user=user, ip=ip, status=result.status, at=now)
@@ -301,9 +306,13 @@ class ConnectedAppValidator(OAuth2Validator):
             token = request.refresh_token_instance
             refresh = RefreshFacts(token.family_created_at, token.updated)
         context, denial = policy_check(
-            app=app, user=user, path=path, ip=request_ip(request), now=timezone.now(),
+            app=app,
+            user=user,
+            path=path,
+            ip=request_ip(request),
+            now=timezone.now(),
             refresh=refresh,
-        )  # fmt: skip
+        )
         if denial is not None:
             # Nothing is revoked: a refused refresh never ends the live session (the Refresh
             # Token Policy is checked only when a refresh token is presented,
@@ -373,8 +382,9 @@ class ConnectedAppValidator(OAuth2Validator):
         """A refused assertion naming an existing user: a row in that user's Login History."""
         user = user_for_policy(username.strip().lower())
         if user is not None:
-            login_record(app=client, user=user, ip=request_ip(request), status=status,
-                         at=timezone.now())  # fmt: skip
+            login_record(
+                app=client, user=user, ip=request_ip(request), status=status, at=timezone.now()
+            )
 
     def jwt_claim_replayed(self, client: ConnectedApp, key: str, expires_at: int) -> bool:
         """Record the assertion's replay key (its jti, else the assertion itself; only its

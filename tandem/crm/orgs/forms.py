@@ -5,9 +5,15 @@ from __future__ import annotations
 from django import forms
 
 TIMEOUT_CHOICES = [
-    (15, "15 minutes"), (30, "30 minutes"), (60, "1 hour"), (120, "2 hours"),
-    (240, "4 hours"), (480, "8 hours"), (720, "12 hours"), (1440, "24 hours"),
-]  # fmt: skip
+    (15, "15 minutes"),
+    (30, "30 minutes"),
+    (60, "1 hour"),
+    (120, "2 hours"),
+    (240, "4 hours"),
+    (480, "8 hours"),
+    (720, "12 hours"),
+    (1440, "24 hours"),
+]
 
 
 class SessionSettingsForm(forms.Form):

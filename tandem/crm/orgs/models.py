@@ -90,8 +90,11 @@ class IpRange(models.Model):
 
     def snapshot(self) -> dict[str, str]:
         """What the Setup Audit Trail records of the range."""
-        return {"start": str(self.start_address), "end": str(self.end_address),
-                "description": self.description}  # fmt: skip
+        return {
+            "start": str(self.start_address),
+            "end": str(self.end_address),
+            "description": self.description,
+        }
 
     def clean(self) -> None:
         errors = self.range_errors()

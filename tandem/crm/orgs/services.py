@@ -50,9 +50,13 @@ def org_create(*, name: str, my_domain: str | None = None, actor: User | None = 
             bulk_api_hard_delete=profile_name == ProfileName.SYSTEM_ADMINISTRATOR,
         )
     setup_audit_record(
-        org=org, actor=actor, action="org.created", section="Company Settings",
-        target=org.name, new={"name": org.name, "my_domain": my_domain},
-    )  # fmt: skip
+        org=org,
+        actor=actor,
+        action="org.created",
+        section="Company Settings",
+        target=org.name,
+        new={"name": org.name, "my_domain": my_domain},
+    )
     return org
 
 
@@ -63,8 +67,12 @@ def org_create_with_settings(
     """`tandem crm org create`: a new org and, when asked, its OAuth setting in one go."""
     org = org_create(name=name, my_domain=my_domain)
     if allow_username_password_flows:
-        org_settings_update(actor=None, org=org, section="OAuth and OpenID Connect Settings",
-                            changes={"allow_username_password_flows": True})  # fmt: skip
+        org_settings_update(
+            actor=None,
+            org=org,
+            section="OAuth and OpenID Connect Settings",
+            changes={"allow_username_password_flows": True},
+        )
     return org
 
 
@@ -92,9 +100,13 @@ def ip_range_add(*, actor: User | None, org: Org, row: R, kind: IpRangeKind, tar
         raise kind.invalid({field: [message] for field, message in errors.items()})
     row.save()
     setup_audit_record(
-        org=org, actor=actor, action=f"{kind.action}_added", section=kind.section,
-        target=target or str(row), new=row.snapshot(),
-    )  # fmt: skip
+        org=org,
+        actor=actor,
+        action=f"{kind.action}_added",
+        section=kind.section,
+        target=target or str(row),
+        new=row.snapshot(),
+    )
     return row
 
 
@@ -106,17 +118,22 @@ def ip_range_delete(
     old, target = row.snapshot(), target or str(row)
     row.delete()
     setup_audit_record(
-        org=org, actor=actor, action=f"{kind.action}_deleted", section=kind.section,
-        target=target, old=old,
-    )  # fmt: skip
+        org=org,
+        actor=actor,
+        action=f"{kind.action}_deleted",
+        section=kind.section,
+        target=target,
+        old=old,
+    )
 
 
 def trusted_ip_range_add(
     *, actor: User | None, org: Org, start_address: str, end_address: str, description: str = ""
 ) -> TrustedIpRange:
     """Add a Network Access range (IPv4, start ≤ end, at most a /7) and audit it."""
-    row = TrustedIpRange(org=org, start_address=start_address, end_address=end_address,
-                         description=description)  # fmt: skip
+    row = TrustedIpRange(
+        org=org, start_address=start_address, end_address=end_address, description=description
+    )
     return ip_range_add(actor=actor, org=org, row=row, kind=NETWORK_ACCESS)
 
 
@@ -161,7 +178,12 @@ def org_settings_update(
     changed_old = {k: v for k, v in old.items() if new[k] != v}
     if changed_old:
         setup_audit_record(
-            org=org, actor=actor, action="org.settings_changed", section=section,
-            target=org.name, old=changed_old, new={k: new[k] for k in changed_old},
-        )  # fmt: skip
+            org=org,
+            actor=actor,
+            action="org.settings_changed",
+            section=section,
+            target=org.name,
+            old=changed_old,
+            new={k: new[k] for k in changed_old},
+        )
     return org

@@ -56,16 +56,27 @@ def permission_set_create(
     try:
         with transaction.atomic():  # a concurrent create of the same name meets the constraint
             permission_set = PermissionSet.objects.create(
-                org=org, label=label, api_name=api_name, description=description.strip(),
+                org=org,
+                label=label,
+                api_name=api_name,
+                description=description.strip(),
                 bulk_api_hard_delete=bulk_api_hard_delete,
-            )  # fmt: skip
+            )
     except IntegrityError:
         raise PermissionSetInvalidError({"api_name": [API_NAME_TAKEN]}) from None
     setup_audit_record(
-        org=org, actor=actor, action="permission_set.created", section=SECTION,
-        target=label, new={"label": label, "api_name": api_name, "description": description,
-                           "bulk_api_hard_delete": bulk_api_hard_delete},
-    )  # fmt: skip
+        org=org,
+        actor=actor,
+        action="permission_set.created",
+        section=SECTION,
+        target=label,
+        new={
+            "label": label,
+            "api_name": api_name,
+            "description": description,
+            "bulk_api_hard_delete": bulk_api_hard_delete,
+        },
+    )
     return permission_set
 
 
@@ -90,11 +101,14 @@ def permission_set_assign(
     ]
     if created:
         setup_audit_record(
-            org=permission_set.org, actor=actor, action="permission_set.assigned",
-            section=SECTION, target=permission_set.label,
+            org=permission_set.org,
+            actor=actor,
+            action="permission_set.assigned",
+            section=SECTION,
+            target=permission_set.label,
             old=sorted(_usernames(held)),
             new=sorted(a.user.username for a in created),
-        )  # fmt: skip
+        )
     return created
 
 
@@ -113,7 +127,12 @@ def permission_set_unassign(
     count, _ = rows.delete()
     if count:
         setup_audit_record(
-            org=permission_set.org, actor=actor, action="permission_set.unassigned",
-            section=SECTION, target=permission_set.label, old=removed, new=None,
-        )  # fmt: skip
+            org=permission_set.org,
+            actor=actor,
+            action="permission_set.unassigned",
+            section=SECTION,
+            target=permission_set.label,
+            old=removed,
+            new=None,
+        )
     return count

@@ -39,11 +39,13 @@ def permission_set_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             created = permission_set_create(
-                org=actor.org, actor=actor, label=form.cleaned_data["label"],
+                org=actor.org,
+                actor=actor,
+                label=form.cleaned_data["label"],
                 api_name=form.cleaned_data["api_name"],
                 description=form.cleaned_data["description"],
                 bulk_api_hard_delete=form.cleaned_data["bulk_api_hard_delete"],
-            )  # fmt: skip
+            )
         except PermissionSetInvalidError as exc:
             form.add_service_errors(exc.errors)
         else:

@@ -107,8 +107,9 @@ def _event(record: Any, given: set[str], creating: bool) -> None:
     start = _event_start(record, given)
     if start is None:
         missing = "ActivityDate" if record.is_all_day_event else "StartDateTime"
-        raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{missing}]",
-                          [missing])  # fmt: skip
+        raise RecordError(
+            "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{missing}]", [missing]
+        )
     end_written = "enddatetime" in given and "durationinminutes" not in given
     if record.end_date_time is not None and (end_written or record.duration_in_minutes is None):
         if record.end_date_time < start:
@@ -117,9 +118,11 @@ def _event(record: Any, given: set[str], creating: bool) -> None:
     if record.duration_in_minutes is None and record.is_all_day_event:
         record.duration_in_minutes = ALL_DAY_MINUTES
     if record.duration_in_minutes is None:
-        raise RecordError("REQUIRED_FIELD_MISSING",
-                          "Required fields are missing: [DurationInMinutes]",
-                          ["DurationInMinutes"])  # fmt: skip
+        raise RecordError(
+            "REQUIRED_FIELD_MISSING",
+            "Required fields are missing: [DurationInMinutes]",
+            ["DurationInMinutes"],
+        )
     if record.duration_in_minutes < 0:
         raise _integrity("DurationInMinutes", "the duration cannot be negative")
     record.start_date_time = record.activity_date_time = start

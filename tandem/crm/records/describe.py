@@ -31,8 +31,9 @@ def _f(name: str, type_: FieldType, orm: str, label: str = "", **extra: Any) -> 
 
 
 def _ref(name: str, orm: str, to: str, relationship: str, **extra: Any) -> FieldDescribe:
-    return _f(name, T.REFERENCE, orm, reference_to=to, relationship_name=relationship, length=18,
-              **extra)  # fmt: skip
+    return _f(
+        name, T.REFERENCE, orm, reference_to=to, relationship_name=relationship, length=18, **extra
+    )
 
 
 READ_ONLY: dict[str, Any] = {"createable": False, "updateable": False}
@@ -61,12 +62,17 @@ def _person() -> tuple[FieldDescribe, ...]:
         _f("Email", T.EMAIL, "email", length=80, id_lookup=True),
         _f("Phone", T.PHONE, "phone", length=40),
         _text("Title", "title", 128),
-        _f("LeadSource", T.PICKLIST, "lead_source", length=40,
-           picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")),
+        _f(
+            "LeadSource",
+            T.PICKLIST,
+            "lead_source",
+            length=40,
+            picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"),
+        ),
         _f("HasOptedOutOfEmail", T.BOOLEAN, "has_opted_out_of_email", nillable=False),
         _f("Description", T.TEXTAREA, "description", length=32000),
         _text("External_Id__c", "external_id", 80, external_id=True),
-    )  # fmt: skip
+    )
 
 
 def _full_name(prefix: str) -> Any:
@@ -112,15 +118,27 @@ PROFILE = ObjectDescribe(
     fields=(
         _f("Id", T.ID, "id", "Profile ID", nillable=False, length=18, **READ_ONLY),
         _text("Name", "name", 255, nillable=False, **READ_ONLY),
-        _f("PermissionsModifyAllData", T.BOOLEAN, "modify_all_data", "Modify All Data",
-           nillable=False, **READ_ONLY),
-        _f("PermissionsBulkApiHardDelete", T.BOOLEAN, "bulk_api_hard_delete",
-           "Bulk API Hard Delete", nillable=False, **READ_ONLY),
+        _f(
+            "PermissionsModifyAllData",
+            T.BOOLEAN,
+            "modify_all_data",
+            "Modify All Data",
+            nillable=False,
+            **READ_ONLY,
+        ),
+        _f(
+            "PermissionsBulkApiHardDelete",
+            T.BOOLEAN,
+            "bulk_api_hard_delete",
+            "Bulk API Hard Delete",
+            nillable=False,
+            **READ_ONLY,
+        ),
     ),
     createable=False,
     updateable=False,
     deletable=False,
-)  # fmt: skip
+)
 ORGANIZATION = ObjectDescribe(
     name="Organization",
     label="Organization",
@@ -130,24 +148,51 @@ ORGANIZATION = ObjectDescribe(
     fields=(
         _f("Id", T.ID, "id", "Organization ID", nillable=False, length=18, **READ_ONLY),
         _text("Name", "name", 80, nillable=False, **READ_ONLY),
-        _text("InstanceName", "sf_instance_name", 5, expression=_constant(INSTANCE_NAME, CharField),
-              **READ_ONLY),
-        _f("IsSandbox", T.BOOLEAN, "sf_is_sandbox", nillable=False,
-           expression=_constant(False, BooleanField), **READ_ONLY),
-        _f("TrialExpirationDate", T.DATETIME, "sf_trial_expiration_date",
-           expression=_constant(None, DateTimeField),
-           **READ_ONLY),
-        _text("NamespacePrefix", "sf_namespace_prefix", 15, expression=_constant(None, CharField),
-              **READ_ONLY),
-        _f("OrganizationType", T.PICKLIST, "sf_organization_type", "Edition", length=40,
-           expression=_constant(ORGANIZATION_TYPE, CharField),
-           picklist_values=(ORGANIZATION_TYPE,), **READ_ONLY),
+        _text(
+            "InstanceName",
+            "sf_instance_name",
+            5,
+            expression=_constant(INSTANCE_NAME, CharField),
+            **READ_ONLY,
+        ),
+        _f(
+            "IsSandbox",
+            T.BOOLEAN,
+            "sf_is_sandbox",
+            nillable=False,
+            expression=_constant(False, BooleanField),
+            **READ_ONLY,
+        ),
+        _f(
+            "TrialExpirationDate",
+            T.DATETIME,
+            "sf_trial_expiration_date",
+            expression=_constant(None, DateTimeField),
+            **READ_ONLY,
+        ),
+        _text(
+            "NamespacePrefix",
+            "sf_namespace_prefix",
+            15,
+            expression=_constant(None, CharField),
+            **READ_ONLY,
+        ),
+        _f(
+            "OrganizationType",
+            T.PICKLIST,
+            "sf_organization_type",
+            "Edition",
+            length=40,
+            expression=_constant(ORGANIZATION_TYPE, CharField),
+            picklist_values=(ORGANIZATION_TYPE,),
+            **READ_ONLY,
+        ),
         _f("CreatedDate", T.DATETIME, "created_at", nillable=False, **READ_ONLY),
     ),
     createable=False,
     updateable=False,
     deletable=False,
-)  # fmt: skip
+)
 ACCOUNT = ObjectDescribe(
     name="Account",
     label="Account",
@@ -156,10 +201,20 @@ ACCOUNT = ObjectDescribe(
     fields=(
         *_system("Account"),
         _text("Name", "name", 255, nillable=False),
-        _f("Type", T.PICKLIST, "type", length=40,
-           picklist_values=("Prospect", "Customer - Direct", "Customer - Channel", "Partner")),
-        _f("Industry", T.PICKLIST, "industry", length=40,
-           picklist_values=("Agriculture", "Banking", "Education", "Retail", "Technology")),
+        _f(
+            "Type",
+            T.PICKLIST,
+            "type",
+            length=40,
+            picklist_values=("Prospect", "Customer - Direct", "Customer - Channel", "Partner"),
+        ),
+        _f(
+            "Industry",
+            T.PICKLIST,
+            "industry",
+            length=40,
+            picklist_values=("Agriculture", "Banking", "Education", "Retail", "Technology"),
+        ),
         _f("Phone", T.PHONE, "phone", length=40),
         _f("Website", T.URL, "website", length=255),
         _text("BillingCity", "billing_city", 40),
@@ -170,7 +225,7 @@ ACCOUNT = ObjectDescribe(
         _text("External_Id__c", "external_id", 80, external_id=True),
     ),
     searchable=True,
-)  # fmt: skip
+)
 CONTACT = ObjectDescribe(
     name="Contact",
     label="Contact",
@@ -196,15 +251,25 @@ LEAD = ObjectDescribe(
         *_system("Lead"),
         *_person(),
         _text("Company", "company", 255, nillable=False),
-        _f("Status", T.PICKLIST, "status", length=40, nillable=False,
-           picklist_values=("Open - Not Contacted", "Working - Contacted",
-                            "Closed - Converted", "Closed - Not Converted")),
+        _f(
+            "Status",
+            T.PICKLIST,
+            "status",
+            length=40,
+            nillable=False,
+            picklist_values=(
+                "Open - Not Contacted",
+                "Working - Contacted",
+                "Closed - Converted",
+                "Closed - Not Converted",
+            ),
+        ),
         _text("City", "city", 40),
         _text("Country", "country", 80),
         _f("IsConverted", T.BOOLEAN, "is_converted", nillable=False, **READ_ONLY),
     ),
     searchable=True,
-)  # fmt: skip
+)
 CAMPAIGN = ObjectDescribe(
     name="Campaign",
     label="Campaign",
@@ -213,10 +278,20 @@ CAMPAIGN = ObjectDescribe(
     fields=(
         *_system("Campaign"),
         _text("Name", "name", 80, nillable=False),
-        _f("Type", T.PICKLIST, "type", length=40,
-           picklist_values=("Email", "Webinar", "Conference", "Advertisement", "Other")),
-        _f("Status", T.PICKLIST, "status", length=40,
-           picklist_values=("Planned", "In Progress", "Completed", "Aborted")),
+        _f(
+            "Type",
+            T.PICKLIST,
+            "type",
+            length=40,
+            picklist_values=("Email", "Webinar", "Conference", "Advertisement", "Other"),
+        ),
+        _f(
+            "Status",
+            T.PICKLIST,
+            "status",
+            length=40,
+            picklist_values=("Planned", "In Progress", "Completed", "Aborted"),
+        ),
         _f("StartDate", T.DATE, "start_date"),
         _f("EndDate", T.DATE, "end_date"),
         _f("IsActive", T.BOOLEAN, "is_active", nillable=False),
@@ -224,7 +299,7 @@ CAMPAIGN = ObjectDescribe(
         _f("Description", T.TEXTAREA, "description", length=32000),
     ),
     searchable=True,
-)  # fmt: skip
+)
 CAMPAIGN_MEMBER = ObjectDescribe(
     name="CampaignMember",
     label="Campaign Member",
@@ -312,25 +387,53 @@ OPPORTUNITY = ObjectDescribe(
         *_system("Opportunity"),
         _text("Name", "name", 120, nillable=False),
         _ref("AccountId", "account", "Account", "Account", child_relationship="Opportunities"),
-        _f("StageName", T.PICKLIST, "stage_name", "Stage", length=40, nillable=False,
-           picklist_values=tuple(OPPORTUNITY_STAGES)),
+        _f(
+            "StageName",
+            T.PICKLIST,
+            "stage_name",
+            "Stage",
+            length=40,
+            nillable=False,
+            picklist_values=tuple(OPPORTUNITY_STAGES),
+        ),
         _f("CloseDate", T.DATE, "close_date", "Close Date", nillable=False),
         _f("Amount", T.CURRENCY, "amount"),
         _f("Probability", T.PERCENT, "probability", "Probability (%)"),
-        _f("Type", T.PICKLIST, "type", "Opportunity Type", length=40,
-           picklist_values=("New Customer", "Existing Customer - Upgrade",
-                            "Existing Customer - Replacement", "Existing Customer - Downgrade")),
-        _f("LeadSource", T.PICKLIST, "lead_source", length=40,
-           picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")),
+        _f(
+            "Type",
+            T.PICKLIST,
+            "type",
+            "Opportunity Type",
+            length=40,
+            picklist_values=(
+                "New Customer",
+                "Existing Customer - Upgrade",
+                "Existing Customer - Replacement",
+                "Existing Customer - Downgrade",
+            ),
+        ),
+        _f(
+            "LeadSource",
+            T.PICKLIST,
+            "lead_source",
+            length=40,
+            picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"),
+        ),
         _text("NextStep", "next_step", 255),
         _f("Description", T.TEXTAREA, "description", length=32000),
         _f("IsClosed", T.BOOLEAN, "is_closed", "Closed", nillable=False, **READ_ONLY),
         _f("IsWon", T.BOOLEAN, "is_won", "Won", nillable=False, **READ_ONLY),
-        _f("ForecastCategoryName", T.PICKLIST, "forecast_category_name", "Forecast Category",
-           length=40, picklist_values=("Omitted", "Pipeline", "Best Case", "Commit", "Closed")),
+        _f(
+            "ForecastCategoryName",
+            T.PICKLIST,
+            "forecast_category_name",
+            "Forecast Category",
+            length=40,
+            picklist_values=("Omitted", "Pipeline", "Best Case", "Commit", "Closed"),
+        ),
     ),
     searchable=True,
-)  # fmt: skip
+)
 CASE = ObjectDescribe(
     name="Case",
     label="Case",
@@ -341,17 +444,55 @@ CASE = ObjectDescribe(
         _text("CaseNumber", "case_number", 30, label="Case Number", nillable=False, **READ_ONLY),
         _text("Subject", "subject", 255),
         _f("Description", T.TEXTAREA, "description", length=32000),
-        _f("Status", T.PICKLIST, "status", length=40, nillable=False, default_on_create=True,
-           picklist_values=("New", "Working", "Escalated", "Closed")),
-        _f("Origin", T.PICKLIST, "origin", "Case Origin", length=40,
-           picklist_values=("Phone", "Email", "Web")),
-        _f("Priority", T.PICKLIST, "priority", length=40, default_on_create=True,
-           picklist_values=("High", "Medium", "Low")),
-        _f("Type", T.PICKLIST, "type", "Case Type", length=40,
-           picklist_values=("Mechanical", "Electrical", "Electronic", "Structural", "Other")),
-        _f("Reason", T.PICKLIST, "reason", "Case Reason", length=40,
-           picklist_values=("Installation", "Equipment Complexity", "Performance", "Breakdown",
-                            "Equipment Design", "Feedback", "Other")),
+        _f(
+            "Status",
+            T.PICKLIST,
+            "status",
+            length=40,
+            nillable=False,
+            default_on_create=True,
+            picklist_values=("New", "Working", "Escalated", "Closed"),
+        ),
+        _f(
+            "Origin",
+            T.PICKLIST,
+            "origin",
+            "Case Origin",
+            length=40,
+            picklist_values=("Phone", "Email", "Web"),
+        ),
+        _f(
+            "Priority",
+            T.PICKLIST,
+            "priority",
+            length=40,
+            default_on_create=True,
+            picklist_values=("High", "Medium", "Low"),
+        ),
+        _f(
+            "Type",
+            T.PICKLIST,
+            "type",
+            "Case Type",
+            length=40,
+            picklist_values=("Mechanical", "Electrical", "Electronic", "Structural", "Other"),
+        ),
+        _f(
+            "Reason",
+            T.PICKLIST,
+            "reason",
+            "Case Reason",
+            length=40,
+            picklist_values=(
+                "Installation",
+                "Equipment Complexity",
+                "Performance",
+                "Breakdown",
+                "Equipment Design",
+                "Feedback",
+                "Other",
+            ),
+        ),
         _ref("ContactId", "contact", "Contact", "Contact", child_relationship="Cases"),
         _ref("AccountId", "account", "Account", "Account", child_relationship="Cases"),
         _f("IsClosed", T.BOOLEAN, "is_closed", "Closed", nillable=False, **READ_ONLY),
@@ -360,11 +501,17 @@ CASE = ObjectDescribe(
         _text("SuppliedName", "supplied_name", 80, label="Web Name"),
     ),
     searchable=True,
-)  # fmt: skip
+)
 
 # The column a polymorphic lookup's `Name` hop shows for each type it may point to.
-NAME_COLUMNS = {"Contact": "name", "Lead": "name", "Account": "name", "Opportunity": "name",
-                "Case": "case_number", "Campaign": "name"}  # fmt: skip
+NAME_COLUMNS = {
+    "Contact": "name",
+    "Lead": "name",
+    "Account": "name",
+    "Opportunity": "name",
+    "Case": "case_number",
+    "Campaign": "name",
+}
 
 
 def _column_of(prefix: str) -> str:
@@ -378,10 +525,14 @@ def _poly_name(targets: tuple[str, ...]) -> Any:
     def expression(prefix: str) -> Any:
         column = _column_of(prefix)
         names = [
-            Subquery(model_for(t)._default_manager.filter(pk=OuterRef(column), org=OuterRef("org"))
-                     .values(NAME_COLUMNS[t])[:1], output_field=CharField())
+            Subquery(
+                model_for(t)
+                ._default_manager.filter(pk=OuterRef(column), org=OuterRef("org"))
+                .values(NAME_COLUMNS[t])[:1],
+                output_field=CharField(),
+            )
             for t in targets
-        ]  # fmt: skip
+        ]
         return Coalesce(*names, output_field=CharField()) if len(names) > 1 else names[0]
 
     return expression
@@ -406,19 +557,37 @@ def _poly_parent(targets: tuple[str, ...]) -> ObjectDescribe:
         label_plural="Names",
         key_prefix="",
         fields=(
-            _f("Id", T.ID, "id", nillable=False, length=18,
-               expression=lambda prefix: F(_column_of(prefix)), **READ_ONLY),
+            _f(
+                "Id",
+                T.ID,
+                "id",
+                nillable=False,
+                length=18,
+                expression=lambda prefix: F(_column_of(prefix)),
+                **READ_ONLY,
+            ),
             _text("Name", "name", 255, expression=_poly_name(targets), **READ_ONLY),
             _text("Type", "type", 40, expression=_poly_type(targets), **READ_ONLY),
         ),
-        createable=False, updateable=False, deletable=False,
-    )  # fmt: skip
+        createable=False,
+        updateable=False,
+        deletable=False,
+    )
 
 
-def _poly(name: str, orm: str, label: str, relationship: str, targets: tuple[str, ...],
-          child: str) -> FieldDescribe:  # fmt: skip
-    return _ref(name, orm, targets[0], relationship, label=label, polymorphic_to=targets,
-                polymorphic_parent=_poly_parent(targets), child_relationship=child)  # fmt: skip
+def _poly(
+    name: str, orm: str, label: str, relationship: str, targets: tuple[str, ...], child: str
+) -> FieldDescribe:
+    return _ref(
+        name,
+        orm,
+        targets[0],
+        relationship,
+        label=label,
+        polymorphic_to=targets,
+        polymorphic_parent=_poly_parent(targets),
+        child_relationship=child,
+    )
 
 
 WHO_TYPES = ("Contact", "Lead")
@@ -443,17 +612,43 @@ TASK = ObjectDescribe(
     key_prefix="00T",
     fields=(
         *_activity("Activity", "Tasks"),
-        _f("Status", T.PICKLIST, "status", length=40, nillable=False, default_on_create=True,
-           picklist_values=("Not Started", "In Progress", "Completed", "Waiting on someone else",
-                            "Deferred")),
-        _f("Priority", T.PICKLIST, "priority", length=40, nillable=False, default_on_create=True,
-           picklist_values=("High", "Normal", "Low")),
+        _f(
+            "Status",
+            T.PICKLIST,
+            "status",
+            length=40,
+            nillable=False,
+            default_on_create=True,
+            picklist_values=(
+                "Not Started",
+                "In Progress",
+                "Completed",
+                "Waiting on someone else",
+                "Deferred",
+            ),
+        ),
+        _f(
+            "Priority",
+            T.PICKLIST,
+            "priority",
+            length=40,
+            nillable=False,
+            default_on_create=True,
+            picklist_values=("High", "Normal", "Low"),
+        ),
         _f("IsClosed", T.BOOLEAN, "is_closed", "Closed", nillable=False, **READ_ONLY),
-        _f("TaskSubtype", T.PICKLIST, "task_subtype", "Task Subtype", length=40,
-           updateable=False, picklist_values=("Task", "Email", "Call")),
+        _f(
+            "TaskSubtype",
+            T.PICKLIST,
+            "task_subtype",
+            "Task Subtype",
+            length=40,
+            updateable=False,
+            picklist_values=("Task", "Email", "Call"),
+        ),
     ),
     searchable=True,
-)  # fmt: skip
+)
 EVENT = ObjectDescribe(
     name="Event",
     label="Event",
@@ -469,13 +664,27 @@ EVENT = ObjectDescribe(
         _text("Location", "location", 255),
     ),
     searchable=True,
-)  # fmt: skip
+)
 
 REGISTRY = Registry(
-    [ORGANIZATION, PROFILE, USER, ACCOUNT, CONTACT, LEAD, CAMPAIGN, CAMPAIGN_MEMBER, REPORT,
-     INDIVIDUAL_EMAIL_RESULT, OPPORTUNITY, CASE, TASK, EVENT],
+    [
+        ORGANIZATION,
+        PROFILE,
+        USER,
+        ACCOUNT,
+        CONTACT,
+        LEAD,
+        CAMPAIGN,
+        CAMPAIGN_MEMBER,
+        REPORT,
+        INDIVIDUAL_EMAIL_RESULT,
+        OPPORTUNITY,
+        CASE,
+        TASK,
+        EVENT,
+    ],
     model_for=lambda name: model_for(name),
-)  # fmt: skip
+)
 REGISTRY_PREFIXES = {o.name: o.key_prefix for o in REGISTRY.all()}
 
 

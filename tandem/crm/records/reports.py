@@ -18,9 +18,13 @@ from tandem.crm.soql.orm import page, total_size
 MAX_DETAIL_ROWS = 2000
 # Report filter operators (Salesforce's names) and the SOQL they become.
 OPERATORS = {
-    "equals": "=", "notEqual": "!=", "lessThan": "<", "greaterThan": ">",
-    "lessOrEqual": "<=", "greaterOrEqual": ">=",
-}  # fmt: skip
+    "equals": "=",
+    "notEqual": "!=",
+    "lessThan": "<",
+    "greaterThan": ">",
+    "lessOrEqual": "<=",
+    "greaterOrEqual": ">=",
+}
 LIKE_OPERATORS = {"contains": "%{}%", "startsWith": "{}%"}
 
 

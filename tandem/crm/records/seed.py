@@ -162,8 +162,11 @@ TASKS = (
     ("Follow up on case", "Completed", "Normal", "Task"),
     ("Check in after pilot", "Deferred", "Low", "Task"),
 )
-EVENTS = (("Discovery meeting", "Video call", 30), ("Product demo", "Customer office", 60),
-          ("Quarterly review", "Head office", 90))  # fmt: skip
+EVENTS = (
+    ("Discovery meeting", "Video call", 30),
+    ("Product demo", "Customer office", 60),
+    ("Quarterly review", "Head office", 90),
+)
 
 
 def _batches(total: int) -> Iterator[int]:
@@ -186,8 +189,13 @@ class _Seeder:
 
     def _stamp(self) -> dict[str, object]:
         created = self.now - dt.timedelta(minutes=self.rng.randint(0, 60 * 24 * 400))
-        return {"org": self.org, "owner": self.owner, "created_date": created,
-                "last_modified_date": created, "system_modstamp": created}  # fmt: skip
+        return {
+            "org": self.org,
+            "owner": self.owner,
+            "created_date": created,
+            "last_modified_date": created,
+            "system_modstamp": created,
+        }
 
     def accounts(self, count: int) -> list[str]:
         ids: list[str] = []
@@ -195,12 +203,19 @@ class _Seeder:
             rows = []
             for _ in range(size):
                 city, country = self.rng.choice(CITIES)
-                name = f"{self.rng.choice(COMPANY_WORDS)} {self.rng.choice(COMPANY_WORDS)} {self.rng.choice(SUFFIXES)}"  # noqa: E501
-                rows.append(Account(
-                    **self._stamp(), name=name, industry=self.rng.choice(INDUSTRIES),
-                    type="Customer - Direct", billing_city=city, billing_country=country,
-                    number_of_employees=self.rng.choice((5, 40, 250, 1200, None)),
-                ))  # fmt: skip
+                words = (self.rng.choice(COMPANY_WORDS), self.rng.choice(COMPANY_WORDS))
+                name = f"{words[0]} {words[1]} {self.rng.choice(SUFFIXES)}"
+                rows.append(
+                    Account(
+                        **self._stamp(),
+                        name=name,
+                        industry=self.rng.choice(INDUSTRIES),
+                        type="Customer - Direct",
+                        billing_city=city,
+                        billing_country=country,
+                        number_of_employees=self.rng.choice((5, 40, 250, 1200, None)),
+                    )
+                )
             ids += [a.pk for a in Account.objects.bulk_create(rows)]
             self.progress("accounts", size)
         return ids
@@ -213,13 +228,21 @@ class _Seeder:
             for _ in range(size):
                 first, last = rng.choice(FIRST), rng.choice(LAST)
                 city, country = rng.choice(CITIES)
-                rows.append(Contact(
-                    **self._stamp(), first_name=first, last_name=last, name=f"{first} {last}",
-                    email=_email(rng, first, last, rng.randint(1, 9999)), title=rng.choice(TITLES),
-                    lead_source=rng.choice(SOURCES), mailing_city=city, mailing_country=country,
-                    account_id=rng.choice(account_ids) if account_ids else None,
-                    has_opted_out_of_email=rng.random() < 0.05,
-                ))  # fmt: skip
+                rows.append(
+                    Contact(
+                        **self._stamp(),
+                        first_name=first,
+                        last_name=last,
+                        name=f"{first} {last}",
+                        email=_email(rng, first, last, rng.randint(1, 9999)),
+                        title=rng.choice(TITLES),
+                        lead_source=rng.choice(SOURCES),
+                        mailing_city=city,
+                        mailing_country=country,
+                        account_id=rng.choice(account_ids) if account_ids else None,
+                        has_opted_out_of_email=rng.random() < 0.05,
+                    )
+                )
             ids += [c.pk for c in Contact.objects.bulk_create(rows)]
             self.progress("contacts", size)
         return ids
@@ -232,13 +255,20 @@ class _Seeder:
             for _ in range(size):
                 first, last = rng.choice(FIRST), rng.choice(LAST)
                 city, country = rng.choice(CITIES)
-                rows.append(Lead(
-                    **self._stamp(), first_name=first, last_name=last, name=f"{first} {last}",
-                    company=f"{rng.choice(COMPANY_WORDS)} {rng.choice(SUFFIXES)}",
-                    email=_email(rng, first, last, rng.randint(1, 9999)),
-                    status=rng.choice(LEAD_STATUSES), lead_source=rng.choice(SOURCES),
-                    city=city, country=country,
-                ))  # fmt: skip
+                rows.append(
+                    Lead(
+                        **self._stamp(),
+                        first_name=first,
+                        last_name=last,
+                        name=f"{first} {last}",
+                        company=f"{rng.choice(COMPANY_WORDS)} {rng.choice(SUFFIXES)}",
+                        email=_email(rng, first, last, rng.randint(1, 9999)),
+                        status=rng.choice(LEAD_STATUSES),
+                        lead_source=rng.choice(SOURCES),
+                        city=city,
+                        country=country,
+                    )
+                )
             ids += [lead.pk for lead in Lead.objects.bulk_create(rows)]
             self.progress("leads", size)
         return ids
@@ -249,18 +279,27 @@ class _Seeder:
         for n in range(count):
             start = today - dt.timedelta(days=30 * n)
             campaign = Campaign.objects.create(
-                **self._stamp(), name=f"{start:%B %Y} Newsletter", type="Email",
-                status="Completed" if n else "In Progress", start_date=start,
-                end_date=start + dt.timedelta(days=14), is_active=n == 0, budgeted_cost=5000.0,
-            )  # fmt: skip
+                **self._stamp(),
+                name=f"{start:%B %Y} Newsletter",
+                type="Email",
+                status="Completed" if n else "In Progress",
+                start_date=start,
+                end_date=start + dt.timedelta(days=14),
+                is_active=n == 0,
+                budgeted_cost=5000.0,
+            )
             rows = [
-                CampaignMember(**self._stamp(), campaign=campaign, contact_id=cid,
-                               status=self.rng.choice(("Sent", "Responded")))
+                CampaignMember(
+                    **self._stamp(),
+                    campaign=campaign,
+                    contact_id=cid,
+                    status=self.rng.choice(("Sent", "Responded")),
+                )
                 for cid in self.rng.sample(contact_ids, min(len(contact_ids), 200))
             ] + [
                 CampaignMember(**self._stamp(), campaign=campaign, lead_id=lid, status="Sent")
                 for lid in self.rng.sample(lead_ids, min(len(lead_ids), 50))
-            ]  # fmt: skip
+            ]
             for row in rows:
                 row.has_responded = row.status == "Responded"
             CampaignMember.objects.bulk_create(rows, batch_size=BATCH)
@@ -270,21 +309,44 @@ class _Seeder:
 
     def reports(self) -> int:
         definitions = [
-            ("Contacts with email", "Contact", ["FirstName", "LastName", "Email", "Account.Name"],
-             [{"column": "Email", "operator": "notEqual", "value": None},
-              {"column": "HasOptedOutOfEmail", "operator": "equals", "value": False}], "LastName"),
-            ("Open leads", "Lead", ["FirstName", "LastName", "Company", "Status", "Email"],
-             [{"column": "Status", "operator": "startsWith", "value": "Open"}], "Company"),
-            ("Campaign responders", "CampaignMember",
-             ["Campaign.Name", "Contact.Email", "Status", "FirstRespondedDate"],
-             [{"column": "HasResponded", "operator": "equals", "value": True}], "Campaign.Name"),
-        ]  # fmt: skip
+            (
+                "Contacts with email",
+                "Contact",
+                ["FirstName", "LastName", "Email", "Account.Name"],
+                [
+                    {"column": "Email", "operator": "notEqual", "value": None},
+                    {"column": "HasOptedOutOfEmail", "operator": "equals", "value": False},
+                ],
+                "LastName",
+            ),
+            (
+                "Open leads",
+                "Lead",
+                ["FirstName", "LastName", "Company", "Status", "Email"],
+                [{"column": "Status", "operator": "startsWith", "value": "Open"}],
+                "Company",
+            ),
+            (
+                "Campaign responders",
+                "CampaignMember",
+                ["Campaign.Name", "Contact.Email", "Status", "FirstRespondedDate"],
+                [{"column": "HasResponded", "operator": "equals", "value": True}],
+                "Campaign.Name",
+            ),
+        ]
         for name, kind, columns, filters, sort in definitions:
             Report.objects.get_or_create(
-                org=self.org, developer_name=name.replace(" ", "_"),
-                defaults={**self._stamp(), "name": name, "report_type": kind, "columns": columns,
-                          "filters": filters, "sort_column": sort},
-            )  # fmt: skip
+                org=self.org,
+                developer_name=name.replace(" ", "_"),
+                defaults={
+                    **self._stamp(),
+                    "name": name,
+                    "report_type": kind,
+                    "columns": columns,
+                    "filters": filters,
+                    "sort_column": sort,
+                },
+            )
         return len(definitions)
 
     def _derived(self, record: Any) -> Any:
@@ -317,9 +379,15 @@ class _Seeder:
         cases = []
         for n, (subject, origin, priority, status) in enumerate(CASES):
             contact = contacts[n % len(contacts)] if contacts else None
-            case = Case(**self._stamp(), subject=subject, origin=origin, priority=priority,
-                        status=status, contact=contact,
-                        account_id=contact.account_id if contact else accounts[0].pk)  # fmt: skip
+            case = Case(
+                **self._stamp(),
+                subject=subject,
+                origin=origin,
+                priority=priority,
+                status=status,
+                contact=contact,
+                account_id=contact.account_id if contact else accounts[0].pk,
+            )
             cases.append(self._derived(case))
         Case.objects.bulk_create(cases)
         tasks = [
@@ -358,9 +426,15 @@ class _Seeder:
 
 
 def records_seed(
-    *, org: Org, owner: User, contacts: int, leads: int, campaigns: int = 5,
-    seed: int | None = None, progress: Progress | None = None,
-) -> SeedCounts:  # fmt: skip
+    *,
+    org: Org,
+    owner: User,
+    contacts: int,
+    leads: int,
+    campaigns: int = 5,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> SeedCounts:
     """Add demo records to `org` (batched bulk inserts, one transaction)."""
     seeder = _Seeder(org, owner, random.Random(seed), progress or (lambda _stage, _n: None))  # noqa: S311 (demo data, not secrets)
     with transaction.atomic():

@@ -47,9 +47,10 @@ def external_id_value(field: FieldDescribe, key: str) -> str:
     """An external id value from a URL, checked as the field checks a stored value."""
     if "\x00" in key:
         raise RecordError(
-            "INVALID_FIELD", f"{field.label}: the external ID value contains a NUL character",
+            "INVALID_FIELD",
+            f"{field.label}: the external ID value contains a NUL character",
             [field.name],
-        )  # fmt: skip
+        )
     limit = field.length or 255
     if len(key) > limit:
         raise RecordError(

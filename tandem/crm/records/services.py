@@ -166,10 +166,13 @@ def _reference(org: Org, field: FieldDescribe, value: Any) -> str:
     target = REGISTRY.get(field.reference_to or "")
     if normal is not None and field.polymorphic_to:
         target = next(
-            (t for t in map(REGISTRY.get, field.polymorphic_to)
-             if t is not None and normal.startswith(t.key_prefix)),
+            (
+                t
+                for t in map(REGISTRY.get, field.polymorphic_to)
+                if t is not None and normal.startswith(t.key_prefix)
+            ),
             None,
-        )  # fmt: skip
+        )
         if target is None:
             # Salesforce: an id of a type the polymorphic lookup does not take.
             raise RecordError(
@@ -217,11 +220,14 @@ def _assignments(
 
 def _check_required(sobject: ObjectDescribe, record: Model) -> None:
     missing = [
-        f.name for f in sobject.fields
-        if not f.nillable and f.createable and not f.default_on_create
+        f.name
+        for f in sobject.fields
+        if not f.nillable
+        and f.createable
+        and not f.default_on_create
         and f.type != FieldType.BOOLEAN
         and getattr(record, f.attname) in (None, "")
-    ]  # fmt: skip
+    ]
     if missing:
         raise RecordError(
             "REQUIRED_FIELD_MISSING",

@@ -36,17 +36,28 @@ PAGES = (
     ObjectPage("contacts", "Contact", ("Name", "Email", "Title", "AccountId")),
     ObjectPage("leads", "Lead", ("Name", "Company", "Email", "Status")),
     ObjectPage("campaigns", "Campaign", ("Name", "Type", "Status", "StartDate")),
-    ObjectPage("campaign-members", "CampaignMember",
-               ("CampaignId", "ContactId", "LeadId", "Status")),
-    ObjectPage("opportunities", "Opportunity",
-               ("Name", "AccountId", "StageName", "Amount", "CloseDate")),
+    ObjectPage(
+        "campaign-members", "CampaignMember", ("CampaignId", "ContactId", "LeadId", "Status")
+    ),
+    ObjectPage(
+        "opportunities", "Opportunity", ("Name", "AccountId", "StageName", "Amount", "CloseDate")
+    ),
     ObjectPage("cases", "Case", ("CaseNumber", "Subject", "Status", "Priority", "AccountId")),
     ObjectPage("tasks", "Task", ("Subject", "Status", "Priority", "ActivityDate", "WhoId")),
     ObjectPage("events", "Event", ("Subject", "StartDateTime", "DurationInMinutes", "Location")),
     ObjectPage("reports", "Report", ("Name", "Format", "Description")),
-    ObjectPage("email-results", IER, ("Name", "et4ae5__Email__c", "et4ae5__DateSent__c",
-                                      "et4ae5__Opened__c", "et4ae5__Clicked__c")),
-)  # fmt: skip
+    ObjectPage(
+        "email-results",
+        IER,
+        (
+            "Name",
+            "et4ae5__Email__c",
+            "et4ae5__DateSent__c",
+            "et4ae5__Opened__c",
+            "et4ae5__Clicked__c",
+        ),
+    ),
+)
 BY_SLUG = {p.slug: p for p in PAGES}
 
 
@@ -79,10 +90,18 @@ def object_list(request: HttpRequest, slug: str) -> HttpResponse:
     fields = [f for f in (sobject.field(c) for c in page.columns) if f is not None]
     current = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(r.pk, [_value(r, f) for f in fields]) for r in current.object_list]
-    return render(request, "crm/records/list.html", {
-        "object_page": page, "sobject": sobject, "fields": fields, "rows": rows, "page": current,
-        "pages": PAGES,
-    })  # fmt: skip
+    return render(
+        request,
+        "crm/records/list.html",
+        {
+            "object_page": page,
+            "sobject": sobject,
+            "fields": fields,
+            "rows": rows,
+            "page": current,
+            "pages": PAGES,
+        },
+    )
 
 
 @login_required
@@ -94,10 +113,17 @@ def object_detail(request: HttpRequest, slug: str, record_id: str) -> HttpRespon
     except RecordNotFoundError:
         raise Http404("No such record") from None
     values = [(f, _value(record, f)) for f in sobject.fields]
-    return render(request, "crm/records/detail.html", {
-        "object_page": page, "sobject": sobject, "record": record, "values": values,
-        "pages": PAGES,
-    })  # fmt: skip
+    return render(
+        request,
+        "crm/records/detail.html",
+        {
+            "object_page": page,
+            "sobject": sobject,
+            "record": record,
+            "values": values,
+            "pages": PAGES,
+        },
+    )
 
 
 @login_required
@@ -121,9 +147,17 @@ def report_run_page(request: HttpRequest, record_id: str) -> HttpResponse:
         )
     columns = [f.field.label for f in result.query.fields]
     rows = [[_cell(row, f.key) for f in result.query.fields] for row in result.rows]
-    return render(request, "crm/records/report_run.html", {
-        "report": report, "columns": columns, "rows": rows, "total": result.total, "pages": PAGES,
-    })  # fmt: skip
+    return render(
+        request,
+        "crm/records/report_run.html",
+        {
+            "report": report,
+            "columns": columns,
+            "rows": rows,
+            "total": result.total,
+            "pages": PAGES,
+        },
+    )
 
 
 def _cell(row: dict[str, Any], key: tuple[str, ...]) -> Any:

@@ -36,23 +36,39 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser("admin", "admin@acme.demo", "Ada", "Admin", ProfileName.SYSTEM_ADMINISTRATOR, False),
-    DemoUser("system_user", "mc-system@acme.demo", "Sam", "System",
-             ProfileName.SYSTEM_ADMINISTRATOR, True),
-    DemoUser("marketing_user", "maria@acme.demo", "Maria", "Marketer",
-             ProfileName.MARKETING_USER, True),
-    DemoUser("marketing_user", "mark@acme.demo", "Mark", "Mailer",
-             ProfileName.MARKETING_USER, True),
-    DemoUser("marketing_user", "mina@acme.demo", "Mina", "Campaigns",
-             ProfileName.MARKETING_USER, True),
-    DemoUser("marketing_user", "ivan@acme.demo", "Ivan", "Former",
-             ProfileName.MARKETING_USER, True),
-    DemoUser("marketing_user", "olga@acme.demo", "Olga", "Outsider",
-             ProfileName.MARKETING_USER, True),
-)  # fmt: skip
+    DemoUser(
+        "system_user",
+        "mc-system@acme.demo",
+        "Sam",
+        "System",
+        ProfileName.SYSTEM_ADMINISTRATOR,
+        True,
+    ),
+    DemoUser(
+        "marketing_user", "maria@acme.demo", "Maria", "Marketer", ProfileName.MARKETING_USER, True
+    ),
+    DemoUser(
+        "marketing_user", "mark@acme.demo", "Mark", "Mailer", ProfileName.MARKETING_USER, True
+    ),
+    DemoUser(
+        "marketing_user", "mina@acme.demo", "Mina", "Campaigns", ProfileName.MARKETING_USER, True
+    ),
+    DemoUser(
+        "marketing_user", "ivan@acme.demo", "Ivan", "Former", ProfileName.MARKETING_USER, True
+    ),
+    DemoUser(
+        "marketing_user", "olga@acme.demo", "Olga", "Outsider", ProfileName.MARKETING_USER, True
+    ),
+)
 SYSTEM_USERNAME = "mc-system@acme.demo"
 # Connect knew these users under legacy authentication (each with a security token).
-CONNECTED_USERNAMES = ("maria@acme.demo", "mark@acme.demo", "mina@acme.demo",
-                       "ivan@acme.demo", "olga@acme.demo")  # fmt: skip
+CONNECTED_USERNAMES = (
+    "maria@acme.demo",
+    "mark@acme.demo",
+    "mina@acme.demo",
+    "ivan@acme.demo",
+    "olga@acme.demo",
+)
 DEPARTED = "ivan@acme.demo"  # inactive once connected: migration fails with inactive_user
 OUTSIDER = "olga@acme.demo"  # never given the permission set: invalid_app_access
 RECORDS_SEED = 2026  # the demo's records are the same on every machine
@@ -63,8 +79,12 @@ def _demo_org() -> Org:
     if org is None:
         org = org_create(name=DEMO_ORG_NAME, my_domain=DEMO_MY_DOMAIN)
         # Connect starts on legacy authentication, which logs in with the password flow.
-        org_settings_update(actor=None, org=org, section="OAuth and OpenID Connect Settings",
-                            changes={"allow_username_password_flows": True})  # fmt: skip
+        org_settings_update(
+            actor=None,
+            org=org,
+            section="OAuth and OpenID Connect Settings",
+            changes={"allow_username_password_flows": True},
+        )
     return org
 
 
@@ -73,11 +93,16 @@ def _demo_user(org: Org, spec: DemoUser) -> tuple[User, bool]:
     if existing is not None:
         return existing, False
     user = user_create(
-        org=org, actor=None, username=spec.username, email=spec.username,
-        first_name=spec.first_name, last_name=spec.last_name,
-        profile=Profile.objects.get(org=org, name=spec.profile), password=DEMO_PASSWORD,
+        org=org,
+        actor=None,
+        username=spec.username,
+        email=spec.username,
+        first_name=spec.first_name,
+        last_name=spec.last_name,
+        profile=Profile.objects.get(org=org, name=spec.profile),
+        password=DEMO_PASSWORD,
         is_marketing_user=spec.is_marketing_user,
-    )  # fmt: skip
+    )
     return user, True
 
 
@@ -116,10 +141,14 @@ def demo_seed(*, reissue_tokens: tuple[str, ...] = ()) -> dict[str, object]:
     for spec in DEMO_USERS:
         user, created = _demo_user(org, spec)
         entry: dict[str, object] = {
-            "role": spec.role, "username": user.username, "password": DEMO_PASSWORD,
-            "user_id": user.id, "profile": user.profile.name, "name": user.full_name,
+            "role": spec.role,
+            "username": user.username,
+            "password": DEMO_PASSWORD,
+            "user_id": user.id,
+            "profile": user.profile.name,
+            "name": user.full_name,
             "connected": user.username in CONNECTED_USERNAMES,
-        }  # fmt: skip
+        }
         if _keeps_token(user.username) and (created or user.username in reissue_tokens):
             entry["security_token"] = security_token_reset(user=user)
         users.append(entry)
@@ -128,7 +157,12 @@ def demo_seed(*, reissue_tokens: tuple[str, ...] = ()) -> dict[str, object]:
         "records": _records_entry(org),
         "url": crm_base_url(),
         "login_url": f"{crm_base_url()}/login/",
-        "org": {"id": org.id, "name": org.name, "my_domain": org.my_domain,
-                "my_domain_url": org_instance_url(org), "login_url": org_login_url(org)},
+        "org": {
+            "id": org.id,
+            "name": org.name,
+            "my_domain": org.my_domain,
+            "my_domain_url": org_instance_url(org),
+            "login_url": org_login_url(org),
+        },
         "users": users,
-    }  # fmt: skip
+    }

@@ -91,7 +91,12 @@ def _permission_set_delete(admin: User, permission_set: PermissionSet) -> str:
     label, api_name = permission_set.label, permission_set.api_name
     permission_set.delete()
     setup_audit_record(
-        org=admin.org, actor=admin, action="permission_set.deleted",
-        section=PERMISSION_SET_SECTION, target=label, old={"api_name": api_name}, new=None,
-    )  # fmt: skip
+        org=admin.org,
+        actor=admin,
+        action="permission_set.deleted",
+        section=PERMISSION_SET_SECTION,
+        target=label,
+        old={"api_name": api_name},
+        new=None,
+    )
     return api_name

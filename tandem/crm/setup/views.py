@@ -67,9 +67,15 @@ def audit_trail_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in rows.iterator():
-        writer.writerow([
-            row.occurred_at.isoformat(), _safe(row.actor_label), row.section, row.action,
-            _safe(row.target),
-            _cell(row.old_value), _cell(row.new_value),
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                row.occurred_at.isoformat(),
+                _safe(row.actor_label),
+                row.section,
+                row.action,
+                _safe(row.target),
+                _cell(row.old_value),
+                _cell(row.new_value),
+            ]
+        )
     return response

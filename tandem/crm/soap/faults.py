@@ -100,5 +100,6 @@ def fault_for_login_status(status: str) -> SoapFault:
     return LOGIN_STATUS_FAULTS.get(status, INVALID_LOGIN)
 
 
-INVALID_SESSION = SoapFault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: "
-                            "Session expired or invalid")  # fmt: skip
+INVALID_SESSION = SoapFault(
+    "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Session expired or invalid"
+)

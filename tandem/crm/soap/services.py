@@ -100,10 +100,12 @@ def soap_login(
     session lasting the org's session timeout. Raises SoapLoginRefusedError (after the
     refusal's Login History row is committed)."""
     outcome = _login_and_session(
-        username=username, password=password, ip=ip,
+        username=username,
+        password=password,
+        ip=ip,
         org=_scope_org(host_org=host_org, organization_id=organization_id),
         application=_application_name(client),
-    )  # fmt: skip
+    )
     if isinstance(outcome, str):
         raise SoapLoginRefusedError(outcome)
     return outcome
@@ -116,9 +118,15 @@ def _login_and_session(
     """The session, or the Login History status of the refusal."""
     now = timezone.now()
     result = user_authenticate_password(
-        username=username, password=password, ip=ip, org=org, login_type=LoginType.API,
-        application=application, api=True, now=now,
-    )  # fmt: skip
+        username=username,
+        password=password,
+        ip=ip,
+        org=org,
+        login_type=LoginType.API,
+        application=application,
+        api=True,
+        now=now,
+    )
     if result.user is None:
         return result.status
     user = result.user

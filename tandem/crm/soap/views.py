@@ -68,11 +68,13 @@ def _login(request: HttpRequest, endpoint: Endpoint, version: str, call: SoapCal
         raise SoapFaultError(client_fault("login() needs both a username and a password."))
     try:
         session = soap_login(
-            username=username, password=password, ip=client_ip(request),
+            username=username,
+            password=password,
+            ip=client_ip(request),
             host_org=getattr(request, "crm_org", None),
             organization_id=call.headers.get("LoginScopeHeader.organizationId"),
             client=call.headers.get("CallOptions.client"),
-        )  # fmt: skip
+        )
     except SoapLoginRefusedError as refused:
         raise SoapFaultError(fault_for_login_status(refused.status)) from None
     origin = f"{request.scheme}://{request.get_host()}"  # instance_url: one the client reaches
@@ -93,19 +95,32 @@ def _login_result(endpoint: Endpoint, version: str, session: SoapSession, origin
             ("userId", user.pk),
         ],
         user_info=[
-            ("accessibilityMode", False), ("chatterExternal", False),
-            ("currencySymbol", "$"), ("orgAttachmentFileSizeLimit", 5242880),
-            ("orgDefaultCurrencyIsoCode", "USD"), ("orgDefaultCurrencyLocale", "en_US"),
-            ("orgDisallowHtmlAttachments", False), ("orgHasPersonAccounts", False),
-            ("organizationId", org.pk), ("organizationMultiCurrency", False),
-            ("organizationName", org.name), ("profileId", user.profile_id), ("roleId", None),
+            ("accessibilityMode", False),
+            ("chatterExternal", False),
+            ("currencySymbol", "$"),
+            ("orgAttachmentFileSizeLimit", 5242880),
+            ("orgDefaultCurrencyIsoCode", "USD"),
+            ("orgDefaultCurrencyLocale", "en_US"),
+            ("orgDisallowHtmlAttachments", False),
+            ("orgHasPersonAccounts", False),
+            ("organizationId", org.pk),
+            ("organizationMultiCurrency", False),
+            ("organizationName", org.name),
+            ("profileId", user.profile_id),
+            ("roleId", None),
             ("sessionSecondsValid", session.seconds_valid),
-            ("userDefaultCurrencyIsoCode", None), ("userEmail", user.email),
-            ("userFullName", user.full_name), ("userId", user.pk), ("userLanguage", "en_US"),
-            ("userLocale", "en_US"), ("userName", user.username), ("userTimeZone", "UTC"),
-            ("userType", "Standard"), ("userUiSkin", "Theme3"),
+            ("userDefaultCurrencyIsoCode", None),
+            ("userEmail", user.email),
+            ("userFullName", user.full_name),
+            ("userId", user.pk),
+            ("userLanguage", "en_US"),
+            ("userLocale", "en_US"),
+            ("userName", user.username),
+            ("userTimeZone", "UTC"),
+            ("userType", "Standard"),
+            ("userUiSkin", "Theme3"),
         ],
-    )  # fmt: skip
+    )
 
 
 def _logout(request: HttpRequest, endpoint: Endpoint, call: SoapCall) -> str:

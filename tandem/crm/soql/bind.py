@@ -205,13 +205,22 @@ class _Binder:
             child_object, lookup = found
             name = lookup.child_relationship or child.relationship
             if any(b.name == name for b in bound):
-                raise self.error("MALFORMED_QUERY", child.position,
-                                 f"duplicate child relationship selected: {name}")  # fmt: skip
+                raise self.error(
+                    "MALFORMED_QUERY",
+                    child.position,
+                    f"duplicate child relationship selected: {name}",
+                )
             inner = ast.Query(
-                fields=child.fields, is_count=False, sobject=child_object.name,
-                sobject_position=child.position, where=child.where, order_by=child.order_by,
-                limit=child.limit, offset=None, text=self.query.text,
-            )  # fmt: skip
+                fields=child.fields,
+                is_count=False,
+                sobject=child_object.name,
+                sobject_position=child.position,
+                where=child.where,
+                order_by=child.order_by,
+                limit=child.limit,
+                offset=None,
+                text=self.query.text,
+            )
             bound.append(BoundChild(name, lookup, _Binder(inner, self.registry, self.today).bind()))
         return tuple(bound)
 
@@ -341,9 +350,10 @@ class _Binder:
         if operator == "LIKE":
             if kind not in TEXT_TYPES and kind not in ID_TYPES:
                 raise self.error(
-                    "INVALID_FIELD", value.position,
+                    "INVALID_FIELD",
+                    value.position,
                     f"invalid operator on {field.field.type_word} field: LIKE",
-                )  # fmt: skip
+                )
             if value.kind != "string":
                 raise self.wrong_type(field, value)
             assert isinstance(value.value, str)
@@ -426,9 +436,15 @@ class _Binder:
     def wrong_type(self, field: BoundField, value: ast.Value) -> SoqlError:
         name = ".".join(field.key)
         if field.field.type in TEXT_TYPES or field.field.type in ID_TYPES:
-            text = f"value of filter criterion for field '{name}' must be of type string and should be enclosed in quotes"  # noqa: E501
+            text = (
+                f"value of filter criterion for field '{name}' must be of type string"
+                " and should be enclosed in quotes"
+            )
         else:
-            text = f"value of filter criterion for field '{name}' must be of type {field.field.type_word} and should not be enclosed in quotes"  # noqa: E501
+            text = (
+                f"value of filter criterion for field '{name}' must be of type "
+                f"{field.field.type_word} and should not be enclosed in quotes"
+            )
         return self.error("INVALID_FIELD", value.position, text)
 
 

@@ -46,20 +46,38 @@ def _join(field: BoundField) -> dict[str, Any]:
     assert field.relationship is not None
     name = field.key[0]
     return {
-        "aggregate": False, "apexType": None, "booleanType": False, "columnName": name,
-        "custom": name.endswith("__r"), "displayName": name, "foreignKeyName": None,
-        "insertable": False, "joinColumns": [], "label": field.relationship.label,
-        "numberType": False, "textType": False, "updatable": False,
-    }  # fmt: skip
+        "aggregate": False,
+        "apexType": None,
+        "booleanType": False,
+        "columnName": name,
+        "custom": name.endswith("__r"),
+        "displayName": name,
+        "foreignKeyName": None,
+        "insertable": False,
+        "joinColumns": [],
+        "label": field.relationship.label,
+        "numberType": False,
+        "textType": False,
+        "updatable": False,
+    }
 
 
 def _count_column() -> dict[str, Any]:
     return {
-        "aggregate": True, "apexType": "Integer", "booleanType": False, "columnName": "expr0",
-        "custom": False, "displayName": "COUNT()", "foreignKeyName": None, "insertable": False,
-        "joinColumns": [], "label": "COUNT()", "numberType": True, "textType": False,
+        "aggregate": True,
+        "apexType": "Integer",
+        "booleanType": False,
+        "columnName": "expr0",
+        "custom": False,
+        "displayName": "COUNT()",
+        "foreignKeyName": None,
+        "insertable": False,
+        "joinColumns": [],
+        "label": "COUNT()",
+        "numberType": True,
+        "textType": False,
         "updatable": False,
-    }  # fmt: skip
+    }
 
 
 def column_metadata(query: BoundQuery) -> dict[str, Any]:

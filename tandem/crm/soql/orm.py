@@ -295,11 +295,19 @@ def filtered(query: BoundQuery, queryset: QuerySet[Any]) -> QuerySet[Any]:
         path = field_path(order.field)
         column = Lower(path) if order.field.is_text else F(path)
         if order.descending:
-            ordering.append(column.desc(nulls_first=order.nulls_first or None,
-                                        nulls_last=(not order.nulls_first) or None))  # fmt: skip
+            ordering.append(
+                column.desc(
+                    nulls_first=order.nulls_first or None,
+                    nulls_last=(not order.nulls_first) or None,
+                )
+            )
         else:
-            ordering.append(column.asc(nulls_first=order.nulls_first or None,
-                                       nulls_last=(not order.nulls_first) or None))  # fmt: skip
+            ordering.append(
+                column.asc(
+                    nulls_first=order.nulls_first or None,
+                    nulls_last=(not order.nulls_first) or None,
+                )
+            )
     return queryset.order_by(*ordering, "pk")
 
 
@@ -347,9 +355,14 @@ class SalesforceDateTime(Func):
     output_field = CharField()
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, function="to_char",
-                           template="to_char(%(expressions)s AT TIME ZONE 'UTC', "
-                           "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"+0000\"')", **extra)  # fmt: skip
+        return self.as_sql(
+            compiler,
+            connection,
+            function="to_char",
+            template="to_char(%(expressions)s AT TIME ZONE 'UTC', "
+            '\'YYYY-MM-DD"T"HH24:MI:SS.MS"+0000"\')',
+            **extra,
+        )
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         # %%%% → %% here → % once the SQLite backend unescapes its parameter markers.
@@ -404,8 +417,9 @@ def page_rows(
     if text_datetimes:
         annotations = {formatted_name(p): e for p, e in formatted_columns(query).items()}
         paths = [formatted_name(p) if formatted_name(p) in annotations else p for p in paths]
-    window = query_window(query, queryset, position=position, size=size, after_pk=after_pk,
-                          annotations=annotations)  # fmt: skip
+    window = query_window(
+        query, queryset, position=position, size=size, after_pk=after_pk, annotations=annotations
+    )
     return [] if window is None else list(window.values_list(*paths))
 
 
@@ -444,8 +458,9 @@ def child_rows(
     query = child.query
     lookup = child.lookup.attname
     annotations = {formatted_name(p): e for p, e in formatted_columns(query).items()}
-    paths = [formatted_name(p) if formatted_name(p) in annotations else p
-             for p in selected_paths(query)]  # fmt: skip
+    paths = [
+        formatted_name(p) if formatted_name(p) in annotations else p for p in selected_paths(query)
+    ]
     found: dict[Any, list[tuple[Any, ...]]] = {}
     ordered = filtered(query, queryset)
     if annotations:

@@ -239,10 +239,13 @@ class _Build(Transformer[Token, Any]):
         clauses: dict[str, Any] = dict(c for c in children if isinstance(c, tuple))
         relationship: Token = next(c for c in children if isinstance(c, Token) and c.type == "NAME")
         return ast.ChildQuery(
-            relationship=str(relationship), position=_position(relationship), fields=fields,
-            where=clauses.get("where"), order_by=clauses.get("order", ()),
+            relationship=str(relationship),
+            position=_position(relationship),
+            fields=fields,
+            where=clauses.get("where"),
+            order_by=clauses.get("order", ()),
             limit=clauses.get("limit"),
-        )  # fmt: skip
+        )
 
     def count_call(self, children: list[Any]) -> None:
         return None
@@ -320,19 +323,26 @@ class _Build(Transformer[Token, Any]):
         fields = tuple(c for c in children[1:] if isinstance(c, ast.FieldPath))
         clauses: dict[str, Any] = dict(c for c in children[1:] if isinstance(c, tuple))
         return ast.SearchObject(
-            sobject=str(name), position=_position(name), fields=fields,
-            where=clauses.get("where"), order_by=clauses.get("order", ()),
-            limit=clauses.get("limit"), offset=clauses.get("offset"),
-        )  # fmt: skip
+            sobject=str(name),
+            position=_position(name),
+            fields=fields,
+            where=clauses.get("where"),
+            order_by=clauses.get("order", ()),
+            limit=clauses.get("limit"),
+            offset=clauses.get("offset"),
+        )
 
     def sosl(self, children: list[Any]) -> ast.Search:
         term: Token = children[1]
         clauses: dict[str, Any] = dict(c for c in children[2:] if isinstance(c, tuple))
         return ast.Search(
-            term=str(term)[1:-1], term_position=_position(term),
-            scope=clauses.get("scope", "ALL"), objects=clauses.get("returning", ()),
-            limit=clauses.get("overall_limit"), text=self.query,
-        )  # fmt: skip
+            term=str(term)[1:-1],
+            term_position=_position(term),
+            scope=clauses.get("scope", "ALL"),
+            objects=clauses.get("returning", ()),
+            limit=clauses.get("overall_limit"),
+            text=self.query,
+        )
 
 
 @lru_cache(maxsize=1)

@@ -73,9 +73,13 @@ def atom_holds(atom: Atom, value: Any) -> bool:
         start, end = atom.value
         inside = start <= value < end
         return {
-            "=": inside, "!=": not inside, "<": value < start, "<=": value < end,
-            ">": value >= end, ">=": value >= start,
-        }[op]  # fmt: skip
+            "=": inside,
+            "!=": not inside,
+            "<": value < start,
+            "<=": value < end,
+            ">": value >= end,
+            ">=": value >= start,
+        }[op]
     return _compare(op, _norm(atom.field, value), _norm(atom.field, atom.value))
 
 

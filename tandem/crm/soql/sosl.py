@@ -40,11 +40,12 @@ MAX_TERM_LENGTH = 10_000
 MAX_TERMS = 100
 NAME_FIELDS = frozenset({"Name", "FirstName", "LastName"})
 SCOPE_TYPES = {
-    "ALL": frozenset({FieldType.STRING, FieldType.EMAIL, FieldType.PHONE, FieldType.TEXTAREA,
-                      FieldType.URL}),
+    "ALL": frozenset(
+        {FieldType.STRING, FieldType.EMAIL, FieldType.PHONE, FieldType.TEXTAREA, FieldType.URL}
+    ),
     "EMAIL": frozenset({FieldType.EMAIL}),
     "PHONE": frozenset({FieldType.PHONE}),
-}  # fmt: skip
+}
 
 _TERM_GRAMMAR = r"""
 ?start: disjunction
@@ -185,10 +186,16 @@ def _match(node: TermNode, fields: list[FieldDescribe]) -> BoundCondition:
 def _spec(search: ast.Search, item: ast.SearchObject) -> ast.Query:
     id_field = ast.FieldPath(("Id",), item.position)
     return ast.Query(
-        fields=item.fields or (id_field,), is_count=False, sobject=item.sobject,
-        sobject_position=item.position, where=item.where, order_by=item.order_by,
-        limit=item.limit, offset=item.offset, text=search.text,
-    )  # fmt: skip
+        fields=item.fields or (id_field,),
+        is_count=False,
+        sobject=item.sobject,
+        sobject_position=item.position,
+        where=item.where,
+        order_by=item.order_by,
+        limit=item.limit,
+        offset=item.offset,
+        text=search.text,
+    )
 
 
 def _every_object(search: ast.Search, registry: Registry) -> tuple[ast.SearchObject, ...]:
@@ -221,8 +228,9 @@ def _not_searchable(
     search: ast.Search, item: ast.SearchObject, sobject: ObjectDescribe
 ) -> SoqlError:
     text = f"entity type {sobject.name} does not support search"
-    return SoqlError("INVALID_TYPE", located(search.text, item.position.line,
-                                             item.position.column, text))  # fmt: skip
+    return SoqlError(
+        "INVALID_TYPE", located(search.text, item.position.line, item.position.column, text)
+    )
 
 
 def search_limit(search: ast.Search) -> int:
@@ -277,13 +285,23 @@ def parameterized(
         raise SoqlError("MALFORMED_SEARCH", "A search must not contain a NUL character")
     objects = tuple(
         ast.SearchObject(
-            sobject=spec.name, position=_START,
-            fields=tuple(_field_path(f) for f in spec.fields), where=_where(spec),
-            order_by=(), limit=spec.limit, offset=None,
+            sobject=spec.name,
+            position=_START,
+            fields=tuple(_field_path(f) for f in spec.fields),
+            where=_where(spec),
+            order_by=(),
+            limit=spec.limit,
+            offset=None,
         )
         for spec in specs
-    )  # fmt: skip
+    )
     if scope.upper() not in ("ALL", "NAME", "EMAIL", "PHONE", "SIDEBAR"):
         raise SoqlError("INVALID_SEARCH_SCOPE", f"Invalid search scope: {scope}")
-    return ast.Search(term=term, term_position=_START, scope=scope.upper(), objects=objects,
-                      limit=limit, text=term)  # fmt: skip
+    return ast.Search(
+        term=term,
+        term_position=_START,
+        scope=scope.upper(),
+        objects=objects,
+        limit=limit,
+        text=term,
+    )

@@ -34,9 +34,12 @@ class UserNewForm(ServiceErrorsMixin, forms.Form):
     username = forms.CharField(label="Username", max_length=80)
     profile = forms.ModelChoiceField(label="Profile", queryset=Profile.objects.none())
     password = forms.CharField(
-        label="Password", required=False, max_length=200, widget=forms.PasswordInput,
+        label="Password",
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput,
         help_text="Leave empty to generate one (shown once).",
-    )  # fmt: skip
+    )
     is_marketing_user = forms.BooleanField(label="Marketing User", required=False)
     is_api_enabled = forms.BooleanField(label="API Enabled", required=False, initial=True)
 
@@ -72,9 +75,11 @@ class LoginHoursForm(forms.Form):
         for index, day in enumerate(WEEKDAYS):
             for part in ("Start", "End"):
                 self.fields[f"{part.lower()}_{index}"] = forms.ChoiceField(
-                    label=f"{day} {part}", choices=HOUR_CHOICES, required=False,
+                    label=f"{day} {part}",
+                    choices=HOUR_CHOICES,
+                    required=False,
                     widget=forms.Select(attrs={"aria-label": f"{day} {part}"}),
-                )  # fmt: skip
+                )
 
     def day_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField, list[str]]]:
         rows = []

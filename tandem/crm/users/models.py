@@ -37,9 +37,10 @@ class Profile(models.Model):
         "Modify All Data", default=False, help_text="Administrators: may open Setup."
     )
     bulk_api_hard_delete = models.BooleanField(
-        "Bulk API Hard Delete", default=False,
+        "Bulk API Hard Delete",
+        default=False,
         help_text="May create Bulk API hardDelete jobs (records skip the recycle bin).",
-    )  # fmt: skip
+    )
 
     class Meta:
         ordering = ("name", "id")

@@ -292,14 +292,24 @@ def user_create(
     if errors:
         raise UserInvalidError(errors)
     user = User.objects.create_user(
-        username, password, org=org, profile=profile, email=email.strip(),
-        first_name=first_name.strip(), last_name=last_name.strip(),
-        is_marketing_user=is_marketing_user, is_api_enabled=is_api_enabled,
-    )  # fmt: skip
+        username,
+        password,
+        org=org,
+        profile=profile,
+        email=email.strip(),
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        is_marketing_user=is_marketing_user,
+        is_api_enabled=is_api_enabled,
+    )
     setup_audit_record(
-        org=org, actor=actor, action="user.created", section="Users", target=username,
+        org=org,
+        actor=actor,
+        action="user.created",
+        section="Users",
+        target=username,
         new=user_snapshot(user),
-    )  # fmt: skip
+    )
     return user
 
 
@@ -314,10 +324,18 @@ class CreatedUser:
 
 @transaction.atomic
 def user_create_with_credentials(
-    *, org: Org, username: str, email: str, last_name: str, profile_name: str,
-    first_name: str = "", password: str | None = None, is_marketing_user: bool = False,
-    is_api_enabled: bool = True, with_security_token: bool = False,
-) -> CreatedUser:  # fmt: skip
+    *,
+    org: Org,
+    username: str,
+    email: str,
+    last_name: str,
+    profile_name: str,
+    first_name: str = "",
+    password: str | None = None,
+    is_marketing_user: bool = False,
+    is_api_enabled: bool = True,
+    with_security_token: bool = False,
+) -> CreatedUser:
     """`tandem crm user create`: a user with a named profile, a given or generated password
     and, when asked, a security token."""
     profile = Profile.objects.filter(org=org, name=profile_name).first()
@@ -326,10 +344,17 @@ def user_create_with_credentials(
         raise UserInvalidError({"profile": [f"no profile {profile_name!r} (choose: {names})"]})
     password = password or generate_password()
     user = user_create(
-        org=org, actor=None, username=username, email=email, first_name=first_name,
-        last_name=last_name, profile=profile, password=password,
-        is_marketing_user=is_marketing_user, is_api_enabled=is_api_enabled,
-    )  # fmt: skip
+        org=org,
+        actor=None,
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        profile=profile,
+        password=password,
+        is_marketing_user=is_marketing_user,
+        is_api_enabled=is_api_enabled,
+    )
     token = security_token_reset(user=user) if with_security_token else None
     return CreatedUser(user=user, password=password, security_token=token)
 
@@ -365,9 +390,14 @@ def user_update(*, actor: User, user: User, profile: Profile, flags: dict[str, b
     new = user_snapshot(user)
     if new != old:
         setup_audit_record(
-            org=user.org, actor=actor, action="user.changed", section="Users",
-            target=user.username, old=old, new=new,
-        )  # fmt: skip
+            org=user.org,
+            actor=actor,
+            action="user.changed",
+            section="Users",
+            target=user.username,
+            old=old,
+            new=new,
+        )
     return user
 
 
@@ -375,14 +405,23 @@ LOGIN_IP_RANGES = IpRangeKind("Profiles", "profile.login_ip_range", UserInvalidE
 
 
 def profile_login_ip_range_add(
-    *, actor: User | None, profile: Profile, start_address: str, end_address: str,
+    *,
+    actor: User | None,
+    profile: Profile,
+    start_address: str,
+    end_address: str,
     description: str = "",
-) -> ProfileLoginIpRange:  # fmt: skip
+) -> ProfileLoginIpRange:
     """Add a login IP range to a profile (IPv4, start ≤ end); audited."""
-    row = ProfileLoginIpRange(profile=profile, start_address=start_address,
-                              end_address=end_address, description=description)  # fmt: skip
-    return ip_range_add(actor=actor, org=profile.org, row=row, kind=LOGIN_IP_RANGES,
-                        target=profile.name)  # fmt: skip
+    row = ProfileLoginIpRange(
+        profile=profile,
+        start_address=start_address,
+        end_address=end_address,
+        description=description,
+    )
+    return ip_range_add(
+        actor=actor, org=profile.org, row=row, kind=LOGIN_IP_RANGES, target=profile.name
+    )
 
 
 def profile_login_ip_range_delete(*, actor: User, row: ProfileLoginIpRange) -> None:
@@ -390,8 +429,9 @@ def profile_login_ip_range_delete(*, actor: User, row: ProfileLoginIpRange) -> N
     profile = row.profile
     if profile.org_id != actor.org_id:
         raise UserInvalidError({"range": ["No such range in this org."]})
-    ip_range_delete(actor=actor, org=profile.org, row=row, kind=LOGIN_IP_RANGES,
-                    target=profile.name)  # fmt: skip
+    ip_range_delete(
+        actor=actor, org=profile.org, row=row, kind=LOGIN_IP_RANGES, target=profile.name
+    )
 
 
 def _hours_text(profile: Profile) -> dict[str, list[int]]:
@@ -424,9 +464,14 @@ def profile_login_hours_set(
     new = _hours_text(profile)
     if new != old:
         setup_audit_record(
-            org=profile.org, actor=actor, action="profile.login_hours_changed",
-            section="Profiles", target=profile.name, old=old, new=new,
-        )  # fmt: skip
+            org=profile.org,
+            actor=actor,
+            action="profile.login_hours_changed",
+            section="Profiles",
+            target=profile.name,
+            old=old,
+            new=new,
+        )
 
 
 @transaction.atomic
@@ -434,14 +479,21 @@ def user_unlock(*, actor: User, user: User) -> None:
     """Lift a lockout now (Setup → Users → Unlock); audited."""
     if user.org_id != actor.org_id:
         raise UserInvalidError({"user": ["No such user in this org."]})
-    old = {"locked_until": user.locked_until.isoformat() if user.locked_until else None,
-           "failed_login_count": user.failed_login_count}  # fmt: skip
+    old = {
+        "locked_until": user.locked_until.isoformat() if user.locked_until else None,
+        "failed_login_count": user.failed_login_count,
+    }
     user.locked_until, user.failed_login_count = None, 0
     user.save(update_fields=["locked_until", "failed_login_count"])
     setup_audit_record(
-        org=user.org, actor=actor, action="user.unlocked", section="Users",
-        target=user.username, old=old, new={"locked_until": None, "failed_login_count": 0},
-    )  # fmt: skip
+        org=user.org,
+        actor=actor,
+        action="user.unlocked",
+        section="Users",
+        target=user.username,
+        old=old,
+        new={"locked_until": None, "failed_login_count": 0},
+    )
 
 
 @transaction.atomic
@@ -453,7 +505,10 @@ def user_password_reset(*, actor: User | None, user: User) -> str:
     user.set_password(password)
     user.save(update_fields=["password"])
     setup_audit_record(
-        org=user.org, actor=actor, action="user.password_reset", section="Users",
+        org=user.org,
+        actor=actor,
+        action="user.password_reset",
+        section="Users",
         target=user.username,
-    )  # fmt: skip
+    )
     return password

@@ -24,8 +24,9 @@ def session_key_hash(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()
 
 
-def user_session_start(*, request: HttpRequest, user: User, login_type: str = LoginType.APPLICATION
-                       ) -> UserSession:  # fmt: skip
+def user_session_start(
+    *, request: HttpRequest, user: User, login_type: str = LoginType.APPLICATION
+) -> UserSession:
     """Log `user` in on this request (a fresh session key) and record the session."""
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return _record(request, user, login_type)
@@ -87,10 +88,13 @@ def user_session_end(*, actor: User, session: UserSession) -> None:
         raise PermissionError("That session belongs to another org.")
     session.delete()
     setup_audit_record(
-        org=user.org, actor=actor, action="user.session_ended", section="Users",
-        target=user.username, old={"created_at": session.created_at.isoformat(),
-                                   "source_ip": session.source_ip},
-    )  # fmt: skip
+        org=user.org,
+        actor=actor,
+        action="user.session_ended",
+        section="Users",
+        target=user.username,
+        old={"created_at": session.created_at.isoformat(), "source_ip": session.source_ip},
+    )
 
 
 def current_session_hash(request: HttpRequest) -> str:

@@ -82,9 +82,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST" and form.is_valid():
         result = user_authenticate_password(
-            username=form.cleaned_data["username"], password=form.cleaned_data["password"],
-            ip=client_ip(request), org=org,
-        )  # fmt: skip
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+            ip=client_ip(request),
+            org=org,
+        )
         if result.user is not None:
             user_session_start(request=request, user=result.user)
             return HttpResponseRedirect(_next_url(request))
@@ -117,11 +119,17 @@ def user_new(request: HttpRequest) -> HttpResponse:
         password = data["password"] or generate_password()
         try:
             user = user_create(
-                org=actor.org, actor=actor, username=data["username"], email=data["email"],
-                first_name=data["first_name"], last_name=data["last_name"],
-                profile=data["profile"], password=password,
-                is_marketing_user=data["is_marketing_user"], is_api_enabled=data["is_api_enabled"],
-            )  # fmt: skip
+                org=actor.org,
+                actor=actor,
+                username=data["username"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                profile=data["profile"],
+                password=password,
+                is_marketing_user=data["is_marketing_user"],
+                is_api_enabled=data["is_api_enabled"],
+            )
         except UserInvalidError as exc:
             form.add_service_errors(exc.errors)
         else:
@@ -288,8 +296,12 @@ def profile_detail(request: HttpRequest, id: str) -> HttpResponse:
     handler = handlers.get(action or "")
     if handler is not None and handler():
         return redirect("crm_users:profile_detail", id=profile.id)
-    context = {"profile": profile, "range_form": range_form, "hours_form": hours_form,
-               "ranges": profile.login_ip_ranges.all()}  # fmt: skip
+    context = {
+        "profile": profile,
+        "range_form": range_form,
+        "hours_form": hours_form,
+        "ranges": profile.login_ip_ranges.all(),
+    }
     return render(request, "crm/users/profile_detail.html", context)
 
 

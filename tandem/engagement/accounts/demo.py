@@ -41,8 +41,13 @@ def _demo_user(admin: User, crm_username: str) -> User:
     username = demo_username(crm_username)
     existing = User.objects.filter(username__iexact=username).first()
     if existing is None:
-        return user_create(actor=admin, username=username, password=DEMO_PASSWORD,
-                           role=Role.MARKETING_USER, email=crm_username)  # fmt: skip
+        return user_create(
+            actor=admin,
+            username=username,
+            password=DEMO_PASSWORD,
+            role=Role.MARKETING_USER,
+            email=crm_username,
+        )
     if existing.account_id != admin.account_id:
         raise AccountError(f"The username {username!r} belongs to another account.")
     return existing
@@ -57,9 +62,11 @@ DEMO_EMAIL = {
     "text_body": "Hi %%FirstName%%,\n\nOur spring range is out.",
 }
 DEMO_DE = "Newsletter Subscribers"
-DEMO_SUBSCRIBERS = (("sub-1", "ann@subscribers.example", "Ann"),
-                    ("sub-2", "bob@subscribers.example", "Bob"),
-                    ("sub-3", "cleo@subscribers.example", "Cleo"))  # fmt: skip
+DEMO_SUBSCRIBERS = (
+    ("sub-1", "ann@subscribers.example", "Ann"),
+    ("sub-2", "bob@subscribers.example", "Bob"),
+    ("sub-3", "cleo@subscribers.example", "Cleo"),
+)
 
 
 def _demo_content(admin: User) -> dict[str, object]:
@@ -68,9 +75,11 @@ def _demo_content(admin: User) -> dict[str, object]:
     email = email or email_create(actor=admin, **DEMO_EMAIL)
     audience = DataExtension.objects.filter(account=admin.account, name=DEMO_DE).first()
     if audience is None:
-        fields = [FieldSpec("SubscriberKey", FieldType.TEXT, is_primary_key=True),
-                  FieldSpec("EmailAddress", FieldType.EMAIL_ADDRESS, is_required=True),
-                  FieldSpec("FirstName")]  # fmt: skip
+        fields = [
+            FieldSpec("SubscriberKey", FieldType.TEXT, is_primary_key=True),
+            FieldSpec("EmailAddress", FieldType.EMAIL_ADDRESS, is_required=True),
+            FieldSpec("FirstName"),
+        ]
         sendable = Sendable(True, "SubscriberKey", "EmailAddress")
         audience = data_extension_create(
             actor=admin, name=DEMO_DE, fields=fields, sendable=sendable
@@ -85,8 +94,13 @@ def _demo_content(admin: User) -> dict[str, object]:
 
 
 def _entry(user: User, crm_username: str | None) -> dict[str, object]:
-    return {"role": user.role, "username": user.username, "password": DEMO_PASSWORD,
-            "user_id": user.pk, "crm_username": crm_username}  # fmt: skip
+    return {
+        "role": user.role,
+        "username": user.username,
+        "password": DEMO_PASSWORD,
+        "user_id": user.pk,
+        "crm_username": crm_username,
+    }
 
 
 @transaction.atomic

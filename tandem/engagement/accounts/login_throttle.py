@@ -17,9 +17,10 @@ def login_refusal(*, ip: str, username: str) -> str | None:
     minutes = settings.ENGAGEMENT_LOGIN_THROTTLE_MINUTES
     by_ip = throttle_exceeded(BY_ADDRESS, ip, limit=settings.ENGAGEMENT_LOGIN_THROTTLE_ATTEMPTS)
     by_user = throttle_exceeded(
-        BY_USERNAME, username.strip().lower(),
+        BY_USERNAME,
+        username.strip().lower(),
         limit=settings.ENGAGEMENT_LOGIN_USER_THROTTLE_ATTEMPTS,
-    )  # fmt: skip
+    )
     return REFUSED.format(minutes=minutes) if by_ip or by_user else None
 
 

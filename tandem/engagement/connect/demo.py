@@ -43,15 +43,23 @@ def demo_legacy_connect(
     if existing is not None:
         return existing
     connection = services.connection_legacy_connect(
-        actor=admin, account=account, login_url=login_url, username=system.crm_username,
-        password=system.password, security_token=system.security_token,
-    )  # fmt: skip
+        actor=admin,
+        account=account,
+        login_url=login_url,
+        username=system.crm_username,
+        password=system.password,
+        security_token=system.security_token,
+    )
     for login in users:
         member = account.users.get(username=login.engagement_username)
         services.connected_user_map(
-            actor=admin, connection=connection, user=member, crm_username=login.crm_username,
-            password=login.password, security_token=login.security_token,
-        )  # fmt: skip
+            actor=admin,
+            connection=connection,
+            user=member,
+            crm_username=login.crm_username,
+            password=login.password,
+            security_token=login.security_token,
+        )
     return connection
 
 
@@ -66,5 +74,11 @@ def _forget(admin: User, account: Account) -> None:
     Outage.objects.filter(account=account).delete()
     connection.delete()
     tokens.tokens_forget(account.pk)  # this process's cache; the services' are told by the CRM
-    audit_record(account=account, actor=admin, action="connect.demo_reset",
-                 target=old["system_username"], old=old, new=None)  # fmt: skip
+    audit_record(
+        account=account,
+        actor=admin,
+        action="connect.demo_reset",
+        target=old["system_username"],
+        old=old,
+        new=None,
+    )

@@ -271,11 +271,15 @@ def _user_callback(
     return _act(
         request,
         lambda: user_connection_complete(
-            actor=actor, connection=connection, pending=pending,
-            state=request.GET.get("state", ""), code=request.GET.get("code", ""), error=described,
+            actor=actor,
+            connection=connection,
+            pending=pending,
+            state=request.GET.get("state", ""),
+            code=request.GET.get("code", ""),
+            error=described,
         ),
         success=lambda mapping: f"You are connected to the CRM as {mapping.crm_username}.",
-    )  # fmt: skip
+    )
 
 
 def _upgrade_callback(request: HttpRequest, actor: User, connection: CrmConnection) -> HttpResponse:

@@ -184,8 +184,11 @@ def _write_bulk(
         key, error = next(iter(outcome.errors.items()))
         logger.warning(
             "%s IndividualEmailResults of send %s not written by Bulk upsert (%s: %s)",
-            len(outcome.errors), audience.send_id, key, error,
-        )  # fmt: skip
+            len(outcome.errors),
+            audience.send_id,
+            key,
+            error,
+        )
     return len(ids)
 
 

@@ -27,8 +27,24 @@ from tandem.engagement.syncs.models import SyncSource
 DATETIME = "datetime"
 # Field types whose Bulk CSV text is the sync's text of the REST JSON value (dateTimes once
 # converted).
-EXACT = frozenset({"id", "reference", "string", "email", "phone", "picklist", "multipicklist",
-                   "combobox", "textarea", "url", "boolean", "int", DATETIME, "date"})  # fmt: skip
+EXACT = frozenset(
+    {
+        "id",
+        "reference",
+        "string",
+        "email",
+        "phone",
+        "picklist",
+        "multipicklist",
+        "combobox",
+        "textarea",
+        "url",
+        "boolean",
+        "int",
+        DATETIME,
+        "date",
+    }
+)
 
 
 def bulk_kinds(connection: CrmConnection, source: SyncSource) -> dict[str, str] | None:

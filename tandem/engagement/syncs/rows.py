@@ -41,11 +41,15 @@ def rows_write(data_extension_id: int, pairs: Sequence[Pair], *, fresh: bool) ->
         return
     if connection.vendor != "postgresql":
         DataExtensionRow.objects.bulk_create(
-            [DataExtensionRow(data_extension_id=data_extension_id, key=k, values=v)
-             for k, v in pairs],
-            batch_size=2000, update_conflicts=True, unique_fields=["data_extension", "key"],
+            [
+                DataExtensionRow(data_extension_id=data_extension_id, key=k, values=v)
+                for k, v in pairs
+            ],
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["data_extension", "key"],
             update_fields=["values"],
-        )  # fmt: skip
+        )
         return
     table = connection.ops.quote_name(DataExtensionRow._meta.db_table)
     with connection.cursor() as wrapper:

@@ -145,9 +145,15 @@ def source_run(*, source_id: int) -> RunResult:
 def _run_leased(source: SyncSource, token: str) -> RunResult:
     now = timezone.now()
     _renewed(
-        source.pk, token, outcome=RunOutcome.RUNNING, last_run_at=now,
-        rows_added=0, rows_updated=0, rows_deleted=0, last_error="",
-    )  # fmt: skip
+        source.pk,
+        token,
+        outcome=RunOutcome.RUNNING,
+        last_run_at=now,
+        rows_added=0,
+        rows_updated=0,
+        rows_deleted=0,
+        last_error="",
+    )
     result = RunResult(True, RunOutcome.DONE)
     connection = CrmConnection.objects.get(account_id=source.account_id)
     try:
@@ -202,17 +208,24 @@ def _select(source: SyncSource) -> str:
 
 
 def _page_commit(
-    source: SyncSource, token: str, writes: list[Pair], fresh: bool, counts: dict[str, int],
+    source: SyncSource,
+    token: str,
+    writes: list[Pair],
+    fresh: bool,
+    counts: dict[str, int],
     changes: dict[str, Any],
-) -> None:  # fmt: skip
+) -> None:
     """Write the page's rows and commit `changes` with them, in one transaction (the lease
     renewed in it: a run that lost its lease writes nothing)."""
     with page_transaction():
         rows_write(source.data_extension_id, writes, fresh=fresh)
         _renewed(
-            source.pk, token, rows_added=F("rows_added") + counts["added"],
-            rows_updated=F("rows_updated") + counts["updated"], **changes,
-        )  # fmt: skip
+            source.pk,
+            token,
+            rows_added=F("rows_added") + counts["added"],
+            rows_updated=F("rows_updated") + counts["updated"],
+            **changes,
+        )
 
 
 def _texts(source: SyncSource, page: list[dict[str, Any]]) -> list[tuple[str, ...]]:
@@ -250,9 +263,13 @@ def page_apply(
 
 
 def _page_commit_new(
-    source: SyncSource, token: str, names: tuple[str, ...], rows: list[tuple[str, ...]],
-    counts: dict[str, int], changes: dict[str, Any],
-) -> None:  # fmt: skip
+    source: SyncSource,
+    token: str,
+    names: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    counts: dict[str, int],
+    changes: dict[str, Any],
+) -> None:
     """A first copy's page on PostgreSQL: COPY, the JSON built by the database."""
     with page_transaction():
         rows_copy_new(source.data_extension_id, names, rows)
@@ -289,9 +306,13 @@ def _copy(connection: CrmConnection, source: SyncSource, token: str, result: Run
             if not SAFE_ID.fullmatch(last):
                 raise CrmError("unknown_error", f"the CRM answered an unexpected Id {last[:40]!r}")
             added, updated = page_apply(
-                source, token, rows, compare, writer if PageWriter.usable() else None,
+                source,
+                token,
+                rows,
+                compare,
+                writer if PageWriter.usable() else None,
                 copy_after_id=last,
-            )  # fmt: skip
+            )
             result.added += added
             result.updated += updated
     done: dict[str, Any] = {"backfill": False, "copy_after_id": "", "copy_floor": None}
@@ -369,7 +390,9 @@ def _reconcile(
         for start in range(0, len(gone), 2000):
             removed += keys.filter(key__in=gone[start : start + 2000]).delete()[0]
         _renewed(
-            source.pk, token, reconciled_at=timezone.now(),
+            source.pk,
+            token,
+            reconciled_at=timezone.now(),
             rows_deleted=F("rows_deleted") + removed,
-        )  # fmt: skip
+        )
     result.deleted += removed

@@ -90,10 +90,14 @@ def setup(request: HttpRequest, object_name: str) -> HttpResponse:
         chosen = list(existing.fields)
     names = list(dict.fromkeys([*offered, *chosen]))  # a refused name stays, with its message
     rows = [
-        {"name": name, "field": offered.get(name), "checked": name in chosen or name == "Id",
-         "error": errors.get(name, "")}
+        {
+            "name": name,
+            "field": offered.get(name),
+            "checked": name in chosen or name == "Id",
+            "error": errors.get(name, ""),
+        }
         for name in names
-    ]  # fmt: skip
+    ]
     context = {
         "object_name": object_name,
         "rows": rows,

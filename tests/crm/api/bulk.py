@@ -14,9 +14,11 @@ from tests.crm.api.conftest import Api, V
 def put_csv(api: Api, job_id: str, data: bytes | str) -> Any:
     body = data.encode() if isinstance(data, str) else data
     return api.client.put(
-        f"{V}/jobs/ingest/{job_id}/batches", body, content_type="text/csv",
+        f"{V}/jobs/ingest/{job_id}/batches",
+        body,
+        content_type="text/csv",
         headers=api.headers,
-    )  # fmt: skip
+    )
 
 
 def ingest(api: Api, data: bytes | str, *, run: bool = True, **job: Any) -> str:

@@ -25,22 +25,28 @@ class Tokens:
     def issue(self, user: Any, *, app: str | None = "Data Loader", scopes: str = "api") -> str:
         raw = secrets.token_urlsafe(32)
         AccessToken.objects.create(
-            user=user, application=_app(user.org, app) if app else None, token="",
+            user=user,
+            application=_app(user.org, app) if app else None,
+            token="",
             token_checksum=hashlib.sha256(raw.encode()).hexdigest(),
-            expires=timezone.now() + dt.timedelta(hours=2), scope=scopes,
-        )  # fmt: skip
+            expires=timezone.now() + dt.timedelta(hours=2),
+            scope=scopes,
+        )
         return raw
 
 
 def _app(org: Any, name: str) -> ConnectedApp:
     marketing_cloud = name == "Salesforce Marketing Cloud"
     app, _ = ConnectedApp.objects.get_or_create(
-        name=name, org=None if marketing_cloud else org,
+        name=name,
+        org=None if marketing_cloud else org,
         deployment_key=MARKETING_CLOUD_KEY if marketing_cloud else None,
-        defaults={"client_type": ConnectedApp.CLIENT_CONFIDENTIAL,
-                  "authorization_grant_type": ConnectedApp.GRANT_AUTHORIZATION_CODE,
-                  "redirect_uris": "https://app.test/callback"},
-    )  # fmt: skip
+        defaults={
+            "client_type": ConnectedApp.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": ConnectedApp.GRANT_AUTHORIZATION_CODE,
+            "redirect_uris": "https://app.test/callback",
+        },
+    )
     return app
 
 

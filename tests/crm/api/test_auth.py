@@ -23,10 +23,13 @@ def _token(user: Any, *, scope: str = "api", expires_in: int = 3600) -> str:
     raw = secrets.token_urlsafe(32)
     app = make_app(user.org).app
     AccessToken.objects.create(
-        user=user, application=app, token="",
+        user=user,
+        application=app,
+        token="",
         token_checksum=hashlib.sha256(raw.encode()).hexdigest(),
-        expires=timezone.now() + dt.timedelta(seconds=expires_in), scope=scope,
-    )  # fmt: skip
+        expires=timezone.now() + dt.timedelta(seconds=expires_in),
+        scope=scope,
+    )
     return raw
 
 

@@ -69,9 +69,11 @@ def test_an_update_out_of_range_changes_nothing(api: Api) -> None:
     account = api.post("/sobjects/Account", {"Name": "A", "NumberOfEmployees": 5}).json()["id"]
 
     response = api.client.patch(
-        f"{V}/sobjects/Account/{account}", '{"Name": "B", "NumberOfEmployees": 1e400}',
-        content_type="application/json", headers=api.headers,
-    )  # fmt: skip
+        f"{V}/sobjects/Account/{account}",
+        '{"Name": "B", "NumberOfEmployees": 1e400}',
+        content_type="application/json",
+        headers=api.headers,
+    )
 
     assert _error(response) == "NUMBER_OUTSIDE_VALID_RANGE"
     saved = Account.objects.get()
@@ -80,9 +82,11 @@ def test_an_update_out_of_range_changes_nothing(api: Api) -> None:
 
 def test_an_upsert_out_of_range_writes_nothing(api: Api) -> None:
     response = api.client.patch(
-        f"{V}/sobjects/Account/External_Id__c/X-1", '{"Name": "A", "AnnualRevenue": 1e400}',
-        content_type="application/json", headers=api.headers,
-    )  # fmt: skip
+        f"{V}/sobjects/Account/External_Id__c/X-1",
+        '{"Name": "A", "AnnualRevenue": 1e400}',
+        content_type="application/json",
+        headers=api.headers,
+    )
 
     assert _error(response) == "NUMBER_OUTSIDE_VALID_RANGE"
     assert not Account.objects.exists()
@@ -155,10 +159,16 @@ def test_nul_bytes_in_paths_are_not_found(api: Api, path: str) -> None:
 
 
 def test_nul_bytes_in_a_composite_url_are_not_found(api: Api) -> None:
-    body = {"compositeRequest": [
-        {"method": "POST", "url": V + "/sobjects/Contact\u0000", "referenceId": "a",
-         "body": {"LastName": "x"}},
-    ]}  # fmt: skip
+    body = {
+        "compositeRequest": [
+            {
+                "method": "POST",
+                "url": V + "/sobjects/Contact\u0000",
+                "referenceId": "a",
+                "body": {"LastName": "x"},
+            },
+        ]
+    }
 
     result = api.post("/composite", body).json()["compositeResponse"][0]
 

@@ -37,20 +37,35 @@ def _open_job(api: Api, **job: str) -> str:
         ({"object": "Nope", "operation": "insert"}, "INVALIDJOB", "Unable to find object: Nope"),
         ({"object": "Contact", "operation": "merge"}, "INVALIDJOB", "Invalid operation"),
         ({"object": "Contact", "operation": "upsert"}, "INVALIDJOB", "externalIdFieldName"),
-        ({"object": "Contact", "operation": "upsert", "externalIdFieldName": "LastName"},
-         "INVALIDJOB", "not an external ID"),
-        ({"object": "Contact", "operation": "insert", "columnDelimiter": "COLON"},
-         "INVALIDJOB", "columnDelimiter"),
-        ({"object": "Contact", "operation": "insert", "lineEnding": "CR"},
-         "INVALIDJOB", "lineEnding"),
-        ({"object": "Contact", "operation": "insert", "contentType": "JSON"},
-         "INVALIDJOB", "contentType"),
+        (
+            {"object": "Contact", "operation": "upsert", "externalIdFieldName": "LastName"},
+            "INVALIDJOB",
+            "not an external ID",
+        ),
+        (
+            {"object": "Contact", "operation": "insert", "columnDelimiter": "COLON"},
+            "INVALIDJOB",
+            "columnDelimiter",
+        ),
+        (
+            {"object": "Contact", "operation": "insert", "lineEnding": "CR"},
+            "INVALIDJOB",
+            "lineEnding",
+        ),
+        (
+            {"object": "Contact", "operation": "insert", "contentType": "JSON"},
+            "INVALIDJOB",
+            "contentType",
+        ),
         ({"object": "Organization", "operation": "insert"}, "INVALIDJOB", "not supported"),
-        ({"object": "Contact", "operation": "insert", "extra": "x"},
-         "JSON_PARSER_ERROR", 'Unrecognized field "extra"'),
+        (
+            {"object": "Contact", "operation": "insert", "extra": "x"},
+            "JSON_PARSER_ERROR",
+            'Unrecognized field "extra"',
+        ),
         ([], "JSON_PARSER_ERROR", "JSON object"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_ingest_job_is_refused_and_not_made(
     api: Api, body: Any, code: str, words: str
 ) -> None:
@@ -135,7 +150,7 @@ def test_a_chunked_upload_over_the_limit_is_refused_in_the_bulk_dialect() -> Non
         (b"LastName\nA\n".decode() + '"B"x\n', "Invalid CSV on line 3"),
         ("", "no header row"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_upload_fails_the_job_and_applies_no_row(api: Api, data: str, words: str) -> None:
     job_id = ingest(api, data, object="Contact", operation="insert")
 
@@ -189,8 +204,9 @@ def test_abort_in_progress_stops_the_job_at_the_next_chunk(
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
 
     monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
-    job_id = ingest(api, "LastName\nA\nB\nC\nD\nE\nF\n", object="Contact", operation="insert",
-                    run=False)  # fmt: skip
+    job_id = ingest(
+        api, "LastName\nA\nB\nC\nD\nE\nF\n", object="Contact", operation="insert", run=False
+    )
     real_chunk = processing.ingest_chunk
 
     def abort_after_two_chunks(job: Any, token: str, plan: Any, position: int, *rest: Any) -> Any:
@@ -221,8 +237,7 @@ def test_an_abort_inside_a_chunk_rolls_that_chunk_back(
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
 
     monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
-    job_id = ingest(api, "LastName\nA\nB\nC\n", object="Contact", operation="insert",
-                    run=False)  # fmt: skip
+    job_id = ingest(api, "LastName\nA\nB\nC\n", object="Contact", operation="insert", run=False)
 
     def aborted_meanwhile(row: list[str]) -> None:
         if row[0] == "C":
@@ -278,8 +293,9 @@ def test_results_of_an_unfinished_query_job_are_refused(api: Api) -> None:
     assert _error(api.get(f"/jobs/query/{job_id}/results"))[:2] == (400, "INVALIDJOBSTATE")
 
 
-@pytest.mark.parametrize("params", ["locator=bogus", "locator=OTk5", "maxRecords=0",
-                                    "maxRecords=abc"])  # fmt: skip
+@pytest.mark.parametrize(
+    "params", ["locator=bogus", "locator=OTk5", "maxRecords=0", "maxRecords=abc"]
+)
 def test_a_bad_locator_or_page_size_is_refused(api: Api, params: str) -> None:
     job_id = api.post("/jobs/query", {"query": "SELECT Id FROM Contact"}).json()["id"]
     job_run(job_id)

@@ -47,9 +47,14 @@ def _pools(mine: Account, theirs: Account) -> dict[str, list[str]]:
 
 def _job(admin: Any, sobject: str) -> BulkJob:
     return BulkJob.objects.create(
-        org=admin.org, created_by=admin, job_type=JobType.INGEST, operation="insert",
-        object=sobject, api_version="62.0", state=JobState.IN_PROGRESS,
-    )  # fmt: skip
+        org=admin.org,
+        created_by=admin,
+        job_type=JobType.INGEST,
+        operation="insert",
+        object=sobject,
+        api_version="62.0",
+        state=JobState.IN_PROGRESS,
+    )
 
 
 def _outcomes(admin: Any, sobject: str, data: str) -> tuple[list[Any], list[Any]]:
@@ -78,10 +83,11 @@ def _outcomes(admin: Any, sobject: str, data: str) -> tuple[list[Any], list[Any]
     stored = {r.pk: r for r in model.objects.filter(pk__in=[o[0] for o in generic if o[0]])}
     every = [*fast.attnames, *fast.omitted]
     generic_side = [
-        ("error", sf_error(error)) if error
+        ("error", sf_error(error))
+        if error
         else ("ok", _comparable({a: getattr(stored[pk], a) for a in every}))
         for pk, _, error in generic
-    ]  # fmt: skip
+    ]
     return generic_side, fast_side
 
 
@@ -102,8 +108,9 @@ def _csv(header: list[str], rows: list[list[str]]) -> str:
 @pytest.fixture
 def accounts(admin: Any, outsider: Any) -> tuple[Account, Account]:
     mine = Account.objects.create(org=admin.org, owner=admin, name="Mine", external_id="ACC-1")
-    theirs = Account.objects.create(org=outsider.org, owner=outsider, name="Theirs",
-                                    external_id="THEIRS")  # fmt: skip
+    theirs = Account.objects.create(
+        org=outsider.org, owner=outsider, name="Theirs", external_id="THEIRS"
+    )
     return mine, theirs
 
 
@@ -113,12 +120,21 @@ def test_fast_and_generic_contact_inserts_agree_row_by_row(
     admin: Any, accounts: tuple[Account, Account], seed: int, lookup: str
 ) -> None:
     pools = _pools(*accounts)
-    header = ["FirstName", "LastName", "Email", "LeadSource", "HasOptedOutOfEmail", "Birthdate",
-              lookup]  # fmt: skip
+    header = [
+        "FirstName",
+        "LastName",
+        "Email",
+        "LeadSource",
+        "HasOptedOutOfEmail",
+        "Birthdate",
+        lookup,
+    ]
     rng = random.Random(seed)
     # Mostly good rows, as uploads are; every bad value appears across the seeds.
-    rows = [[rng.choice(pools[c][:2] if rng.random() < 0.5 else pools[c]) for c in header]
-            for _ in range(80)]  # fmt: skip
+    rows = [
+        [rng.choice(pools[c][:2] if rng.random() < 0.5 else pools[c]) for c in header]
+        for _ in range(80)
+    ]
 
     generic, fast = _outcomes(admin, "Contact", _csv(header, rows))
 
@@ -127,14 +143,27 @@ def test_fast_and_generic_contact_inserts_agree_row_by_row(
 
 
 def test_fast_and_generic_lead_and_account_inserts_agree(admin: Any) -> None:
-    lead = _csv(["LastName", "Company", "Status"], [
-        ["Ada", "Acme", ""], ["Bob", "", "Working - Contacted"], ["Cy", "Acme", "#N/A"],
-        ["Di", "Acme", "Closed - Converted"], ["Ed", "Acme", "Bogus"],
-    ])  # fmt: skip
-    account = _csv(["Name", "Industry", "NumberOfEmployees", "AnnualRevenue"], [
-        ["Acme", "Retail", "12", "1.5e3"], ["", "Retail", "", ""], ["Big", "Mining", "", ""],
-        ["Huge", "", "99999999999", ""], ["Half", "", "1.5", "-2.5"], ["Rich", "", "", "1e400"],
-    ])  # fmt: skip
+    lead = _csv(
+        ["LastName", "Company", "Status"],
+        [
+            ["Ada", "Acme", ""],
+            ["Bob", "", "Working - Contacted"],
+            ["Cy", "Acme", "#N/A"],
+            ["Di", "Acme", "Closed - Converted"],
+            ["Ed", "Acme", "Bogus"],
+        ],
+    )
+    account = _csv(
+        ["Name", "Industry", "NumberOfEmployees", "AnnualRevenue"],
+        [
+            ["Acme", "Retail", "12", "1.5e3"],
+            ["", "Retail", "", ""],
+            ["Big", "Mining", "", ""],
+            ["Huge", "", "99999999999", ""],
+            ["Half", "", "1.5", "-2.5"],
+            ["Rich", "", "", "1e400"],
+        ],
+    )
 
     for sobject, data in (("Lead", lead), ("Account", account)):
         generic, fast = _outcomes(admin, sobject, data)
@@ -145,8 +174,16 @@ def test_fast_and_generic_lead_and_account_inserts_agree(admin: Any) -> None:
 def _sales_pools(mine: Account, theirs: Account) -> dict[str, list[str]]:
     return {
         "Name": ["Renewal", "", "#N/A", "n" * 120, "n" * 121],
-        "StageName": ["Prospecting", "Closed Won", "Closed Lost", "Negotiation/Review", "",
-                      "#N/A", "Dreaming", "closed won"],
+        "StageName": [
+            "Prospecting",
+            "Closed Won",
+            "Closed Lost",
+            "Negotiation/Review",
+            "",
+            "#N/A",
+            "Dreaming",
+            "closed won",
+        ],
         "CloseDate": ["2026-12-31", "", "#N/A", "2026-02-30", "soon"],
         "Amount": ["1200.50", "", "#N/A", "-3", "1e400", "lots"],
         "Probability": ["", "", "35", "#N/A", "x"],
@@ -157,14 +194,20 @@ def _sales_pools(mine: Account, theirs: Account) -> dict[str, list[str]]:
         "Origin": ["", "Web", "Phone", "Fax"],
         "AccountId": [mine.pk, "", "#N/A", theirs.pk, "garbage"],
         "Account.External_Id__c": ["ACC-1", "", "#N/A", "NOPE", "THEIRS"],
-    }  # fmt: skip
+    }
 
 
 SALES_HEADERS = {
-    "Opportunity": ["Name", "StageName", "CloseDate", "Amount", "Probability",
-                    "ForecastCategoryName"],
+    "Opportunity": [
+        "Name",
+        "StageName",
+        "CloseDate",
+        "Amount",
+        "Probability",
+        "ForecastCategoryName",
+    ],
     "Case": ["Subject", "Status", "Priority", "Origin"],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("lookup", ["AccountId", "Account.External_Id__c"])
@@ -176,8 +219,10 @@ def test_fast_and_generic_opportunity_and_case_inserts_agree_row_by_row(
     pools = _sales_pools(*accounts)
     header = [*SALES_HEADERS[sobject], lookup]
     rng = random.Random(seed)
-    rows = [[rng.choice(pools[c][:2] if rng.random() < 0.6 else pools[c]) for c in header]
-            for _ in range(80)]  # fmt: skip
+    rows = [
+        [rng.choice(pools[c][:2] if rng.random() < 0.6 else pools[c]) for c in header]
+        for _ in range(80)
+    ]
 
     generic, fast = _outcomes(admin, sobject, _csv(header, rows))
 
@@ -190,22 +235,30 @@ def test_fast_and_generic_opportunity_and_case_inserts_agree_row_by_row(
 
 def test_derived_values_of_fast_rows_follow_the_stage_and_the_status(admin: Any) -> None:
     """Rows every converter accepts (no record_build): the derivations are the fast path's."""
-    opportunities = _csv(["Name", "StageName", "CloseDate", "Probability"], [
-        ["Won", "Closed Won", "2026-12-31", ""], ["Lost", "Closed Lost", "2026-12-31", ""],
-        ["Open", "Value Proposition", "2026-12-31", "35"],
-    ])  # fmt: skip
+    opportunities = _csv(
+        ["Name", "StageName", "CloseDate", "Probability"],
+        [
+            ["Won", "Closed Won", "2026-12-31", ""],
+            ["Lost", "Closed Lost", "2026-12-31", ""],
+            ["Open", "Value Proposition", "2026-12-31", "35"],
+        ],
+    )
     generic, fast = _outcomes(admin, "Opportunity", opportunities)
     assert fast == generic
-    assert [(v["probability"], v["forecast_category_name"], v["is_closed"], v["is_won"])
-            for _, v in fast] == [
-        (100, "Closed", True, True), (0, "Omitted", True, False), (35, "Pipeline", False, False),
-    ]  # fmt: skip
+    assert [
+        (v["probability"], v["forecast_category_name"], v["is_closed"], v["is_won"])
+        for _, v in fast
+    ] == [
+        (100, "Closed", True, True),
+        (0, "Omitted", True, False),
+        (35, "Pipeline", False, False),
+    ]
 
     cases = _csv(["Subject", "Status"], [["A", "Closed"], ["B", ""], ["C", "Working"]])
     generic, fast = _outcomes(admin, "Case", cases)
     assert fast == generic
-    assert [(v["case_number"], v["is_closed"], v["closed_date"], v["status"])
-            for _, v in fast] == [
-        ("00001001", True, True, "Closed"), ("00001002", False, False, "New"),
+    assert [(v["case_number"], v["is_closed"], v["closed_date"], v["status"]) for _, v in fast] == [
+        ("00001001", True, True, "Closed"),
+        ("00001002", False, False, "New"),
         ("00001003", False, False, "Working"),
-    ]  # fmt: skip
+    ]

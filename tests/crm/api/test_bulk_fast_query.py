@@ -21,8 +21,10 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's fast path"),
 ]
 
-SOQL = ("SELECT Id, FirstName, LastName, Email, HasOptedOutOfEmail, Birthdate, CreatedDate, "
-        "Description, Account.Name FROM Contact")  # fmt: skip
+SOQL = (
+    "SELECT Id, FirstName, LastName, Email, HasOptedOutOfEmail, Birthdate, CreatedDate, "
+    "Description, Account.Name FROM Contact"
+)
 
 
 def _contacts(admin: Any) -> None:
@@ -35,11 +37,18 @@ def _contacts(admin: Any) -> None:
     ]
     for n, (first, last, email, opted, birth, description) in enumerate(values):
         Contact.objects.create(
-            org=admin.org, owner=admin, first_name=first, last_name=last, email=email,
-            name=last, has_opted_out_of_email=opted, birthdate=birth, description=description,
+            org=admin.org,
+            owner=admin,
+            first_name=first,
+            last_name=last,
+            email=email,
+            name=last,
+            has_opted_out_of_email=opted,
+            birthdate=birth,
+            description=description,
             account=account if n % 2 == 0 else None,
             created_date=dt.datetime(2026, 1, 2, 3, 4, n, 250_000 * n, tzinfo=dt.UTC),
-        )  # fmt: skip
+        )
 
 
 def _pages(api: Api, options: dict[str, str], max_records: str) -> list[bytes]:
@@ -54,14 +63,22 @@ def _pages(api: Api, options: dict[str, str], max_records: str) -> list[bytes]:
     return pages
 
 
-@pytest.mark.parametrize("options", [
-    {}, {"columnDelimiter": "TAB", "lineEnding": "CRLF"}, {"columnDelimiter": "PIPE"},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"columnDelimiter": "TAB", "lineEnding": "CRLF"},
+        {"columnDelimiter": "PIPE"},
+    ],
+)
 @pytest.mark.parametrize("max_records", ["1", "3", "50000"])
 def test_fast_and_generic_query_pages_are_the_same_bytes(
-    api: Api, admin: Any, monkeypatch: pytest.MonkeyPatch, options: dict[str, str],
+    api: Api,
+    admin: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, str],
     max_records: str,
-) -> None:  # fmt: skip
+) -> None:
     _contacts(admin)
     monkeypatch.setattr(processing, "FAST_QUERY_CHUNK", 2)  # pages cut across chunks
     fast = _pages(api, options, max_records)

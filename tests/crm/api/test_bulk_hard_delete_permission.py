@@ -20,11 +20,13 @@ from tests.crm.api.conftest import Api
 pytestmark = pytest.mark.django_db
 
 HARD_DELETE = {"object": "Contact", "operation": "hardDelete"}
-REFUSAL = [{
-    "errorCode": "FEATURENOTENABLED",
-    "message": "FeatureNotEnabled : hardDelete operation requires special user profile "
-               "permission, please contact your system administrator",
-}]  # fmt: skip
+REFUSAL = [
+    {
+        "errorCode": "FEATURENOTENABLED",
+        "message": "FeatureNotEnabled : hardDelete operation requires special user profile "
+        "permission, please contact your system administrator",
+    }
+]
 
 
 @pytest.fixture
@@ -120,9 +122,14 @@ def test_the_new_permission_set_page_saves_the_permission(admin: Any) -> None:
     client = Client()
     client.force_login(admin)
 
-    response = client.post(reverse("crm_permissions:permission_set_new"), {
-        "label": "Purgers", "api_name": "Purgers", "bulk_api_hard_delete": "on",
-    })  # fmt: skip
+    response = client.post(
+        reverse("crm_permissions:permission_set_new"),
+        {
+            "label": "Purgers",
+            "api_name": "Purgers",
+            "bulk_api_hard_delete": "on",
+        },
+    )
 
     assert response.status_code == 302
     assert PermissionSet.objects.get(api_name="Purgers").bulk_api_hard_delete is True

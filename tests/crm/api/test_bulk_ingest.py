@@ -43,8 +43,12 @@ def test_create_answers_the_job_open_with_its_options(api: Api, admin: Any) -> N
 
 
 def test_insert_creates_every_good_row_and_reports_each(api: Api) -> None:
-    job_id = ingest(api, "LastName,Email\nAda,ada@x.test\nGrace,grace@x.test\n",
-                    object="Contact", operation="insert")  # fmt: skip
+    job_id = ingest(
+        api,
+        "LastName,Email\nAda,ada@x.test\nGrace,grace@x.test\n",
+        object="Contact",
+        operation="insert",
+    )
 
     info = api.get(f"/jobs/ingest/{job_id}").json()
     assert info["state"] == "JobComplete"
@@ -56,8 +60,9 @@ def test_insert_creates_every_good_row_and_reports_each(api: Api) -> None:
     assert made["Ada"].email == "ada@x.test"
     done = rows(api.get(f"/jobs/ingest/{job_id}/successfulResults"))
     assert [(r["sf__Id"], r["sf__Created"], r["LastName"]) for r in done] == [
-        (made["Ada"].pk, "true", "Ada"), (made["Grace"].pk, "true", "Grace"),
-    ]  # fmt: skip
+        (made["Ada"].pk, "true", "Ada"),
+        (made["Grace"].pk, "true", "Grace"),
+    ]
     assert rows(api.get(f"/jobs/ingest/{job_id}/failedResults")) == []
 
 
@@ -77,13 +82,15 @@ def test_a_bad_row_fails_alone(api: Api) -> None:
     assert failed[0]["sf__Id"] == ""
     assert failed[1]["sf__Error"].startswith("INVALID_TYPE_ON_FIELD_IN_RECORD:")
     assert [r["LastName"] for r in rows(api.get(f"/jobs/ingest/{job_id}/successfulResults"))] == [
-        "Ada", "Kay",
-    ]  # fmt: skip
+        "Ada",
+        "Kay",
+    ]
 
 
 def test_typed_values_booleans_numbers_and_null(api: Api) -> None:
-    account = Account.objects.create(org=api_org(api), owner=api_user(api), name="Old",
-                                     number_of_employees=5, website="old.test")  # fmt: skip
+    account = Account.objects.create(
+        org=api_org(api), owner=api_user(api), name="Old", number_of_employees=5, website="old.test"
+    )
     data = f"Id,Name,NumberOfEmployees,AnnualRevenue,Website\n{account.pk},New,12,1.5e3,#N/A\n"
 
     job_id = ingest(api, data, object="Account", operation="update")
@@ -115,8 +122,9 @@ def test_an_insert_that_collides_with_a_unique_value_fails_that_row_only(api: Ap
 
 @pytest.mark.parametrize("value", ["1_000", "12 ", "0x10", "nan", "twelve"])
 def test_a_number_in_another_form_fails_its_row(api: Api, value: str) -> None:
-    job_id = ingest(api, f"Name,NumberOfEmployees\nBad,{value}\nGood,7\n", object="Account",
-                    operation="insert")  # fmt: skip
+    job_id = ingest(
+        api, f"Name,NumberOfEmployees\nBad,{value}\nGood,7\n", object="Account", operation="insert"
+    )
 
     assert list(Account.objects.values_list("name", "number_of_employees")) == [("Good", 7)]
     [failed] = rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))
@@ -125,8 +133,9 @@ def test_a_number_in_another_form_fails_its_row(api: Api, value: str) -> None:
 
 
 def test_an_empty_value_leaves_the_field_as_it_is(api: Api) -> None:
-    account = Account.objects.create(org=api_org(api), owner=api_user(api), name="Keep",
-                                     website="keep.test")  # fmt: skip
+    account = Account.objects.create(
+        org=api_org(api), owner=api_user(api), name="Keep", website="keep.test"
+    )
 
     ingest(api, f"Id,Name,Website\n{account.pk},Renamed,\n", object="Account", operation="update")
 
@@ -134,8 +143,9 @@ def test_an_empty_value_leaves_the_field_as_it_is(api: Api) -> None:
     assert (account.name, account.website) == ("Renamed", "keep.test")
 
 
-def test_update_of_a_missing_or_foreign_id_fails_that_row(api: Api, tokens: Any,
-                                                          outsider: Any) -> None:  # fmt: skip
+def test_update_of_a_missing_or_foreign_id_fails_that_row(
+    api: Api, tokens: Any, outsider: Any
+) -> None:
     theirs = Account.objects.create(org=outsider.org, owner=outsider, name="Theirs")
     data = f"Id,Name\n{theirs.pk},Stolen\n,NoId\n"
 
@@ -152,24 +162,27 @@ def test_upsert_by_external_id_creates_and_updates(api: Api) -> None:
     api.post("/sobjects/Contact", {"LastName": "Old", "External_Id__c": "E-1"})
     data = "External_Id__c,LastName\nE-1,Updated\nE-2,Created\n"
 
-    job_id = ingest(api, data, object="Contact", operation="upsert",
-                    externalIdFieldName="External_Id__c")  # fmt: skip
+    job_id = ingest(
+        api, data, object="Contact", operation="upsert", externalIdFieldName="External_Id__c"
+    )
 
     by_key = {c.external_id: c for c in Contact.objects.all()}
     assert by_key["E-1"].last_name == "Updated"
     assert by_key["E-2"].last_name == "Created"
     done = rows(api.get(f"/jobs/ingest/{job_id}/successfulResults"))
     assert [(r["External_Id__c"], r["sf__Created"]) for r in done] == [
-        ("E-1", "false"), ("E-2", "true"),
-    ]  # fmt: skip
+        ("E-1", "false"),
+        ("E-2", "true"),
+    ]
     assert {r["sf__Id"] for r in done} == {by_key["E-1"].pk, by_key["E-2"].pk}
 
 
 def test_upsert_duplicate_external_ids_fail_every_copy_and_change_nothing(api: Api) -> None:
     data = "External_Id__c,LastName\nD,First\nD,Second\nU,Unique\n"
 
-    job_id = ingest(api, data, object="Contact", operation="upsert",
-                    externalIdFieldName="External_Id__c")  # fmt: skip
+    job_id = ingest(
+        api, data, object="Contact", operation="upsert", externalIdFieldName="External_Id__c"
+    )
 
     assert list(Contact.objects.values_list("external_id", flat=True)) == ["U"]
     failed = rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))
@@ -198,8 +211,14 @@ def test_hard_delete_erases_records(api: Api) -> None:
 def test_delimiter_line_ending_quotes_and_bom(api: Api) -> None:
     data = '\ufeffLastName|Description\r\n"Lovelace|Ada"|"line one\r\nsaid ""hi"""\r\n'
 
-    job_id = ingest(api, data.encode(), object="Contact", operation="insert",
-                    columnDelimiter="PIPE", lineEnding="CRLF")  # fmt: skip
+    job_id = ingest(
+        api,
+        data.encode(),
+        object="Contact",
+        operation="insert",
+        columnDelimiter="PIPE",
+        lineEnding="CRLF",
+    )
 
     contact = Contact.objects.get()
     assert contact.last_name == "Lovelace|Ada"

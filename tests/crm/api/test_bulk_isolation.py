@@ -25,8 +25,9 @@ def _not_found(response: Any) -> bool:
 
 
 def test_another_org_cannot_read_an_ingest_job_or_its_results(api: Api, intruder: Api) -> None:
-    job_id = ingest(api, "LastName,Email\nA,secret@acme.test\n", object="Contact",
-                    operation="insert")  # fmt: skip
+    job_id = ingest(
+        api, "LastName,Email\nA,secret@acme.test\n", object="Contact", operation="insert"
+    )
 
     for path in ("", "/successfulResults", "/failedResults", "/unprocessedrecords"):
         response = intruder.get(f"/jobs/ingest/{job_id}{path}")

@@ -29,8 +29,10 @@ def small_pages() -> Any:
 
 def _ingest_jobs(api: Api, count: int, *, same_time: bool = False) -> list[str]:
     """`count` Open ingest jobs, the newest first; all created at one instant if `same_time`."""
-    made = [api.post("/jobs/ingest", {"object": "Contact", "operation": "insert"}).json()["id"]
-            for _ in range(count)]  # fmt: skip
+    made = [
+        api.post("/jobs/ingest", {"object": "Contact", "operation": "insert"}).json()["id"]
+        for _ in range(count)
+    ]
     for index, job_id in enumerate(made):
         moment = WHEN if same_time else WHEN + dt.timedelta(minutes=index)
         BulkJob.objects.filter(pk=job_id).update(created_date=moment)

@@ -83,10 +83,12 @@ def test_an_ingest_job_is_refused_once_the_daily_batches_are_used_up(
     response = api.post("/jobs/ingest", {"object": "Contact", "operation": "insert"})
 
     assert response.status_code == 400
-    assert response.json() == [{
-        "errorCode": "LIMIT_EXCEEDED",
-        "message": "Max bulk v2 batches (2) per 24 hrs has been reached (2)",
-    }]  # fmt: skip
+    assert response.json() == [
+        {
+            "errorCode": "LIMIT_EXCEEDED",
+            "message": "Max bulk v2 batches (2) per 24 hrs has been reached (2)",
+        }
+    ]
     assert set(BulkJob.objects.values_list("pk", flat=True)) == before
     # query jobs draw on their own allocation
     assert api.post("/jobs/query", {"query": "SELECT Id FROM Contact"}).status_code == 200
@@ -129,8 +131,10 @@ def test_a_query_job_is_refused_once_the_daily_query_jobs_are_used_up(
     response = api.post("/jobs/query", {"query": "SELECT Id FROM Contact"})
 
     assert response.status_code == 400
-    assert response.json() == [{
-        "errorCode": "LIMIT_EXCEEDED",
-        "message": "Max bulk v2 query jobs (2) per 24 hrs has been reached (2)",
-    }]  # fmt: skip
+    assert response.json() == [
+        {
+            "errorCode": "LIMIT_EXCEEDED",
+            "message": "Max bulk v2 query jobs (2) per 24 hrs has been reached (2)",
+        }
+    ]
     assert BulkJob.objects.filter(job_type="V2Query").count() == 2

@@ -47,14 +47,17 @@ def test_a_multipart_request_creates_a_closed_job_with_its_data(api: Api) -> Non
     assert response.status_code == 200, response.content
     info = response.json()
     assert (info["state"], info["object"], info["operation"]) == (
-        "UploadComplete", "Contact", "insert",
-    )  # fmt: skip
+        "UploadComplete",
+        "Contact",
+        "insert",
+    )
     assert bytes(BulkUpload.objects.get(job_id=info["id"]).data) == CSV_DATA
     job_run(info["id"])
     assert api.get(f"/jobs/ingest/{info['id']}").json()["state"] == "JobComplete"
     assert sorted(Contact.objects.values_list("last_name", "email")) == [
-        ("Ada", "ada@example.com"), ("Grace", "grace@example.com"),
-    ]  # fmt: skip
+        ("Ada", "ada@example.com"),
+        ("Grace", "grace@example.com"),
+    ]
     done = rows(api.get(f"/jobs/ingest/{info['id']}/successfulResults"))
     assert [r["LastName"] for r in done] == ["Ada", "Grace"]
 
@@ -71,8 +74,12 @@ def test_the_parts_may_be_plain_form_fields(api: Api) -> None:
 def test_a_job_already_uploaded_refuses_a_second_upload(api: Api) -> None:
     job_id = _create(api, {"job": _json_part(), "content": _csv_part()}).json()["id"]
 
-    response = api.client.put(f"{V}/jobs/ingest/{job_id}/batches", b"LastName\nX\n",
-                              content_type="text/csv", headers=api.headers)  # fmt: skip
+    response = api.client.put(
+        f"{V}/jobs/ingest/{job_id}/batches",
+        b"LastName\nX\n",
+        content_type="text/csv",
+        headers=api.headers,
+    )
 
     assert _error(response)[:2] == (400, "INVALIDJOBSTATE")
     assert BulkUpload.objects.count() == 1
@@ -81,21 +88,45 @@ def test_a_job_already_uploaded_refuses_a_second_upload(api: Api) -> None:
 @pytest.mark.parametrize(
     ("parts", "status", "code", "words"),
     [
-        ({"content": "x"}, 400, "INVALIDJOB", "InvalidJob : The multipart request has no part "
-                                              "named job"),
-        ({"job": "J"}, 400, "INVALIDJOB", "InvalidJob : The multipart request has no part "
-                                          "named content"),
-        ({"job": "J", "content": "C:application/json"}, 400, "INVALIDJOB",
-         "InvalidJob : The content part must be text/csv, not application/json"),
+        (
+            {"content": "x"},
+            400,
+            "INVALIDJOB",
+            "InvalidJob : The multipart request has no part named job",
+        ),
+        (
+            {"job": "J"},
+            400,
+            "INVALIDJOB",
+            "InvalidJob : The multipart request has no part named content",
+        ),
+        (
+            {"job": "J", "content": "C:application/json"},
+            400,
+            "INVALIDJOB",
+            "InvalidJob : The content part must be text/csv, not application/json",
+        ),
         ({"job": "{not json", "content": "C"}, 400, "JSON_PARSER_ERROR", "Unexpected character"),
-        ({"job": '{"object": "Contact", "operation": "insert", "bogus": "1"}', "content": "C"},
-         400, "JSON_PARSER_ERROR", 'Unrecognized field "bogus"'),
-        ({"job": '{"object": "Nope", "operation": "insert"}', "content": "C"}, 400,
-         "INVALIDJOB", "InvalidJob : Unable to find object: Nope"),
-        ({"job": '{"object": "Contact", "operation": "merge"}', "content": "C"}, 400,
-         "INVALIDJOB", "InvalidJob : Invalid operation: merge"),
+        (
+            {"job": '{"object": "Contact", "operation": "insert", "bogus": "1"}', "content": "C"},
+            400,
+            "JSON_PARSER_ERROR",
+            'Unrecognized field "bogus"',
+        ),
+        (
+            {"job": '{"object": "Nope", "operation": "insert"}', "content": "C"},
+            400,
+            "INVALIDJOB",
+            "InvalidJob : Unable to find object: Nope",
+        ),
+        (
+            {"job": '{"object": "Contact", "operation": "merge"}', "content": "C"},
+            400,
+            "INVALIDJOB",
+            "InvalidJob : Invalid operation: merge",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_multipart_request_is_refused_and_stores_nothing(
     api: Api, parts: dict[str, str], status: int, code: str, words: str
 ) -> None:
@@ -129,9 +160,11 @@ def test_content_over_the_upload_limit_is_refused_and_stores_nothing(api: Api) -
 
 def test_a_broken_multipart_body_is_refused(api: Api) -> None:
     response = api.client.post(
-        f"{V}/jobs/ingest", b"--nope\r\nno headers at all",
-        content_type="multipart/form-data", headers=api.headers,
-    )  # fmt: skip
+        f"{V}/jobs/ingest",
+        b"--nope\r\nno headers at all",
+        content_type="multipart/form-data",
+        headers=api.headers,
+    )
 
     assert _error(response)[:2] == (400, "INVALIDJOB")
     assert not BulkJob.objects.exists()

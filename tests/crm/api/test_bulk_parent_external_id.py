@@ -29,31 +29,43 @@ def test_insert_sets_the_lookup_to_the_parent_named_by_its_external_id(api: Api)
     acme = _account(api, "Acme", "ACC-1")
     globex = _account(api, "Globex", "ACC-2")
 
-    job_id = ingest(api, "LastName,Account.External_Id__c\nAda,ACC-1\nGrace,ACC-2\nKay,\n",
-                    object="Contact", operation="insert")  # fmt: skip
+    job_id = ingest(
+        api,
+        "LastName,Account.External_Id__c\nAda,ACC-1\nGrace,ACC-2\nKay,\n",
+        object="Contact",
+        operation="insert",
+    )
 
     assert _accounts_of_contacts() == {"Ada": acme, "Grace": globex, "Kay": None}
     done = rows(api.get(f"/jobs/ingest/{job_id}/successfulResults"))
     assert [(r["LastName"], r["Account.External_Id__c"]) for r in done] == [
-        ("Ada", "ACC-1"), ("Grace", "ACC-2"), ("Kay", ""),
-    ]  # fmt: skip
+        ("Ada", "ACC-1"),
+        ("Grace", "ACC-2"),
+        ("Kay", ""),
+    ]
 
 
 def test_an_unknown_parent_key_fails_that_row_alone(api: Api) -> None:
     acme = _account(api, "Acme", "ACC-1")
 
-    job_id = ingest(api, "LastName,Account.External_Id__c\nAda,ACC-1\nLost,NOPE\nKay,ACC-1\n",
-                    object="Contact", operation="insert")  # fmt: skip
+    job_id = ingest(
+        api,
+        "LastName,Account.External_Id__c\nAda,ACC-1\nLost,NOPE\nKay,ACC-1\n",
+        object="Contact",
+        operation="insert",
+    )
 
     assert _accounts_of_contacts() == {"Ada": acme, "Kay": acme}
     info = api.get(f"/jobs/ingest/{job_id}").json()
     assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (3, 1)
     failed = rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))
-    assert [(r["LastName"], r["sf__Error"]) for r in failed] == [(
-        "Lost",
-        "INVALID_FIELD:Foreign key external ID: NOPE not found for field External_Id__c in "
-        "entity Account: --",
-    )]  # fmt: skip
+    assert [(r["LastName"], r["sf__Error"]) for r in failed] == [
+        (
+            "Lost",
+            "INVALID_FIELD:Foreign key external ID: NOPE not found for field External_Id__c in "
+            "entity Account: --",
+        )
+    ]
 
 
 def test_another_orgs_parent_with_the_same_key_is_not_used(
@@ -64,8 +76,12 @@ def test_another_orgs_parent_with_the_same_key_is_not_used(
     _account(other, "Only theirs", "THEIRS")
     ours = _account(api, "Ours", "SHARED")
 
-    job_id = ingest(api, "LastName,Account.External_Id__c\nAda,SHARED\nGrace,THEIRS\n",
-                    object="Contact", operation="insert")  # fmt: skip
+    job_id = ingest(
+        api,
+        "LastName,Account.External_Id__c\nAda,SHARED\nGrace,THEIRS\n",
+        object="Contact",
+        operation="insert",
+    )
 
     assert Contact.objects.get(last_name="Ada").account_id == ours
     assert not Contact.objects.filter(last_name="Grace").exists()
@@ -78,8 +94,9 @@ def test_a_parent_in_the_recycle_bin_is_not_found(api: Api) -> None:
     gone = _account(api, "Gone", "ACC-9")
     assert api.delete(f"/sobjects/Account/{gone}").status_code == 204
 
-    job_id = ingest(api, "LastName,Account.External_Id__c\nAda,ACC-9\n",
-                    object="Contact", operation="insert")  # fmt: skip
+    job_id = ingest(
+        api, "LastName,Account.External_Id__c\nAda,ACC-9\n", object="Contact", operation="insert"
+    )
 
     assert not Contact.objects.exists()
     assert rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))[0]["sf__Error"].startswith(
@@ -90,12 +107,22 @@ def test_a_parent_in_the_recycle_bin_is_not_found(api: Api) -> None:
 def test_upsert_and_update_move_and_clear_the_parent(api: Api) -> None:
     acme = _account(api, "Acme", "ACC-1")
     globex = _account(api, "Globex", "ACC-2")
-    ingest(api, "External_Id__c,LastName,account.external_id__c\nC-1,Ada,ACC-1\nC-2,Kay,ACC-1\n",
-           object="Contact", operation="upsert", externalIdFieldName="External_Id__c")  # fmt: skip
+    ingest(
+        api,
+        "External_Id__c,LastName,account.external_id__c\nC-1,Ada,ACC-1\nC-2,Kay,ACC-1\n",
+        object="Contact",
+        operation="upsert",
+        externalIdFieldName="External_Id__c",
+    )
     assert _accounts_of_contacts() == {"Ada": acme, "Kay": acme}
 
-    ingest(api, "External_Id__c,Account.External_Id__c\nC-1,ACC-2\nC-2,#N/A\n",
-           object="Contact", operation="upsert", externalIdFieldName="External_Id__c")  # fmt: skip
+    ingest(
+        api,
+        "External_Id__c,Account.External_Id__c\nC-1,ACC-2\nC-2,#N/A\n",
+        object="Contact",
+        operation="upsert",
+        externalIdFieldName="External_Id__c",
+    )
     assert _accounts_of_contacts() == {"Ada": globex, "Kay": None}
 
     kay = Contact.objects.get(last_name="Kay").pk

@@ -18,12 +18,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def people(org: Any, admin: Any) -> dict[str, str]:
     made = {
-        "lead": Lead.objects.create(org=org, owner=admin, last_name="Lee", company="L Co",
-                                    email="lee@example.com"),
-        "contact": Contact.objects.create(org=org, owner=admin, last_name="Cole",
-                                          email="cole@example.com", external_id="C-1"),
+        "lead": Lead.objects.create(
+            org=org, owner=admin, last_name="Lee", company="L Co", email="lee@example.com"
+        ),
+        "contact": Contact.objects.create(
+            org=org, owner=admin, last_name="Cole", email="cole@example.com", external_id="C-1"
+        ),
         "account": Account.objects.create(org=org, owner=admin, name="Acme", external_id="A-1"),
-    }  # fmt: skip
+    }
     return {name: record.pk for name, record in made.items()}
 
 
@@ -48,19 +50,26 @@ def test_typed_parent_columns_set_who_and_what(api: Api, people: dict[str, str])
 def test_a_contact_by_its_external_id_case_insensitive_header(
     api: Api, people: dict[str, str]
 ) -> None:
-    ingest(api, "Subject,contact:who.external_id__c\nCall Cole,C-1\n",
-           object="Task", operation="insert")  # fmt: skip
+    ingest(
+        api,
+        "Subject,contact:who.external_id__c\nCall Cole,C-1\n",
+        object="Task",
+        operation="insert",
+    )
 
     assert _tasks() == {"Call Cole": (people["contact"], None)}
 
 
 def test_update_moves_who_from_a_contact_to_a_lead(api: Api, people: dict[str, str]) -> None:
-    ingest(api, "Subject,Contact:Who.Email\nFollow up,cole@example.com\n",
-           object="Task", operation="insert")  # fmt: skip
+    ingest(
+        api,
+        "Subject,Contact:Who.Email\nFollow up,cole@example.com\n",
+        object="Task",
+        operation="insert",
+    )
     task = Task.objects.get().pk
 
-    ingest(api, f"Id,Lead:Who.Email\n{task},lee@example.com\n", object="Task",
-           operation="update")  # fmt: skip
+    ingest(api, f"Id,Lead:Who.Email\n{task},lee@example.com\n", object="Task", operation="update")
 
     assert _tasks() == {"Follow up": (people["lead"], None)}
 
@@ -69,8 +78,9 @@ def test_a_key_that_matches_nothing_or_several_fails_its_row_alone(
     api: Api, org: Any, admin: Any, people: dict[str, str]
 ) -> None:
     for name in ("Twin", "Twain"):
-        Lead.objects.create(org=org, owner=admin, last_name=name, company="T",
-                            email="twin@example.com")  # fmt: skip
+        Lead.objects.create(
+            org=org, owner=admin, last_name=name, company="T", email="twin@example.com"
+        )
     data = (
         "Subject,Lead:Who.Email\n"
         "Good,lee@example.com\nNobody,nobody@example.com\nAmbiguous,twin@example.com\n"
@@ -83,16 +93,26 @@ def test_a_key_that_matches_nothing_or_several_fails_its_row_alone(
     assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (3, 2)
     failed = rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))
     assert [(r["Subject"], r["sf__Error"]) for r in failed] == [
-        ("Nobody", "INVALID_FIELD:Foreign key external ID: nobody@example.com not found for "
-                   "field Email in entity Lead: --"),
-        ("Ambiguous", "INVALID_FIELD:Foreign key external ID: twin@example.com matched more "
-                      "than one record for field Email in entity Lead: --"),
-    ]  # fmt: skip
+        (
+            "Nobody",
+            "INVALID_FIELD:Foreign key external ID: nobody@example.com not found for "
+            "field Email in entity Lead: --",
+        ),
+        (
+            "Ambiguous",
+            "INVALID_FIELD:Foreign key external ID: twin@example.com matched more "
+            "than one record for field Email in entity Lead: --",
+        ),
+    ]
 
 
 def test_a_contact_key_is_not_looked_up_among_leads(api: Api, people: dict[str, str]) -> None:
-    job_id = ingest(api, "Subject,Lead:Who.Email\nWrong type,cole@example.com\n",
-                    object="Task", operation="insert")  # fmt: skip
+    job_id = ingest(
+        api,
+        "Subject,Lead:Who.Email\nWrong type,cole@example.com\n",
+        object="Task",
+        operation="insert",
+    )
 
     assert not Task.objects.exists()
     failed = rows(api.get(f"/jobs/ingest/{job_id}/failedResults"))
@@ -108,11 +128,13 @@ def test_a_contact_key_is_not_looked_up_among_leads(api: Api, people: dict[str, 
         ("Subject,Nothing:Who.Email", "Field name not found : Nothing:Who.Email"),
         ("Subject,Lead:Who.Email,Contact:Who.Email", "Duplicate field name : WhoId"),
         ("Subject,WhoId,Lead:Who.Email", "Duplicate field name : WhoId"),
-        ("Subject,Who.External_Id__c",
-         "Field name not found : Who.External_Id__c (the WhoId lookup is polymorphic: name the "
-         "parent type, as in Contact:Who.External_Id__c)"),
+        (
+            "Subject,Who.External_Id__c",
+            "Field name not found : Who.External_Id__c (the WhoId lookup is polymorphic: name the "
+            "parent type, as in Contact:Who.External_Id__c)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_column_of_a_type_the_lookup_does_not_take_fails_the_upload(
     api: Api, people: dict[str, str], header: str, problem: str
 ) -> None:
@@ -129,12 +151,20 @@ def test_a_column_of_a_type_the_lookup_does_not_take_fails_the_upload(
 def test_a_typed_column_on_a_plain_lookup_names_its_own_type(
     api: Api, people: dict[str, str]
 ) -> None:
-    ingest(api, "LastName,Account:Account.External_Id__c\nAda,A-1\n", object="Contact",
-           operation="insert")  # fmt: skip
+    ingest(
+        api,
+        "LastName,Account:Account.External_Id__c\nAda,A-1\n",
+        object="Contact",
+        operation="insert",
+    )
     assert Contact.objects.get(last_name="Ada").account_id == people["account"]
 
-    job_id = ingest(api, "LastName,Lead:Account.Email\nBob,lee@example.com\n", object="Contact",
-                    operation="insert")  # fmt: skip
+    job_id = ingest(
+        api,
+        "LastName,Lead:Account.Email\nBob,lee@example.com\n",
+        object="Contact",
+        operation="insert",
+    )
     assert api.get(f"/jobs/ingest/{job_id}").json()["errorMessage"] == (
         "InvalidBatch : Field name not found : Lead:Account.Email"
     )

@@ -47,14 +47,20 @@ def test_create_answers_the_job_upload_complete(api: Api, admin: Any) -> None:
 def test_results_are_csv_with_the_query_columns(api: Api, admin: Any) -> None:
     account = Account.objects.create(org=admin.org, owner=admin, name="Acme, Inc")
     Contact.objects.create(
-        org=admin.org, owner=admin, last_name="Ada", name="Ada", account=account,
-        has_opted_out_of_email=True, birthdate=dt.date(1815, 12, 10),
+        org=admin.org,
+        owner=admin,
+        last_name="Ada",
+        name="Ada",
+        account=account,
+        has_opted_out_of_email=True,
+        birthdate=dt.date(1815, 12, 10),
         created_date=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
-    )  # fmt: skip
+    )
     job_id = _query(
-        api, "SELECT Id, LastName, Email, HasOptedOutOfEmail, Birthdate, CreatedDate, "
-        "Account.Name FROM Contact"
-    )  # fmt: skip
+        api,
+        "SELECT Id, LastName, Email, HasOptedOutOfEmail, Birthdate, CreatedDate, "
+        "Account.Name FROM Contact",
+    )
 
     info = api.get(f"/jobs/query/{job_id}").json()
     response = api.get(f"/jobs/query/{job_id}/results")
@@ -66,10 +72,14 @@ def test_results_are_csv_with_the_query_columns(api: Api, admin: Any) -> None:
     assert response["Sforce-NumberOfRecords"] == "1"
     [row] = rows(response)
     assert row == {
-        "Id": Contact.objects.get().pk, "LastName": "Ada", "Email": "",
-        "HasOptedOutOfEmail": "true", "Birthdate": "1815-12-10",
-        "CreatedDate": "2026-01-02T03:04:05.000Z", "Account.Name": "Acme, Inc",
-    }  # fmt: skip
+        "Id": Contact.objects.get().pk,
+        "LastName": "Ada",
+        "Email": "",
+        "HasOptedOutOfEmail": "true",
+        "Birthdate": "1815-12-10",
+        "CreatedDate": "2026-01-02T03:04:05.000Z",
+        "Account.Name": "Acme, Inc",
+    }
 
 
 def test_pages_follow_the_locator_until_null(
@@ -113,8 +123,9 @@ def test_query_leaves_out_deleted_records_and_query_all_keeps_them(api: Api, adm
 def test_where_order_and_limit_apply(api: Api, admin: Any) -> None:
     _contacts(admin, 5)
 
-    job_id = _query(api, "SELECT LastName FROM Contact WHERE LastName != 'C002' "
-                         "ORDER BY LastName DESC LIMIT 3")  # fmt: skip
+    job_id = _query(
+        api, "SELECT LastName FROM Contact WHERE LastName != 'C002' ORDER BY LastName DESC LIMIT 3"
+    )
 
     got = [r["LastName"] for r in rows(api.get(f"/jobs/query/{job_id}/results"))]
     assert got == ["C004", "C003", "C001"]
@@ -123,8 +134,9 @@ def test_where_order_and_limit_apply(api: Api, admin: Any) -> None:
 def test_semicolon_delimiter_and_crlf(api: Api, admin: Any) -> None:
     _contacts(admin, 1)
 
-    job_id = _query(api, "SELECT LastName FROM Contact", columnDelimiter="SEMICOLON",
-                    lineEnding="CRLF")  # fmt: skip
+    job_id = _query(
+        api, "SELECT LastName FROM Contact", columnDelimiter="SEMICOLON", lineEnding="CRLF"
+    )
 
     assert api.get(f"/jobs/query/{job_id}/results").content == b'"LastName"\r\n"C000"\r\n'
 

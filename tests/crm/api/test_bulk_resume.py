@@ -31,9 +31,10 @@ def _lease_ends(job_id: str) -> None:
 
 OPERATIONS = [
     pytest.param({"operation": "insert"}, id="insert-in-one-statement"),
-    pytest.param({"operation": "upsert", "externalIdFieldName": "External_Id__c"},
-                 id="upsert-row-by-row"),
-]  # fmt: skip
+    pytest.param(
+        {"operation": "upsert", "externalIdFieldName": "External_Id__c"}, id="upsert-row-by-row"
+    ),
+]
 
 
 def _upload(names: list[str]) -> str:
@@ -71,8 +72,14 @@ def test_a_killed_ingest_run_resumes_without_applying_a_row_twice(
     assert info["retries"] == 1
     assert Counter(Contact.objects.values_list("last_name", flat=True)) == Counter(names)
     assert sorted(BulkRowResult.objects.filter(job_id=job_id).values_list("row", flat=True)) == [
-        0, 1, 2, 3, 4, 5, 6,
-    ]  # fmt: skip
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
     done = rows(api.get(f"/jobs/ingest/{job_id}/successfulResults"))
     assert [r["LastName"] for r in done] == names
     assert all(r["sf__Created"] == "true" for r in done)
@@ -143,8 +150,7 @@ def test_each_committed_chunk_extends_the_claim_by_the_configured_lease(
     settings.CRM_BULK_LEASE_SECONDS = 17  # TANDEM_BULK_LEASE_SECONDS
     monkeypatch.setattr(processing, "INGEST_CHUNK", 2)
     monkeypatch.setattr(processing, "FAST_INGEST_CHUNK", 2)
-    job_id = ingest(api, _upload(["A", "B", "C"]), object="Contact", run=False,
-                    operation="insert")  # fmt: skip
+    job_id = ingest(api, _upload(["A", "B", "C"]), object="Contact", run=False, operation="insert")
 
     def dies_on_c(row: list[str]) -> None:
         if row[0] == "C":

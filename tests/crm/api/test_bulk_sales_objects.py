@@ -64,18 +64,27 @@ def test_case_numbers_follow_row_order_across_chunks_and_jobs(
 
     made = dict(Case.objects.values_list("subject", "case_number"))
     assert made == {
-        "By REST": "00001001", "A": "00001002", "C": "00001003", "D": "00001004",
-        "F": "00001005", "G": "00001006", "H": "00001007",
-    }  # fmt: skip
+        "By REST": "00001001",
+        "A": "00001002",
+        "C": "00001003",
+        "D": "00001004",
+        "F": "00001005",
+        "G": "00001006",
+        "H": "00001007",
+    }
     closed = Case.objects.get(subject="C")
     assert (closed.is_closed, closed.closed_date is not None) == (True, True)
     assert Case.objects.filter(is_closed=True).count() == 1
 
 
 def test_query_job_with_a_child_subquery_is_refused(api: Api) -> None:
-    response = api.post("/jobs/query", {
-        "operation": "query", "query": "SELECT Name, (SELECT Name FROM Opportunities) FROM Account",
-    })  # fmt: skip
+    response = api.post(
+        "/jobs/query",
+        {
+            "operation": "query",
+            "query": "SELECT Name, (SELECT Name FROM Opportunities) FROM Account",
+        },
+    )
 
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "INVALIDJOB"

@@ -28,8 +28,9 @@ def test_admin_sees_the_orgs_jobs_with_progress(
 ) -> None:
     done = ingest(api, "LastName,Email\nA,\n,b@x.test\n", object="Contact", operation="insert")
     waiting = api.post("/jobs/query", {"query": "SELECT Id FROM Account"}).json()["id"]
-    theirs = ingest(Api(tokens.issue(outsider)), "LastName\nZ\n", object="Contact",
-                    operation="insert")  # fmt: skip
+    theirs = ingest(
+        Api(tokens.issue(outsider)), "LastName\nZ\n", object="Contact", operation="insert"
+    )
 
     body = _client(admin).get("/setup/bulk-data-load-jobs/").content.decode()
 

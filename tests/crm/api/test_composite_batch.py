@@ -17,12 +17,20 @@ pytestmark = pytest.mark.django_db
 def test_batch_runs_each_subrequest(api: Api) -> None:
     account = api.post("/sobjects/Account", {"Name": "Initech"}).json()["id"]
 
-    response = api.post("/composite/batch", {"batchRequests": [
-        {"method": "PATCH", "url": f"v59.0/sobjects/Account/{account}",
-         "richInput": {"Name": "Initrode"}},
-        {"method": "GET", "url": f"v59.0/sobjects/Account/{account}?fields=Name"},
-        {"method": "GET", "url": "v59.0/query?q=SELECT+Name+FROM+Account"},
-    ]})  # fmt: skip
+    response = api.post(
+        "/composite/batch",
+        {
+            "batchRequests": [
+                {
+                    "method": "PATCH",
+                    "url": f"v59.0/sobjects/Account/{account}",
+                    "richInput": {"Name": "Initrode"},
+                },
+                {"method": "GET", "url": f"v59.0/sobjects/Account/{account}?fields=Name"},
+                {"method": "GET", "url": "v59.0/query?q=SELECT+Name+FROM+Account"},
+            ]
+        },
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -34,11 +42,20 @@ def test_batch_runs_each_subrequest(api: Api) -> None:
 
 
 def test_a_failure_does_not_undo_the_others(api: Api) -> None:
-    body = api.post("/composite/batch", {"batchRequests": [
-        {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Name": "Kept"}},
-        {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Bogus": 1}},
-        {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Name": "Also kept"}},
-    ]}).json()  # fmt: skip
+    body = api.post(
+        "/composite/batch",
+        {
+            "batchRequests": [
+                {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Name": "Kept"}},
+                {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Bogus": 1}},
+                {
+                    "method": "POST",
+                    "url": "v59.0/sobjects/Account",
+                    "richInput": {"Name": "Also kept"},
+                },
+            ]
+        },
+    ).json()
 
     assert body["hasErrors"] is True
     assert [r["statusCode"] for r in body["results"]] == [201, 400, 201]
@@ -47,10 +64,20 @@ def test_a_failure_does_not_undo_the_others(api: Api) -> None:
 
 
 def test_halt_on_error_skips_the_rest(api: Api) -> None:
-    body = api.post("/composite/batch", {"haltOnError": True, "batchRequests": [
-        {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Bogus": 1}},
-        {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Name": "Skipped"}},
-    ]}).json()  # fmt: skip
+    body = api.post(
+        "/composite/batch",
+        {
+            "haltOnError": True,
+            "batchRequests": [
+                {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Bogus": 1}},
+                {
+                    "method": "POST",
+                    "url": "v59.0/sobjects/Account",
+                    "richInput": {"Name": "Skipped"},
+                },
+            ],
+        },
+    ).json()
 
     assert body["results"][1] == {
         "statusCode": 412,
@@ -65,9 +92,10 @@ def test_halt_on_error_skips_the_rest(api: Api) -> None:
 
 
 def test_batch_is_one_metered_call(api: Api) -> None:
-    api.post("/composite/batch", {"batchRequests": [
-        {"method": "GET", "url": "v59.0/limits"} for _ in range(3)
-    ]})  # fmt: skip
+    api.post(
+        "/composite/batch",
+        {"batchRequests": [{"method": "GET", "url": "v59.0/limits"} for _ in range(3)]},
+    )
 
     assert ApiUsage.objects.aggregate(n=Sum("calls"))["n"] == 1
 
@@ -91,18 +119,36 @@ def test_malformed_batches_are_refused(api: Api, body: Any) -> None:
 
 
 def test_a_batch_cannot_hold_a_composite(api: Api) -> None:
-    body = api.post("/composite/batch", {"batchRequests": [
-        {"method": "POST", "url": "v59.0/composite/batch", "richInput": {"batchRequests": []}},
-    ]}).json()  # fmt: skip
+    body = api.post(
+        "/composite/batch",
+        {
+            "batchRequests": [
+                {
+                    "method": "POST",
+                    "url": "v59.0/composite/batch",
+                    "richInput": {"batchRequests": []},
+                },
+            ]
+        },
+    ).json()
 
     assert body["results"][0]["statusCode"] == 404
 
 
 def test_an_unknown_method_refuses_the_whole_batch(api: Api) -> None:
-    response = api.post("/composite/batch", {"batchRequests": [
-        {"method": "POST", "url": "v59.0/sobjects/Account", "richInput": {"Name": "Not run"}},
-        {"method": "FETCH", "url": "v59.0/limits"},
-    ]})  # fmt: skip
+    response = api.post(
+        "/composite/batch",
+        {
+            "batchRequests": [
+                {
+                    "method": "POST",
+                    "url": "v59.0/sobjects/Account",
+                    "richInput": {"Name": "Not run"},
+                },
+                {"method": "FETCH", "url": "v59.0/limits"},
+            ]
+        },
+    )
 
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "INVALID_API_INPUT"

@@ -29,10 +29,17 @@ def _contact(ref: str, last_name: str | None) -> dict[str, Any]:
 
 
 def test_accounts_with_their_contacts(api: Api) -> None:
-    response = api.post("/composite/tree/Account", {"records": [
-        _account("ref1", "Initech", [_contact("ref2", "Gibbons"), _contact("ref3", "Waddams")]),
-        _account("ref4", "Globex", []),
-    ]})  # fmt: skip
+    response = api.post(
+        "/composite/tree/Account",
+        {
+            "records": [
+                _account(
+                    "ref1", "Initech", [_contact("ref2", "Gibbons"), _contact("ref3", "Waddams")]
+                ),
+                _account("ref4", "Globex", []),
+            ]
+        },
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -51,11 +58,14 @@ def test_accounts_with_their_contacts(api: Api) -> None:
 def test_three_levels_campaign_members(api: Api) -> None:
     campaign = api.post("/sobjects/Campaign", {"Name": "Spring"}).json()["id"]
     member = {
-        "attributes": {"type": "CampaignMember", "referenceId": "m1"}, "CampaignId": campaign,
-    }  # fmt: skip
+        "attributes": {"type": "CampaignMember", "referenceId": "m1"},
+        "CampaignId": campaign,
+    }
     contact = {**_contact("c1", "Lumbergh"), "CampaignMembers": {"records": [member]}}
 
-    response = api.post("/composite/tree/Account", {"records": [_account("a1", "Initech", [contact])]})  # fmt: skip  # noqa: E501
+    response = api.post(
+        "/composite/tree/Account", {"records": [_account("a1", "Initech", [contact])]}
+    )
 
     assert response.status_code == 201
     saved = CampaignMember.objects.get()
@@ -65,19 +75,31 @@ def test_three_levels_campaign_members(api: Api) -> None:
 
 
 def test_one_bad_child_keeps_nothing(api: Api) -> None:
-    response = api.post("/composite/tree/Account", {"records": [
-        _account("ref1", "Initech", [_contact("ref2", "Fine"), _contact("ref3", None)]),
-        _account("ref4", "Globex", []),
-    ]})  # fmt: skip
+    response = api.post(
+        "/composite/tree/Account",
+        {
+            "records": [
+                _account("ref1", "Initech", [_contact("ref2", "Fine"), _contact("ref3", None)]),
+                _account("ref4", "Globex", []),
+            ]
+        },
+    )
 
     assert response.status_code == 400
     body = response.json()
     assert body["hasErrors"] is True
-    assert body["results"] == [{
-        "referenceId": "ref3",
-        "errors": [{"statusCode": "REQUIRED_FIELD_MISSING",
-                    "message": "Required fields are missing: [LastName]", "fields": ["LastName"]}],
-    }]  # fmt: skip
+    assert body["results"] == [
+        {
+            "referenceId": "ref3",
+            "errors": [
+                {
+                    "statusCode": "REQUIRED_FIELD_MISSING",
+                    "message": "Required fields are missing: [LastName]",
+                    "fields": ["LastName"],
+                }
+            ],
+        }
+    ]
     assert not Account.objects.exists()
     assert not Contact.objects.exists()
 

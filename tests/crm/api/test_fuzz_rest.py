@@ -40,8 +40,16 @@ from tandem.crm.users.models import User
 
 pytestmark = pytest.mark.django_db
 V = "/services/data/v59.0"
-COUNTED = (Account, Contact, Lead, Campaign, CampaignMember, Report, IndividualEmailResult,
-           QueryLocator)  # fmt: skip
+COUNTED = (
+    Account,
+    Contact,
+    Lead,
+    Campaign,
+    CampaignMember,
+    Report,
+    IndividualEmailResult,
+    QueryLocator,
+)
 # TANDEM_FUZZ_EXAMPLES=2000 digs deeper by hand; the suite's 100 a test take seconds.
 EXAMPLES = int(os.environ.get("TANDEM_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -50,14 +58,38 @@ FIELDS = sorted({f.name for o in REGISTRY.all() for f in o.fields})
 
 # --- values -----------------------------------------------------------------------------------
 
-ODD_TEXT = ["", " ", "\x00", "a\x00b", "'", "\\", "\\'", "%", "_", "é", "💥", "\u202e", "\n",
-            "a" * 300, "null", "true", "1e400", "-0", "0x10", "١٢٣"]  # fmt: skip
+ODD_TEXT = [
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "'",
+    "\\",
+    "\\'",
+    "%",
+    "_",
+    "é",
+    "💥",
+    "\u202e",
+    "\n",
+    "a" * 300,
+    "null",
+    "true",
+    "1e400",
+    "-0",
+    "0x10",
+    "١٢٣",
+]
 BIG_NUMBERS = [2**63, -(2**63) - 1, 2**64, 10**40, 2**31, -1, 0]
 text = st.one_of(st.text(max_size=40), st.sampled_from(ODD_TEXT))
 json_scalar = st.one_of(
-    st.none(), st.booleans(), text, st.integers(), st.sampled_from(BIG_NUMBERS),
+    st.none(),
+    st.booleans(),
+    text,
+    st.integers(),
+    st.sampled_from(BIG_NUMBERS),
     st.floats(allow_nan=False, allow_infinity=False),
-)  # fmt: skip
+)
 json_value = st.recursive(
     json_scalar,
     lambda inner: st.one_of(
@@ -104,7 +136,7 @@ def value_for(field: Any) -> st.SearchStrategy[Any]:
     else:
         edge = st.sampled_from(["x" * size, "x" * (size + 1), "é" * size, "\x00", ""])
         own = st.text(max_size=20)
-    return st.one_of(edge, own, json_value)  # fmt: skip
+    return st.one_of(edge, own, json_value)
 
 
 @st.composite
@@ -134,12 +166,24 @@ class Raw(bytes):
 
 # Raw bodies no json.dumps would write: non-finite and huge numbers, deep nesting, bad UTF-8.
 RAW_BODIES = [
-    b"", b"{", b"[]", b"null", b"1e400", b'{"LastName": 1e400}', b"NaN", b'{"LastName": NaN}',
-    b'{"LastName": Infinity}', b"[" * 100_000 + b"]" * 100_000,
-    b'{"a":' * 5000 + b"1" + b"}" * 5000, b"\xff\xfe", b'{"LastName": "\\ud800"}',
-    b'{"NumberOfEmployees": 1' + b"0" * 400 + b"}", b'{"LastName": "x\\u0000y"}',
-    b'{"Name": "x", "AnnualRevenue": 1e400}', b'{"Name": "x", "AnnualRevenue": NaN}',
-]  # fmt: skip
+    b"",
+    b"{",
+    b"[]",
+    b"null",
+    b"1e400",
+    b'{"LastName": 1e400}',
+    b"NaN",
+    b'{"LastName": NaN}',
+    b'{"LastName": Infinity}',
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    b"\xff\xfe",
+    b'{"LastName": "\\ud800"}',
+    b'{"NumberOfEmployees": 1' + b"0" * 400 + b"}",
+    b'{"LastName": "x\\u0000y"}',
+    b'{"Name": "x", "AnnualRevenue": 1e400}',
+    b'{"Name": "x", "AnnualRevenue": NaN}',
+]
 raw_body = st.one_of(st.sampled_from(RAW_BODIES), st.binary(max_size=40)).map(Raw)
 
 
@@ -158,13 +202,35 @@ def body_for(sobject: str) -> st.SearchStrategy[bytes]:
 # --- SOQL -------------------------------------------------------------------------------------
 
 soql_literal = st.one_of(
-    st.integers().map(str), st.sampled_from(BIG_NUMBERS).map(str),
-    st.sampled_from(["1e400", "1.5", "-0.0", "99999999999999999999999999.9", "2026-13-45",
-                     "2026-01-01", "2026-01-01T00:00:00Z", "TODAY", "LAST_N_DAYS:99999999999",
-                     "NEXT_N_DAYS:-1", "null", "true", "FALSE", "'a'", "'\\''", "'\\x'", "''",
-                     "'%'", "'\x00'", "('a','b')", "()"]),
+    st.integers().map(str),
+    st.sampled_from(BIG_NUMBERS).map(str),
+    st.sampled_from(
+        [
+            "1e400",
+            "1.5",
+            "-0.0",
+            "99999999999999999999999999.9",
+            "2026-13-45",
+            "2026-01-01",
+            "2026-01-01T00:00:00Z",
+            "TODAY",
+            "LAST_N_DAYS:99999999999",
+            "NEXT_N_DAYS:-1",
+            "null",
+            "true",
+            "FALSE",
+            "'a'",
+            "'\\''",
+            "'\\x'",
+            "''",
+            "'%'",
+            "'\x00'",
+            "('a','b')",
+            "()",
+        ]
+    ),
     text.map(lambda t: "'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'"),
-)  # fmt: skip
+)
 operator = st.sampled_from(["=", "!=", "<", "<=", ">", ">=", "LIKE", "IN", "NOT IN", "INCLUDES"])
 
 
@@ -213,25 +279,43 @@ def soql(draw: Callable[..., Any]) -> str:
             + draw(st.sampled_from(["", "'", "(", ")", ",", "\x00", " OR"]))
             + (query[at + 1 :])
         )
-    return query  # fmt: skip
+    return query
 
 
-queries = st.one_of(soql(), st.text(max_size=80), st.sampled_from([
-    "SELECT Id FROM Contact WHERE " + " OR ".join(f"LastName = 'n{i}'" for i in range(300)),
-    "SELECT Id FROM Contact WHERE " + " OR ".join(f"LastName = 'n{i}'" for i in range(3000)),
-    "SELECT Id FROM Account WHERE NumberOfEmployees = 18446744073709551616",
-    "SELECT Id FROM Contact WHERE Id IN (" + ",".join(f"'003{i:015d}'" for i in range(500)) + ")",
-    "SELECT " + ", ".join(["Id"] * 500) + " FROM Contact",
-    "SELECT Id FROM Contact WHERE " + "(" * 200 + "LastName = 'a'" + ")" * 200,
-]))  # fmt: skip
+queries = st.one_of(
+    soql(),
+    st.text(max_size=80),
+    st.sampled_from(
+        [
+            "SELECT Id FROM Contact WHERE " + " OR ".join(f"LastName = 'n{i}'" for i in range(300)),
+            "SELECT Id FROM Contact WHERE "
+            + " OR ".join(f"LastName = 'n{i}'" for i in range(3000)),
+            "SELECT Id FROM Account WHERE NumberOfEmployees = 18446744073709551616",
+            "SELECT Id FROM Contact WHERE Id IN ("
+            + ",".join(f"'003{i:015d}'" for i in range(500))
+            + ")",
+            "SELECT " + ", ".join(["Id"] * 500) + " FROM Contact",
+            "SELECT Id FROM Contact WHERE " + "(" * 200 + "LastName = 'a'" + ")" * 200,
+        ]
+    ),
+)
 
 
 query_options = st.one_of(
     st.text(max_size=30),
     st.builds(lambda n: f"batchSize={n}", st.one_of(st.integers(), st.sampled_from(BIG_NUMBERS))),
-    st.sampled_from(["batchSize=", "batchSize=١٢٣", "batchSize=2000,batchSize=1", ",,,",
-                     "batchSize=1" + " " * 1000, "batchSize=²", "batchSize=" + "9" * 5000]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "batchSize=",
+            "batchSize=١٢٣",
+            "batchSize=2000,batchSize=1",
+            ",,,",
+            "batchSize=1" + " " * 1000,
+            "batchSize=²",
+            "batchSize=" + "9" * 5000,
+        ]
+    ),
+)
 
 # --- the call and the property ----------------------------------------------------------------
 
@@ -270,10 +354,12 @@ class Api:
             with transaction.atomic():
                 before = _counts()
                 response = self.client.generic(
-                    method, V + path, body, content_type=headers.pop("content_type",
-                    "application/json"), headers={"Authorization": f"Bearer {self.token}",
-                    **headers},
-                )  # fmt: skip
+                    method,
+                    V + path,
+                    body,
+                    content_type=headers.pop("content_type", "application/json"),
+                    headers={"Authorization": f"Bearer {self.token}", **headers},
+                )
                 changed = None if response.status_code >= 500 else _counts() != before
                 answer = Answer(response.status_code, response.content, changed, method == "HEAD")
                 raise _Undo(answer)
@@ -318,8 +404,11 @@ def test_generated_soql_and_query_options(api: Api) -> None:
 
 
 def test_generated_record_creates_and_updates(api: Api) -> None:
-    record_ids = {"Contact": Contact.objects.get().pk, "Account": Account.objects.get().pk,
-                  "Lead": Lead.objects.get().pk}  # fmt: skip
+    record_ids = {
+        "Contact": Contact.objects.get().pk,
+        "Account": Account.objects.get().pk,
+        "Lead": Lead.objects.get().pk,
+    }
     names = st.one_of(st.sampled_from(OBJECTS), text.map(lambda t: quote(t, safe="") or "x"))
 
     @FUZZ
@@ -327,8 +416,9 @@ def test_generated_record_creates_and_updates(api: Api) -> None:
     def check(name: str, update: bool, data: st.DataObject) -> None:
         body = data.draw(body_for(name), label="body")
         record_id = record_ids.get(name, "003000000000000AAA")
-        method, path = ("PATCH", f"/sobjects/{name}/{record_id}") if update else (
-            "POST", f"/sobjects/{name}/")  # fmt: skip
+        method, path = (
+            ("PATCH", f"/sobjects/{name}/{record_id}") if update else ("POST", f"/sobjects/{name}/")
+        )
 
         assert_salesforce_answer(api.send(method, path, body))
 
@@ -367,10 +457,13 @@ def composite_item(draw: Callable[..., Any]) -> Any:
 
 def test_generated_composite_requests(api: Api) -> None:
     payload = st.one_of(
-        st.builds(lambda records, all_or_none: {"allOrNone": all_or_none, "records": records},
-                  st.lists(composite_item(), max_size=4), json_scalar).map(body_of),
+        st.builds(
+            lambda records, all_or_none: {"allOrNone": all_or_none, "records": records},
+            st.lists(composite_item(), max_size=4),
+            json_scalar,
+        ).map(body_of),
         json_body,
-    )  # fmt: skip
+    )
 
     @FUZZ
     @given(body=payload, method=st.sampled_from(["POST", "PATCH"]))
@@ -386,8 +479,9 @@ def test_generated_composite_requests(api: Api) -> None:
 
 def test_generated_paths_and_headers(api: Api) -> None:
     odd = ["%00", "..", "describe", "a" * 300, "003" + "0" * 15, "%E2%80%AE", "%0A"]
-    segment = st.one_of(st.sampled_from(OBJECTS), st.sampled_from(odd),
-                        text.map(lambda t: quote(t, safe="")))  # fmt: skip
+    segment = st.one_of(
+        st.sampled_from(OBJECTS), st.sampled_from(odd), text.map(lambda t: quote(t, safe=""))
+    )
     header = st.sampled_from(
         [
             "Accept",
@@ -404,10 +498,13 @@ def test_generated_paths_and_headers(api: Api) -> None:
     @given(
         method=st.sampled_from(["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS"]),
         segments=st.lists(segment, min_size=1, max_size=3),
-        headers=st.dictionaries(header, st.text(alphabet=st.characters(min_codepoint=32,
-                                max_codepoint=126), max_size=40), max_size=3),
+        headers=st.dictionaries(
+            header,
+            st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+            max_size=3,
+        ),
         body=json_body,
-    )  # fmt: skip
+    )
     def check(method: str, segments: list[str], headers: dict[str, str], body: bytes) -> None:
         path = "/sobjects/" + "/".join(s or "x" for s in segments)
 

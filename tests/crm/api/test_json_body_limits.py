@@ -12,9 +12,11 @@ from tandem.crm.records.models import Account, Contact
 @pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"a":' * 5000 + "1" + "}" * 5000])
 def test_deeply_nested_json_is_a_parser_error_and_writes_nothing(api: Any, body: str) -> None:
     response = api.client.post(
-        "/services/data/v59.0/sobjects/Contact/", body, content_type="application/json",
+        "/services/data/v59.0/sobjects/Contact/",
+        body,
+        content_type="application/json",
         headers=api.headers,
-    )  # fmt: skip
+    )
 
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"

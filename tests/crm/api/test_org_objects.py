@@ -140,9 +140,12 @@ def test_writes_are_refused_and_change_nothing(
 
     assert response.status_code == 400
     assert response.json() == [
-        {"message": f"entity type cannot be {verb}: {sobject}",
-         "errorCode": "INVALID_TYPE_FOR_OPERATION", "fields": []}
-    ]  # fmt: skip
+        {
+            "message": f"entity type cannot be {verb}: {sobject}",
+            "errorCode": "INVALID_TYPE_FOR_OPERATION",
+            "fields": [],
+        }
+    ]
     assert _snapshot(org) == before
 
 

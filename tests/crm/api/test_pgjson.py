@@ -24,8 +24,9 @@ pytestmark = [
 ]
 
 
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=queries(), size=st.integers(1, 60))
 def test_database_json_equals_python_json(rows: Any, text: str, size: int) -> None:  # noqa: F811
     try:

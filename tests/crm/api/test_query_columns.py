@@ -26,8 +26,11 @@ def test_columns_true_answers_column_metadata_and_no_records(
     body = response.json()
     assert "records" not in body
     assert (body["entityName"], body["keyPrefix"], body["idSelected"], body["groupBy"]) == (
-        "Contact", "003", True, False
-    )  # fmt: skip
+        "Contact",
+        "003",
+        True,
+        False,
+    )
     columns = body["columnMetadata"]
     assert [c["columnName"] for c in columns] == ["Id", "LastName", "HasOptedOutOfEmail", "Account"]
     assert all(isinstance(c["joinColumns"], list) and c["aggregate"] is False for c in columns)
@@ -40,8 +43,9 @@ def test_columns_true_answers_column_metadata_and_no_records(
     assert by_name["HasOptedOutOfEmail"]["booleanType"] is True
     joined = by_name["Account"]["joinColumns"]
     assert [(j["columnName"], j["displayName"]) for j in joined] == [
-        ("Name", "Account.Name"), ("Industry", "Account.Industry")
-    ]  # fmt: skip
+        ("Name", "Account.Name"),
+        ("Industry", "Account.Industry"),
+    ]
 
 
 def test_count_columns_name_the_aggregate(api: Api) -> None:
@@ -49,8 +53,10 @@ def test_count_columns_name_the_aggregate(api: Api) -> None:
 
     (column,) = body["columnMetadata"]
     assert (column["aggregate"], column["displayName"], column["joinColumns"]) == (
-        True, "COUNT()", []
-    )  # fmt: skip
+        True,
+        "COUNT()",
+        [],
+    )
 
 
 def test_columns_of_a_bad_query_are_a_salesforce_error(api: Api) -> None:
@@ -69,5 +75,6 @@ def test_query_all_sees_deleted_rows_and_query_does_not(api: Api, org: Any, admi
 
     assert [r["Name"] for r in live["records"]] == ["Live"]
     assert [(r["Name"], r["IsDeleted"]) for r in every["records"]] == [
-        ("Gone", True), ("Live", False)
-    ]  # fmt: skip
+        ("Gone", True),
+        ("Live", False),
+    ]

@@ -21,13 +21,24 @@ pytestmark = pytest.mark.django_db
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-PIECES = st.sampled_from([
-    "", " AND Id IN (SELECT ContactId FROM CampaignMember)", " OR Id NOT IN (SELECT Id FROM Lead)",
-    " AND NumberOfEmployees > 99999999999999999999", " AND Birthdate = 2026-02-31",
-    " AND CreatedDate > 0001-01-01T00:00:00+14:00", " AND LastName = '\x00'", "(", ")", "'",
-    " AND AccountId IN (SELECT Id FROM Account WHERE NumberOfEmployees > 4.5)",
-    " AND LastName IN (SELECT LastName FROM Lead)", " LIMIT 3000000000", " OFFSET 99999",
-])  # fmt: skip
+PIECES = st.sampled_from(
+    [
+        "",
+        " AND Id IN (SELECT ContactId FROM CampaignMember)",
+        " OR Id NOT IN (SELECT Id FROM Lead)",
+        " AND NumberOfEmployees > 99999999999999999999",
+        " AND Birthdate = 2026-02-31",
+        " AND CreatedDate > 0001-01-01T00:00:00+14:00",
+        " AND LastName = '\x00'",
+        "(",
+        ")",
+        "'",
+        " AND AccountId IN (SELECT Id FROM Account WHERE NumberOfEmployees > 4.5)",
+        " AND LastName IN (SELECT LastName FROM Lead)",
+        " LIMIT 3000000000",
+        " OFFSET 99999",
+    ]
+)
 RETURNINGS = [
     "",
     " RETURNING Contact(LastName)",
@@ -42,8 +53,13 @@ OPTIONS = st.one_of(
 def data(org: Any, admin: Any) -> None:
     account = Account.objects.create(org=org, owner=admin, name="A", number_of_employees=5)
     for i in range(5):
-        Contact.objects.create(org=org, owner=admin, last_name=f"L{i}", name=f"L{i}",
-                               account=account if i % 2 else None)  # fmt: skip
+        Contact.objects.create(
+            org=org,
+            owner=admin,
+            last_name=f"L{i}",
+            name=f"L{i}",
+            account=account if i % 2 else None,
+        )
 
 
 def _assert_salesforce_answer(response: Any, locators_before: int) -> None:
@@ -66,9 +82,10 @@ def test_generated_soql_never_5xx(
     before = QueryLocator.objects.count()
 
     response = api.client.get(
-        f"{V}/{resource}", {"q": text},
+        f"{V}/{resource}",
+        {"q": text},
         headers={**api.headers, "Sforce-Query-Options": options.replace("\x00", "")},
-    )  # fmt: skip
+    )
 
     _assert_salesforce_answer(response, before)
 
@@ -76,29 +93,44 @@ def test_generated_soql_never_5xx(
 @SETTINGS
 @given(term=st.text(max_size=30), returning=st.sampled_from(RETURNINGS))
 def test_generated_sosl_never_5xx(api: Api, data: None, term: str, returning: str) -> None:
-    response = api.client.get(f"{V}/search", {"q": f"FIND {{{term}}}{returning}"},
-                              headers=api.headers)  # fmt: skip
+    response = api.client.get(
+        f"{V}/search", {"q": f"FIND {{{term}}}{returning}"}, headers=api.headers
+    )
 
     _assert_salesforce_answer(response, QueryLocator.objects.count())
 
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 
 
 @SETTINGS
 @given(
-    body=st.one_of(JSON, st.fixed_dictionaries({"q": st.text(max_size=12)}, optional={
-        "in": st.text(max_size=6), "fields": JSON, "sobjects": JSON, "overallLimit": JSON,
-        "defaultLimit": JSON,
-    })),
-)  # fmt: skip
+    body=st.one_of(
+        JSON,
+        st.fixed_dictionaries(
+            {"q": st.text(max_size=12)},
+            optional={
+                "in": st.text(max_size=6),
+                "fields": JSON,
+                "sobjects": JSON,
+                "overallLimit": JSON,
+                "defaultLimit": JSON,
+            },
+        ),
+    ),
+)
 def test_generated_parameterized_search_bodies_never_5xx(api: Api, data: None, body: Any) -> None:
-    response = api.client.post(f"{V}/parameterizedSearch", json.dumps(body),
-                               content_type="application/json", headers=api.headers)  # fmt: skip
+    response = api.client.post(
+        f"{V}/parameterizedSearch",
+        json.dumps(body),
+        content_type="application/json",
+        headers=api.headers,
+    )
 
     _assert_salesforce_answer(response, QueryLocator.objects.count())

@@ -16,11 +16,15 @@ def test_report_run_shape(api: Api, org: Any, admin: Any) -> None:
     api.post("/sobjects/Contact", {"LastName": "Ada", "Email": "ada@x.test"})
     api.post("/sobjects/Contact", {"LastName": "Bob"})
     report = Report.objects.create(
-        org=org, owner=admin, name="With email", developer_name="With_email", report_type="Contact",
+        org=org,
+        owner=admin,
+        name="With email",
+        developer_name="With_email",
+        report_type="Contact",
         columns=["LastName", "Email"],
         filters=[{"column": "Email", "operator": "notEqual", "value": None}],
         sort_column="LastName",
-    )  # fmt: skip
+    )
 
     body = api.get(f"/analytics/reports/{report.pk}?includeDetails=true").json()
 
@@ -32,9 +36,14 @@ def test_report_run_shape(api: Api, org: Any, admin: Any) -> None:
 
 def test_report_with_a_bad_filter_is_a_400_not_a_crash(api: Api, org: Any, admin: Any) -> None:
     report = Report.objects.create(
-        org=org, owner=admin, name="Broken", developer_name="Broken", report_type="Contact",
-        columns=["LastName"], filters=[{"column": "Email", "operator": "bogus", "value": "x"}],
-    )  # fmt: skip
+        org=org,
+        owner=admin,
+        name="Broken",
+        developer_name="Broken",
+        report_type="Contact",
+        columns=["LastName"],
+        filters=[{"column": "Email", "operator": "bogus", "value": "x"}],
+    )
 
     response = api.get(f"/analytics/reports/{report.pk}")
 
@@ -43,9 +52,13 @@ def test_report_with_a_bad_filter_is_a_400_not_a_crash(api: Api, org: Any, admin
 
 def test_another_orgs_report_is_not_found(tokens: Any, outsider: Any, org: Any, admin: Any) -> None:
     report = Report.objects.create(
-        org=org, owner=admin, name="Mine", developer_name="Mine", report_type="Contact",
+        org=org,
+        owner=admin,
+        name="Mine",
+        developer_name="Mine",
+        report_type="Contact",
         columns=["LastName"],
-    )  # fmt: skip
+    )
 
     response = Api(tokens.issue(outsider)).get(f"/analytics/reports/{report.pk}")
 
@@ -56,9 +69,13 @@ def test_parent_columns_are_flat_cells(api: Api, org: Any, admin: Any) -> None:
     account = api.post("/sobjects/Account", {"Name": "Initech"}).json()["id"]
     api.post("/sobjects/Contact", {"LastName": "Gibbons", "AccountId": account})
     report = Report.objects.create(
-        org=org, owner=admin, name="By account", developer_name="By_account",
-        report_type="Contact", columns=["LastName", "Account.Name"],
-    )  # fmt: skip
+        org=org,
+        owner=admin,
+        name="By account",
+        developer_name="By_account",
+        report_type="Contact",
+        columns=["LastName", "Account.Name"],
+    )
 
     body = api.get(f"/analytics/reports/{report.pk}?includeDetails=true").json()
 
@@ -69,9 +86,14 @@ def test_parent_columns_are_flat_cells(api: Api, org: Any, admin: Any) -> None:
 
 def _report(org: Any, admin: Any, name: str = "With email", **extra: Any) -> Report:
     return Report.objects.create(
-        org=org, owner=admin, name=name, developer_name=name.replace(" ", "_"),
-        report_type="Contact", columns=["LastName", "Email", "Account.Name"], **extra,
-    )  # fmt: skip
+        org=org,
+        owner=admin,
+        name=name,
+        developer_name=name.replace(" ", "_"),
+        report_type="Contact",
+        columns=["LastName", "Email", "Account.Name"],
+        **extra,
+    )
 
 
 def test_a_run_without_include_details_has_totals_only(api: Api, org: Any, admin: Any) -> None:
@@ -96,10 +118,15 @@ def test_the_list_has_the_orgs_reports_with_their_urls(
     body = api.get("/analytics/reports").json()
 
     base = f"/services/data/v59.0/analytics/reports/{report.pk}"
-    assert body == [{
-        "id": report.pk, "name": "With email", "url": base,
-        "describeUrl": f"{base}/describe", "instancesUrl": f"{base}/instances",
-    }]  # fmt: skip
+    assert body == [
+        {
+            "id": report.pk,
+            "name": "With email",
+            "url": base,
+            "describeUrl": f"{base}/describe",
+            "instancesUrl": f"{base}/instances",
+        }
+    ]
 
 
 def test_describe_gives_the_three_metadata_parts(api: Api, org: Any, admin: Any) -> None:
@@ -144,10 +171,12 @@ def test_a_post_run_applies_runtime_filters_to_this_run_only(
     api.post("/sobjects/Contact", {"LastName": "Ada", "Email": "ada@x.test"})
     api.post("/sobjects/Contact", {"LastName": "Bob", "Email": "bob@y.test"})
     report = _report(org, admin)
-    metadata = {"reportMetadata": {
-        "detailColumns": ["LastName"],
-        "reportFilters": [{"column": "Email", "operator": "contains", "value": "@y."}],
-    }}  # fmt: skip
+    metadata = {
+        "reportMetadata": {
+            "detailColumns": ["LastName"],
+            "reportFilters": [{"column": "Email", "operator": "contains", "value": "@y."}],
+        }
+    }
 
     body = api.post(f"/analytics/reports/{report.pk}?includeDetails=true", metadata).json()
 

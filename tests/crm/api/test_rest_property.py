@@ -17,18 +17,50 @@ from tests.crm.api.conftest import Api, V
 
 pytestmark = pytest.mark.django_db
 MODELS = (Account, Contact, Lead, Campaign, CampaignMember)
-FIELDS = ["LastName", "FirstName", "Email", "AccountId", "Birthdate", "HasOptedOutOfEmail",
-          "External_Id__c", "Name", "NumberOfEmployees", "AnnualRevenue", "Id", "attributes",
-          "Contacts", "CreatedDate", "Nope__c", "Last\x00Name"]  # fmt: skip
-ODD_TEXT = ["", "\x00", "a\x00b", "\ud800", "é", "💥", "null", "'; DROP TABLE x;--", "a" * 300,
-            "2026-11-29", "2026-11-29T08:00:00Z", "9999-12-31T23:59:00-23:59", "001",
-            "003000000000000AAA", "@{a.id}"]  # fmt: skip
+FIELDS = [
+    "LastName",
+    "FirstName",
+    "Email",
+    "AccountId",
+    "Birthdate",
+    "HasOptedOutOfEmail",
+    "External_Id__c",
+    "Name",
+    "NumberOfEmployees",
+    "AnnualRevenue",
+    "Id",
+    "attributes",
+    "Contacts",
+    "CreatedDate",
+    "Nope__c",
+    "Last\x00Name",
+]
+ODD_TEXT = [
+    "",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "é",
+    "💥",
+    "null",
+    "'; DROP TABLE x;--",
+    "a" * 300,
+    "2026-11-29",
+    "2026-11-29T08:00:00Z",
+    "9999-12-31T23:59:00-23:59",
+    "001",
+    "003000000000000AAA",
+    "@{a.id}",
+]
 scalars = st.one_of(
-    st.none(), st.booleans(),
-    st.integers(), st.integers(min_value=10**18, max_value=10**30),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=10**18, max_value=10**30),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=30), st.sampled_from(ODD_TEXT),
-)  # fmt: skip
+    st.text(max_size=30),
+    st.sampled_from(ODD_TEXT),
+)
 json_values = st.recursive(
     scalars,
     lambda inner: st.one_of(
@@ -94,35 +126,70 @@ def test_json_bodies_to_record_endpoints(api: Api) -> None:
 def test_json_bodies_to_the_composite_family(api: Api) -> None:
     typed = st.builds(
         lambda r, kind, ref: {**r, "attributes": {"type": kind, "referenceId": ref}},
-        records, st.sampled_from(["Contact", "Account", "Lead", "Nope"]),
+        records,
+        st.sampled_from(["Contact", "Account", "Lead", "Nope"]),
         st.sampled_from(["r1", "r2", "", "r1"]),
-    )  # fmt: skip
-    sub = st.fixed_dictionaries({
-        "method": st.sampled_from(["GET", "POST", "PATCH", "DELETE", "BREW"]),
-        "url": st.sampled_from([f"{V}/sobjects/Contact", f"{V}/sobjects/Contact/@{{r1.id}}",
-                                f"{V}/query?q=SELECT+Id+FROM+Contact", "/x", f"{V}/composite"]),
-        "referenceId": st.sampled_from(["r1", "r2", "bad id"]),
-        "body": st.one_of(records, json_values),
-    })  # fmt: skip
+    )
+    sub = st.fixed_dictionaries(
+        {
+            "method": st.sampled_from(["GET", "POST", "PATCH", "DELETE", "BREW"]),
+            "url": st.sampled_from(
+                [
+                    f"{V}/sobjects/Contact",
+                    f"{V}/sobjects/Contact/@{{r1.id}}",
+                    f"{V}/query?q=SELECT+Id+FROM+Contact",
+                    "/x",
+                    f"{V}/composite",
+                ]
+            ),
+            "referenceId": st.sampled_from(["r1", "r2", "bad id"]),
+            "body": st.one_of(records, json_values),
+        }
+    )
     bodies = st.one_of(
-        st.tuples(st.just("/composite/sobjects"), st.fixed_dictionaries(
-            {"allOrNone": st.one_of(st.booleans(), json_values), "records": st.lists(typed, max_size=3)}  # noqa: E501
-        )),
-        st.tuples(st.just("/composite/tree/Account"), st.fixed_dictionaries(
-            {"records": st.lists(typed, max_size=3)}
-        )),
-        st.tuples(st.just("/composite"), st.fixed_dictionaries(
-            {"allOrNone": st.booleans(), "compositeRequest": st.lists(sub, max_size=3)}
-        )),
-        st.tuples(st.just("/composite/batch"), st.fixed_dictionaries(
-            {"haltOnError": st.booleans(), "batchRequests": st.lists(st.fixed_dictionaries(
-                {"method": st.sampled_from(["GET", "POST"]), "url": st.sampled_from(
-                    ["v59.0/sobjects/Contact", "v59.0/limits", "nope"]),
-                 "richInput": records}), max_size=3)}
-        )),
-        st.tuples(st.sampled_from(["/composite", "/composite/batch", "/composite/sobjects"]),
-                  json_values),
-    )  # fmt: skip
+        st.tuples(
+            st.just("/composite/sobjects"),
+            st.fixed_dictionaries(
+                {
+                    "allOrNone": st.one_of(st.booleans(), json_values),
+                    "records": st.lists(typed, max_size=3),
+                }
+            ),
+        ),
+        st.tuples(
+            st.just("/composite/tree/Account"),
+            st.fixed_dictionaries({"records": st.lists(typed, max_size=3)}),
+        ),
+        st.tuples(
+            st.just("/composite"),
+            st.fixed_dictionaries(
+                {"allOrNone": st.booleans(), "compositeRequest": st.lists(sub, max_size=3)}
+            ),
+        ),
+        st.tuples(
+            st.just("/composite/batch"),
+            st.fixed_dictionaries(
+                {
+                    "haltOnError": st.booleans(),
+                    "batchRequests": st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "method": st.sampled_from(["GET", "POST"]),
+                                "url": st.sampled_from(
+                                    ["v59.0/sobjects/Contact", "v59.0/limits", "nope"]
+                                ),
+                                "richInput": records,
+                            }
+                        ),
+                        max_size=3,
+                    ),
+                }
+            ),
+        ),
+        st.tuples(
+            st.sampled_from(["/composite", "/composite/batch", "/composite/sobjects"]), json_values
+        ),
+    )
 
     @PROFILE
     @given(target=bodies)
@@ -190,8 +257,10 @@ def test_soql_and_query_options(api: Api) -> None:
 
 def test_generated_paths(api: Api) -> None:
     @PROFILE
-    @given(segments=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4),
-           method=st.sampled_from(["GET", "DELETE", "PATCH"]))  # fmt: skip
+    @given(
+        segments=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4),
+        method=st.sampled_from(["GET", "DELETE", "PATCH"]),
+    )
     def check(segments: list[str], method: str) -> None:
         before = _fingerprint()
         path = "/sobjects/" + "/".join(quote(s, safe="") for s in segments)

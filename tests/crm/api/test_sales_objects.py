@@ -85,9 +85,15 @@ def test_opportunity_bad_stage_changes_nothing(api: Api) -> None:
 
 
 def test_opportunity_malformed_account_id(api: Api) -> None:
-    response = api.post("/sobjects/Opportunity", {
-        "Name": "X", "StageName": "Prospecting", "CloseDate": "2026-12-31", "AccountId": "nope",
-    })  # fmt: skip
+    response = api.post(
+        "/sobjects/Opportunity",
+        {
+            "Name": "X",
+            "StageName": "Prospecting",
+            "CloseDate": "2026-12-31",
+            "AccountId": "nope",
+        },
+    )
 
     assert response.json()[0]["errorCode"] == "MALFORMED_ID"
     assert Opportunity.objects.count() == 0
@@ -142,20 +148,28 @@ def test_who_id_of_the_wrong_type_is_refused(api: Api) -> None:
     response = api.post("/sobjects/Task", {"Subject": "Call", "WhoId": account})
 
     assert response.status_code == 400
-    assert response.json() == [{
-        "message": f"Name ID: id value of incorrect type: {account}",
-        "errorCode": "FIELD_INTEGRITY_EXCEPTION", "fields": ["WhoId"],
-    }]  # fmt: skip
+    assert response.json() == [
+        {
+            "message": f"Name ID: id value of incorrect type: {account}",
+            "errorCode": "FIELD_INTEGRITY_EXCEPTION",
+            "fields": ["WhoId"],
+        }
+    ]
     assert Task.objects.count() == 0
 
 
 def test_what_id_of_a_contact_is_refused(api: Api) -> None:
     contact = _create(api, "Contact", {"LastName": "Hopper"})
 
-    response = api.post("/sobjects/Event", {
-        "Subject": "Meet", "WhatId": contact, "StartDateTime": "2026-12-01T10:00:00Z",
-        "DurationInMinutes": 30,
-    })  # fmt: skip
+    response = api.post(
+        "/sobjects/Event",
+        {
+            "Subject": "Meet",
+            "WhatId": contact,
+            "StartDateTime": "2026-12-01T10:00:00Z",
+            "DurationInMinutes": 30,
+        },
+    )
 
     assert response.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
     assert Event.objects.count() == 0
@@ -185,10 +199,15 @@ def test_describe_child_relationships(api: Api) -> None:
 
 
 def test_event_duration_from_start_and_end(api: Api) -> None:
-    event = _create(api, "Event", {
-        "Subject": "Demo", "StartDateTime": "2026-12-01T10:00:00Z",
-        "EndDateTime": "2026-12-01T11:30:00Z",
-    })  # fmt: skip
+    event = _create(
+        api,
+        "Event",
+        {
+            "Subject": "Demo",
+            "StartDateTime": "2026-12-01T10:00:00Z",
+            "EndDateTime": "2026-12-01T11:30:00Z",
+        },
+    )
 
     body = api.get(f"/sobjects/Event/{event}").json()
     assert body["DurationInMinutes"] == 90
@@ -197,9 +216,14 @@ def test_event_duration_from_start_and_end(api: Api) -> None:
 
 
 def test_event_end_from_duration(api: Api) -> None:
-    event = _create(api, "Event", {
-        "StartDateTime": "2026-12-01T10:00:00Z", "DurationInMinutes": 45,
-    })  # fmt: skip
+    event = _create(
+        api,
+        "Event",
+        {
+            "StartDateTime": "2026-12-01T10:00:00Z",
+            "DurationInMinutes": 45,
+        },
+    )
 
     assert api.get(f"/sobjects/Event/{event}").json()["EndDateTime"] == (
         "2026-12-01T10:45:00.000+0000"
@@ -217,9 +241,13 @@ def test_event_needs_a_duration_unless_all_day(api: Api) -> None:
 
 
 def test_event_end_before_start_refused(api: Api) -> None:
-    response = api.post("/sobjects/Event", {
-        "StartDateTime": "2026-12-01T10:00:00Z", "EndDateTime": "2026-12-01T09:00:00Z",
-    })  # fmt: skip
+    response = api.post(
+        "/sobjects/Event",
+        {
+            "StartDateTime": "2026-12-01T10:00:00Z",
+            "EndDateTime": "2026-12-01T09:00:00Z",
+        },
+    )
 
     assert response.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
     assert Event.objects.count() == 0
@@ -240,8 +268,9 @@ def test_soql_polymorphic_who_and_what(api: Api) -> None:
     _create(api, "Task", {"Subject": "Call", "WhoId": contact, "WhatId": account})
     _create(api, "Task", {"Subject": "Alone"})
 
-    body = _query(api, "SELECT Subject, Who.Name, Who.Type, What.Name, What.Type FROM Task "
-                       "ORDER BY Subject")  # fmt: skip
+    body = _query(
+        api, "SELECT Subject, Who.Name, Who.Type, What.Name, What.Type FROM Task ORDER BY Subject"
+    )
 
     alone, call = body["records"]
     assert alone["Who"] is None
@@ -270,8 +299,11 @@ def test_soql_account_child_subqueries(api: Api) -> None:
     _opportunity(api, AccountId=acme, Name="A deal")
     _create(api, "Case", {"Subject": "Broken", "AccountId": acme})
 
-    body = _query(api, "SELECT Name, (SELECT Name FROM Opportunities ORDER BY Name), "
-                       "(SELECT Subject FROM Cases) FROM Account ORDER BY Name")  # fmt: skip
+    body = _query(
+        api,
+        "SELECT Name, (SELECT Name FROM Opportunities ORDER BY Name), "
+        "(SELECT Subject FROM Cases) FROM Account ORDER BY Name",
+    )
 
     acme_row, empty_row = body["records"]
     assert [r["Name"] for r in acme_row["Opportunities"]["records"]] == ["A deal", "B deal"]
@@ -287,8 +319,11 @@ def test_soql_child_subquery_where_and_limit(api: Api) -> None:
     for amount in (10, 20, 30):
         _opportunity(api, AccountId=acme, Name=f"O{amount}", Amount=amount)
 
-    body = _query(api, "SELECT Name, (SELECT Name, Account.Name FROM Opportunities "
-                       "WHERE Amount > 10 ORDER BY Amount DESC LIMIT 1) FROM Account")  # fmt: skip
+    body = _query(
+        api,
+        "SELECT Name, (SELECT Name, Account.Name FROM Opportunities "
+        "WHERE Amount > 10 ORDER BY Amount DESC LIMIT 1) FROM Account",
+    )
 
     (child,) = body["records"][0]["Opportunities"]["records"]
     assert child["Name"] == "O30"
@@ -333,19 +368,47 @@ def test_soql_child_relationship_of_another_object(api: Api) -> None:
 
 
 def test_composite_tree_account_opportunities_and_lead_tasks(api: Api) -> None:
-    accounts = api.post("/composite/tree/Account", {"records": [{
-        "attributes": {"type": "Account", "referenceId": "a1"}, "Name": "Initech",
-        "Opportunities": {"records": [{
-            "attributes": {"type": "Opportunity", "referenceId": "o1"}, "Name": "TPS",
-            "StageName": "Prospecting", "CloseDate": "2026-12-31",
-        }]},
-    }]})  # fmt: skip
-    leads = api.post("/composite/tree/Lead", {"records": [{
-        "attributes": {"type": "Lead", "referenceId": "l1"}, "LastName": "Bolton",
-        "Company": "Initech",
-        "Tasks": {"records": [{"attributes": {"type": "Task", "referenceId": "t1"},
-                               "Subject": "Call Michael"}]},
-    }]})  # fmt: skip
+    accounts = api.post(
+        "/composite/tree/Account",
+        {
+            "records": [
+                {
+                    "attributes": {"type": "Account", "referenceId": "a1"},
+                    "Name": "Initech",
+                    "Opportunities": {
+                        "records": [
+                            {
+                                "attributes": {"type": "Opportunity", "referenceId": "o1"},
+                                "Name": "TPS",
+                                "StageName": "Prospecting",
+                                "CloseDate": "2026-12-31",
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    )
+    leads = api.post(
+        "/composite/tree/Lead",
+        {
+            "records": [
+                {
+                    "attributes": {"type": "Lead", "referenceId": "l1"},
+                    "LastName": "Bolton",
+                    "Company": "Initech",
+                    "Tasks": {
+                        "records": [
+                            {
+                                "attributes": {"type": "Task", "referenceId": "t1"},
+                                "Subject": "Call Michael",
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    )
 
     assert (accounts.status_code, leads.status_code) == (201, 201)
     account_id = accounts.json()["results"][0]["id"]
@@ -355,11 +418,15 @@ def test_composite_tree_account_opportunities_and_lead_tasks(api: Api) -> None:
 
 
 def test_soql_child_subquery_rules(api: Api) -> None:
-    twice = api.get("/query?q=SELECT Name, (SELECT Name FROM Opportunities), "
-                    "(SELECT Id FROM opportunities) FROM Account")  # fmt: skip
+    twice = api.get(
+        "/query?q=SELECT Name, (SELECT Name FROM Opportunities), "
+        "(SELECT Id FROM opportunities) FROM Account"
+    )
     unknown_field = api.get("/query?q=SELECT Name, (SELECT Shoe FROM Opportunities) FROM Account")
-    nested = api.get("/query?q=SELECT Name, (SELECT Name, (SELECT Subject FROM Tasks) "
-                     "FROM Opportunities) FROM Account")  # fmt: skip
+    nested = api.get(
+        "/query?q=SELECT Name, (SELECT Name, (SELECT Subject FROM Tasks) "
+        "FROM Opportunities) FROM Account"
+    )
 
     assert twice.json()[0]["errorCode"] == "MALFORMED_QUERY"
     assert unknown_field.json()[0]["errorCode"] == "INVALID_FIELD"

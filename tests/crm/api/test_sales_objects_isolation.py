@@ -20,13 +20,21 @@ def acme_records(api: Api) -> dict[str, str]:
     contact = api.post("/sobjects/Contact", {"LastName": "Secret", "AccountId": account}).json()
     made = {"Account": account, "Contact": contact["id"]}
     bodies = {
-        "Opportunity": {"Name": "Secret deal", "StageName": "Prospecting",
-                        "CloseDate": "2026-12-31", "AccountId": account},
+        "Opportunity": {
+            "Name": "Secret deal",
+            "StageName": "Prospecting",
+            "CloseDate": "2026-12-31",
+            "AccountId": account,
+        },
         "Case": {"Subject": "Secret case", "AccountId": account},
         "Task": {"Subject": "Secret task", "WhoId": contact["id"], "WhatId": account},
-        "Event": {"Subject": "Secret event", "StartDateTime": "2026-12-01T10:00:00Z",
-                  "DurationInMinutes": 30, "WhatId": account},
-    }  # fmt: skip
+        "Event": {
+            "Subject": "Secret event",
+            "StartDateTime": "2026-12-01T10:00:00Z",
+            "DurationInMinutes": 30,
+            "WhatId": account,
+        },
+    }
     for name, body in bodies.items():
         response = api.post(f"/sobjects/{name}", body)
         assert response.status_code == 201, response.json()
@@ -59,14 +67,27 @@ def test_another_org_cannot_link_to_acme_records(
     intruder: Api, acme_records: dict[str, str]
 ) -> None:
     attempts = [
-        ("Opportunity", {"Name": "Steal", "StageName": "Prospecting", "CloseDate": "2026-12-31",
-                         "AccountId": acme_records["Account"]}),
+        (
+            "Opportunity",
+            {
+                "Name": "Steal",
+                "StageName": "Prospecting",
+                "CloseDate": "2026-12-31",
+                "AccountId": acme_records["Account"],
+            },
+        ),
         ("Case", {"ContactId": acme_records["Contact"]}),
         ("Task", {"WhoId": acme_records["Contact"]}),
         ("Task", {"WhatId": acme_records["Opportunity"]}),
-        ("Event", {"WhatId": acme_records["Case"], "StartDateTime": "2026-12-01T10:00:00Z",
-                   "DurationInMinutes": 5}),
-    ]  # fmt: skip
+        (
+            "Event",
+            {
+                "WhatId": acme_records["Case"],
+                "StartDateTime": "2026-12-01T10:00:00Z",
+                "DurationInMinutes": 5,
+            },
+        ),
+    ]
     for sobject, body in attempts:
         response = intruder.post(f"/sobjects/{sobject}", body)
         assert response.status_code == 400
@@ -81,11 +102,14 @@ def test_another_orgs_children_never_show_in_subqueries(
     # Globex's own account, whose children are queried; Acme's children must not appear even
     # when a Globex task is forced (in the database) to point at Acme's account.
     globex = Account.objects.create(org=outsider.org, owner=outsider, name="Globex")
-    Task.objects.create(org=outsider.org, owner=outsider, subject="Globex task",
-                        what_id=acme_records["Account"])  # fmt: skip
+    Task.objects.create(
+        org=outsider.org, owner=outsider, subject="Globex task", what_id=acme_records["Account"]
+    )
 
-    mine = intruder.get("/query?q=SELECT Name, (SELECT Subject FROM Tasks), "
-                        "(SELECT Name FROM Opportunities) FROM Account").json()  # fmt: skip
+    mine = intruder.get(
+        "/query?q=SELECT Name, (SELECT Subject FROM Tasks), "
+        "(SELECT Name FROM Opportunities) FROM Account"
+    ).json()
     theirs = api.get("/query?q=SELECT Name, (SELECT Subject FROM Tasks) FROM Account").json()
 
     assert [r["Name"] for r in mine["records"]] == [globex.name]
@@ -98,8 +122,9 @@ def test_another_orgs_children_never_show_in_subqueries(
 def test_polymorphic_name_of_another_orgs_record_is_not_shown(
     intruder: Api, acme_records: dict[str, str], outsider: Any
 ) -> None:
-    Task.objects.create(org=outsider.org, owner=outsider, subject="Forged",
-                        who_id=acme_records["Contact"])  # fmt: skip
+    Task.objects.create(
+        org=outsider.org, owner=outsider, subject="Forged", who_id=acme_records["Contact"]
+    )
 
     body = intruder.get("/query?q=SELECT Subject, Who.Name FROM Task").json()
 

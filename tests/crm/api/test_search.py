@@ -17,20 +17,35 @@ pytestmark = pytest.mark.django_db
 def people(org: Any, admin: Any, other_org: Any, outsider: Any) -> dict[str, Any]:
     def contact(first: str, last: str, email: str = "", **extra: Any) -> Contact:
         name = f"{first} {last}"
-        return Contact.objects.create(org=org, owner=admin, first_name=first, last_name=last,
-                                      name=name, email=email or None, **extra)  # fmt: skip
+        return Contact.objects.create(
+            org=org,
+            owner=admin,
+            first_name=first,
+            last_name=last,
+            name=name,
+            email=email or None,
+            **extra,
+        )
 
     found = {
         "ann": contact("Ann", "Archer", "ann@acme.test"),
         "joanne": contact("Joanne", "Baker", "jo@acme.test"),
         "bob": contact("Bob", "Smith", "bob@smith.test"),
         "gone": contact("Ann", "Deleted", is_deleted=True),
-        "lead": Lead.objects.create(org=org, owner=admin, first_name="Ann", last_name="Lee",
-                                    name="Ann Lee", company="Annex", status="Open - Not Contacted"),
+        "lead": Lead.objects.create(
+            org=org,
+            owner=admin,
+            first_name="Ann",
+            last_name="Lee",
+            name="Ann Lee",
+            company="Annex",
+            status="Open - Not Contacted",
+        ),
         "account": Account.objects.create(org=org, owner=admin, name="Smith & Sons"),
-        "foreign": Contact.objects.create(org=other_org, owner=outsider, first_name="Ann",
-                                          last_name="Globex", name="Ann Globex"),
-    }  # fmt: skip
+        "foreign": Contact.objects.create(
+            org=other_org, owner=outsider, first_name="Ann", last_name="Globex", name="Ann Globex"
+        ),
+    }
     return found
 
 
@@ -51,8 +66,9 @@ def test_find_returning_contact_and_lead(api: Api, people: Any) -> None:
 
     records = response.json()["searchRecords"]
     assert [(r["attributes"]["type"], r["Id"], r.get("Name")) for r in records] == [
-        ("Contact", people["ann"].pk, "Ann Archer"), ("Lead", people["lead"].pk, None)
-    ]  # fmt: skip
+        ("Contact", people["ann"].pk, "Ann Archer"),
+        ("Lead", people["lead"].pk, None),
+    ]
     assert records[0]["attributes"]["url"] == f"{V}/sobjects/Contact/{people['ann'].pk}"
 
 
@@ -152,10 +168,15 @@ def test_another_orgs_and_deleted_records_are_never_found(
 def test_parameterized_search_get(api: Api, people: Any) -> None:
     response = api.client.get(
         f"{V}/parameterizedSearch/",
-        {"q": "ann", "sobject": ["Contact", "Lead"], "Contact.fields": "Id,LastName",
-         "Contact.limit": "1", "fields": "Id,Company"},
+        {
+            "q": "ann",
+            "sobject": ["Contact", "Lead"],
+            "Contact.fields": "Id,LastName",
+            "Contact.limit": "1",
+            "fields": "Id,Company",
+        },
         headers=api.headers,
-    )  # fmt: skip
+    )
 
     records = response.json()["searchRecords"]
     assert [r["attributes"]["type"] for r in records] == ["Contact", "Lead"]
@@ -165,19 +186,29 @@ def test_parameterized_search_get(api: Api, people: Any) -> None:
 
 def test_parameterized_search_post(api: Api, people: Any) -> None:
     body = {
-        "q": "ann OR smith", "in": "NAME", "overallLimit": 10,
+        "q": "ann OR smith",
+        "in": "NAME",
+        "overallLimit": 10,
         "fields": ["Id"],
-        "sobjects": [{"name": "Contact", "fields": ["LastName"], "where": "LastName != 'Baker'"},
-                     {"name": "Account", "limit": 5}],
-    }  # fmt: skip
+        "sobjects": [
+            {"name": "Contact", "fields": ["LastName"], "where": "LastName != 'Baker'"},
+            {"name": "Account", "limit": 5},
+        ],
+    }
 
-    response = api.client.post(f"{V}/parameterizedSearch", json.dumps(body),
-                               content_type="application/json", headers=api.headers)  # fmt: skip
+    response = api.client.post(
+        f"{V}/parameterizedSearch",
+        json.dumps(body),
+        content_type="application/json",
+        headers=api.headers,
+    )
 
     records = response.json()["searchRecords"]
     assert sorted(r.get("LastName", r["attributes"]["type"]) for r in records) == [
-        "Account", "Archer", "Smith"
-    ]  # fmt: skip
+        "Account",
+        "Archer",
+        "Smith",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -194,8 +225,12 @@ def test_parameterized_search_post(api: Api, people: Any) -> None:
     ],
 )
 def test_parameterized_search_bad_bodies(api: Api, body: Any) -> None:
-    response = api.client.post(f"{V}/parameterizedSearch", json.dumps(body),
-                               content_type="application/json", headers=api.headers)  # fmt: skip
+    response = api.client.post(
+        f"{V}/parameterizedSearch",
+        json.dumps(body),
+        content_type="application/json",
+        headers=api.headers,
+    )
 
     assert response.status_code == 400
     (error,) = response.json()

@@ -22,15 +22,29 @@ def members(org: Any, admin: Any, other_org: Any, outsider: Any) -> dict[str, Co
     is deleted. Globex (another org) has a campaign whose member ids name Acme's Cy."""
     webinar = Campaign.objects.create(org=org, owner=admin, name="Webinar")
     people = {n: _contact(org, admin, n) for n in ("Ann", "Bob", "Cy", "Dee")}
-    CampaignMember.objects.create(org=org, owner=admin, campaign=webinar, contact=people["Ann"],
-                                  status="Responded", has_responded=True)  # fmt: skip
-    CampaignMember.objects.create(org=org, owner=admin, campaign=webinar, contact=people["Bob"],
-                                  status="Sent")  # fmt: skip
-    CampaignMember.objects.create(org=org, owner=admin, campaign=webinar, contact=people["Dee"],
-                                  status="Sent", is_deleted=True)  # fmt: skip
+    CampaignMember.objects.create(
+        org=org,
+        owner=admin,
+        campaign=webinar,
+        contact=people["Ann"],
+        status="Responded",
+        has_responded=True,
+    )
+    CampaignMember.objects.create(
+        org=org, owner=admin, campaign=webinar, contact=people["Bob"], status="Sent"
+    )
+    CampaignMember.objects.create(
+        org=org,
+        owner=admin,
+        campaign=webinar,
+        contact=people["Dee"],
+        status="Sent",
+        is_deleted=True,
+    )
     foreign = Campaign.objects.create(org=other_org, owner=outsider, name="Globex")
-    CampaignMember.objects.create(org=other_org, owner=outsider, campaign=foreign,
-                                  contact=people["Cy"], status="Sent")  # fmt: skip
+    CampaignMember.objects.create(
+        org=other_org, owner=outsider, campaign=foreign, contact=people["Cy"], status="Sent"
+    )
     return people
 
 
@@ -102,19 +116,29 @@ SUB = "(SELECT ContactId FROM CampaignMember)"
         (f"Id IN {SUB} OR LastName = 'x'", "MALFORMED_QUERY", "not allowed with the 'OR'"),
         (f"NOT Id IN {SUB}", "MALFORMED_QUERY", "not allowed with the 'NOT'"),
         (f"Id IN {SUB} AND Id IN {SUB} AND Id IN {SUB}", "MALFORMED_QUERY", "Maximum of 2"),
-        ("Id IN (SELECT ContactId FROM CampaignMember WHERE ContactId IN (SELECT Id FROM Contact))",
-         "MALFORMED_QUERY", "Nesting of semi join"),
+        (
+            "Id IN (SELECT ContactId FROM CampaignMember"
+            " WHERE ContactId IN (SELECT Id FROM Contact))",
+            "MALFORMED_QUERY",
+            "Nesting of semi join",
+        ),
         (f"LastName IN {SUB}", "INVALID_FIELD", "only allowed on ID fields: LastName"),
         ("Id IN (SELECT Status FROM CampaignMember)", "INVALID_FIELD", "select ID fields: Status"),
         ("Id IN (SELECT Id FROM Contact)", "INVALID_TYPE", "should not be on the same object"),
         ("Id IN (SELECT Id FROM Widget)", "INVALID_TYPE", "sObject type 'Widget'"),
         ("Id IN (SELECT Nope FROM CampaignMember)", "INVALID_FIELD", "No such column 'Nope'"),
-        ("Id IN (SELECT ContactId FROM CampaignMember ORDER BY Id)", "MALFORMED_QUERY",
-         "unexpected token"),
-        ("Id IN (SELECT ContactId FROM CampaignMember LIMIT 1)", "MALFORMED_QUERY",
-         "unexpected token"),
+        (
+            "Id IN (SELECT ContactId FROM CampaignMember ORDER BY Id)",
+            "MALFORMED_QUERY",
+            "unexpected token",
+        ),
+        (
+            "Id IN (SELECT ContactId FROM CampaignMember LIMIT 1)",
+            "MALFORMED_QUERY",
+            "unexpected token",
+        ),
     ],
-)  # fmt: skip
+)
 def test_salesforce_restrictions_are_errors(api: Api, where: str, code: str, message: str) -> None:
     response = api.client.get(
         f"{V}/query", {"q": f"SELECT Id FROM Contact WHERE {where}"}, headers=api.headers

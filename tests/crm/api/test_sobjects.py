@@ -132,9 +132,11 @@ def test_oversized_body_is_refused_and_changes_nothing(api: Api) -> None:
 
 def test_invalid_json_is_a_parser_error(api: Api) -> None:
     response = api.client.post(
-        "/services/data/v59.0/sobjects/Contact", "{nope", content_type="application/json",
+        "/services/data/v59.0/sobjects/Contact",
+        "{nope",
+        content_type="application/json",
         headers=api.headers,
-    )  # fmt: skip
+    )
 
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
@@ -228,23 +230,34 @@ def test_composite_retrieve_answers_in_order_with_null_for_unknown_ids(
 
     assert posted.status_code == 200
     assert [r and (r["Id"], r["LastName"]) for r in posted.json()] == [
-        (second, "B"), None, None, (first, "A"), None,
-    ]  # fmt: skip
+        (second, "B"),
+        None,
+        None,
+        (first, "A"),
+        None,
+    ]
     assert [r and r["LastName"] for r in got.json()] == ["B", None, None, "A", None]
     assert got.json()[0]["attributes"]["type"] == "Contact"
 
 
 @pytest.mark.parametrize(
     "body",
-    [{"ids": ["003x"]}, {"fields": ["Id"]}, {"ids": "003x", "fields": ["Id"]},
-     {"ids": ["003x"], "fields": ["Shoe"]}],
-)  # fmt: skip
+    [
+        {"ids": ["003x"]},
+        {"fields": ["Id"]},
+        {"ids": "003x", "fields": ["Id"]},
+        {"ids": ["003x"], "fields": ["Shoe"]},
+    ],
+)
 def test_composite_retrieve_refuses_a_bad_body(api: Api, body: dict[str, Any]) -> None:
     response = api.post("/composite/sobjects/Contact", body)
 
     assert response.status_code == 400
-    assert response.json()[0]["errorCode"] in {"MISSING_ARGUMENT", "JSON_PARSER_ERROR",
-                                               "INVALID_FIELD"}  # fmt: skip
+    assert response.json()[0]["errorCode"] in {
+        "MISSING_ARGUMENT",
+        "JSON_PARSER_ERROR",
+        "INVALID_FIELD",
+    }
 
 
 def test_composite_retrieve_refuses_more_than_2000_ids(api: Api) -> None:
@@ -260,17 +273,21 @@ def _upsert_rows(*rows: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_composite_upsert_creates_and_updates_by_external_id(api: Api) -> None:
     existing = api.post("/sobjects/Contact", {"LastName": "Old", "External_Id__c": "K-1"})
-    records = _upsert_rows({"External_Id__c": "K-1", "LastName": "Updated"},
-                           {"External_Id__c": "K-2", "LastName": "Created"})  # fmt: skip
+    records = _upsert_rows(
+        {"External_Id__c": "K-1", "LastName": "Updated"},
+        {"External_Id__c": "K-2", "LastName": "Created"},
+    )
 
-    response = api.patch("/composite/sobjects/Contact/External_Id__c",
-                         {"allOrNone": True, "records": records})  # fmt: skip
+    response = api.patch(
+        "/composite/sobjects/Contact/External_Id__c", {"allOrNone": True, "records": records}
+    )
 
     assert response.status_code == 200
     body = response.json()
     assert [(r["success"], r["created"], r["errors"]) for r in body] == [
-        (True, False, []), (True, True, []),
-    ]  # fmt: skip
+        (True, False, []),
+        (True, True, []),
+    ]
     assert body[0]["id"] == existing.json()["id"]
     stored = {c.external_id: (c.pk, c.last_name) for c in Contact.objects.all()}
     assert stored == {"K-1": (body[0]["id"], "Updated"), "K-2": (body[1]["id"], "Created")}
@@ -278,21 +295,29 @@ def test_composite_upsert_creates_and_updates_by_external_id(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"LastName": "No key"}, {"attributes": {"type": "Lead"}, "External_Id__c": "K-9"},
-     {"Id": "003000000000000AAA", "External_Id__c": "K-9"}, {"External_Id__c": ["K-9"]}],
-)  # fmt: skip
+    [
+        {"LastName": "No key"},
+        {"attributes": {"type": "Lead"}, "External_Id__c": "K-9"},
+        {"Id": "003000000000000AAA", "External_Id__c": "K-9"},
+        {"External_Id__c": ["K-9"]},
+    ],
+)
 def test_composite_upsert_all_or_none_writes_nothing_when_one_record_fails(
     api: Api, bad: dict[str, Any]
 ) -> None:
-    records = [*_upsert_rows({"External_Id__c": "K-1", "LastName": "Fine"}),
-               {"attributes": {"type": "Contact"}, "LastName": "X", **bad}]  # fmt: skip
+    records = [
+        *_upsert_rows({"External_Id__c": "K-1", "LastName": "Fine"}),
+        {"attributes": {"type": "Contact"}, "LastName": "X", **bad},
+    ]
 
-    body = api.patch("/composite/sobjects/Contact/External_Id__c",
-                     {"allOrNone": True, "records": records}).json()  # fmt: skip
+    body = api.patch(
+        "/composite/sobjects/Contact/External_Id__c", {"allOrNone": True, "records": records}
+    ).json()
 
     assert [(r["success"], r["created"], r["id"]) for r in body] == [
-        (False, False, None), (False, False, None),
-    ]  # fmt: skip
+        (False, False, None),
+        (False, False, None),
+    ]
     assert body[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert body[1]["errors"][0]["statusCode"] != "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert Contact.objects.count() == 0

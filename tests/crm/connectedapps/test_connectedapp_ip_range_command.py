@@ -53,10 +53,15 @@ def test_add_list_and_remove(org):
     office = {"start": "10.0.0.0", "end": "10.0.0.255", "description": "Office"}
     assert added == listed == {"app": name, "ip_ranges": [office]}
     assert removed == {"app": name, "ip_ranges": []}
-    actions = list(SetupAuditTrail.objects.filter(action__startswith="connected_app.ip_range")
-                   .order_by("occurred_at").values_list("action", "actor_id"))  # fmt: skip
-    assert actions == [("connected_app.ip_range_added", None),
-                       ("connected_app.ip_range_deleted", None)]  # fmt: skip
+    actions = list(
+        SetupAuditTrail.objects.filter(action__startswith="connected_app.ip_range")
+        .order_by("occurred_at")
+        .values_list("action", "actor_id")
+    )
+    assert actions == [
+        ("connected_app.ip_range_added", None),
+        ("connected_app.ip_range_deleted", None),
+    ]
 
 
 def test_remove_matches_any_spelling_of_an_ipv6_range(org):

@@ -15,9 +15,12 @@ from tests.crm.connectedapps.conftest import run_connectedapp
 @pytest.fixture
 def policy(org) -> ConnectedAppPolicy:
     app = connected_app_create(
-        org=org, actor=None, name="Salesforce Sync", callback_urls=["https://sync.example/cb"],
+        org=org,
+        actor=None,
+        name="Salesforce Sync",
+        callback_urls=["https://sync.example/cb"],
         scopes=["api"],
-    ).app  # fmt: skip
+    ).app
     return ConnectedAppPolicy.objects.get(app=app, org=org)
 
 
@@ -26,12 +29,21 @@ def _audits(org) -> list[SetupAuditTrail]:
 
 
 def test_link_then_unlink_a_profile(org, policy):
-    linked = run_connectedapp("link-profile", "--org", "acme", "Salesforce Sync",
-                  "--profile", ProfileName.MARKETING_USER)  # fmt: skip
-    twice = run_connectedapp("link-profile", "--org", "acme", "Salesforce Sync",
-                 "--profile", ProfileName.MARKETING_USER)  # fmt: skip
-    unlinked = run_connectedapp("link-profile", "--org", "acme", policy.app.client_id,
-                    "--profile", ProfileName.MARKETING_USER, "--unlink")  # fmt: skip
+    linked = run_connectedapp(
+        "link-profile", "--org", "acme", "Salesforce Sync", "--profile", ProfileName.MARKETING_USER
+    )
+    twice = run_connectedapp(
+        "link-profile", "--org", "acme", "Salesforce Sync", "--profile", ProfileName.MARKETING_USER
+    )
+    unlinked = run_connectedapp(
+        "link-profile",
+        "--org",
+        "acme",
+        policy.app.client_id,
+        "--profile",
+        ProfileName.MARKETING_USER,
+        "--unlink",
+    )
 
     assert linked["profiles"] == [ProfileName.MARKETING_USER]
     assert twice["profiles"] == [ProfileName.MARKETING_USER]
@@ -46,8 +58,9 @@ def test_linking_keeps_the_other_profiles(org, policy):
         "link-profile", "--org", "acme", "Salesforce Sync", "--profile", ProfileName.STANDARD_USER
     )
 
-    shown = run_connectedapp("link-profile", "--org", "acme", "Salesforce Sync",
-                 "--profile", ProfileName.MARKETING_USER)  # fmt: skip
+    shown = run_connectedapp(
+        "link-profile", "--org", "acme", "Salesforce Sync", "--profile", ProfileName.MARKETING_USER
+    )
 
     assert shown["profiles"] == [ProfileName.MARKETING_USER, ProfileName.STANDARD_USER]
 

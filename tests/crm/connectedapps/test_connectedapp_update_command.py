@@ -16,9 +16,13 @@ from tests.crm.oauth.jwtkeys import key_pair
 @pytest.fixture
 def app(org) -> ConnectedApp:
     return connected_app_create(
-        org=org, actor=None, name="Salesforce Sync", callback_urls=["https://sync.example/cb"],
-        scopes=["api", "refresh_token"], contact_email="ops@acme.test",
-    ).app  # fmt: skip
+        org=org,
+        actor=None,
+        name="Salesforce Sync",
+        callback_urls=["https://sync.example/cb"],
+        scopes=["api", "refresh_token"],
+        contact_email="ops@acme.test",
+    ).app
 
 
 def _changes(org) -> list[SetupAuditTrail]:
@@ -27,10 +31,20 @@ def _changes(org) -> list[SetupAuditTrail]:
 
 def test_update_changes_only_the_given_settings_and_audits(org, app):
     shown = run_connectedapp(
-        "update", "--org", "acme", "Salesforce Sync", "--name", "Sync v2",
-        "--callback-url", "https://sync.example/a", "--callback-url", "https://sync.example/b",
-        "--scopes", "api refresh_token id", "--no-pkce",
-    )  # fmt: skip
+        "update",
+        "--org",
+        "acme",
+        "Salesforce Sync",
+        "--name",
+        "Sync v2",
+        "--callback-url",
+        "https://sync.example/a",
+        "--callback-url",
+        "https://sync.example/b",
+        "--scopes",
+        "api refresh_token id",
+        "--no-pkce",
+    )
 
     app.refresh_from_db()
     assert (app.name, app.contact_email) == ("Sync v2", "ops@acme.test")
@@ -48,8 +62,17 @@ def test_update_sets_the_contact_email_and_the_certificate(org, app, tmp_path):
     pem = tmp_path / "cert.pem"
     pem.write_text(key_pair()[1])
 
-    run_connectedapp("update", "--org", org.id, app.client_id, "--contact-email", "it@acme.test",
-         "--certificate-file", str(pem), "--pkce")  # fmt: skip
+    run_connectedapp(
+        "update",
+        "--org",
+        org.id,
+        app.client_id,
+        "--contact-email",
+        "it@acme.test",
+        "--certificate-file",
+        str(pem),
+        "--pkce",
+    )
 
     app.refresh_from_db()
     assert app.contact_email == "it@acme.test"

@@ -25,8 +25,9 @@ def _delete_url(app, row) -> str:
 
 
 def _range(app, start="10.0.0.0", end="10.0.0.255"):
-    return connected_app_ip_range_add(actor=None, policy=app.policy, start_address=start,
-                                      end_address=end)  # fmt: skip
+    return connected_app_ip_range_add(
+        actor=None, policy=app.policy, start_address=start, end_address=end
+    )
 
 
 def _snapshot() -> tuple[list[dict], int]:
@@ -83,20 +84,38 @@ def test_an_ipv6_range_is_stored_in_canonical_form(org, admin):
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"start_address": "10.0.0.300", "end_address": "10.0.0.1"}, "start_address",
-         "Enter a valid IPv4 or IPv6 address."),
-        ({"start_address": "10.0.0.1", "end_address": "nope"}, "end_address",
-         "Enter a valid IPv4 or IPv6 address."),
-        ({"start_address": "10.0.0.9", "end_address": "10.0.0.1"}, "end_address",
-         "The end address must not come before the start address."),
-        ({"start_address": "10.0.0.1", "end_address": "2001:db8::1"}, "end_address",
-         "The start and end addresses must both be IPv4 or both IPv6."),
-        ({"start_address": "fe80::1%eth0", "end_address": "fe80::2"}, "start_address",
-         "Enter a valid IPv4 or IPv6 address."),
-        ({"start_address": "", "end_address": "10.0.0.1"}, "start_address",
-         "This field is required."),
+        (
+            {"start_address": "10.0.0.300", "end_address": "10.0.0.1"},
+            "start_address",
+            "Enter a valid IPv4 or IPv6 address.",
+        ),
+        (
+            {"start_address": "10.0.0.1", "end_address": "nope"},
+            "end_address",
+            "Enter a valid IPv4 or IPv6 address.",
+        ),
+        (
+            {"start_address": "10.0.0.9", "end_address": "10.0.0.1"},
+            "end_address",
+            "The end address must not come before the start address.",
+        ),
+        (
+            {"start_address": "10.0.0.1", "end_address": "2001:db8::1"},
+            "end_address",
+            "The start and end addresses must both be IPv4 or both IPv6.",
+        ),
+        (
+            {"start_address": "fe80::1%eth0", "end_address": "fe80::2"},
+            "start_address",
+            "Enter a valid IPv4 or IPv6 address.",
+        ),
+        (
+            {"start_address": "", "end_address": "10.0.0.1"},
+            "start_address",
+            "This field is required.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_shown_beside_the_field_and_saves_nothing(org, admin, data, field, message):
     app = make_app(org)
     before = _snapshot()

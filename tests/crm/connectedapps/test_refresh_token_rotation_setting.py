@@ -14,8 +14,12 @@ from tests.crm.oauth.conftest import CALLBACK, make_app
 
 
 def _settings_form(**changes: object) -> dict[str, object]:
-    return {"name": "Acme Integration", "callback_urls": CALLBACK,
-            "oauth_scopes": ["api", "refresh_token"], "pkce_required": "on"} | changes  # fmt: skip
+    return {
+        "name": "Acme Integration",
+        "callback_urls": CALLBACK,
+        "oauth_scopes": ["api", "refresh_token"],
+        "pkce_required": "on",
+    } | changes
 
 
 def test_a_new_app_does_not_rotate(org):
@@ -76,8 +80,16 @@ def test_the_command_line_turns_it_on_and_off(org):
 
 
 def test_create_from_the_command_line_with_rotation(org):
-    made = run_connectedapp("create", "--org", "acme", "--name", "Rotating",
-                "--callback-url", CALLBACK, "--refresh-token-rotation")  # fmt: skip
+    made = run_connectedapp(
+        "create",
+        "--org",
+        "acme",
+        "--name",
+        "Rotating",
+        "--callback-url",
+        CALLBACK,
+        "--refresh-token-rotation",
+    )
 
     assert ConnectedApp.objects.get(pk=made["id"]).refresh_token_rotation_enabled is True
 

@@ -44,8 +44,9 @@ def _app(org, user, relaxation: str = "BYPASS_2FACTOR", ranges=(("10.0.0.0", "10
     approve(app, user)
     pre_authorize(app, user)
     for start, end in ranges:
-        connected_app_ip_range_add(actor=None, policy=app.policy, start_address=start,
-                                   end_address=end)  # fmt: skip
+        connected_app_ip_range_add(
+            actor=None, policy=app.policy, start_address=start, end_address=end
+        )
     return app
 
 
@@ -58,10 +59,15 @@ def _code(app: App, user) -> tuple[str, str]:
     verifier, challenge = pkce_pair()
     raw = f"code-{timezone.now().timestamp()}"
     Grant.objects.create(
-        application=app.app, user=user, code=raw, redirect_uri=CALLBACK,
-        expires=timezone.now() + timedelta(minutes=10), scope="api refresh_token",
-        code_challenge=challenge, code_challenge_method="S256",
-    )  # fmt: skip
+        application=app.app,
+        user=user,
+        code=raw,
+        redirect_uri=CALLBACK,
+        expires=timezone.now() + timedelta(minutes=10),
+        scope="api refresh_token",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
     return raw, verifier
 
 
@@ -84,8 +90,13 @@ def test_authorize_outside_the_app_ranges_is_refused_with_the_ip_pair(org, marke
     app = _app(org, marketer)
     client = _client()
     client.force_login(marketer)
-    params = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
-              "scope": "api", "code_challenge": pkce_pair()[1]}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app.key,
+        "redirect_uri": CALLBACK,
+        "scope": "api",
+        "code_challenge": pkce_pair()[1],
+    }
 
     response = client.get("/services/oauth2/authorize", params, REMOTE_ADDR=OUTSIDE)
 
@@ -173,14 +184,21 @@ def test_ipv6_client_inside_an_ipv6_range(org, marketer):
 
 
 def _exchange_via(app: App, code: str, verifier: str, remote: str, forwarded: str):
-    data = {"grant_type": "authorization_code", "code": code, "client_id": app.key,
-            "client_secret": app.secret, "redirect_uri": CALLBACK,
-            "code_verifier": verifier}  # fmt: skip
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app.key,
+        "client_secret": app.secret,
+        "redirect_uri": CALLBACK,
+        "code_verifier": verifier,
+    }
     response = _client().post(
-        "/services/oauth2/token", urlencode(data),
-        content_type="application/x-www-form-urlencoded", REMOTE_ADDR=remote,
+        "/services/oauth2/token",
+        urlencode(data),
+        content_type="application/x-www-form-urlencoded",
+        REMOTE_ADDR=remote,
         HTTP_X_FORWARDED_FOR=forwarded,
-    )  # fmt: skip
+    )
     return response.status_code, response.json()
 
 

@@ -19,20 +19,36 @@ ADMIN = "AdminApprovedPreAuthorized"
     [
         ("http://localhost:8001", "auto", "http://127.0.0.1:8001", "http://127.0.0.1:8001"),
         ("http://localhost:8001", "auto", "http://localhost:8001", "http://localhost:8001"),
-        ("http://localhost:8001", "auto", "http://acme.my.localhost:8001",
-         "http://acme.my.localhost:8001"),
-        ("http://localhost:8001", "auto", "http://globex.my.localhost:8001",
-         "http://acme.my.localhost:8001"),
+        (
+            "http://localhost:8001",
+            "auto",
+            "http://acme.my.localhost:8001",
+            "http://acme.my.localhost:8001",
+        ),
+        (
+            "http://localhost:8001",
+            "auto",
+            "http://globex.my.localhost:8001",
+            "http://acme.my.localhost:8001",
+        ),
         ("http://localhost:8001", "auto", None, "http://localhost:8001"),
         ("http://127.0.0.1:8001", "auto", None, "http://127.0.0.1:8001"),
-        ("https://crm.example.com", "auto", "https://crm.example.com",
-         "https://acme.my.crm.example.com"),
-        ("http://localhost:8001", "my-domain", "http://127.0.0.1:8001",
-         "http://acme.my.localhost:8001"),
+        (
+            "https://crm.example.com",
+            "auto",
+            "https://crm.example.com",
+            "https://acme.my.crm.example.com",
+        ),
+        (
+            "http://localhost:8001",
+            "my-domain",
+            "http://127.0.0.1:8001",
+            "http://acme.my.localhost:8001",
+        ),
         ("http://localhost:8001", "login", "http://127.0.0.1:8001", "http://localhost:8001"),
         ("https://crm.example.com", "login", "https://crm.example.com", "https://crm.example.com"),
     ],
-)  # fmt: skip
+)
 def test_instance_url_by_setting(org, settings, crm_url, mode, origin, expected):
     settings.CRM_URL, settings.OAUTH_INSTANCE_URL = crm_url, mode
 
@@ -44,8 +60,10 @@ def test_an_org_without_my_domain_gets_a_generic_url(org, settings, mode):
     org.my_domain = ""
     settings.OAUTH_INSTANCE_URL = mode
 
-    assert instance_url(org, "http://127.0.0.1:8001") in {"http://127.0.0.1:8001",
-                                                          "http://localhost:8001"}  # fmt: skip
+    assert instance_url(org, "http://127.0.0.1:8001") in {
+        "http://127.0.0.1:8001",
+        "http://localhost:8001",
+    }
 
 
 @pytest.mark.parametrize(

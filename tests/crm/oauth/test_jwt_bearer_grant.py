@@ -266,8 +266,13 @@ def _certificate_materials() -> dict[str, bytes]:
 @pytest.mark.parametrize("material", ["certificate", "public key"])
 def test_other_algorithms_are_refused_even_keyed_with_the_certificate(validator, alg, material):
     """Algorithm confusion: an HMAC keyed with the app's public certificate (or no signature)."""
-    claims = {"iss": "KEY1", "sub": "a@b.c", "aud": AUD, "exp": int(time.time()) + 60,
-              "jti": uuid.uuid4().hex}  # fmt: skip
+    claims = {
+        "iss": "KEY1",
+        "sub": "a@b.c",
+        "aud": AUD,
+        "exp": int(time.time()) + 60,
+        "jti": uuid.uuid4().hex,
+    }
     forged = _forged(claims, alg, _certificate_materials()[material])
     # The forgery really is what it claims: a verifier that allowed the algorithm would accept it.
     if alg != "none":

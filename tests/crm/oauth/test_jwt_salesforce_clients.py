@@ -29,9 +29,11 @@ def _jwt(client, app, user, **claims):
 
 
 def _refusals(user):
-    return list(LoginHistory.objects.filter(user=user).exclude(status="Success").values_list(
-        "status", flat=True
-    ))  # fmt: skip
+    return list(
+        LoginHistory.objects.filter(user=user)
+        .exclude(status="Success")
+        .values_list("status", flat=True)
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,8 +114,12 @@ def test_assertions_from_the_clients_table(crm_client, app, system_user, claims,
 def test_an_unsigned_assertion_is_refused_and_recorded(crm_client, app, system_user):
     import jwt
 
-    claims = {"iss": app.key, "sub": system_user.username, "aud": LOGIN_URL,
-              "exp": int(time.time()) + 60}  # fmt: skip
+    claims = {
+        "iss": app.key,
+        "sub": system_user.username,
+        "aud": LOGIN_URL,
+        "exp": int(time.time()) + 60,
+    }
     unsigned = jwt.encode(claims, None, algorithm="none")
 
     status, body = token(crm_client, grant_type=JWT_BEARER, assertion=unsigned)

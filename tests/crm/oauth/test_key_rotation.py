@@ -37,8 +37,14 @@ def password_app(org: Org, key_rings: Path) -> App:
 
 
 def password_grant(client: Client, app: App, user: User, secret: str) -> int:
-    status, _ = token(client, grant_type="password", client_id=app.key, client_secret=secret,
-                      username=user.username, password=PASSWORD)  # fmt: skip
+    status, _ = token(
+        client,
+        grant_type="password",
+        client_id=app.key,
+        client_secret=secret,
+        username=user.username,
+        password=PASSWORD,
+    )
     return status
 
 

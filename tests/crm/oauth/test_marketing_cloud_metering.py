@@ -68,9 +68,12 @@ def test_calls_by_a_password_flow_token_count(
     crm_client: Client, mc: App, system_user: Any
 ) -> None:
     status, body = token(
-        crm_client, grant_type="password", client_id=mc.key,
-        username=system_user.username, password=PASSWORD,
-    )  # fmt: skip
+        crm_client,
+        grant_type="password",
+        client_id=mc.key,
+        username=system_user.username,
+        password=PASSWORD,
+    )
     assert status == 200, body
 
     response = _query(crm_client, body["access_token"])

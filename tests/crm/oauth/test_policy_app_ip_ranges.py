@@ -54,14 +54,19 @@ BYPASS_2FACTOR_TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("path", "has_ranges", "in_app", "profile_ok", "allowed"),
-                         BYPASS_2FACTOR_TABLE)  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "has_ranges", "in_app", "profile_ok", "allowed"), BYPASS_2FACTOR_TABLE
+)
 def test_app_ranges_under_relax_for_activated_devices(
     path, has_ranges, in_app, profile_ok, allowed
 ):
     policy = AppPolicy(ip_relaxation=IpRelaxation.BYPASS_2FACTOR)
-    facts = SubjectFacts(has_approval=True, ip_allowed=profile_ok, app_has_ip_ranges=has_ranges,
-                         ip_in_app_ranges=in_app)  # fmt: skip
+    facts = SubjectFacts(
+        has_approval=True,
+        ip_allowed=profile_ok,
+        app_has_ip_ranges=has_ranges,
+        ip_in_app_ranges=in_app,
+    )
 
     denial = evaluate(path=path, policy=policy, facts=facts, now=NOW, refresh=FRESH)
 
@@ -83,8 +88,9 @@ OTHER_RELAXATIONS = [r for r in IpRelaxation if r is not IpRelaxation.BYPASS_2FA
 def test_app_ranges_change_nothing_under_other_relaxations(relaxation, path, in_app, profile_ok):
     policy = AppPolicy(ip_relaxation=relaxation)
     without = SubjectFacts(has_approval=True, ip_allowed=profile_ok)
-    with_ranges = SubjectFacts(has_approval=True, ip_allowed=profile_ok, app_has_ip_ranges=True,
-                               ip_in_app_ranges=in_app)  # fmt: skip
+    with_ranges = SubjectFacts(
+        has_approval=True, ip_allowed=profile_ok, app_has_ip_ranges=True, ip_in_app_ranges=in_app
+    )
 
     denial = evaluate(path=path, policy=policy, facts=with_ranges, now=NOW, refresh=FRESH)
 

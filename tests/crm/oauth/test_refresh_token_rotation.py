@@ -42,8 +42,9 @@ def test_two_refreshes_in_a_row_with_the_same_refresh_token(crm_client, org, mar
     assert "refresh_token" not in first
     assert "refresh_token" not in second
     assert len({tokens["access_token"], first["access_token"], second["access_token"]}) == 3
-    assert all(_live(t) for t in (tokens["access_token"], first["access_token"],
-                                  second["access_token"]))  # fmt: skip
+    assert all(
+        _live(t) for t in (tokens["access_token"], first["access_token"], second["access_token"])
+    )
     assert RefreshToken.objects.filter(revoked__isnull=True).count() == 1
 
 
@@ -52,9 +53,10 @@ def test_revoking_the_refresh_token_ends_every_access_token_it_issued(crm_client
     _, refreshed = refresh(crm_client, app, tokens["refresh_token"])
 
     response = crm_client.post(
-        "/services/oauth2/revoke", urlencode({"token": tokens["refresh_token"]}),
+        "/services/oauth2/revoke",
+        urlencode({"token": tokens["refresh_token"]}),
         content_type="application/x-www-form-urlencoded",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 200
     assert not _live(tokens["access_token"])
@@ -101,8 +103,12 @@ def test_a_refresh_refused_by_the_zero_policy_keeps_the_session(crm_client, org,
 def test_inactivity_counts_from_the_last_refresh(crm_client, org, marketer, rotation):
     with time_machine.travel(T0, tick=False):
         app, tokens = _approved(crm_client, org, marketer, rotation=rotation)
-        set_policy(app.policy, refresh_token_policy="specific_inactivity",
-                   refresh_token_validity=4, refresh_token_unit="HOURS")  # fmt: skip
+        set_policy(
+            app.policy,
+            refresh_token_policy="specific_inactivity",
+            refresh_token_validity=4,
+            refresh_token_unit="HOURS",
+        )
     current = tokens["refresh_token"]
 
     results = []
@@ -118,8 +124,9 @@ def test_inactivity_counts_from_the_last_refresh(crm_client, org, marketer, rota
 def test_the_refresh_grant_without_a_token_is_refused(crm_client, org, marketer):
     app, _tokens = _approved(crm_client, org, marketer)
 
-    status, body = token(crm_client, grant_type="refresh_token", client_id=app.key,
-                         client_secret=app.secret)  # fmt: skip
+    status, body = token(
+        crm_client, grant_type="refresh_token", client_id=app.key, client_secret=app.secret
+    )
 
     assert status == 400
     assert body["error"] == "invalid_request"

@@ -330,9 +330,11 @@ def test_access_tokens_in_the_query_string_are_refused(crm_client, org, marketer
 
 def _introspect(crm_client, app, token_value):
     return _form(
-        crm_client, "/services/oauth2/introspect", {"token": token_value},
+        crm_client,
+        "/services/oauth2/introspect",
+        {"token": token_value},
         **_basic(app.key, app.secret),
-    ).json()  # fmt: skip
+    ).json()
 
 
 def _set_state(user, state, value):
@@ -341,8 +343,11 @@ def _set_state(user, state, value):
         user.org.is_active = not value
         user.org.save()
     else:
-        setattr(user, {"inactive": "is_active", "frozen": "is_frozen"}[state],
-                value if state == "frozen" else not value)  # fmt: skip
+        setattr(
+            user,
+            {"inactive": "is_active", "frozen": "is_frozen"}[state],
+            value if state == "frozen" else not value,
+        )
         user.save()
 
 
@@ -384,8 +389,12 @@ def test_introspection_of_a_refresh_token_follows_the_refresh_token_policy(
         app, tokens = _tokens(crm_client, org, marketer)
     rt = tokens["refresh_token"]
 
-    set_policy(app.policy, refresh_token_policy="specific_lifetime",
-               refresh_token_validity=1, refresh_token_unit="HOURS")  # fmt: skip
+    set_policy(
+        app.policy,
+        refresh_token_policy="specific_lifetime",
+        refresh_token_validity=1,
+        refresh_token_unit="HOURS",
+    )
     with time_machine.travel(NOON + timedelta(minutes=59), tick=False):
         within = _introspect(crm_client, app, rt)
     with time_machine.travel(NOON + timedelta(minutes=61), tick=False):

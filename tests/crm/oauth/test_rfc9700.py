@@ -127,9 +127,15 @@ def test_malformed_pkce_or_nonce_is_refused_on_the_callback(
     crm_client, org, marketer, param, value, description
 ):
     app = make_app(org)
-    params = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
-              "scope": "openid api", "code_challenge": pkce_pair()[1], "state": "s1",
-              param: value}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app.key,
+        "redirect_uri": CALLBACK,
+        "scope": "openid api",
+        "code_challenge": pkce_pair()[1],
+        "state": "s1",
+        param: value,
+    }
 
     response = _authorize(crm_client, marketer, **params)
 
@@ -147,9 +153,15 @@ def test_an_over_long_nonce_without_openid_is_refused_for_an_approved_user(
 ):
     app = make_app(org)
     approve(app, marketer, scopes="api refresh_token id openid")  # the code would be issued now
-    params = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
-              "code_challenge": pkce_pair()[1], "state": "s1", "nonce": "n" * 256,
-              **({"scope": scope} if scope else {})}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app.key,
+        "redirect_uri": CALLBACK,
+        "code_challenge": pkce_pair()[1],
+        "state": "s1",
+        "nonce": "n" * 256,
+        **({"scope": scope} if scope else {}),
+    }
 
     response = _authorize(crm_client, marketer, **params)
 
@@ -162,9 +174,16 @@ def test_an_over_long_nonce_without_openid_is_refused_for_an_approved_user(
 def test_nul_bytes_in_parameters_get_the_error_page(crm_client, org, marketer):
     app = make_app(org)
 
-    response = _authorize(crm_client, marketer, response_type="code", client_id=app.key,
-                          redirect_uri=CALLBACK, code_challenge=pkce_pair()[1],
-                          scope="openid api", nonce="a\x00b")  # fmt: skip
+    response = _authorize(
+        crm_client,
+        marketer,
+        response_type="code",
+        client_id=app.key,
+        redirect_uri=CALLBACK,
+        code_challenge=pkce_pair()[1],
+        scope="openid api",
+        nonce="a\x00b",
+    )
 
     assert response.status_code == 400
     assert b"invalid parameter" in response.content
@@ -224,8 +243,13 @@ def test_iss_on_every_authorization_response_is_the_metadata_issuer(org, markete
     app = make_app(org)
     admin_only = make_app(org, permitted_users="AdminApprovedPreAuthorized")
     _, challenge = pkce_pair()
-    base = {"response_type": "code", "client_id": app.key, "redirect_uri": CALLBACK,
-            "code_challenge": challenge, "state": "s1"}  # fmt: skip
+    base = {
+        "response_type": "code",
+        "client_id": app.key,
+        "redirect_uri": CALLBACK,
+        "code_challenge": challenge,
+        "state": "s1",
+    }
 
     consent = _authorize(client, marketer, **base)
     data = {k: v for k, v in consent.context["form"].initial.items() if v is not None}
@@ -237,12 +261,20 @@ def test_iss_on_every_authorization_response_is_the_metadata_issuer(org, markete
 
     assert issuer == "http://localhost:8001"
     assert "code" in parse_qs(urlsplit(code["Location"]).query)
-    for response, error in ((denied, "access_denied"), (plain, "invalid_request"),
-                            (bad_type, "unsupported_response_type")):  # fmt: skip
+    for response, error in (
+        (denied, "access_denied"),
+        (plain, "invalid_request"),
+        (bad_type, "unsupported_response_type"),
+    ):
         assert response.status_code == 302
         assert parse_qs(urlsplit(response["Location"]).query)["error"] == [error]
-    for location in (code["Location"], denied["Location"], plain["Location"],
-                     bad_type["Location"], refused.context["callback"]):  # fmt: skip
+    for location in (
+        code["Location"],
+        denied["Location"],
+        plain["Location"],
+        bad_type["Location"],
+        refused.context["callback"],
+    ):
         assert location.startswith(CALLBACK + "?")
         assert _iss(location) == [issuer]
         assert parse_qs(urlsplit(location).query)["state"] == ["s1"]
@@ -341,20 +373,23 @@ def test_codes_and_tokens_are_stored_only_as_hashes(crm_client, org, marketer):
 @pytest.mark.parametrize(
     ("path", "secrets"),
     [
-        ("/services/oauth2/token", ["code", "code_verifier", "client_secret", "refresh_token",
-                                    "password", "assertion"]),
+        (
+            "/services/oauth2/token",
+            ["code", "code_verifier", "client_secret", "refresh_token", "password", "assertion"],
+        ),
         ("/services/oauth2/revoke", ["token"]),
         ("/services/oauth2/introspect", ["token", "client_secret"]),
     ],
-)  # fmt: skip
+)
 def test_error_reports_never_show_posted_secrets(db, crm_client, path, secrets):
     """Django's error report (SafeExceptionReporterFilter) shows each posted secret of the
     token, revocation and introspection endpoints as stars, and the other values as sent."""
     sent = {name: f"secret-{name}-0123456789" for name in secrets}
     sent |= {"grant_type": "authorization_code", "client_id": "visible-client-id"}
 
-    response = crm_client.post(path, urlencode(sent),
-                               content_type="application/x-www-form-urlencoded")  # fmt: skip
+    response = crm_client.post(
+        path, urlencode(sent), content_type="application/x-www-form-urlencoded"
+    )
     shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
 
     for name in secrets:

@@ -136,8 +136,13 @@ def test_token_endpoint_issues_exactly_for_the_valid_requests(org, marketer: Use
     trusted_ip_range_add(actor=None, org=org, start_address="10.0.0.0", end_address="10.0.0.255")
     app = make_app(org, ip_relaxation="BYPASS")
     client = Client(HTTP_HOST="localhost")
-    valid = {"grant_type": "password", "client_id": app.key, "client_secret": app.secret,
-             "username": marketer.username, "password": PASSWORD}  # fmt: skip
+    valid = {
+        "grant_type": "password",
+        "client_id": app.key,
+        "client_secret": app.secret,
+        "username": marketer.username,
+        "password": PASSWORD,
+    }
     issued = {"valid": 0}
 
     @settings_(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -148,8 +153,12 @@ def test_token_endpoint_issues_exactly_for_the_valid_requests(org, marketer: Use
         marketer.refresh_from_db()
         assert marketer.failed_login_count < 50  # never locked out by the examples
 
-        response = client.post("/services/oauth2/token", urlencode(pairs),
-                               content_type=content_type, REMOTE_ADDR="10.0.0.5")  # fmt: skip
+        response = client.post(
+            "/services/oauth2/token",
+            urlencode(pairs),
+            content_type=content_type,
+            REMOTE_ADDR="10.0.0.5",
+        )
 
         body = response.json()
         if mutation.keeps_valid(valid):

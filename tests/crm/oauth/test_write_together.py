@@ -18,9 +18,15 @@ from tests.crm.oauth.conftest import make_app
 
 def _row(org: Org, user: User, status: str) -> LoginHistory:
     return login_history_row(
-        org=org, user=user, username=user.username, source_ip="10.0.0.1",
-        login_type="Remote Access 2.0", application="App", status=status, at=timezone.now(),
-    )  # fmt: skip
+        org=org,
+        user=user,
+        username=user.username,
+        source_ip="10.0.0.1",
+        login_type="Remote Access 2.0",
+        application="App",
+        status=status,
+        at=timezone.now(),
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,8 +37,11 @@ def test_rows_written_together_read_back_as_the_orm_would_have_saved_them(org, a
 
     saved = LoginHistory.objects.get(pk=row.pk)
     assert (saved.user, saved.source_ip, saved.status, saved.login_time) == (
-        admin, "10.0.0.1", "Success", row.login_time,
-    )  # fmt: skip
+        admin,
+        "10.0.0.1",
+        "Success",
+        row.login_time,
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -30,8 +30,10 @@ def test_create_saves_and_audits(org: Org, admin: User) -> None:
     assert created.id.startswith("0PS")
     audit = SetupAuditTrail.objects.get(action="permission_set.created")
     assert (audit.actor, audit.actor_label, audit.target) == (
-        admin, "admin@acme.test", "Marketing Cloud Connected App",
-    )  # fmt: skip
+        admin,
+        "admin@acme.test",
+        "Marketing Cloud Connected App",
+    )
     assert audit.new_value["api_name"] == "Marketing_Cloud_Connected_App"
 
 
@@ -123,8 +125,9 @@ def test_api_name_is_unique_whatever_its_case(org: Org, other_org: Org) -> None:
         "api_name": ["The API name is already in use in this org: choose another."]
     }
     assert sorted(PermissionSet.objects.values_list("api_name", flat=True)) == [
-        "Marketing_Cloud", "marketing_cloud",
-    ]  # fmt: skip
+        "Marketing_Cloud",
+        "marketing_cloud",
+    ]
 
 
 def test_the_database_refuses_a_case_variant_that_skipped_the_check(org: Org) -> None:

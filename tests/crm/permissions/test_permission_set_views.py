@@ -22,8 +22,9 @@ def client_admin(admin: User) -> Client:
 
 
 def test_new_shows_each_violation_beside_its_field(client_admin: Client) -> None:
-    response = client_admin.post(reverse("crm_permissions:permission_set_new"),
-                                 {"label": "x" * 81, "api_name": "9 bad__"})  # fmt: skip
+    response = client_admin.post(
+        reverse("crm_permissions:permission_set_new"), {"label": "x" * 81, "api_name": "9 bad__"}
+    )
 
     form = response.context["form"]
     assert form.errors["label"] == ["The label can't be longer than 80 characters."]
@@ -42,8 +43,10 @@ def test_new_refuses_an_api_name_taken_in_another_case_beside_the_field(
 ) -> None:
     permission_set_create(org=org, actor=admin, label="Marketing Cloud", api_name="Marketing_Cloud")
 
-    response = client_admin.post(reverse("crm_permissions:permission_set_new"),
-                                 {"label": "Other", "api_name": "marketing_cloud"})  # fmt: skip
+    response = client_admin.post(
+        reverse("crm_permissions:permission_set_new"),
+        {"label": "Other", "api_name": "marketing_cloud"},
+    )
 
     assert response.status_code == 200
     assert response.context["form"].errors["api_name"] == [
@@ -54,13 +57,18 @@ def test_new_refuses_an_api_name_taken_in_another_case_beside_the_field(
 
 
 def test_new_saves_and_opens_the_detail(client_admin: Client) -> None:
-    response = client_admin.post(reverse("crm_permissions:permission_set_new"), {
-        "label": "Marketing Cloud Connected App", "api_name": "Marketing_Cloud_Connected_App",
-    })  # fmt: skip
+    response = client_admin.post(
+        reverse("crm_permissions:permission_set_new"),
+        {
+            "label": "Marketing Cloud Connected App",
+            "api_name": "Marketing_Cloud_Connected_App",
+        },
+    )
 
     created = PermissionSet.objects.get()
-    assert response["Location"] == reverse("crm_permissions:permission_set_detail",
-                                           args=[created.id])  # fmt: skip
+    assert response["Location"] == reverse(
+        "crm_permissions:permission_set_detail", args=[created.id]
+    )
 
 
 def test_assign_without_a_choice_asks_for_one(client_admin: Client, org: Org, admin: User) -> None:
@@ -73,8 +81,9 @@ def test_assign_without_a_choice_asks_for_one(client_admin: Client, org: Org, ad
     assert not PermissionSetAssignment.objects.exists()
 
 
-def test_remove_assignments(client_admin: Client, org: Org, admin: User, marketer: User,
-                            system_user: User) -> None:  # fmt: skip
+def test_remove_assignments(
+    client_admin: Client, org: Org, admin: User, marketer: User, system_user: User
+) -> None:
     permission_set = permission_set_create(org=org, actor=admin, label="A", api_name="A")
     permission_set_assign(actor=admin, permission_set=permission_set, users=[marketer, system_user])
     url = reverse("crm_permissions:permission_set_assignments", args=[permission_set.id])

@@ -14,16 +14,22 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def contact(org: Any, admin: Any) -> Contact:
-    return Contact.objects.create(org=org, owner=admin, last_name="Lovelace", name="Ada Lovelace",
-                                  email="ada@acme.test")  # fmt: skip
+    return Contact.objects.create(
+        org=org, owner=admin, last_name="Lovelace", name="Ada Lovelace", email="ada@acme.test"
+    )
 
 
 @pytest.fixture
 def report(org: Any, admin: Any, contact: Contact) -> Report:
     return Report.objects.create(
-        org=org, owner=admin, name="All contacts", developer_name="All_contacts",
-        report_type="Contact", columns=["Name", "Email", "Account.Name"], sort_column="Name",
-    )  # fmt: skip
+        org=org,
+        owner=admin,
+        name="All contacts",
+        developer_name="All_contacts",
+        report_type="Contact",
+        columns=["Name", "Email", "Account.Name"],
+        sort_column="Name",
+    )
 
 
 def _client(user: Any) -> Client:

@@ -28,19 +28,36 @@ def records(org: Any, admin: Any) -> dict[str, Any]:
     start = dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
     return {
         "opportunities": Opportunity.objects.create(
-            org=org, owner=admin, name="Big renewal", account=account, stage_name="Prospecting",
-            close_date=dt.date(2026, 12, 31), amount=1000),
-        "cases": Case.objects.create(org=org, owner=admin, case_number="00001001",
-                                     subject="Printer on fire"),
-        "tasks": Task.objects.create(org=org, owner=admin, subject="Call the customer",
-                                     what_id=account.pk),
-        "events": Event.objects.create(org=org, owner=admin, subject="Kick-off meeting",
-                                       start_date_time=start, duration_in_minutes=30),
-    }  # fmt: skip
+            org=org,
+            owner=admin,
+            name="Big renewal",
+            account=account,
+            stage_name="Prospecting",
+            close_date=dt.date(2026, 12, 31),
+            amount=1000,
+        ),
+        "cases": Case.objects.create(
+            org=org, owner=admin, case_number="00001001", subject="Printer on fire"
+        ),
+        "tasks": Task.objects.create(
+            org=org, owner=admin, subject="Call the customer", what_id=account.pk
+        ),
+        "events": Event.objects.create(
+            org=org,
+            owner=admin,
+            subject="Kick-off meeting",
+            start_date_time=start,
+            duration_in_minutes=30,
+        ),
+    }
 
 
-SHOWN = {"opportunities": "Big renewal", "cases": "00001001", "tasks": "Call the customer",
-         "events": "Kick-off meeting"}  # fmt: skip
+SHOWN = {
+    "opportunities": "Big renewal",
+    "cases": "00001001",
+    "tasks": "Call the customer",
+    "events": "Kick-off meeting",
+}
 
 
 @pytest.mark.parametrize("slug", list(SHOWN))

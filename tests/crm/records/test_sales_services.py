@@ -27,17 +27,21 @@ def _create(user: Any, sobject: str, **values: Any) -> Any:
 
 
 def _update(user: Any, record: Any, **values: Any) -> Any:
-    return services.record_update(org=user.org, sobject=_o(type(record).__name__),
-                                  record_id=record.pk, values=values)  # fmt: skip
+    return services.record_update(
+        org=user.org, sobject=_o(type(record).__name__), record_id=record.pk, values=values
+    )
 
 
-@pytest.mark.parametrize(("stage", "probability", "forecast", "closed", "won"), [
-    ("Prospecting", 10, "Pipeline", False, False),
-    ("Value Proposition", 50, "Pipeline", False, False),
-    ("Negotiation/Review", 90, "Pipeline", False, False),
-    ("Closed Won", 100, "Closed", True, True),
-    ("Closed Lost", 0, "Omitted", True, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("stage", "probability", "forecast", "closed", "won"),
+    [
+        ("Prospecting", 10, "Pipeline", False, False),
+        ("Value Proposition", 50, "Pipeline", False, False),
+        ("Negotiation/Review", 90, "Pipeline", False, False),
+        ("Closed Won", 100, "Closed", True, True),
+        ("Closed Lost", 0, "Omitted", True, False),
+    ],
+)
 def test_opportunity_stage_sets_derived_fields(
     admin: Any, stage: str, probability: int, forecast: str, closed: bool, won: bool
 ) -> None:
@@ -48,8 +52,14 @@ def test_opportunity_stage_sets_derived_fields(
 
 
 def test_opportunity_update_without_stage_keeps_probability(admin: Any) -> None:
-    opp = _create(admin, "Opportunity", Name="D", StageName="Prospecting",
-                  CloseDate="2026-12-31", Probability=42)  # fmt: skip
+    opp = _create(
+        admin,
+        "Opportunity",
+        Name="D",
+        StageName="Prospecting",
+        CloseDate="2026-12-31",
+        Probability=42,
+    )
 
     _update(admin, opp, Amount=10)
 
@@ -58,8 +68,14 @@ def test_opportunity_update_without_stage_keeps_probability(admin: Any) -> None:
 
 def test_opportunity_derived_fields_are_read_only(admin: Any) -> None:
     with pytest.raises(RecordError) as caught:
-        _create(admin, "Opportunity", Name="D", StageName="Prospecting",
-                CloseDate="2026-12-31", IsWon=True)  # fmt: skip
+        _create(
+            admin,
+            "Opportunity",
+            Name="D",
+            StageName="Prospecting",
+            CloseDate="2026-12-31",
+            IsWon=True,
+        )
 
     assert caught.value.status_code == "INVALID_FIELD_FOR_INSERT_UPDATE"
     assert Opportunity.objects.count() == 0
@@ -136,8 +152,14 @@ def test_event_negative_duration_refused(admin: Any) -> None:
 
 def test_deleting_an_account_leaves_its_children(admin: Any) -> None:
     account = _create(admin, "Account", Name="Acme")
-    opp = _create(admin, "Opportunity", Name="D", StageName="Prospecting",
-                  CloseDate="2026-12-31", AccountId=account.pk)  # fmt: skip
+    opp = _create(
+        admin,
+        "Opportunity",
+        Name="D",
+        StageName="Prospecting",
+        CloseDate="2026-12-31",
+        AccountId=account.pk,
+    )
     case = _create(admin, "Case", AccountId=account.pk)
     task = _create(admin, "Task", WhatId=account.pk)
 
@@ -151,8 +173,14 @@ def test_deleting_an_account_leaves_its_children(admin: Any) -> None:
 
 def test_hard_deleting_an_account_empties_the_lookups(admin: Any) -> None:
     account = _create(admin, "Account", Name="Acme")
-    opp = _create(admin, "Opportunity", Name="D", StageName="Prospecting",
-                  CloseDate="2026-12-31", AccountId=account.pk)  # fmt: skip
+    opp = _create(
+        admin,
+        "Opportunity",
+        Name="D",
+        StageName="Prospecting",
+        CloseDate="2026-12-31",
+        AccountId=account.pk,
+    )
     case = _create(admin, "Case", AccountId=account.pk)
 
     services.record_hard_delete(org=admin.org, sobject=_o("Account"), record_id=account.pk)

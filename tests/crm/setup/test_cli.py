@@ -65,9 +65,21 @@ def test_org_create_refuses_bad_input(
 
 
 def test_user_create_with_generated_password(capsys: pytest.CaptureFixture[str], org: Org) -> None:
-    out = run_json(capsys, "user", "create", "--org", "acme", "--username", "sys@acme.test",
-                   "--last-name", "System", "--profile", "System Administrator",
-                   "--marketing-user", "--security-token")  # fmt: skip
+    out = run_json(
+        capsys,
+        "user",
+        "create",
+        "--org",
+        "acme",
+        "--username",
+        "sys@acme.test",
+        "--last-name",
+        "System",
+        "--profile",
+        "System Administrator",
+        "--marketing-user",
+        "--security-token",
+    )
 
     user = User.objects.get(username="sys@acme.test")
     assert user.profile.name == "System Administrator"
@@ -79,8 +91,18 @@ def test_user_create_with_generated_password(capsys: pytest.CaptureFixture[str],
 def test_user_create_with_given_password_by_org_id(
     capsys: pytest.CaptureFixture[str], org: Org
 ) -> None:
-    tandem_crm("user", "create", "--org", org.id, "--username", "u@acme.test",
-               "--last-name", "U", "--password", "s3cret-pass")  # fmt: skip
+    tandem_crm(
+        "user",
+        "create",
+        "--org",
+        org.id,
+        "--username",
+        "u@acme.test",
+        "--last-name",
+        "U",
+        "--password",
+        "s3cret-pass",
+    )
 
     user = User.objects.get(username="u@acme.test")
     assert user.check_password("s3cret-pass")
@@ -92,13 +114,17 @@ def test_user_create_with_given_password_by_org_id(
     ("argv", "message"),
     [
         (["--org", "nowhere", "--username", "a@b.test", "--last-name", "A"], "no org 'nowhere'"),
-        (["--org", "acme", "--username", "a@b.test", "--last-name", "A", "--profile", "Boss"],
-         "--profile: no profile 'Boss'"),
+        (
+            ["--org", "acme", "--username", "a@b.test", "--last-name", "A", "--profile", "Boss"],
+            "--profile: no profile 'Boss'",
+        ),
         (["--org", "acme", "--username", "not-an-email", "--last-name", "A"], "--username: Enter"),
-        (["--org", "acme", "--username", "admin@acme.test", "--last-name", "A"],
-         "--username: This username is taken"),
+        (
+            ["--org", "acme", "--username", "admin@acme.test", "--last-name", "A"],
+            "--username: This username is taken",
+        ),
     ],
-)  # fmt: skip
+)
 def test_user_create_refuses_bad_input(
     capsys: pytest.CaptureFixture[str], admin: User, argv: list[str], message: str
 ) -> None:
@@ -114,16 +140,18 @@ def test_user_create_refuses_bad_input(
 def test_permset_create_generates_the_api_name(
     capsys: pytest.CaptureFixture[str], org: Org
 ) -> None:
-    out = run_json(capsys, "permset", "create", "--org", "Acme",
-                   "--label", "Marketing Cloud Connected App")  # fmt: skip
+    out = run_json(
+        capsys, "permset", "create", "--org", "Acme", "--label", "Marketing Cloud Connected App"
+    )
 
     assert out["api_name"] == "Marketing_Cloud_Connected_App"
     assert PermissionSet.objects.filter(org=org, api_name="Marketing_Cloud_Connected_App").exists()
 
 
 def test_permset_create_lists_every_violation(capsys: pytest.CaptureFixture[str], org: Org) -> None:
-    code = tandem_crm("permset", "create", "--org", "acme", "--label", "X",
-                      "--api-name", "Bad__Name_")  # fmt: skip
+    code = tandem_crm(
+        "permset", "create", "--org", "acme", "--label", "X", "--api-name", "Bad__Name_"
+    )
 
     err = capsys.readouterr().err
     assert code == 2
@@ -135,24 +163,41 @@ def test_permset_create_lists_every_violation(capsys: pytest.CaptureFixture[str]
 def test_permset_create_refuses_an_api_name_taken_in_another_case(
     capsys: pytest.CaptureFixture[str], org: Org
 ) -> None:
-    assert tandem_crm("permset", "create", "--org", "acme", "--label", "A",
-                      "--api-name", "Marketing_Cloud") == 0  # fmt: skip
+    assert (
+        tandem_crm(
+            "permset", "create", "--org", "acme", "--label", "A", "--api-name", "Marketing_Cloud"
+        )
+        == 0
+    )
     capsys.readouterr()
 
-    code = tandem_crm("permset", "create", "--org", "acme", "--label", "B",
-                      "--api-name", "MARKETING_cloud")  # fmt: skip
+    code = tandem_crm(
+        "permset", "create", "--org", "acme", "--label", "B", "--api-name", "MARKETING_cloud"
+    )
 
     assert code == 2
     assert "--api-name: The API name is already in use in this org" in capsys.readouterr().err
     assert list(PermissionSet.objects.values_list("api_name", flat=True)) == ["Marketing_Cloud"]
 
 
-def test_permset_assign(capsys: pytest.CaptureFixture[str], org: Org, system_user: User,
-                        marketer: User) -> None:  # fmt: skip
+def test_permset_assign(
+    capsys: pytest.CaptureFixture[str], org: Org, system_user: User, marketer: User
+) -> None:
     tandem_crm("permset", "create", "--org", "acme", "--label", "MC")
 
-    out = run_json(capsys, "permset", "assign", "--org", "acme", "--permset", "MC",
-                   "--user", system_user.username, "--user", marketer.id)  # fmt: skip
+    out = run_json(
+        capsys,
+        "permset",
+        "assign",
+        "--org",
+        "acme",
+        "--permset",
+        "MC",
+        "--user",
+        system_user.username,
+        "--user",
+        marketer.id,
+    )
 
     assert sorted(out["assigned"]) == ["marketer@acme.test", "system@acme.test"]  # type: ignore[arg-type]
     assert PermissionSetAssignment.objects.count() == 2
@@ -163,8 +208,18 @@ def test_permset_assign_refuses_unknown_users_and_changes_nothing(
 ) -> None:
     tandem_crm("permset", "create", "--org", "acme", "--label", "MC")
 
-    code = tandem_crm("permset", "assign", "--org", "acme", "--permset", "MC",
-                      "--user", marketer.username, "--user", outsider.username)  # fmt: skip
+    code = tandem_crm(
+        "permset",
+        "assign",
+        "--org",
+        "acme",
+        "--permset",
+        "MC",
+        "--user",
+        marketer.username,
+        "--user",
+        outsider.username,
+    )
 
     assert code == 2
     assert "--user: no user 'admin@globex.test' in Acme" in capsys.readouterr().err
@@ -174,8 +229,9 @@ def test_permset_assign_refuses_unknown_users_and_changes_nothing(
 def test_permset_assign_refuses_unknown_permission_set(
     capsys: pytest.CaptureFixture[str], marketer: User
 ) -> None:
-    code = tandem_crm("permset", "assign", "--org", "acme", "--permset", "Nope",
-                      "--user", marketer.username)  # fmt: skip
+    code = tandem_crm(
+        "permset", "assign", "--org", "acme", "--permset", "Nope", "--user", marketer.username
+    )
 
     assert code == 2
     assert "--permset: no permission set 'Nope'" in capsys.readouterr().err
@@ -188,8 +244,18 @@ def test_the_tandem_command_exits_with_code_2(tmp_path: object) -> None:
 
     env = {**os.environ, "TANDEM_VAR_DIR": str(tmp_path), "TANDEM_SERVICE": "crm"}
     env.pop("TANDEM_CRM_DATABASE_URL", None)  # a fresh SQLite file: the check needs no data
-    argv = [sys.executable, "-m", "tandem", "crm", "org", "create", "--name", "X",
-            "--my-domain", "Bad Domain"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "tandem",
+        "crm",
+        "org",
+        "create",
+        "--name",
+        "X",
+        "--my-domain",
+        "Bad Domain",
+    ]
 
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
 

@@ -46,8 +46,9 @@ def test_demo_seed_creates_the_org_and_its_logins() -> None:
     assert system.profile.name == "System Administrator"
     assert system.is_marketing_user
     assert Org.objects.get().allow_username_password_flows
-    result = user_authenticate_password(username="admin@acme.demo", password=DEMO_PASSWORD,
-                                        ip="127.0.0.1")  # fmt: skip
+    result = user_authenticate_password(
+        username="admin@acme.demo", password=DEMO_PASSWORD, ip="127.0.0.1"
+    )
     assert result.ok
 
 
@@ -124,21 +125,31 @@ def test_reset_undoes_the_crm_admins_steps() -> None:
     org = Org.objects.get()
     admin = User.objects.get(username="admin@acme.demo")
     app = ConnectedApp.objects.create(
-        deployment_key=MARKETING_CLOUD_KEY, name="Salesforce Marketing Cloud", client_id="k",
-        client_type=ConnectedApp.CLIENT_PUBLIC, redirect_uris="http://x/cb",
+        deployment_key=MARKETING_CLOUD_KEY,
+        name="Salesforce Marketing Cloud",
+        client_id="k",
+        client_type=ConnectedApp.CLIENT_PUBLIC,
+        redirect_uris="http://x/cb",
         authorization_grant_type=ConnectedApp.GRANT_AUTHORIZATION_CODE,
-    )  # fmt: skip
+    )
     policy = connected_app_policy_ensure(app=app, org=org)
-    permset = permission_set_create(org=org, actor=admin, label="Marketing Cloud Connected App",
-                                    api_name="Marketing_Cloud_Connected_App")  # fmt: skip
+    permset = permission_set_create(
+        org=org,
+        actor=admin,
+        label="Marketing Cloud Connected App",
+        api_name="Marketing_Cloud_Connected_App",
+    )
     kept = permission_set_create(org=org, actor=admin, label="Other", api_name="Other")
     maria = User.objects.get(username="maria@acme.demo")
     permission_set_assign(actor=admin, permission_set=permset, users=[maria])
     connected_app_permission_sets_set(actor=admin, policy=policy, permission_sets=[permset])
     connected_app_policy_set(
-        actor=admin, policy=policy, permitted_users="AdminApprovedPreAuthorized",
-        ip_relaxation="BYPASS", refresh_token_policy="zero",
-    )  # fmt: skip
+        actor=admin,
+        policy=policy,
+        permitted_users="AdminApprovedPreAuthorized",
+        ip_relaxation="BYPASS",
+        refresh_token_policy="zero",
+    )
     connected_app_consent_grant(app=app, user=maria, scopes=["api"])
 
     done = demo_upgrade_reset()
@@ -146,8 +157,10 @@ def test_reset_undoes_the_crm_admins_steps() -> None:
     policy.refresh_from_db()
     assert done["permission_sets_deleted"] == ["Marketing_Cloud_Connected_App"]
     assert (policy.permitted_users, policy.ip_relaxation, policy.refresh_token_policy) == (
-        "AllSelfAuthorized", "ENFORCE", "infinite"
-    )  # fmt: skip
+        "AllSelfAuthorized",
+        "ENFORCE",
+        "infinite",
+    )
     assert not policy.access.exists()
     assert not ConnectedAppConsent.objects.filter(app=app).exists()
     assert list(PermissionSet.objects.values_list("api_name", flat=True)) == [kept.api_name]

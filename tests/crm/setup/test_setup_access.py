@@ -25,8 +25,12 @@ def records(org: Org, admin: User, marketer: User) -> dict[str, str]:
     trusted_ip_range_add(actor=admin, org=org, start_address="10.9.9.1", end_address="10.9.9.9")
     session = UserSession.objects.create(user=marketer, session_key_hash="x" * 64)
     profile = Profile.objects.get(org=org, name="Marketing User")
-    return {"permission_set": permission_set.id, "user": marketer.id, "profile": profile.id,
-            "session": str(session.id)}  # fmt: skip
+    return {
+        "permission_set": permission_set.id,
+        "user": marketer.id,
+        "profile": profile.id,
+        "session": str(session.id),
+    }
 
 
 ORG_WIDE_PAGES = [

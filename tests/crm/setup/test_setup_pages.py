@@ -38,8 +38,14 @@ def test_every_setup_page_carries_the_menu_and_quick_find(client_admin: Client) 
     body = client_admin.get(reverse("crm_users:login_history")).content.decode()
 
     assert 'aria-label="Quick Find"' in body
-    for label in ("Users", "Profiles", "Network Access", "Login History", "Permission Sets",
-                  "Setup Audit Trail"):  # fmt: skip
+    for label in (
+        "Users",
+        "Profiles",
+        "Network Access",
+        "Login History",
+        "Permission Sets",
+        "Setup Audit Trail",
+    ):
         assert f">{label}</a>" in body
 
 
@@ -71,10 +77,17 @@ def test_later_apps_can_register_menu_entries(
 def test_new_user_with_generated_password(client_admin: Client, org: Org) -> None:
     profile = Profile.objects.get(org=org, name="Marketing User")
 
-    response = client_admin.post(reverse("crm_users:user_new"), {
-        "first_name": "Mia", "last_name": "Marketer", "email": "mia@acme.test",
-        "username": "mia@acme.test", "profile": profile.id, "is_marketing_user": "on",
-    })  # fmt: skip
+    response = client_admin.post(
+        reverse("crm_users:user_new"),
+        {
+            "first_name": "Mia",
+            "last_name": "Marketer",
+            "email": "mia@acme.test",
+            "username": "mia@acme.test",
+            "profile": profile.id,
+            "is_marketing_user": "on",
+        },
+    )
 
     assert response.status_code == 200
     created = User.objects.get(username="mia@acme.test")
@@ -89,10 +102,15 @@ def test_new_user_refuses_a_taken_username(client_admin: Client, org: Org, outsi
     profile = Profile.objects.get(org=org, name="Standard User")
     count = User.objects.count()
 
-    response = client_admin.post(reverse("crm_users:user_new"), {
-        "last_name": "X", "email": "x@acme.test", "username": outsider.username,
-        "profile": profile.id,
-    })  # fmt: skip
+    response = client_admin.post(
+        reverse("crm_users:user_new"),
+        {
+            "last_name": "X",
+            "email": "x@acme.test",
+            "username": outsider.username,
+            "profile": profile.id,
+        },
+    )
 
     assert "This username is taken" in response.content.decode()
     assert User.objects.count() == count
@@ -102,10 +120,15 @@ def test_new_user_refuses_another_orgs_profile(client_admin: Client, other_org: 
     foreign = Profile.objects.get(org=other_org, name="Standard User")
     count = User.objects.count()
 
-    response = client_admin.post(reverse("crm_users:user_new"), {
-        "last_name": "X", "email": "x@acme.test", "username": "x@acme.test",
-        "profile": foreign.id,
-    })  # fmt: skip
+    response = client_admin.post(
+        reverse("crm_users:user_new"),
+        {
+            "last_name": "X",
+            "email": "x@acme.test",
+            "username": "x@acme.test",
+            "profile": foreign.id,
+        },
+    )
 
     assert response.context["form"].errors["profile"]
     assert User.objects.count() == count
@@ -114,8 +137,15 @@ def test_new_user_refuses_another_orgs_profile(client_admin: Client, other_org: 
 def test_editing_a_user_audits_old_and_new(client_admin: Client, marketer: User) -> None:
     url = reverse("crm_users:user_detail", args=[marketer.id])
 
-    client_admin.post(url, {"profile": marketer.profile_id, "is_active": "on",
-                            "is_frozen": "on", "is_api_enabled": "on"})  # fmt: skip
+    client_admin.post(
+        url,
+        {
+            "profile": marketer.profile_id,
+            "is_active": "on",
+            "is_frozen": "on",
+            "is_api_enabled": "on",
+        },
+    )
 
     marketer.refresh_from_db()
     assert marketer.is_frozen
@@ -128,13 +158,21 @@ def test_profile_login_ip_range_add_and_refuse(client_admin: Client, org: Org) -
     profile = Profile.objects.get(org=org, name="Standard User")
     url = reverse("crm_users:profile_detail", args=[profile.id])
 
-    bad = client_admin.post(url, {"action": "add_range", "start_address": "10.0.0.9",
-                                  "end_address": "10.0.0.1"})  # fmt: skip
+    bad = client_admin.post(
+        url, {"action": "add_range", "start_address": "10.0.0.9", "end_address": "10.0.0.1"}
+    )
     assert "must not come before" in bad.content.decode()
     assert not ProfileLoginIpRange.objects.exists()
 
-    client_admin.post(url, {"action": "add_range", "start_address": "10.0.0.1",
-                            "end_address": "10.0.0.9", "description": "Office"})  # fmt: skip
+    client_admin.post(
+        url,
+        {
+            "action": "add_range",
+            "start_address": "10.0.0.1",
+            "end_address": "10.0.0.9",
+            "description": "Office",
+        },
+    )
     assert ProfileLoginIpRange.objects.get().description == "Office"
 
 
@@ -176,13 +214,15 @@ def test_profile_login_hours_refuse_bad_windows(
 def test_network_access_add_refuse_and_delete(client_admin: Client) -> None:
     url = reverse("crm_orgs:network_access")
 
-    bad = client_admin.post(url, {"action": "add", "start_address": "300.1.1.1",
-                                  "end_address": "10.0.0.1"})  # fmt: skip
+    bad = client_admin.post(
+        url, {"action": "add", "start_address": "300.1.1.1", "end_address": "10.0.0.1"}
+    )
     assert "Enter a valid IPv4 address." in bad.content.decode()
     assert not TrustedIpRange.objects.exists()
 
-    client_admin.post(url, {"action": "add", "start_address": "10.0.0.1",
-                            "end_address": "10.0.0.9"})  # fmt: skip
+    client_admin.post(
+        url, {"action": "add", "start_address": "10.0.0.1", "end_address": "10.0.0.9"}
+    )
     row = TrustedIpRange.objects.get()
     client_admin.post(url, {"action": "delete", "range": row.id})
     assert not TrustedIpRange.objects.exists()
@@ -233,13 +273,16 @@ def test_session_settings_change_is_audited(client_admin: Client, org: Org) -> N
     assert org.enforce_ip_ranges_every_request
     audit = SetupAuditTrail.objects.get(action="org.settings_changed")
     assert audit.section == "Session Settings"
-    assert audit.old_value == {"session_timeout_minutes": 120,
-                               "enforce_ip_ranges_every_request": False}  # fmt: skip
+    assert audit.old_value == {
+        "session_timeout_minutes": 120,
+        "enforce_ip_ranges_every_request": False,
+    }
 
 
 def test_session_settings_refuse_an_unlisted_timeout(client_admin: Client, org: Org) -> None:
-    response = client_admin.post(reverse("crm_orgs:session_settings"),
-                                 {"session_timeout_minutes": "7"})  # fmt: skip
+    response = client_admin.post(
+        reverse("crm_orgs:session_settings"), {"session_timeout_minutes": "7"}
+    )
 
     assert "Select a valid choice." in response.content.decode()
     org.refresh_from_db()
@@ -267,8 +310,9 @@ def test_garbage_posts_change_nothing_and_never_500(
     client_admin: Client, org: Org, url_name: str, data: dict[str, str]
 ) -> None:
     profile = Profile.objects.get(org=org, name="Standard User")
-    ProfileLoginIpRange.objects.create(profile=profile, start_address="10.0.0.1",
-                                       end_address="10.0.0.2")  # fmt: skip
+    ProfileLoginIpRange.objects.create(
+        profile=profile, start_address="10.0.0.1", end_address="10.0.0.2"
+    )
     args = [profile.id] if url_name == "crm_users:profile_detail" else []
     audit_before = SetupAuditTrail.objects.count()
 

@@ -33,8 +33,11 @@ SIMPLE_SALESFORCE = """<?xml version="1.0" encoding="utf-8" ?>
         </n1:login>
     </env:Body>
 </env:Envelope>"""
-SIMPLE_SALESFORCE_HEADERS = {"content_type": "text/xml", "HTTP_CHARSET": "UTF-8",
-                             "HTTP_SOAPACTION": "login"}  # fmt: skip
+SIMPLE_SALESFORCE_HEADERS = {
+    "content_type": "text/xml",
+    "HTTP_CHARSET": "UTF-8",
+    "HTTP_SOAPACTION": "login",
+}
 
 # simple-salesforce's organizationId variant: soapenv:/urn: prefixes and a LoginScopeHeader.
 SOAPENV_URN = """<?xml version="1.0" encoding="utf-8" ?>
@@ -77,17 +80,21 @@ def simple_salesforce_envelope(username: str, password: str) -> str:
 
 
 def soapenv_envelope(
-    username: str, password: str, *, namespace: str = "urn:partner.soap.sforce.com",
+    username: str,
+    password: str,
+    *,
+    namespace: str = "urn:partner.soap.sforce.com",
     organization_id: str | None = None,
-) -> str:  # fmt: skip
+) -> str:
     scope = (
         f"<urn:LoginScopeHeader><urn:organizationId>{organization_id}</urn:organizationId>"
         "</urn:LoginScopeHeader>"
         if organization_id
         else ""
     )
-    return SOAPENV_URN.format(namespace=namespace, scope=scope, username=escape(username),
-                              password=escape(password))  # fmt: skip
+    return SOAPENV_URN.format(
+        namespace=namespace, scope=scope, username=escape(username), password=escape(password)
+    )
 
 
 def jsforce_envelope(username: str, password: str) -> str:

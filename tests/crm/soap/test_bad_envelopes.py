@@ -95,13 +95,15 @@ def test_soap_1_2_envelope_is_a_version_mismatch() -> None:
 
 @pytest.mark.parametrize(
     "operation",
-    ['<query xmlns="urn:partner.soap.sforce.com"><queryString>SELECT Id FROM Account'
-     "</queryString></query>",
-     '<login xmlns="urn:enterprise.soap.sforce.com"><username>a</username>'
-     "<password>b</password></login>",
-     "<login><username>a</username><password>b</password></login>"],
+    [
+        '<query xmlns="urn:partner.soap.sforce.com"><queryString>SELECT Id FROM Account'
+        "</queryString></query>",
+        '<login xmlns="urn:enterprise.soap.sforce.com"><username>a</username>'
+        "<password>b</password></login>",
+        "<login><username>a</username><password>b</password></login>",
+    ],
     ids=["other-operation", "other-namespace", "no-namespace"],
-)  # fmt: skip
+)
 def test_an_operation_not_served_here_is_named_in_the_fault(operation: str) -> None:
     body = f'<e:Envelope xmlns:e="{ENV}"><e:Body>{operation}</e:Body></e:Envelope>'
 
@@ -112,10 +114,14 @@ def test_an_operation_not_served_here_is_named_in_the_fault(operation: str) -> N
 
 @pytest.mark.parametrize(
     "arguments",
-    ["<username>admin@acme.test</username>", "<password>x</password>", "",
-     "<username>admin@acme.test</username><username>b</username><password>x</password>"],
+    [
+        "<username>admin@acme.test</username>",
+        "<password>x</password>",
+        "",
+        "<username>admin@acme.test</username><username>b</username><password>x</password>",
+    ],
     ids=["no-password", "no-username", "nothing", "username-twice"],
-)  # fmt: skip
+)
 def test_login_without_exactly_one_username_and_password_is_a_client_fault(
     arguments: str,
 ) -> None:

@@ -30,20 +30,27 @@ def rows(org: Any, admin: Any) -> tuple[list[dict[str, Any]], dict[str, dict[str
     """A fixed, varied data set; returns the same rows as dicts for the reference."""
     rng = random.Random(7)
     accounts = [
-        Account.objects.create(org=org, owner=admin, name=rng.choice(WORDS) or "x",
-                               number_of_employees=rng.choice([None, 1, 5, 50]))
+        Account.objects.create(
+            org=org,
+            owner=admin,
+            name=rng.choice(WORDS) or "x",
+            number_of_employees=rng.choice([None, 1, 5, 50]),
+        )
         for _ in range(4)
-    ]  # fmt: skip
+    ]
     base = timezone.make_aware(dt.datetime(2026, 11, 29, 12, 0))
     for i in range(40):
         Contact.objects.create(
-            org=org, owner=admin, last_name=rng.choice(WORDS) or "z",
-            first_name=rng.choice([None, *WORDS]), email=rng.choice([None, "a@x.test", "B@x.test"]),
+            org=org,
+            owner=admin,
+            last_name=rng.choice(WORDS) or "z",
+            first_name=rng.choice([None, *WORDS]),
+            email=rng.choice([None, "a@x.test", "B@x.test"]),
             has_opted_out_of_email=rng.random() < 0.3,
             birthdate=rng.choice([None, TODAY, TODAY - dt.timedelta(days=rng.randint(1, 800))]),
             created_date=base - dt.timedelta(days=rng.randint(0, 400), hours=i),
             account=rng.choice([None, *accounts]),
-        )  # fmt: skip
+        )
     contacts = [_as_row(c, "Contact") for c in Contact.objects.all()]
     parents = {"Account": {a.id: _as_row(a, "Account") for a in Account.objects.all()}}
     return contacts, parents
@@ -60,13 +67,33 @@ def _as_row(obj: Any, sobject: str) -> dict[str, Any]:
 
 
 FIELDS = st.sampled_from(
-    ["LastName", "FirstName", "Email", "HasOptedOutOfEmail", "Birthdate", "CreatedDate",
-     "AccountId", "Account.Name", "Account.NumberOfEmployees", "Id", "Name"]
-)  # fmt: skip
+    [
+        "LastName",
+        "FirstName",
+        "Email",
+        "HasOptedOutOfEmail",
+        "Birthdate",
+        "CreatedDate",
+        "AccountId",
+        "Account.Name",
+        "Account.NumberOfEmployees",
+        "Id",
+        "Name",
+    ]
+)
 DATE_LITERALS = st.sampled_from(
-    ["TODAY", "YESTERDAY", "LAST_N_DAYS:30", "LAST_90_DAYS", "THIS_YEAR", "LAST_N_MONTHS:6",
-     "N_DAYS_AGO:3", "THIS_WEEK", "LAST_MONTH"]
-)  # fmt: skip
+    [
+        "TODAY",
+        "YESTERDAY",
+        "LAST_N_DAYS:30",
+        "LAST_90_DAYS",
+        "THIS_YEAR",
+        "LAST_N_MONTHS:6",
+        "N_DAYS_AGO:3",
+        "THIS_WEEK",
+        "LAST_MONTH",
+    ]
+)
 STRINGS = st.sampled_from([*WORDS, "%a%", "_b", "a\\%b", "A%", "a@x.test", "%"]).map(
     lambda s: "'" + s.replace("'", "\\'") + "'"
 )
@@ -90,8 +117,11 @@ def _literal(field: str) -> st.SearchStrategy[str]:
 def atoms(draw: st.DrawFn) -> str:
     field = draw(FIELDS)
     literal = draw(_literal(field))
-    ops = ["=", "!="] if literal == "null" or field == "HasOptedOutOfEmail" else [
-        "=", "!=", "<", "<=", ">", ">="]  # fmt: skip
+    ops = (
+        ["=", "!="]
+        if literal == "null" or field == "HasOptedOutOfEmail"
+        else ["=", "!=", "<", "<=", ">", ">="]
+    )
     if literal.startswith("'"):
         ops += ["LIKE"]
     op = draw(st.sampled_from(ops))
@@ -125,8 +155,9 @@ def queries(draw: st.DrawFn) -> str:
         keys = draw(st.lists(FIELDS, min_size=1, max_size=2, unique=True))
         text += " ORDER BY " + ", ".join(
             f"{k} {draw(st.sampled_from(['', 'ASC', 'DESC']))} "
-            f"{draw(st.sampled_from(['', 'NULLS FIRST', 'NULLS LAST']))}" for k in keys
-        )  # fmt: skip
+            f"{draw(st.sampled_from(['', 'NULLS FIRST', 'NULLS LAST']))}"
+            for k in keys
+        )
     if draw(st.booleans()):
         text += f" LIMIT {draw(st.integers(0, 50))}"
     if draw(st.booleans()):
@@ -150,9 +181,12 @@ def _run_reference(text: str, rows: Any) -> tuple[int, list[dict[str, Any]]]:
 
 
 SALESFORCE_CODES = {
-    "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "INVALID_QUERY_FILTER_OPERATOR",
+    "MALFORMED_QUERY",
+    "INVALID_FIELD",
+    "INVALID_TYPE",
+    "INVALID_QUERY_FILTER_OPERATOR",
     "NUMBER_OUTSIDE_VALID_RANGE",
-}  # fmt: skip
+}
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -175,8 +209,30 @@ def test_orm_result_equals_reference(rows: Any, text: str) -> None:
 @given(text=queries(), data=st.data())
 def test_mutated_queries_fail_only_with_salesforce_errors(rows: Any, text: str, data: Any) -> None:
     position = data.draw(st.integers(0, len(text)))
-    junk = data.draw(st.sampled_from(["", "(", ")", "'", ",", " AND", " OR ", "NOT", ".", "\\",
-                                      "=", " LIMIT", "%", "9", "x", ":", "\x00", "é"]))  # fmt: skip
+    junk = data.draw(
+        st.sampled_from(
+            [
+                "",
+                "(",
+                ")",
+                "'",
+                ",",
+                " AND",
+                " OR ",
+                "NOT",
+                ".",
+                "\\",
+                "=",
+                " LIMIT",
+                "%",
+                "9",
+                "x",
+                ":",
+                "\x00",
+                "é",
+            ]
+        )
+    )
     cut = data.draw(st.integers(0, 3))
     mutated = text[:position] + junk + text[position + cut :]
 

@@ -86,8 +86,10 @@ def test_order_defaults_follow_salesforce() -> None:
     query = parse("SELECT Id FROM Contact ORDER BY LastName, Email DESC, Id ASC NULLS LAST")
 
     assert [(o.descending, o.nulls_first) for o in query.order_by] == [
-        (False, True), (True, False), (False, False)
-    ]  # fmt: skip
+        (False, True),
+        (True, False),
+        (False, False),
+    ]
 
 
 def test_deep_nesting_is_an_error_not_a_crash() -> None:

@@ -21,9 +21,25 @@ from tests.crm.soql.test_orm_matches_reference import TODAY, rows  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 WORDS = st.sampled_from(
-    ["ab", "AB", "ba", "a_b", "o'k", "x.test", "a@x.test", "b@x", "ab*", "*b", "a?", "?b",
-     '"o k"', '"a x"', "\\*b", "zz"]
-)  # fmt: skip
+    [
+        "ab",
+        "AB",
+        "ba",
+        "a_b",
+        "o'k",
+        "x.test",
+        "a@x.test",
+        "b@x",
+        "ab*",
+        "*b",
+        "a?",
+        "?b",
+        '"o k"',
+        '"a x"',
+        "\\*b",
+        "zz",
+    ]
+)
 SCOPES = st.sampled_from(["", " IN ALL FIELDS", " IN NAME FIELDS", " IN EMAIL FIELDS"])
 
 terms = st.recursive(
@@ -47,13 +63,35 @@ def searches(draw: st.DrawFn) -> str:
     )
 
 
-JUNK = ["", "{", "}", "(", ")", '"', "\\", "*", "?", " OR", " AND", "NOT ", "'", ",", "\x00",
-        "é", " LIMIT 99999999999"]  # fmt: skip
+JUNK = [
+    "",
+    "{",
+    "}",
+    "(",
+    ")",
+    '"',
+    "\\",
+    "*",
+    "?",
+    " OR",
+    " AND",
+    "NOT ",
+    "'",
+    ",",
+    "\x00",
+    "é",
+    " LIMIT 99999999999",
+]
 SETTINGS = settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-SALESFORCE_CODES = {"MALFORMED_SEARCH", "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE",
-                    "NUMBER_OUTSIDE_VALID_RANGE"}  # fmt: skip
+SALESFORCE_CODES = {
+    "MALFORMED_SEARCH",
+    "MALFORMED_QUERY",
+    "INVALID_FIELD",
+    "INVALID_TYPE",
+    "NUMBER_OUTSIDE_VALID_RANGE",
+}
 
 
 def _orm(text: str) -> list[dict[str, Any]]:

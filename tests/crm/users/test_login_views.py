@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db
 GENERIC_ERROR = "Please check your username and password."
 
 
-def post_login(client: Client, username: str, password: str = PASSWORD, host: str = "localhost",
-               **extra: str) -> object:  # fmt: skip
+def post_login(
+    client: Client, username: str, password: str = PASSWORD, host: str = "localhost", **extra: str
+) -> object:
     data = {"username": username, "password": password, **extra}
     return client.post("/login/", data, HTTP_HOST=host, REMOTE_ADDR="203.0.113.7")
 
@@ -60,8 +61,11 @@ def test_wrong_password_shows_the_error_and_records_history(standard_user: User)
     assert GENERIC_ERROR in response.content.decode()  # type: ignore[attr-defined]
     row = LoginHistory.objects.get()
     assert (row.status, row.source_ip, row.login_type, row.application) == (
-        "Invalid Password", "203.0.113.7", "Application", "Browser",
-    )  # fmt: skip
+        "Invalid Password",
+        "203.0.113.7",
+        "Application",
+        "Browser",
+    )
     assert not UserSession.objects.exists()
 
 

@@ -42,8 +42,11 @@ def test_correct_password_succeeds_and_is_recorded(standard_user: User) -> None:
     assert result.user == standard_user
     row = LoginHistory.objects.get()
     assert (row.user, row.status, row.source_ip, row.login_type) == (
-        standard_user, "Success", IP, "Application",
-    )  # fmt: skip
+        standard_user,
+        "Success",
+        IP,
+        "Application",
+    )
 
 
 def test_unknown_username_fails_without_a_history_row(db: None) -> None:
@@ -69,22 +72,32 @@ def test_login_on_another_orgs_my_domain_is_refused(standard_user: User, other_o
         (lambda u: None, "Success"),
         (lambda u: setattr(u, "is_active", False), "Failed: User inactive"),
         (lambda u: setattr(u, "is_frozen", True), "Failed: User frozen"),
-        (lambda u: ProfileLoginHours.objects.create(profile=u.profile, weekday=0,
-                                                    start_minutes=540, end_minutes=720),
-         "Failed: Login hours restricted"),  # Monday 09-12: noon is outside
-        (lambda u: ProfileLoginHours.objects.create(profile=u.profile, weekday=0,
-                                                    start_minutes=540, end_minutes=780),
-         "Success"),
-        (lambda u: ProfileLoginIpRange.objects.create(profile=u.profile,
-                                                      start_address="10.0.0.0",
-                                                      end_address="10.0.0.255"),
-         "Failed: IP restricted"),
-        (lambda u: ProfileLoginIpRange.objects.create(profile=u.profile,
-                                                      start_address="203.0.113.0",
-                                                      end_address="203.0.113.255"),
-         "Success"),
+        (
+            lambda u: ProfileLoginHours.objects.create(
+                profile=u.profile, weekday=0, start_minutes=540, end_minutes=720
+            ),
+            "Failed: Login hours restricted",
+        ),  # Monday 09-12: noon is outside
+        (
+            lambda u: ProfileLoginHours.objects.create(
+                profile=u.profile, weekday=0, start_minutes=540, end_minutes=780
+            ),
+            "Success",
+        ),
+        (
+            lambda u: ProfileLoginIpRange.objects.create(
+                profile=u.profile, start_address="10.0.0.0", end_address="10.0.0.255"
+            ),
+            "Failed: IP restricted",
+        ),
+        (
+            lambda u: ProfileLoginIpRange.objects.create(
+                profile=u.profile, start_address="203.0.113.0", end_address="203.0.113.255"
+            ),
+            "Success",
+        ),
     ],
-)  # fmt: skip
+)
 def test_login_policies_give_their_status(standard_user: User, setup: object, status: str) -> None:
     setup(standard_user)  # type: ignore[operator]
     standard_user.save()
@@ -219,9 +232,15 @@ def test_throttle_window_ends(standard_user: User, settings: object) -> None:
 def test_login_history_stores_no_invalid_address(standard_user: User, org: Org) -> None:
     from tandem.crm.users.services import login_history_row
 
-    row = login_history_row(org=org, user=standard_user, username=standard_user.username,
-                            source_ip="not-an-ip", login_type="Remote Access 2.0",
-                            application="App", status="Success")  # fmt: skip
+    row = login_history_row(
+        org=org,
+        user=standard_user,
+        username=standard_user.username,
+        source_ip="not-an-ip",
+        login_type="Remote Access 2.0",
+        application="App",
+        status="Success",
+    )
     row.save(force_insert=True)
 
     row.refresh_from_db()

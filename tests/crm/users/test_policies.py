@@ -51,7 +51,7 @@ BACKWARDS = "The end address must not come before the start address."
         ("0.0.0.0", "1.255.255.255", {}),  # exactly a /7
         ("0.0.0.0", "2.0.0.0", {"end_address": "A range may hold at most 33,554,432 addresses."}),
     ],
-)  # fmt: skip
+)
 def test_range_errors(start: str, end: str, errors: dict[str, str]) -> None:
     assert range_errors(start, end, max_addresses=33_554_432) == errors
 
@@ -78,8 +78,9 @@ def test_profile_ranges_allow_only_their_addresses(
 
 
 def hours(weekday: int, start_hour: int, end_hour: int) -> ProfileLoginHours:
-    return ProfileLoginHours(weekday=weekday, start_minutes=start_hour * 60,
-                             end_minutes=end_hour * 60)  # fmt: skip
+    return ProfileLoginHours(
+        weekday=weekday, start_minutes=start_hour * 60, end_minutes=end_hour * 60
+    )
 
 
 MONDAY_9_TO_17 = [hours(0, 9, 17)]
@@ -140,7 +141,7 @@ def test_network_access_ranges_mark_addresses_trusted(org: Org, ip: str, trusted
         (["10.0.0.1"], "10.0.0.1", "", "10.0.0.1"),
         (["10.0.0.1"], "10.0.0.1", "garbage", "10.0.0.1"),
     ],
-)  # fmt: skip
+)
 def test_client_ip_believes_forwarded_for_only_from_trusted_proxies(
     settings: object, proxies: list[str], remote: str, forwarded: str, expected: str
 ) -> None:

@@ -107,17 +107,30 @@ def org(clients_stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -
     username = f"admin.{secrets.token_hex(3)}@clients.example"
     done = subprocess.run(
         [sys.executable, "-m", "tandem", "crm", "shell", "-c", SETUP],
-        env={**clients_stack.env, "TANDEM_SERVICE": "crm", "E2E_USERNAME": username,
-             "E2E_PASSWORD": PASSWORD, "E2E_CALLBACK": CALLBACK, "E2E_CERT": key_pair()[1],
-             "E2E_CONTACTS": str(CONTACTS)},
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env={
+            **clients_stack.env,
+            "TANDEM_SERVICE": "crm",
+            "E2E_USERNAME": username,
+            "E2E_PASSWORD": PASSWORD,
+            "E2E_CALLBACK": CALLBACK,
+            "E2E_CERT": key_pair()[1],
+            "E2E_CONTACTS": str(CONTACTS),
+        },
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     key_file = tmp_path_factory.mktemp("jwt") / "server.key"
     key_file.write_text(private_pem())
     key_file.chmod(0o600)
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "username": username,
-            "password": PASSWORD, "private_key_file": str(key_file)}  # fmt: skip
+    return {
+        **json.loads(done.stdout.strip().splitlines()[-1]),
+        "username": username,
+        "password": PASSWORD,
+        "private_key_file": str(key_file),
+    }
 
 
 HISTORY = r"""
@@ -133,8 +146,11 @@ def login_history(stack: RunningStack, username: str) -> list[list[str]]:
     done = subprocess.run(
         [sys.executable, "-m", "tandem", "crm", "shell", "-c", HISTORY],
         env={**stack.env, "TANDEM_SERVICE": "crm", "E2E_USERNAME": username},
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return list(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -142,11 +158,17 @@ def login_history(stack: RunningStack, username: str) -> list[list[str]]:
 def password_token(base_url: str, org: dict[str, Any], verify: Any = True) -> dict[str, Any]:
     """A token from the OAuth username-password flow, as any HTTP client gets it."""
     response = httpx.post(
-        f"{base_url}/services/oauth2/token", verify=verify, timeout=60,
-        data={"grant_type": "password", "client_id": org["client_id"],
-              "client_secret": org["client_secret"], "username": org["username"],
-              "password": org["password"] + org["security_token"]},
-    )  # fmt: skip
+        f"{base_url}/services/oauth2/token",
+        verify=verify,
+        timeout=60,
+        data={
+            "grant_type": "password",
+            "client_id": org["client_id"],
+            "client_secret": org["client_secret"],
+            "username": org["username"],
+            "password": org["password"] + org["security_token"],
+        },
+    )
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -161,9 +183,11 @@ def contact_count(crm_url: str, token: dict[str, Any]) -> int:
     """How many contacts the org has now, by a plain REST call (other tests add some): what a
     client walking every page must deliver. The seed alone is over 5,000."""
     response = httpx.get(
-        f"{crm_url}/services/data/v59.0/query", params={"q": "SELECT COUNT() FROM Contact"},
-        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=60,
-    )  # fmt: skip
+        f"{crm_url}/services/data/v59.0/query",
+        params={"q": "SELECT COUNT() FROM Contact"},
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     count = int(response.json()["totalSize"])
     assert count >= CONTACTS
@@ -185,8 +209,13 @@ def web_server_token(base_url: str, org: dict[str, Any]) -> dict[str, Any]:
     allows, if asked) in what stands for a browser; the code is exchanged with the secret."""
     from authlib.integrations.requests_client import OAuth2Session
 
-    client = OAuth2Session(org["client_id"], org["client_secret"], scope="api refresh_token",
-                           redirect_uri=CALLBACK, code_challenge_method="S256")  # fmt: skip
+    client = OAuth2Session(
+        org["client_id"],
+        org["client_secret"],
+        scope="api refresh_token",
+        redirect_uri=CALLBACK,
+        code_challenge_method="S256",
+    )
     verifier = secrets.token_urlsafe(48)
     authorize_url, _ = client.create_authorization_url(
         f"{base_url}/services/oauth2/authorize", code_verifier=verifier
@@ -198,17 +227,20 @@ def web_server_token(base_url: str, org: dict[str, Any]) -> dict[str, Any]:
     while answer.status_code in (301, 302, 303) and not answer.headers["Location"].startswith(
         CALLBACK
     ):
-        answer = browser.get(urljoin(answer.url, answer.headers["Location"]),
-                             allow_redirects=False, timeout=60)  # fmt: skip
+        answer = browser.get(
+            urljoin(answer.url, answer.headers["Location"]), allow_redirects=False, timeout=60
+        )
     if answer.status_code == 200 and "Allow Access?" in answer.text:
         form = {**_hidden_fields(answer.text), "allow": "Authorize"}
-        answer = browser.post(f"{base_url}/services/oauth2/authorize", data=form,
-                              allow_redirects=False, timeout=60)  # fmt: skip
+        answer = browser.post(
+            f"{base_url}/services/oauth2/authorize", data=form, allow_redirects=False, timeout=60
+        )
     location = answer.headers.get("Location", "")
     assert location.startswith(CALLBACK), (answer.status_code, answer.text[:500])
     assert "code" in parse_qs(urlsplit(location).query), location
-    token = client.fetch_token(f"{base_url}/services/oauth2/token",
-                               authorization_response=location, code_verifier=verifier)  # fmt: skip
+    token = client.fetch_token(
+        f"{base_url}/services/oauth2/token", authorization_response=location, code_verifier=verifier
+    )
     return dict(token)
 
 
@@ -227,9 +259,12 @@ TRICKY_ROW = 7
 def rest(crm_url: str, token: dict[str, Any], method: str, path: str, **kwargs: Any) -> Any:
     """One REST call under /services/data/v59.0 with the token; its JSON answer (2xx)."""
     response = httpx.request(
-        method, f"{crm_url}/services/data/v59.0{path}", timeout=60,
-        headers={"Authorization": f"Bearer {token['access_token']}"}, **kwargs,
-    )  # fmt: skip
+        method,
+        f"{crm_url}/services/data/v59.0{path}",
+        timeout=60,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        **kwargs,
+    )
     assert response.is_success, response.text
     return response.json() if response.content else None
 
@@ -246,8 +281,10 @@ def rest_query(crm_url: str, token: dict[str, Any], soql: str) -> list[dict[str,
 
 def tagged_contacts(crm_url: str, token: dict[str, Any], tag: str) -> list[dict[str, Any]]:
     """The org's contacts whose external id is `<tag>-…`, each once."""
-    soql = ("SELECT Id, FirstName, LastName, Title, AccountId, External_Id__c FROM Contact "
-            f"WHERE External_Id__c LIKE '{tag}-%'")  # fmt: skip
+    soql = (
+        "SELECT Id, FirstName, LastName, Title, AccountId, External_Id__c FROM Contact "
+        f"WHERE External_Id__c LIKE '{tag}-%'"
+    )
     return rest_query(crm_url, token, soql)
 
 
@@ -264,12 +301,21 @@ def rest_contacts(
     ids: dict[str, str] = {}
     for start in range(0, count, 200):
         records = [
-            {"attributes": {"type": "Contact"}, "LastName": f"{tag} {n}",
-             "External_Id__c": f"{tag}-{n}", "AccountId": account_id,
-             **({"Title": TRICKY_TITLE} if n == TRICKY_ROW else {})}
+            {
+                "attributes": {"type": "Contact"},
+                "LastName": f"{tag} {n}",
+                "External_Id__c": f"{tag}-{n}",
+                "AccountId": account_id,
+                **({"Title": TRICKY_TITLE} if n == TRICKY_ROW else {}),
+            }
             for n in range(start, min(start + 200, count))
-        ]  # fmt: skip
-        saved = rest(crm_url, token, "POST", "/composite/sobjects",
-                     json={"allOrNone": True, "records": records})  # fmt: skip
+        ]
+        saved = rest(
+            crm_url,
+            token,
+            "POST",
+            "/composite/sobjects",
+            json={"allOrNone": True, "records": records},
+        )
         ids.update({r["External_Id__c"]: s["id"] for r, s in zip(records, saved, strict=True)})
     return ids

@@ -30,8 +30,11 @@ def run_jsforce(operation: str, config: dict[str, Any], home: Path) -> Any:
     done = subprocess.run(
         ["node", "jsforce_ops.mjs", operation],
         env={**_base_env(home, None), "CLIENT_CONFIG": json.dumps(config)},
-        cwd=CLIENTS_DIR, capture_output=True, text=True, timeout=TIMEOUT,
-    )  # fmt: skip
+        cwd=CLIENTS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert done.returncode == 0, f"jsforce {done.stderr.strip()[:3000]}"  # names the operation
     return json.loads(done.stdout)
 
@@ -59,8 +62,11 @@ def run_sf(
         done = subprocess.run(
             [str(SF), *args, "--json"],
             env={**sf_env(home, ca_file), **(extra_env or {})},
-            cwd=home, capture_output=True, text=True, timeout=TIMEOUT,
-        )  # fmt: skip
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
     except subprocess.TimeoutExpired:
         # sf retries resolving an instance_url that does not resolve for 4 minutes.
         raise AssertionError(f"sf {' '.join(args[:3])}: no answer in {TIMEOUT} s") from None

@@ -39,11 +39,14 @@ def test_bulk_multipart_create_with_a_content_length(
 ) -> None:
     tag = f"mp{secrets.token_hex(4)}"
     response = httpx.post(
-        f"{crm_url}/services/data/v59.0/jobs/ingest", timeout=60,
+        f"{crm_url}/services/data/v59.0/jobs/ingest",
+        timeout=60,
         headers={"Authorization": f"Bearer {api_token['access_token']}"},
-        files={"job": ("job", json.dumps(JOB), "application/json"),
-               "content": ("content", _csv(tag, 30), "text/csv")},
-    )  # fmt: skip
+        files={
+            "job": ("job", json.dumps(JOB), "application/json"),
+            "content": ("content", _csv(tag, 30), "text/csv"),
+        },
+    )
 
     assert response.status_code == 200, response.text
     assert response.json()["state"] == "UploadComplete"
@@ -70,10 +73,14 @@ def test_bulk_multipart_create_sent_chunked(crm_url: str, api_token: dict[str, A
         yield from (body[i : i + 100] for i in range(0, len(body), 100))
 
     response = httpx.post(
-        f"{crm_url}/services/data/v59.0/jobs/ingest", content=pieces(), timeout=60,
-        headers={"Authorization": f"Bearer {api_token['access_token']}",
-                 "Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )  # fmt: skip
+        f"{crm_url}/services/data/v59.0/jobs/ingest",
+        content=pieces(),
+        timeout=60,
+        headers={
+            "Authorization": f"Bearer {api_token['access_token']}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
 
     assert response.status_code == 200, response.text
     info = _finished(crm_url, api_token, response.json()["id"])

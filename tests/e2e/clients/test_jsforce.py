@@ -36,19 +36,27 @@ def config(crm_url: str, org: dict[str, Any], api_token: dict[str, Any]) -> dict
     """What an application configures: the login URL, the app's key and secret, and the
     instance URL and access token of the token response."""
     return {
-        "loginUrl": crm_url, "clientId": org["client_id"], "clientSecret": org["client_secret"],
-        "username": org["username"], "password": org["password"],
-        "securityToken": org["security_token"], "privateKeyFile": org["private_key_file"],
-        "instanceUrl": api_token["instance_url"], "accessToken": api_token["access_token"],
-    }  # fmt: skip
+        "loginUrl": crm_url,
+        "clientId": org["client_id"],
+        "clientSecret": org["client_secret"],
+        "username": org["username"],
+        "password": org["password"],
+        "securityToken": org["security_token"],
+        "privateKeyFile": org["private_key_file"],
+        "instanceUrl": api_token["instance_url"],
+        "accessToken": api_token["access_token"],
+    }
 
 
 @pytest.mark.compat(CLIENT, "Password login (`conn.login`)")
 def test_password_login(config: dict[str, Any], org: dict[str, Any], home: Path) -> None:
     result = run_jsforce("password_login", config, home)
 
-    assert result["userInfo"] == {"id": org["user_id"], "organizationId": org["org_id"],
-                                  "url": result["userInfo"]["url"]}  # fmt: skip
+    assert result["userInfo"] == {
+        "id": org["user_id"],
+        "organizationId": org["org_id"],
+        "url": result["userInfo"]["url"],
+    }
     assert session_org(result["accessToken"]) in (org["org_id"][:15], org["org_id"])
     assert result["me"][0]["Username"] == org["username"]
 
@@ -64,14 +72,20 @@ def test_jwt_bearer_login(config: dict[str, Any], org: dict[str, Any], home: Pat
 
 @pytest.mark.compat(CLIENT, "Two automatic refreshes in a row")
 def test_two_automatic_refreshes_in_a_row(
-    config: dict[str, Any], crm_url: str, org: dict[str, Any], home: Path,
+    config: dict[str, Any],
+    crm_url: str,
+    org: dict[str, Any],
+    home: Path,
     api_token: dict[str, Any],
-) -> None:  # fmt: skip
+) -> None:
     token = web_server_token(crm_url, org)
     revoke(crm_url, token["access_token"])  # the first call will get 401 INVALID_SESSION_ID
-    refresh_config = {**config, "instanceUrl": token["instance_url"],
-                      "accessToken": token["access_token"],
-                      "refreshToken": token["refresh_token"]}  # fmt: skip
+    refresh_config = {
+        **config,
+        "instanceUrl": token["instance_url"],
+        "accessToken": token["access_token"],
+        "refreshToken": token["refresh_token"],
+    }
 
     expected = contact_count(crm_url, api_token)
 
@@ -139,8 +153,10 @@ def test_composite(config: dict[str, Any], home: Path) -> None:
 
     answers = {r["referenceId"]: r for r in result["compositeResponse"]}
     assert [answers[ref]["httpStatusCode"] for ref in ("newAccount", "newContact", "readBack")] == [
-        201, 201, 200,
-    ]  # fmt: skip
+        201,
+        201,
+        200,
+    ]
     assert answers["readBack"]["body"]["AccountId"] == answers["newAccount"]["body"]["id"]
 
 
@@ -186,8 +202,14 @@ def test_bulk2_load_and_wait_for_results(
 ) -> None:
     tag = f"js{secrets.token_hex(4)}"
     account_id = rest_account(crm_url, api_token, f"Account {tag}")
-    load = {**config, "tag": tag, "rows": BULK_ROWS, "accountId": account_id,
-            "trickyRow": TRICKY_ROW, "trickyTitle": TRICKY_TITLE}  # fmt: skip
+    load = {
+        **config,
+        "tag": tag,
+        "rows": BULK_ROWS,
+        "accountId": account_id,
+        "trickyRow": TRICKY_ROW,
+        "trickyTitle": TRICKY_TITLE,
+    }
 
     result = run_jsforce("bulk2_load", load, home)
 

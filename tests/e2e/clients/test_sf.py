@@ -49,20 +49,44 @@ def login_access_token(
     alias: str, token: str, crm_https_url: str, home: Path, ca_file: Path
 ) -> dict[str, Any]:
     return run_sf(
-        ["org", "login", "access-token", "--instance-url", crm_https_url, "--no-prompt",
-         "--alias", alias],
-        home, ca_file, {"SF_ACCESS_TOKEN": token},
-    )  # fmt: skip
+        [
+            "org",
+            "login",
+            "access-token",
+            "--instance-url",
+            crm_https_url,
+            "--no-prompt",
+            "--alias",
+            alias,
+        ],
+        home,
+        ca_file,
+        {"SF_ACCESS_TOKEN": token},
+    )
 
 
-def login_jwt(alias: str, org: dict[str, Any], crm_https_url: str, home: Path,
-              ca_file: Path) -> dict[str, Any]:  # fmt: skip
+def login_jwt(
+    alias: str, org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path
+) -> dict[str, Any]:
     return run_sf(
-        ["org", "login", "jwt", "--instance-url", crm_https_url, "--client-id", org["client_id"],
-         "--jwt-key-file", org["private_key_file"], "--username", org["username"],
-         "--alias", alias],
-        home, ca_file,
-    )  # fmt: skip
+        [
+            "org",
+            "login",
+            "jwt",
+            "--instance-url",
+            crm_https_url,
+            "--client-id",
+            org["client_id"],
+            "--jwt-key-file",
+            org["private_key_file"],
+            "--username",
+            org["username"],
+            "--alias",
+            alias,
+        ],
+        home,
+        ca_file,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +98,12 @@ def target(org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path) -
 
 @pytest.mark.compat(CLIENT, "`sf org login jwt`")
 def test_org_login_jwt(
-    org: dict[str, Any], crm_https_url: str, home: Path, ca_file: Path,
+    org: dict[str, Any],
+    crm_https_url: str,
+    home: Path,
+    ca_file: Path,
     clients_stack: RunningStack,
-) -> None:  # fmt: skip
+) -> None:
     before = login_history(clients_stack, org["username"])
 
     answer = login_jwt("crm-jwt", org, crm_https_url, home, ca_file)
@@ -93,9 +120,12 @@ def test_org_login_jwt(
 
 @pytest.mark.compat(CLIENT, "`sf org login access-token`")
 def test_org_login_access_token(
-    org: dict[str, Any], https_token: dict[str, Any], crm_https_url: str, home: Path,
+    org: dict[str, Any],
+    https_token: dict[str, Any],
+    crm_https_url: str,
+    home: Path,
     ca_file: Path,
-) -> None:  # fmt: skip
+) -> None:
     answer = login_access_token(
         "crm-token", https_token["access_token"], crm_https_url, home, ca_file
     )
@@ -107,26 +137,40 @@ def test_org_login_access_token(
 
 @pytest.mark.compat(CLIENT, "`sf org login sfdx-url`")
 def test_org_login_sfdx_url(
-    org: dict[str, Any], crm_url: str, crm_https_url: str, home: Path, ca_file: Path,
+    org: dict[str, Any],
+    crm_url: str,
+    crm_https_url: str,
+    home: Path,
+    ca_file: Path,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     """An sfdx auth URL, `force://<key>:<secret>:<refresh token>@<host>`: sf logs in at
     `https://<host>` with the refresh token (sfdx-url logins are always https)."""
     token = web_server_token(crm_url, org)
-    auth_url = (f"force://{org['client_id']}:{org['client_secret']}:{token['refresh_token']}"
-                f"@{urlsplit(crm_https_url).netloc}")  # fmt: skip
+    auth_url = (
+        f"force://{org['client_id']}:{org['client_secret']}:{token['refresh_token']}"
+        f"@{urlsplit(crm_https_url).netloc}"
+    )
     url_file = tmp_path / "auth-url.txt"
     url_file.write_text(auth_url + "\n")
 
     answer = run_sf(
         ["org", "login", "sfdx-url", "--sfdx-url-file", str(url_file), "--alias", "crm-sfdx"],
-        home, ca_file,
-    )  # fmt: skip
+        home,
+        ca_file,
+    )
     me = run_sf(
-        ["data", "query", "--query", f"SELECT Username FROM User WHERE Id = '{org['user_id']}'",
-         "--target-org", "crm-sfdx"],
-        home, ca_file,
-    )  # fmt: skip
+        [
+            "data",
+            "query",
+            "--query",
+            f"SELECT Username FROM User WHERE Id = '{org['user_id']}'",
+            "--target-org",
+            "crm-sfdx",
+        ],
+        home,
+        ca_file,
+    )
 
     assert answer["result"]["orgId"] == org["org_id"]
     assert answer["result"]["username"] == org["username"]
@@ -151,8 +195,9 @@ def test_data_query(
 
     answer = run_sf(
         ["data", "query", "--query", "SELECT Id, LastName, Account.Name FROM Contact", *target],
-        home, ca_file,
-    )  # fmt: skip
+        home,
+        ca_file,
+    )
 
     records = answer["result"]["records"]
     assert answer["result"]["totalSize"] == expected
@@ -165,20 +210,32 @@ def test_data_create_record(
     target: list[str], home: Path, ca_file: Path, crm_url: str, https_token: dict[str, Any]
 ) -> None:
     answer = run_sf(
-        ["data", "create", "record", "--sobject", "Contact",
-         "--values", "FirstName=Grace LastName=Hopper Email=grace@navy.example", *target],
-        home, ca_file,
-    )  # fmt: skip
+        [
+            "data",
+            "create",
+            "record",
+            "--sobject",
+            "Contact",
+            "--values",
+            "FirstName=Grace LastName=Hopper Email=grace@navy.example",
+            *target,
+        ],
+        home,
+        ca_file,
+    )
 
     created = answer["result"]
     assert created["success"] is True
     stored = httpx.get(
         f"{crm_url}/services/data/v59.0/sobjects/Contact/{created['id']}",
-        headers={"Authorization": f"Bearer {https_token['access_token']}"}, timeout=60,
-    ).json()  # fmt: skip
+        headers={"Authorization": f"Bearer {https_token['access_token']}"},
+        timeout=60,
+    ).json()
     assert (stored["FirstName"], stored["LastName"], stored["Email"]) == (
-        "Grace", "Hopper", "grace@navy.example",
-    )  # fmt: skip
+        "Grace",
+        "Hopper",
+        "grace@navy.example",
+    )
 
 
 @pytest.mark.compat(CLIENT, "`sf data get record`")
@@ -187,16 +244,26 @@ def test_data_get_record(
 ) -> None:
     created = httpx.post(
         f"{crm_url}/services/data/v59.0/sobjects/Contact",
-        headers={"Authorization": f"Bearer {https_token['access_token']}"}, timeout=60,
+        headers={"Authorization": f"Bearer {https_token['access_token']}"},
+        timeout=60,
         json={"FirstName": "Katherine", "LastName": "Johnson", "Title": "Mathematician"},
-    )  # fmt: skip
+    )
     assert created.status_code == 201, created.text
 
     answer = run_sf(
-        ["data", "get", "record", "--sobject", "Contact", "--record-id", created.json()["id"],
-         *target],
-        home, ca_file,
-    )  # fmt: skip
+        [
+            "data",
+            "get",
+            "record",
+            "--sobject",
+            "Contact",
+            "--record-id",
+            created.json()["id"],
+            *target,
+        ],
+        home,
+        ca_file,
+    )
 
     assert answer["result"]["Id"] == created.json()["id"]
     assert answer["result"]["LastName"] == "Johnson"
@@ -241,8 +308,10 @@ def test_org_list_sobject_record_counts(
     headers = {"Authorization": f"Bearer {https_token['access_token']}"}
     httpx.post(
         f"{crm_url}/services/data/v62.0/sobjects/Lead",
-        json={"LastName": "Counted", "Company": "Tandem"}, headers=headers, timeout=10,
-    ).raise_for_status()  # fmt: skip
+        json={"LastName": "Counted", "Company": "Tandem"},
+        headers=headers,
+        timeout=10,
+    ).raise_for_status()
 
     after = run_sf(
         ["org", "list", "sobject", "record-counts", "-s", "Lead", *target], home, ca_file
@@ -266,22 +335,38 @@ def test_data_import_bulk(
 ) -> None:
     tag = f"sf{secrets.token_hex(4)}"
     account_id = rest_account(crm_url, https_token, f"Account {tag}")
-    rows = [[f"{tag} {n}", f"{tag}-{n}", account_id, TRICKY_TITLE if n == TRICKY_ROW else ""]
-            for n in range(BULK_ROWS)]  # fmt: skip
-    upload = _write_csv(home / f"{tag}.csv", ["LastName", "External_Id__c", "AccountId", "Title"],
-                        rows)  # fmt: skip
+    rows = [
+        [f"{tag} {n}", f"{tag}-{n}", account_id, TRICKY_TITLE if n == TRICKY_ROW else ""]
+        for n in range(BULK_ROWS)
+    ]
+    upload = _write_csv(
+        home / f"{tag}.csv", ["LastName", "External_Id__c", "AccountId", "Title"], rows
+    )
 
     answer = run_sf(
-        ["data", "import", "bulk", "--file", str(upload), "--sobject", "Contact",
-         "--wait", "2", *target],
-        home, ca_file,
-    )  # fmt: skip
+        [
+            "data",
+            "import",
+            "bulk",
+            "--file",
+            str(upload),
+            "--sobject",
+            "Contact",
+            "--wait",
+            "2",
+            *target,
+        ],
+        home,
+        ca_file,
+    )
 
     result = answer["result"]
     assert result["jobId"].startswith("750")
     assert (result["processedRecords"], result["successfulRecords"], result["failedRecords"]) == (
-        BULK_ROWS, BULK_ROWS, 0,
-    )  # fmt: skip
+        BULK_ROWS,
+        BULK_ROWS,
+        0,
+    )
     stored = tagged_contacts(crm_url, https_token, tag)
     by_key = {r["External_Id__c"]: r for r in stored}
     assert len(stored) == len(by_key) == BULK_ROWS  # every row once
@@ -298,14 +383,26 @@ def test_data_export_bulk(
     account_id = rest_account(crm_url, https_token, f"Account {tag}")
     made = rest_contacts(crm_url, https_token, tag, BULK_ROWS, account_id)
     output = home / f"{tag}-export.csv"
-    soql = ("SELECT Id, LastName, Title, Account.Name FROM Contact "
-            f"WHERE External_Id__c LIKE '{tag}-%'")  # fmt: skip
+    soql = (
+        f"SELECT Id, LastName, Title, Account.Name FROM Contact WHERE External_Id__c LIKE '{tag}-%'"
+    )
 
     answer = run_sf(
-        ["data", "export", "bulk", "--query", soql, "--output-file", str(output),
-         "--wait", "2", *target],
-        home, ca_file,
-    )  # fmt: skip
+        [
+            "data",
+            "export",
+            "bulk",
+            "--query",
+            soql,
+            "--output-file",
+            str(output),
+            "--wait",
+            "2",
+            *target,
+        ],
+        home,
+        ca_file,
+    )
 
     assert answer["result"]["totalSize"] == BULK_ROWS
     records = list(csv.DictReader(io.StringIO(output.read_text())))
@@ -327,17 +424,34 @@ def test_data_delete_bulk(
     ids = _write_csv(home / f"{tag}-delete.csv", ["Id"], [[record_id] for record_id in doomed])
 
     answer = run_sf(
-        ["data", "delete", "bulk", "--file", str(ids), "--sobject", "Contact", "--wait", "2",
-         *target],
-        home, ca_file,
-    )  # fmt: skip
+        [
+            "data",
+            "delete",
+            "bulk",
+            "--file",
+            str(ids),
+            "--sobject",
+            "Contact",
+            "--wait",
+            "2",
+            *target,
+        ],
+        home,
+        ca_file,
+    )
 
     job = answer["result"]["jobInfo"]
     assert (job["state"], job["operation"]) == ("JobComplete", "delete")
     assert (job["numberRecordsProcessed"], job["numberRecordsFailed"]) == (len(doomed), 0)
     left = {r["Id"] for r in tagged_contacts(crm_url, https_token, tag)}
     assert left == set(made.values()) - set(doomed)
-    binned = rest(crm_url, https_token, "GET", "/queryAll", params={
-        "q": f"SELECT Id FROM Contact WHERE External_Id__c LIKE '{tag}-%' AND IsDeleted = true"
-    })  # fmt: skip
+    binned = rest(
+        crm_url,
+        https_token,
+        "GET",
+        "/queryAll",
+        params={
+            "q": f"SELECT Id FROM Contact WHERE External_Id__c LIKE '{tag}-%' AND IsDeleted = true"
+        },
+    )
     assert {r["Id"] for r in binned["records"]} == set(doomed)  # in the recycle bin

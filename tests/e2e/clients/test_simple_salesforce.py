@@ -47,16 +47,19 @@ def https_token(crm_https_url: str, org: dict[str, Any], ca_file: Path) -> dict[
 @pytest.fixture(scope="module")
 def sf(https_token: dict[str, Any]) -> Salesforce:
     """A session-id login with the token response's instance URL and access token."""
-    return Salesforce(instance_url=https_token["instance_url"],
-                      session_id=https_token["access_token"])  # fmt: skip
+    return Salesforce(
+        instance_url=https_token["instance_url"], session_id=https_token["access_token"]
+    )
 
 
 @pytest.mark.compat(CLIENT, "Username-password login (SOAP `login()` through `scratch_url`)")
 def test_soap_login_through_scratch_url(org: dict[str, Any], crm_https_url: str) -> None:
     session_id, instance = SalesforceLogin(
-        username=org["username"], password=org["password"],
-        security_token=org["security_token"], scratch_url=crm_https_url,
-    )  # fmt: skip
+        username=org["username"],
+        password=org["password"],
+        security_token=org["security_token"],
+        scratch_url=crm_https_url,
+    )
     sf = Salesforce(session_id=session_id, instance=instance)
     me = sf.query(f"SELECT Id, Username FROM User WHERE Id = '{org['user_id']}'")
 
@@ -168,11 +171,14 @@ def test_bulk2_insert(sf: Salesforce, crm_url: str, https_token: dict[str, Any])
     tag = f"ss{secrets.token_hex(4)}"
     account_id = rest_account(crm_url, https_token, f"Account {tag}")
     records = [
-        {"LastName": f"{tag} {n}" if n < BULK_ROWS else "",  # the last row lacks its LastName
-         "External_Id__c": f"{tag}-{n}" if n < BULK_ROWS else f"{tag}-bad",
-         "AccountId": account_id, "Title": TRICKY_TITLE if n == TRICKY_ROW else ""}
+        {
+            "LastName": f"{tag} {n}" if n < BULK_ROWS else "",  # the last row lacks its LastName
+            "External_Id__c": f"{tag}-{n}" if n < BULK_ROWS else f"{tag}-bad",
+            "AccountId": account_id,
+            "Title": TRICKY_TITLE if n == TRICKY_ROW else "",
+        }
         for n in range(BULK_ROWS + 1)
-    ]  # fmt: skip
+    ]
 
     [job] = sf.bulk2.Contact.insert(records=records, wait=1)
     done = _csv(sf.bulk2.Contact.get_successful_records(job["job_id"]))
@@ -196,8 +202,9 @@ def test_bulk2_query_pages(sf: Salesforce, crm_url: str, https_token: dict[str, 
     tag = f"ss{secrets.token_hex(4)}"
     account_id = rest_account(crm_url, https_token, f"Account {tag}")
     made = rest_contacts(crm_url, https_token, tag, BULK_ROWS, account_id)
-    soql = ("SELECT Id, LastName, Title, Account.Name FROM Contact "
-            f"WHERE External_Id__c LIKE '{tag}-%'")  # fmt: skip
+    soql = (
+        f"SELECT Id, LastName, Title, Account.Name FROM Contact WHERE External_Id__c LIKE '{tag}-%'"
+    )
 
     pages = [_csv(page) for page in sf.bulk2.Contact.query(soql, max_records=100, wait=1)]
 

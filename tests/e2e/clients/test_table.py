@@ -8,12 +8,14 @@ from tests.e2e.clients.table import END, START, render, rewrite
 
 RUN = {
     "SQLite": {
-        "sf": {"`sf org display`": {"passed": True, "line": 30},
-               "`sf org login jwt`": {"passed": False, "line": 10}},
+        "sf": {
+            "`sf org display`": {"passed": True, "line": 30},
+            "`sf org login jwt`": {"passed": False, "line": 10},
+        },
         "jsforce": {"Limits": {"passed": True, "line": 5}},
     },
     "PostgreSQL": {"sf": {"`sf org login jwt`": {"passed": True, "line": 10}}},
-}  # fmt: skip
+}
 
 
 def test_one_row_per_operation_in_test_order_one_column_per_database() -> None:

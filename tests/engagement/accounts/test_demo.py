@@ -85,16 +85,21 @@ def test_the_demo_has_a_sample_email_and_a_sendable_data_extension_once() -> Non
     audience = DataExtension.objects.get(account__name="Acme Marketing")
     email = Email.objects.get(account__name="Acme Marketing")
     assert first["email"] == second["email"] == {"id": email.pk, "name": "Spring Newsletter"}
-    assert first["data_extension"] == {"id": audience.pk, "name": "Newsletter Subscribers",
-                                       "rows": 3}  # fmt: skip
+    assert first["data_extension"] == {
+        "id": audience.pk,
+        "name": "Newsletter Subscribers",
+        "rows": 3,
+    }
     assert audience.is_sendable
     assert (audience.subscriber_key_field, audience.email_field) == (
         "SubscriberKey",
         "EmailAddress",
     )
     assert sorted(r.values["EmailAddress"] for r in audience.rows.all()) == [
-        "ann@subscribers.example", "bob@subscribers.example", "cleo@subscribers.example"
-    ]  # fmt: skip
+        "ann@subscribers.example",
+        "bob@subscribers.example",
+        "cleo@subscribers.example",
+    ]
     assert "%%FirstName%%" in email.subject
 
 

@@ -18,8 +18,9 @@ REFUSED = b"Too many failed logins. Wait 15 minutes, then try again."
 
 
 def post(username: str, password: str, ip: str = "203.0.113.7", **headers: str) -> int:
-    response = Client().post("/login/", {"username": username, "password": password},
-                             REMOTE_ADDR=ip, **headers)  # fmt: skip
+    response = Client().post(
+        "/login/", {"username": username, "password": password}, REMOTE_ADDR=ip, **headers
+    )
     return response.status_code if REFUSED not in response.content else 429
 
 
@@ -30,8 +31,9 @@ def test_failures_from_one_address_refuse_even_the_right_password(
     for name in ("x", "y", "z"):
         assert post(name, "guess") == 200
 
-    response = Client().post("/login/", {"username": "ada", "password": PASSWORD},
-                             REMOTE_ADDR="203.0.113.7")  # fmt: skip
+    response = Client().post(
+        "/login/", {"username": "ada", "password": PASSWORD}, REMOTE_ADDR="203.0.113.7"
+    )
 
     assert response.status_code == 429
     assert REFUSED in response.content

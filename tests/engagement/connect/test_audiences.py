@@ -60,9 +60,13 @@ def member(crm_id: str, email: str, first: str, opted_out: bool = False) -> dict
         "Id": "00v" + crm_id[3:],
         "ContactId": crm_id if parent == "Contact" else None,
         "LeadId": crm_id if parent == "Lead" else None,
-        parent: {"Email": email, "FirstName": first, "LastName": "X",
-                 "HasOptedOutOfEmail": opted_out},
-    }  # fmt: skip
+        parent: {
+            "Email": email,
+            "FirstName": first,
+            "LastName": "X",
+            "HasOptedOutOfEmail": opted_out,
+        },
+    }
 
 
 @pytest.fixture
@@ -292,11 +296,14 @@ def test_report_rows_are_checked_against_their_records_opt_out(
     cells = [[{"value": C1}, {"value": "ann@acme.test"}], [{"value": C2}, {"value": "bob@x.test"}]]
     fake.report = {
         "reportMetadata": {"detailColumns": ["Id", "Email"]},
-        "reportExtendedMetadata": {"detailColumnInfo": {
-            "Id": {"label": "Contact ID"}, "Email": {"label": "Email", "dataType": "email"},
-        }},
+        "reportExtendedMetadata": {
+            "detailColumnInfo": {
+                "Id": {"label": "Contact ID"},
+                "Email": {"label": "Email", "dataType": "email"},
+            }
+        },
         "factMap": {"T!T": {"rows": [{"dataCells": row} for row in cells]}},
-    }  # fmt: skip
+    }
     fake.answers["Contact"] = [
         {"Id": C1, "Email": "ann@acme.test", "HasOptedOutOfEmail": False},
         {"Id": C2, "Email": "bob@x.test", "HasOptedOutOfEmail": True},

@@ -38,17 +38,23 @@ def waiting(account: Account, crm: FakeCrm, count: int) -> list[str]:
         name = f"w{i}@acme.test"
         crm.add(name, f"0050000000001{i:02d}AAA")
         ConnectedUser.objects.create(
-            account=account, user=user, crm_username=name,
-            state=UserConnectionState.PENDING, was_legacy=True,
-        )  # fmt: skip
+            account=account,
+            user=user,
+            crm_username=name,
+            state=UserConnectionState.PENDING,
+            was_legacy=True,
+        )
         names.append(name)
     return names
 
 
 def test_once_the_crm_does_not_answer_the_users_left_are_not_tried_and_still_wait(
-    upgraded: CrmConnection, admin: User, crm: FakeCrm, settings: Any,
+    upgraded: CrmConnection,
+    admin: User,
+    crm: FakeCrm,
+    settings: Any,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     settings.CONNECT_MIGRATION_THREADS = 1  # one user after another: which ones is exact
     names = waiting(upgraded.account, crm, 4)
     real = crm.jwt_login
@@ -91,9 +97,12 @@ def test_once_the_crm_does_not_answer_the_users_left_are_not_tried_and_still_wai
 
 
 def test_with_threads_no_user_is_called_once_the_crm_stopped_answering(
-    upgraded: CrmConnection, admin: User, crm: FakeCrm, settings: Any,
+    upgraded: CrmConnection,
+    admin: User,
+    crm: FakeCrm,
+    settings: Any,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     """The CRM answers 4 calls, then none: the calls under way then finish (at most one per
     thread), no other user is called, and every user left is not tried, with the cause."""
     threads, answered = 3, 4
@@ -166,9 +175,12 @@ def test_a_run_whose_process_died_frees_the_account_once_its_lease_lapses(
 
 
 def test_a_live_run_renews_its_claim_so_that_a_second_run_is_still_refused(
-    upgraded: CrmConnection, admin: User, crm: FakeCrm, settings: Any,
+    upgraded: CrmConnection,
+    admin: User,
+    crm: FakeCrm,
+    settings: Any,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     settings.CONNECT_MIGRATION_LEASE_SECONDS = 60
     settings.CONNECT_MIGRATION_THREADS = 1  # the second run starts from within a CRM call
     names = waiting(upgraded.account, crm, 3)

@@ -75,9 +75,15 @@ def test_the_progress_dialog_and_endpoint_count_the_users_done_then_show_the_res
     assert answer["Location"] == f"{URL}?run={run.pk}"
     ((during, page),) = seen
     assert during == {
-        "id": run.pk, "state": "running", "done": False, "processed": 6, "total": USERS,
-        "succeeded": 6, "failed": 0, "files": [],
-    }  # fmt: skip
+        "id": run.pk,
+        "state": "running",
+        "done": False,
+        "processed": 6,
+        "total": USERS,
+        "succeeded": 6,
+        "failed": 0,
+        "files": [],
+    }
     assert '<dialog id="migration-results"' in page
     assert 'aria-labelledby="migration-results-title"' in page
     assert "Migrating <strong" in page
@@ -87,8 +93,11 @@ def test_the_progress_dialog_and_endpoint_count_the_users_done_then_show_the_res
 
     after = progress(admin_client, run.pk)
     assert (after["state"], after["done"], after["processed"], after["total"]) == (
-        "done", True, USERS, USERS,
-    )  # fmt: skip
+        "done",
+        True,
+        USERS,
+        USERS,
+    )
     page = admin_client.get(answer["Location"]).content.decode()
     assert "Migrate Existing Users: results" in page
     assert f"<strong>{USERS}</strong> users reconnected, <strong>0</strong> failed." in page
@@ -168,9 +177,13 @@ def test_a_run_killed_midway_is_resumed_and_its_files_list_every_user(
 
 @pytest.mark.usefixtures("in_batches")
 def test_the_periodic_retry_resumes_a_run_whose_worker_died(
-    many: CrmConnection, admin: User, crm: FakeCrm, settings: Any,
-    monkeypatch: pytest.MonkeyPatch, migrations_by_the_worker_task: list[int],
-) -> None:  # fmt: skip
+    many: CrmConnection,
+    admin: User,
+    crm: FakeCrm,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    migrations_by_the_worker_task: list[int],
+) -> None:
     settings.CONNECT_MIGRATION_LEASE_SECONDS = 60
     real_jwt = crm.jwt_login
 

@@ -48,9 +48,14 @@ def bucket(s3_endpoint: str, settings: object) -> object:
     client.create_bucket(Bucket=BUCKET)
     settings.ENGAGEMENT_CONTENT_STORAGE = {  # type: ignore[attr-defined]
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {"bucket_name": BUCKET, "endpoint_url": s3_endpoint, **KEYS,
-                    "addressing_style": "path", "file_overwrite": False},
-    }  # fmt: skip
+        "OPTIONS": {
+            "bucket_name": BUCKET,
+            "endpoint_url": s3_endpoint,
+            **KEYS,
+            "addressing_style": "path",
+            "file_overwrite": False,
+        },
+    }
     yield client
     for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         client.delete_object(Bucket=BUCKET, Key=item["Key"])

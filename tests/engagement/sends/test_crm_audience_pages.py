@@ -69,13 +69,16 @@ def test_with_connect_the_page_offers_every_audience(
     [
         (AudienceKind.REPORT, {"report_id": "00O000000000001"}, "00O000000000001EAA"),
         (AudienceKind.CAMPAIGN, {"campaign_id": " 701000000000001AAA "}, "701000000000001AAA"),
-        (AudienceKind.CONTACT, {"contact_ids": f"{C1}, {C2}\n003A0000006Vm9r"},
-         f"{C1}, {C2}, 003A0000006Vm9rIAC"),
+        (
+            AudienceKind.CONTACT,
+            {"contact_ids": f"{C1}, {C2}\n003A0000006Vm9r"},
+            f"{C1}, {C2}, 003A0000006Vm9rIAC",
+        ),
         (AudienceKind.CONTACT, {"contact_ids": f"{C1} {C1}"}, C1),
         (AudienceKind.LEAD, {"lead_ids": L1}, L1),
         (AudienceKind.SALESFORCE_DATA_EXTENSION, {"sfde_name": "Subscribers"}, "Subscribers"),
     ],
-)  # fmt: skip
+)
 def test_a_crm_audience_creates_a_draft_with_its_kind_and_reference(
     marketer_client: Client,
     connected: CrmConnection,
@@ -99,15 +102,20 @@ def test_the_data_extension_choice_creates_a_data_extension_send(
     marketer_client: Client, connected: CrmConnection, email: Email, audience: DataExtension
 ) -> None:
     response = post(
-        marketer_client, email, AudienceKind.DATA_EXTENSION,
-        data_extension=str(audience.id), report_id="00O000000000001",
-    )  # fmt: skip
+        marketer_client,
+        email,
+        AudienceKind.DATA_EXTENSION,
+        data_extension=str(audience.id),
+        report_id="00O000000000001",
+    )
 
     send = Send.objects.get()
     assert response.status_code == 302
     assert (send.audience_kind, send.data_extension, send.audience_ref) == (
-        AudienceKind.DATA_EXTENSION, audience, "",
-    )  # fmt: skip
+        AudienceKind.DATA_EXTENSION,
+        audience,
+        "",
+    )
 
 
 @pytest.mark.parametrize(
@@ -122,21 +130,29 @@ def test_the_data_extension_choice_creates_a_data_extension_send(
         (AudienceKind.REPORT, {"report_id": "00o000000000001"}, "report Ids start with 00O"),
         (AudienceKind.CAMPAIGN, {}, "Enter a campaign Id."),
         (AudienceKind.CAMPAIGN, {"campaign_id": "00O000000000001"}, "campaign Ids start with 701"),
-        (AudienceKind.CAMPAIGN, {"campaign_id": "701000000000001AAA 701000000000002AAA"},
-         "is not a Salesforce Id"),
+        (
+            AudienceKind.CAMPAIGN,
+            {"campaign_id": "701000000000001AAA 701000000000002AAA"},
+            "is not a Salesforce Id",
+        ),
         (AudienceKind.CONTACT, {"contact_ids": " , "}, "Enter at least one contact Id."),
         (AudienceKind.CONTACT, {"contact_ids": f"{C1}, {L1}"}, "contact Ids start with 003"),
         (AudienceKind.CONTACT, {"contact_ids": f"{C1}, 003x"}, "is not a Salesforce Id"),
-        (AudienceKind.CONTACT,
-         {"contact_ids": " ".join(f"003{n:012d}AAA" for n in range(MAX_IDS + 1))},
-         f"At most {MAX_IDS} contact Ids"),
+        (
+            AudienceKind.CONTACT,
+            {"contact_ids": " ".join(f"003{n:012d}AAA" for n in range(MAX_IDS + 1))},
+            f"At most {MAX_IDS} contact Ids",
+        ),
         (AudienceKind.LEAD, {}, "Enter at least one lead Id."),
         (AudienceKind.LEAD, {"lead_ids": C1}, "lead Ids start with 00Q"),
         (AudienceKind.SALESFORCE_DATA_EXTENSION, {}, "Enter the data extension&#x27;s name."),
-        (AudienceKind.SALESFORCE_DATA_EXTENSION, {"sfde_name": "Nope"},
-         "There is no data extension named &#x27;Nope&#x27;"),
+        (
+            AudienceKind.SALESFORCE_DATA_EXTENSION,
+            {"sfde_name": "Nope"},
+            "There is no data extension named &#x27;Nope&#x27;",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_crm_reference_is_refused_beside_its_input_and_nothing_is_created(
     marketer_client: Client,
     connected: CrmConnection,
@@ -191,10 +207,15 @@ def test_without_connect_a_crm_audience_is_refused_and_nothing_is_created(
     marketer_client: Client, email: Email, audience: DataExtension, kind: str
 ) -> None:
     response = post(
-        marketer_client, email, kind,
-        report_id="00O000000000001", campaign_id="701000000000001", contact_ids=C1, lead_ids=L1,
+        marketer_client,
+        email,
+        kind,
+        report_id="00O000000000001",
+        campaign_id="701000000000001",
+        contact_ids=C1,
+        lead_ids=L1,
         sfde_name="Subscribers",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 200
     assert CONNECT_NEEDED.replace("'", "&#x27;") in response.content.decode()

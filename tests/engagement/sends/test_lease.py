@@ -78,9 +78,12 @@ def slow_delivery(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_a_batch_delivering_longer_than_the_lease_is_not_declared_lost(
-    marketer: User, email: Email, audience: DataExtension, slow_delivery: Any,
+    marketer: User,
+    email: Email,
+    audience: DataExtension,
+    slow_delivery: Any,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     run, swept, _ = slow_delivery
     send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
 
@@ -100,9 +103,12 @@ def test_a_batch_delivering_longer_than_the_lease_is_not_declared_lost(
 
 
 def test_control_without_the_renewal_the_same_batch_would_be_declared_lost(
-    marketer: User, email: Email, audience: DataExtension, slow_delivery: Any,
+    marketer: User,
+    email: Email,
+    audience: DataExtension,
+    slow_delivery: Any,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     """What the test above guards against: a heartbeat written only at claim and finish."""
     run, swept, monkeypatch = slow_delivery
     monkeypatch.setattr(pipeline, "batch_heartbeat", _sweep_only(swept))

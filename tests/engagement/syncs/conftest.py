@@ -31,13 +31,25 @@ SELECT = re.compile(
     r"(?: LIMIT (?P<limit>\d+))?$"
 )
 FIELDS = {
-    "Contact": [("Id", "id"), ("Email", "email"), ("FirstName", "string"),
-                ("LastName", "string"), ("HasOptedOutOfEmail", "boolean"),
-                ("MailingAddress", "address"), ("SystemModstamp", "datetime"),
-                ("Birthdate", "date"), ("Score__c", "int"), ("Amount__c", "currency")],
-    "Lead": [("Id", "id"), ("Email", "email"), ("Company", "string"),
-             ("SystemModstamp", "datetime")],
-}  # fmt: skip
+    "Contact": [
+        ("Id", "id"),
+        ("Email", "email"),
+        ("FirstName", "string"),
+        ("LastName", "string"),
+        ("HasOptedOutOfEmail", "boolean"),
+        ("MailingAddress", "address"),
+        ("SystemModstamp", "datetime"),
+        ("Birthdate", "date"),
+        ("Score__c", "int"),
+        ("Amount__c", "currency"),
+    ],
+    "Lead": [
+        ("Id", "id"),
+        ("Email", "email"),
+        ("Company", "string"),
+        ("SystemModstamp", "datetime"),
+    ],
+}
 
 
 def stamp(value: datetime) -> str:
@@ -121,9 +133,10 @@ class SyncCrm(FakeCrm):
         assert match, soql
         cols = [c.strip() for c in match["cols"].split(",")]
         rows = [
-            r for r in self.data.get(match["obj"], {}).values()
+            r
+            for r in self.data.get(match["obj"], {}).values()
             if r["Id"] not in self.hidden and (deleted or not r["IsDeleted"])
-        ]  # fmt: skip
+        ]
         for condition in (match["where"] or "").split(" AND "):
             if condition == "IsDeleted = true":
                 rows = [r for r in rows if r["IsDeleted"]]

@@ -48,8 +48,14 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
 
 def send_to(admin: User, email: Email, ref: str, capture: Any) -> Send:
     assert admin.account is not None
-    send = send_create(actor=admin, account=admin.account, name="Sync", email=email,
-                       audience_kind=KIND, audience_ref=ref)  # fmt: skip
+    send = send_create(
+        actor=admin,
+        account=admin.account,
+        name="Sync",
+        email=email,
+        audience_kind=KIND,
+        audience_ref=ref,
+    )
     with capture(execute=False):
         send_schedule(actor=admin, send=send)
     with capture(execute=True):
@@ -61,24 +67,43 @@ def send_to(admin: User, email: Email, ref: str, capture: Any) -> Send:
 
 
 def test_filtered_send_reaches_exactly_the_matching_rows(
-    synced: SyncSource, admin: User, account: Account, email: Email,
-    queued: dict[str, list[int]], django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
-    filtered_create(account=account, name="Acme contacts", source=synced,
-                    conditions=conditions_parse("Email ends_with @acme.test"))  # fmt: skip
+    synced: SyncSource,
+    admin: User,
+    account: Account,
+    email: Email,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    filtered_create(
+        account=account,
+        name="Acme contacts",
+        source=synced,
+        conditions=conditions_parse("Email ends_with @acme.test"),
+    )
     send = send_to(admin, email, "Acme contacts", django_capture_on_commit_callbacks)
     assert send.status == SendStatus.RUNNING
     assert sorted(send.records.values_list("email", flat=True)) == [
-        "c1@acme.test", "c3@acme.test", "c5@acme.test",
-    ]  # fmt: skip
+        "c1@acme.test",
+        "c3@acme.test",
+        "c5@acme.test",
+    ]
 
 
 def test_filter_is_evaluated_when_the_send_begins(
-    synced: SyncSource, sync_crm: SyncCrm, admin: User, account: Account, email: Email,
-    queued: dict[str, list[int]], django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
-    filtered_create(account=account, name="Acme contacts", source=synced,
-                    conditions=[Condition("Email", "ends_with", "@acme.test")])  # fmt: skip
+    synced: SyncSource,
+    sync_crm: SyncCrm,
+    admin: User,
+    account: Account,
+    email: Email,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    filtered_create(
+        account=account,
+        name="Acme contacts",
+        source=synced,
+        conditions=[Condition("Email", "ends_with", "@acme.test")],
+    )
     sync_crm.put("Contact", f"003{2:015d}", Email="moved@acme.test")
     source_run(source_id=synced.pk)
     send = send_to(admin, email, "Acme contacts", django_capture_on_commit_callbacks)
@@ -86,20 +111,31 @@ def test_filter_is_evaluated_when_the_send_begins(
 
 
 def test_the_synchronized_de_itself_is_an_audience(
-    synced: SyncSource, admin: User, email: Email,
-    queued: dict[str, list[int]], django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+    synced: SyncSource,
+    admin: User,
+    email: Email,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     send = send_to(admin, email, "Contact_Salesforce", django_capture_on_commit_callbacks)
     assert send.records.count() == 6
 
 
 def test_during_an_outage_the_send_fails_like_other_crm_audiences(
-    synced: SyncSource, admin: User, account: Account, email: Email,
-    queued: dict[str, list[int]], django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+    synced: SyncSource,
+    admin: User,
+    account: Account,
+    email: Email,
+    queued: dict[str, list[int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     now = timezone.now()
-    Outage.objects.create(account=account, starts_at=now - timedelta(minutes=1),
-                          ends_at=now + timedelta(hours=1), created_by=admin)  # fmt: skip
+    Outage.objects.create(
+        account=account,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+        created_by=admin,
+    )
     send = send_to(admin, email, "Contact_Salesforce", django_capture_on_commit_callbacks)
     assert send.status == SendStatus.FAILED
     assert "scheduled outage" in send.failure_reason
@@ -110,9 +146,14 @@ def test_unknown_names_and_bad_conditions_are_refused(synced: SyncSource, accoun
     with pytest.raises(SendInvalidError):
         crm_audience_clean(account_id=account.pk, kind=KIND, ref="Nope")
     with pytest.raises(SyncError):
-        filtered_create(account=account, name="X", source=synced,
-                        conditions=[Condition("Phone", "equals", "1")])  # fmt: skip
+        filtered_create(
+            account=account, name="X", source=synced, conditions=[Condition("Phone", "equals", "1")]
+        )
     with pytest.raises(SyncError):
-        filtered_create(account=account, name="X", source=synced,
-                        conditions=[Condition("Email", "sounds_like", "a")])  # fmt: skip
+        filtered_create(
+            account=account,
+            name="X",
+            source=synced,
+            conditions=[Condition("Email", "sounds_like", "a")],
+        )
     assert not FilteredDataExtension.objects.exists()

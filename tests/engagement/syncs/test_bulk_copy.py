@@ -17,8 +17,15 @@ from tandem.engagement.syncs.run import source_run
 from tandem.engagement.syncs.setup import source_setup
 from tests.engagement.syncs.conftest import SyncCrm
 
-FIELDS = ["Email", "FirstName", "LastName", "HasOptedOutOfEmail", "Birthdate", "Score__c",
-          "SystemModstamp"]  # fmt: skip
+FIELDS = [
+    "Email",
+    "FirstName",
+    "LastName",
+    "HasOptedOutOfEmail",
+    "Birthdate",
+    "Score__c",
+    "SystemModstamp",
+]
 AWKWARD = [  # (FirstName, LastName, HasOptedOutOfEmail, Birthdate, Score__c)
     ("", "Plain", True, "1990-02-03", 0),
     (None, 'say "hi", then\r\nbye', False, None, None),
@@ -36,9 +43,16 @@ def contact_id(n: int) -> str:
 def crm_contacts(legacy: CrmConnection, sync_crm: SyncCrm) -> SyncCrm:
     for n in range(1, 13):
         first, last, opted, born, score = AWKWARD[n % len(AWKWARD)]
-        sync_crm.put("Contact", contact_id(n), Email=f"c{n}@example.com" if n != 3 else None,
-                     FirstName=first, LastName=last, HasOptedOutOfEmail=opted, Birthdate=born,
-                     Score__c=score)  # fmt: skip
+        sync_crm.put(
+            "Contact",
+            contact_id(n),
+            Email=f"c{n}@example.com" if n != 3 else None,
+            FirstName=first,
+            LastName=last,
+            HasOptedOutOfEmail=opted,
+            Birthdate=born,
+            Score__c=score,
+        )
     return sync_crm
 
 
@@ -89,8 +103,10 @@ def test_bulk_and_rest_copies_are_the_same_rows(
     assert second["SystemModstamp"].endswith("+0000")  # the REST API's dateTime text
     third = by_bulk[contact_id(2)]
     assert (third["FirstName"], third["HasOptedOutOfEmail"], third["Score__c"]) == (
-        "Zoë 日本", "", "-7",
-    )  # fmt: skip
+        "Zoë 日本",
+        "",
+        "-7",
+    )
     assert by_bulk[contact_id(3)]["Email"] == ""
 
 
@@ -133,8 +149,9 @@ def test_a_worker_killed_mid_copy_resumes_with_a_new_job_after_the_last_id(
     applied: list[str] = []
     real, killed = run.page_apply, []
 
-    def apply(source: SyncSource, token: str, rows: list[tuple[str, ...]], *a: Any,
-              **kw: Any) -> tuple[int, int]:  # fmt: skip
+    def apply(
+        source: SyncSource, token: str, rows: list[tuple[str, ...]], *a: Any, **kw: Any
+    ) -> tuple[int, int]:
         if len(applied) == 8 and not killed:  # two pages of 4 committed: dies before the third
             killed.append(True)
             raise SystemExit("killed")

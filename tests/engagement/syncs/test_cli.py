@@ -27,8 +27,18 @@ def crm_leads(legacy: CrmConnection, sync_crm: SyncCrm, admin: User) -> SyncCrm:
 
 
 def setup(*fields: str) -> tuple[int, str]:
-    return tandem("setup", "--account", "Northwind", "--admin", "ada", "--object", "Lead",
-                  "--fields", ",".join(fields), "--json")  # fmt: skip
+    return tandem(
+        "setup",
+        "--account",
+        "Northwind",
+        "--admin",
+        "ada",
+        "--object",
+        "Lead",
+        "--fields",
+        ",".join(fields),
+        "--json",
+    )
 
 
 def test_setup_run_and_status(crm_leads: SyncCrm) -> None:
@@ -54,8 +64,19 @@ def test_setup_with_an_unknown_field_exits_2_and_saves_nothing(crm_leads: SyncCr
 
 
 def test_setup_with_a_bad_schedule_exits_2(crm_leads: SyncCrm) -> None:
-    code, output = tandem("setup", "--account", "Northwind", "--admin", "ada", "--object",
-                          "Lead", "--fields", "Email", "--schedule", "weekly")  # fmt: skip
+    code, output = tandem(
+        "setup",
+        "--account",
+        "Northwind",
+        "--admin",
+        "ada",
+        "--object",
+        "Lead",
+        "--fields",
+        "Email",
+        "--schedule",
+        "weekly",
+    )
     assert code == 2
     assert "weekly" in output
     assert not SyncSource.objects.exists()
@@ -80,14 +101,32 @@ def test_filter_saves_a_filtered_de_and_refuses_a_bad_condition(crm_leads: SyncC
     from tandem.engagement.syncs.models import FilteredDataExtension
 
     setup("Email", "Company")
-    code, output = tandem("filter", "--account", "Northwind", "--object", "Lead", "--name",
-                          "Acme leads", "--where", "Company equals Acme")  # fmt: skip
+    code, output = tandem(
+        "filter",
+        "--account",
+        "Northwind",
+        "--object",
+        "Lead",
+        "--name",
+        "Acme leads",
+        "--where",
+        "Company equals Acme",
+    )
     assert code == 0, output
     assert FilteredDataExtension.objects.get().conditions == [
         {"field": "Company", "op": "equals", "value": "Acme"}
     ]
-    code, output = tandem("filter", "--account", "Northwind", "--object", "Lead", "--name",
-                          "Other", "--where", "Nope equals x")  # fmt: skip
+    code, output = tandem(
+        "filter",
+        "--account",
+        "Northwind",
+        "--object",
+        "Lead",
+        "--name",
+        "Other",
+        "--where",
+        "Nope equals x",
+    )
     assert code == 2
     assert "'Nope' is not a field" in output
     assert FilteredDataExtension.objects.count() == 1

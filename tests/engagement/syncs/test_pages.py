@@ -75,8 +75,12 @@ def test_the_outage_lists_scheduled_sources(
 ) -> None:
     source_setup(account=account, object_name="Lead", fields=["Email"])
     now = timezone.now()
-    Outage.objects.create(account=account, starts_at=now + timedelta(hours=1),
-                          ends_at=now + timedelta(hours=2), created_by=admin)  # fmt: skip
+    Outage.objects.create(
+        account=account,
+        starts_at=now + timedelta(hours=1),
+        ends_at=now + timedelta(hours=2),
+        created_by=admin,
+    )
     page = admin_client.get("/email/admin/salesforce-integration/").content.decode()
     assert '<span class="paused-syncs">Lead_Salesforce</span>' in page
 
@@ -93,13 +97,17 @@ def test_filtered_de_is_saved_from_its_page_and_a_bad_condition_is_named(
     from tandem.engagement.syncs.models import FilteredDataExtension
 
     source = source_setup(account=account, object_name="Lead", fields=["Email", "Company"])
-    bad = admin_client.post(URL + "filtered/", {"name": "Acme", "source": str(source.pk),
-                                                "conditions": "Phone equals 1"})  # fmt: skip
+    bad = admin_client.post(
+        URL + "filtered/",
+        {"name": "Acme", "source": str(source.pk), "conditions": "Phone equals 1"},
+    )
     assert bad.status_code == 400
     assert "&#x27;Phone&#x27; is not a field of Lead_Salesforce" in bad.content.decode()
     assert not FilteredDataExtension.objects.exists()
-    good = admin_client.post(URL + "filtered/", {"name": "Acme", "source": str(source.pk),
-                                                 "conditions": "Company equals Acme"})  # fmt: skip
+    good = admin_client.post(
+        URL + "filtered/",
+        {"name": "Acme", "source": str(source.pk), "conditions": "Company equals Acme"},
+    )
     assert good.status_code == 302
     assert FilteredDataExtension.objects.get().name == "Acme"
     assert "Company equals Acme" in admin_client.get(URL + "filtered/").content.decode()

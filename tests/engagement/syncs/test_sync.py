@@ -31,8 +31,9 @@ def contact_id(n: int) -> str:
 @pytest.fixture
 def crm_contacts(legacy: CrmConnection, sync_crm: SyncCrm) -> SyncCrm:
     for n in range(1, 11):
-        sync_crm.put("Contact", contact_id(n), Email=f"c{n}@example.com", FirstName=f"F{n}",
-                     LastName="Smith")  # fmt: skip
+        sync_crm.put(
+            "Contact", contact_id(n), Email=f"c{n}@example.com", FirstName=f"F{n}", LastName="Smith"
+        )
     return sync_crm
 
 
@@ -133,9 +134,11 @@ def test_outage_pauses_the_sync_then_it_catches_up(
     source_run(source_id=source.pk)
     now = timezone.now()
     outage = Outage.objects.create(
-        account=account, starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1),
+        account=account,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
         created_by=admin,
-    )  # fmt: skip
+    )
     crm_contacts.put("Contact", contact_id(1), LastName="DuringOutage")
     crm_contacts.delete("Contact", contact_id(2))
     calls = len(crm_contacts.soql)

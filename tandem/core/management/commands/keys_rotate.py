@@ -27,9 +27,12 @@ class Command(BaseCommand):
         columns = import_string(settings.KEY_ROTATION_COLUMNS[settings.SERVICE])()
         try:
             results = rotate(
-                settings.SERVICE, Path(settings.VAR_DIR), columns,
-                add_keys=not options["resume"], progress=self.stdout.write,
-            )  # fmt: skip
+                settings.SERVICE,
+                Path(settings.VAR_DIR),
+                columns,
+                add_keys=not options["resume"],
+                progress=self.stdout.write,
+            )
         except KeyConfigError as exc:
             raise CommandError(str(exc), returncode=2) from None
         unreadable = 0

@@ -116,8 +116,9 @@ class AuthorizeView(AuthorizationView):
         self.oauth2_data = {**credentials, "scopes": scopes, "application": app}
         if "resource" in credentials:  # one hidden field, whitespace-separated (as DOT does)
             self.oauth2_data["resource"] = " ".join(credentials["resource"])
-        context = self.get_context_data(form=self.get_form(), application=app, scopes=scopes,
-                                        user=user, org=user.org)  # fmt: skip
+        context = self.get_context_data(
+            form=self.get_form(), application=app, scopes=scopes, user=user, org=user.org
+        )
         return self.render_to_response(context)
 
     def form_valid(self, form: Any) -> HttpResponse:
@@ -148,8 +149,9 @@ class AuthorizeView(AuthorizationView):
     def _policy(
         self, app: ConnectedApp, user: User, request: HttpRequest
     ) -> tuple[Denial | None, bool]:
-        context, denial = policy_check(app=app, user=user, path=TokenPath.AUTHORIZE,
-                                       ip=client_ip(request), now=timezone.now())  # fmt: skip
+        context, denial = policy_check(
+            app=app, user=user, path=TokenPath.AUTHORIZE, ip=client_ip(request), now=timezone.now()
+        )
         return denial, context.policy.permitted_users is PermittedUsers.ADMIN_APPROVED
 
     def _approved(self, app: ConnectedApp, user: User, scopes: list[str]) -> bool:

@@ -59,8 +59,13 @@ def bad_form(request: HttpRequest) -> JsonResponse | None:
 
 # Posted values an error report (Django's SafeExceptionReporterFilter) must never show.
 TOKEN_SECRETS = (
-    "password", "client_secret", "assertion", "code", "refresh_token", "code_verifier",
-)  # fmt: skip
+    "password",
+    "client_secret",
+    "assertion",
+    "code",
+    "refresh_token",
+    "code_verifier",
+)
 
 
 @method_decorator(csrf_exempt, name="dispatch")

@@ -42,8 +42,12 @@ class Command(BaseCommand):
         if owner is None:
             raise CommandError(f"org {org.name} has no active user to own the records")
         accounts = max(1, options["contacts"] // 20) if options["contacts"] else 0
-        with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn()) as bar:  # fmt: skip
+        with Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ) as bar:
             tasks = {
                 "accounts": bar.add_task("accounts", total=accounts),
                 "contacts": bar.add_task("contacts", total=options["contacts"]),
@@ -51,10 +55,14 @@ class Command(BaseCommand):
                 "campaigns": bar.add_task("campaigns", total=options["campaigns"]),
             }
             counts = records_seed(
-                org=org, owner=owner, contacts=options["contacts"], leads=options["leads"],
-                campaigns=options["campaigns"], seed=options["seed"],
+                org=org,
+                owner=owner,
+                contacts=options["contacts"],
+                leads=options["leads"],
+                campaigns=options["campaigns"],
+                seed=options["seed"],
                 progress=lambda stage, n: bar.advance(tasks[stage], n),
-            )  # fmt: skip
+            )
         self.stdout.write(
             f"Seeded {org.name}: {counts.accounts} accounts, {counts.contacts} contacts, "
             f"{counts.leads} leads, {counts.campaigns} campaigns with {counts.members} members, "

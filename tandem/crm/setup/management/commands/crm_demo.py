@@ -18,18 +18,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
         parser.add_argument(
-            "--reissue-token", action="append", default=[], metavar="USERNAME",
+            "--reissue-token",
+            action="append",
+            default=[],
+            metavar="USERNAME",
             help="Issue a new security token to this demo user (repeatable).",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--departed", choices=("active", "inactive"),
+            "--departed",
+            choices=("active", "inactive"),
             help="Make the user who left the company active (before Connect logs in as them) "
             "or inactive (afterwards).",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--reset-upgrade", action="store_true",
+            "--reset-upgrade",
+            action="store_true",
             help="Undo the CRM admin's steps of the upgrade (policies, permission set, approvals).",
-        )  # fmt: skip
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         demo = demo_seed(reissue_tokens=tuple(options["reissue_token"]))

@@ -23,9 +23,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--wait", type=float, default=0, metavar="SECONDS",
+            "--wait",
+            type=float,
+            default=0,
+            metavar="SECONDS",
             help="Wait up to SECONDS for the worker to finish it.",
-        )  # fmt: skip
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = celery_app.send_task(SWEEP_TASK, kwargs={"again": False, "chain": ""})

@@ -20,8 +20,11 @@ USAGE_ERROR = 2
 def _connection(connection: CrmConnection | None) -> dict[str, str] | None:
     if connection is None:
         return None
-    return {"state": connection.state, "org_id": connection.org_id,
-            "system_username": connection.system_username}  # fmt: skip
+    return {
+        "state": connection.state,
+        "org_id": connection.org_id,
+        "system_username": connection.system_username,
+    }
 
 
 class Command(BaseCommand):
@@ -30,9 +33,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
         parser.add_argument(
-            "--crm-user", action="append", default=[], dest="crm_users", metavar="USERNAME",
+            "--crm-user",
+            action="append",
+            default=[],
+            dest="crm_users",
+            metavar="USERNAME",
             help="A CRM marketing user to give an Engagement user (repeatable).",
-        )  # fmt: skip
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -20,10 +20,11 @@ USAGE_ERROR = 2
 
 def _login(entry: dict[str, Any]) -> LegacyLogin:
     return LegacyLogin(
-        crm_username=str(entry["crm_username"]), password=str(entry["password"]),
+        crm_username=str(entry["crm_username"]),
+        password=str(entry["password"]),
         security_token=str(entry.get("security_token", "")),
         engagement_username=str(entry.get("engagement_username", "")),
-    )  # fmt: skip
+    )
 
 
 class Command(BaseCommand):
@@ -47,20 +48,27 @@ class Command(BaseCommand):
             raise CommandError(
                 f"stdin: not the expected JSON ({exc})", returncode=USAGE_ERROR
             ) from exc
-        admin = User.objects.filter(username=DEMO_ADMIN_USERNAME,
-                                    account__name=DEMO_ACCOUNT_NAME).first()  # fmt: skip
+        admin = User.objects.filter(
+            username=DEMO_ADMIN_USERNAME, account__name=DEMO_ACCOUNT_NAME
+        ).first()
         if admin is None:
             raise CommandError(
                 "the demo account does not exist (tandem demo)", returncode=USAGE_ERROR
             )
         try:
-            connection = demo_legacy_connect(admin=admin, login_url=login_url, system=system,
-                                             users=users, reset=options["reset"])  # fmt: skip
+            connection = demo_legacy_connect(
+                admin=admin, login_url=login_url, system=system, users=users, reset=options["reset"]
+            )
         except ConnectError as exc:
             raise CommandError(exc.message, returncode=USAGE_ERROR) from exc
         mapped = connection.account.connected_users.order_by("crm_username")
-        self.stdout.write(json.dumps({
-            "state": connection.state, "org_id": connection.org_id,
-            "system_username": connection.system_username,
-            "users": [{"crm_username": m.crm_username, "state": m.state} for m in mapped],
-        }))  # fmt: skip
+        self.stdout.write(
+            json.dumps(
+                {
+                    "state": connection.state,
+                    "org_id": connection.org_id,
+                    "system_username": connection.system_username,
+                    "users": [{"crm_username": m.crm_username, "state": m.state} for m in mapped],
+                }
+            )
+        )
