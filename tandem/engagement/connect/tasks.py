@@ -33,14 +33,14 @@ RESULTS_POLLS = 720  # an hour; afterwards the periodic tracking task catches up
 
 
 @shared_task(name="engagement.connect.auto_connect_sweep")
-def auto_connect_sweep_task(again: bool = True, chain: str = "") -> bool:
+def auto_connect_sweep_task(again: bool = False, chain: str = "") -> bool:
     """Retry pending users, close ended windows, resume held sends; then plan the next sweep.
     False, doing nothing, when `chain` was retired by a newer worker start."""
     if not chain_is_live(SWEEP, chain):
         return False
     auto_connect_sweep()
     held_sends_resume_all()
-    if again and not settings.CELERY_TASK_ALWAYS_EAGER:
+    if again:
         auto_connect_sweep_task.apply_async(
             kwargs={"again": True, "chain": chain}, countdown=SWEEP_SECONDS
         )
@@ -61,13 +61,13 @@ def held_sends_resume_task(account_id: int) -> int:
 
 
 @shared_task(name="engagement.connect.held_resume_check")
-def held_resume_check_task(again: bool = True, chain: str = "") -> bool:
+def held_resume_check_task(again: bool = False, chain: str = "") -> bool:
     """Every minute: held sends of accounts whose Connect is available again start.
     False, doing nothing, when `chain` was retired by a newer worker start."""
     if not chain_is_live(RESUME, chain):
         return False
     held_sends_resume_all()
-    if again and not settings.CELERY_TASK_ALWAYS_EAGER:
+    if again:
         held_resume_check_task.apply_async(
             kwargs={"again": True, "chain": chain}, countdown=RESUME_SECONDS
         )
@@ -94,13 +94,13 @@ def send_results_write_task(send_id: int, polls_left: int = RESULTS_POLLS) -> No
 
 
 @shared_task(name="engagement.connect.tracking_writeback")
-def tracking_writeback_task(again: bool = True, chain: str = "") -> bool:
+def tracking_writeback_task(again: bool = False, chain: str = "") -> bool:
     """Catch up results, write changed tracking back, purge expired audiences; plan the next.
     False, doing nothing, when `chain` was retired by a newer worker start."""
     if not chain_is_live(TRACKING, chain):
         return False
     tracking_catch_up_all()
-    if again and not settings.CELERY_TASK_ALWAYS_EAGER:
+    if again:
         tracking_writeback_task.apply_async(
             kwargs={"again": True, "chain": chain}, countdown=TRACKING_SECONDS
         )

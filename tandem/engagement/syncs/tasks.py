@@ -6,7 +6,6 @@ from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_ready
-from django.conf import settings
 
 from tandem.engagement.connect.periodic import chain_begin, chain_is_live
 from tandem.engagement.syncs.run import source_run
@@ -23,7 +22,7 @@ def source_run_task(source_id: int) -> str:
 
 
 @shared_task(name="engagement.syncs.due_check")
-def due_check_task(again: bool = True, chain: str = "") -> int:
+def due_check_task(again: bool = False, chain: str = "") -> int:
     """Every minute: queue a run of each due source (a source paused by an outage or the
     upgrade stays due, so it catches up as soon as Connect is back)."""
     if not chain_is_live(CHAIN, chain):
@@ -31,7 +30,7 @@ def due_check_task(again: bool = True, chain: str = "") -> int:
     due = sources_due()
     for source_id in due:
         source_run_task.delay(source_id)
-    if again and not settings.CELERY_TASK_ALWAYS_EAGER:
+    if again:
         due_check_task.apply_async(kwargs={"again": True, "chain": chain}, countdown=CHECK_SECONDS)
     return len(due)
 
