@@ -306,6 +306,27 @@ def _access_names(policy: ConnectedAppPolicy, field: str) -> list[str]:
     return sorted(str(getattr(row, field)) for row in rows)
 
 
+def _access_set(
+    actor: User | None, policy: ConnectedAppPolicy, field: str, items: list[Any], action: str
+) -> None:
+    """Exactly `items` (permission sets or profiles) pre-authorize the app, audited."""
+    old = _access_names(policy, field)
+    policy.access.filter(**{f"{field}__isnull": False}).exclude(**{f"{field}__in": items}).delete()
+    held = set(policy.access.values_list(f"{field}_id", flat=True))
+    for item in items:
+        if item.pk not in held:
+            ConnectedAppAccess.objects.create(policy=policy, **{field: item})
+    setup_audit_record(
+        org=policy.org,
+        actor=actor,
+        action=action,
+        section=SECTION,
+        target=policy.app.name,
+        old=old,
+        new=_access_names(policy, field),
+    )
+
+
 @transaction.atomic
 def connected_app_permission_sets_set(
     *, actor: User | None, policy: ConnectedAppPolicy, permission_sets: list[PermissionSet]
@@ -313,22 +334,8 @@ def connected_app_permission_sets_set(
     """Manage Permission Sets: exactly these sets of the org pre-authorize their holders."""
     if any(ps.org_id != policy.org_id for ps in permission_sets):
         raise ConnectedAppInvalidError({"permission_sets": ["Choose permission sets of this org."]})
-    old = _access_names(policy, "permission_set")
-    policy.access.filter(permission_set__isnull=False).exclude(
-        permission_set__in=permission_sets
-    ).delete()
-    held = set(policy.access.values_list("permission_set_id", flat=True))
-    for ps in permission_sets:
-        if ps.pk not in held:
-            ConnectedAppAccess.objects.create(policy=policy, permission_set=ps)
-    setup_audit_record(
-        org=policy.org,
-        actor=actor,
-        action="connected_app.permission_sets_changed",
-        section=SECTION,
-        target=policy.app.name,
-        old=old,
-        new=_access_names(policy, "permission_set"),
+    _access_set(
+        actor, policy, "permission_set", permission_sets, "connected_app.permission_sets_changed"
     )
 
 
@@ -339,21 +346,7 @@ def connected_app_profiles_set(
     """Manage Profiles: exactly these profiles of the org pre-authorize their users."""
     if any(p.org_id != policy.org_id for p in profiles):
         raise ConnectedAppInvalidError({"profiles": ["Choose profiles of this org."]})
-    old = _access_names(policy, "profile")
-    policy.access.filter(profile__isnull=False).exclude(profile__in=profiles).delete()
-    held = set(policy.access.values_list("profile_id", flat=True))
-    for profile in profiles:
-        if profile.pk not in held:
-            ConnectedAppAccess.objects.create(policy=policy, profile=profile)
-    setup_audit_record(
-        org=policy.org,
-        actor=actor,
-        action="connected_app.profiles_changed",
-        section=SECTION,
-        target=policy.app.name,
-        old=old,
-        new=_access_names(policy, "profile"),
-    )
+    _access_set(actor, policy, "profile", profiles, "connected_app.profiles_changed")
 
 
 @transaction.atomic
