@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from authlib.integrations.requests_client import AssertionSession, OAuth2Session
+from joserfc.jwk import RSAKey
 
 from tandem.core.paths import PROJECT_ROOT
 from tests.crm.oauth.jwtkeys import key_pair, private_pem
@@ -133,7 +134,7 @@ def test_jwt_bearer_flow_then_the_identity_url(stack: RunningStack, live: dict[s
         subject=live["username"],
         audience=issuer["issuer"],
         grant_type=AssertionSession.JWT_BEARER_GRANT_TYPE,
-        key=private_pem(),
+        key=RSAKey.import_key(private_pem()),  # authlib's own key type (a PEM is deprecated)
         alg="RS256",
         expires_in=120,
     )
