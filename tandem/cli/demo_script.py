@@ -256,8 +256,22 @@ def step_connect(r: Rehearsal) -> str:
     return "the account uses the Connected App"
 
 
+RESULTS_WAIT_SECONDS = 300
+
+
+def _results_awaited(r: Rehearsal) -> None:
+    """While the worker migrates, the popup says how far it is; a person's browser polls and
+    reloads the page for the results, and so does the script."""
+    deadline = time.monotonic() + RESULTS_WAIT_SECONDS
+    while "Migrating" in r.current.texts.get("migration-results-summary", ""):
+        _expect(time.monotonic() < deadline, "the migration did not finish in 5 minutes")
+        time.sleep(0.5)
+        r.page = r.engagement.get(r.current.url)
+
+
 def step_results(r: Rehearsal) -> str:
     _expect(bool(r.current.dialogs), "no results popup")
+    _results_awaited(r)
     failures = r.current.tables.get("migration-failures", [])[1:]
     r.refused = [row[1] for row in failures]
     summary = r.current.texts.get("migration-results-summary", "")

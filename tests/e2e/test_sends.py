@@ -94,15 +94,15 @@ def start_worker(
         "TANDEM_SMTP_PORT": str(stack.inbox_port),
         **(extra_env or {}),
     }
-    log = (stack.var_dir / f"{name}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tandem", "worker", "--concurrency", str(concurrency)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (stack.var_dir / f"{name}.log").open("wb") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tandem", "worker", "--concurrency", str(concurrency)],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     wait_for(
         lambda: b"ready" in (stack.var_dir / f"{name}.log").read_bytes(), 120, what=f"{name} ready"
     )
