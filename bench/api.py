@@ -119,13 +119,17 @@ def crm_command(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _load_contacts(url: str, org_id: str, user_id: str) -> None:
-    """CONTACTS contacts (and an account per 20) by COPY: the data, not the seeding, is measured."""
+def load_contacts(
+    url: str, org_id: str, user_id: str, count: int = CONTACTS, spread_days: int = 0
+) -> None:
+    """`count` contacts (and an account per 20) by COPY: the data, not the seeding, is measured.
+    With `spread_days`, each was last modified at a random time over those days before
+    yesterday, as in a live org (bench/sync: changes not all inside one overlap window)."""
     import psycopg
 
     rng = random.Random(1)
-    now = dt.datetime.now(dt.UTC)
-    accounts = [record_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1 if spread_days else 0)
+    accounts = [record_id("001", rng) for _ in range(max(1, count // 20))]
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy(
             "COPY crm_records_account (id, org_id, owner_id, created_date, "
@@ -138,16 +142,19 @@ def _load_contacts(url: str, org_id: str, user_id: str) -> None:
             "last_modified_date, system_modstamp, is_deleted, first_name, last_name, "
             "name, email, has_opted_out_of_email, account_id) FROM STDIN"
         ) as copy:
-            for n in range(CONTACTS):
+            for n in range(count):
                 first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
+                at = now
+                if spread_days:
+                    at = now - dt.timedelta(seconds=rng.randrange(spread_days * 86400))
                 copy.write_row(
                     (
                         record_id("003", rng),
                         org_id,
                         user_id,
-                        now,
-                        now,
-                        now,
+                        at,
+                        at,
+                        at,
                         False,
                         first,
                         last,
@@ -280,7 +287,7 @@ def run() -> str:
         crm_command(env, "migrate", "-v0")
         ids = json.loads(crm_command(env, "shell", "-c", SETUP).strip().splitlines()[-1])
         load_start = time.perf_counter()
-        _load_contacts(url, ids["org"], ids["user"])
+        load_contacts(url, ids["org"], ids["user"])
         load_seconds = time.perf_counter() - load_start
         floor_count, floor_seconds = _floor(url, ids["org"])
         with crm_server(env) as server:

@@ -9,10 +9,8 @@ contact, then an incremental run after CHANGES of them were changed in the CRM.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -71,49 +69,6 @@ print(json.dumps({"first": first.__dict__, "first_seconds": first_seconds, "rows
 """
 
 
-def _load_contacts(url: str, org_id: str, user_id: str) -> None:
-    """CONTACTS contacts (an account per 20), last modified over the past 30 days, by COPY:
-    data whose changes are spread in time, as in a live org (not all inside one overlap)."""
-    import psycopg
-
-    rng = random.Random(1)
-    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    accounts = [api.record_id("001", rng) for _ in range(max(1, CONTACTS // 20))]
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy(
-            "COPY crm_records_account (id, org_id, owner_id, created_date, "
-            "last_modified_date, system_modstamp, is_deleted, name) FROM STDIN"
-        ) as copy:
-            for account_id in accounts:
-                copy.write_row((account_id, org_id, user_id, then, then, then, False, "Account"))
-        with cur.copy(
-            "COPY crm_records_contact (id, org_id, owner_id, created_date, "
-            "last_modified_date, system_modstamp, is_deleted, first_name, last_name, "
-            "name, email, has_opted_out_of_email, account_id) FROM STDIN"
-        ) as copy:
-            for n in range(CONTACTS):
-                first, last = rng.choice(("Ada", "Alan", "Grace")), f"Last{n}"
-                at = then - dt.timedelta(seconds=rng.randrange(30 * 86400))
-                copy.write_row(
-                    (
-                        api.record_id("003", rng),
-                        org_id,
-                        user_id,
-                        at,
-                        at,
-                        at,
-                        False,
-                        first,
-                        last,
-                        f"{first} {last}",
-                        f"{first.lower()}.{n}@example.com",
-                        False,
-                        accounts[n % len(accounts)],
-                    )
-                )
-        cur.execute("ANALYZE crm_records_contact")
-
-
 def _walk(url: str, token: str) -> tuple[int, float]:
     """The raw REST walk of the sync's own query (bench/api's client: requests)."""
     import requests
@@ -145,7 +100,7 @@ def run() -> str:
         ids = json.loads(
             api.crm_command(crm_env, "shell", "-c", api.SETUP).strip().splitlines()[-1]
         )
-        _load_contacts(crm_db, ids["org"], ids["user"])
+        api.load_contacts(crm_db, ids["org"], ids["user"], CONTACTS, spread_days=30)
         with api.crm_server(crm_env) as server, bulk.crm_worker(crm_env):
             api.rest_walk(server, ids["token"], max_requests=10)  # warm-up
             walked, walk_seconds = _walk(server, ids["token"])
