@@ -46,6 +46,10 @@ class ClaimedBatch:
     attempts: dict[int, int]
 
 
+# The condition of the `sendrecord_open` partial index, as SQL.
+_OPEN_RECORDS = f"status IN ('{RecordStatus.QUEUED}', '{RecordStatus.CLAIMED}')"
+
+
 def _claim_sql() -> str:
     table = connection.ops.quote_name(SendRecord._meta.db_table)
     returning = ' RETURNING id, subscriber_key, email, "values", attempts'
@@ -55,11 +59,13 @@ def _claim_sql() -> str:
             f"SELECT id FROM {table} WHERE send_id = %s AND status = %s "
             "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)" + returning
         )
-    # SQLite has one writer at a time: one conditional UPDATE is the claim.
+    # SQLite has one writer at a time: one conditional UPDATE is the claim. Its planner uses a
+    # partial index only when the query repeats the index's condition (a bound status does not
+    # prove it): without it every claim walked all the send's records (28 ms a batch of 1,000).
     return (
         f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
-        f"SELECT id FROM {table} WHERE send_id = %s AND status = %s ORDER BY id LIMIT %s"
-        ") AND status = %s" + returning
+        f"SELECT id FROM {table} WHERE send_id = %s AND {_OPEN_RECORDS} AND status = %s "
+        "ORDER BY id LIMIT %s) AND status = %s" + returning
     )
 
 
