@@ -5,6 +5,10 @@ python -m bench.sends_worker begin          -> prints {"send_id", "records", "me
 python -m bench.sends_worker deliver SEND_ID
 python -m bench.sends_worker summary SEND_ID
 python -m bench.sends_worker profile SEND_ID OUT
+python -m bench.sends_worker serve          -> prints "ready" once Django is set up, then runs
+                                               the one command read from stdin ("begin" or
+                                               "deliver SEND_ID") and prints its JSON with the
+                                               CPU seconds the command used ("cpu")
 """
 
 from __future__ import annotations
@@ -135,6 +139,26 @@ def summary(send_id: int) -> None:
     print(json.dumps({"status": send.status, **asdict(send_progress(send=send))}))
 
 
+def serve() -> None:
+    """Wait, set up, for one command: a running worker's start-up is not part of a send."""
+    import contextlib
+    import io
+    import resource
+
+    print("ready", flush=True)
+    command, *args = sys.stdin.readline().split()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        if command == "begin":
+            begin()
+        else:
+            deliver(int(args[0]))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(json.dumps({**json.loads(output.getvalue()), "cpu": cpu}), flush=True)
+
+
 def profile(send_id: int, out: str) -> None:
     import cProfile
     import pstats
@@ -163,6 +187,8 @@ def main(argv: list[str]) -> None:
         deliver(int(argv[1]))
     elif command == "summary":
         summary(int(argv[1]))
+    elif command == "serve":
+        serve()
     elif command == "profile":
         profile(int(argv[1]), argv[2])
 
