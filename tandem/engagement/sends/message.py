@@ -2,8 +2,10 @@
 
 Everything that does not depend on the recipient is encoded once per send, in its final form on
 the wire: quoted-printable, CRLF line ends, leading dots doubled (RFC 5321 §4.5.2). A body is cut
-into regions of whole lines; a region without personalization slots is bytes, prepared once; a
-region with slots is rendered per recipient and only it is encoded. Quoted-printable keeps no
+into regions of whole lines, neighbouring lines sharing a region when they use the same names; a
+region without personalization slots is bytes, prepared once; a region with slots is rendered
+per recipient and only it is encoded, and its encoding is memoized by its values while they
+repeat (a city, an offer code). Quoted-printable keeps no
 state across a line end, so the regions encode independently and their bytes join to exactly
 what encoding the whole rendered body at once gives (tests/engagement/sends/test_message_builder.py
 compares with the reference builder on generated templates and values).
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -38,9 +41,8 @@ _QP_HEADERS = b'; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable
 END_OF_DATA = b".\r\n"
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """What the builder needs of one send record."""
+class Recipient(NamedTuple):
+    """What the builder needs of one send record (a tuple: a batch makes a thousand)."""
 
     record_id: int
     subscriber_key: str
@@ -50,23 +52,29 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class Slots:
-    """Lines with personalization slots, as a str.format pattern: each name once, in order."""
+    """Lines with personalization slots: their literals, and which name fills each slot."""
 
-    pattern: str
-    names: tuple[str, ...]
+    literals: tuple[str, ...]  # one more than the slots
+    names: tuple[str, ...]  # each name once, in order of first use
+    order: tuple[int, ...]  # per slot, the index of its name in `names`
     html: bool
 
     @classmethod
     def of(cls, parts: list[str], html: bool) -> Slots:
         names = tuple(dict.fromkeys(parts[1::2]))
-        pattern = "".join(
-            f"{{{names.index(part)}}}" if index % 2 else part.replace("{", "{{").replace("}", "}}")
-            for index, part in enumerate(parts)
-        )
-        return cls(pattern, names, html)
+        order = tuple(names.index(part) for part in parts[1::2])
+        return cls(tuple(parts[::2]), names, order, html)
 
-    def render(self, filled: _Filled) -> str:
-        return self.pattern.format(*map(filled.escaped if self.html else filled.plain, self.names))
+    def values(self, filled: _Filled) -> tuple[str, ...]:
+        """The value of each name, escaped for HTML regions."""
+        return tuple(map(filled.escaped if self.html else filled.plain, self.names))
+
+    def render(self, values: tuple[str, ...]) -> str:
+        # Slice assignments and one join: no format string parsed per recipient.
+        out = [""] * (2 * len(self.order) + 1)
+        out[::2] = self.literals
+        out[1::2] = [values[index] for index in self.order]
+        return "".join(out)
 
 
 # Looks values up as personalization does (exact name, then ignoring case), without escaping.
@@ -96,12 +104,50 @@ class _Filled:
         return value
 
 
+class _Memo:
+    """A region's encoded bytes by its values, while that pays: a field with few distinct
+    values (a city, an offer) is encoded once per value; a unique one (a name) stops the memo
+    after MEMO_SIZE entries that were never reused."""
+
+    __slots__ = ("encoded", "hits")
+
+    def __init__(self) -> None:
+        self.encoded: dict[tuple[str, ...], bytes] | None = {}
+        self.hits = 0
+
+    def get(self, key: tuple[str, ...]) -> bytes | None:
+        encoded = self.encoded
+        if encoded is None:
+            return None
+        found = encoded.get(key)
+        if found is not None:
+            self.hits += 1
+        return found
+
+    def put(self, key: tuple[str, ...], wire: bytes) -> None:
+        encoded = self.encoded
+        if encoded is None:
+            return
+        if len(encoded) >= MEMO_SIZE:
+            # Full: keep memoizing (afresh) only if it was reused more often than not.
+            self.encoded = {} if self.hits > MEMO_SIZE else None
+            self.hits = 0
+            if self.encoded is None:
+                return
+        self.encoded[key] = wire
+
+
+MEMO_SIZE = 256
+
+
 @dataclass(frozen=True, slots=True)
 class Region:
-    """Whole lines of a body: `wire` bytes when nothing in them varies, else their slots."""
+    """Whole lines of a body: `wire` bytes when nothing in them varies, else their slots and
+    the memo of their encodings."""
 
     wire: bytes
     template: Slots | None
+    memo: _Memo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,41 +328,40 @@ def regions(template: CompiledTemplate) -> tuple[Region, ...]:
     """Cut a template into runs of whole lines, each either constant or holding slots.
 
     Every run but the last ends with a line end of the template's own text, so each starts a
-    line: its encoding does not depend on what came before it.
+    line: its encoding does not depend on what came before it. Neighbouring lines share a run
+    when they use the same names, so a run's encoding depends on those names' values only.
     """
-    lines: list[tuple[bool, list[str]]] = []  # (has a slot, literal/name parts)
+    lines: list[tuple[frozenset[str], list[str]]] = []  # (names used, literal/name parts)
     current: list[str] = [""]
-    slotted = False
     for index, part in enumerate(template.parts):
         if index % 2:
             current.extend((part, ""))
-            slotted = True
             continue
         *complete, rest = part.split("\n")
         for piece in complete:
             current[-1] += piece + "\n"
-            lines.append((slotted, current))
-            current, slotted = [""], False
+            lines.append((frozenset(current[1::2]), current))
+            current = [""]
         current[-1] += rest
     if current != [""]:
-        lines.append((slotted, current))
+        lines.append((frozenset(current[1::2]), current))
     return tuple(_merge(lines, template.html))
 
 
-def _merge(lines: list[tuple[bool, list[str]]], html: bool) -> list[Region]:
-    """Join neighbouring lines of the same kind into one region."""
-    merged: list[tuple[bool, list[str]]] = []
-    for slotted, parts in lines:
-        if merged and merged[-1][0] == slotted:
+def _merge(lines: list[tuple[frozenset[str], list[str]]], html: bool) -> list[Region]:
+    """Join neighbouring lines that use the same names into one region."""
+    merged: list[tuple[frozenset[str], list[str]]] = []
+    for names, parts in lines:
+        if merged and merged[-1][0] == names:
             last = merged[-1][1]
             last[-1] += parts[0]
             last.extend(parts[1:])
         else:
-            merged.append((slotted, list(parts)))
+            merged.append((names, list(parts)))
     out = []
-    for slotted, parts in merged:
-        if slotted:
-            out.append(Region(b"", Slots.of(parts, html)))
+    for names, parts in merged:
+        if names:
+            out.append(Region(b"", Slots.of(parts, html), _Memo()))
         else:
             out.append(Region(_encode("".join(parts)), None))
     return out
@@ -328,13 +373,19 @@ def _render_part(part: PreparedPart, filled: _Filled) -> list[bytes]:
         return [_encode(part.template.render(filled.values))]
     out = []
     for region in part.regions:
-        if region.template is None:
+        slots, memo = region.template, region.memo
+        if slots is None or memo is None:
             out.append(region.wire)
             continue
-        text = region.template.render(filled)
-        if "\r" in text and _has_lone_cr(text):
-            return [_encode(part.template.render(filled.values))]
-        out.append(_encode(text))
+        values = slots.values(filled)
+        wire = memo.get(values)
+        if wire is None:
+            text = slots.render(values)
+            if "\r" in text and _has_lone_cr(text):
+                return [_encode(part.template.render(filled.values))]
+            wire = _encode(text)
+            memo.put(values, wire)
+        out.append(wire)
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_LINE = 4096  # RFC 5321 §4.5.3.1.5 allows 512; be lenient, never unbounded
 _SEPARATORS = (b" ", b"-", b"")
@@ -19,8 +19,9 @@ class SessionError(Exception):
     """The session cannot go on: connection lost, timeout, or a reply that is not SMTP."""
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
+    """One reply; a tuple, as four are made for every message (cheaper than a dataclass)."""
+
     code: int
     raw: bytes  # the reply's text, lines joined by LF; decoded only when someone reads it
 

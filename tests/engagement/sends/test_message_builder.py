@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from email import policy
 from email.parser import BytesParser
+from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tandem.engagement.sends.message import Recipient, build_wire, date_header, prepare_email
+from tandem.engagement.sends.message import (
+    MEMO_SIZE,
+    PreparedEmail,
+    Recipient,
+    build_wire,
+    date_header,
+    prepare_email,
+)
 from tandem.engagement.studio.models import Email
 from tests.engagement.sends.reference_message import build_message, data_form
 
@@ -86,3 +94,61 @@ def test_only_lines_with_slots_are_rendered_per_recipient() -> None:
     assert [region.template is not None for region in text_regions] == [False, True, False]
     assert text_regions[0].wire == b"static line\r\n"
     assert text_regions[2].wire == b"another static line\r\n"
+
+
+POOL = st.lists(VALUES, min_size=1, max_size=4)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=TEMPLATE, html=TEMPLATE, pool=POOL, picks=st.lists(st.integers(0, 3), max_size=12))
+def test_memoized_regions_match_the_reference_for_every_recipient(
+    text: str, html: str, pool: list[dict[str, str]], picks: list[int]
+) -> None:
+    # One prepared email for many recipients, values repeating: a region built from the memo
+    # is byte for byte what the reference builds for that recipient.
+    prepared = prepare_email(send_id=7, email=_email("S %%City%%", text, html), is_test=False)
+    date = date_header()
+    for number, pick in enumerate(picks):
+        recipient = Recipient(number, f"S{number}", "ada@example.test", pool[pick % len(pool)])
+        expected = data_form(build_message(prepared, recipient, date))
+
+        assert build_wire(prepared, recipient, date) == expected
+
+
+def _memo_of(prepared: PreparedEmail, names: frozenset[str]) -> Any:
+    for piece in prepared.body:
+        for region in () if isinstance(piece, bytes) else piece.regions:
+            if region.template is not None and frozenset(region.template.names) == names:
+                assert region.memo is not None
+                return region.memo
+    raise AssertionError(f"no region uses exactly {sorted(names)}")
+
+
+def test_lines_are_memoized_by_the_names_they_use() -> None:
+    text = "Dear %%FirstName%%,\n" + "News from %%City%%.\n" * 3 + "Bye\n"
+    prepared = prepare_email(send_id=1, email=_email("S", text, ""), is_test=True)
+    date = date_header()
+
+    for number in range(5):
+        values = {"FirstName": f"Name{number}", "City": "Zürich"}
+        build_wire(prepared, Recipient(number, "k", "a@example.test", values), date)
+
+    city = _memo_of(prepared, frozenset({"City"}))
+    assert city.hits == 4
+    assert city.encoded == {("Zürich",): b"News from Z=C3=BCrich.\r\n" * 3}
+    assert _memo_of(prepared, frozenset({"FirstName"})).hits == 0
+
+
+def test_a_memo_that_is_never_reused_stops_and_one_that_pays_starts_afresh() -> None:
+    text = "Dear %%FirstName%%,\nNews from %%City%%.\n"
+    prepared = prepare_email(send_id=1, email=_email("S", text, ""), is_test=True)
+    date = date_header()
+    # Every name is new (never reused); every city comes three times in a row (reused twice).
+    for number in range(3 * MEMO_SIZE + 1):
+        values = {"FirstName": f"Name{number}", "City": f"City{number // 3}"}
+        build_wire(prepared, Recipient(number, "k", "a@example.test", values), date)
+
+    assert _memo_of(prepared, frozenset({"FirstName"})).encoded is None
+    city = _memo_of(prepared, frozenset({"City"}))
+    # Full after MEMO_SIZE cities: emptied, then holds the one city that came after.
+    assert city.encoded == {(f"City{MEMO_SIZE}",): f"News from City{MEMO_SIZE}.\r\n".encode()}
