@@ -130,11 +130,12 @@ class _Memo:
             return
         if len(encoded) >= MEMO_SIZE:
             # Full: keep memoizing (afresh) only if it was reused more often than not.
-            self.encoded = {} if self.hits > MEMO_SIZE else None
-            self.hits = 0
-            if self.encoded is None:
+            reused, self.hits = self.hits > MEMO_SIZE, 0
+            if not reused:
+                self.encoded = None
                 return
-        self.encoded[key] = wire
+            encoded = self.encoded = {}
+        encoded[key] = wire
 
 
 MEMO_SIZE = 256
