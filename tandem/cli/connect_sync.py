@@ -43,7 +43,17 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
         console.print_json(json.dumps(rows))
         return
     table = Table(
-        "Object", "Schedule", "State", "Outcome", "Last run", "Rows", "+", "~", "-", "Last error"
+        "Object",
+        "Schedule",
+        "State",
+        "Outcome",
+        "Last run",
+        "Rows",
+        "+",
+        "~",
+        "-",
+        "Last error",
+        "Backoff",
     )
     for row in rows:
         table.add_row(
@@ -57,8 +67,16 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
             str(row["rows_updated"]),
             str(row["rows_deleted"]),
             row["last_error"],
+            _backoff(row),
         )
     console.print(table)
+
+
+def _backoff(row: dict[str, Any]) -> str:
+    """`3 failed; next after <time>` while a failing source waits for its next scheduled run."""
+    if not row["next_attempt_at"]:
+        return ""
+    return f"{row['consecutive_failures']} failed; next after {row['next_attempt_at']}"
 
 
 @app.command("setup")
@@ -97,7 +115,7 @@ def setup(
 
 @app.command("run")
 def run(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Run the source now (as the scheduler would); exit 1 when the run failed.
+    """Run the source now, even while it backs off after failures; exit 1 when the run failed.
 
     Example: tandem connect sync run --account "Acme Marketing" --object Contact --json
     """
@@ -130,7 +148,8 @@ def status(
     object_name: Annotated[str, typer.Option("--object", help="One object only.")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Each source: schedule, state, last run, rows added/updated/deleted, last error.
+    """Each source: schedule, state, last run, rows added/updated/deleted, last error, and
+    the backoff of a failing source (failed runs in a row, when the schedule runs it again).
 
     Example: tandem connect sync status --account "Acme Marketing" --json
     """
