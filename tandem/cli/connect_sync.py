@@ -99,13 +99,14 @@ def setup(
     from tandem.engagement.syncs.setup import source_setup
 
     found = account_named(account)
-    admin_named(found, admin)
+    actor = admin_named(found, admin)
     try:
         source = source_setup(
             account=found,
             object_name=object_name,
             fields=fields.split(","),
             schedule=schedule,
+            actor=actor,
         )
     except SyncError as exc:
         detail = "; ".join(f"{name}: {why}" for name, why in exc.fields.items())
@@ -163,36 +164,74 @@ def status(
     _print([source_row(source) for source in sources], as_json)
 
 
-def _pause(account: str, object_name: str, paused: bool, as_json: bool) -> None:
+def _pause(account: str, admin: str, object_name: str, paused: bool, as_json: bool) -> None:
     use_django()
     from tandem.engagement.syncs.selectors import source_row
     from tandem.engagement.syncs.setup import source_pause
 
-    source = source_pause(source=_source(account, object_name), paused=paused)
+    source = _source(account, object_name)
+    actor = admin_named(source.account, admin)
+    source = source_pause(source=source, paused=paused, actor=actor)
     _print([source_row(source)], as_json)
 
 
 @app.command("pause")
-def pause(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Stop the source's scheduled runs (it catches up when resumed).
+def pause(
+    account: AccountOption,
+    admin: AdminOption,
+    object_name: ObjectOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop the source's scheduled runs (it catches up when resumed); audited.
 
-    Example: tandem connect sync pause --account "Acme Marketing" --object Contact
+    Example: tandem connect sync pause --account "Acme Marketing" --admin eadmin --object Contact
     """
-    _pause(account, object_name, True, as_json)
+    _pause(account, admin, object_name, True, as_json)
 
 
 @app.command("resume")
-def resume(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Run the source on its schedule again.
+def resume(
+    account: AccountOption,
+    admin: AdminOption,
+    object_name: ObjectOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the source on its schedule again; audited.
 
-    Example: tandem connect sync resume --account "Acme Marketing" --object Contact
+    Example: tandem connect sync resume --account "Acme Marketing" --admin eadmin --object Contact
     """
-    _pause(account, object_name, False, as_json)
+    _pause(account, admin, object_name, False, as_json)
+
+
+@app.command("remove")
+def remove(
+    account: AccountOption,
+    admin: AdminOption,
+    object_name: ObjectOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove the source, its <Object>_Salesforce data extension and its filters; audited.
+
+    Example: tandem connect sync remove --account "Acme Marketing" --admin eadmin --object Contact
+    """
+    use_django()
+    from tandem.engagement.syncs.errors import SyncError
+    from tandem.engagement.syncs.remove import source_remove
+
+    source = _source(account, object_name)
+    actor = admin_named(source.account, admin)
+    try:
+        source_remove(source=source, actor=actor)
+    except SyncError as exc:
+        fail(exc.message)
+    data = {"removed": source.de_name}
+    emit_or_say(data, as_json, f"Removed {source.de_name}, its rows and its filters.")
 
 
 @app.command("filter")
 def filter_create(
     account: AccountOption,
+    admin: AdminOption,
     object_name: ObjectOption,
     name: Annotated[str, typer.Option("--name", help="The filtered data extension's name.")],
     where: Annotated[
@@ -205,22 +244,25 @@ def filter_create(
     ],
     as_json: JsonOption = False,
 ) -> None:
-    """Save a filtered data extension over the object's synchronized one (a send audience).
+    """Save a filtered data extension over the object's synchronized one (a send audience);
+    audited.
 
-    Example: tandem connect sync filter --account "Acme Marketing" --object Contact
-    --name Gmail_Contacts --where "Email ends_with @gmail.com"
+    Example: tandem connect sync filter --account "Acme Marketing" --admin eadmin
+    --object Contact --name Gmail_Contacts --where "Email ends_with @gmail.com"
     """
     use_django()
     from tandem.engagement.syncs.errors import SyncError
     from tandem.engagement.syncs.filters import conditions_parse, filtered_create
 
     source = _source(account, object_name)
+    actor = admin_named(source.account, admin)
     try:
         saved = filtered_create(
             account=source.account,
             name=name,
             source=source,
             conditions=conditions_parse("\n".join(where)),
+            actor=actor,
         )
     except SyncError as exc:
         fail(exc.message)

@@ -265,6 +265,8 @@ def test_5_a_send_to_a_filtered_de_reaches_exactly_the_filtered_contacts(synced:
     sync(
         stack,
         "filter",
+        "--admin",
+        "eadmin",
         "--object",
         "Contact",
         "--name",
