@@ -237,3 +237,24 @@ def test_a_marketer_cannot_remove_on_the_page(
     assert marketer_client.post(URL + "Lead/remove/", {"confirm": "1"}).status_code == 403
     assert SyncSource.objects.exists()
     assert [entry[0] for entry in entries()] == ["sync.created"]
+
+
+def test_remove_of_a_send_audience_is_refused_and_changes_nothing(
+    lead_source: SyncSource, email: Any
+) -> None:
+    from tandem.engagement.sends.models import Send
+
+    Send.objects.create(
+        account=lead_source.account,
+        name="To leads",
+        email=email,
+        data_extension_id=lead_source.data_extension_id,
+    )
+    SyncSource.objects.filter(pk=lead_source.pk).update(state="paused")
+    code, output = cli("remove", "--admin", "ada", "--object", "Lead")
+    assert code == 2
+    assert "A send uses Lead_Salesforce" in output
+    lead_source.refresh_from_db()
+    assert lead_source.state == "paused"
+    assert DataExtension.objects.filter(pk=lead_source.data_extension_id).exists()
+    assert [entry[0] for entry in entries()] == ["sync.created"]
