@@ -188,7 +188,7 @@ def _run_leased(source: SyncSource, token: str) -> RunResult:
         result.outcome, result.message = RunOutcome.FAILED, _why(exc)
         # Another run taking the source over is no failure of the CRM's: only those back off
         # (and a run that lost its lease writes nothing anyway).
-        backoff = {} if isinstance(exc, LeaseLost) else _backoff(source.consecutive_failures + 1)
+        backoff = {} if isinstance(exc, LeaseLost) else _backoff(source.pk)
         lease_release(
             source.pk, token, outcome=RunOutcome.FAILED, last_error=result.message, **backoff
         )
@@ -214,7 +214,11 @@ def backoff_delay(failures: int) -> timedelta:
     return timedelta(seconds=min(most, base * 2 ** min(failures - 1, 32)))
 
 
-def _backoff(failures: int) -> dict[str, Any]:
+def _backoff(source_id: int) -> dict[str, Any]:
+    """One more failed run in a row (counted from the row, as the lease keeps it now)."""
+    failures = 1 + SyncSource.objects.values_list("consecutive_failures", flat=True).get(
+        pk=source_id
+    )
     return {
         "consecutive_failures": failures,
         "next_attempt_at": timezone.now() + backoff_delay(failures),
