@@ -252,6 +252,12 @@ SYNC_OVERLAP_SECONDS = env_int("TANDEM_SYNC_OVERLAP_SECONDS", 300, minimum=0, ma
 SYNC_LEASE_SECONDS = env_int("TANDEM_SYNC_LEASE_SECONDS", 120, minimum=2, maximum=86400)
 # A copy of every record (first copy, backfill) of more records than this reads by a Bulk query job.
 SYNC_BULK_THRESHOLD = env_int("TANDEM_SYNC_BULK_THRESHOLD", 10_000, minimum=0)
+# A source whose runs keep failing waits before its next scheduled run: this long after the
+# first failure, twice as long after each further one, never more than the maximum.
+SYNC_BACKOFF_SECONDS = env_int("TANDEM_SYNC_BACKOFF_SECONDS", 60, minimum=1, maximum=86400)
+SYNC_BACKOFF_MAX_SECONDS = env_int(
+    "TANDEM_SYNC_BACKOFF_MAX_SECONDS", 6 * 60 * 60, minimum=1, maximum=7 * 86400
+)
 
 
 SERVICE_APPS = {"crm": CRM_APPS, "engagement": ENGAGEMENT_APPS}

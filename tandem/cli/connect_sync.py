@@ -43,7 +43,17 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
         console.print_json(json.dumps(rows))
         return
     table = Table(
-        "Object", "Schedule", "State", "Outcome", "Last run", "Rows", "+", "~", "-", "Last error"
+        "Object",
+        "Schedule",
+        "State",
+        "Outcome",
+        "Last run",
+        "Rows",
+        "+",
+        "~",
+        "-",
+        "Last error",
+        "Backoff",
     )
     for row in rows:
         table.add_row(
@@ -57,8 +67,16 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
             str(row["rows_updated"]),
             str(row["rows_deleted"]),
             row["last_error"],
+            _backoff(row),
         )
     console.print(table)
+
+
+def _backoff(row: dict[str, Any]) -> str:
+    """`3 failed; next after <time>` while a failing source waits for its next scheduled run."""
+    if not row["next_attempt_at"]:
+        return ""
+    return f"{row['consecutive_failures']} failed; next after {row['next_attempt_at']}"
 
 
 @app.command("setup")
@@ -81,13 +99,14 @@ def setup(
     from tandem.engagement.syncs.setup import source_setup
 
     found = account_named(account)
-    admin_named(found, admin)
+    actor = admin_named(found, admin)
     try:
         source = source_setup(
             account=found,
             object_name=object_name,
             fields=fields.split(","),
             schedule=schedule,
+            actor=actor,
         )
     except SyncError as exc:
         detail = "; ".join(f"{name}: {why}" for name, why in exc.fields.items())
@@ -97,7 +116,7 @@ def setup(
 
 @app.command("run")
 def run(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Run the source now (as the scheduler would); exit 1 when the run failed.
+    """Run the source now, even while it backs off after failures; exit 1 when the run failed.
 
     Example: tandem connect sync run --account "Acme Marketing" --object Contact --json
     """
@@ -130,7 +149,8 @@ def status(
     object_name: Annotated[str, typer.Option("--object", help="One object only.")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Each source: schedule, state, last run, rows added/updated/deleted, last error.
+    """Each source: schedule, state, last run, rows added/updated/deleted, last error, and
+    the backoff of a failing source (failed runs in a row, when the schedule runs it again).
 
     Example: tandem connect sync status --account "Acme Marketing" --json
     """
@@ -144,36 +164,74 @@ def status(
     _print([source_row(source) for source in sources], as_json)
 
 
-def _pause(account: str, object_name: str, paused: bool, as_json: bool) -> None:
+def _pause(account: str, admin: str, object_name: str, paused: bool, as_json: bool) -> None:
     use_django()
     from tandem.engagement.syncs.selectors import source_row
     from tandem.engagement.syncs.setup import source_pause
 
-    source = source_pause(source=_source(account, object_name), paused=paused)
+    source = _source(account, object_name)
+    actor = admin_named(source.account, admin)
+    source = source_pause(source=source, paused=paused, actor=actor)
     _print([source_row(source)], as_json)
 
 
 @app.command("pause")
-def pause(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Stop the source's scheduled runs (it catches up when resumed).
+def pause(
+    account: AccountOption,
+    admin: AdminOption,
+    object_name: ObjectOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop the source's scheduled runs (it catches up when resumed); audited.
 
-    Example: tandem connect sync pause --account "Acme Marketing" --object Contact
+    Example: tandem connect sync pause --account "Acme Marketing" --admin eadmin --object Contact
     """
-    _pause(account, object_name, True, as_json)
+    _pause(account, admin, object_name, True, as_json)
 
 
 @app.command("resume")
-def resume(account: AccountOption, object_name: ObjectOption, as_json: JsonOption = False) -> None:
-    """Run the source on its schedule again.
+def resume(
+    account: AccountOption,
+    admin: AdminOption,
+    object_name: ObjectOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the source on its schedule again; audited.
 
-    Example: tandem connect sync resume --account "Acme Marketing" --object Contact
+    Example: tandem connect sync resume --account "Acme Marketing" --admin eadmin --object Contact
     """
-    _pause(account, object_name, False, as_json)
+    _pause(account, admin, object_name, False, as_json)
+
+
+@app.command("remove")
+def remove(
+    account: AccountOption,
+    admin: AdminOption,
+    object_name: ObjectOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove the source, its <Object>_Salesforce data extension and its filters; audited.
+
+    Example: tandem connect sync remove --account "Acme Marketing" --admin eadmin --object Contact
+    """
+    use_django()
+    from tandem.engagement.syncs.errors import SyncError
+    from tandem.engagement.syncs.remove import source_remove
+
+    source = _source(account, object_name)
+    actor = admin_named(source.account, admin)
+    try:
+        source_remove(source=source, actor=actor)
+    except SyncError as exc:
+        fail(exc.message)
+    data = {"removed": source.de_name}
+    emit_or_say(data, as_json, f"Removed {source.de_name}, its rows and its filters.")
 
 
 @app.command("filter")
 def filter_create(
     account: AccountOption,
+    admin: AdminOption,
     object_name: ObjectOption,
     name: Annotated[str, typer.Option("--name", help="The filtered data extension's name.")],
     where: Annotated[
@@ -186,22 +244,25 @@ def filter_create(
     ],
     as_json: JsonOption = False,
 ) -> None:
-    """Save a filtered data extension over the object's synchronized one (a send audience).
+    """Save a filtered data extension over the object's synchronized one (a send audience);
+    audited.
 
-    Example: tandem connect sync filter --account "Acme Marketing" --object Contact
-    --name Gmail_Contacts --where "Email ends_with @gmail.com"
+    Example: tandem connect sync filter --account "Acme Marketing" --admin eadmin
+    --object Contact --name Gmail_Contacts --where "Email ends_with @gmail.com"
     """
     use_django()
     from tandem.engagement.syncs.errors import SyncError
     from tandem.engagement.syncs.filters import conditions_parse, filtered_create
 
     source = _source(account, object_name)
+    actor = admin_named(source.account, admin)
     try:
         saved = filtered_create(
             account=source.account,
             name=name,
             source=source,
             conditions=conditions_parse("\n".join(where)),
+            actor=actor,
         )
     except SyncError as exc:
         fail(exc.message)

@@ -7,7 +7,8 @@ the changes, deletes and additions made in the CRM are applied; an outage pauses
 the catch-up applies what changed during it; the worker running a sync is killed -9 and the
 next run applies each remaining change exactly once; a send to a filtered data extension of
 the synchronized contacts reaches exactly the filtered recipients; a copy of the same contacts
-over REST is the Bulk copy, byte for byte.
+over REST is the Bulk copy, byte for byte; pausing, resuming and removing a source are audited
+as the named Administrator, and only Administrators see the link to the sources.
 """
 
 from __future__ import annotations
@@ -101,15 +102,19 @@ def copy_matches_crm(stack: RunningStack, obj: str = "Contact") -> None:
 
 def scalar(stack: RunningStack, sql: str, *params: object) -> Any:
     """One value of the Engagement database, read directly (fast enough to watch a run)."""
+    found = rows(stack, sql, *params)
+    assert found
+    return found[0]
+
+
+def rows(stack: RunningStack, sql: str, *params: object) -> list[Any]:
+    """The rows of a query of the Engagement database, read directly."""
     url = stack.env.get("TANDEM_ENGAGEMENT_DATABASE_URL", "")
     if url.startswith("postgres"):
         with psycopg.connect(url, autocommit=True) as conn:
-            row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
-    else:
-        with closing(sqlite3.connect(stack.var_dir / "engagement.sqlite3", timeout=30)) as conn:
-            row = conn.execute(sql.replace("%s", "?"), params).fetchone()
-    assert row is not None
-    return row
+            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+    with closing(sqlite3.connect(stack.var_dir / "engagement.sqlite3", timeout=30)) as conn:
+        return conn.execute(sql.replace("%s", "?"), params).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +270,8 @@ def test_5_a_send_to_a_filtered_de_reaches_exactly_the_filtered_contacts(synced:
     sync(
         stack,
         "filter",
+        "--admin",
+        "eadmin",
         "--object",
         "Contact",
         "--name",
@@ -316,3 +323,28 @@ def test_6_a_rest_copy_of_the_contacts_equals_their_bulk_copy(synced: Synced) ->
     assert any(row["FirstName"] == 'say "hi", then\r\nbye' for row in bulk_copy.values())
     assert len(odd) == 4
     copy_matches_crm(stack)
+
+
+def test_7_changes_are_audited_and_a_source_is_removed(synced: Synced) -> None:
+    stack = synced.stack
+    subscribers = synced.client.get("/email/subscribers/").text  # as eadmin, an Administrator
+    assert 'href="/email/admin/salesforce-integration/sync/"' in subscribers
+    audit = (
+        "SELECT action, actor_label, target FROM engagement_accounts_auditevent"
+        " WHERE action LIKE %s ORDER BY id"
+    )
+    before = len(rows(stack, audit, "sync.%"))
+    assert before >= 3  # the two set-ups and the Lead's change to hourly
+    sync(stack, "pause", "--admin", "eadmin", "--object", "Lead")
+    sync(stack, "resume", "--admin", "eadmin", "--object", "Lead")
+    bad = sync(stack, "remove", "--admin", "nobody", "--object", "Lead", code=2)
+    assert "not an Administrator" in bad
+    assert sync(stack, "remove", "--admin", "eadmin", "--object", "Lead", "--json") == {
+        "removed": "Lead_Salesforce"
+    }
+    assert [tuple(row) for row in rows(stack, audit, "sync.%")[before:]] == [
+        ("sync.paused", "eadmin", "Lead_Salesforce"),
+        ("sync.resumed", "eadmin", "Lead_Salesforce"),
+        ("sync.removed", "eadmin", "Lead_Salesforce"),
+    ]
+    assert [row["object"] for row in sync(stack, "status", "--json")] == ["Contact"]

@@ -202,11 +202,17 @@ def _job_id(job: Any) -> str:
 
 
 def job_wait(
-    connection: CrmConnection, kind: str, job_id: str, *, expected: int | None = None
+    connection: CrmConnection,
+    kind: str,
+    job_id: str,
+    *,
+    expected: int | None = None,
+    keep: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Poll the job, with backoff, until it ends; its JSON when it completed. With the number
     of records `expected`, the next poll comes sooner when the job's progress says it ends
-    sooner."""
+    sooner. `keep` is called after every poll of a job still running (a caller renews what it
+    holds while it waits; an exception from it stops the wait)."""
     began = time.monotonic()
     deadline = began + settings.CONNECT_BULK_WAIT_SECONDS
     delay = FIRST_POLL
@@ -227,6 +233,8 @@ def job_wait(
                 f"{settings.CONNECT_BULK_WAIT_SECONDS} s",
                 STILL_RUNNING,
             )
+        if keep is not None:
+            keep()
         time.sleep(delay)
         delay = next_poll(time.monotonic() - began, job.get("numberRecordsProcessed"), expected)
 
@@ -255,14 +263,16 @@ def bulk_query_pages(
     *,
     page_size: int | None = None,
     expected: int | None = None,
+    keep: Callable[[], None] | None = None,
 ) -> Iterator[Page]:
     """The result pages of a Bulk query job of `soql`, in order. While the caller uses one
     page the next is already being fetched (one request in flight on a thread that only does
     HTTP; the token and the counting stay on the caller's thread and database connection).
-    `expected`: about how many records the query has (see `job_wait`)."""
+    `expected`: about how many records the query has; `keep`: called while the job runs and
+    as each page arrives (see `job_wait`)."""
     job = _call(connection, lambda api, token: api.bulk_query_create(token=token, soql=soql))
     job_id = _job_id(job)
-    job_wait(connection, "query", job_id, expected=expected)
+    job_wait(connection, "query", job_id, expected=expected, keep=keep)
 
     def fetch(api: BulkApi, token: CrmToken, locator: str | None = None) -> CrmResult:
         return api.bulk_query_page(
@@ -277,6 +287,8 @@ def bulk_query_pages(
             if page.locator is not None:
                 token = services.connection_token(connection)
                 ahead = pool.submit(fetch, api, token, page.locator)
+            if keep is not None:
+                keep()
             yield page
             if ahead is None or page.locator is None:
                 return

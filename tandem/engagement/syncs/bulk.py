@@ -15,7 +15,7 @@ where a copy that dies resumes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 
 from tandem.engagement.connect import bulk
@@ -56,11 +56,17 @@ def bulk_kinds(connection: CrmConnection, source: SyncSource) -> dict[str, str] 
 
 
 def rows_pages(
-    connection: CrmConnection, source: SyncSource, soql: str, kinds: dict[str, str], total: int
+    connection: CrmConnection,
+    source: SyncSource,
+    soql: str,
+    kinds: dict[str, str],
+    total: int,
+    keep: Callable[[], None] | None = None,
 ) -> Iterator[list[tuple[str, ...]]]:
     """The job's pages as rows (Id, each field's text), each parsed as it arrives; `total`,
-    the records the REST API counted (to time the job's polls)."""
-    for page in bulk.bulk_query_pages(connection, soql, expected=total):
+    the records the REST API counted (to time the job's polls); `keep`, called while the job
+    runs and as each page arrives (the run renews its lease)."""
+    for page in bulk.bulk_query_pages(connection, soql, expected=total, keep=keep):
         header, lines = page.table()
         yield rows_of(header, lines, list(source.fields), kinds)
 

@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
-from tandem.engagement.accounts.models import Account
+from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.data.models import DataExtension, DataExtensionRow
+from tandem.engagement.syncs.audit import sync_audit
 from tandem.engagement.syncs.errors import SyncError
 from tandem.engagement.syncs.models import FilteredDataExtension, SyncSource
 
@@ -86,10 +87,17 @@ def _check(source: SyncSource, conditions: Sequence[Condition]) -> list[dict[str
     return checked
 
 
+@transaction.atomic
 def filtered_create(
-    *, account: Account, name: str, source: SyncSource, conditions: Sequence[Condition]
+    *,
+    account: Account,
+    name: str,
+    source: SyncSource,
+    conditions: Sequence[Condition],
+    actor: User | None = None,
 ) -> FilteredDataExtension:
-    """Save a filter; its name must be new among the account's data extensions and filters."""
+    """Save a filter; its name must be new among the account's data extensions and filters.
+    Audited as `actor`'s."""
     name = name.strip()
     if not name:
         raise SyncError("The name must not be empty.", field="name")
@@ -99,9 +107,12 @@ def filtered_create(
     if taken or FilteredDataExtension.objects.filter(account=account, name__iexact=name).exists():
         raise SyncError(f"A data extension named {name!r} exists.", field="name")
     checked = _check(source, conditions)
-    return FilteredDataExtension.objects.create(
+    saved = FilteredDataExtension.objects.create(
         account=account, name=name, source=source, conditions=checked
     )
+    new = {"over": source.de_name, "conditions": checked}
+    sync_audit(account, actor, "sync.filter_created", name, None, new)
+    return saved
 
 
 def matches(values: Mapping[str, str], conditions: Iterable[Mapping[str, str]]) -> bool:

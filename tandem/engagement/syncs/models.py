@@ -68,6 +68,11 @@ class SyncSource(models.Model):
     rows_updated = models.PositiveIntegerField(default=0)
     rows_deleted = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Backoff of a failing source: the runs that failed in a row (the CRM unreachable, a 5xx,
+    # refused credentials), and the earliest time the scheduler runs it again. A success
+    # resets both; a run started by hand ignores them.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,13 +1,14 @@
 """One run of a synchronized data source: the incremental copy.
 
-A run holds the source's lease (one run at a time; renewed per page, so a dead run's lease
-lapses). It first removes the records deleted in the CRM since the deleted high-water mark
-(queryAll … IsDeleted = true), then reads the records whose SystemModstamp is at or after the
-high-water mark less an overlap window (clock skew, transactions committed late), ordered by
-SystemModstamp. Each page is applied by Id (insert, or update when the values changed) in one
-transaction with the new high-water mark, so a run that dies resumes from the last committed
-page and re-reading a page changes nothing. With no mark yet, every record is read (by a
-Bulk query job when there are many: syncs/bulk.py).
+A run holds the source's lease (one run at a time; renewed per page, and while a Bulk query
+job runs, so a dead run's lease lapses). It first removes the records deleted in the CRM since
+the deleted high-water mark (queryAll … IsDeleted = true), then reads the records whose
+SystemModstamp is at or after the high-water mark less an overlap window (clock skew,
+transactions committed late), ordered by SystemModstamp. Each page is applied by Id (insert,
+or update when the values changed) in one transaction with the new high-water mark, so a run
+that dies resumes from the last committed page and re-reading a page changes nothing. With no
+mark yet, every record is read (by a Bulk query job when there are many: syncs/bulk.py). A
+run that fails (the CRM down or refusing) backs the source off: see `backoff_delay`.
 """
 
 from __future__ import annotations
@@ -113,6 +114,24 @@ def _renewed(source_id: int, token: str, **changes: Any) -> None:
         raise LeaseLost
 
 
+class LeaseKeeper:
+    """Renews the lease while the run waits on the CRM without committing anything (a Bulk
+    query job being created, run and read): at most once a quarter of the lease, so a page
+    committed by the writer thread is seldom waited for. LeaseLost when another run holds the
+    source now, which stops the wait before any write."""
+
+    def __init__(self, source_id: int, token: str) -> None:
+        self.source_id, self.token = source_id, token
+        self.renewed = timezone.now()
+
+    def __call__(self) -> None:
+        now = timezone.now()
+        if now - self.renewed < lease() / 4:
+            return
+        _renewed(self.source_id, self.token)
+        self.renewed = now
+
+
 def lease_release(source_id: int, token: str, **changes: Any) -> None:
     SyncSource.objects.filter(pk=source_id, lease_token=token).update(
         lease_token="", lease_until=None, **changes
@@ -167,12 +186,43 @@ def _run_leased(source: SyncSource, token: str) -> RunResult:
             _reconcile(connection, source, token, result)
     except (CrmError, ConnectError, LeaseLost) as exc:
         result.outcome, result.message = RunOutcome.FAILED, _why(exc)
-        lease_release(source.pk, token, outcome=RunOutcome.FAILED, last_error=result.message)
+        # Another run taking the source over is no failure of the CRM's: only those back off
+        # (and a run that lost its lease writes nothing anyway).
+        backoff = {} if isinstance(exc, LeaseLost) else _backoff(source.pk)
+        lease_release(
+            source.pk, token, outcome=RunOutcome.FAILED, last_error=result.message, **backoff
+        )
         return result
     done = timezone.now()
-    lease_release(source.pk, token, outcome=RunOutcome.DONE, last_success_at=done)
+    lease_release(
+        source.pk,
+        token,
+        outcome=RunOutcome.DONE,
+        last_success_at=done,
+        consecutive_failures=0,
+        next_attempt_at=None,
+    )
     CrmConnection.objects.filter(pk=connection.pk).update(last_sync_at=done)
     return result
+
+
+def backoff_delay(failures: int) -> timedelta:
+    """How long the scheduler leaves a source alone after `failures` failed runs in a row:
+    TANDEM_SYNC_BACKOFF_SECONDS, doubled for each further failure, at most
+    TANDEM_SYNC_BACKOFF_MAX_SECONDS."""
+    base, most = settings.SYNC_BACKOFF_SECONDS, settings.SYNC_BACKOFF_MAX_SECONDS
+    return timedelta(seconds=min(most, base * 2 ** min(failures - 1, 32)))
+
+
+def _backoff(source_id: int) -> dict[str, Any]:
+    """One more failed run in a row (counted from the row, as the lease keeps it now)."""
+    failures = 1 + SyncSource.objects.values_list("consecutive_failures", flat=True).get(
+        pk=source_id
+    )
+    return {
+        "consecutive_failures": failures,
+        "next_attempt_at": timezone.now() + backoff_delay(failures),
+    }
 
 
 def _why(exc: Exception) -> str:
@@ -299,7 +349,7 @@ def _copy(connection: CrmConnection, source: SyncSource, token: str, result: Run
         soql += f" WHERE Id > '{after}'"
     compare = bool(after) or not first or source.data_extension.rows.exists()
     with PageWriter() as writer:
-        for rows in _copy_pages(connection, source, soql):
+        for rows in _copy_pages(connection, source, soql, LeaseKeeper(source.pk, token)):
             if not rows:
                 continue
             last = rows[-1][0]
@@ -322,17 +372,18 @@ def _copy(connection: CrmConnection, source: SyncSource, token: str, result: Run
 
 
 def _copy_pages(
-    connection: CrmConnection, source: SyncSource, soql: str
+    connection: CrmConnection, source: SyncSource, soql: str, keep: LeaseKeeper
 ) -> Iterator[list[tuple[str, ...]]]:
     """The copy's pages of rows: by a Bulk query job when the first REST page says more
     records are left than the threshold and every field's Bulk text is exact, else over
-    REST from that first page."""
+    REST from that first page. `keep` renews the lease while the job runs (no page commits
+    then)."""
     head = crm.first_page(connection, soql)
     total, kinds = int(head.data.get("totalSize") or 0), None
     if total > settings.SYNC_BULK_THRESHOLD:
         kinds = syncbulk.bulk_kinds(connection, source)
     if kinds is not None:
-        yield from syncbulk.rows_pages(connection, source, soql, kinds, total)
+        yield from syncbulk.rows_pages(connection, source, soql, kinds, total, keep)
         return
     for page in crm.pages(connection, soql, first=head):
         yield _texts(source, page)

@@ -19,10 +19,12 @@ def source_get(account_id: int, object_name: str) -> SyncSource | None:
 
 
 def sources_due() -> list[int]:
-    """Active scheduled sources whose interval has passed (or that never ran), not leased."""
+    """Active scheduled sources whose interval has passed (or that never ran), not leased,
+    and not backing off after failed runs."""
     now = timezone.now()
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    candidates = SyncSource.objects.filter(free, state=SyncState.ACTIVE).exclude(
+    ready = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    candidates = SyncSource.objects.filter(free, ready, state=SyncState.ACTIVE).exclude(
         schedule=Schedule.MANUAL
     )
     due = []
@@ -63,4 +65,12 @@ def source_row(source: SyncSource) -> dict[str, object]:
         "rows_updated": source.rows_updated,
         "rows_deleted": source.rows_deleted,
         "last_error": source.last_error,
+        "consecutive_failures": source.consecutive_failures,
+        "next_attempt_at": backoff_until(source),
     }
+
+
+def backoff_until(source: SyncSource) -> str | None:
+    """When the scheduler runs a failing source again (None when it is not backing off)."""
+    waiting = source.next_attempt_at is not None and source.next_attempt_at > timezone.now()
+    return source.next_attempt_at.isoformat() if waiting and source.next_attempt_at else None

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from tandem.engagement.accounts.models import Account
+from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.connect.client import CrmError
 from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import CrmConnection
 from tandem.engagement.data.models import DataExtension, DataExtensionField, FieldType
 from tandem.engagement.syncs import crm
+from tandem.engagement.syncs.audit import settings_of, sync_audit
 from tandem.engagement.syncs.errors import SyncError
 from tandem.engagement.syncs.models import Schedule, SyncSource, SyncState
 
@@ -81,10 +82,12 @@ def source_setup(
     object_name: str,
     fields: Sequence[str],
     schedule: str = Schedule.EVERY_15_MINUTES,
+    actor: User | None = None,
 ) -> SyncSource:
     """Create the source and its `<Object>_Salesforce` data extension, or change the fields and
     schedule of an existing one (a field added later is backfilled by the next run).
-    Everything is checked against the CRM before anything is saved."""
+    Everything is checked against the CRM before anything is saved; a creation or a change is
+    audited as `actor`'s (setting up the same fields and schedule again changes nothing)."""
     object_name = object_name.strip()
     if schedule not in Schedule.values:
         raise SyncError(f"Unknown schedule {schedule!r}.", field="schedule")
@@ -98,8 +101,14 @@ def source_setup(
             .first()
         )
         if source is None:
-            return _create(account, object_name, chosen, schedule, readable)
-        return _change(source, chosen, schedule, readable)
+            source = _create(account, object_name, chosen, schedule, readable)
+            sync_audit(account, actor, "sync.created", source.de_name, None, settings_of(source))
+            return source
+        old = settings_of(source)
+        source = _change(source, chosen, schedule, readable)
+        if settings_of(source) != old:
+            sync_audit(account, actor, "sync.changed", source.de_name, old, settings_of(source))
+        return source
 
 
 def _create(
@@ -164,8 +173,15 @@ def _change(
     return source
 
 
-def source_pause(*, source: SyncSource, paused: bool) -> SyncSource:
-    """Pause or resume the source's scheduled runs (a paused source catches up on resume)."""
-    source.state = SyncState.PAUSED if paused else SyncState.ACTIVE
-    SyncSource.objects.filter(pk=source.pk).update(state=source.state)
+@transaction.atomic
+def source_pause(*, source: SyncSource, paused: bool, actor: User | None = None) -> SyncSource:
+    """Pause or resume the source's scheduled runs (a paused source catches up on resume);
+    audited when the state changes."""
+    wanted = SyncState.PAUSED if paused else SyncState.ACTIVE
+    old = SyncSource.objects.select_for_update().values_list("state", flat=True).get(pk=source.pk)
+    source.state = wanted
+    if old != wanted:
+        SyncSource.objects.filter(pk=source.pk).update(state=wanted)
+        action = "sync.paused" if paused else "sync.resumed"
+        sync_audit(source.account, actor, action, source.de_name, {"state": old}, {"state": wanted})
     return source

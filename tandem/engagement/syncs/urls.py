@@ -12,4 +12,5 @@ urlpatterns = [
     path("<str:object_name>/setup/", views.setup, name="setup"),
     path("<str:object_name>/run/", views.run, name="run"),
     path("<str:object_name>/pause/", views.pause, name="pause"),
+    path("<str:object_name>/remove/", views.remove, name="remove"),
 ]

@@ -1,4 +1,5 @@
-"""Synchronized Data Sources pages: the list, Set Up (fields and schedule), Run now, Pause."""
+"""Synchronized Data Sources pages: the list, Set Up (fields and schedule), Run now, Pause,
+Remove; every change is audited by the services, as the signed-in Administrator's."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tandem.engagement.syncs import crm, selectors
 from tandem.engagement.syncs.errors import SyncError
 from tandem.engagement.syncs.filters import OPERATORS, conditions_parse, filtered_create
 from tandem.engagement.syncs.models import FilteredDataExtension, Schedule, SyncSource
+from tandem.engagement.syncs.remove import source_remove
 from tandem.engagement.syncs.run import source_run
 from tandem.engagement.syncs.setup import connection_of, crm_fields, source_pause, source_setup
 
@@ -80,7 +82,13 @@ def setup(request: HttpRequest, object_name: str) -> HttpResponse:
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            source_setup(account=account, object_name=object_name, fields=chosen, schedule=schedule)
+            source_setup(
+                account=account,
+                object_name=object_name,
+                fields=chosen,
+                schedule=schedule,
+                actor=member_of(request),
+            )
         except SyncError as exc:
             errors = exc.fields or {exc.field or "__all__": exc.message}
         else:
@@ -128,7 +136,24 @@ def run(request: HttpRequest, object_name: str) -> HttpResponse:
 @require_POST
 def pause(request: HttpRequest, object_name: str) -> HttpResponse:
     source = _source(_account(request), object_name)
-    source_pause(source=source, paused=request.POST.get("paused") == "1")
+    paused = request.POST.get("paused") == "1"
+    source_pause(source=source, paused=paused, actor=member_of(request))
+    return redirect(INDEX)
+
+
+@administrator_required
+@require_POST
+def remove(request: HttpRequest, object_name: str) -> HttpResponse:
+    """Remove the source with its data extension and filters, once the box is ticked."""
+    source = _source(_account(request), object_name)
+    try:
+        if request.POST.get("confirm") != "1":
+            raise SyncError(f"Tick the box to confirm removing {source.de_name} and its rows.")
+        source_remove(source=source, actor=member_of(request))
+    except SyncError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{source.de_name} and its data extension are removed.")
     return redirect(INDEX)
 
 
@@ -149,6 +174,7 @@ def filtered(request: HttpRequest) -> HttpResponse:
                 name=posted.get("name", ""),
                 source=source,
                 conditions=conditions_parse(posted.get("conditions", "")),
+                actor=member_of(request),
             )
         except SyncError as exc:
             errors[exc.field or "conditions"] = exc.message

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,6 +96,8 @@ class SyncCrm(FakeCrm):
     jobs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # Bulk query results
     bulk_page: int = 4  # rows per Bulk results page
     job_state: str = "JobComplete"  # what every query job's poll answers
+    running_polls: int = 0  # this many polls answer InProgress first
+    on_poll: Callable[[], None] | None = None  # called at each poll (a clock moved, say)
 
     def tick(self) -> datetime:
         self.clock += timedelta(seconds=1)
@@ -183,7 +186,12 @@ class SyncCrm(FakeCrm):
 
     def bulk_job_get(self, *, token: CrmToken, kind: str, job_id: str) -> CrmResult:
         self._answer()
-        job = {"id": job_id, "state": self.job_state, "errorMessage": "InvalidBatch : boom"}
+        if self.on_poll is not None:
+            self.on_poll()
+        state = self.job_state
+        if self.running_polls > 0:
+            self.running_polls, state = self.running_polls - 1, "InProgress"
+        job = {"id": job_id, "state": state, "errorMessage": "InvalidBatch : boom"}
         return CrmResult(job, ApiUsage(9, 15000))
 
     def bulk_query_page(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account
+from tandem.engagement.connect import bulk
 from tandem.engagement.connect.models import ApiCallDay, ApiFamily, CrmConnection
 from tandem.engagement.data.models import DataExtensionRow
 from tandem.engagement.syncs import run
@@ -230,3 +232,64 @@ def test_bulk_copy_outside_a_transaction_commits_every_page(
     source.refresh_from_db()
     assert (source.copy_after_id, source.rows_added) == ("", 12)
     assert by_bulk == rest_copy(source, settings)
+
+
+# --- the lease while a Bulk job runs ------------------------------------------------------
+
+
+@pytest.fixture
+def long_job(crm_contacts: SyncCrm, monkeypatch: pytest.MonkeyPatch) -> SyncCrm:
+    """A job that answers InProgress to 4 polls, the clock moving 50 s at each poll: the job
+    outlives the lease (120 s) before its first result page."""
+    monkeypatch.setattr(bulk.time, "sleep", lambda seconds: None)
+    crm_contacts.running_polls = 4
+    return crm_contacts
+
+
+@pytest.mark.usefixtures("bulk_over_5")
+def test_the_lease_is_renewed_while_a_bulk_job_runs(
+    source: SyncSource, long_job: SyncCrm, settings: Any
+) -> None:
+    assert settings.SYNC_LEASE_SECONDS == 120
+    claims: list[str | None] = []
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def poll() -> None:
+            clock.shift(50)
+            if long_job.running_polls == 0:  # the last poll: 250 s after the run began
+                claims.append(run.lease_claim(source.pk))
+
+        long_job.on_poll = poll
+        result = source_run(source_id=source.pk)
+    assert claims == [None]  # a second run found the lease held
+    assert (result.outcome, result.added) == (RunOutcome.DONE, 12)
+    assert len(table(source)) == 12
+
+
+@pytest.mark.usefixtures("bulk_over_5")
+def test_a_run_whose_lease_is_taken_during_the_job_stops_without_writing(
+    source: SyncSource, long_job: SyncCrm
+) -> None:
+    taken: list[str | None] = []
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def poll() -> None:
+            clock.shift(50)
+            if not taken:  # the run's worker seems dead: its lease is lapsed and claimed
+                SyncSource.objects.filter(pk=source.pk).update(lease_until=timezone.now())
+                clock.shift(1)
+                taken.append(run.lease_claim(source.pk))
+
+        long_job.on_poll = poll
+        result = source_run(source_id=source.pk)
+    assert taken[0] is not None
+    assert (result.outcome, result.message) == (
+        RunOutcome.FAILED,
+        "Another run took this source over.",
+    )
+    assert long_job.running_polls == 3  # it stopped at the next poll, before any page
+    source.refresh_from_db()
+    assert source.lease_token == taken[0]  # the other run's lease is left alone
+    assert (source.copy_after_id, source.high_water, source.rows_added) == ("", None, 0)
+    assert source.consecutive_failures == 0  # not the CRM's failure: no backoff
+    assert not table(source)

@@ -1,4 +1,4 @@
-"""`tandem connect sync setup | run | status | pause | resume`."""
+"""`tandem connect sync setup | run | status | pause | resume | filter`."""
 
 from __future__ import annotations
 
@@ -84,10 +84,14 @@ def test_setup_with_a_bad_schedule_exits_2(crm_leads: SyncCrm) -> None:
 
 def test_pause_and_resume(crm_leads: SyncCrm) -> None:
     setup("Email")
-    code, output = tandem("pause", "--account", "Northwind", "--object", "Lead", "--json")
+    code, output = tandem(
+        "pause", "--account", "Northwind", "--admin", "ada", "--object", "Lead", "--json"
+    )
     assert code == 0
     assert json.loads(output)[0]["state"] == "paused"
-    code, output = tandem("resume", "--account", "Northwind", "--object", "Lead", "--json")
+    code, output = tandem(
+        "resume", "--account", "Northwind", "--admin", "ada", "--object", "Lead", "--json"
+    )
     assert json.loads(output)[0]["state"] == "active"
 
 
@@ -105,6 +109,8 @@ def test_filter_saves_a_filtered_de_and_refuses_a_bad_condition(crm_leads: SyncC
         "filter",
         "--account",
         "Northwind",
+        "--admin",
+        "ada",
         "--object",
         "Lead",
         "--name",
@@ -120,6 +126,8 @@ def test_filter_saves_a_filtered_de_and_refuses_a_bad_condition(crm_leads: SyncC
         "filter",
         "--account",
         "Northwind",
+        "--admin",
+        "ada",
         "--object",
         "Lead",
         "--name",

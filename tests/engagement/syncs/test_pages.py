@@ -111,3 +111,29 @@ def test_filtered_de_is_saved_from_its_page_and_a_bad_condition_is_named(
     assert good.status_code == 302
     assert FilteredDataExtension.objects.get().name == "Acme"
     assert "Company equals Acme" in admin_client.get(URL + "filtered/").content.decode()
+
+
+# --- who sees the link ----------------------------------------------------------------------
+
+LINK = f'href="{URL}"'
+LINKING_PAGES = ["/email/subscribers/", "/email/admin/salesforce-integration/"]
+
+
+@pytest.mark.parametrize("page", LINKING_PAGES)
+def test_administrators_see_the_link_and_may_open_it(
+    leads: SyncCrm, admin_client: Client, page: str
+) -> None:
+    shown = admin_client.get(page)
+    assert shown.status_code == 200
+    assert LINK in shown.content.decode()
+    assert admin_client.get(URL).status_code == 200
+
+
+@pytest.mark.parametrize("page", LINKING_PAGES)
+def test_other_members_see_no_link_to_the_page_they_may_not_open(
+    leads: SyncCrm, marketer_client: Client, page: str
+) -> None:
+    shown = marketer_client.get(page)
+    assert shown.status_code == 200
+    assert LINK not in shown.content.decode()
+    assert marketer_client.get(URL).status_code == 403
