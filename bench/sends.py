@@ -333,8 +333,9 @@ wall-clock rates move with their load; the CPU columns do not. CPU time per mess
 delivery processes (user + system, from their command on) and of the sink bound what two
 quiet cores can do (a PostgreSQL server's own CPU not counted): {capacity}.
 
-Where the CPU goes: cProfile (timed by process CPU time, so waiting for a core on the shared
-machine does not count) of one delivery process sending {PROFILE_RECIPIENTS:,} messages
+Where the CPU goes: cProfile of both threads of one delivery process (the database thread and
+the SMTP thread, each timed by its own CPU time, so waiting for a core on the shared machine
+does not count), merged, sending {PROFILE_RECIPIENTS:,} messages
 (SQLite, {CONNECTIONS} connections), top functions by own time; profiling itself inflates
 the many small calls:
 
