@@ -87,11 +87,13 @@ def results_write_check_task(again: bool = False, chain: str = "") -> bool:
     False, doing nothing, when `chain` was retired by a newer worker start."""
     if not chain_is_live(RESULTS, chain):
         return False
-    recent_results_write()
-    if again:
-        results_write_check_task.apply_async(
-            kwargs={"again": True, "chain": chain}, countdown=RESULTS_POLL_SECONDS
-        )
+    try:
+        recent_results_write()
+    finally:  # an unexpected error (the database gone a moment) must not end the chain
+        if again:
+            results_write_check_task.apply_async(
+                kwargs={"again": True, "chain": chain}, countdown=RESULTS_POLL_SECONDS
+            )
     return True
 
 

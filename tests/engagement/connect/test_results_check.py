@@ -137,3 +137,21 @@ def test_under_eager_tasks_a_send_task_tries_once_and_writes_once_the_send_ended
     tasks.send_results_write_task.apply_async(args=(send.pk, 719), countdown=5)  # an old message
     assert tries == [send.pk, send.pk]
     assert written(send) == 2
+
+
+def test_an_unexpected_error_does_not_end_the_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    planned: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        tasks.results_write_check_task,
+        "apply_async",
+        lambda kwargs, countdown: planned.append(kwargs),
+    )
+
+    def broken() -> int:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(tasks, "recent_results_write", broken)
+
+    with pytest.raises(RuntimeError):
+        tasks.results_write_check_task(again=True, chain="")
+    assert planned == [{"again": True, "chain": ""}]
