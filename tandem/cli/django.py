@@ -13,15 +13,18 @@ from typing import Any
 import typer
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tandem.cli.stack_record import stack_urls_env_setdefault
 from tandem.cli.style import run_app
 
 SERVICES = ("crm", "engagement")
 
 
 def use_service(service: str) -> None:
-    """Point this process's Django settings at `service`."""
+    """Point this process's Django settings at `service`, and at the running stack's URLs
+    when the environment names none (tandem/cli/stack_record.py)."""
     os.environ["TANDEM_SERVICE"] = service
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    stack_urls_env_setdefault()
 
 
 def manage(service: str, args: Sequence[str]) -> None:

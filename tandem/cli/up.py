@@ -20,6 +20,7 @@ from rich.console import Console
 from tandem.cli.errors import CliError
 from tandem.cli.mc_keys import ensure_mc_keys, mc_env
 from tandem.cli.ports import ensure_free
+from tandem.cli.stack_record import stack_record
 from tandem.cli.supervisor import Supervisor
 from tandem.cli.tls import LocalTls, ensure_local_tls
 from tandem.core.paths import PROJECT_ROOT, var_dir
@@ -270,6 +271,7 @@ def run_up(stack: Stack, console: Console, on_ready: Callable[[], None] | None =
     check_ports(stack)
     env = stack_env(stack)
     migrate(env, console)
+    stack_record(env)  # commands run by hand in another shell print this stack's URLs
     supervisor = Supervisor(console)
     signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -153,8 +153,9 @@ class MigrationState(models.TextChoices):
 class MigrationRun(models.Model):
     """One Migrate Existing Users run: its counts, rows and the files it wrote.
 
-    Created when the admin asks, run by the worker, its rows committed batch by batch; a run
-    whose worker died is resumed (the same run, the users not done yet) once its lease lapses.
+    Created when the admin asks, run by the worker, its rows (MigrationOutcome, one per user)
+    committed batch by batch; a run whose worker died is resumed (the same run, the users not
+    done yet) once its lease lapses.
     """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
@@ -169,7 +170,6 @@ class MigrationRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     succeeded = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    rows = models.JSONField(default=list)
     files = models.JSONField(default=list)
 
     class Meta:
@@ -185,6 +185,48 @@ class MigrationRun(models.Model):
     @property
     def done(self) -> bool:
         return self.state == MigrationState.DONE
+
+    @property
+    def rows(self) -> list[dict[str, str]]:
+        """Each user's outcome in the order recorded, as the CSV files and `--json` show it."""
+        return list(self.outcomes.order_by("pk").values(*OUTCOME_FIELDS))
+
+
+OUTCOME_FIELDS = (
+    "engagement_username",
+    "crm_username",
+    "crm_user_id",
+    "status",
+    "error_code",
+    "error_message",
+    "attempted_at",
+)
+
+
+class MigrationOutcome(models.Model):
+    """One user's outcome in a run: a batch inserts its own users' rows, so recording stays
+    linear in the run's size (the run never rewrites what earlier batches recorded)."""
+
+    run = models.ForeignKey(MigrationRun, on_delete=models.CASCADE, related_name="outcomes")
+    engagement_username = models.CharField(max_length=150)
+    crm_username = models.CharField(max_length=255)
+    crm_user_id = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10)  # "success" or "failure"
+    # As the CRM gave them, untruncated (the mapping keeps a truncated copy).
+    error_code = models.TextField(blank=True)
+    error_message = models.TextField(blank=True)
+    attempted_at = models.CharField(max_length=32)  # ISO 8601 UTC, as the files show it
+
+    class Meta:
+        ordering = ("pk",)
+        constraints = [  # a resumed run never records a user twice
+            models.UniqueConstraint(
+                fields=["run", "engagement_username"], name="connect_migration_outcome_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.engagement_username}: {self.status}"
 
 
 class AudienceState(models.TextChoices):

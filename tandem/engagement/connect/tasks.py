@@ -6,7 +6,6 @@ from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_ready
-from django.conf import settings
 
 from tandem.engagement.connect.audiences import audience_materialize
 from tandem.engagement.connect.periodic import chain_begin, chain_is_live
@@ -21,15 +20,14 @@ from tandem.engagement.connect.services.migration import (
     migration_execute,
 )
 from tandem.engagement.connect.services.tracking import tracking_catch_up_all
-from tandem.engagement.connect.writeback import send_results_write
-from tandem.engagement.sends.models import SendStatus
+from tandem.engagement.connect.writeback import recent_results_write, send_results_write
 
 SWEEP, TRACKING, RESUME = "auto_connect_sweep", "tracking_writeback", "held_resume"  # chains
+RESULTS = "results_write"
 SWEEP_SECONDS = 15 * 60
 RESUME_SECONDS = 60  # held sends start within a minute of Connect being available again
 TRACKING_SECONDS = 60 * 60  # Connect writes tracking back hourly (docs/reference/connect.md)
-RESULTS_POLL_SECONDS = 5
-RESULTS_POLLS = 720  # an hour; afterwards the periodic tracking task catches up
+RESULTS_POLL_SECONDS = 5  # results reach the CRM within seconds of the send's end
 
 
 @shared_task(name="engagement.connect.auto_connect_sweep")
@@ -76,21 +74,35 @@ def held_resume_check_task(again: bool = False, chain: str = "") -> bool:
 
 @shared_task(name="engagement.connect.audience_materialize")
 def audience_materialize_task(send_id: int) -> None:
-    """Read a send's CRM audience into a data extension, begin the send, then await its end."""
-    send = audience_materialize(send_id=send_id)
-    if send is not None and send.status == SendStatus.RUNNING:
-        send_results_write_task.apply_async(args=(send_id,), countdown=RESULTS_POLL_SECONDS)
+    """Read a send's CRM audience into a data extension, then begin the send (its results
+    are written by the results check once it ends)."""
+    audience_materialize(send_id=send_id)
+
+
+@shared_task(name="engagement.connect.results_write_check")
+def results_write_check_task(again: bool = False, chain: str = "") -> bool:
+    """Every few seconds: write the IndividualEmailResults of CRM-audience sends that ended
+    within the last hour (older ones are the hourly tracking task's); then plan the next check.
+    One chain for all sends, so no task waits on a send of its own.
+    False, doing nothing, when `chain` was retired by a newer worker start."""
+    if not chain_is_live(RESULTS, chain):
+        return False
+    try:
+        recent_results_write()
+    finally:  # an unexpected error (the database gone a moment) must not end the chain
+        if again:
+            results_write_check_task.apply_async(
+                kwargs={"again": True, "chain": chain}, countdown=RESULTS_POLL_SECONDS
+            )
+    return True
 
 
 @shared_task(name="engagement.connect.send_results_write")
-def send_results_write_task(send_id: int, polls_left: int = RESULTS_POLLS) -> None:
-    """Write the send's IndividualEmailResults once it is complete (polls until then)."""
-    if send_results_write(send_id=send_id) is None and polls_left > 0:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            return
-        send_results_write_task.apply_async(
-            args=(send_id, polls_left - 1), countdown=RESULTS_POLL_SECONDS
-        )
+def send_results_write_task(send_id: int, polls_left: int = 0) -> None:
+    """Write one send's IndividualEmailResults if it has ended; never plans another try (the
+    results check does). `polls_left` is accepted, unused, for messages queued by releases
+    that polled per send."""
+    send_results_write(send_id=send_id)
 
 
 @shared_task(name="engagement.connect.tracking_writeback")
@@ -112,8 +124,12 @@ def periodic_chains_begin(**_kwargs: Any) -> None:
     """The periodic tasks need no beat process: each worker start begins their chains and
     retires the previous ones, so restarts never multiply them."""
     sweep, tracking, resume = chain_begin(SWEEP), chain_begin(TRACKING), chain_begin(RESUME)
+    results = chain_begin(RESULTS)
     auto_connect_sweep_task.apply_async(kwargs={"again": True, "chain": sweep}, countdown=60)
     held_resume_check_task.apply_async(
         kwargs={"again": True, "chain": resume}, countdown=RESUME_SECONDS
     )
     tracking_writeback_task.apply_async(kwargs={"again": True, "chain": tracking}, countdown=120)
+    results_write_check_task.apply_async(
+        kwargs={"again": True, "chain": results}, countdown=RESULTS_POLL_SECONDS
+    )

@@ -1,6 +1,7 @@
 """The tracking write-back service (to the CRM): one et4ae5__IndividualEmailResult__c per recipient.
 
-After a CRM-audience send completes, `send_results_write` creates the results with
+After a CRM-audience send completes (the worker's results check finds it within seconds, for an
+hour; the hourly tracking task after that), `send_results_write` creates the results with
 composite/sobjects in batches of 200 (bulk-style: the CRM counts these against its API limit),
 or, for CONNECT_BULK_WRITEBACK_THRESHOLD results or more, with one Bulk API upsert job;
 `tracking_write` later updates opens, clicks, bounces and unsubscribes by the external-id field
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
@@ -29,7 +30,7 @@ from tandem.engagement.connect.availability import (
 from tandem.engagement.connect.client import CrmClient, CrmError, CrmResult, CrmToken
 from tandem.engagement.connect.errors import ConnectError
 from tandem.engagement.connect.models import CrmAudience, CrmConnection, EmailResultLink
-from tandem.engagement.sends.models import RecordStatus, SendRecord
+from tandem.engagement.sends.models import FINAL_SEND_STATUSES, RecordStatus, SendRecord
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ TRACKING_KEY = "et4ae5__TrackingKey__c"
 BATCH = 200
 WRITTEN_STATUSES = (RecordStatus.SENT, RecordStatus.BOUNCED)
 EMPTIED = "#N/A"  # the Bulk API's way to empty a field
+# How long after a send's end the frequent results check keeps trying; afterwards the hourly
+# tracking task catches up (so an account whose Connect stays down is not retried every few s).
+RECENT = timedelta(hours=1)
 
 
 def _when(value: datetime | None) -> str | None:
@@ -308,6 +312,17 @@ def _upsert(key: str, fields: dict[str, Any]) -> Callable[[CrmClient, CrmToken],
         )
 
     return upsert
+
+
+def recent_results_write() -> int:
+    """Write the results of every CRM-audience send that ended within RECENT and has none
+    written yet; sends still running are left alone. Returns how many results were written."""
+    send_ids = CrmAudience.objects.filter(
+        results_written_at__isnull=True,
+        send__status__in=FINAL_SEND_STATUSES,
+        send__finished_at__gte=timezone.now() - RECENT,
+    ).values_list("send_id", flat=True)
+    return sum(send_results_write(send_id=send_id) or 0 for send_id in list(send_ids))
 
 
 def pending_results_send_ids(account_id: int) -> list[int]:

@@ -45,6 +45,20 @@ def test_org_create_prints_ids_and_urls(
     assert org.profiles.count() == 3
 
 
+def test_user_create_prints_the_login_url_of_the_crm_s_own_port(
+    capsys: pytest.CaptureFixture[str], settings: object, org: Org
+) -> None:
+    """The CRM's URL as this process knows it (TANDEM_CRM_URL, else the running stack's,
+    tests/core/test_stack_record.py), never a fixed port."""
+    settings.CRM_URL = "http://localhost:9123"  # type: ignore[attr-defined]
+
+    out = run_json(
+        capsys, "user", "create", "--org", "acme", "--username", "u@acme.test", "--last-name", "U"
+    )
+
+    assert out["login_url"] == "http://acme.my.localhost:9123/login/"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import Account, User
@@ -266,3 +268,23 @@ def test_without_ids_in_the_token_answer_the_identity_url_decides(
     )
     assert rows[crm_name(4)]["crm_user_id"] == crm_id(4)  # from the identity URL's answer
     assert run.succeeded == USERS - 1
+
+
+def test_each_batch_writes_only_its_own_users(
+    many: CrmConnection, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording a batch never rewrites what the run's earlier batches recorded (the run
+    once kept its rows in one JSON value, written whole after every batch): the first
+    batch's users are named by as many statements as the last one's."""
+    monkeypatch.setattr(migration, "RECORD_BATCH", 3)  # 10 users: batches of 3, 3, 3, 1
+
+    with CaptureQueriesContext(db_connection) as statements:
+        run = users_migrate(actor=admin, connection=many)
+
+    named = {
+        crm_name(i): sum(crm_name(i) in query["sql"] for query in statements) for i in range(USERS)
+    }
+    assert named[crm_name(0)] > 0
+    assert set(named.values()) == {named[crm_name(0)]}, named
+    assert [row["crm_username"] for row in run.rows] == [crm_name(i) for i in range(USERS)]
+    assert (run.succeeded, run.failed) == (USERS, 0)

@@ -18,6 +18,7 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     monkeypatch.setattr(tasks, "auto_connect_sweep", lambda: seen.append("sweep"))
     monkeypatch.setattr(tasks, "tracking_catch_up_all", lambda: seen.append("tracking"))
+    monkeypatch.setattr(tasks, "recent_results_write", lambda: seen.append("results"))
     return seen
 
 
@@ -29,6 +30,7 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]
         tasks.auto_connect_sweep_task,
         tasks.tracking_writeback_task,
         tasks.held_resume_check_task,
+        tasks.results_write_check_task,
     ):
         monkeypatch.setattr(
             task,
@@ -58,6 +60,7 @@ def test_two_worker_starts_leave_one_live_chain_per_task(
         (tasks.auto_connect_sweep_task, tasks.SWEEP),
         (tasks.tracking_writeback_task, tasks.TRACKING),
         (tasks.held_resume_check_task, tasks.RESUME),
+        (tasks.results_write_check_task, tasks.RESULTS),
     ):
         first, second = [kwargs["chain"] for name, kwargs in enqueued if name == task.name]
         assert not chain_is_live(chain, first)

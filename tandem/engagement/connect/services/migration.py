@@ -18,7 +18,7 @@ from itertools import islice
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tandem.engagement.accounts.models import User
@@ -28,6 +28,7 @@ from tandem.engagement.connect.models import (
     ConnectedUser,
     ConnectionState,
     CrmConnection,
+    MigrationOutcome,
     MigrationRun,
     MigrationState,
 )
@@ -158,7 +159,7 @@ def migration_unfinished(account_id: int) -> MigrationRun | None:
 def _candidates(connection: CrmConnection, run: MigrationRun) -> list[ConnectedUser]:
     """The users still waiting that this run has not tried yet (a resumed run's rows name the
     users its first part recorded: they are in its files already, never twice)."""
-    done = {row["engagement_username"] for row in run.rows}
+    done = set(run.outcomes.values_list("engagement_username", flat=True)) if run.pk else set()
     waiting = (
         ConnectedUser.objects.select_related("user")
         .filter(account_id=connection.account_id, was_legacy=True, state__in=WAITING)
@@ -234,15 +235,17 @@ def _run_take(run: MigrationRun, connection: CrmConnection) -> datetime | None:
 def _batch_record(
     run: MigrationRun, connection: CrmConnection, batch: list[Attempt], claim: datetime
 ) -> datetime | None:
-    """The batch's outcomes and the run's rows, committed together, so a user recorded as
-    reconnected is always in its run's rows (and files); the claim renewed when due. None,
-    recording nothing, when the claim is no longer this run's."""
+    """The batch's outcomes and its rows in the run, committed together, so a user recorded
+    as reconnected is always in its run's rows (and files); the claim renewed when due. None,
+    recording nothing, when the claim is no longer this run's. Only the batch's own rows are
+    written (the run's counts go up by theirs), whatever the run recorded before."""
     renewed = timezone.now() if _claim_due(claim) else claim
     with transaction.atomic():
-        rows = run.rows + [asdict(row) for row in attempts_record(connection, batch)]
-        succeeded = sum(row["status"] == "success" for row in rows)
+        rows = attempts_record(connection, batch)
+        succeeded = sum(row.status == "success" for row in rows)
+        failed = len(rows) - succeeded
         kept = MigrationRun.objects.filter(pk=run.pk, claim=claim).update(
-            rows=rows, succeeded=succeeded, failed=len(rows) - succeeded, claim=renewed
+            succeeded=F("succeeded") + succeeded, failed=F("failed") + failed, claim=renewed
         )
         held = CrmConnection.objects.filter(pk=connection.pk, migration_claimed_at=claim).update(
             migration_claimed_at=renewed
@@ -250,7 +253,10 @@ def _batch_record(
         if not (kept and held):
             transaction.set_rollback(True)
             return None
-    run.rows, run.succeeded, run.failed, run.claim = rows, succeeded, len(rows) - succeeded, renewed
+        MigrationOutcome.objects.bulk_create(
+            [MigrationOutcome(run_id=run.pk, **asdict(row)) for row in rows], batch_size=1000
+        )
+    run.succeeded, run.failed, run.claim = run.succeeded + succeeded, run.failed + failed, renewed
     return renewed
 
 
