@@ -69,21 +69,14 @@ def _claim_sql() -> str:
     )
 
 
-def batch_claim(*, send_id: int, worker: str, size: int, start: bool = True) -> ClaimedBatch | None:
-    """Claim up to `size` queued records of a running send; None when there is nothing to do.
-
-    `start=False` claims ahead: the batch must be started (batch_start) before any of its
-    messages is offered."""
+def batch_claim(*, send_id: int, worker: str, size: int) -> ClaimedBatch | None:
+    """Claim up to `size` queued records of a running send; None when there is nothing to do."""
     now = timezone.now()
     with transaction.atomic():
         if not Send.objects.filter(pk=send_id, status=SendStatus.RUNNING).exists():
             return None
         batch = SendBatch.objects.create(
-            send_id=send_id,
-            worker=worker,
-            claimed_at=now,
-            heartbeat_at=now,
-            started_at=now if start else None,
+            send_id=send_id, worker=worker, claimed_at=now, heartbeat_at=now
         )
         params: list[Any] = [RecordStatus.CLAIMED, batch.id, send_id, RecordStatus.QUEUED, size]
         if connection.vendor != "postgresql":
@@ -312,10 +305,6 @@ def send_recover_stale(*, send_id: int, lease_seconds: int) -> int:
     lost = 0
     for batch_id in list(stale):
         with transaction.atomic():
-            # Claimed ahead and never started: nothing of it was offered, so it is queued
-            # again. The conditional UPDATEs make this and batch_start exclude each other.
-            if _batch_give_back(batch_id, send_id):
-                continue
             taken = SendBatch.objects.filter(pk=batch_id, finished_at__isnull=True).update(
                 finished_at=timezone.now(), is_lost=True
             )
@@ -369,30 +358,12 @@ def breaker_may_trip(results: Sequence[Result]) -> bool:
     )
 
 
-def batch_start(*, batch_id: int) -> bool:
-    """Mark a batch claimed ahead as started, committed before its first message is offered;
-    False when recovery gave it back meanwhile (then it must not be delivered)."""
-    now = timezone.now()
-    return bool(
-        SendBatch.objects.filter(
-            pk=batch_id, finished_at__isnull=True, started_at__isnull=True
-        ).update(started_at=now, heartbeat_at=now)
-    )
-
-
 def batch_release(*, batch: ClaimedBatch) -> None:
-    """Give back a batch claimed ahead that its loop will not start: queued again."""
+    """Give back a batch none of whose messages was offered: its records are queued again."""
     with transaction.atomic():
-        _batch_give_back(batch.id, batch.send_id)
-
-
-def _batch_give_back(batch_id: int, send_id: int) -> bool:
-    """Close a batch that never started and queue its records again; False if it started."""
-    closed = SendBatch.objects.filter(
-        pk=batch_id, finished_at__isnull=True, started_at__isnull=True
-    ).update(finished_at=timezone.now(), size=0)
-    if closed:
-        SendRecord.objects.filter(
-            send_id=send_id, batch_id=batch_id, status=RecordStatus.CLAIMED
-        ).update(status=RecordStatus.QUEUED, batch_id=None)
-    return bool(closed)
+        if SendBatch.objects.filter(pk=batch.id, finished_at__isnull=True).update(
+            finished_at=timezone.now(), size=0
+        ):
+            SendRecord.objects.filter(
+                send_id=batch.send_id, batch_id=batch.id, status=RecordStatus.CLAIMED
+            ).update(status=RecordStatus.QUEUED, batch_id=None)

@@ -114,9 +114,6 @@ class SendBatch(models.Model):
     claimed_at = models.DateTimeField()
     # Refreshed at every write of the loop; a stale open batch belonged to a lost worker.
     heartbeat_at = models.DateTimeField()
-    # Set (committed) before the batch's first message is offered; a loop claims its next batch
-    # ahead, and a lost batch that never started goes back to the queue instead of `unknown`.
-    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     size = models.PositiveIntegerField(default=0)
     is_lost = models.BooleanField(default=False)

@@ -23,7 +23,6 @@ from tandem.engagement.sends.claims import (
     batch_heartbeat,
     batch_record_outcomes,
     batch_release,
-    batch_start,
     breaker_may_trip,
     send_finish_if_done,
     send_reserve_slots,
@@ -93,12 +92,12 @@ def _deliver_overlapped(courier: _Courier, send_id: int, config: DeliveryConfig)
     delivery = courier.start(batch, interval=0.0)
     batches, messages = 1, len(batch.recipients)
     while True:
-        upcoming = batch_claim(send_id=send_id, worker=worker, size=config.batch_size, start=False)
+        upcoming = batch_claim(send_id=send_id, worker=worker, size=config.batch_size)
         held = [batch] if upcoming is None else [batch, upcoming]
         results, last_error = _wait(delivery, held, config)
         following = None
         if upcoming is not None and not breaker_may_trip(results):
-            following = _start(courier, upcoming)
+            following = courier.start(upcoming, interval=0.0)
         verdict = batch_record_outcomes(
             batch=batch, results=results, config=config, last_error=last_error
         )
@@ -111,9 +110,7 @@ def _deliver_overlapped(courier: _Courier, send_id: int, config: DeliveryConfig)
             if verdict is BatchVerdict.STOP:
                 batch_release(batch=upcoming)
                 return batches, messages
-            following = _start(courier, upcoming)
-        if following is None:
-            return batches, messages  # given back by recovery: this loop was too slow
+            following = courier.start(upcoming, interval=0.0)
         batches, messages = batches + 1, messages + len(upcoming.recipients)
         if verdict is BatchVerdict.STOP:
             # This batch was taken for lost meanwhile: the next one stops offering messages,
@@ -125,14 +122,6 @@ def _deliver_overlapped(courier: _Courier, send_id: int, config: DeliveryConfig)
             )
             return batches, messages
         batch, delivery = upcoming, following
-
-
-def _start(courier: _Courier, batch: ClaimedBatch) -> Future[Delivered] | None:
-    """Start delivering a batch claimed ahead, once its start is committed (a loop killed
-    before then leaves a batch that recovery queues again, not `unknown`)."""
-    if not batch_start(batch_id=batch.id):
-        return None
-    return courier.start(batch, interval=0.0)
 
 
 def _deliver_at_rate(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,12 +15,7 @@ from django.utils import timezone
 from tandem.engagement.accounts.models import User
 from tandem.engagement.data.models import DataExtension
 from tandem.engagement.sends import pipeline
-from tandem.engagement.sends.claims import (
-    batch_claim,
-    batch_record_outcomes,
-    batch_start,
-    send_recover_stale,
-)
+from tandem.engagement.sends.claims import batch_claim, batch_record_outcomes
 from tandem.engagement.sends.conf import DeliveryConfig
 from tandem.engagement.sends.models import RecordStatus, SendBatch
 from tandem.engagement.sends.smtp import Job, Outcome, Result
@@ -175,52 +169,3 @@ def test_a_batch_taken_for_lost_stops_the_next_one_which_gives_back_what_it_did_
     assert list(
         SendBatch.objects.filter(send=send).order_by("id").values_list("is_lost", flat=True)
     ) == [True, False]
-
-
-def test_a_batch_claimed_ahead_by_a_lost_loop_is_queued_again_not_unknown(
-    marketer: User,
-    email: Email,
-    audience: DataExtension,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
-    delivering = batch_claim(send_id=send.id, worker="lost", size=10)
-    ahead = batch_claim(send_id=send.id, worker="lost", size=10, start=False)
-    assert delivering is not None
-    assert ahead is not None
-    # The loop died: both leases lapse.
-    SendBatch.objects.filter(send=send).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-
-    lost = send_recover_stale(send_id=send.id, lease_seconds=60)
-
-    assert lost == 10
-    assert _statuses(send) == {RecordStatus.UNKNOWN: 10, RecordStatus.QUEUED: 15}
-    given_back = SendBatch.objects.get(pk=ahead.id)
-    assert (given_back.is_lost, given_back.size, given_back.finished_at is not None) == (
-        False,
-        0,
-        True,
-    )
-    assert not send.records.filter(batch_id=ahead.id).exists()
-    # The loop, had it come back, may not start it: recovery queued its records again.
-    assert batch_start(batch_id=ahead.id) is False
-
-
-def test_a_batch_started_before_recovery_looks_is_unknown_as_any_lost_batch(
-    marketer: User,
-    email: Email,
-    audience: DataExtension,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
-    ahead = batch_claim(send_id=send.id, worker="lost", size=10, start=False)
-    assert ahead is not None
-    assert batch_start(batch_id=ahead.id) is True
-    assert batch_start(batch_id=ahead.id) is False  # once
-    SendBatch.objects.filter(send=send).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-
-    lost = send_recover_stale(send_id=send.id, lease_seconds=60)
-
-    assert lost == 10
-    assert _statuses(send) == {RecordStatus.UNKNOWN: 10, RecordStatus.QUEUED: 15}
-    assert SendBatch.objects.get(pk=ahead.id).is_lost
