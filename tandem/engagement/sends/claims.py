@@ -269,8 +269,13 @@ def _breaker(
     send_id: int, results: Sequence[Result], config: DeliveryConfig, last_error: str
 ) -> bool:
     """Pause the send when too many batches in a row delivered nothing; True if it paused."""
+    delivered = any(r.outcome is Outcome.SENT for r in results)
+    failing = any(
+        r.outcome in (Outcome.DEFERRED, Outcome.REFUSED, Outcome.BOUNCED, Outcome.UNKNOWN)
+        for r in results
+    )
     sends = Send.objects.filter(pk=send_id)
-    if not breaker_may_trip(results):
+    if delivered or not failing:
         sends.exclude(consecutive_failed_batches=0).update(consecutive_failed_batches=0)
         return False
     sends.update(consecutive_failed_batches=F("consecutive_failed_batches") + 1)
@@ -347,23 +352,3 @@ def send_finish_if_done(*, send_id: int) -> FinishState:
             new_value={"status": SendStatus.COMPLETED},
         )
     return FinishState.COMPLETED
-
-
-def breaker_may_trip(results: Sequence[Result]) -> bool:
-    """True when a batch counts against the breaker: it delivered nothing and something failed."""
-    delivered = any(r.outcome is Outcome.SENT for r in results)
-    return not delivered and any(
-        r.outcome in (Outcome.DEFERRED, Outcome.REFUSED, Outcome.BOUNCED, Outcome.UNKNOWN)
-        for r in results
-    )
-
-
-def batch_release(*, batch: ClaimedBatch) -> None:
-    """Give back a batch none of whose messages was offered: its records are queued again."""
-    with transaction.atomic():
-        if SendBatch.objects.filter(pk=batch.id, finished_at__isnull=True).update(
-            finished_at=timezone.now(), size=0
-        ):
-            SendRecord.objects.filter(
-                send_id=batch.send_id, batch_id=batch.id, status=RecordStatus.CLAIMED
-            ).update(status=RecordStatus.QUEUED, batch_id=None)

@@ -158,9 +158,6 @@ class SmtpPool:
         self.failure_streak = 0
         self.abort_after = max(config.retry_attempts, config.connections) * 2
         self.last_error = ""
-        # Set by the thread that owns the pool's loop to make a delivery offer no further job
-        # (the ones left end as not attempted); cleared by it before the next delivery.
-        self.stopped = False
         self._queue: deque[Job] = deque()
         self._deadline = 0.0
         self._mail = b""
@@ -187,7 +184,7 @@ class SmtpPool:
     def _take(self, *, due_only: bool = False) -> Job | None:
         """The next job, or None at the deadline, when failing, or (`due_only`) not yet due."""
         queue = self._queue
-        if not queue or self.stopped or self.is_failing or time.monotonic() >= self._deadline:
+        if not queue or self.is_failing or time.monotonic() >= self._deadline:
             return None
         if due_only and queue[0].not_before > time.monotonic():
             return None
