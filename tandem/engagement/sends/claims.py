@@ -22,6 +22,7 @@ from django.utils import timezone
 from tandem.engagement.sends.conf import DeliveryConfig
 from tandem.engagement.sends.message import Recipient
 from tandem.engagement.sends.models import (
+    OPEN_RECORDS_SQL,
     RecordStatus,
     Send,
     SendBatch,
@@ -46,10 +47,6 @@ class ClaimedBatch:
     attempts: dict[int, int]
 
 
-# The condition of the `sendrecord_open` partial index, as SQL.
-_OPEN_RECORDS = f"status IN ('{RecordStatus.QUEUED}', '{RecordStatus.CLAIMED}')"
-
-
 def _claim_sql() -> str:
     table = connection.ops.quote_name(SendRecord._meta.db_table)
     returning = ' RETURNING id, subscriber_key, email, "values", attempts'
@@ -64,7 +61,7 @@ def _claim_sql() -> str:
     # prove it): without it every claim walked all the send's records (28 ms a batch of 1,000).
     return (
         f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
-        f"SELECT id FROM {table} WHERE send_id = %s AND {_OPEN_RECORDS} AND status = %s "
+        f"SELECT id FROM {table} WHERE send_id = %s AND {OPEN_RECORDS_SQL} AND status = %s "
         "ORDER BY id LIMIT %s) AND status = %s" + returning
     )
 

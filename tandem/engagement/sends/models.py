@@ -106,6 +106,11 @@ class RecordStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+# The condition of the `sendrecord_open` partial index, as SQL: SQLite's planner reads a partial
+# index only for queries that repeat its condition (a bound status does not prove it).
+OPEN_RECORDS_SQL = f"status IN ('{RecordStatus.QUEUED}', '{RecordStatus.CLAIMED}')"
+
+
 class SendBatch(models.Model):
     """Records one delivery loop claimed together; open until its outcomes are written."""
 
