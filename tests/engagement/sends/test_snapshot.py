@@ -12,8 +12,14 @@ from hypothesis import strategies as st
 
 from tandem.engagement.accounts.models import Account, User
 from tandem.engagement.data.models import DataExtension, DataExtensionRow
-from tandem.engagement.sends import snapshot
-from tandem.engagement.sends.models import RecordStatus, SendEvent, Suppression
+from tandem.engagement.sends import claims, snapshot
+from tandem.engagement.sends.models import (
+    RecordStatus,
+    SendBatch,
+    SendEvent,
+    SendRecord,
+    Suppression,
+)
 from tandem.engagement.sends.snapshot import address_problem
 from tandem.engagement.studio.models import Email
 from tests.engagement.sends.helpers import running_send
@@ -223,3 +229,18 @@ def test_without_suppressions_the_first_row_by_id_of_each_key_wins(
     records = list(send.records.order_by("id").values_list("subscriber_key", "email"))
     assert records == [("b", "first-b@example.test"), ("A", "first-a@example.test")]
     assert send.duplicates_skipped == 1
+
+
+def test_records_follow_their_send_and_batch_through_the_orm_without_database_constraints(
+    marketer: User, email: Email, audience: DataExtension, django_capture_on_commit_callbacks: Any
+) -> None:
+    send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
+    batch = claims.batch_claim(send_id=send.id, worker="w", size=3)
+    assert batch is not None
+
+    SendBatch.objects.filter(pk=batch.id).delete()
+
+    assert send.records.count() == 25
+    assert not send.records.filter(batch__isnull=False).exists()
+    send.delete()
+    assert not SendRecord.objects.filter(send_id=send.id).exists()
