@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 
+from tandem.engagement.sends import qp
 from tandem.engagement.sends.tracking import record_token
 from tandem.engagement.studio.models import Email
 from tandem.engagement.studio.personalization import CompiledTemplate, compile_template
@@ -58,12 +59,30 @@ class Slots:
     names: tuple[str, ...]  # each name once, in order of first use
     order: tuple[int, ...]  # per slot, the index of its name in `names`
     html: bool
+    # The literals quoted-printable escaped once (qp.escape); None when one holds a CR.
+    escaped: tuple[bytes, ...] | None
 
     @classmethod
     def of(cls, parts: list[str], html: bool) -> Slots:
         names = tuple(dict.fromkeys(parts[1::2]))
         order = tuple(names.index(part) for part in parts[1::2])
-        return cls(tuple(parts[::2]), names, order, html)
+        escaped = tuple(qp.escape(literal) for literal in parts[::2])
+        return cls(tuple(parts[::2]), names, order, html, _all_or_none(escaped))
+
+    def encode(self, values: tuple[str, ...]) -> bytes | None:
+        """The region in wire form from its escaped literals and values, or None where only
+        b2a_qp of the rendered text is exact (a CR, a `.` before a NUL)."""
+        literals = self.escaped
+        if literals is None:
+            return None
+        escaped = _all_or_none(tuple(map(qp.escape, values)))
+        if escaped is None:
+            return None
+        out = [b""] * (2 * len(self.order) + 1)
+        out[::2] = literals
+        out[1::2] = [escaped[index] for index in self.order]
+        wrapped = qp.wrap(b"".join(out))
+        return None if wrapped is None else to_wire(wrapped)
 
     def values(self, filled: _Filled) -> tuple[str, ...]:
         """The value of each name, escaped for HTML regions."""
@@ -75,6 +94,10 @@ class Slots:
         out[::2] = self.literals
         out[1::2] = [values[index] for index in self.order]
         return "".join(out)
+
+
+def _all_or_none(items: tuple[bytes | None, ...]) -> tuple[bytes, ...] | None:
+    return None if None in items else items  # type: ignore[return-value]
 
 
 # Looks values up as personalization does (exact name, then ignoring case), without escaping.
@@ -381,13 +404,19 @@ def _render_part(part: PreparedPart, filled: _Filled) -> list[bytes]:
         values = slots.values(filled)
         wire = memo.get(values)
         if wire is None:
-            text = slots.render(values)
-            if "\r" in text and _has_lone_cr(text):
+            wire = slots.encode(values) or _encode_rendered(slots.render(values))
+            if wire is None:
                 return [_encode(part.template.render(filled.values))]
-            wire = _encode(text)
             memo.put(values, wire)
         out.append(wire)
     return out
+
+
+def _encode_rendered(text: str) -> bytes | None:
+    """b2a_qp of a rendered region; None when a lone CR makes it depend on the whole part."""
+    if "\r" in text and _has_lone_cr(text):
+        return None
+    return _encode(text)
 
 
 def _has_lone_cr(text: str) -> bool:

@@ -205,8 +205,8 @@ def _insert(
 # code points. PostgreSQL's `$` is the end of the text.
 _LABEL = "[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*"
 _LOCAL = "[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
-_POSTGRES_PASSES = f"^{_LOCAL}@{_LABEL}(?:\\.{_LABEL})+$"
-_POSTGRES_SUSPICIOUS = (
+POSTGRES_PASSES = f"^{_LOCAL}@{_LABEL}(?:\\.{_LABEL})+$"
+POSTGRES_SUSPICIOUS = (
     "email COLLATE \"C\" !~ %s OR length(email) - strpos(email, '@') > 63 OR length(email) > 254"
 )
 # SQLite has no regular expressions of its own: there `address_problem` itself is called by the
@@ -232,9 +232,9 @@ def _mark_invalid_addresses(send: Send) -> int:
         with connection.cursor() as cursor:
             cursor.execute(statement, [RecordStatus.FAILED, send.id, RecordStatus.QUEUED])
             return int(cursor.rowcount)
-    statement = f"SELECT id, email FROM {table} WHERE {queued} AND ({_POSTGRES_SUSPICIOUS})"  # noqa: S608
+    statement = f"SELECT id, email FROM {table} WHERE {queued} AND ({POSTGRES_SUSPICIOUS})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(statement, [send.id, RecordStatus.QUEUED, _POSTGRES_PASSES])
+        cursor.execute(statement, [send.id, RecordStatus.QUEUED, POSTGRES_PASSES])
         candidates = cursor.fetchall()
     failed = []
     for record_id, address in candidates:

@@ -123,10 +123,10 @@ def test_an_address_with_a_trailing_newline_is_invalid() -> None:
 
 def _picked_by_postgres(address: str) -> bool:
     statement = (
-        f"SELECT 1 FROM (SELECT CAST(%s AS TEXT) AS email) a WHERE {snapshot._POSTGRES_SUSPICIOUS}"
+        f"SELECT 1 FROM (SELECT CAST(%s AS TEXT) AS email) a WHERE {snapshot.POSTGRES_SUSPICIOUS}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [address, snapshot._POSTGRES_PASSES])
+        cursor.execute(statement, [address, snapshot.POSTGRES_PASSES])
         return cursor.fetchone() is not None
 
 
