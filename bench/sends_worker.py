@@ -160,8 +160,7 @@ def serve() -> None:
 
 
 def profile(send_id: int, out: str) -> None:
-    """cProfile of every thread of one delivery loop (the database thread and the SMTP one),
-    each timed by its own CPU time, merged."""
+    """cProfile of every thread of one delivery loop, each timed by its own CPU time, merged."""
     import cProfile
     import pstats
     import threading
@@ -169,7 +168,7 @@ def profile(send_id: int, out: str) -> None:
     from tandem.engagement.sends.pipeline import send_deliver
 
     # CPU time of each thread, not wall time: on a shared machine waiting for a core is not
-    # our cost, and one thread's CPU must not be charged to the other's frames.
+    # our cost, and a thread's CPU must not be charged to another's frames.
     profilers = [cProfile.Profile(time.thread_time)]
 
     def profile_new_thread(*_: object) -> None:
