@@ -25,6 +25,7 @@ from tandem.engagement.accounts.models import User
 from tandem.engagement.connect.client import CrmClient, CrmError
 from tandem.engagement.connect.errors import ConnectStateError
 from tandem.engagement.connect.models import (
+    OUTCOME_FIELDS,
     ConnectedUser,
     ConnectionState,
     CrmConnection,
@@ -48,15 +49,8 @@ from tandem.engagement.connect.services.records import audit
 from tandem.engagement.connect.services.seam import crm_client
 from tandem.engagement.content.services import content_file_save, my_documents_get_or_create
 
-CSV_COLUMNS = (
-    "engagement_username",
-    "crm_username",
-    "crm_user_id",
-    "status",
-    "error_code",
-    "error_message",
-    "attempted_at",
-)
+# The migration files' columns are the fields of an outcome, in the same order.
+CSV_COLUMNS = OUTCOME_FIELDS
 # Outcomes are recorded in batches, at most this many users or this many seconds apart: a
 # worker killed mid-run loses only the attempts not yet recorded, retried by the next run.
 RECORD_BATCH = 200
