@@ -160,34 +160,20 @@ def serve() -> None:
 
 
 def profile(send_id: int, out: str) -> None:
-    """cProfile of every thread of one delivery loop, each timed by its own CPU time, merged."""
     import cProfile
     import pstats
-    import threading
 
     from tandem.engagement.sends.pipeline import send_deliver
 
-    # CPU time of each thread, not wall time: on a shared machine waiting for a core is not
-    # our cost, and a thread's CPU must not be charged to another's frames.
-    profilers = [cProfile.Profile(time.thread_time)]
-
-    def profile_new_thread(*_: object) -> None:
-        threading.setprofile(None)
-        profiler = cProfile.Profile(time.thread_time)
-        profilers.append(profiler)
-        profiler.enable()  # replaces this hook in the new thread
-
-    threading.setprofile(profile_new_thread)
-    profilers[0].enable()
+    # CPU time, not wall time: on a shared machine waiting for a core is not our cost.
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
     send_deliver(send_id=send_id)
-    profilers[0].disable()
+    profiler.disable()
     with open(out, "w") as handle:
-        stats = pstats.Stats(profilers[0], stream=handle)
-        for other in profilers[1:]:
-            stats.add(other)
-        stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(
-            int(os.environ.get("PROFILE_LINES", "25"))
-        )
+        pstats.Stats(profiler, stream=handle).sort_stats(
+            os.environ.get("PROFILE_SORT", "tottime")
+        ).print_stats(int(os.environ.get("PROFILE_LINES", "25")))
 
 
 def main(argv: list[str]) -> None:

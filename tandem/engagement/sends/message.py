@@ -17,11 +17,11 @@ import binascii
 import html
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.conf import settings
 
@@ -40,6 +40,9 @@ _HEADER_BREAKS = re.compile(r"[\r\n\t]+")
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
 _QP_HEADERS = b'; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
 END_OF_DATA = b".\r\n"
+
+
+T = TypeVar("T", str, bytes)
 
 
 class Recipient(NamedTuple):
@@ -78,10 +81,7 @@ class Slots:
         escaped = _all_or_none(tuple(map(qp.escape, values)))
         if escaped is None:
             return None
-        out = [b""] * (2 * len(self.order) + 1)
-        out[::2] = literals
-        out[1::2] = [escaped[index] for index in self.order]
-        wrapped = qp.wrap(b"".join(out))
+        wrapped = qp.wrap(b"".join(self._interleave(literals, escaped)))
         return None if wrapped is None else to_wire(wrapped)
 
     def values(self, filled: _Filled) -> tuple[str, ...]:
@@ -89,11 +89,15 @@ class Slots:
         return tuple(map(filled.escaped if self.html else filled.plain, self.names))
 
     def render(self, values: tuple[str, ...]) -> str:
-        # Slice assignments and one join: no format string parsed per recipient.
-        out = [""] * (2 * len(self.order) + 1)
-        out[::2] = self.literals
+        return "".join(self._interleave(self.literals, values))
+
+    def _interleave(self, literals: Sequence[T], values: Sequence[T]) -> list[T]:
+        """Literals with each slot's value between them, by slice assignment (no format string
+        parsed per recipient)."""
+        out = [literals[0]] * (2 * len(self.order) + 1)
+        out[::2] = literals
         out[1::2] = [values[index] for index in self.order]
-        return "".join(out)
+        return out
 
 
 def _all_or_none(items: tuple[bytes | None, ...]) -> tuple[bytes, ...] | None:

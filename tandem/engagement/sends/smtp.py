@@ -352,11 +352,8 @@ _ENVELOPE_OK = ((250, 251), (250, 251), (354,))
 
 def _envelope_accepted(replies: list[Reply]) -> bool:
     """MAIL, RCPT and DATA all accepted: the common case, checked without a coroutine."""
-    return (
-        len(replies) == 3
-        and replies[0].code in (250, 251)
-        and replies[1].code in (250, 251)
-        and replies[2].code == 354
+    return len(replies) == 3 and all(
+        reply.code in ok for reply, ok in zip(replies, _ENVELOPE_OK, strict=True)
     )
 
 
