@@ -70,18 +70,22 @@ def _single_at_end(line: bytes) -> bool:
     return line[-2] != _EQUALS and line[-3] != _EQUALS
 
 
+# One piece of a soft-broken line: 75 characters, or 74 or 73 where an `=XX` would be split
+# (escapes are the only `=`, and never two in a row). Matched by the regex engine, not a loop.
+_PIECE = re.compile(rb".{%d}(?:[^=]{2}|[^=]?)" % (MAX_LINE - 2), re.DOTALL)
+
+
 def _soft_break(line: bytes) -> bytes:
-    pieces = []
-    start, size = 0, len(line)
-    while size - start > MAX_LINE:
-        if size - start == MAX_LINE + 1 and _single_at_end(line):
-            break  # the last character may be the 76th when it is a single character
-        cut = start + MAX_LINE
-        if line[cut - 1] == _EQUALS:
-            cut -= 1
-        elif line[cut - 2] == _EQUALS:
-            cut -= 2
-        pieces.append(line[start:cut])
-        start = cut
-    pieces.append(line[start:])
+    """`line` (longer than MAX_LINE) with soft breaks. The regex cuts pieces while 73
+    characters are left; the loop of b2a_qp stops earlier, when the rest fits on one line (or
+    is a 76th single character), which only the last piece can change."""
+    pieces = _PIECE.findall(line)
+    size = len(line)
+    matched = sum(map(len, pieces))
+    last_start = matched - len(pieces[-1])
+    rest = size - last_start
+    if rest <= MAX_LINE or (rest == MAX_LINE + 1 and _single_at_end(line)):
+        pieces[-1] = line[last_start:]
+    else:
+        pieces.append(line[matched:])
     return b"=\n".join(pieces)
