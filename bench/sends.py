@@ -44,6 +44,7 @@ class Figures:
     sent: int
     raw_seconds: float
     delivery_cpu_seconds: float
+    delivery_system_seconds: float  # of which in the kernel (loopback TCP of both ends, mostly)
     sink_cpu_seconds: float
     server_cpu_seconds: float  # the PostgreSQL server's, while delivering (0 for SQLite)
     load: tuple[float, float]
@@ -246,6 +247,7 @@ def end_to_end(kind: str, recipients: int, sink: Sink) -> Figures:
         delivered = [_result(loop) for loop in loops]
         finished = time.perf_counter()
         cpu = sum(report["cpu"] for report in delivered)
+        system = sum(report["cpu_system"] for report in delivered)
         sink_cpu, server_cpu = sink.cpu_seconds() - sink_before, server() - server_before
         load_after = os.getloadavg()[0]
         summary = json.loads(_worker(env, "summary", str(begun["send_id"])))
@@ -259,6 +261,7 @@ def end_to_end(kind: str, recipients: int, sink: Sink) -> Figures:
             summary["sent"],
             raw,
             cpu,
+            system,
             sink_cpu,
             server_cpu,
             (load_before, load_after),
@@ -291,7 +294,7 @@ def _trim_profile(text: str) -> str:
     start = next(i for i, line in enumerate(lines) if "ncalls" in line)
     keep = [
         re.sub(r"/\S*/site-packages/", "", line).replace(str(ROOT) + "/", "")
-        for line in lines[start : start + 26]
+        for line in lines[start : start + int(os.environ.get("PROFILE_LINES", "25")) + 1]
     ]
     return "\n".join(keep)
 
@@ -301,6 +304,7 @@ def _row(f: Figures) -> str:
         f"| {f.database} | {f.recipients:,} | {f.message_bytes:,} | {f.snapshot_seconds:.1f} | "
         f"{f.delivery_seconds:.1f} | **{f.end_to_end_rate:,.0f}** | {f.delivery_rate:,.0f} | "
         f"{f.raw_rate:,.0f} | {f.end_to_end_rate / f.raw_rate:.0%} | {f.cpu_per_message_us:,.0f} | "
+        f"{1e6 * f.delivery_system_seconds / f.recipients:,.0f} | "
         f"{1e6 * f.sink_cpu_seconds / f.recipients:,.0f} | {_server_column(f)} | "
         f"{f.load[0]:.1f} → {f.load[1]:.1f} | "
         f"{f.sent:,} |"
@@ -324,6 +328,7 @@ COLUMNS = [
     "raw smtp-source msg/s",
     "ratio",
     "delivery CPU µs/msg",
+    "of which kernel",
     "sink CPU µs/msg",
     "database server CPU µs/msg",
     "load average",

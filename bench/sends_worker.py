@@ -8,7 +8,8 @@ python -m bench.sends_worker profile SEND_ID OUT
 python -m bench.sends_worker serve          -> prints "ready" once Django is set up, then runs
                                                the one command read from stdin ("begin" or
                                                "deliver SEND_ID") and prints its JSON with the
-                                               CPU seconds the command used ("cpu")
+                                               CPU seconds the command used ("cpu"), of
+                                               which in the kernel ("cpu_system")
 """
 
 from __future__ import annotations
@@ -155,8 +156,12 @@ def serve() -> None:
         else:
             deliver(int(args[0]))
     after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    print(json.dumps({**json.loads(output.getvalue()), "cpu": cpu}), flush=True)
+    system = after.ru_stime - before.ru_stime
+    cpu = (after.ru_utime - before.ru_utime) + system
+    print(
+        json.dumps({**json.loads(output.getvalue()), "cpu": cpu, "cpu_system": system}),
+        flush=True,
+    )
 
 
 def profile(send_id: int, out: str) -> None:
