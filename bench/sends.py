@@ -20,8 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:  # sends_baseline imports this module; run() imports it at run time
+    from bench import sends_baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPIENTS = int(os.environ.get("BENCH_SENDS_RECIPIENTS", "100000"))
@@ -147,15 +150,30 @@ def database(kind: str) -> Iterator[dict[str, str]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _run(argv: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+def engagement_env(var: str, port: int, code: Path = ROOT) -> dict[str, str]:
+    """Environment of an Engagement process of `code` delivering to the sink on `port`."""
+    return {
+        **os.environ,
+        "TANDEM_VAR_DIR": var,
+        "TANDEM_SERVICE": "engagement",
+        "TANDEM_SMTP_HOST": "127.0.0.1",
+        "TANDEM_SMTP_PORT": str(port),
+        "TANDEM_SEND_CONNECTIONS": str(CONNECTIONS),
+        "TANDEM_SEND_BATCH_SIZE": str(BATCH_SIZE),
+        "PYTHONPATH": str(code),
+    }
+
+
+def run_checked(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> str:
+    """Run a command to its end; its output, or RuntimeError with its stderr."""
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stderr}")
     return result.stdout
 
 
 def _worker(env: dict[str, str], *args: str) -> str:
-    return _run([sys.executable, "-m", "bench.sends_worker", *args], env)
+    return run_checked([sys.executable, "-m", "bench.sends_worker", *args], env)
 
 
 def _serving(env: dict[str, str]) -> subprocess.Popen[str]:
@@ -198,7 +216,7 @@ def raw_limit(port: int, message_bytes: int, count: int) -> float:
     """Seconds smtp-source takes to push `count` messages over the same number of sessions."""
     sessions = PROCESSES * CONNECTIONS
     started = time.perf_counter()
-    _run(
+    run_checked(
         [
             SOURCE,
             "-d",
@@ -222,18 +240,8 @@ def raw_limit(port: int, message_bytes: int, count: int) -> float:
 def end_to_end(kind: str, recipients: int, sink: Sink) -> Figures:
     """Seed, then time snapshot and delivery of one send; check every recipient was recorded."""
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as var, database(kind) as db_env:
-        env = {
-            **os.environ,
-            **db_env,
-            "TANDEM_VAR_DIR": var,
-            "TANDEM_SERVICE": "engagement",
-            "TANDEM_SMTP_HOST": "127.0.0.1",
-            "TANDEM_SMTP_PORT": str(sink.port),
-            "TANDEM_SEND_CONNECTIONS": str(CONNECTIONS),
-            "TANDEM_SEND_BATCH_SIZE": str(BATCH_SIZE),
-            "PYTHONPATH": str(ROOT),
-        }
-        _run([sys.executable, "-m", "tandem", "engagement", "migrate", "-v", "0"], env)
+        env = {**engagement_env(var, sink.port), **db_env}
+        run_checked([sys.executable, "-m", "tandem", "engagement", "migrate", "-v", "0"], env)
         _worker(env, "seed", str(recipients))
         begin_loop = _serving(env)
         loops = [_serving(env) for _ in range(PROCESSES)]
@@ -271,17 +279,8 @@ def end_to_end(kind: str, recipients: int, sink: Sink) -> Figures:
 def profile(port: int) -> str:
     """cProfile of one delivery loop (one process) sending PROFILE_RECIPIENTS messages."""
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as var:
-        env = {
-            **os.environ,
-            "TANDEM_VAR_DIR": var,
-            "TANDEM_SERVICE": "engagement",
-            "TANDEM_SMTP_HOST": "127.0.0.1",
-            "TANDEM_SMTP_PORT": str(port),
-            "TANDEM_SEND_CONNECTIONS": str(CONNECTIONS),
-            "TANDEM_SEND_BATCH_SIZE": str(BATCH_SIZE),
-            "PYTHONPATH": str(ROOT),
-        }
-        _run([sys.executable, "-m", "tandem", "engagement", "migrate", "-v", "0"], env)
+        env = engagement_env(var, port)
+        run_checked([sys.executable, "-m", "tandem", "engagement", "migrate", "-v", "0"], env)
         _worker(env, "seed", str(PROFILE_RECIPIENTS))
         begun = json.loads(_worker(env, "begin"))
         out = Path(var) / "profile.txt"
@@ -335,15 +334,39 @@ COLUMNS = [
     "recorded sent",
 ]
 HEADER = "| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|"
+BASELINE_COLUMNS = [
+    "database",
+    "baseline message bytes",
+    "baseline delivery msg/s",
+    "baseline delivery CPU µs/msg",
+    "now delivery CPU µs/msg",
+    "cut",
+    "baseline recorded sent",
+]
+BASELINE_HEADER = (
+    "| " + " | ".join(BASELINE_COLUMNS) + " |\n" + "|---" * len(BASELINE_COLUMNS) + "|"
+)
+
+
+def _baseline_row(b: sends_baseline.Baseline, f: Figures) -> str:
+    return (
+        f"| {b.database} | {b.message_bytes:,} | {b.recipients / b.delivery_seconds:,.0f} | "
+        f"{b.cpu_per_message_us:,.0f} | {f.cpu_per_message_us:,.0f} | "
+        f"{b.cpu_per_message_us / f.cpu_per_message_us:.1f}x | {b.sent:,} |"
+    )
 
 
 def run() -> str:
     """Run the benchmark; return its section of bench/RESULTS.md."""
     kinds = [k for k in os.environ.get("BENCH_SENDS_DATABASES", "sqlite,postgres").split(",") if k]
+    from bench import sends_baseline
+
     with smtp_sink() as sink:
         figures = [end_to_end(kind, RECIPIENTS, sink) for kind in kinds]
+        baselines = sends_baseline.measure_all(kinds, sink)
         profiled = profile(sink.port)
     rows = "\n".join(_row(f) for f in figures)
+    baseline_rows = "\n".join(_baseline_row(b, f) for b, f in zip(baselines, figures, strict=True))
     capacity = "; ".join(f"{f.database} about {f.quiet_capacity:,.0f} msg/s" for f in figures)
     return f"""## Sends (`bench/sends.py`)
 
@@ -359,6 +382,14 @@ Target (issue 17): end to end ≥ 50% of the raw rate, delivery CPU ≤ 150 µs 
 
 {HEADER}
 {rows}
+
+The issue's starting point, in the same run on the same machine and sink: the code of
+commit {sends_baseline.BASELINE_COMMIT[:7]} (before issue 17), its own bench worker,
+{sends_baseline.BASELINE_RECIPIENTS:,} recipients, {PROCESSES} delivery processes (their
+start-up CPU taken off). CPU per message depends on the machine; the cut is the ratio.
+
+{BASELINE_HEADER}
+{baseline_rows}
 
 The machine is shared with other sessions' test runs (load average in the table), so the
 wall-clock rates move with their load; the CPU columns do not. CPU time per message of the
