@@ -31,6 +31,7 @@ RECIPIENTS = int(os.environ.get("BENCH_SENDS_RECIPIENTS", "100000"))
 PROCESSES = int(os.environ.get("BENCH_SENDS_PROCESSES", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_SENDS_CONNECTIONS", "16"))
 BATCH_SIZE = int(os.environ.get("BENCH_SENDS_BATCH_SIZE", "1000"))
+RAW_RUNS = int(os.environ.get("BENCH_SENDS_RAW_RUNS", "3"))
 PROFILE_RECIPIENTS = min(20000, RECIPIENTS)
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -213,7 +214,13 @@ def _command(process: subprocess.Popen[str], command: str) -> dict[str, Any]:
 
 
 def raw_limit(port: int, message_bytes: int, count: int) -> float:
-    """Seconds smtp-source takes to push `count` messages over the same number of sessions."""
+    """Seconds smtp-source takes to push `count` messages over the same number of sessions:
+    the fastest of RAW_RUNS runs (runs minutes apart moved by a third on the shared machine;
+    the fastest is the hardest to reach half of)."""
+    return min(_raw_run(port, message_bytes, count) for _ in range(RAW_RUNS))
+
+
+def _raw_run(port: int, message_bytes: int, count: int) -> float:
     sessions = PROCESSES * CONNECTIONS
     started = time.perf_counter()
     run_checked(
@@ -373,7 +380,7 @@ def run() -> str:
 {RECIPIENTS:,} recipients, {PROCESSES} delivery processes x {CONNECTIONS} pipelined SMTP
 connections (ADR 0302), batches of {BATCH_SIZE}, into postfix's `smtp-sink` on loopback; the
 raw limit is `smtp-source -d -s {PROCESSES * CONNECTIONS}` → the same sink, same message size,
-same count.
+same count, the fastest of {RAW_RUNS} runs.
 End to end = audience snapshot (data extension rows → one send record each) + delivery
 (claim → personalized MIME → SMTP 250 → outcome recorded). The processes that snapshot and
 deliver are started, Django set up, before the clock starts, as a running worker is; their
