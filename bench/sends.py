@@ -370,8 +370,9 @@ def run() -> str:
 
     with smtp_sink() as sink:
         figures = [end_to_end(kind, RECIPIENTS, sink) for kind in kinds]
-        baselines = sends_baseline.measure_all(kinds, sink)
-        profiled = profile(sink.port)
+        # BENCH_SENDS_BASELINE_RECIPIENTS=0 and BENCH_SENDS_PROFILE=0 leave them out (A/B runs).
+        baselines = sends_baseline.measure_all(kinds, sink) if sends_baseline.RECIPIENTS else []
+        profiled = profile(sink.port) if os.environ.get("BENCH_SENDS_PROFILE") != "0" else ""
     rows = "\n".join(_row(f) for f in figures)
     baseline_rows = "\n".join(_baseline_row(b, f) for b, f in zip(baselines, figures, strict=True))
     capacity = "; ".join(f"{f.database} about {f.quiet_capacity:,.0f} msg/s" for f in figures)
@@ -392,7 +393,7 @@ Target (issue 17): end to end ≥ 50% of the raw rate, delivery CPU ≤ 150 µs 
 
 The issue's starting point, in the same run on the same machine and sink: the code of
 commit {sends_baseline.BASELINE_COMMIT[:7]} (before issue 17), its own bench worker,
-{sends_baseline.BASELINE_RECIPIENTS:,} recipients, {PROCESSES} delivery processes (their
+{sends_baseline.RECIPIENTS:,} recipients, {PROCESSES} delivery processes (their
 start-up CPU taken off). CPU per message depends on the machine; the cut is the ratio.
 
 {BASELINE_HEADER}

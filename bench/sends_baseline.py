@@ -27,7 +27,7 @@ from bench.sends import PROCESSES, ROOT, Sink, database, engagement_env, run_che
 
 # The last commit before the issue's work (9e9f07c, PIPELINING and the wire-form builder).
 BASELINE_COMMIT = os.environ.get("BENCH_SENDS_BASELINE", "999e66ffb66d8ad7ebd45f76ca6c48567fc4c4bf")
-BASELINE_RECIPIENTS = int(os.environ.get("BENCH_SENDS_BASELINE_RECIPIENTS", "20000"))
+RECIPIENTS = int(os.environ.get("BENCH_SENDS_BASELINE_RECIPIENTS", "20000"))
 # What the baseline imported that this checkout no longer installs (pinned to what it used).
 BASELINE_PACKAGES = ("aiosmtplib==5.1.3", "django-ninja==1.7.1")
 
@@ -78,7 +78,7 @@ def _children_cpu() -> float:
 
 
 def measure(code: Path, kind: str, sink: Sink) -> Baseline:
-    """Snapshot and deliver BASELINE_RECIPIENTS with the baseline's own bench worker."""
+    """Snapshot and deliver RECIPIENTS with the baseline's own bench worker."""
 
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as var, database(kind) as db_env:
         env = {**engagement_env(var, sink.port, code), **db_env}
@@ -88,7 +88,7 @@ def measure(code: Path, kind: str, sink: Sink) -> Baseline:
             return run_checked([sys.executable, "-m", "bench.sends_worker", *args], env, code)
 
         run_checked([sys.executable, "-m", "tandem", "engagement", "migrate", "-v", "0"], env, code)
-        worker("seed", str(BASELINE_RECIPIENTS))
+        worker("seed", str(RECIPIENTS))
         begun = json.loads(worker("begin"))
         before = _children_cpu()
         worker("summary", str(begun["send_id"]))
@@ -109,7 +109,7 @@ def measure(code: Path, kind: str, sink: Sink) -> Baseline:
         summary = json.loads(worker("summary", str(begun["send_id"])))
         return Baseline(
             kind,
-            BASELINE_RECIPIENTS,
+            RECIPIENTS,
             begun["message_bytes"],
             seconds,
             cpu - PROCESSES * start_up,
