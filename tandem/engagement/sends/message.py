@@ -38,6 +38,7 @@ _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _HEADER_BREAKS = re.compile(r"[\r\n\t]+")
 # What SMTP clients do to a message before DATA: every line end is CRLF (a lone CR or LF too).
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
+_HTML_SPECIAL = re.compile("[&<>\"']")
 _QP_HEADERS = b'; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
 END_OF_DATA = b".\r\n"
 
@@ -62,7 +63,7 @@ class Slots:
     names: tuple[str, ...]  # each name once, in order of first use
     order: tuple[int, ...]  # per slot, the index of its name in `names`
     html: bool
-    # The literals quoted-printable escaped once (qp.escape); None when one holds a CR.
+    # The literals quoted-printable escaped once (qp.escape); None when one holds a CR or NUL.
     escaped: tuple[bytes, ...] | None
 
     @classmethod
@@ -74,21 +75,22 @@ class Slots:
 
     def encode(self, values: tuple[str, ...]) -> bytes | None:
         """The region in wire form from its escaped literals and values, or None where only
-        b2a_qp of the rendered text is exact (a CR, a `.` before a NUL)."""
+        b2a_qp of the rendered text is exact (a CR or a NUL)."""
         literals = self.escaped
         if literals is None:
             return None
-        escaped = _all_or_none(tuple(map(qp.escape, values)))
+        escaped = _all_or_none(tuple(map(_escape_html if self.html else qp.escape, values)))
         if escaped is None:
             return None
-        wrapped = qp.wrap(b"".join(self._interleave(literals, escaped)))
-        return None if wrapped is None else to_wire(wrapped)
+        return qp.wire(b"".join(self._interleave(literals, escaped)))
 
     def values(self, filled: _Filled) -> tuple[str, ...]:
-        """The value of each name, escaped for HTML regions."""
-        return tuple(map(filled.escaped if self.html else filled.plain, self.names))
+        """The value of each name (not yet escaped for HTML: encode and render do that)."""
+        return tuple(map(filled.plain, self.names))
 
     def render(self, values: tuple[str, ...]) -> str:
+        if self.html:
+            values = tuple(html.escape(value, quote=True) for value in values)
         return "".join(self._interleave(self.literals, values))
 
     def _interleave(self, literals: Sequence[T], values: Sequence[T]) -> list[T]:
@@ -100,6 +102,13 @@ class Slots:
         return out
 
 
+def _escape_html(value: str) -> bytes | None:
+    """qp.escape of the value escaped for HTML (html.escape changes only `&<>"'`)."""
+    if not value.isalnum() and _HTML_SPECIAL.search(value) is not None:
+        value = html.escape(value, quote=True)
+    return qp.escape(value)
+
+
 def _all_or_none(items: tuple[bytes | None, ...]) -> tuple[bytes, ...] | None:
     return None if None in items else items  # type: ignore[return-value]
 
@@ -109,25 +118,18 @@ _PLAIN = CompiledTemplate(parts=("",), html=False)
 
 
 class _Filled:
-    """One recipient's value of each name, looked up once and HTML-escaped once."""
+    """One recipient's value of each name, looked up once."""
 
-    __slots__ = ("_escaped", "_plain", "values")
+    __slots__ = ("_plain", "values")
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = values
         self._plain: dict[str, str] = {}
-        self._escaped: dict[str, str] = {}
 
     def plain(self, name: str) -> str:
         value = self._plain.get(name)
         if value is None:
             value = self._plain[name] = _PLAIN.value(name, self.values)
-        return value
-
-    def escaped(self, name: str) -> str:
-        value = self._escaped.get(name)
-        if value is None:
-            value = self._escaped[name] = html.escape(self.plain(name), quote=True)
         return value
 
 
