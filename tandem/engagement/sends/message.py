@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import binascii
 import html
+import operator
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 
@@ -65,13 +66,16 @@ class Slots:
     html: bool
     # The literals quoted-printable escaped once (qp.escape); None when one holds a CR or NUL.
     escaped: tuple[bytes, ...] | None
+    # Per slot, its value out of the values of `names` (operator.itemgetter: no Python loop).
+    pick: Callable[[Sequence[Any]], Sequence[Any]]
 
     @classmethod
     def of(cls, parts: list[str], html: bool) -> Slots:
         names = tuple(dict.fromkeys(parts[1::2]))
         order = tuple(names.index(part) for part in parts[1::2])
         escaped = tuple(qp.escape(literal) for literal in parts[::2])
-        return cls(tuple(parts[::2]), names, order, html, _all_or_none(escaped))
+        literals = tuple(parts[::2])
+        return cls(literals, names, order, html, _all_or_none(escaped), _picker(order))
 
     def encode(self, values: tuple[str, ...]) -> bytes | None:
         """The region in wire form from its escaped literals and values, or None where only
@@ -86,7 +90,7 @@ class Slots:
 
     def values(self, filled: _Filled) -> tuple[str, ...]:
         """The value of each name (not yet escaped for HTML: encode and render do that)."""
-        return tuple(map(filled.plain, self.names))
+        return tuple(map(filled.__getitem__, self.names))
 
     def render(self, values: tuple[str, ...]) -> str:
         if self.html:
@@ -98,8 +102,15 @@ class Slots:
         parsed per recipient)."""
         out = [literals[0]] * (2 * len(self.order) + 1)
         out[::2] = literals
-        out[1::2] = [values[index] for index in self.order]
+        out[1::2] = self.pick(values)
         return out
+
+
+def _picker(order: tuple[int, ...]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    if len(order) == 1:
+        (index,) = order
+        return lambda values: (values[index],)
+    return operator.itemgetter(*order)
 
 
 def _escape_html(value: str) -> bytes | None:
@@ -117,19 +128,15 @@ def _all_or_none(items: tuple[bytes | None, ...]) -> tuple[bytes, ...] | None:
 _PLAIN = CompiledTemplate(parts=("",), html=False)
 
 
-class _Filled:
-    """One recipient's value of each name, looked up once."""
+class _Filled(dict[str, str]):
+    """One recipient's values by name. A name that is not one of them is looked up as
+    personalization does (ignoring case, else "") once, then kept: as it comes after the
+    recipient's own names, a later lookup finds what it would without it."""
 
-    __slots__ = ("_plain", "values")
+    __slots__ = ()
 
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self.values = values
-        self._plain: dict[str, str] = {}
-
-    def plain(self, name: str) -> str:
-        value = self._plain.get(name)
-        if value is None:
-            value = self._plain[name] = _PLAIN.value(name, self.values)
+    def __missing__(self, name: str) -> str:
+        value = self[name] = _PLAIN.value(name, self)
         return value
 
 
@@ -313,15 +320,21 @@ def build_wire(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> by
             b"\r\n" if prepared.is_test else _unsubscribe(prepared, token),
         )
     )
-    out = [prepared.fixed_headers, date, to_wire(head)]
+    # Already in wire form unless a value brought a line end of its own (a folded subject):
+    # then there are more LFs or CRs than the head's own line ends.
+    line_ends = 3 if prepared.is_test else 4
+    if head.count(b"\n") != line_ends or head.count(b"\r") != line_ends:
+        head = to_wire(head)
+    out = [prepared.fixed_headers, date, head]
     filled = _Filled(values)
     for piece in prepared.body:
         if isinstance(piece, bytes):
             out.append(piece)
         else:
             out.extend(_render_part(piece, filled))
-    data = b"".join(out)
-    return data + END_OF_DATA if data.endswith(b"\r\n") else data + b"\r\n" + END_OF_DATA
+    last = next(piece for piece in reversed(out) if piece)
+    out.append(END_OF_DATA if last.endswith(b"\r\n") else b"\r\n" + END_OF_DATA)
+    return b"".join(out)
 
 
 def prepare_body(
@@ -400,7 +413,7 @@ def _merge(lines: list[tuple[frozenset[str], list[str]]], html: bool) -> list[Re
 def _render_part(part: PreparedPart, filled: _Filled) -> list[bytes]:
     """The part's bytes: constant regions as prepared, the others rendered and encoded."""
     if part.lone_cr:
-        return [_encode(part.template.render(filled.values))]
+        return [_encode(part.template.render(filled))]
     out = []
     for region in part.regions:
         slots, memo = region.template, region.memo
@@ -412,7 +425,7 @@ def _render_part(part: PreparedPart, filled: _Filled) -> list[bytes]:
         if wire is None:
             wire = slots.encode(values) or _encode_rendered(slots.render(values))
             if wire is None:
-                return [_encode(part.template.render(filled.values))]
+                return [_encode(part.template.render(filled))]
             memo.put(values, wire)
         out.append(wire)
     return out
