@@ -58,59 +58,62 @@ class Recipient(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Slots:
-    """Lines with personalization slots: their literals, and which name fills each slot."""
+    """Lines with personalization slots: their literals with a gap for each slot, and which
+    name fills each slot."""
 
-    literals: tuple[str, ...]  # one more than the slots
+    parts: tuple[str, ...]  # literals at even indexes, a gap ("") at odd ones
     names: tuple[str, ...]  # each name once, in order of first use
-    order: tuple[int, ...]  # per slot, the index of its name in `names`
     html: bool
-    # The literals quoted-printable escaped once (qp.escape); None when one holds a CR or NUL.
+    # `parts` quoted-printable escaped once (qp.escape); None when a literal holds a CR or NUL.
     escaped: tuple[bytes, ...] | None
-    # Per slot, its value out of the values of `names` (operator.itemgetter: no Python loop).
-    pick: Callable[[Sequence[Any]], Sequence[Any]]
+    # By operator.itemgetter (no Python loop): the values of `names` out of a recipient's, and
+    # per slot its name's value out of those.
+    lookup: Callable[[Mapping[str, str]], tuple[str, ...]]
+    pick: Callable[[Sequence[Any]], tuple[Any, ...]]
 
     @classmethod
     def of(cls, parts: list[str], html: bool) -> Slots:
         names = tuple(dict.fromkeys(parts[1::2]))
         order = tuple(names.index(part) for part in parts[1::2])
-        escaped = tuple(qp.escape(literal) for literal in parts[::2])
-        literals = tuple(parts[::2])
-        return cls(literals, names, order, html, _all_or_none(escaped), _picker(order))
+        gapped = list(parts)
+        gapped[1::2] = [""] * len(order)
+        escaped = _all_or_none(tuple(map(qp.escape, gapped)))
+        return cls(tuple(gapped), names, html, escaped, _picker(names), _picker(order))
 
     def encode(self, values: tuple[str, ...]) -> bytes | None:
         """The region in wire form from its escaped literals and values, or None where only
         b2a_qp of the rendered text is exact (a CR or a NUL)."""
-        literals = self.escaped
-        if literals is None:
+        parts = self.escaped
+        if parts is None:
             return None
         escaped = _all_or_none(tuple(map(_escape_html if self.html else qp.escape, values)))
         if escaped is None:
             return None
-        return qp.wire(b"".join(self._interleave(literals, escaped)))
+        return qp.wire(b"".join(self._fill(parts, escaped)))
 
     def values(self, filled: _Filled) -> tuple[str, ...]:
         """The value of each name (not yet escaped for HTML: encode and render do that)."""
-        return tuple(map(filled.__getitem__, self.names))
+        return self.lookup(filled)
 
     def render(self, values: tuple[str, ...]) -> str:
         if self.html:
             values = tuple(html.escape(value, quote=True) for value in values)
-        return "".join(self._interleave(self.literals, values))
+        return "".join(self._fill(self.parts, values))
 
-    def _interleave(self, literals: Sequence[T], values: Sequence[T]) -> list[T]:
-        """Literals with each slot's value between them, by slice assignment (no format string
+    def _fill(self, parts: tuple[T, ...], values: Sequence[T]) -> list[T]:
+        """`parts` with each slot's value in its gap, by slice assignment (no format string
         parsed per recipient)."""
-        out = [literals[0]] * (2 * len(self.order) + 1)
-        out[::2] = literals
+        out = list(parts)
         out[1::2] = self.pick(values)
         return out
 
 
-def _picker(order: tuple[int, ...]) -> Callable[[Sequence[Any]], Sequence[Any]]:
-    if len(order) == 1:
-        (index,) = order
-        return lambda values: (values[index],)
-    return operator.itemgetter(*order)
+def _picker(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """operator.itemgetter(*keys), answering a tuple for one key too."""
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda items: (items[key],)
+    return operator.itemgetter(*keys)
 
 
 def _escape_html(value: str) -> bytes | None:

@@ -29,11 +29,11 @@ def escape(text: str) -> bytes | None:
     """The UTF-8 of `text` with every byte that must be escaped as `=XX` (no soft breaks);
     None when it holds a carriage return or a NUL (b2a_qp escapes a `.` starting a line
     before a NUL, which moves the soft breaks)."""
-    if "\r" in text or "\x00" in text:
-        return None
     data = text.encode("utf-8")
     if _NEEDS_ESCAPE.search(data) is None:
         return data
+    if b"\r" in data or b"\x00" in data:
+        return None
     escaped = _ESCAPED
     return b"".join([escaped[byte] for byte in data])
 
