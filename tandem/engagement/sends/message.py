@@ -335,8 +335,8 @@ def build_wire(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> by
             out.append(piece)
         else:
             out.extend(_render_part(piece, filled))
-    last = next(piece for piece in reversed(out) if piece)
-    out.append(END_OF_DATA if last.endswith(b"\r\n") else b"\r\n" + END_OF_DATA)
+    ending = out[-1] or b"".join(out)  # the last piece, or all when that is empty
+    out.append(END_OF_DATA if ending.endswith(b"\r\n") else b"\r\n" + END_OF_DATA)
     return b"".join(out)
 
 

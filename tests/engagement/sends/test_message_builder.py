@@ -64,6 +64,7 @@ def _both(email: Email, values: dict[str, str], *, is_test: bool = False) -> tup
 @example(subject="", text="%%City%%\n", html="", values={"City": "a\rb\r\n.c \n"}, is_test=False)
 @example(subject="", text="", html="%%City%%", values={"City": "O'Neil & <Sons>"}, is_test=True)
 @example(subject="%%City%% " * 9, text="", html="", values={"City": "Zürich"}, is_test=False)
+@example(subject="S", text="a\n%%City%%", html="", values={"City": ""}, is_test=True)
 def test_wire_builder_matches_the_reference_byte_for_byte(
     subject: str, text: str, html: str, values: dict[str, str], is_test: bool
 ) -> None:
