@@ -54,6 +54,7 @@ _LINE_START_DOT = re.compile(rb"\n\.")  # a regex search: twice as fast as `in` 
 
 
 def _wrap(escaped: bytes, line_end: bytes) -> bytes:
+    """The escaped text soft-broken, its line ends and soft breaks written with `line_end`."""
     soft_break = b"=" + line_end
     if b"\n" not in escaped:
         return _wrap_line(escaped, True, soft_break)
