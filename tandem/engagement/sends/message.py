@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import binascii
 import html
+import operator
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 
@@ -38,6 +39,7 @@ _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _HEADER_BREAKS = re.compile(r"[\r\n\t]+")
 # What SMTP clients do to a message before DATA: every line end is CRLF (a lone CR or LF too).
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
+_HTML_SPECIAL = re.compile("[&<>\"']")
 _QP_HEADERS = b'; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
 END_OF_DATA = b".\r\n"
 
@@ -56,48 +58,69 @@ class Recipient(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Slots:
-    """Lines with personalization slots: their literals, and which name fills each slot."""
+    """Lines with personalization slots: their literals with a gap for each slot, and which
+    name fills each slot."""
 
-    literals: tuple[str, ...]  # one more than the slots
+    parts: tuple[str, ...]  # literals at even indexes, a gap ("") at odd ones
     names: tuple[str, ...]  # each name once, in order of first use
-    order: tuple[int, ...]  # per slot, the index of its name in `names`
     html: bool
-    # The literals quoted-printable escaped once (qp.escape); None when one holds a CR.
+    # `parts` quoted-printable escaped once (qp.escape); None when a literal holds a CR or NUL.
     escaped: tuple[bytes, ...] | None
+    # By operator.itemgetter (no Python loop): the values of `names` out of a recipient's, and
+    # per slot its name's value out of those.
+    lookup: Callable[[Mapping[str, str]], tuple[str, ...]]
+    pick: Callable[[Sequence[Any]], tuple[Any, ...]]
 
     @classmethod
     def of(cls, parts: list[str], html: bool) -> Slots:
         names = tuple(dict.fromkeys(parts[1::2]))
         order = tuple(names.index(part) for part in parts[1::2])
-        escaped = tuple(qp.escape(literal) for literal in parts[::2])
-        return cls(tuple(parts[::2]), names, order, html, _all_or_none(escaped))
+        gapped = list(parts)
+        gapped[1::2] = [""] * len(order)
+        escaped = _all_or_none(tuple(map(qp.escape, gapped)))
+        return cls(tuple(gapped), names, html, escaped, _picker(names), _picker(order))
 
     def encode(self, values: tuple[str, ...]) -> bytes | None:
         """The region in wire form from its escaped literals and values, or None where only
-        b2a_qp of the rendered text is exact (a CR, a `.` before a NUL)."""
-        literals = self.escaped
-        if literals is None:
+        b2a_qp of the rendered text is exact (a CR or a NUL)."""
+        parts = self.escaped
+        if parts is None:
             return None
-        escaped = _all_or_none(tuple(map(qp.escape, values)))
+        escaped = _all_or_none(tuple(map(_escape_html if self.html else qp.escape, values)))
         if escaped is None:
             return None
-        wrapped = qp.wrap(b"".join(self._interleave(literals, escaped)))
-        return None if wrapped is None else to_wire(wrapped)
+        return qp.wire(b"".join(self._fill(parts, escaped)))
 
     def values(self, filled: _Filled) -> tuple[str, ...]:
-        """The value of each name, escaped for HTML regions."""
-        return tuple(map(filled.escaped if self.html else filled.plain, self.names))
+        """The value of each name (not yet escaped for HTML: encode and render do that)."""
+        return self.lookup(filled)
 
     def render(self, values: tuple[str, ...]) -> str:
-        return "".join(self._interleave(self.literals, values))
+        if self.html:
+            values = tuple(html.escape(value, quote=True) for value in values)
+        return "".join(self._fill(self.parts, values))
 
-    def _interleave(self, literals: Sequence[T], values: Sequence[T]) -> list[T]:
-        """Literals with each slot's value between them, by slice assignment (no format string
+    def _fill(self, parts: tuple[T, ...], values: Sequence[T]) -> list[T]:
+        """`parts` with each slot's value in its gap, by slice assignment (no format string
         parsed per recipient)."""
-        out = [literals[0]] * (2 * len(self.order) + 1)
-        out[::2] = literals
-        out[1::2] = [values[index] for index in self.order]
+        out = list(parts)
+        out[1::2] = self.pick(values)
         return out
+
+
+def _picker(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """operator.itemgetter(*keys), answering a tuple for one key too."""
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda items: (items[key],)
+    return operator.itemgetter(*keys)
+
+
+def _escape_html(value: str) -> bytes | None:
+    """qp.escape of the value escaped for HTML (html.escape changes only `&<>"'`)."""
+    if not value.isalnum() and _HTML_SPECIAL.search(value) is not None:
+        value = html.escape(value, quote=True)
+    return qp.escape(value)
 
 
 def _all_or_none(items: tuple[bytes | None, ...]) -> tuple[bytes, ...] | None:
@@ -108,26 +131,15 @@ def _all_or_none(items: tuple[bytes | None, ...]) -> tuple[bytes, ...] | None:
 _PLAIN = CompiledTemplate(parts=("",), html=False)
 
 
-class _Filled:
-    """One recipient's value of each name, looked up once and HTML-escaped once."""
+class _Filled(dict[str, str]):
+    """One recipient's values by name. A name that is not one of them is looked up as
+    personalization does (ignoring case, else "") once, then kept: as it comes after the
+    recipient's own names, a later lookup finds what it would without it."""
 
-    __slots__ = ("_escaped", "_plain", "values")
+    __slots__ = ()
 
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self.values = values
-        self._plain: dict[str, str] = {}
-        self._escaped: dict[str, str] = {}
-
-    def plain(self, name: str) -> str:
-        value = self._plain.get(name)
-        if value is None:
-            value = self._plain[name] = _PLAIN.value(name, self.values)
-        return value
-
-    def escaped(self, name: str) -> str:
-        value = self._escaped.get(name)
-        if value is None:
-            value = self._escaped[name] = html.escape(self.plain(name), quote=True)
+    def __missing__(self, name: str) -> str:
+        value = self[name] = _PLAIN.value(name, self)
         return value
 
 
@@ -311,15 +323,21 @@ def build_wire(prepared: PreparedEmail, recipient: Recipient, date: bytes) -> by
             b"\r\n" if prepared.is_test else _unsubscribe(prepared, token),
         )
     )
-    out = [prepared.fixed_headers, date, to_wire(head)]
+    # Already in wire form unless a value brought a line end of its own (a folded subject):
+    # then there are more LFs or CRs than the head's own line ends.
+    line_ends = 3 if prepared.is_test else 4
+    if head.count(b"\n") != line_ends or head.count(b"\r") != line_ends:
+        head = to_wire(head)
+    out = [prepared.fixed_headers, date, head]
     filled = _Filled(values)
     for piece in prepared.body:
         if isinstance(piece, bytes):
             out.append(piece)
         else:
             out.extend(_render_part(piece, filled))
-    data = b"".join(out)
-    return data + END_OF_DATA if data.endswith(b"\r\n") else data + b"\r\n" + END_OF_DATA
+    ending = out[-1] or b"".join(out)  # the last piece, or all when that is empty
+    out.append(END_OF_DATA if ending.endswith(b"\r\n") else b"\r\n" + END_OF_DATA)
+    return b"".join(out)
 
 
 def prepare_body(
@@ -398,7 +416,7 @@ def _merge(lines: list[tuple[frozenset[str], list[str]]], html: bool) -> list[Re
 def _render_part(part: PreparedPart, filled: _Filled) -> list[bytes]:
     """The part's bytes: constant regions as prepared, the others rendered and encoded."""
     if part.lone_cr:
-        return [_encode(part.template.render(filled.values))]
+        return [_encode(part.template.render(filled))]
     out = []
     for region in part.regions:
         slots, memo = region.template, region.memo
@@ -410,7 +428,7 @@ def _render_part(part: PreparedPart, filled: _Filled) -> list[bytes]:
         if wire is None:
             wire = slots.encode(values) or _encode_rendered(slots.render(values))
             if wire is None:
-                return [_encode(part.template.render(filled.values))]
+                return [_encode(part.template.render(filled))]
             memo.put(values, wire)
         out.append(wire)
     return out

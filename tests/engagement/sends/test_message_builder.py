@@ -21,9 +21,10 @@ from tandem.engagement.studio.models import Email
 from tests.engagement.sends.reference_message import build_message, data_form
 
 NAMES = ("FirstName", "City", "firstname", "Missing", "emailaddr")
-# Characters that matter to quoted-printable, line ends and dot-stuffing, and some plain ones.
+# Characters that matter to quoted-printable, line ends, dot-stuffing and HTML escaping, and
+# some plain ones.
 TRICKY = st.sampled_from(
-    [".", " ", "\t", "=", "\r", "\n", "\r\n", "é", "€", "😀", "a", "Z", "-", "<", '"', "&", "\x00"]
+    [".", " ", "\t", "=", "\r", "\n", "\r\n", "\x00", "é", "€", "😀", "a", "Z", "-", *"<>\"'&"]
 )
 LONG = st.integers(min_value=1, max_value=160).map(lambda n: "x" * n)
 TEXT = st.lists(st.one_of(TRICKY, LONG), max_size=30).map("".join)
@@ -61,6 +62,9 @@ def _both(email: Email, values: dict[str, str], *, is_test: bool = False) -> tup
     subject="%%City%%", text="x" * 75 + ".%%City%%", html="", values={"City": "."}, is_test=True
 )
 @example(subject="", text="%%City%%\n", html="", values={"City": "a\rb\r\n.c \n"}, is_test=False)
+@example(subject="", text="", html="%%City%%", values={"City": "O'Neil & <Sons>"}, is_test=True)
+@example(subject="%%City%% " * 9, text="", html="", values={"City": "Zürich"}, is_test=False)
+@example(subject="S", text="a\n%%City%%", html="", values={"City": ""}, is_test=True)
 def test_wire_builder_matches_the_reference_byte_for_byte(
     subject: str, text: str, html: str, values: dict[str, str], is_test: bool
 ) -> None:
