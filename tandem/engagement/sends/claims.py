@@ -1,8 +1,13 @@
 """Services of the delivery pipeline (its writes): claim a batch, record its outcomes,
 recover, finish.
 
-A batch is claimed (status `claimed`, committed) before any of its messages is offered to
-SMTP. Whatever a lost worker had claimed becomes `unknown` and is never sent again.
+A batch is claimed, and the claim committed, before any of its messages is offered to SMTP.
+Fresh records are claimed by range: the batch row names the first and last id it took and the
+send's `claim_cursor` moves past them, under the send's row lock, so the records themselves are
+written once, at their outcome (PostgreSQL rewrote every record and all its index entries at
+the claim too: half of its CPU a message). Records queued again after a 4xx or the batch's
+deadline are `retry`, and a later batch claims them one by one (status `claimed`, its batch
+id). Whatever a lost worker held becomes `unknown` and is never sent again.
 """
 
 from __future__ import annotations
@@ -45,25 +50,43 @@ class ClaimedBatch:
     send_id: int
     recipients: list[Recipient]
     attempts: dict[int, int]
+    # The first and last id of the fresh records taken by range; None for a batch of retries.
+    span: tuple[int, int] | None = None
 
 
-def _claim_sql() -> str:
+# The values as text on PostgreSQL too: `_claimed` decodes them in one json.loads.
+_COLUMNS = 'id, subscriber_key, email, "values"{text}, attempts'
+
+
+def _columns() -> str:
+    return _COLUMNS.format(text="::text" if connection.vendor == "postgresql" else "")
+
+
+def _retry_claim_sql() -> str:
+    """Claim up to a batch of `retry` records, each marked `claimed` with the batch's id."""
     table = connection.ops.quote_name(SendRecord._meta.db_table)
-    # The values as text on PostgreSQL too: `_claimed` decodes them in one json.loads.
-    returning = ' RETURNING id, subscriber_key, email, "values"::text, attempts'
     if connection.vendor == "postgresql":
         return (
             f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
             f"SELECT id FROM {table} WHERE send_id = %s AND status = %s "
-            "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)" + returning
+            f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_columns()}"
         )
-    # SQLite has one writer at a time: one conditional UPDATE is the claim. Its planner uses a
-    # partial index only when the query repeats the index's condition (a bound status does not
-    # prove it): without it every claim walked all the send's records (28 ms a batch of 1,000).
+    # SQLite's planner uses a partial index only when the query repeats the index's condition
+    # (a bound status does not prove it): without it every claim walked all the send's records.
     return (
         f"UPDATE {table} SET status = %s, batch_id = %s WHERE id IN ("  # noqa: S608 (table from model meta)
         f"SELECT id FROM {table} WHERE send_id = %s AND {OPEN_RECORDS_SQL} AND status = %s "
-        "ORDER BY id LIMIT %s) AND status = %s" + returning.replace("::text", "")
+        f"ORDER BY id LIMIT %s) RETURNING {_columns()}"
+    )
+
+
+def _fresh_sql() -> str:
+    """Read the next batch of queued records after the cursor (the claim is the cursor's move)."""
+    table = connection.ops.quote_name(SendRecord._meta.db_table)
+    open_records = "" if connection.vendor == "postgresql" else f"AND {OPEN_RECORDS_SQL} "
+    return (
+        f"SELECT {_columns()} FROM {table} WHERE send_id = %s {open_records}"  # noqa: S608 (table from model meta)
+        "AND status = %s AND id > %s ORDER BY id LIMIT %s"
     )
 
 
@@ -80,25 +103,47 @@ def _claimed(cursor: Any) -> tuple[list[Recipient], dict[int, int]]:
 
 
 def batch_claim(*, send_id: int, worker: str, size: int) -> ClaimedBatch | None:
-    """Claim up to `size` queued records of a running send; None when there is nothing to do."""
+    """Claim up to `size` records of a running send, records queued again first; None when
+    there is nothing to do."""
     now = timezone.now()
     with transaction.atomic():
-        if not Send.objects.filter(pk=send_id, status=SendStatus.RUNNING).exists():
+        # The send's row lock (SQLite: the IMMEDIATE transaction) orders the claims of all
+        # loops: each range starts after the last one, and no two take the same record.
+        cursor_at = (
+            Send.objects.select_for_update()
+            .filter(pk=send_id, status=SendStatus.RUNNING)
+            .values_list("claim_cursor", flat=True)
+            .first()
+        )
+        if cursor_at is None:
             return None
         batch = SendBatch.objects.create(
             send_id=send_id, worker=worker, claimed_at=now, heartbeat_at=now
         )
-        params: list[Any] = [RecordStatus.CLAIMED, batch.id, send_id, RecordStatus.QUEUED, size]
-        if connection.vendor != "postgresql":
-            params.append(RecordStatus.QUEUED)
-        with connection.cursor() as cursor:
-            cursor.execute(_claim_sql(), params)
-            recipients, attempts = _claimed(cursor)
+        retry = [RecordStatus.CLAIMED, batch.id, send_id, RecordStatus.RETRY, size]
+        recipients, attempts = _claim_rows(_retry_claim_sql(), retry)
+        span = None
+        if not recipients:
+            fresh = [send_id, RecordStatus.QUEUED, cursor_at, size]
+            recipients, attempts = _claim_rows(_fresh_sql(), fresh)
+            if recipients:
+                span = (recipients[0].record_id, recipients[-1].record_id)
+                Send.objects.filter(pk=send_id).update(claim_cursor=span[1])
         if not recipients:
             batch.delete()
             return None
-        SendBatch.objects.filter(pk=batch.id).update(size=len(recipients))
-    return ClaimedBatch(batch.id, send_id, recipients, attempts)
+        SendBatch.objects.filter(pk=batch.id).update(
+            size=len(recipients),
+            first_record_id=span[0] if span else None,
+            last_record_id=span[1] if span else None,
+        )
+    return ClaimedBatch(batch.id, send_id, recipients, attempts, span)
+
+
+def _claim_rows(statement: str, params: list[Any]) -> tuple[list[Recipient], dict[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return _claimed(cursor)
 
 
 def batch_heartbeat(*, batch_id: int) -> bool:
@@ -179,7 +224,7 @@ def _target(batch: ClaimedBatch, result: Result, config: DeliveryConfig, *, requ
         return (RecordStatus.UNKNOWN, None, result.code, result.message or LOST_WORKER)
     attempts = batch.attempts.get(result.record_id, 0) + result.tries
     if outcome is Outcome.NOT_ATTEMPTED:
-        return (RecordStatus.QUEUED, None, None, "")
+        return (RecordStatus.RETRY, None, None, "")
     if attempts >= config.max_attempts:
         return (
             RecordStatus.FAILED,
@@ -187,7 +232,7 @@ def _target(batch: ClaimedBatch, result: Result, config: DeliveryConfig, *, requ
             result.code,
             f"gave up after {attempts} attempts: {result.message}",
         )
-    return (RecordStatus.QUEUED, attempts, result.code, result.message)
+    return (RecordStatus.RETRY, attempts, result.code, result.message)
 
 
 def _outcomes_sql() -> str:
@@ -224,27 +269,36 @@ def _outcomes_sql() -> str:
         )
         # Unary `+`: SQLite uses no index for these, so it looks each record up by id.
         send, batch, status = f"+{table}.send_id", f"+{table}.batch_id", f"+{table}.status"
+    # The batch's records: those it claimed one by one (`claimed`, its id), and those of its
+    # range still `queued`; `unknown` for either when recovery took the batch for lost meanwhile.
     return (
         f"{outcomes}UPDATE {table} SET status = v.status, smtp_code = v.code, error = v.error, "  # noqa: S608 (table from model meta)
         f"attempts = COALESCE(v.attempts, {table}.attempts), "
-        f"batch_id = CASE WHEN v.status = %s THEN NULL ELSE {table}.batch_id END, "
+        "batch_id = CASE WHEN v.status = %s THEN NULL ELSE %s END, "
         f"sent_at = CASE WHEN v.status = %s THEN %s ELSE {table}.sent_at END "
-        f"FROM v WHERE {table}.id = v.id AND {send} = %s "
-        f"AND {batch} = %s AND {status} IN (%s, %s)"
+        f"FROM v WHERE {table}.id = v.id AND {send} = %s AND ("
+        f"({batch} = %s AND {status} IN (%s, %s)) OR ({batch} IS NULL "
+        f"AND {table}.id BETWEEN %s AND %s AND {status} IN (%s, %s)))"
     )
 
 
 def _apply(batch: ClaimedBatch, groups: dict[Group, list[int]], now: datetime) -> None:
     """Write every record's outcome in one statement."""
     payload = json.dumps([[*group, ids] for group, ids in groups.items()])
+    first, last = batch.span or (1, 0)  # no range: BETWEEN 1 AND 0 holds no id
     params = [
         payload,
-        RecordStatus.QUEUED,
+        RecordStatus.RETRY,
+        batch.id,
         RecordStatus.SENT,
         connection.ops.adapt_datetimefield_value(now),
         batch.send_id,
         batch.id,
         RecordStatus.CLAIMED,
+        RecordStatus.UNKNOWN,
+        first,
+        last,
+        RecordStatus.QUEUED,
         RecordStatus.UNKNOWN,
     ]
     with connection.cursor() as cursor:
@@ -323,17 +377,23 @@ def send_recover_stale(*, send_id: int, lease_seconds: int) -> int:
     cutoff = timezone.now() - timedelta(seconds=lease_seconds)
     stale = SendBatch.objects.filter(
         send_id=send_id, finished_at__isnull=True, heartbeat_at__lt=cutoff
-    ).values_list("id", flat=True)
+    ).values_list("id", "first_record_id", "last_record_id")
     lost = 0
-    for batch_id in list(stale):
+    for batch_id, first, last in list(stale):
         with transaction.atomic():
             taken = SendBatch.objects.filter(pk=batch_id, finished_at__isnull=True).update(
                 finished_at=timezone.now(), is_lost=True
             )
-            if taken:
-                lost += SendRecord.objects.filter(
-                    send_id=send_id, status=RecordStatus.CLAIMED, batch_id=batch_id
-                ).update(status=RecordStatus.UNKNOWN, error=LOST_WORKER)
+            if not taken:
+                continue
+            records = SendRecord.objects.filter(send_id=send_id)
+            lost += records.filter(status=RecordStatus.CLAIMED, batch_id=batch_id).update(
+                status=RecordStatus.UNKNOWN, error=LOST_WORKER
+            )
+            if first is not None:
+                lost += records.filter(
+                    status=RecordStatus.QUEUED, id__gte=first, id__lte=last
+                ).update(status=RecordStatus.UNKNOWN, error=LOST_WORKER, batch_id=batch_id)
     return lost
 
 
@@ -351,8 +411,12 @@ def send_finish_if_done(*, send_id: int) -> FinishState:
         if send is None or send.status != SendStatus.RUNNING:
             return FinishState.NOT_RUNNING
         records = SendRecord.objects.filter(send_id=send_id)
-        if records.filter(status=RecordStatus.QUEUED).exists():
+        fresh = records.filter(status=RecordStatus.QUEUED, id__gt=send.claim_cursor)
+        if records.filter(status=RecordStatus.RETRY).exists() or fresh.exists():
             return FinishState.REMAINING
+        # Records of an open batch: claimed one by one, or queued within its range.
+        if SendBatch.objects.filter(send_id=send_id, finished_at__isnull=True).exists():
+            return FinishState.WAITING
         if records.filter(status=RecordStatus.CLAIMED).exists():
             return FinishState.WAITING
         send.status = SendStatus.COMPLETED

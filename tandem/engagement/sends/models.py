@@ -79,6 +79,9 @@ class Send(models.Model):
     # loops reserve their slots by moving `rate_next_at` on (claims.send_reserve_slots).
     max_per_second = models.PositiveIntegerField(null=True, blank=True)
     rate_next_at = models.DateTimeField(null=True, blank=True)
+    # The highest record id a batch has taken by range (claims.batch_claim): a queued record at
+    # or below it belongs to the open batch whose range holds it, unwritten until its outcome.
+    claim_cursor = models.BigIntegerField(default=0)
     # Link URL templates of the HTML body, by index, for the click redirect.
     links = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
@@ -99,6 +102,8 @@ class Send(models.Model):
 
 class RecordStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    # Deferred (4xx) or not tried before the batch's deadline: queued again, claimed one by one.
+    RETRY = "retry", "Queued again"
     CLAIMED = "claimed", "Claimed"
     SENT = "sent", "Sent"
     BOUNCED = "bounced", "Bounced"
@@ -108,7 +113,9 @@ class RecordStatus(models.TextChoices):
 
 # The condition of the `sendrecord_open` partial index, as SQL: SQLite's planner reads a partial
 # index only for queries that repeat its condition (a bound status does not prove it).
-OPEN_RECORDS_SQL = f"status IN ('{RecordStatus.QUEUED}', '{RecordStatus.CLAIMED}')"
+OPEN_RECORDS_SQL = (
+    f"status IN ('{RecordStatus.QUEUED}', '{RecordStatus.RETRY}', '{RecordStatus.CLAIMED}')"
+)
 
 
 class SendBatch(models.Model):
@@ -122,6 +129,10 @@ class SendBatch(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     size = models.PositiveIntegerField(default=0)
     is_lost = models.BooleanField(default=False)
+    # The fresh records taken by range, first and last id (none for a batch of retries): they
+    # stay `queued` in the records table until their outcome, one write per record, not two.
+    first_record_id = models.BigIntegerField(null=True, blank=True)
+    last_record_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["send", "finished_at"], name="sendbatch_open")]
@@ -134,7 +145,7 @@ class SendRecord(models.Model):
     """One recipient of one send: its snapshot values, delivery outcome and tracking."""
 
     # No index of its own: the unique (send, subscriber key) index starts with it. Every index
-    # is written twice per recipient (claim, outcome), so the table keeps few (bench/sends).
+    # is written again at each outcome, so the table keeps few (bench/sends).
     # No database constraint on `send` and `batch` either: PostgreSQL checks a foreign key row
     # by row at commit, one lookup per record the snapshot inserts (0.33 s of server CPU for
     # 100,000) and per record a claim gives a batch (~4 ms a batch of 1,000). Records are only
@@ -183,7 +194,7 @@ class SendRecord(models.Model):
             models.Index(
                 fields=["send", "status", "id"],
                 name="sendrecord_open",
-                condition=models.Q(status__in=["queued", "claimed"]),
+                condition=models.Q(status__in=["queued", "retry", "claimed"]),
             )
         ]
 

@@ -76,6 +76,13 @@ def send_progress(*, send: Send, tracking: bool = False) -> SendProgress:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
+    # Queued records at or below the claim cursor belong to a batch's range: claimed.
+    cursor_at = Send.objects.filter(pk=send.pk).values_list("claim_cursor", flat=True).first()
+    in_ranges = (
+        send.records.filter(status=RecordStatus.QUEUED, id__lte=cursor_at).count()
+        if cursor_at and counts.get(RecordStatus.QUEUED)
+        else 0
+    )
     extra: dict[str, int] = {}
     if tracking:
         totals = send.records.aggregate(
@@ -88,8 +95,8 @@ def send_progress(*, send: Send, tracking: bool = False) -> SendProgress:
         extra = {key: value or 0 for key, value in totals.items()}
     return SendProgress(
         total=sum(counts.values()),
-        queued=counts.get(RecordStatus.QUEUED, 0),
-        claimed=counts.get(RecordStatus.CLAIMED, 0),
+        queued=counts.get(RecordStatus.QUEUED, 0) - in_ranges + counts.get(RecordStatus.RETRY, 0),
+        claimed=counts.get(RecordStatus.CLAIMED, 0) + in_ranges,
         sent=counts.get(RecordStatus.SENT, 0),
         bounced=counts.get(RecordStatus.BOUNCED, 0),
         failed=counts.get(RecordStatus.FAILED, 0),

@@ -237,6 +237,9 @@ def test_records_follow_their_send_and_batch_through_the_orm_without_database_co
     send = running_send(marketer, email, audience, django_capture_on_commit_callbacks)
     batch = claims.batch_claim(send_id=send.id, worker="w", size=3)
     assert batch is not None
+    # Outcomes name the batch that wrote them.
+    claimed = [r.record_id for r in batch.recipients]
+    assert SendRecord.objects.filter(id__in=claimed).update(batch_id=batch.id) == 3
 
     SendBatch.objects.filter(pk=batch.id).delete()
 
