@@ -286,7 +286,7 @@ def _apply(batch: ClaimedBatch, groups: dict[Group, list[int]], now: datetime) -
     """Write every record's outcome in one statement."""
     payload = json.dumps([[*group, ids] for group, ids in groups.items()])
     first, last = batch.span or (1, 0)  # no range: BETWEEN 1 AND 0 holds no id
-    params = [
+    params: list[Any] = [
         payload,
         RecordStatus.RETRY,
         batch.id,
