@@ -6,14 +6,17 @@ Anything that breaks after the content was sent is UNKNOWN and never retried.
 
 Each connection is one task draining the batch's queue. When the server offers PIPELINING
 (RFC 2920), MAIL FROM, RCPT TO and DATA go in one write, and the next message's three go in
-the same write as this message's content: one write and one read a message (ADR 0302).
-Without PIPELINING each command waits for its reply, as RFC 5321 asks.
+the same write as this message's content: one write and one read a message (ADR 0302). While
+all goes well, the protocol's callback carries that exchange on without waking the task
+(`SmtpPool._step`, ADR 0305). Without PIPELINING each command waits for its reply, as RFC 5321
+asks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -100,6 +103,11 @@ class _Connection:
         self.session: SmtpSession | None = None
         self.used = 0
         self.ahead: _Ahead | None = None
+        # While a content's reply is awaited: whose content it is, and the job whose envelope
+        # went with it. The steady exchange (SmtpPool._step) moves both on.
+        self.job: Job | None = None
+        self.next: Job | None = None
+        self.step: Callable[[list[Reply]], bool] | None = None
 
     async def ready(self) -> SmtpSession:
         session = self.session
@@ -155,6 +163,8 @@ class SmtpPool:
     def __init__(self, config: DeliveryConfig) -> None:
         self.config = config
         self.connections = [_Connection(config) for _ in range(config.connections)]
+        for conn in self.connections:
+            conn.step = functools.partial(self._step, conn)
         self.failure_streak = 0
         self.abort_after = max(config.retry_attempts, config.connections) * 2
         self.last_error = ""
@@ -207,6 +217,7 @@ class SmtpPool:
     async def _attempt(self, conn: _Connection, job: Job, replies: list[Reply] | None) -> None:
         """One try of one job; a 4xx puts it back in the queue behind its backoff."""
         job.tries += 1
+        conn.job = job
         try:
             if job.data is None:
                 job.data = _build(job)
@@ -218,6 +229,7 @@ class SmtpPool:
                 await self._check_envelope(conn, replies)
             reply = await self._content(conn, job.data)
         except _Transient as exc:
+            job = conn.job or job  # the steady exchange may have moved on to a later job
             self._failed(exc.message)
             job.last = exc
             if exc.drop_connection and conn.ahead is None:
@@ -230,12 +242,14 @@ class SmtpPool:
                 self._results[job.record_id] = _unfinished(job)
             return
         except _Final as exc:
+            job = conn.job or job
             if exc.outcome is Outcome.REFUSED:
                 self._failed(exc.message)
             self._results[job.record_id] = Result(
                 job.record_id, exc.outcome, exc.code, exc.message, job.tries
             )
             return
+        job = conn.job or job
         self.failure_streak = 0
         self._results[job.record_id] = Result(
             job.record_id, Outcome.SENT, reply.code, reply.text, job.tries
@@ -300,23 +314,28 @@ class SmtpPool:
             await conn.close()
             raise _Transient(None, f"connection lost at DATA: {exc}", drop_connection=True) from exc
         conn.used += 1 if ahead else 0
+        conn.next = ahead
         try:
-            (reply,) = await session.read(1)
+            # The content's reply and the next envelope's three come as one group; while
+            # every group is clean, _step carries on from the protocol's callback.
+            replies = await session.read(4, conn.step) if ahead else await session.read(1)
         except SessionError as exc:
-            self._put_back(ahead)
+            # The replies to the next envelope did not all come: that job goes back.
+            self._put_back(conn.next)
+            conn.next, replies = None, session.take_arrived()
             await conn.close()
-            # The message may have been taken: never offer it again.
-            raise _Final(
-                Outcome.UNKNOWN,
-                None,
-                f"no reply after DATA ({type(exc).__name__}: {exc}); outcome unknown, not resent",
-            ) from exc
+            if not replies:
+                # The message may have been taken: never offer it again.
+                raise _Final(
+                    Outcome.UNKNOWN,
+                    None,
+                    f"no reply after DATA ({type(exc).__name__}: {exc}); "
+                    "outcome unknown, not resent",
+                ) from exc
+        ahead, conn.next = conn.next, None
+        reply = replies[0]
         if ahead is not None:
-            try:
-                conn.ahead = _Ahead(ahead, await session.read(3))
-            except SessionError:
-                self._put_back(ahead)
-                await conn.close()
+            conn.ahead = _Ahead(ahead, replies[1:])
         if reply.code != 250:
             error = _response_error(reply.code, reply.text, "DATA", sender_side=False)
             if isinstance(error, _Transient) and error.drop_connection:
@@ -325,6 +344,35 @@ class SmtpPool:
                 await conn.close()
             raise error
         return reply
+
+    def _step(self, conn: _Connection, replies: list[Reply]) -> bool:
+        """A group of replies while pipelining, taken in the protocol's callback when all is
+        well: the content was accepted, so was the next envelope, and a job is due to go on.
+        Then that job's content and the one after's envelope are written, as `_attempt` and
+        `_content` would. Anything else is declined and goes the way of the coroutines."""
+        job, ahead = conn.job, conn.next
+        if (
+            job is None
+            or ahead is None
+            or replies[0].code != 250
+            or not _envelope_accepted(replies[1:])
+            or not conn.may_look_ahead()
+        ):
+            return False
+        after = self._take_ahead()
+        if after is None:
+            return False
+        assert conn.session is not None
+        assert ahead.data is not None
+        conn.session.write(ahead.data + self._envelope_bytes(after))
+        self.failure_streak = 0
+        self._results[job.record_id] = Result(
+            job.record_id, Outcome.SENT, replies[0].code, replies[0].text, job.tries
+        )
+        ahead.tries += 1
+        conn.job, conn.next = ahead, after
+        conn.used += 1
+        return True
 
     def _take_ahead(self) -> Job | None:
         """The next due job that builds; one that cannot be built is recorded as failed."""

@@ -17,6 +17,10 @@ class Script:
     rcpt_reply: Callable[[str], str] = lambda address: "250 2.1.5 OK"
     # Answer DATA with 354 even when no recipient was accepted (allowed; RFC 2920 §3.1).
     data_without_recipients: bool = False
+    # After the content of this many messages (over all sessions), take the next one and then
+    # go silent ("stall") or drop the connection ("drop") instead of answering it.
+    fail_after: int | None = None
+    failure: str = "drop"
     messages: list[tuple[list[str], bytes]] = field(default_factory=list)
     # Command verbs seen in each read, "." for the end of a message's content.
     reads: list[list[str]] = field(default_factory=list)
@@ -95,6 +99,13 @@ class _Session(asyncio.Protocol):
             return
         with self.script.lock:
             self.script.messages.append((self.rcpts, b"\r\n".join(self.content)))
+            fail_after = self.script.fail_after
+            failing = fail_after is not None and len(self.script.messages) == fail_after + 1
+        if failing:
+            self.in_data = True  # what follows is never answered
+            if self.script.failure == "drop":
+                self.transport.abort()
+            return
         self._reply("250 2.0.0 queued")
 
 

@@ -211,3 +211,30 @@ def test_data_accepted_after_a_refused_rcpt_gets_an_empty_message_that_delivers_
         "r0@example.test",
         "r2@example.test",
     ]
+
+
+@pytest.mark.parametrize("failure", ["drop", "stall"])
+def test_a_session_failing_after_a_content_in_a_steady_pipelined_run_resends_nothing(
+    failure: str,
+) -> None:
+    # The first five messages run in the steady pipelined exchange (one write and one read a
+    # message, no task woken); then the server takes the sixth message's content and never
+    # answers it, while the seventh's envelope rode with it.
+    script = Script(pipelining=True, fail_after=5, failure=failure)
+    with scripted_server(script) as port:
+        results = _deliver(port, _jobs(12), connections=1, messages_per_connection=100, timeout=0.5)
+
+    by_id = {r.record_id: r for r in results}
+    assert by_id[5].outcome is Outcome.UNKNOWN
+    assert "outcome unknown, not resent" in by_id[5].message
+    assert {i for i, r in by_id.items() if r.outcome is Outcome.SENT} == set(range(12)) - {5}
+    # The seventh's content was never sent: it went back to the queue and out on a new
+    # session. Every message was tried once.
+    assert {r.tries for r in results} == {1}
+    delivered = Counter(rcpts[0] for rcpts, _ in script.messages)
+    assert delivered == {f"r{i}@example.test": 1 for i in range(12)}
+    # The first session: each message's content with the next envelope, until the sixth's
+    # (the server no longer reads the seventh's envelope that came with it).
+    assert script.reads[:8] == [["EHLO"], ["MAIL", "RCPT", "DATA"]] + [
+        [".", "MAIL", "RCPT", "DATA"]
+    ] * 5 + [["."]]
