@@ -208,11 +208,13 @@ def job_wait(
     *,
     expected: int | None = None,
     keep: Callable[[], None] | None = None,
+    keep_every: float = LAST_POLL,
 ) -> dict[str, Any]:
     """Poll the job, with backoff, until it ends; its JSON when it completed. With the number
     of records `expected`, the next poll comes sooner when the job's progress says it ends
     sooner. `keep` is called after every poll of a job still running (a caller renews what it
-    holds while it waits; an exception from it stops the wait)."""
+    holds while it waits; an exception from it stops the wait), and polls are at most
+    `keep_every` seconds apart (what the caller holds must not lapse between two)."""
     began = time.monotonic()
     deadline = began + settings.CONNECT_BULK_WAIT_SECONDS
     delay = FIRST_POLL
@@ -235,7 +237,7 @@ def job_wait(
             )
         if keep is not None:
             keep()
-        time.sleep(delay)
+        time.sleep(min(delay, keep_every))
         delay = next_poll(time.monotonic() - began, job.get("numberRecordsProcessed"), expected)
 
 
@@ -264,15 +266,17 @@ def bulk_query_pages(
     page_size: int | None = None,
     expected: int | None = None,
     keep: Callable[[], None] | None = None,
+    keep_every: float = LAST_POLL,
 ) -> Iterator[Page]:
     """The result pages of a Bulk query job of `soql`, in order. While the caller uses one
     page the next is already being fetched (one request in flight on a thread that only does
     HTTP; the token and the counting stay on the caller's thread and database connection).
     `expected`: about how many records the query has; `keep`: called while the job runs and
-    as each page arrives (see `job_wait`)."""
+    as each page arrives, `keep_every` seconds apart at most while the job runs (see
+    `job_wait`)."""
     job = _call(connection, lambda api, token: api.bulk_query_create(token=token, soql=soql))
     job_id = _job_id(job)
-    job_wait(connection, "query", job_id, expected=expected, keep=keep)
+    job_wait(connection, "query", job_id, expected=expected, keep=keep, keep_every=keep_every)
 
     def fetch(api: BulkApi, token: CrmToken, locator: str | None = None) -> CrmResult:
         return api.bulk_query_page(

@@ -62,11 +62,16 @@ def rows_pages(
     kinds: dict[str, str],
     total: int,
     keep: Callable[[], None] | None = None,
+    keep_every: float = bulk.LAST_POLL,
 ) -> Iterator[list[tuple[str, ...]]]:
     """The job's pages as rows (Id, each field's text), each parsed as it arrives; `total`,
     the records the REST API counted (to time the job's polls); `keep`, called while the job
-    runs and as each page arrives (the run renews its lease)."""
-    for page in bulk.bulk_query_pages(connection, soql, expected=total, keep=keep):
+    runs (`keep_every` seconds apart at most) and as each page arrives (the run renews its
+    lease)."""
+    pages = bulk.bulk_query_pages(
+        connection, soql, expected=total, keep=keep, keep_every=keep_every
+    )
+    for page in pages:
         header, lines = page.table()
         yield rows_of(header, lines, list(source.fields), kinds)
 

@@ -124,6 +124,12 @@ class LeaseKeeper:
         self.source_id, self.token = source_id, token
         self.renewed = timezone.now()
 
+    @property
+    def every(self) -> float:
+        """Seconds between two calls at most, so that the lease never lapses while the run
+        waits (a Bulk job's polls grow to 5 s apart; a lease may be shorter)."""
+        return lease().total_seconds() / 4
+
     def __call__(self) -> None:
         now = timezone.now()
         if now - self.renewed < lease() / 4:
@@ -383,7 +389,7 @@ def _copy_pages(
     if total > settings.SYNC_BULK_THRESHOLD:
         kinds = syncbulk.bulk_kinds(connection, source)
     if kinds is not None:
-        yield from syncbulk.rows_pages(connection, source, soql, kinds, total, keep)
+        yield from syncbulk.rows_pages(connection, source, soql, kinds, total, keep, keep.every)
         return
     for page in crm.pages(connection, soql, first=head):
         yield _texts(source, page)

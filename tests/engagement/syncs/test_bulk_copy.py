@@ -293,3 +293,27 @@ def test_a_run_whose_lease_is_taken_during_the_job_stops_without_writing(
     assert (source.copy_after_id, source.high_water, source.rows_added) == ("", None, 0)
     assert source.consecutive_failures == 0  # not the CRM's failure: no backoff
     assert not table(source)
+
+
+@pytest.mark.usefixtures("bulk_over_5")
+def test_a_short_lease_holds_while_a_long_bulk_job_runs(
+    source: SyncSource, crm_contacts: SyncCrm, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Polls grow to 5 s apart as a job runs on; a 4 s lease must still be renewed between two.
+    settings.SYNC_LEASE_SECONDS = 4
+    crm_contacts.running_polls = 30
+    monotonic, delays, claims = [0.0], [], []
+    monkeypatch.setattr(bulk.time, "monotonic", lambda: monotonic[0])
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def sleep(seconds: float) -> None:
+            delays.append(seconds)
+            monotonic[0] += seconds
+            clock.shift(seconds)
+
+        monkeypatch.setattr(bulk.time, "sleep", sleep)
+        crm_contacts.on_poll = lambda: claims.append(run.lease_claim(source.pk))
+        result = source_run(source_id=source.pk)
+    assert max(delays) == 1.0  # a quarter of the lease, where the polls would have been 5 s
+    assert claims == [None] * 31  # no second run found the lease lapsed
+    assert (result.outcome, result.added) == (RunOutcome.DONE, 12)
