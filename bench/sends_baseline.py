@@ -32,6 +32,10 @@ RECIPIENTS = int(os.environ.get("BENCH_SENDS_BASELINE_RECIPIENTS", "20000"))
 BASELINE_PACKAGES = ("aiosmtplib==5.1.3", "django-ninja==1.7.1")
 
 
+class Unavailable(Exception):
+    """The baseline cannot be measured here (its commit is not in this clone, say)."""
+
+
 @dataclass(frozen=True)
 class Baseline:
     database: str
@@ -47,28 +51,37 @@ class Baseline:
 
 
 def export(commit: str, into: Path) -> Path:
-    """The code of `commit` in `into`, with the packages only it needs in `into/.deps`."""
-    archive = subprocess.run(
+    """The code of `commit` in `into`, with the packages only it needs in `into/.deps`;
+    Unavailable when git has no such commit here or the packages cannot be installed."""
+    exported = subprocess.run(
         ["git", "-C", str(ROOT), "archive", "--format=tar", commit],
         capture_output=True,
-        check=True,
-    ).stdout
+        check=False,
+    )
+    if exported.returncode != 0:
+        raise Unavailable(
+            f"commit {commit[:7]} is not in this clone (a shallow clone? `git fetch --unshallow`)"
+        )
+    archive = exported.stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
-    run_checked(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(into / ".deps"),
-            *BASELINE_PACKAGES,
-        ],
-        dict(os.environ),
-    )
+    try:
+        run_checked(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--target",
+                str(into / ".deps"),
+                *BASELINE_PACKAGES,
+            ],
+            dict(os.environ),
+        )
+    except RuntimeError as exc:
+        raise Unavailable(f"cannot install {', '.join(BASELINE_PACKAGES)}: {exc}") from exc
     return into
 
 
