@@ -132,7 +132,7 @@ class LeaseKeeper:
 
     def __call__(self) -> None:
         now = timezone.now()
-        if now - self.renewed < lease() / 4:
+        if (now - self.renewed).total_seconds() < self.every:
             return
         _renewed(self.source_id, self.token)
         self.renewed = now
